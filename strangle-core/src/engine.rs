@@ -1,0 +1,341 @@
+//! The async engine: feeds the strategy from an [`Exchange`] and a [`Clock`], carries out its
+//! actions, and records everything through a [`Ledger`].
+//!
+//! Each step: take operator commands, poll working orders, fetch the market data the
+//! strategy asks for, hand it over, and execute the resulting actions in order. An order's
+//! intent is written to the ledger before the order is sent; if the write fails, the order is
+//! not sent and the engine stops with the error. A placement whose outcome is uncertain
+//! (timeout, 5xx) is looked up by `client_order_id` before anything else happens, so a
+//! retry never duplicates an order. Between steps the engine sleeps on the clock until the
+//! next poll or the strategy's next deadline, whichever is first — a simulated clock makes
+//! that instant.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::Clock;
+use crate::error::{Error, ExchangeErrorKind, Result};
+use crate::exchange::Exchange;
+use crate::ledger::{AuditEvent, Ledger, Mode};
+use crate::profile::Profile;
+use crate::strategy::{Action, Command, Event, MarketNeed, Phase, Status, Strategy, Write};
+
+/// What an operator can ask a running engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineCommand {
+    /// Flatten open legs, then stop.
+    Stop,
+    /// Cancel working orders and market-close everything, then stop.
+    Panic,
+    /// Drop the strategy's in-memory state without flattening and start again from the
+    /// ledger, adopting the open strangle (waits until no order is working).
+    Restart,
+}
+
+/// Controls a running engine from another task.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    status: watch::Receiver<Status>,
+}
+
+impl EngineHandle {
+    /// Sends a command; `false` if the engine has already ended.
+    pub fn send(&self, cmd: EngineCommand) -> bool {
+        self.commands.send(cmd).is_ok()
+    }
+
+    /// The latest heartbeat.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every new heartbeat.
+    pub fn watch(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+}
+
+/// Engine settings that are not strategy settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// How the engine is connected (recorded on sessions).
+    pub mode: Mode,
+    /// Longest sleep between two steps.
+    pub poll_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Sim,
+            poll_interval: Duration::seconds(5),
+        }
+    }
+}
+
+/// The driver of one profile's strategy.
+pub struct Engine<E, L, C> {
+    exchange: E,
+    ledger: L,
+    clock: C,
+    config: EngineConfig,
+    strategy: Strategy,
+    commands: mpsc::UnboundedReceiver<EngineCommand>,
+    status: watch::Sender<Status>,
+    restart_pending: bool,
+    last_error: Option<String>,
+}
+
+impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
+    /// Validates the profile, saves it, and resumes from the profile's latest session in the
+    /// ledger (so an open strangle is adopted and a used trading day is not entered again).
+    pub async fn start(
+        profile: Profile,
+        config: EngineConfig,
+        exchange: E,
+        ledger: L,
+        clock: C,
+    ) -> Result<(Self, EngineHandle)> {
+        profile.validate()?;
+        ledger.save_profile(&profile).await?;
+        let latest = ledger.latest_session(&profile.name).await?;
+        let strategy = Strategy::resume(profile, config.mode, latest);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (stx, srx) = watch::channel(strategy.status(clock.now()));
+        let engine = Self {
+            exchange,
+            ledger,
+            clock,
+            config,
+            strategy,
+            commands: rx,
+            status: stx,
+            restart_pending: false,
+            last_error: None,
+        };
+        Ok((
+            engine,
+            EngineHandle {
+                commands: tx,
+                status: srx,
+            },
+        ))
+    }
+
+    /// The strategy (for inspection).
+    pub fn strategy(&self) -> &Strategy {
+        &self.strategy
+    }
+
+    /// The exchange.
+    pub fn exchange(&self) -> &E {
+        &self.exchange
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &L {
+        &self.ledger
+    }
+
+    /// The current heartbeat.
+    pub fn status(&self) -> Status {
+        let mut s = self.strategy.status(self.clock.now());
+        if s.last_error.is_none() {
+            s.last_error = self.last_error.clone();
+        }
+        s
+    }
+
+    /// Runs until the strategy stops (after an operator stop or panic).
+    pub async fn run(&mut self) -> Result<Status> {
+        self.run_until(None).await
+    }
+
+    /// Runs until the clock reaches `until` (if given) or the strategy stops.
+    pub async fn run_until(&mut self, until: Option<DateTime<Utc>>) -> Result<Status> {
+        loop {
+            self.step().await?;
+            let now = self.clock.now();
+            if self.strategy.phase() == Phase::Stopped || until.is_some_and(|u| now >= u) {
+                return Ok(self.status());
+            }
+            let mut wake = now + self.config.poll_interval;
+            if let Some(d) = self.strategy.next_deadline(now).filter(|d| *d > now) {
+                wake = wake.min(d);
+            }
+            if let Some(u) = until {
+                wake = wake.min(u);
+            }
+            tokio::select! {
+                () = self.clock.sleep_until(wake) => {}
+                Some(cmd) = self.commands.recv() => self.queue_command(cmd).await?,
+            }
+        }
+    }
+
+    async fn queue_command(&mut self, cmd: EngineCommand) -> Result<()> {
+        let now = self.clock.now();
+        match cmd {
+            EngineCommand::Stop => self.feed(now, Event::Command(Command::Stop)).await,
+            EngineCommand::Panic => self.feed(now, Event::Command(Command::Panic)).await,
+            EngineCommand::Restart => {
+                self.restart_pending = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// One pass: commands, restart, order polls, market data.
+    pub async fn step(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        while let Ok(cmd) = self.commands.try_recv() {
+            self.queue_command(cmd).await?;
+        }
+        if self.restart_pending && self.strategy.is_quiescent() {
+            self.restart_pending = false;
+            let profile = self.strategy.profile().clone();
+            let latest = self.ledger.latest_session(&profile.name).await?;
+            self.strategy = Strategy::resume(profile, self.config.mode, latest);
+            self.audit(now, "restart", "engine restarted from the ledger".into())
+                .await?;
+        }
+        for id in self.strategy.working_orders() {
+            match self.exchange.order(&id).await {
+                Ok(Some(st)) => self.feed(now, Event::Order(st)).await?,
+                Ok(None) => {
+                    let reason = "the venue has no record of this order".to_string();
+                    self.feed(
+                        now,
+                        Event::OrderFailed {
+                            client_order_id: id,
+                            reason,
+                        },
+                    )
+                    .await?;
+                }
+                Err(e) => self.exchange_error(now, "order_poll", &e).await?,
+            }
+        }
+        match self.strategy.market_need(now) {
+            MarketNeed::Chain(u) => match self.exchange.chain(u).await {
+                Ok(chain) => self.feed(now, Event::Chain(chain)).await?,
+                Err(e) => self.exchange_error(now, "chain", &e).await?,
+            },
+            MarketNeed::Quotes(symbols) => {
+                let spot = self
+                    .exchange
+                    .spot(self.strategy.profile().underlying)
+                    .await
+                    .ok();
+                match self.exchange.quotes(&symbols).await {
+                    Ok(quotes) => self.feed(now, Event::Quotes { spot, quotes }).await?,
+                    Err(e) => {
+                        self.exchange_error(now, "quotes", &e).await?;
+                        self.feed(now, Event::Timer).await?;
+                    }
+                }
+            }
+            MarketNeed::Nothing => self.feed(now, Event::Timer).await?,
+        }
+        let _ = self.status.send(self.status());
+        Ok(())
+    }
+
+    async fn exchange_error(&mut self, now: DateTime<Utc>, what: &str, e: &Error) -> Result<()> {
+        let msg = format!("{what}: {e}");
+        self.last_error = Some(msg.clone());
+        self.audit(now, "exchange_error", msg).await
+    }
+
+    async fn audit(&self, now: DateTime<Utc>, kind: &str, detail: String) -> Result<()> {
+        self.ledger
+            .record_event(&AuditEvent {
+                at: now,
+                profile: self.strategy.profile().name.clone(),
+                session_id: self.strategy.session().map(|s| s.session_id.clone()),
+                kind: kind.into(),
+                detail,
+            })
+            .await
+    }
+
+    /// Hands an event to the strategy and carries out everything that follows from it.
+    async fn feed(&mut self, now: DateTime<Utc>, event: Event) -> Result<()> {
+        let mut queue: VecDeque<Action> = self.strategy.handle(now, event).into();
+        while let Some(action) = queue.pop_front() {
+            let follow_up = match action {
+                Action::Write(w) => {
+                    self.write(w).await?;
+                    None
+                }
+                Action::Place(intent) => {
+                    // Intent first: an order that is not in the ledger is never sent.
+                    self.ledger.record_order_intent(&intent).await?;
+                    let id = intent.request.client_order_id.clone();
+                    match self.exchange.place_order(&intent.request).await {
+                        Ok(st) => Some(Event::Order(st)),
+                        Err(e) if e.exchange_kind() == Some(ExchangeErrorKind::Uncertain) => {
+                            self.exchange_error(now, "place_order", &e).await?;
+                            match self.exchange.order(&id).await {
+                                Ok(Some(st)) => Some(Event::Order(st)),
+                                Ok(None) => Some(Event::OrderFailed {
+                                    client_order_id: id,
+                                    reason: e.to_string(),
+                                }),
+                                // Still unknown: the order stays working and is polled
+                                // again on the next step.
+                                Err(e2) => {
+                                    self.exchange_error(now, "order_lookup", &e2).await?;
+                                    None
+                                }
+                            }
+                        }
+                        Err(e) => Some(Event::OrderFailed {
+                            client_order_id: id,
+                            reason: e.to_string(),
+                        }),
+                    }
+                }
+                Action::Cancel {
+                    client_order_id,
+                    product_id,
+                } => match self
+                    .exchange
+                    .cancel_order(&client_order_id, product_id)
+                    .await
+                {
+                    Ok(st) => Some(Event::Order(st)),
+                    Err(e) => {
+                        // Not cancellable usually means it already filled: read its state.
+                        match self.exchange.order(&client_order_id).await {
+                            Ok(Some(st)) if st.state.is_terminal() => Some(Event::Order(st)),
+                            _ => {
+                                self.exchange_error(now, "cancel_order", &e).await?;
+                                None
+                            }
+                        }
+                    }
+                },
+            };
+            if let Some(ev) = follow_up {
+                queue.extend(self.strategy.handle(now, ev));
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&self, w: Write) -> Result<()> {
+        match w {
+            Write::Session(s) => self.ledger.upsert_session(&s).await,
+            Write::OrderUpdate { session_id, status } => {
+                self.ledger.record_order_update(&session_id, &status).await
+            }
+            Write::Fill { session_id, fill } => self.ledger.record_fill(&session_id, &fill).await,
+            Write::Mark(m) => self.ledger.record_mark(&m).await,
+            Write::Event(e) => self.ledger.record_event(&e).await,
+        }
+    }
+}

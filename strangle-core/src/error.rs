@@ -1,0 +1,122 @@
+//! The one error type of `strangle-core`.
+
+use std::fmt;
+
+/// What went wrong at an exchange, in terms the engine can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeErrorKind {
+    /// The request never got a definite answer (timeout, connection reset, 5xx).
+    /// For an order placement the outcome is unknown and must be looked up.
+    Uncertain,
+    /// The venue refused the request (bad price, reduce-only with no position, ...).
+    Rejected,
+    /// Not enough margin to place the order.
+    InsufficientMargin,
+    /// The order, product or symbol is unknown to the venue.
+    NotFound,
+    /// Credentials are missing, wrong or lack permission.
+    Auth,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The venue sent something that could not be understood.
+    InvalidResponse,
+}
+
+impl fmt::Display for ExchangeErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Uncertain => "uncertain outcome",
+            Self::Rejected => "rejected",
+            Self::InsufficientMargin => "insufficient margin",
+            Self::NotFound => "not found",
+            Self::Auth => "authentication",
+            Self::RateLimited => "rate limited",
+            Self::InvalidResponse => "invalid response",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One problem found in a profile, naming its field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `delta_band.low` or `trailing.tiers[1].lock_pct`.
+    pub field: String,
+    /// What is wrong with it, in plain words.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every problem found while validating a profile (never empty when returned as an error).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Errors of the core: configuration, symbols, and the failures that the
+/// `Exchange` and `Ledger` implementations report through the core's traits.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The profile failed validation; every bad field is listed.
+    #[error("invalid profile: {0}")]
+    InvalidProfile(ValidationErrors),
+    /// A contract symbol does not follow Delta's `C-BTC-90000-310125` format.
+    #[error("invalid option symbol {symbol:?}: {reason}")]
+    InvalidSymbol {
+        /// The symbol as given.
+        symbol: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An exchange call failed.
+    #[error("exchange: {kind}: {message}")]
+    Exchange {
+        /// What kind of failure it was.
+        kind: ExchangeErrorKind,
+        /// Details from the venue (status, code, context); never secrets.
+        message: String,
+    },
+    /// The ledger could not record or read something.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// The engine cannot continue (e.g. it found a state it refuses to trade on).
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+impl Error {
+    /// Shorthand for an exchange error.
+    pub fn exchange(kind: ExchangeErrorKind, message: impl Into<String>) -> Self {
+        Self::Exchange {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The exchange error kind, if this is an exchange error.
+    pub fn exchange_kind(&self) -> Option<ExchangeErrorKind> {
+        match self {
+            Self::Exchange { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// Result alias of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

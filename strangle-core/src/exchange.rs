@@ -1,0 +1,39 @@
+//! What the strategy needs from a venue.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+
+use crate::error::Result;
+use crate::model::{
+    Balance, ChainSnapshot, OptionContract, OrderRequest, OrderStatus, Position, Quote, Underlying,
+};
+
+/// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
+/// ([`crate::sim::SimExchange`]) for sim mode and backtests.
+///
+/// Errors are [`crate::Error::Exchange`] with a kind the engine acts on: an
+/// [`crate::error::ExchangeErrorKind::Uncertain`] placement is looked up by
+/// `client_order_id` before anything else is sent.
+#[async_trait]
+pub trait Exchange: Send + Sync {
+    /// Listed option contracts of `underlying`.
+    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>>;
+    /// The whole option chain of `underlying` with quotes and greeks.
+    async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot>;
+    /// Quotes of the given symbols (missing symbols are left out).
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>>;
+    /// The underlying's index price.
+    async fn spot(&self, underlying: Underlying) -> Result<Decimal>;
+    /// Places an order; returns its state right after placement.
+    async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus>;
+    /// Cancels an order by client id; returns its final state.
+    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus>;
+    /// Looks an order up by client id; `Ok(None)` if the venue never saw it.
+    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>>;
+    /// Orders still open.
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>>;
+    /// Non-flat positions in options of `underlying`.
+    async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
+    /// Wallet balances.
+    async fn balances(&self) -> Result<Vec<Balance>>;
+}

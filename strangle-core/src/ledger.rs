@@ -1,0 +1,211 @@
+//! What the engine records, and the `Ledger` trait that records it.
+//!
+//! Order intents are written before the order is sent; everything that follows (order
+//! updates, fills, session changes, PnL marks, audit events) is appended as it happens, so
+//! a restart can rebuild the true state. `strangle-store` implements this on SQLite and
+//! PostgreSQL; [`crate::memory::MemoryLedger`] keeps it in memory.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{Fill, OptionKind, OrderRequest, OrderStatus, Underlying};
+use crate::pnl::{LegBook, SessionPnl};
+use crate::profile::Profile;
+use crate::risk::ExitReason;
+
+/// How the engine is connected to a market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Real orders on Delta Exchange.
+    Live,
+    /// Delta's public market data, simulated fills.
+    Paper,
+    /// A local simulated market, no network.
+    Sim,
+    /// Recorded or synthetic history on a simulated clock.
+    Backtest,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Live => "live",
+            Self::Paper => "paper",
+            Self::Sim => "sim",
+            Self::Backtest => "backtest",
+        })
+    }
+}
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Entry orders are working.
+    Entering,
+    /// Both legs are short and watched.
+    Open,
+    /// Exit orders are working.
+    Exiting,
+    /// Flat; `exit_reason` says why.
+    Closed,
+}
+
+impl SessionState {
+    /// Whether the session may still hold or trade contracts.
+    pub fn is_active(self) -> bool {
+        !matches!(self, Self::Closed)
+    }
+}
+
+/// Why an order was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderPurpose {
+    /// Selling a leg to open.
+    Entry,
+    /// Buying a leg back (exit, unwind or panic).
+    Exit,
+}
+
+/// One leg of a session as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegRecord {
+    /// Call or put.
+    pub kind: OptionKind,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Venue product id.
+    pub product_id: u64,
+    /// Strike, USD.
+    pub strike: Decimal,
+    /// Underlying per contract.
+    pub contract_size: Decimal,
+    /// Tick size of the contract.
+    pub tick_size: Decimal,
+    /// Contracts the entry aims to sell.
+    pub target: Decimal,
+    /// Delta of the contract when it was selected.
+    pub entry_delta: Option<f64>,
+    /// Executions so far.
+    pub book: LegBook,
+    /// Latest mark price.
+    pub mark: Option<Decimal>,
+    /// Entry orders sent so far (the next one gets attempt `entry_attempts + 1`).
+    pub entry_attempts: u32,
+    /// Exit orders sent so far.
+    pub exit_attempts: u32,
+}
+
+/// A session: one strangle from entry to flat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Deterministic id: profile tag and IST trading day.
+    pub session_id: String,
+    /// Profile name.
+    pub profile: String,
+    /// BTC or ETH.
+    pub underlying: Underlying,
+    /// How the engine ran.
+    pub mode: Mode,
+    /// IST date of the entry window.
+    pub trading_day: NaiveDate,
+    /// Life-cycle state.
+    pub state: SessionState,
+    /// When the entry started.
+    pub opened_at: DateTime<Utc>,
+    /// When the session became flat.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Settlement of both legs.
+    pub expiry: DateTime<Utc>,
+    /// The IST exit time fixed at entry.
+    pub planned_exit: DateTime<Utc>,
+    /// Spot at entry.
+    pub entry_spot: Option<Decimal>,
+    /// Call first, then put.
+    pub legs: Vec<LegRecord>,
+    /// Why it closed (or is closing).
+    pub exit_reason: Option<ExitReason>,
+    /// PnL at the latest marks (final once closed).
+    pub pnl: SessionPnl,
+    /// Locked trailing level, % of premium.
+    pub trailing_level: Option<Decimal>,
+    /// Highest profit seen, % of premium.
+    pub peak_pnl_pct: Option<Decimal>,
+    /// Lowest profit seen (deepest drawdown), % of premium.
+    pub trough_pnl_pct: Option<Decimal>,
+}
+
+/// An order as intended, written before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderIntent {
+    /// Owning session.
+    pub session_id: String,
+    /// Which leg.
+    pub leg: OptionKind,
+    /// Entry or exit.
+    pub purpose: OrderPurpose,
+    /// 1-based attempt within the leg and purpose.
+    pub attempt: u32,
+    /// What is sent.
+    pub request: OrderRequest,
+    /// When the strategy decided it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A PnL observation of an open session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PnlMark {
+    /// Session.
+    pub session_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// PnL at the marks.
+    pub pnl: SessionPnl,
+    /// Locked trailing level.
+    pub trailing_level: Option<Decimal>,
+    /// Spot, if known.
+    pub spot: Option<Decimal>,
+}
+
+/// One line of the append-only audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Profile name.
+    pub profile: String,
+    /// Session, if any.
+    pub session_id: Option<String>,
+    /// Short machine-readable kind, e.g. `entry`, `no_entry`, `exit`, `order_error`.
+    pub kind: String,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// Durable record of everything the engine does.
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Stores (or replaces) a profile by name.
+    async fn save_profile(&self, profile: &Profile) -> Result<()>;
+    /// Inserts or replaces a session by id.
+    async fn upsert_session(&self, session: &SessionRecord) -> Result<()>;
+    /// Records an order before it is sent.
+    async fn record_order_intent(&self, intent: &OrderIntent) -> Result<()>;
+    /// Records the venue's latest view of an order.
+    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()>;
+    /// Records a fill (idempotent per fill id).
+    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()>;
+    /// Records a PnL mark.
+    async fn record_mark(&self, mark: &PnlMark) -> Result<()>;
+    /// Appends to the audit trail.
+    async fn record_event(&self, event: &AuditEvent) -> Result<()>;
+    /// The most recent session of a profile (for the once-a-day rule and recovery).
+    async fn latest_session(&self, profile: &str) -> Result<Option<SessionRecord>>;
+    /// Sessions of a profile that are not closed.
+    async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>>;
+}

@@ -1,0 +1,45 @@
+//! `strangle-core`: the pure short-strangle strategy and the engine that drives it.
+//!
+//! The crate is sans-I/O at its centre: [`strategy::Strategy`] turns events (a chain
+//! snapshot, quotes, order updates, timers, operator commands) into actions (place, cancel,
+//! record) and never touches the network, a file or the clock. [`engine::Engine`] drives it
+//! through three traits — [`Exchange`], [`Ledger`] and [`Clock`] — so the same code runs live,
+//! on paper, against the simulated venue and in backtests.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`model`] | contracts, quotes, orders, fills, positions, the fee model |
+//! | [`profile`] | the strategy settings and their validation |
+//! | [`schedule`] | IST entry windows, the planned exit, expiry choice |
+//! | [`select`] | delta- or premium-band strike selection |
+//! | [`risk`] | the trailing stop and the exit rules |
+//! | [`pnl`] | exact leg and session PnL |
+//! | [`pricing`] | Black-76 prices and greeks |
+//! | [`strategy`] | the state machine |
+//! | [`engine`] | the async driver, its handle and heartbeat |
+//! | [`exchange`], [`ledger`], [`clock`] | the traits the engine runs on |
+//! | [`sim`] | the simulated venue (fills against fed quotes, fees, settlement) and synthetic chains |
+//! | [`memory`] | an in-memory ledger |
+//! | [`ids`] | deterministic session and client order ids |
+
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod exchange;
+pub mod ids;
+pub mod ledger;
+pub mod memory;
+pub mod model;
+pub mod pnl;
+pub mod pricing;
+pub mod profile;
+pub mod risk;
+pub mod schedule;
+pub mod select;
+pub mod sim;
+pub mod strategy;
+
+pub use clock::Clock;
+pub use error::{Error, Result};
+pub use exchange::Exchange;
+pub use ledger::Ledger;

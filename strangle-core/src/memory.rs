@@ -1,0 +1,126 @@
+//! An in-memory [`Ledger`]: for tests, backtests and sim runs that need no file.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::ledger::{AuditEvent, Ledger, OrderIntent, PnlMark, SessionRecord};
+use crate::model::{Fill, OrderStatus};
+use crate::profile::Profile;
+
+/// Everything a [`MemoryLedger`] holds, in the order it was written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerContents {
+    /// Profiles by name (latest version).
+    pub profiles: Vec<Profile>,
+    /// Sessions in creation order (latest version of each).
+    pub sessions: Vec<SessionRecord>,
+    /// Order intents in the order they were recorded.
+    pub intents: Vec<OrderIntent>,
+    /// Order updates: (session id, status).
+    pub order_updates: Vec<(String, OrderStatus)>,
+    /// Fills: (session id, fill), each fill id once.
+    pub fills: Vec<(String, Fill)>,
+    /// PnL marks.
+    pub marks: Vec<PnlMark>,
+    /// The audit trail.
+    pub events: Vec<AuditEvent>,
+}
+
+/// A ledger kept in memory. Cheap to clone the contents out for assertions.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    inner: Mutex<LedgerContents>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn contents(&self) -> LedgerContents {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LedgerContents> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn save_profile(&self, profile: &Profile) -> Result<()> {
+        let mut g = self.lock();
+        match g.profiles.iter_mut().find(|p| p.name == profile.name) {
+            Some(p) => *p = profile.clone(),
+            None => g.profiles.push(profile.clone()),
+        }
+        Ok(())
+    }
+
+    async fn upsert_session(&self, session: &SessionRecord) -> Result<()> {
+        let mut g = self.lock();
+        match g
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session.session_id)
+        {
+            Some(s) => *s = session.clone(),
+            None => g.sessions.push(session.clone()),
+        }
+        Ok(())
+    }
+
+    async fn record_order_intent(&self, intent: &OrderIntent) -> Result<()> {
+        self.lock().intents.push(intent.clone());
+        Ok(())
+    }
+
+    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()> {
+        self.lock()
+            .order_updates
+            .push((session_id.to_string(), status.clone()));
+        Ok(())
+    }
+
+    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()> {
+        let mut g = self.lock();
+        if !g.fills.iter().any(|(_, f)| f.fill_id == fill.fill_id) {
+            g.fills.push((session_id.to_string(), fill.clone()));
+        }
+        Ok(())
+    }
+
+    async fn record_mark(&self, mark: &PnlMark) -> Result<()> {
+        self.lock().marks.push(mark.clone());
+        Ok(())
+    }
+
+    async fn record_event(&self, event: &AuditEvent) -> Result<()> {
+        self.lock().events.push(event.clone());
+        Ok(())
+    }
+
+    async fn latest_session(&self, profile: &str) -> Result<Option<SessionRecord>> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .rev()
+            .find(|s| s.profile == profile)
+            .cloned())
+    }
+
+    async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .filter(|s| s.profile == profile && s.state.is_active())
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,161 @@
+//! Orders, their states, fills, positions and balances.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Buy (closes a short leg).
+    Buy,
+    /// Sell (opens a short leg).
+    Sell,
+}
+
+/// Limit or market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    /// Rests at or better than `limit_price`.
+    Limit,
+    /// Takes whatever the book offers now.
+    Market,
+}
+
+/// How long an order may rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeInForce {
+    /// Good till cancelled.
+    Gtc,
+    /// Immediate or cancel: the unfilled part is cancelled at once.
+    Ioc,
+}
+
+/// What the strategy asks the venue to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRequest {
+    /// Deterministic id (≤ 32 chars) derived from session, leg, purpose and attempt.
+    pub client_order_id: String,
+    /// Venue product id.
+    pub product_id: u64,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Contracts.
+    pub size: Decimal,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Price per one unit of underlying; `None` for market orders.
+    pub limit_price: Option<Decimal>,
+    /// Gtc or Ioc.
+    pub time_in_force: TimeInForce,
+    /// Only reduces an existing position (all exits are reduce-only).
+    pub reduce_only: bool,
+}
+
+/// Life-cycle state of an order at the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Resting (possibly partially filled).
+    Open,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (possibly after a partial fill).
+    Cancelled,
+    /// Refused by the venue; nothing filled.
+    Rejected,
+}
+
+impl OrderState {
+    /// Whether the order can no longer change.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Open)
+    }
+}
+
+/// One execution of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    /// Venue's fill id (unique per venue).
+    pub fill_id: String,
+    /// The order's client id.
+    pub client_order_id: String,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Contracts filled.
+    pub size: Decimal,
+    /// Price per one unit of underlying.
+    pub price: Decimal,
+    /// Fee charged for this fill (USD).
+    pub fee: Decimal,
+    /// When it happened.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// The venue's view of one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderStatus {
+    /// The client id we gave it.
+    pub client_order_id: String,
+    /// The venue's id.
+    pub exchange_order_id: String,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Ordered contracts.
+    pub size: Decimal,
+    /// Limit price, if any.
+    pub limit_price: Option<Decimal>,
+    /// Current state.
+    pub state: OrderState,
+    /// Every fill so far, oldest first.
+    pub fills: Vec<Fill>,
+    /// Why it was rejected or cancelled, if the venue said.
+    pub reason: Option<String>,
+    /// Last change at the venue.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderStatus {
+    /// Contracts filled so far.
+    pub fn filled_size(&self) -> Decimal {
+        self.fills.iter().map(|f| f.size).sum()
+    }
+
+    /// Fees charged so far.
+    pub fn fees(&self) -> Decimal {
+        self.fills.iter().map(|f| f.fee).sum()
+    }
+}
+
+/// A position in one contract; `size` is negative for shorts (Delta's convention).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Venue product id.
+    pub product_id: u64,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Signed contracts: negative = short.
+    pub size: Decimal,
+    /// Average entry price, if not flat.
+    pub entry_price: Option<Decimal>,
+}
+
+/// A wallet balance in one asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// Asset, e.g. `USD`.
+    pub asset: String,
+    /// Total balance.
+    pub balance: Decimal,
+    /// What can fund new orders.
+    pub available: Decimal,
+}

@@ -1,0 +1,279 @@
+//! A strategy profile: every setting of one strangle strategy, with units in the names.
+//!
+//! Percentages are percentages (`80` means 80 %), never fractions; times of day are IST
+//! (`Asia/Kolkata`) written `HH:MM`. A profile deserializes from JSON or TOML with defaults
+//! for what is left out, and [`Profile::validate`] reports every problem at once.
+//!
+//! ```
+//! use strangle_core::profile::Profile;
+//! let p: Profile = serde_json::from_str(r#"{"name": "btc-daily", "contracts_per_leg": "10"}"#).unwrap();
+//! assert_eq!(p.delta_band.low, 0.10);
+//! assert!(p.validate().is_ok());
+//! ```
+
+mod time_of_day;
+mod validate;
+
+use chrono::NaiveTime;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{FeeModel, Underlying};
+
+pub use time_of_day::TimeOfDay;
+
+/// How strikes are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrikeMode {
+    /// By |delta| inside [`Profile::delta_band`].
+    #[default]
+    Delta,
+    /// By premium inside [`Profile::premium_windows`].
+    Premium,
+}
+
+/// Which contract wins inside the band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PickRule {
+    /// |delta| closest to the middle of the band.
+    #[default]
+    ClosestToMid,
+    /// The largest |delta| in the band (the most premium).
+    HighestDelta,
+}
+
+/// Inclusive |delta| band, `0 < low < high < 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaBand {
+    /// Lowest |delta| accepted.
+    pub low: f64,
+    /// Highest |delta| accepted.
+    pub high: f64,
+}
+
+impl DeltaBand {
+    /// Middle of the band.
+    pub fn mid(&self) -> f64 {
+        (self.low + self.high) / 2.0
+    }
+
+    /// Whether |delta| lies inside the band, both ends included.
+    pub fn contains(&self, abs_delta: f64) -> bool {
+        abs_delta >= self.low && abs_delta <= self.high
+    }
+}
+
+impl Default for DeltaBand {
+    fn default() -> Self {
+        Self {
+            low: 0.10,
+            high: 0.15,
+        }
+    }
+}
+
+/// An inclusive price window in USD per one unit of underlying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceWindow {
+    /// Lowest premium accepted.
+    pub min: Decimal,
+    /// Highest premium accepted.
+    pub max: Decimal,
+}
+
+/// Premium windows per leg, for [`StrikeMode::Premium`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PremiumWindows {
+    /// Window for the call's bid.
+    pub call: PriceWindow,
+    /// Window for the put's bid.
+    pub put: PriceWindow,
+}
+
+/// Filters a contract must pass before it may be selected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Liquidity {
+    /// Require a best bid (we sell at it).
+    pub require_bid: bool,
+    /// Widest bid/ask spread accepted, in % of the mid.
+    pub max_spread_pct: Option<Decimal>,
+    /// Fewest contracts of open interest accepted.
+    pub min_open_interest: Option<Decimal>,
+    /// Oldest quote accepted for an entry, in seconds.
+    pub max_quote_age_secs: u32,
+}
+
+impl Default for Liquidity {
+    fn default() -> Self {
+        Self {
+            require_bid: true,
+            max_spread_pct: Some(Decimal::from(50)),
+            min_open_interest: None,
+            max_quote_age_secs: 30,
+        }
+    }
+}
+
+/// One trailing-stop tier: once profit reaches `trigger_pct` of premium, lock `lock_pct`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrailingTier {
+    /// Profit (% of premium received) that arms the tier.
+    pub trigger_pct: Decimal,
+    /// Profit (% of premium) that is then locked; `0` is a breakeven stop.
+    pub lock_pct: Decimal,
+}
+
+/// Continues the ratchet above the last tier: every `every_pct` more profit locks
+/// `lock_pct` more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrailingStep {
+    /// Profit increment (percentage points) above the last tier's trigger.
+    pub every_pct: Decimal,
+    /// Lock increment (percentage points) for each such increment.
+    pub lock_pct: Decimal,
+}
+
+/// The tiered trailing stop.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Trailing {
+    /// Tiers in increasing trigger order.
+    pub tiers: Vec<TrailingTier>,
+    /// Optional rule above the last tier.
+    pub step: Option<TrailingStep>,
+}
+
+/// How orders are worked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Execution {
+    /// Limit orders tried per leg before giving up or falling back to market.
+    pub limit_attempts: u32,
+    /// Seconds a limit order may rest before it is cancelled and repriced.
+    pub fill_wait_secs: u32,
+    /// Ticks added per new attempt in the direction that fills (lower sells, higher buys).
+    pub reprice_step_ticks: u32,
+    /// On entry, a leg filled to at least this % of its size when attempts run out is kept
+    /// at the filled size; below it the entry fails and is unwound.
+    pub partial_fill_threshold_pct: Decimal,
+    /// Seconds to wait for a cancel to be confirmed before asking again.
+    pub cancel_confirm_secs: u32,
+    /// After the last limit attempt, send a market (IOC) order for the rest.
+    pub market_fallback: bool,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Self {
+            limit_attempts: 3,
+            fill_wait_secs: 10,
+            reprice_step_ticks: 5,
+            partial_fill_threshold_pct: Decimal::ONE_HUNDRED,
+            cancel_confirm_secs: 5,
+            market_fallback: true,
+        }
+    }
+}
+
+/// Every setting of one strangle strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// Unique name.
+    pub name: String,
+    /// BTC or ETH.
+    pub underlying: Underlying,
+    /// Delta (default) or premium.
+    pub strike_mode: StrikeMode,
+    /// |delta| band for [`StrikeMode::Delta`].
+    pub delta_band: DeltaBand,
+    /// Which contract wins inside the band.
+    pub pick_rule: PickRule,
+    /// Premium windows for [`StrikeMode::Premium`].
+    pub premium_windows: Option<PremiumWindows>,
+    /// Liquidity filters.
+    pub liquidity: Liquidity,
+    /// IST time of day at which entries may start.
+    pub entry_time: TimeOfDay,
+    /// Minutes after `entry_time` during which an entry may still happen.
+    pub entry_window_minutes: u32,
+    /// IST time of day at which an open strangle is closed (the first one after entry).
+    pub exit_time: TimeOfDay,
+    /// Minimum hours from entry to the chosen expiry's settlement.
+    pub expiry_buffer_hours: u32,
+    /// Close an open strangle this many minutes before settlement at the latest.
+    pub exit_before_expiry_minutes: u32,
+    /// Contracts sold per leg (a whole number).
+    pub contracts_per_leg: Decimal,
+    /// Expected underlying per contract; the entry refuses a product that differs.
+    pub contract_size: Option<Decimal>,
+    /// Close when the loss reaches this % of premium received.
+    pub max_loss_pct: Option<Decimal>,
+    /// Close when the profit reaches this % of premium received.
+    pub max_profit_pct: Option<Decimal>,
+    /// Tiered trailing stop on profit.
+    pub trailing: Trailing,
+    /// Order working.
+    pub execution: Execution,
+    /// Fees used by the simulated venue.
+    pub fees: FeeModel,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            underlying: Underlying::Btc,
+            strike_mode: StrikeMode::Delta,
+            delta_band: DeltaBand::default(),
+            pick_rule: PickRule::ClosestToMid,
+            premium_windows: None,
+            liquidity: Liquidity::default(),
+            entry_time: TimeOfDay(NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default()),
+            entry_window_minutes: 30,
+            exit_time: TimeOfDay(NaiveTime::from_hms_opt(15, 20, 0).unwrap_or_default()),
+            expiry_buffer_hours: 24,
+            exit_before_expiry_minutes: 30,
+            contracts_per_leg: Decimal::ONE,
+            contract_size: None,
+            max_loss_pct: Some(Decimal::ONE_HUNDRED),
+            max_profit_pct: Some(Decimal::from(80)),
+            trailing: Trailing {
+                tiers: vec![
+                    TrailingTier {
+                        trigger_pct: Decimal::from(30),
+                        lock_pct: Decimal::ZERO,
+                    },
+                    TrailingTier {
+                        trigger_pct: Decimal::from(50),
+                        lock_pct: Decimal::from(25),
+                    },
+                ],
+                step: Some(TrailingStep {
+                    every_pct: Decimal::TEN,
+                    lock_pct: Decimal::from(5),
+                }),
+            },
+            execution: Execution::default(),
+            fees: FeeModel::default(),
+        }
+    }
+}
+
+impl Profile {
+    /// A default profile with the given name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Strike selection: the expiry, then one call and one put, each chosen independently.
+//!
+//! Rules: the nearest expiry at least `expiry_buffer_hours` away; both legs on it; each
+//! contract must pass the liquidity filters and carry a fresh quote; in delta mode its
+//! |delta| must lie in the band (both ends inclusive), in premium mode its bid in the leg's
+//! window. Among the survivors the pick rule decides; ties go to the contract further out of
+//! the money, then to the lower symbol, so the result never depends on input order.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ChainEntry, ChainSnapshot, OptionKind};
+use crate::profile::{PickRule, PriceWindow, Profile, StrikeMode};
+use crate::schedule::pick_expiry;
+
+/// The chosen pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Settlement instant shared by both legs.
+    pub expiry: DateTime<Utc>,
+    /// The call to sell.
+    pub call: ChainEntry,
+    /// The put to sell.
+    pub put: ChainEntry,
+}
+
+/// Why one side had no qualifying contract: how many were dropped at each filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejections {
+    /// Contracts of this kind on the chosen expiry.
+    pub listed: usize,
+    /// Quote older than `liquidity.max_quote_age_secs`.
+    pub stale: usize,
+    /// No greeks (delta mode) or no usable price (premium mode).
+    pub no_data: usize,
+    /// No bid, spread too wide, or open interest too low.
+    pub illiquid: usize,
+    /// Contract size differs from the profile's `contract_size`.
+    pub wrong_size: usize,
+    /// |delta| outside the band, or premium outside the window.
+    pub outside: usize,
+}
+
+/// Why no strangle can be entered now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NoEntry {
+    /// The chain is empty.
+    EmptyChain,
+    /// No expiry settles at least `buffer_hours` from now.
+    NoExpiry {
+        /// The profile's buffer.
+        buffer_hours: u32,
+        /// The latest listed expiry, if any.
+        latest: Option<DateTime<Utc>>,
+    },
+    /// One side had no qualifying contract.
+    NoContract {
+        /// The side that failed.
+        kind: OptionKind,
+        /// The expiry searched.
+        expiry: DateTime<Utc>,
+        /// What the filters dropped.
+        rejected: Rejections,
+    },
+}
+
+impl fmt::Display for NoEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyChain => write!(f, "the option chain is empty"),
+            Self::NoExpiry {
+                buffer_hours,
+                latest,
+            } => match latest {
+                Some(l) => write!(
+                    f,
+                    "no expiry settles at least {buffer_hours} h from now (latest listed: {l})"
+                ),
+                None => write!(f, "no expiry listed"),
+            },
+            Self::NoContract {
+                kind,
+                expiry,
+                rejected: r,
+            } => write!(
+                f,
+                "no {kind} qualifies on expiry {expiry}: {} listed, {} stale, {} without data, \
+                 {} illiquid, {} wrong contract size, {} outside the band/window",
+                r.listed, r.stale, r.no_data, r.illiquid, r.wrong_size, r.outside
+            ),
+        }
+    }
+}
+
+/// Chooses the expiry and the two legs from `chain` at `now`.
+///
+/// ```
+/// # use strangle_core::{select::select, profile::Profile};
+/// # fn demo(chain: &strangle_core::model::ChainSnapshot, now: chrono::DateTime<chrono::Utc>) {
+/// match select(chain, &Profile::named("p"), now) {
+///     Ok(sel) => println!("sell {} and {}", sel.call.contract.symbol, sel.put.contract.symbol),
+///     Err(why) => println!("no entry: {why}"),
+/// }
+/// # }
+/// ```
+pub fn select(
+    chain: &ChainSnapshot,
+    profile: &Profile,
+    now: DateTime<Utc>,
+) -> Result<Selection, NoEntry> {
+    if chain.entries.is_empty() {
+        return Err(NoEntry::EmptyChain);
+    }
+    let expiries = chain.expiries();
+    let expiry =
+        pick_expiry(&expiries, now, profile.expiry_buffer_hours).ok_or(NoEntry::NoExpiry {
+            buffer_hours: profile.expiry_buffer_hours,
+            latest: expiries.last().copied(),
+        })?;
+    let call = pick_side(chain, profile, now, expiry, OptionKind::Call)?;
+    let put = pick_side(chain, profile, now, expiry, OptionKind::Put)?;
+    Ok(Selection {
+        expiry,
+        call: call.clone(),
+        put: put.clone(),
+    })
+}
+
+/// A candidate with its ranking score (lower is better).
+struct Scored<'a> {
+    entry: &'a ChainEntry,
+    score: f64,
+}
+
+fn pick_side<'a>(
+    chain: &'a ChainSnapshot,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    expiry: DateTime<Utc>,
+    kind: OptionKind,
+) -> Result<&'a ChainEntry, NoEntry> {
+    let mut rej = Rejections::default();
+    let mut best: Option<Scored<'a>> = None;
+    for e in chain
+        .entries
+        .iter()
+        .filter(|e| e.contract.expiry == expiry && e.contract.kind == kind)
+    {
+        rej.listed += 1;
+        let Some(score) = score(e, profile, now, &mut rej) else {
+            continue;
+        };
+        let cand = Scored { entry: e, score };
+        best = match best {
+            Some(b) if better(&b, &cand) != Ordering::Greater => Some(b),
+            _ => Some(cand),
+        };
+    }
+    best.map(|b| b.entry).ok_or(NoEntry::NoContract {
+        kind,
+        expiry,
+        rejected: rej,
+    })
+}
+
+/// Orders two candidates: `Less` means `a` wins.
+fn better(a: &Scored<'_>, b: &Scored<'_>) -> Ordering {
+    a.score
+        .total_cmp(&b.score)
+        .then_with(|| {
+            // Further out of the money first: higher call strikes, lower put strikes.
+            let (sa, sb) = (a.entry.contract.strike, b.entry.contract.strike);
+            match a.entry.contract.kind {
+                OptionKind::Call => sb.cmp(&sa),
+                OptionKind::Put => sa.cmp(&sb),
+            }
+        })
+        .then_with(|| a.entry.contract.symbol.cmp(&b.entry.contract.symbol))
+}
+
+/// Applies the filters; returns the ranking score of a qualifying contract.
+fn score(
+    e: &ChainEntry,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    rej: &mut Rejections,
+) -> Option<f64> {
+    let q = &e.quote;
+    let liq = &profile.liquidity;
+    if q.age_secs(now) > i64::from(liq.max_quote_age_secs) {
+        rej.stale += 1;
+        return None;
+    }
+    if let Some(cs) = profile.contract_size {
+        if e.contract.contract_size != cs {
+            rej.wrong_size += 1;
+            return None;
+        }
+    }
+    let has_bid = q.bid.is_some_and(|b| b > Decimal::ZERO);
+    let spread_ok = match liq.max_spread_pct {
+        Some(max) => q.spread_pct().is_some_and(|s| s <= max),
+        None => true,
+    };
+    let oi_ok = match liq.min_open_interest {
+        Some(min) => q.open_interest.is_some_and(|oi| oi >= min),
+        None => true,
+    };
+    if (liq.require_bid && !has_bid) || !spread_ok || !oi_ok {
+        rej.illiquid += 1;
+        return None;
+    }
+    match profile.strike_mode {
+        StrikeMode::Delta => {
+            let Some(d) = q.greeks.map(|g| g.delta.abs()).filter(|d| d.is_finite()) else {
+                rej.no_data += 1;
+                return None;
+            };
+            if !profile.delta_band.contains(d) {
+                rej.outside += 1;
+                return None;
+            }
+            Some(match profile.pick_rule {
+                PickRule::ClosestToMid => (d - profile.delta_band.mid()).abs(),
+                PickRule::HighestDelta => -d,
+            })
+        }
+        StrikeMode::Premium => {
+            let windows = profile.premium_windows.as_ref()?;
+            let w: &PriceWindow = match e.contract.kind {
+                OptionKind::Call => &windows.call,
+                OptionKind::Put => &windows.put,
+            };
+            let Some(price) = q.bid.filter(|b| *b > Decimal::ZERO).or(if liq.require_bid {
+                None
+            } else {
+                Some(q.mark)
+            }) else {
+                rej.no_data += 1;
+                return None;
+            };
+            if price < w.min || price > w.max {
+                rej.outside += 1;
+                return None;
+            }
+            let mid = (w.min + w.max) / Decimal::TWO;
+            (price - mid).abs().to_f64()
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The simulated venue's state and matching rules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::{OrderFault, Settlement};
+use crate::error::{Error, ExchangeErrorKind, Result};
+use crate::model::{
+    ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderState, OrderStatus,
+    OrderType, Quote, Side, TimeInForce, Underlying,
+};
+
+pub(super) struct SimOrder {
+    pub status: OrderStatus,
+    seq: u64,
+    remaining: Decimal,
+}
+
+pub(super) struct SimPosition {
+    pub product_id: u64,
+    pub underlying: Underlying,
+    /// Signed contracts (negative = short).
+    pub size: Decimal,
+    /// Average entry price of the open contracts.
+    avg: Decimal,
+}
+
+impl SimPosition {
+    pub fn entry_price(&self) -> Option<Decimal> {
+        (!self.size.is_zero()).then_some(self.avg)
+    }
+}
+
+pub(super) struct Book {
+    fees: FeeModel,
+    pub cash: Decimal,
+    pub now: Option<DateTime<Utc>>,
+    chains: BTreeMap<Underlying, ChainSnapshot>,
+    /// Symbol → (underlying, index into that chain's entries).
+    index: HashMap<String, (Underlying, usize)>,
+    contracts: HashMap<String, OptionContract>,
+    pub orders: HashMap<String, SimOrder>,
+    order_seq: u64,
+    pub positions: HashMap<String, SimPosition>,
+    pub fills: Vec<Fill>,
+    fill_seq: u64,
+    pub requests: Vec<OrderRequest>,
+    pub settlements: Vec<Settlement>,
+    pub faults: Vec<OrderFault>,
+    /// Liquidity already taken from the current snapshot: (from the bid, from the ask).
+    used: HashMap<String, (Decimal, Decimal)>,
+}
+
+fn reject(kind: ExchangeErrorKind, msg: impl Into<String>) -> Error {
+    Error::exchange(kind, msg)
+}
+
+impl Book {
+    pub fn new(fees: FeeModel, cash: Decimal) -> Self {
+        Self {
+            fees,
+            cash,
+            now: None,
+            chains: BTreeMap::new(),
+            index: HashMap::new(),
+            contracts: HashMap::new(),
+            orders: HashMap::new(),
+            order_seq: 0,
+            positions: HashMap::new(),
+            fills: Vec::new(),
+            fill_seq: 0,
+            requests: Vec::new(),
+            settlements: Vec::new(),
+            faults: Vec::new(),
+            used: HashMap::new(),
+        }
+    }
+
+    pub fn chain(&self, u: Underlying) -> Option<&ChainSnapshot> {
+        self.chains.get(&u)
+    }
+
+    pub fn quote(&self, symbol: &str) -> Option<&Quote> {
+        let (u, i) = self.index.get(symbol)?;
+        self.chains.get(u)?.entries.get(*i).map(|e| &e.quote)
+    }
+
+    /// Applies a new snapshot: settles what expired before it, then re-quotes and matches.
+    pub fn apply(&mut self, chain: ChainSnapshot) {
+        let u = chain.underlying;
+        let t = chain.timestamp;
+        // Settlement uses the index seen before this snapshot (the price in force at the
+        // settlement instant), falling back to this snapshot's spot when there is none.
+        let index = self.chains.get(&u).map_or(chain.spot, |c| c.spot);
+        self.settle(u, t, index);
+        self.index.retain(|_, (uu, _)| *uu != u);
+        for (i, e) in chain.entries.iter().enumerate() {
+            self.index.insert(e.contract.symbol.clone(), (u, i));
+            self.contracts
+                .entry(e.contract.symbol.clone())
+                .or_insert_with(|| e.contract.clone());
+            self.used.remove(&e.contract.symbol);
+        }
+        self.chains.insert(u, chain);
+        self.now = self.now.max(Some(t));
+        self.match_resting(u, t);
+    }
+
+    fn match_resting(&mut self, u: Underlying, t: DateTime<Utc>) {
+        let mut open: Vec<(u64, String)> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| !o.status.state.is_terminal())
+            .filter(|(_, o)| {
+                self.contracts
+                    .get(&o.status.symbol)
+                    .is_some_and(|c| c.underlying == u)
+            })
+            .map(|(id, o)| (o.seq, id.clone()))
+            .collect();
+        open.sort();
+        for (_, id) in open {
+            self.cross(&id, t, false);
+        }
+    }
+
+    /// Fills as much of order `id` as the current quote allows. `taker` orders fill at the
+    /// quote; resting (maker) orders at their limit.
+    fn cross(&mut self, id: &str, t: DateTime<Utc>, taker: bool) {
+        let Some(o) = self.orders.get(id) else { return };
+        let symbol = o.status.symbol.clone();
+        let side = o.status.side;
+        let limit = o.status.limit_price;
+        let remaining = o.remaining;
+        let Some(q) = self.quote(&symbol).cloned() else {
+            return;
+        };
+        let used = self.used.get(&symbol).copied().unwrap_or_default();
+        let (book_price, avail) = match side {
+            Side::Sell => (q.bid, q.bid_size - used.0),
+            Side::Buy => (q.ask, q.ask_size - used.1),
+        };
+        let Some(book_price) = book_price.filter(|p| *p > Decimal::ZERO) else {
+            return;
+        };
+        let crosses = match (side, limit) {
+            (_, None) => true,
+            (Side::Sell, Some(l)) => l <= book_price,
+            (Side::Buy, Some(l)) => l >= book_price,
+        };
+        let qty = remaining.min(avail.max(Decimal::ZERO));
+        if !crosses || qty <= Decimal::ZERO {
+            return;
+        }
+        let price = match (taker, limit) {
+            (false, Some(l)) => l,
+            _ => book_price,
+        };
+        let u = self.used.entry(symbol.clone()).or_default();
+        match side {
+            Side::Sell => u.0 += qty,
+            Side::Buy => u.1 += qty,
+        }
+        self.fill(id, qty, price, taker, t);
+    }
+
+    fn fill(&mut self, id: &str, qty: Decimal, price: Decimal, taker: bool, t: DateTime<Utc>) {
+        let Some(o) = self.orders.get_mut(id) else {
+            return;
+        };
+        let Some(c) = self.contracts.get(&o.status.symbol) else {
+            return;
+        };
+        let spot = self
+            .chains
+            .get(&c.underlying)
+            .map_or(Decimal::ZERO, |ch| ch.spot);
+        let fee = self.fees.fee(spot, price, c.contract_size, qty, taker);
+        self.fill_seq += 1;
+        let fill = Fill {
+            fill_id: format!("sim-{}", self.fill_seq),
+            client_order_id: o.status.client_order_id.clone(),
+            symbol: o.status.symbol.clone(),
+            side: o.status.side,
+            size: qty,
+            price,
+            fee,
+            timestamp: t,
+        };
+        o.remaining -= qty;
+        o.status.fills.push(fill.clone());
+        o.status.updated_at = t;
+        if o.remaining.is_zero() {
+            o.status.state = OrderState::Filled;
+        }
+        let signed = match o.status.side {
+            Side::Sell => -qty,
+            Side::Buy => qty,
+        };
+        let cash_flow = -signed * price * c.contract_size - fee;
+        self.cash += cash_flow;
+        let p = self
+            .positions
+            .entry(o.status.symbol.clone())
+            .or_insert(SimPosition {
+                product_id: c.product_id,
+                underlying: c.underlying,
+                size: Decimal::ZERO,
+                avg: Decimal::ZERO,
+            });
+        let new = p.size + signed;
+        if p.size.is_zero() || p.size.is_sign_negative() == signed.is_sign_negative() {
+            // Opening or adding: weighted average.
+            p.avg = (p.avg * p.size.abs() + price * qty) / new.abs();
+        } else if new.is_zero() {
+            p.avg = Decimal::ZERO;
+        } else if new.is_sign_negative() != p.size.is_sign_negative() {
+            // Flipped through zero: the remainder opened at this price.
+            p.avg = price;
+        }
+        p.size = new;
+        self.fills.push(fill);
+    }
+
+    pub fn place(&mut self, req: &OrderRequest, now: DateTime<Utc>) -> Result<OrderStatus> {
+        self.requests.push(req.clone());
+        let id = &req.client_order_id;
+        if id.is_empty() || id.len() > 32 {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                "bad_schema: client_order_id must be 1 to 32 characters",
+            ));
+        }
+        if self.orders.contains_key(id) {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                format!("duplicate client_order_id {id}"),
+            ));
+        }
+        for f in &self.faults {
+            let OrderFault::RejectSymbol(sym, kind) = f;
+            if *sym == req.symbol {
+                return Err(reject(*kind, format!("injected fault: {kind} for {sym}")));
+            }
+        }
+        let Some(c) = self.contracts.get(&req.symbol) else {
+            return Err(reject(
+                ExchangeErrorKind::NotFound,
+                format!("invalid_contract: {}", req.symbol),
+            ));
+        };
+        if c.expiry <= now {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                format!("invalid_contract: {} has expired", req.symbol),
+            ));
+        }
+        if req.size <= Decimal::ZERO || !req.size.fract().is_zero() {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                "bad_schema: size must be a positive whole number",
+            ));
+        }
+        match (req.order_type, req.limit_price) {
+            (OrderType::Limit, Some(p)) if p > Decimal::ZERO => {}
+            (OrderType::Market, None) => {}
+            _ => {
+                return Err(reject(
+                    ExchangeErrorKind::Rejected,
+                    "bad_schema: limit orders need a positive limit_price, market orders none",
+                ))
+            }
+        }
+        if req.reduce_only {
+            let pos = self
+                .positions
+                .get(&req.symbol)
+                .map_or(Decimal::ZERO, |p| p.size);
+            let reduces = match req.side {
+                Side::Buy => pos < Decimal::ZERO && req.size <= -pos,
+                Side::Sell => pos > Decimal::ZERO && req.size <= pos,
+            };
+            if !reduces {
+                return Err(reject(
+                    ExchangeErrorKind::Rejected,
+                    format!(
+                        "no_position_for_reduce_only: position {pos}, order {} {}",
+                        match req.side {
+                            Side::Buy => "buy",
+                            Side::Sell => "sell",
+                        },
+                        req.size
+                    ),
+                ));
+            }
+        }
+        self.order_seq += 1;
+        let tif = if req.order_type == OrderType::Market {
+            TimeInForce::Ioc
+        } else {
+            req.time_in_force
+        };
+        let status = OrderStatus {
+            client_order_id: id.clone(),
+            exchange_order_id: format!("{}", 1_000_000 + self.order_seq),
+            symbol: req.symbol.clone(),
+            side: req.side,
+            size: req.size,
+            limit_price: req.limit_price,
+            state: OrderState::Open,
+            fills: Vec::new(),
+            reason: None,
+            updated_at: now,
+        };
+        self.orders.insert(
+            id.clone(),
+            SimOrder {
+                status,
+                seq: self.order_seq,
+                remaining: req.size,
+            },
+        );
+        self.cross(id, now, true);
+        let o = self
+            .orders
+            .get_mut(id)
+            .ok_or_else(|| reject(ExchangeErrorKind::InvalidResponse, "order vanished"))?;
+        if tif == TimeInForce::Ioc && !o.status.state.is_terminal() {
+            o.status.state = OrderState::Cancelled;
+            o.status.reason = Some("ioc: unfilled part cancelled".into());
+        }
+        Ok(o.status.clone())
+    }
+
+    pub fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> Result<OrderStatus> {
+        match self.orders.get_mut(id) {
+            Some(o) if !o.status.state.is_terminal() => {
+                o.status.state = OrderState::Cancelled;
+                o.status.reason = Some("cancelled_by_user".into());
+                o.status.updated_at = now;
+                Ok(o.status.clone())
+            }
+            _ => Err(reject(
+                ExchangeErrorKind::NotFound,
+                format!("open_order_not_found: {id}"),
+            )),
+        }
+    }
+
+    /// Cash-settles every position of `u` whose contract expires at or before `at`.
+    pub fn settle(&mut self, u: Underlying, at: DateTime<Utc>, index: Decimal) {
+        let mut due: Vec<String> = self
+            .positions
+            .iter()
+            .filter(|(_, p)| p.underlying == u && !p.size.is_zero())
+            .filter(|(s, _)| self.contracts.get(*s).is_some_and(|c| c.expiry <= at))
+            .map(|(s, _)| s.clone())
+            .collect();
+        due.sort();
+        for sym in due {
+            let (Some(c), Some(p)) = (self.contracts.get(&sym), self.positions.get_mut(&sym))
+            else {
+                continue;
+            };
+            let value = c.intrinsic(index);
+            let cash = p.size * value * c.contract_size;
+            self.cash += cash;
+            self.settlements.push(Settlement {
+                symbol: sym.clone(),
+                at: c.expiry,
+                index,
+                size: p.size,
+                cash,
+            });
+            self.fill_seq += 1;
+            self.fills.push(Fill {
+                fill_id: format!("settle-{}", self.fill_seq),
+                client_order_id: String::new(),
+                symbol: sym.clone(),
+                side: if p.size < Decimal::ZERO {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+                size: p.size.abs(),
+                price: value,
+                fee: Decimal::ZERO,
+                timestamp: c.expiry,
+            });
+            p.size = Decimal::ZERO;
+            p.avg = Decimal::ZERO;
+        }
+        // Orders in expired contracts die with them.
+        for o in self.orders.values_mut() {
+            if !o.status.state.is_terminal()
+                && self
+                    .contracts
+                    .get(&o.status.symbol)
+                    .is_some_and(|c| c.expiry <= at && c.underlying == u)
+            {
+                o.status.state = OrderState::Cancelled;
+                o.status.reason = Some("contract expired".into());
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The simulated venue: fills orders against the quotes it is fed.
+//!
+//! [`SimExchange`] keeps the latest [`ChainSnapshot`] per underlying, either pushed by the
+//! caller ([`SimExchange::push_chain`]) or pulled from a [`MarketFeed`] up to the clock's
+//! `now` on every call, so a backtest only has to advance the clock. Its fill model:
+//!
+//! - a sell crosses when its limit is at or below the best bid (a buy: at or above the ask)
+//!   and fills at the quoted price as taker, up to the quoted size, which each snapshot makes
+//!   available once (so repeated orders cannot take the same liquidity twice);
+//! - the unfilled part of a GTC limit rests and fills at its limit price as maker when a
+//!   later snapshot's bid/ask reaches it, again up to the quoted size;
+//! - market and IOC orders cancel whatever cannot fill at once;
+//! - reduce-only orders must reduce an existing position;
+//! - fees come from the [`FeeModel`]; positions in contracts that reach their expiry are
+//!   cash-settled at the index price last seen before the settlement instant.
+
+mod book;
+pub mod synthetic;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::clock::Clock;
+use crate::error::{Error, ExchangeErrorKind, Result};
+use crate::exchange::Exchange;
+use crate::model::{
+    Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
+    Quote, Underlying,
+};
+
+use book::Book;
+
+/// A time-ordered source of chain snapshots (recorded or synthetic).
+pub trait MarketFeed: Send {
+    /// Time of the next snapshot, if any.
+    fn peek_time(&mut self) -> Option<DateTime<Utc>>;
+    /// Takes the next snapshot.
+    fn next_snapshot(&mut self) -> Option<ChainSnapshot>;
+}
+
+/// A feed from snapshots already in memory (sorted by time on construction).
+#[derive(Debug, Default)]
+pub struct VecFeed {
+    items: VecDeque<ChainSnapshot>,
+}
+
+impl VecFeed {
+    /// Wraps snapshots; they are sorted by timestamp (stable for equal times).
+    pub fn new(mut items: Vec<ChainSnapshot>) -> Self {
+        items.sort_by_key(|c| c.timestamp);
+        Self {
+            items: items.into(),
+        }
+    }
+}
+
+impl MarketFeed for VecFeed {
+    fn peek_time(&mut self) -> Option<DateTime<Utc>> {
+        self.items.front().map(|c| c.timestamp)
+    }
+
+    fn next_snapshot(&mut self) -> Option<ChainSnapshot> {
+        self.items.pop_front()
+    }
+}
+
+/// A fault the simulated venue injects into order placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderFault {
+    /// Reject every order for this symbol with this kind of error.
+    RejectSymbol(String, ExchangeErrorKind),
+}
+
+/// A settlement that the venue carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// Contract symbol.
+    pub symbol: String,
+    /// Settlement instant.
+    pub at: DateTime<Utc>,
+    /// Index price used.
+    pub index: Decimal,
+    /// Signed contracts settled.
+    pub size: Decimal,
+    /// Cash paid (negative) or received, USD.
+    pub cash: Decimal,
+}
+
+/// The simulated venue. Cheap to share: wrap it in an `Arc`.
+pub struct SimExchange {
+    clock: Arc<dyn Clock>,
+    state: Mutex<Book>,
+    feed: Mutex<Option<Box<dyn MarketFeed>>>,
+}
+
+impl std::fmt::Debug for SimExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimExchange").finish_non_exhaustive()
+    }
+}
+
+impl SimExchange {
+    /// A venue with no market yet, charging `fees`, with `cash` USD in the wallet.
+    pub fn new(clock: Arc<dyn Clock>, fees: FeeModel, cash: Decimal) -> Self {
+        Self {
+            clock,
+            state: Mutex::new(Book::new(fees, cash)),
+            feed: Mutex::new(None),
+        }
+    }
+
+    /// Pulls snapshots from `feed` as the clock passes their timestamps.
+    pub fn with_feed(self, feed: Box<dyn MarketFeed>) -> Self {
+        *self.feed.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
+        self
+    }
+
+    /// Applies a snapshot now: new quotes, resting orders matched, expiries settled.
+    pub fn push_chain(&self, chain: ChainSnapshot) {
+        self.book().apply(chain);
+    }
+
+    /// Injects a fault into order placement.
+    pub fn inject(&self, fault: OrderFault) {
+        self.book().faults.push(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.book().faults.clear();
+    }
+
+    /// Every fill so far, in order.
+    pub fn fills(&self) -> Vec<Fill> {
+        self.book().fills.clone()
+    }
+
+    /// Every order request received, in order (including rejected ones).
+    pub fn requests(&self) -> Vec<OrderRequest> {
+        self.book().requests.clone()
+    }
+
+    /// Settlements carried out so far.
+    pub fn settlements(&self) -> Vec<Settlement> {
+        self.book().settlements.clone()
+    }
+
+    /// Cash in the wallet, USD.
+    pub fn cash(&self) -> Decimal {
+        self.book().cash
+    }
+
+    /// Settles every open position expiring at or before `at` at `index` (for callers that
+    /// know the official settlement price).
+    pub fn settle(&self, underlying: Underlying, at: DateTime<Utc>, index: Decimal) {
+        self.book().settle(underlying, at, index);
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings the market up to the clock: applies every fed snapshot not after `now`.
+    fn sync(&self) -> std::sync::MutexGuard<'_, Book> {
+        let now = self.clock.now();
+        let mut book = self.book();
+        let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(feed) = feed.as_mut() {
+            while feed.peek_time().is_some_and(|t| t <= now) {
+                if let Some(c) = feed.next_snapshot() {
+                    book.apply(c);
+                }
+            }
+        }
+        book.now = book.now.max(Some(now));
+        book
+    }
+}
+
+#[async_trait]
+impl Exchange for SimExchange {
+    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
+        let b = self.sync();
+        Ok(b.chain(underlying)
+            .map(|c| c.entries.iter().map(|e| e.contract.clone()).collect())
+            .unwrap_or_default())
+    }
+
+    async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
+        let b = self.sync();
+        let now = self.clock.now();
+        let c = b.chain(underlying).ok_or_else(|| {
+            Error::exchange(
+                ExchangeErrorKind::NotFound,
+                format!("no {underlying} market yet"),
+            )
+        })?;
+        let mut c = c.clone();
+        c.entries.retain(|e| e.contract.expiry > now);
+        Ok(c)
+    }
+
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+        let b = self.sync();
+        Ok(symbols.iter().filter_map(|s| b.quote(s).cloned()).collect())
+    }
+
+    async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
+        let b = self.sync();
+        b.chain(underlying).map(|c| c.spot).ok_or_else(|| {
+            Error::exchange(
+                ExchangeErrorKind::NotFound,
+                format!("no {underlying} market yet"),
+            )
+        })
+    }
+
+    async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
+        let now = self.clock.now();
+        self.sync().place(request, now)
+    }
+
+    async fn cancel_order(&self, client_order_id: &str, _product_id: u64) -> Result<OrderStatus> {
+        let now = self.clock.now();
+        self.sync().cancel(client_order_id, now)
+    }
+
+    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+        Ok(self
+            .sync()
+            .orders
+            .get(client_order_id)
+            .map(|o| o.status.clone()))
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
+        let b = self.sync();
+        let mut v: Vec<_> = b
+            .orders
+            .values()
+            .filter(|o| !o.status.state.is_terminal())
+            .map(|o| o.status.clone())
+            .collect();
+        v.sort_by(|a, b| a.client_order_id.cmp(&b.client_order_id));
+        Ok(v)
+    }
+
+    async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
+        let b = self.sync();
+        let by_symbol: BTreeMap<_, _> = b.positions.iter().collect();
+        Ok(by_symbol
+            .into_iter()
+            .filter(|(_, p)| !p.size.is_zero() && p.underlying == underlying)
+            .map(|(sym, p)| Position {
+                product_id: p.product_id,
+                symbol: sym.clone(),
+                size: p.size,
+                entry_price: p.entry_price(),
+            })
+            .collect())
+    }
+
+    async fn balances(&self) -> Result<Vec<Balance>> {
+        let b = self.sync();
+        Ok(vec![Balance {
+            asset: "USD".into(),
+            balance: b.cash,
+            available: b.cash,
+        }])
+    }
+}

@@ -1,0 +1,205 @@
+//! Synthetic option chains: Black-76 prices and greeks from a spot and an IV smile, on
+//! Delta's listing pattern (daily expiries at 12:00 UTC, a strike grid around spot).
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use rust_decimal::Decimal;
+//! use strangle_core::sim::synthetic::SyntheticMarket;
+//! let m = SyntheticMarket::btc();
+//! let t = Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0).unwrap();
+//! let chain = m.chain(t, Decimal::from(82_000), 0.45);
+//! assert_eq!(chain.expiries().len(), 3);
+//! ```
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::Decimal;
+
+use crate::ids::profile_tag;
+use crate::model::{
+    delta_settlement_time, ChainEntry, ChainSnapshot, Greeks, OptionContract, OptionKind,
+    OptionSymbol, Quote, Underlying,
+};
+use crate::pricing::black76;
+
+/// Parameters of a synthetic market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticMarket {
+    /// BTC or ETH.
+    pub underlying: Underlying,
+    /// Underlying per contract.
+    pub contract_size: Decimal,
+    /// Price increment.
+    pub tick_size: Decimal,
+    /// Distance between strikes, USD.
+    pub strike_step: Decimal,
+    /// Strikes listed on each side of the at-the-money strike.
+    pub strikes_each_side: u32,
+    /// Daily expiries listed.
+    pub expiries: u32,
+    /// Bid/ask spread in % of the mark.
+    pub spread_pct: f64,
+    /// Contracts quoted on each side.
+    pub quote_size: Decimal,
+    /// IV added per unit of squared log-moneyness (the smile's curvature).
+    pub smile: f64,
+    /// IV added per unit of negative log-moneyness (puts richer than calls).
+    pub skew: f64,
+}
+
+impl SyntheticMarket {
+    /// A BTC market shaped like Delta India's: 0.001 BTC contracts, tick 0.1, strikes every
+    /// 500 USD, three daily expiries.
+    pub fn btc() -> Self {
+        Self {
+            underlying: Underlying::Btc,
+            contract_size: Decimal::new(1, 3),
+            tick_size: Decimal::new(1, 1),
+            strike_step: Decimal::from(500),
+            strikes_each_side: 30,
+            expiries: 3,
+            spread_pct: 4.0,
+            quote_size: Decimal::from(500),
+            smile: 1.5,
+            skew: 0.3,
+        }
+    }
+
+    /// An ETH market: 0.01 ETH contracts, tick 0.01, strikes every 20 USD.
+    pub fn eth() -> Self {
+        Self {
+            underlying: Underlying::Eth,
+            contract_size: Decimal::new(1, 2),
+            tick_size: Decimal::new(1, 2),
+            strike_step: Decimal::from(20),
+            ..Self::btc()
+        }
+    }
+
+    /// The chain at `t` with the underlying at `spot` and at-the-money IV `atm_iv`.
+    pub fn chain(&self, t: DateTime<Utc>, spot: Decimal, atm_iv: f64) -> ChainSnapshot {
+        let f = spot.to_f64().unwrap_or(0.0);
+        let atm = (spot / self.strike_step).round() * self.strike_step;
+        let mut entries = Vec::new();
+        let first = t.date_naive();
+        let mut listed = 0;
+        let mut day = first;
+        while listed < self.expiries {
+            let expiry = delta_settlement_time(day);
+            day = day.succ_opt().unwrap_or(day);
+            if expiry <= t {
+                continue;
+            }
+            listed += 1;
+            let years = (expiry - t).num_seconds() as f64 / (365.0 * 86_400.0);
+            for i in -(self.strikes_each_side as i64)..=(self.strikes_each_side as i64) {
+                let strike = atm + self.strike_step * Decimal::from(i);
+                if strike <= Decimal::ZERO {
+                    continue;
+                }
+                let k = strike.to_f64().unwrap_or(0.0);
+                let m = (k / f).ln();
+                let iv = (atm_iv * (1.0 + self.smile * m * m) - self.skew * m * atm_iv).max(0.05);
+                for kind in [OptionKind::Call, OptionKind::Put] {
+                    entries.push(self.entry(kind, strike, expiry, t, spot, f, k, years, iv));
+                }
+            }
+        }
+        ChainSnapshot {
+            underlying: self.underlying,
+            timestamp: t,
+            spot,
+            entries,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &self,
+        kind: OptionKind,
+        strike: Decimal,
+        expiry: DateTime<Utc>,
+        t: DateTime<Utc>,
+        spot: Decimal,
+        f: f64,
+        k: f64,
+        years: f64,
+        iv: f64,
+    ) -> ChainEntry {
+        let sym = OptionSymbol {
+            kind,
+            underlying: self.underlying,
+            strike,
+            expiry_date: expiry.date_naive(),
+        }
+        .to_string();
+        let product_id = u64::from_str_radix(&profile_tag(&sym), 16).unwrap_or(0);
+        let g = black76(kind, f, k, years, iv);
+        let tick = self.tick_size;
+        let round = |x: f64| {
+            Decimal::from_f64(x)
+                .map(|d| (d / tick).round() * tick)
+                .unwrap_or_default()
+        };
+        let mark = round(g.price).max(tick);
+        let half = g.price * self.spread_pct / 200.0;
+        let bid = round(g.price - half);
+        let ask = round(g.price + half).max(mark + tick);
+        let quote = Quote {
+            symbol: sym.clone(),
+            timestamp: t,
+            mark,
+            bid: (bid >= tick).then_some(bid),
+            bid_size: if bid >= tick {
+                self.quote_size
+            } else {
+                Decimal::ZERO
+            },
+            ask: Some(ask),
+            ask_size: self.quote_size,
+            greeks: Some(Greeks {
+                delta: g.delta,
+                gamma: g.gamma,
+                theta: g.theta,
+                vega: g.vega,
+            }),
+            mark_iv: Some(iv),
+            bid_iv: None,
+            ask_iv: None,
+            spot: Some(spot),
+            open_interest: Some(Decimal::from(1000)),
+        };
+        ChainEntry {
+            contract: OptionContract {
+                product_id,
+                symbol: sym,
+                underlying: self.underlying,
+                kind,
+                strike,
+                expiry,
+                contract_size: self.contract_size,
+                tick_size: tick,
+            },
+            quote,
+        }
+    }
+
+    /// Snapshots every `step` from `start` to `end` (inclusive) along a spot path given as a
+    /// function of time, at a constant ATM IV.
+    pub fn path(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+        atm_iv: f64,
+        mut spot_at: impl FnMut(DateTime<Utc>) -> Decimal,
+    ) -> Vec<ChainSnapshot> {
+        let mut out = Vec::new();
+        let mut t = start;
+        while t <= end {
+            out.push(self.chain(t, spot_at(t), atm_iv));
+            t += step;
+        }
+        out
+    }
+}

@@ -1,0 +1,616 @@
+//! The strategy: a sans-I/O state machine. Events go in, actions come out; it never awaits,
+//! sleeps or reads the clock — `now` comes with every call — so it behaves identically in
+//! live trading and in a backtest, and can be tested exhaustively.
+//!
+//! Life of a session: `Waiting` → (entry window, legs selected) `Entering` → (both legs
+//! sold) `Open` → (an exit fires) `Exiting` → (flat) `Waiting` again, or `Stopped` after an
+//! operator stop. A failed or aborted entry goes from `Entering` straight to `Exiting` to buy
+//! back whatever was sold.
+
+mod orders;
+mod status;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::ids;
+use crate::ledger::{
+    AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
+};
+use crate::model::{ChainSnapshot, Fill, OrderStatus, Quote, Underlying};
+use crate::pnl::{LegBook, SessionPnl};
+use crate::profile::Profile;
+use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
+use crate::schedule;
+use crate::select::select;
+
+pub use status::{LegStatus, Status};
+
+/// What the strategy is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// No session; waiting for the next entry window.
+    Waiting,
+    /// Entry orders are working.
+    Entering,
+    /// Both legs are short; exits are watched.
+    Open,
+    /// Buying the legs back.
+    Exiting,
+    /// Stopped by the operator; nothing more will happen.
+    Stopped,
+}
+
+/// An operator command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Flatten open legs (limit orders as configured), then stop.
+    Stop,
+    /// Cancel working orders and market-close everything now, then stop.
+    Panic,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A fresh option chain (asked for with [`MarketNeed::Chain`]).
+    Chain(ChainSnapshot),
+    /// Fresh quotes of the legs (asked for with [`MarketNeed::Quotes`]).
+    Quotes {
+        /// Index price, if known.
+        spot: Option<Decimal>,
+        /// One quote per leg symbol that the venue had.
+        quotes: Vec<Quote>,
+    },
+    /// The venue's view of one of our orders.
+    Order(OrderStatus),
+    /// Placing an order failed and the venue has no trace of it.
+    OrderFailed {
+        /// The order's client id.
+        client_order_id: String,
+        /// What the venue or the transport said.
+        reason: String,
+    },
+    /// Time passed.
+    Timer,
+    /// The operator said something.
+    Command(Command),
+}
+
+/// A durable record to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// The session changed.
+    Session(SessionRecord),
+    /// An order changed at the venue.
+    OrderUpdate {
+        /// Session of the order.
+        session_id: String,
+        /// Its state.
+        status: OrderStatus,
+    },
+    /// A new fill.
+    Fill {
+        /// Session of the fill.
+        session_id: String,
+        /// The fill.
+        fill: Fill,
+    },
+    /// A PnL observation.
+    Mark(PnlMark),
+    /// An audit line.
+    Event(AuditEvent),
+}
+
+/// What the strategy wants done, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Write to the ledger.
+    Write(Write),
+    /// Record the intent in the ledger, then send the order.
+    Place(OrderIntent),
+    /// Cancel an order.
+    Cancel {
+        /// Client id of the order.
+        client_order_id: String,
+        /// Its product.
+        product_id: u64,
+    },
+}
+
+/// Which market data the strategy needs next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketNeed {
+    /// Nothing.
+    Nothing,
+    /// The whole chain of an underlying (to select strikes).
+    Chain(Underlying),
+    /// Quotes of these symbols (the legs).
+    Quotes(Vec<String>),
+}
+
+/// Order-working state of one leg.
+#[derive(Debug, Clone, Default)]
+struct LegWork {
+    /// The order currently at the venue.
+    working: Option<Work>,
+    /// The entry side is finished (fully, or accepted partially).
+    entry_done: bool,
+    /// The entry side gave up.
+    entry_failed: bool,
+    /// Since when a next order has waited for a usable price.
+    waiting_since: Option<DateTime<Utc>>,
+    /// The last order filled nothing: wait for fresh quotes before the next one.
+    stalled: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Work {
+    client_order_id: String,
+    product_id: u64,
+    sent_at: DateTime<Utc>,
+    cancel_sent_at: Option<DateTime<Utc>>,
+}
+
+/// The session being traded.
+#[derive(Debug, Clone)]
+struct Live {
+    rec: SessionRecord,
+    trailing: TrailingStop,
+    work: [LegWork; 2],
+    quotes: [Option<Quote>; 2],
+    /// Why an entry is being abandoned (failed leg, stop, panic).
+    abort: Option<ExitReason>,
+    /// Market-close everything.
+    panic: bool,
+    seen_fills: HashSet<String>,
+    /// Client order id → leg index, for every order of the session.
+    orders: HashMap<String, usize>,
+}
+
+/// The short-strangle state machine of one profile.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    profile: Profile,
+    mode: Mode,
+    phase: Phase,
+    live: Option<Live>,
+    last_closed: Option<SessionRecord>,
+    used_day: Option<NaiveDate>,
+    stop_requested: bool,
+    spot: Option<Decimal>,
+    last_no_entry: Option<String>,
+    last_error: Option<String>,
+}
+
+impl Strategy {
+    /// A strategy with no history. The profile should have passed [`Profile::validate`].
+    pub fn new(profile: Profile, mode: Mode) -> Self {
+        Self {
+            profile,
+            mode,
+            phase: Phase::Waiting,
+            live: None,
+            last_closed: None,
+            used_day: None,
+            stop_requested: false,
+            spot: None,
+            last_no_entry: None,
+            last_error: None,
+        }
+    }
+
+    /// A strategy that continues from the profile's latest recorded session: a closed one
+    /// only uses up its trading day; an active one is adopted and carried on (monitoring an
+    /// open strangle, finishing an entry or an exit).
+    pub fn resume(profile: Profile, mode: Mode, latest: Option<SessionRecord>) -> Self {
+        let mut s = Self::new(profile, mode);
+        let Some(rec) = latest else { return s };
+        s.used_day = Some(rec.trading_day);
+        if !rec.state.is_active() {
+            s.last_closed = Some(rec);
+            return s;
+        }
+        let trailing = TrailingStop {
+            peak_pct: rec.peak_pnl_pct,
+            level: rec.trailing_level,
+        };
+        let mut work: [LegWork; 2] = Default::default();
+        for (i, leg) in rec.legs.iter().enumerate().take(2) {
+            work[i].entry_done = rec.state != SessionState::Entering || leg.book.sold >= leg.target;
+        }
+        s.phase = match rec.state {
+            SessionState::Entering => Phase::Entering,
+            SessionState::Open => Phase::Open,
+            SessionState::Exiting | SessionState::Closed => Phase::Exiting,
+        };
+        s.live = Some(Live {
+            rec,
+            trailing,
+            work,
+            quotes: [None, None],
+            abort: None,
+            panic: false,
+            seen_fills: HashSet::new(),
+            orders: HashMap::new(),
+        });
+        s
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The active session, if any.
+    pub fn session(&self) -> Option<&SessionRecord> {
+        self.live.as_ref().map(|l| &l.rec)
+    }
+
+    /// Client ids of orders working at the venue (to poll their state).
+    pub fn working_orders(&self) -> Vec<String> {
+        self.live
+            .iter()
+            .flat_map(|l| l.work.iter())
+            .filter_map(|w| w.working.as_ref().map(|w| w.client_order_id.clone()))
+            .collect()
+    }
+
+    /// Whether no order is working (a restart may happen now).
+    pub fn is_quiescent(&self) -> bool {
+        self.working_orders().is_empty()
+    }
+
+    /// The market data the strategy needs at `now`.
+    pub fn market_need(&self, now: DateTime<Utc>) -> MarketNeed {
+        if let Some(l) = &self.live {
+            return MarketNeed::Quotes(l.rec.legs.iter().map(|g| g.symbol.clone()).collect());
+        }
+        if self.phase == Phase::Waiting && self.entry_day(now).is_some() {
+            return MarketNeed::Chain(self.profile.underlying);
+        }
+        MarketNeed::Nothing
+    }
+
+    /// The next instant at which something is due without any market change: the next
+    /// entry window, an order timeout, the planned exit or the expiry buffer.
+    pub fn next_deadline(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match (&self.live, self.phase) {
+            (_, Phase::Stopped) => None,
+            (None, _) => Some(schedule::next_entry(&self.profile, now, self.used_day)),
+            (Some(l), _) => {
+                let ex = &self.profile.execution;
+                let mut t = vec![
+                    l.rec.planned_exit,
+                    l.rec.expiry
+                        - Duration::minutes(i64::from(self.profile.exit_before_expiry_minutes)),
+                ];
+                for w in l.work.iter().filter_map(|w| w.working.as_ref()) {
+                    t.push(match w.cancel_sent_at {
+                        None => w.sent_at + Duration::seconds(i64::from(ex.fill_wait_secs)),
+                        Some(c) => c + Duration::seconds(i64::from(ex.cancel_confirm_secs)),
+                    });
+                }
+                t.into_iter().min()
+            }
+        }
+    }
+
+    /// Handles one event at `now`; returns the actions to carry out, in order.
+    pub fn handle(&mut self, now: DateTime<Utc>, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Chain(chain) => {
+                self.spot = Some(chain.spot);
+                self.try_enter(now, &chain, &mut out);
+            }
+            Event::Quotes { spot, quotes } => self.on_quotes(now, spot, quotes, &mut out),
+            Event::Order(status) => self.on_order(now, status, &mut out),
+            Event::OrderFailed {
+                client_order_id,
+                reason,
+            } => self.on_order_failed(now, &client_order_id, reason, &mut out),
+            Event::Timer => self.check_exits(now, None, &mut out),
+            Event::Command(c) => self.on_command(now, c, &mut out),
+        }
+        self.drive(now, &mut out);
+        out
+    }
+
+    fn audit(&self, now: DateTime<Utc>, kind: &str, detail: String, out: &mut Vec<Action>) {
+        out.push(Action::Write(Write::Event(AuditEvent {
+            at: now,
+            profile: self.profile.name.clone(),
+            session_id: self.live.as_ref().map(|l| l.rec.session_id.clone()),
+            kind: kind.to_string(),
+            detail,
+        })));
+    }
+
+    fn write_session(&self, out: &mut Vec<Action>) {
+        if let Some(l) = &self.live {
+            out.push(Action::Write(Write::Session(l.rec.clone())));
+        }
+    }
+
+    /// The trading day whose entry window is open and unused at `now`.
+    fn entry_day(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        if self.stop_requested || self.live.is_some() {
+            return None;
+        }
+        schedule::window_day(&self.profile, now).filter(|d| Some(*d) != self.used_day)
+    }
+
+    fn try_enter(&mut self, now: DateTime<Utc>, chain: &ChainSnapshot, out: &mut Vec<Action>) {
+        if self.phase != Phase::Waiting || chain.underlying != self.profile.underlying {
+            return;
+        }
+        let Some(day) = self.entry_day(now) else {
+            return;
+        };
+        let sel = match select(chain, &self.profile, now) {
+            Ok(s) => s,
+            Err(why) => {
+                let msg = why.to_string();
+                if self.last_no_entry.as_deref() != Some(msg.as_str()) {
+                    self.audit(now, "no_entry", msg.clone(), out);
+                    self.last_no_entry = Some(msg);
+                }
+                return;
+            }
+        };
+        self.last_no_entry = None;
+        self.used_day = Some(day);
+        let target = self.profile.contracts_per_leg;
+        let leg = |e: &crate::model::ChainEntry| LegRecord {
+            kind: e.contract.kind,
+            symbol: e.contract.symbol.clone(),
+            product_id: e.contract.product_id,
+            strike: e.contract.strike,
+            contract_size: e.contract.contract_size,
+            tick_size: e.contract.tick_size,
+            target,
+            entry_delta: e.quote.greeks.map(|g| g.delta),
+            book: LegBook::default(),
+            mark: Some(e.quote.mark),
+            entry_attempts: 0,
+            exit_attempts: 0,
+        };
+        let rec = SessionRecord {
+            session_id: ids::session_id(&self.profile.name, day),
+            profile: self.profile.name.clone(),
+            underlying: self.profile.underlying,
+            mode: self.mode,
+            trading_day: day,
+            state: SessionState::Entering,
+            opened_at: now,
+            closed_at: None,
+            expiry: sel.expiry,
+            planned_exit: schedule::planned_exit(&self.profile, now),
+            entry_spot: Some(chain.spot),
+            legs: vec![leg(&sel.call), leg(&sel.put)],
+            exit_reason: None,
+            pnl: SessionPnl::default(),
+            trailing_level: None,
+            peak_pnl_pct: None,
+            trough_pnl_pct: None,
+        };
+        self.live = Some(Live {
+            rec,
+            trailing: TrailingStop::default(),
+            work: Default::default(),
+            quotes: [Some(sel.call.quote.clone()), Some(sel.put.quote.clone())],
+            abort: None,
+            panic: false,
+            seen_fills: HashSet::new(),
+            orders: HashMap::new(),
+        });
+        self.phase = Phase::Entering;
+        let fmt_delta = |d: Option<f64>| d.map_or("n/a".to_string(), |d| format!("{d:.4}"));
+        self.audit(
+            now,
+            "entry",
+            format!(
+                "selling {} x {} (delta {}, bid {}) and {} (delta {}, bid {}), expiry {}, spot {}",
+                target,
+                sel.call.contract.symbol,
+                fmt_delta(sel.call.quote.greeks.map(|g| g.delta)),
+                opt(sel.call.quote.bid),
+                sel.put.contract.symbol,
+                fmt_delta(sel.put.quote.greeks.map(|g| g.delta)),
+                opt(sel.put.quote.bid),
+                sel.expiry,
+                chain.spot
+            ),
+            out,
+        );
+        self.write_session(out);
+    }
+
+    fn on_quotes(
+        &mut self,
+        now: DateTime<Utc>,
+        spot: Option<Decimal>,
+        quotes: Vec<Quote>,
+        out: &mut Vec<Action>,
+    ) {
+        if spot.is_some() {
+            self.spot = spot;
+        }
+        let Some(l) = self.live.as_mut() else { return };
+        for q in quotes {
+            if let Some(i) = l.rec.legs.iter().position(|g| g.symbol == q.symbol) {
+                let newer = l.quotes[i]
+                    .as_ref()
+                    .is_none_or(|old| q.timestamp >= old.timestamp);
+                if newer {
+                    l.rec.legs[i].mark = Some(q.mark);
+                    l.quotes[i] = Some(q);
+                    l.work[i].stalled = false;
+                }
+            }
+        }
+        let max_age = i64::from(self.profile.liquidity.max_quote_age_secs);
+        let fresh = l
+            .quotes
+            .iter()
+            .all(|q| q.as_ref().is_some_and(|q| q.age_secs(now) <= max_age));
+        let pnl = refresh_pnl(&mut l.rec);
+        let pct = pnl.pct_of_premium();
+        if l.rec.state == SessionState::Open {
+            out.push(Action::Write(Write::Mark(PnlMark {
+                session_id: l.rec.session_id.clone(),
+                at: now,
+                pnl,
+                trailing_level: l.trailing.level,
+                spot: self.spot,
+            })));
+        }
+        self.check_exits(now, if fresh { pct } else { None }, out);
+    }
+
+    /// Evaluates the exit rules of an open session with the given profit (None when marks
+    /// are not trustworthy: only time rules apply then).
+    fn check_exits(&mut self, now: DateTime<Utc>, pnl_pct: Option<Decimal>, out: &mut Vec<Action>) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let Some(l) = self.live.as_mut() else { return };
+        let inputs = ExitInputs {
+            now,
+            pnl_pct,
+            planned_exit: l.rec.planned_exit,
+            expiry: l.rec.expiry,
+            stop_requested: self.stop_requested,
+        };
+        let before = l.trailing.level;
+        let reason = check_exit(&self.profile, &mut l.trailing, &inputs);
+        if let Some(p) = pnl_pct {
+            l.rec.peak_pnl_pct = Some(l.rec.peak_pnl_pct.map_or(p, |x| x.max(p)));
+            l.rec.trough_pnl_pct = Some(l.rec.trough_pnl_pct.map_or(p, |x| x.min(p)));
+        }
+        l.rec.trailing_level = l.trailing.level;
+        if l.trailing.level != before {
+            let lvl = l.trailing.level.unwrap_or_default();
+            self.audit(
+                now,
+                "trailing",
+                format!("trailing stop locks {lvl} % of premium"),
+                out,
+            );
+            self.write_session(out);
+        }
+        if let Some(r) = reason {
+            self.begin_exit(now, r, out);
+        }
+    }
+
+    fn begin_exit(&mut self, now: DateTime<Utc>, reason: ExitReason, out: &mut Vec<Action>) {
+        let Some(l) = self.live.as_mut() else { return };
+        l.rec.exit_reason = Some(reason);
+        l.rec.state = SessionState::Exiting;
+        if reason == ExitReason::Panic {
+            l.panic = true;
+        }
+        let pnl = l.rec.pnl;
+        self.phase = Phase::Exiting;
+        self.audit(
+            now,
+            "exit",
+            format!("exit: {reason} (net PnL at marks {} USD)", pnl.net),
+            out,
+        );
+        self.write_session(out);
+    }
+
+    fn on_command(&mut self, now: DateTime<Utc>, cmd: Command, out: &mut Vec<Action>) {
+        self.audit(now, "command", format!("{cmd:?}").to_lowercase(), out);
+        self.stop_requested = true;
+        let panic = cmd == Command::Panic;
+        match self.phase {
+            Phase::Waiting => self.phase = Phase::Stopped,
+            Phase::Stopped => {}
+            Phase::Entering => {
+                if let Some(l) = self.live.as_mut() {
+                    l.abort = Some(if panic {
+                        ExitReason::Panic
+                    } else {
+                        ExitReason::OperatorStop
+                    });
+                    l.panic |= panic;
+                }
+            }
+            Phase::Open => {
+                if panic {
+                    self.begin_exit(now, ExitReason::Panic, out);
+                } else {
+                    let pct = self.live.as_ref().and_then(|l| l.rec.pnl.pct_of_premium());
+                    self.check_exits(now, pct, out);
+                }
+            }
+            Phase::Exiting => {
+                if let Some(l) = self.live.as_mut() {
+                    l.panic |= panic;
+                }
+            }
+        }
+    }
+
+    fn close_session(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let Some(mut l) = self.live.take() else {
+            return;
+        };
+        l.rec.state = SessionState::Closed;
+        l.rec.closed_at = Some(now);
+        if l.rec.exit_reason.is_none() {
+            l.rec.exit_reason = l.abort.or(Some(ExitReason::FailedEntry));
+        }
+        let pnl = refresh_pnl(&mut l.rec);
+        let reason = l.rec.exit_reason.map(|r| r.to_string()).unwrap_or_default();
+        out.push(Action::Write(Write::Session(l.rec.clone())));
+        out.push(Action::Write(Write::Event(AuditEvent {
+            at: now,
+            profile: self.profile.name.clone(),
+            session_id: Some(l.rec.session_id.clone()),
+            kind: "closed".into(),
+            detail: format!(
+                "session closed ({reason}): net {} USD, gross {}, fees {}, premium {}",
+                pnl.net, pnl.gross, pnl.fees, pnl.premium
+            ),
+        })));
+        self.last_closed = Some(l.rec);
+        self.phase = if self.stop_requested {
+            Phase::Stopped
+        } else {
+            Phase::Waiting
+        };
+    }
+}
+
+/// Recomputes a session's PnL from its legs at their latest marks.
+fn refresh_pnl(rec: &mut SessionRecord) -> SessionPnl {
+    let legs: Vec<_> = rec
+        .legs
+        .iter()
+        .map(|g| {
+            let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
+            g.book.pnl(mark, g.contract_size)
+        })
+        .collect();
+    rec.pnl = SessionPnl::from_legs(&legs);
+    rec.pnl
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map_or("none".into(), |d| d.to_string())
+}

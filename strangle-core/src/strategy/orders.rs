@@ -1,0 +1,403 @@
+//! Working orders: pricing, attempts, timeouts, cancels and fills.
+//!
+//! Entry sells at the bid and exits buy at the ask, each rounded to the tick in the
+//! direction that fills; every further attempt moves `reprice_step_ticks` ticks more
+//! aggressive. A resting order is cancelled after `fill_wait_secs`, and its replacement is
+//! only sent once the venue has confirmed the cancel (a terminal state), so two orders of
+//! one leg are never working at once. After the last limit attempt a market (IOC) order is
+//! sent if `market_fallback` is on. Exits are reduce-only and continue until flat.
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+
+use super::{Action, Phase, Strategy, Work, Write};
+use crate::ids;
+use crate::ledger::{OrderIntent, OrderPurpose, SessionState};
+use crate::model::{OrderRequest, OrderState, OrderStatus, OrderType, Quote, Side, TimeInForce};
+use crate::profile::Profile;
+use crate::risk::ExitReason;
+
+fn floor_to_tick(p: Decimal, tick: Decimal) -> Decimal {
+    if tick > Decimal::ZERO {
+        (p / tick).floor() * tick
+    } else {
+        p
+    }
+}
+
+fn ceil_to_tick(p: Decimal, tick: Decimal) -> Decimal {
+    if tick > Decimal::ZERO {
+        (p / tick).ceil() * tick
+    } else {
+        p
+    }
+}
+
+/// Limit price of attempt `attempt` (1-based) to sell at the bid.
+pub(crate) fn sell_price(
+    profile: &Profile,
+    q: &Quote,
+    tick: Decimal,
+    attempt: u32,
+) -> Option<Decimal> {
+    let base = match q.bid.filter(|b| *b > Decimal::ZERO) {
+        Some(b) => b,
+        None if !profile.liquidity.require_bid && q.mark > Decimal::ZERO => q.mark,
+        None => return None,
+    };
+    let step = Decimal::from(profile.execution.reprice_step_ticks)
+        * tick
+        * Decimal::from(attempt.saturating_sub(1));
+    Some(floor_to_tick(base - step, tick).max(tick))
+}
+
+/// Limit price of attempt `attempt` (1-based) to buy at the ask.
+pub(crate) fn buy_price(
+    profile: &Profile,
+    q: &Quote,
+    tick: Decimal,
+    attempt: u32,
+) -> Option<Decimal> {
+    let base = q.ask.filter(|a| *a > Decimal::ZERO)?;
+    let step = Decimal::from(profile.execution.reprice_step_ticks)
+        * tick
+        * Decimal::from(attempt.saturating_sub(1));
+    Some(ceil_to_tick(base + step, tick))
+}
+
+impl Strategy {
+    /// Advances order work after every event: timeouts, next attempts, phase changes.
+    pub(super) fn drive(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        self.check_timeouts(now, out);
+        match self.phase {
+            Phase::Entering => self.drive_entry(now, out),
+            Phase::Exiting => self.drive_exit(now, out),
+            _ => {}
+        }
+    }
+
+    fn check_timeouts(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let ex = self.profile.execution.clone();
+        let Some(l) = self.live.as_mut() else { return };
+        let cancel_all = l.panic || l.abort.is_some();
+        let mut unconfirmed = Vec::new();
+        for w in l.work.iter_mut().filter_map(|w| w.working.as_mut()) {
+            let due = match w.cancel_sent_at {
+                None => {
+                    cancel_all || now >= w.sent_at + Duration::seconds(i64::from(ex.fill_wait_secs))
+                }
+                Some(c) => {
+                    let late = now >= c + Duration::seconds(i64::from(ex.cancel_confirm_secs));
+                    if late {
+                        unconfirmed.push(w.client_order_id.clone());
+                    }
+                    late
+                }
+            };
+            if due {
+                w.cancel_sent_at = Some(now);
+                out.push(Action::Cancel {
+                    client_order_id: w.client_order_id.clone(),
+                    product_id: w.product_id,
+                });
+            }
+        }
+        for id in unconfirmed {
+            self.audit(
+                now,
+                "cancel_unconfirmed",
+                format!("cancel of {id} not confirmed yet; asking again"),
+                out,
+            );
+        }
+    }
+
+    fn drive_entry(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let aborting = self.live.as_ref().is_some_and(|l| l.abort.is_some());
+        if !aborting {
+            for i in 0..2 {
+                self.next_entry_order(now, i, out);
+            }
+            let failed = self.live.as_ref().and_then(|l| {
+                l.work
+                    .iter()
+                    .position(|w| w.entry_failed)
+                    .map(|i| l.rec.legs[i].symbol.clone())
+            });
+            if let Some(sym) = failed {
+                if let Some(l) = self.live.as_mut() {
+                    l.abort = Some(ExitReason::FailedEntry);
+                }
+                self.audit(
+                    now,
+                    "failed_entry",
+                    format!("entry of {sym} failed; unwinding the other leg"),
+                    out,
+                );
+                // Cancel the other leg's working order at once.
+                self.check_timeouts(now, out);
+            }
+        }
+        let Some(l) = self.live.as_mut() else { return };
+        let idle = l.work.iter().all(|w| w.working.is_none());
+        if let Some(reason) = l.abort {
+            if idle {
+                if l.rec.legs.iter().any(|g| g.book.open() > Decimal::ZERO) {
+                    self.begin_exit(now, reason, out);
+                    self.drive_exit(now, out);
+                } else {
+                    l.rec.exit_reason = Some(reason);
+                    self.close_session(now, out);
+                }
+            }
+        } else if idle && l.work.iter().all(|w| w.entry_done) {
+            l.rec.state = SessionState::Open;
+            let premium = l.rec.pnl.premium;
+            self.phase = Phase::Open;
+            self.audit(
+                now,
+                "open",
+                format!("strangle open: premium received {premium} USD"),
+                out,
+            );
+            self.write_session(out);
+        }
+    }
+
+    fn next_entry_order(&mut self, now: DateTime<Utc>, i: usize, out: &mut Vec<Action>) {
+        let ex = &self.profile.execution;
+        let Some(l) = self.live.as_mut() else { return };
+        let (w, g) = (&mut l.work[i], &l.rec.legs[i]);
+        if w.entry_done || w.entry_failed || w.working.is_some() {
+            return;
+        }
+        if g.book.sold >= g.target {
+            w.entry_done = true;
+            return;
+        }
+        let max_attempts = ex.limit_attempts + u32::from(ex.market_fallback);
+        let attempt = g.entry_attempts + 1;
+        let market = g.entry_attempts >= ex.limit_attempts;
+        let price = match (&l.quotes[i], market) {
+            (_, true) => None,
+            (Some(q), false) => sell_price(&self.profile, q, g.tick_size, attempt),
+            (None, false) => None,
+        };
+        let out_of_time = w
+            .waiting_since
+            .is_some_and(|t| now >= t + Duration::seconds(i64::from(ex.fill_wait_secs)));
+        if g.entry_attempts >= max_attempts || (price.is_none() && !market && out_of_time) {
+            // Attempts are used up: keep a large enough partial fill, otherwise give up.
+            let thr = ex.partial_fill_threshold_pct;
+            let enough =
+                g.book.sold > Decimal::ZERO && g.book.sold * Decimal::ONE_HUNDRED >= g.target * thr;
+            let (sym, sold, target) = (g.symbol.clone(), g.book.sold, g.target);
+            if enough {
+                w.entry_done = true;
+                self.audit(
+                    now,
+                    "partial_entry",
+                    format!("{sym}: keeping {sold} of {target} contracts"),
+                    out,
+                );
+            } else {
+                w.entry_failed = true;
+            }
+            return;
+        }
+        if price.is_none() && !market {
+            w.waiting_since.get_or_insert(now);
+            return;
+        }
+        let size = g.target - g.book.sold;
+        self.place(now, i, OrderPurpose::Entry, Side::Sell, size, price, out);
+    }
+
+    fn drive_exit(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        for i in 0..2 {
+            self.next_exit_order(now, i, out);
+        }
+        let Some(l) = self.live.as_ref() else { return };
+        let flat = l.rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
+        if flat && l.work.iter().all(|w| w.working.is_none()) {
+            self.close_session(now, out);
+        }
+    }
+
+    fn next_exit_order(&mut self, now: DateTime<Utc>, i: usize, out: &mut Vec<Action>) {
+        let ex = &self.profile.execution;
+        let Some(l) = self.live.as_mut() else { return };
+        let Some(g) = l.rec.legs.get(i) else { return };
+        let open = g.book.open();
+        let w = &mut l.work[i];
+        if open <= Decimal::ZERO || w.working.is_some() || w.stalled {
+            return;
+        }
+        let attempt = g.exit_attempts + 1;
+        let market = l.panic || (g.exit_attempts >= ex.limit_attempts && ex.market_fallback);
+        let limit = l.quotes[i]
+            .as_ref()
+            .and_then(|q| buy_price(&self.profile, q, g.tick_size, attempt));
+        // No ask to buy at: go to market if allowed, else wait for one.
+        let price = match (market, limit) {
+            (true, _) => None,
+            (false, Some(p)) => Some(p),
+            (false, None) if ex.market_fallback => None,
+            (false, None) => {
+                w.waiting_since.get_or_insert(now);
+                return;
+            }
+        };
+        self.place(now, i, OrderPurpose::Exit, Side::Buy, open, price, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        now: DateTime<Utc>,
+        i: usize,
+        purpose: OrderPurpose,
+        side: Side,
+        size: Decimal,
+        price: Option<Decimal>,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(l) = self.live.as_mut() else { return };
+        let g = &mut l.rec.legs[i];
+        let attempt = match purpose {
+            OrderPurpose::Entry => {
+                g.entry_attempts += 1;
+                g.entry_attempts
+            }
+            OrderPurpose::Exit => {
+                g.exit_attempts += 1;
+                g.exit_attempts
+            }
+        };
+        let client_order_id = ids::client_order_id(&l.rec.session_id, g.kind, purpose, attempt);
+        let request = OrderRequest {
+            client_order_id: client_order_id.clone(),
+            product_id: g.product_id,
+            symbol: g.symbol.clone(),
+            side,
+            size,
+            order_type: if price.is_some() {
+                OrderType::Limit
+            } else {
+                OrderType::Market
+            },
+            limit_price: price,
+            time_in_force: if price.is_some() {
+                TimeInForce::Gtc
+            } else {
+                TimeInForce::Ioc
+            },
+            reduce_only: purpose == OrderPurpose::Exit,
+        };
+        l.orders.insert(client_order_id.clone(), i);
+        l.work[i].working = Some(Work {
+            client_order_id,
+            product_id: g.product_id,
+            sent_at: now,
+            cancel_sent_at: None,
+        });
+        l.work[i].waiting_since = None;
+        let intent = OrderIntent {
+            session_id: l.rec.session_id.clone(),
+            leg: g.kind,
+            purpose,
+            attempt,
+            request,
+            created_at: now,
+        };
+        // The session (with its attempt counters) is written before the order goes out.
+        out.push(Action::Write(Write::Session(l.rec.clone())));
+        out.push(Action::Place(intent));
+    }
+
+    pub(super) fn on_order(
+        &mut self,
+        now: DateTime<Utc>,
+        status: OrderStatus,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(l) = self.live.as_mut() else { return };
+        let Some(&i) = l.orders.get(&status.client_order_id) else {
+            let id = status.client_order_id.clone();
+            self.audit(
+                now,
+                "unknown_order",
+                format!("update for unknown order {id} ignored"),
+                out,
+            );
+            return;
+        };
+        let session_id = l.rec.session_id.clone();
+        let leg = &mut l.rec.legs[i];
+        for f in &status.fills {
+            if !l.seen_fills.insert(f.fill_id.clone()) {
+                continue;
+            }
+            match f.side {
+                Side::Sell => leg.book.sell(f.size, f.price, f.fee),
+                Side::Buy => leg.book.buy(f.size, f.price, f.fee),
+            }
+            out.push(Action::Write(Write::Fill {
+                session_id: session_id.clone(),
+                fill: f.clone(),
+            }));
+        }
+        out.push(Action::Write(Write::OrderUpdate {
+            session_id,
+            status: status.clone(),
+        }));
+        let w = &mut l.work[i];
+        let is_working = w
+            .working
+            .as_ref()
+            .is_some_and(|w| w.client_order_id == status.client_order_id);
+        let mut rejected = None;
+        if is_working && status.state.is_terminal() {
+            w.working = None;
+            if status.filled_size().is_zero() {
+                w.stalled = true;
+            }
+            if status.state == OrderState::Rejected {
+                rejected = Some(format!(
+                    "{} rejected: {}",
+                    status.client_order_id,
+                    status
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "no reason given".into())
+                ));
+            }
+        }
+        super::refresh_pnl(&mut l.rec);
+        if let Some(msg) = rejected {
+            self.last_error = Some(msg.clone());
+            self.audit(now, "order_rejected", msg, out);
+        }
+        self.write_session(out);
+    }
+
+    pub(super) fn on_order_failed(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        reason: String,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(l) = self.live.as_mut() else { return };
+        for w in l.work.iter_mut() {
+            if w.working.as_ref().is_some_and(|x| x.client_order_id == id) {
+                w.working = None;
+                w.stalled = true;
+            }
+        }
+        let msg = format!("{id} failed: {reason}");
+        self.last_error = Some(msg.clone());
+        self.audit(now, "order_error", msg, out);
+        self.write_session(out);
+    }
+}

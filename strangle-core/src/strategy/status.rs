@@ -1,0 +1,141 @@
+//! The heartbeat: what the strategy is doing, readable at any moment.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{Phase, Strategy};
+use crate::ledger::{Mode, SessionRecord};
+use crate::model::OptionKind;
+use crate::pnl::SessionPnl;
+use crate::risk::ExitReason;
+use crate::schedule;
+
+/// One leg as shown to an operator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegStatus {
+    /// Call or put.
+    pub kind: OptionKind,
+    /// Contract symbol.
+    pub symbol: String,
+    /// Strike, USD.
+    pub strike: Decimal,
+    /// Delta at selection.
+    pub entry_delta: Option<f64>,
+    /// Contracts still short.
+    pub open: Decimal,
+    /// Average sale price.
+    pub entry_price: Option<Decimal>,
+    /// Latest mark.
+    pub mark: Option<Decimal>,
+    /// Net PnL of the leg at the mark, USD.
+    pub pnl: Decimal,
+    /// Strike distance from spot in % of spot (positive = out of the money).
+    pub distance_pct: Option<Decimal>,
+}
+
+/// A snapshot of the engine's state for heartbeats, status lines and dashboards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Profile name.
+    pub profile: String,
+    /// Live, paper, sim or backtest.
+    pub mode: Mode,
+    /// Current phase.
+    pub phase: Phase,
+    /// When this snapshot was taken.
+    pub at: DateTime<Utc>,
+    /// Next entry window start, when waiting.
+    pub next_entry: Option<DateTime<Utc>>,
+    /// Active session id.
+    pub session_id: Option<String>,
+    /// Planned IST exit of the active session.
+    pub planned_exit: Option<DateTime<Utc>>,
+    /// Expiry of the active session.
+    pub expiry: Option<DateTime<Utc>>,
+    /// Legs of the active session.
+    pub legs: Vec<LegStatus>,
+    /// PnL of the active session at the marks.
+    pub pnl: Option<SessionPnl>,
+    /// Net PnL in % of premium.
+    pub pnl_pct: Option<Decimal>,
+    /// Locked trailing level, % of premium.
+    pub trailing_level: Option<Decimal>,
+    /// Highest profit seen, % of premium.
+    pub max_profit_pct: Option<Decimal>,
+    /// Deepest drawdown seen, % of premium.
+    pub max_drawdown_pct: Option<Decimal>,
+    /// Latest spot.
+    pub spot: Option<Decimal>,
+    /// Spot at entry.
+    pub entry_spot: Option<Decimal>,
+    /// Why the session is exiting (or why the last one closed).
+    pub exit_reason: Option<ExitReason>,
+    /// Most recent reason for not entering.
+    pub no_entry_reason: Option<String>,
+    /// Most recent error.
+    pub last_error: Option<String>,
+    /// The last closed session.
+    pub last_session: Option<SessionRecord>,
+}
+
+impl Strategy {
+    /// The current state as a [`Status`].
+    pub fn status(&self, now: DateTime<Utc>) -> Status {
+        let rec = self.live.as_ref().map(|l| &l.rec);
+        let spot = self.spot;
+        let legs = rec
+            .map(|r| {
+                r.legs
+                    .iter()
+                    .map(|g| {
+                        let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
+                        let distance_pct = spot.filter(|s| !s.is_zero()).map(|s| {
+                            let d = match g.kind {
+                                OptionKind::Call => g.strike - s,
+                                OptionKind::Put => s - g.strike,
+                            };
+                            (d * Decimal::ONE_HUNDRED / s).round_dp(4)
+                        });
+                        LegStatus {
+                            kind: g.kind,
+                            symbol: g.symbol.clone(),
+                            strike: g.strike,
+                            entry_delta: g.entry_delta,
+                            open: g.book.open(),
+                            entry_price: g.book.entry_price(),
+                            mark: g.mark,
+                            pnl: g.book.pnl(mark, g.contract_size).net,
+                            distance_pct,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Status {
+            profile: self.profile.name.clone(),
+            mode: self.mode,
+            phase: self.phase,
+            at: now,
+            next_entry: (self.live.is_none() && self.phase == Phase::Waiting)
+                .then(|| schedule::next_entry(&self.profile, now, self.used_day)),
+            session_id: rec.map(|r| r.session_id.clone()),
+            planned_exit: rec.map(|r| r.planned_exit),
+            expiry: rec.map(|r| r.expiry),
+            legs,
+            pnl: rec.map(|r| r.pnl),
+            pnl_pct: rec.and_then(|r| r.pnl.pct_of_premium()),
+            trailing_level: rec.and_then(|r| r.trailing_level),
+            max_profit_pct: rec.and_then(|r| r.peak_pnl_pct),
+            max_drawdown_pct: rec.and_then(|r| r.trough_pnl_pct),
+            spot,
+            entry_spot: rec.and_then(|r| r.entry_spot),
+            exit_reason: rec
+                .and_then(|r| r.exit_reason)
+                .or(self.last_closed.as_ref().and_then(|r| r.exit_reason)),
+            no_entry_reason: self.last_no_entry.clone(),
+            last_error: self.last_error.clone(),
+            last_session: self.last_closed.clone(),
+        }
+    }
+}
