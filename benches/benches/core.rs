@@ -1,1 +1,94 @@
-fn main() {}
+//! Criterion benches of the core's hot paths: strike selection over a full chain, one
+//! strategy decision on a quote update (tick-to-decision), and PnL of a session.
+
+#![allow(missing_docs)]
+
+use chrono::{Duration, TimeZone, Utc};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use rust_decimal::Decimal;
+use strangle_core::ledger::Mode;
+use strangle_core::profile::Profile;
+use strangle_core::select::select;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::strategy::{Action, Event, Strategy};
+
+fn selection(c: &mut Criterion) {
+    // 3 expiries x 167 strikes x 2 kinds = 1,002 contracts.
+    let mut m = SyntheticMarket::btc();
+    m.strikes_each_side = 83;
+    m.strike_step = Decimal::from(200);
+    let t = Utc
+        .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("time");
+    let chain = m.chain(t, Decimal::from(82_000), 0.45);
+    assert!(chain.entries.len() >= 1000);
+    let p = Profile::named("bench");
+    c.bench_function("select/1000_contracts", |b| {
+        b.iter(|| select(black_box(&chain), black_box(&p), t))
+    });
+}
+
+fn tick_to_decision(c: &mut Criterion) {
+    let m = SyntheticMarket::btc();
+    let t = Utc
+        .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("time");
+    let chain = m.chain(t, Decimal::from(82_000), 0.45);
+    let mut s = Strategy::new(Profile::named("bench"), Mode::Backtest);
+    // Enter, fill both legs, and reach the open state.
+    let actions = s.handle(t, Event::Chain(chain.clone()));
+    for a in actions {
+        if let Action::Place(i) = a {
+            let st = strangle_core::model::OrderStatus {
+                client_order_id: i.request.client_order_id.clone(),
+                exchange_order_id: "1".into(),
+                symbol: i.request.symbol.clone(),
+                side: i.request.side,
+                size: i.request.size,
+                limit_price: i.request.limit_price,
+                state: strangle_core::model::OrderState::Filled,
+                fills: vec![strangle_core::model::Fill {
+                    fill_id: i.request.client_order_id.clone(),
+                    client_order_id: i.request.client_order_id.clone(),
+                    symbol: i.request.symbol.clone(),
+                    side: i.request.side,
+                    size: i.request.size,
+                    price: i.request.limit_price.unwrap_or_default(),
+                    fee: Decimal::ZERO,
+                    timestamp: t,
+                }],
+                reason: None,
+                updated_at: t,
+            };
+            s.handle(t, Event::Order(st));
+        }
+    }
+    let legs: Vec<_> = s
+        .session()
+        .expect("open session")
+        .legs
+        .iter()
+        .map(|g| g.symbol.clone())
+        .collect();
+    let quotes: Vec<_> = legs
+        .iter()
+        .filter_map(|sym| chain.get(sym).map(|e| e.quote.clone()))
+        .collect();
+    let now = t + Duration::seconds(1);
+    c.bench_function("strategy/quote_update_to_decision", |b| {
+        b.iter(|| {
+            s.handle(
+                now,
+                Event::Quotes {
+                    spot: Some(Decimal::from(82_000)),
+                    quotes: black_box(quotes.clone()),
+                },
+            )
+        })
+    });
+}
+
+criterion_group!(benches, selection, tick_to_decision);
+criterion_main!(benches);

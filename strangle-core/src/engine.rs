@@ -9,6 +9,27 @@
 //! retry never duplicates an order. Between steps the engine sleeps on the clock until the
 //! next poll or the strategy's next deadline, whichever is first — a simulated clock makes
 //! that instant.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use chrono::{Duration, Utc};
+//! use rust_decimal::Decimal;
+//! use strangle_core::{clock::ManualClock, engine::{Engine, EngineConfig}, memory::MemoryLedger};
+//! use strangle_core::{profile::Profile, sim::SimExchange};
+//!
+//! # async fn demo() -> strangle_core::Result<()> {
+//! let mut profile = Profile::named("btc-daily");
+//! profile.contracts_per_leg = Decimal::from(10);
+//! let clock = Arc::new(ManualClock::new(Utc::now()));
+//! let venue = Arc::new(SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000)));
+//! let ledger = Arc::new(MemoryLedger::new());
+//! let (mut engine, handle) =
+//!     Engine::start(profile, EngineConfig::default(), venue, ledger, clock).await?;
+//! // Feed the venue with `venue.push_chain(...)` or a `MarketFeed`, then:
+//! engine.run_until(Some(Utc::now() + Duration::days(1))).await?;
+//! println!("{:?}", handle.status().phase);
+//! # Ok(()) }
+//! ```
 
 use std::collections::VecDeque;
 
@@ -169,9 +190,12 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             if let Some(u) = until {
                 wake = wake.min(u);
             }
+            // Commands first, so that a pending command is handled at the same simulated
+            // instant every run.
             tokio::select! {
-                () = self.clock.sleep_until(wake) => {}
+                biased;
                 Some(cmd) = self.commands.recv() => self.queue_command(cmd).await?,
+                () = self.clock.sleep_until(wake) => {}
             }
         }
     }

@@ -37,3 +37,37 @@ pub trait Exchange: Send + Sync {
     /// Wallet balances.
     async fn balances(&self) -> Result<Vec<Balance>>;
 }
+
+#[async_trait]
+impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
+    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
+        (**self).instruments(underlying).await
+    }
+    async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
+        (**self).chain(underlying).await
+    }
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+        (**self).quotes(symbols).await
+    }
+    async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
+        (**self).spot(underlying).await
+    }
+    async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
+        (**self).place_order(request).await
+    }
+    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+        (**self).cancel_order(client_order_id, product_id).await
+    }
+    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+        (**self).order(client_order_id).await
+    }
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
+        (**self).open_orders().await
+    }
+    async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
+        (**self).positions(underlying).await
+    }
+    async fn balances(&self) -> Result<Vec<Balance>> {
+        (**self).balances().await
+    }
+}

@@ -209,3 +209,34 @@ pub trait Ledger: Send + Sync {
     /// Sessions of a profile that are not closed.
     async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>>;
 }
+
+#[async_trait]
+impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
+    async fn save_profile(&self, profile: &Profile) -> Result<()> {
+        (**self).save_profile(profile).await
+    }
+    async fn upsert_session(&self, session: &SessionRecord) -> Result<()> {
+        (**self).upsert_session(session).await
+    }
+    async fn record_order_intent(&self, intent: &OrderIntent) -> Result<()> {
+        (**self).record_order_intent(intent).await
+    }
+    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()> {
+        (**self).record_order_update(session_id, status).await
+    }
+    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()> {
+        (**self).record_fill(session_id, fill).await
+    }
+    async fn record_mark(&self, mark: &PnlMark) -> Result<()> {
+        (**self).record_mark(mark).await
+    }
+    async fn record_event(&self, event: &AuditEvent) -> Result<()> {
+        (**self).record_event(event).await
+    }
+    async fn latest_session(&self, profile: &str) -> Result<Option<SessionRecord>> {
+        (**self).latest_session(profile).await
+    }
+    async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>> {
+        (**self).active_sessions(profile).await
+    }
+}

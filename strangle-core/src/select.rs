@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ChainEntry, ChainSnapshot, OptionKind};
 use crate::profile::{PickRule, PriceWindow, Profile, StrikeMode};
-use crate::schedule::pick_expiry;
 
 /// The chosen pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,12 +116,20 @@ pub fn select(
     if chain.entries.is_empty() {
         return Err(NoEntry::EmptyChain);
     }
-    let expiries = chain.expiries();
-    let expiry =
-        pick_expiry(&expiries, now, profile.expiry_buffer_hours).ok_or(NoEntry::NoExpiry {
-            buffer_hours: profile.expiry_buffer_hours,
-            latest: expiries.last().copied(),
-        })?;
+    let earliest = now + chrono::Duration::hours(i64::from(profile.expiry_buffer_hours));
+    let mut expiry: Option<DateTime<Utc>> = None;
+    let mut latest: Option<DateTime<Utc>> = None;
+    for e in &chain.entries {
+        let x = e.contract.expiry;
+        latest = latest.max(Some(x));
+        if x >= earliest && expiry.is_none_or(|cur| x < cur) {
+            expiry = Some(x);
+        }
+    }
+    let expiry = expiry.ok_or(NoEntry::NoExpiry {
+        buffer_hours: profile.expiry_buffer_hours,
+        latest,
+    })?;
     let call = pick_side(chain, profile, now, expiry, OptionKind::Call)?;
     let put = pick_side(chain, profile, now, expiry, OptionKind::Put)?;
     Ok(Selection {
@@ -146,6 +153,8 @@ fn pick_side<'a>(
     kind: OptionKind,
 ) -> Result<&'a ChainEntry, NoEntry> {
     let mut rej = Rejections::default();
+    let stale_before =
+        now - chrono::Duration::seconds(i64::from(profile.liquidity.max_quote_age_secs));
     let mut best: Option<Scored<'a>> = None;
     for e in chain
         .entries
@@ -153,7 +162,7 @@ fn pick_side<'a>(
         .filter(|e| e.contract.expiry == expiry && e.contract.kind == kind)
     {
         rej.listed += 1;
-        let Some(score) = score(e, profile, now, &mut rej) else {
+        let Some(score) = score(e, profile, stale_before, &mut rej) else {
             continue;
         };
         let cand = Scored { entry: e, score };
@@ -188,12 +197,12 @@ fn better(a: &Scored<'_>, b: &Scored<'_>) -> Ordering {
 fn score(
     e: &ChainEntry,
     profile: &Profile,
-    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
     rej: &mut Rejections,
 ) -> Option<f64> {
     let q = &e.quote;
     let liq = &profile.liquidity;
-    if q.age_secs(now) > i64::from(liq.max_quote_age_secs) {
+    if q.timestamp < stale_before {
         rej.stale += 1;
         return None;
     }
@@ -203,9 +212,57 @@ fn score(
             return None;
         }
     }
+    // Cheap filters first: most contracts fall outside the band.
+    let score = match profile.strike_mode {
+        StrikeMode::Delta => {
+            let Some(d) = q.greeks.map(|g| g.delta.abs()).filter(|d| d.is_finite()) else {
+                rej.no_data += 1;
+                return None;
+            };
+            if !profile.delta_band.contains(d) {
+                rej.outside += 1;
+                return None;
+            }
+            match profile.pick_rule {
+                PickRule::ClosestToMid => (d - profile.delta_band.mid()).abs(),
+                PickRule::HighestDelta => -d,
+            }
+        }
+        StrikeMode::Premium => {
+            let windows = profile.premium_windows.as_ref()?;
+            let w: &PriceWindow = match e.contract.kind {
+                OptionKind::Call => &windows.call,
+                OptionKind::Put => &windows.put,
+            };
+            let Some(price) =
+                q.bid
+                    .filter(|b| *b > Decimal::ZERO)
+                    .or(if profile.liquidity.require_bid {
+                        None
+                    } else {
+                        Some(q.mark)
+                    })
+            else {
+                rej.no_data += 1;
+                return None;
+            };
+            if price < w.min || price > w.max {
+                rej.outside += 1;
+                return None;
+            }
+            let mid = (w.min + w.max) / Decimal::TWO;
+            (price - mid).abs().to_f64()?
+        }
+    };
     let has_bid = q.bid.is_some_and(|b| b > Decimal::ZERO);
+    // spread / mid ≤ max %, without a division: (ask − bid) × 200 ≤ max × (ask + bid).
     let spread_ok = match liq.max_spread_pct {
-        Some(max) => q.spread_pct().is_some_and(|s| s <= max),
+        Some(max) => match (q.bid, q.ask) {
+            (Some(b), Some(a)) if a + b > Decimal::ZERO => {
+                (a - b) * Decimal::from(200) <= max * (a + b)
+            }
+            _ => false,
+        },
         None => true,
     };
     let oi_ok = match liq.min_open_interest {
@@ -216,41 +273,5 @@ fn score(
         rej.illiquid += 1;
         return None;
     }
-    match profile.strike_mode {
-        StrikeMode::Delta => {
-            let Some(d) = q.greeks.map(|g| g.delta.abs()).filter(|d| d.is_finite()) else {
-                rej.no_data += 1;
-                return None;
-            };
-            if !profile.delta_band.contains(d) {
-                rej.outside += 1;
-                return None;
-            }
-            Some(match profile.pick_rule {
-                PickRule::ClosestToMid => (d - profile.delta_band.mid()).abs(),
-                PickRule::HighestDelta => -d,
-            })
-        }
-        StrikeMode::Premium => {
-            let windows = profile.premium_windows.as_ref()?;
-            let w: &PriceWindow = match e.contract.kind {
-                OptionKind::Call => &windows.call,
-                OptionKind::Put => &windows.put,
-            };
-            let Some(price) = q.bid.filter(|b| *b > Decimal::ZERO).or(if liq.require_bid {
-                None
-            } else {
-                Some(q.mark)
-            }) else {
-                rej.no_data += 1;
-                return None;
-            };
-            if price < w.min || price > w.max {
-                rej.outside += 1;
-                return None;
-            }
-            let mid = (w.min + w.max) / Decimal::TWO;
-            (price - mid).abs().to_f64()
-        }
-    }
+    Some(score)
 }
