@@ -11,6 +11,7 @@
 //! assert!(p.validate().is_ok());
 //! ```
 
+mod optional_limit;
 mod time_of_day;
 mod validate;
 
@@ -101,7 +102,8 @@ pub struct PremiumWindows {
 pub struct Liquidity {
     /// Require a best bid (we sell at it).
     pub require_bid: bool,
-    /// Widest bid/ask spread accepted, in % of the mid.
+    /// Widest bid/ask spread accepted, in % of the mid; `"off"` disables the filter.
+    #[serde(with = "optional_limit")]
     pub max_spread_pct: Option<Decimal>,
     /// Fewest contracts of open interest accepted.
     pub min_open_interest: Option<Decimal>,
@@ -215,9 +217,11 @@ pub struct Profile {
     pub contracts_per_leg: Decimal,
     /// Expected underlying per contract; the entry refuses a product that differs.
     pub contract_size: Option<Decimal>,
-    /// Close when the loss reaches this % of premium received.
+    /// Close when the loss reaches this % of premium received; `"off"` disables it.
+    #[serde(with = "optional_limit")]
     pub max_loss_pct: Option<Decimal>,
-    /// Close when the profit reaches this % of premium received.
+    /// Close when the profit reaches this % of premium received; `"off"` disables it.
+    #[serde(with = "optional_limit")]
     pub max_profit_pct: Option<Decimal>,
     /// Tiered trailing stop on profit.
     pub trailing: Trailing,
@@ -275,5 +279,77 @@ impl Profile {
             name: name.into(),
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rich() -> Profile {
+        let mut p = Profile::named("round-trip");
+        p.underlying = Underlying::Eth;
+        p.strike_mode = StrikeMode::Premium;
+        p.premium_windows = Some(PremiumWindows {
+            call: PriceWindow {
+                min: Decimal::new(105, 1),
+                max: Decimal::from(40),
+            },
+            put: PriceWindow {
+                min: Decimal::from(8),
+                max: Decimal::from(35),
+            },
+        });
+        p.pick_rule = PickRule::HighestDelta;
+        p.liquidity.min_open_interest = Some(Decimal::from(25));
+        p.entry_time = TimeOfDay::hm(10, 15).unwrap_or(p.entry_time);
+        p.contract_size = Some(Decimal::new(1, 2));
+        p.max_profit_pct = None;
+        p
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let p = rich();
+        let json = serde_json::to_string(&p).expect("serialize");
+        assert!(json.contains(r#""entry_time":"10:15""#), "{json}");
+        let back: Profile = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn toml_round_trip() {
+        let p = rich();
+        let text = toml::to_string(&p).expect("serialize");
+        let back: Profile = toml::from_str(&text).expect("deserialize");
+        assert_eq!(back, p);
+        assert!(text.contains("max_profit_pct = \"off\""), "{text}");
+        let on: Profile = toml::from_str("max_profit_pct = 60").expect("number");
+        assert_eq!(on.max_profit_pct, Some(Decimal::from(60)));
+        let json: Profile = serde_json::from_str(r#"{"max_loss_pct": null}"#).expect("null");
+        assert_eq!(json.max_loss_pct, None);
+    }
+
+    #[test]
+    fn readme_example_parses_and_validates() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").expect("toml block") + 8;
+        let end = start + readme[start..].find("```").expect("end of block");
+        let p: Profile = toml::from_str(&readme[start..end]).expect("README profile parses");
+        assert_eq!(p.name, "btc-daily");
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn unknown_and_bad_fields_are_named() {
+        let err =
+            toml::from_str::<Profile>("name = \"x\"\ndelta_bnad = 1").expect_err("unknown field");
+        assert!(err.to_string().contains("delta_bnad"), "{err}");
+        let err = toml::from_str::<Profile>("name = \"x\"\nentry_time = \"25:00\"")
+            .expect_err("bad time");
+        assert!(err.to_string().contains("25:00"), "{err}");
+        let err = serde_json::from_str::<Profile>(r#"{"underlying": "DOGE"}"#)
+            .expect_err("bad underlying");
+        assert!(err.to_string().contains("DOGE"), "{err}");
     }
 }

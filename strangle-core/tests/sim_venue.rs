@@ -1,0 +1,190 @@
+//! The simulated venue's fill model, fees and settlement.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rust_decimal_macros::dec;
+use strangle_core::clock::ManualClock;
+use strangle_core::error::ExchangeErrorKind;
+use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
+use strangle_core::sim::SimExchange;
+use strangle_core::Exchange;
+
+fn order(
+    id: &str,
+    symbol: &str,
+    side: Side,
+    size: i64,
+    price: Option<rust_decimal::Decimal>,
+    reduce_only: bool,
+) -> OrderRequest {
+    OrderRequest {
+        client_order_id: id.into(),
+        product_id: 1,
+        symbol: symbol.into(),
+        side,
+        size: size.into(),
+        order_type: if price.is_some() {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        },
+        limit_price: price,
+        time_in_force: TimeInForce::Gtc,
+        reduce_only,
+    }
+}
+
+fn venue() -> (Arc<ManualClock>, SimExchange) {
+    let clock = Arc::new(ManualClock::new(at(4, 0)));
+    let v = SimExchange::new(clock.clone(), fees(), dec!(1000));
+    v.push_chain(market(
+        at(4, 0),
+        dec!(82000),
+        Px {
+            bid_size: dec!(5),
+            ..px(dec!(500), dec!(510), dec!(505))
+        },
+        px(dec!(400), dec!(410), dec!(405)),
+    ));
+    (clock, v)
+}
+
+#[tokio::test]
+async fn limit_crossing_fills_at_the_quote_up_to_its_size_and_rests() {
+    let (_c, v) = venue();
+    let st = v
+        .place_order(&order("a", CALL, Side::Sell, 8, Some(dec!(480)), false))
+        .await
+        .expect("placed");
+    assert_eq!(st.state, OrderState::Open);
+    assert_eq!(st.filled_size(), dec!(5));
+    assert_eq!(
+        st.fills[0].price,
+        dec!(500),
+        "a taker gets the bid, not its limit"
+    );
+    // The same snapshot's liquidity is not available twice.
+    let st2 = v
+        .place_order(&order("b", CALL, Side::Sell, 1, None, false))
+        .await
+        .expect("placed");
+    assert_eq!(
+        (st2.state, st2.filled_size()),
+        (OrderState::Cancelled, dec!(0))
+    );
+    // A new snapshot fills the resting rest at its limit (maker).
+    v.push_chain(market(
+        at(4, 1),
+        dec!(82000),
+        px(dec!(490), dec!(500), dec!(495)),
+        px(dec!(400), dec!(410), dec!(405)),
+    ));
+    let st = v.order("a").await.expect("query").expect("known");
+    assert_eq!(st.state, OrderState::Filled);
+    assert_eq!(st.fills[1].price, dec!(480));
+    let pos = v.positions(Underlying::Btc).await.expect("positions");
+    assert_eq!(pos[0].size, dec!(-8));
+}
+
+#[tokio::test]
+async fn rejections_name_the_problem() {
+    let (_c, v) = venue();
+    let e = v
+        .place_order(&order("r", CALL, Side::Buy, 1, Some(dec!(600)), true))
+        .await
+        .expect_err("no position");
+    assert_eq!(e.exchange_kind(), Some(ExchangeErrorKind::Rejected));
+    assert!(e.to_string().contains("reduce_only"), "{e}");
+    let e = v
+        .place_order(&order(
+            "x",
+            "C-BTC-1-110326",
+            Side::Sell,
+            1,
+            Some(dec!(1)),
+            false,
+        ))
+        .await
+        .expect_err("unknown");
+    assert_eq!(e.exchange_kind(), Some(ExchangeErrorKind::NotFound));
+    v.place_order(&order("d", PUT, Side::Sell, 1, Some(dec!(400)), false))
+        .await
+        .expect("placed");
+    let e = v
+        .place_order(&order("d", PUT, Side::Sell, 1, Some(dec!(400)), false))
+        .await
+        .expect_err("duplicate");
+    assert!(e.to_string().contains("duplicate client_order_id"), "{e}");
+    let e = v
+        .place_order(&order("h", PUT, Side::Sell, 0, Some(dec!(400)), false))
+        .await
+        .expect_err("size");
+    assert!(e.to_string().contains("size"), "{e}");
+    let e = v
+        .cancel_order("d", 1)
+        .await
+        .expect_err("filled order is not open");
+    assert_eq!(e.exchange_kind(), Some(ExchangeErrorKind::NotFound));
+}
+
+#[tokio::test]
+async fn fees_and_cash_follow_the_model() {
+    let (_c, v) = venue();
+    v.place_order(&order("p", PUT, Side::Sell, 10, Some(dec!(400)), false))
+        .await
+        .expect("placed");
+    // 10 x 0.001 x 400 = 4 USD premium; fee min(82000 x 0.01 x 0.03 %, 10 % x 4) = 0.246.
+    assert_eq!(v.cash(), dec!(1000) + dec!(4) - dec!(0.246));
+    v.place_order(&order("q", PUT, Side::Buy, 10, None, true))
+        .await
+        .expect("placed");
+    assert_eq!(v.cash(), dec!(1000) + dec!(4) - dec!(4.10) - dec!(0.492));
+    assert!(v
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn settlement_uses_the_index_before_the_settlement_snapshot() {
+    let (clock, v) = venue();
+    v.place_order(&order("c", CALL, Side::Sell, 5, Some(dec!(500)), false))
+        .await
+        .expect("call");
+    v.place_order(&order("p", PUT, Side::Sell, 10, Some(dec!(400)), false))
+        .await
+        .expect("put");
+    let cash = v.cash();
+    // The last index before 2026-03-11 12:00 UTC is 91,000: the 90,000 call is 1,000 in the
+    // money, the 76,000 put expires worthless. The snapshot at 12:00 itself (spot 60,000) must
+    // not be used.
+    v.push_chain(market(
+        at(11, 0) + chrono::Duration::days(1),
+        dec!(91000),
+        px(dec!(900), dec!(1100), dec!(1000)),
+        px(dec!(1), dec!(2), dec!(1)),
+    ));
+    clock.set(at(12, 0) + chrono::Duration::days(1));
+    v.push_chain(market(
+        at(12, 0) + chrono::Duration::days(1),
+        dec!(60000),
+        px(dec!(1), dec!(2), dec!(1)),
+        px(dec!(1), dec!(2), dec!(1)),
+    ));
+    let s = v.settlements();
+    assert_eq!(s.len(), 2);
+    let call = s.iter().find(|x| x.symbol == CALL).expect("call settled");
+    assert_eq!((call.index, call.cash), (dec!(91000), dec!(-5)));
+    let put = s.iter().find(|x| x.symbol == PUT).expect("put settled");
+    assert_eq!(put.cash, dec!(0));
+    assert_eq!(v.cash(), cash - dec!(5));
+    assert!(v
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+}
