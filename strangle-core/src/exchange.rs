@@ -5,7 +5,8 @@ use rust_decimal::Decimal;
 
 use crate::error::Result;
 use crate::model::{
-    Balance, ChainSnapshot, OptionContract, OrderRequest, OrderStatus, Position, Quote, Underlying,
+    Balance, ChainSnapshot, Fill, OptionContract, OrderRequest, OrderStatus, Position, Quote,
+    Underlying,
 };
 
 /// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
@@ -36,6 +37,9 @@ pub trait Exchange: Send + Sync {
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
     /// Wallet balances.
     async fn balances(&self) -> Result<Vec<Balance>>;
+    /// Settlement fills of expired contracts among `symbols` (Delta reports these as fills
+    /// of type `settlement`): price = the contract's settlement value, fee as charged.
+    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>>;
 }
 
 #[async_trait]
@@ -69,5 +73,8 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     }
     async fn balances(&self) -> Result<Vec<Balance>> {
         (**self).balances().await
+    }
+    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
+        (**self).settlement_fills(symbols).await
     }
 }

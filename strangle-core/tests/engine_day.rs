@@ -358,3 +358,33 @@ async fn a_restarted_engine_on_the_same_ledger_adopts_and_does_not_reenter() {
     assert_eq!(l.intents.len(), 4);
     assert_eq!(l.sessions[0].pnl.net, dec!(0.41));
 }
+
+#[tokio::test]
+async fn legs_held_to_expiry_are_cash_settled_and_the_session_closes() {
+    let mut p = profile();
+    p.entry_time = strangle_core::profile::TimeOfDay::hm(17, 0).expect("time"); // 11:30 UTC
+    p.exit_time = strangle_core::profile::TimeOfDay::hm(16, 0).expect("time"); // next day
+    p.expiry_buffer_hours = 0; // today's 12:00 UTC expiry
+    p.exit_before_expiry_minutes = 0;
+    let flat = px(dec!(500), dec!(510), dec!(505));
+    let day = vec![
+        market(at(11, 30), dec!(82000), flat, flat),
+        market(at(11, 55), dec!(87000), flat, flat),
+        market(at(12, 0), dec!(50000), flat, flat), // after settlement: must not be used
+    ];
+    let mut r = rig(p, day, 60).await;
+    r.engine.run_until(Some(at(12, 5))).await.expect("run");
+    let l = r.ledger.contents();
+    let s = &l.sessions[0];
+    assert_eq!(s.legs[0].symbol, "C-BTC-86000-100326");
+    assert_eq!(s.state, SessionState::Closed);
+    assert_eq!(s.exit_reason, Some(ExitReason::Settled));
+    // Call: 1,000 in the money at index 87,000; put: worthless.
+    assert_eq!(s.legs[0].book.exit_price(), Some(dec!(1000)));
+    assert_eq!(s.legs[1].book.exit_price(), Some(dec!(0)));
+    // Premium 2 USD, settlement 10 USD, entry fees 2 x 0.1.
+    assert_eq!(s.pnl.gross, dec!(-8));
+    assert_eq!(s.pnl.net, dec!(-8.2));
+    assert_eq!(r.venue.cash(), dec!(10000) + s.pnl.net);
+    assert!(l.events.iter().any(|e| e.kind == "settled"));
+}

@@ -345,6 +345,9 @@ impl Exchange for Audited {
     async fn balances(&self) -> Result<Vec<Balance>> {
         self.inner.balances().await
     }
+    async fn settlement_fills(&self, s: &[String]) -> Result<Vec<Fill>> {
+        self.inner.settlement_fills(s).await
+    }
 }
 
 #[derive(Debug, Clone)]

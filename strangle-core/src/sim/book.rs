@@ -12,6 +12,9 @@ use crate::model::{
     OrderType, Quote, Side, TimeInForce, Underlying,
 };
 
+/// Fill ids of settlements start with this.
+pub(super) const SETTLEMENT_PREFIX: &str = "settle-";
+
 pub(super) struct SimOrder {
     pub status: OrderStatus,
     seq: u64,
@@ -376,7 +379,7 @@ impl Book {
             });
             self.fill_seq += 1;
             self.fills.push(Fill {
-                fill_id: format!("settle-{}", self.fill_seq),
+                fill_id: format!("{SETTLEMENT_PREFIX}{}", self.fill_seq),
                 client_order_id: String::new(),
                 symbol: sym.clone(),
                 side: if p.size < Decimal::ZERO {

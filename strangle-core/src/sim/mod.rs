@@ -264,6 +264,17 @@ impl Exchange for SimExchange {
             .collect())
     }
 
+    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
+        let b = self.sync();
+        Ok(b.fills
+            .iter()
+            .filter(|f| {
+                f.fill_id.starts_with(book::SETTLEMENT_PREFIX) && symbols.contains(&f.symbol)
+            })
+            .cloned()
+            .collect())
+    }
+
     async fn balances(&self) -> Result<Vec<Balance>> {
         let b = self.sync();
         Ok(vec![Balance {

@@ -76,6 +76,8 @@ pub enum Event {
         /// What the venue or the transport said.
         reason: String,
     },
+    /// Settlement fills of the legs (asked for with [`MarketNeed::Settlement`]).
+    Settlement(Vec<Fill>),
     /// Time passed.
     Timer,
     /// The operator said something.
@@ -132,6 +134,8 @@ pub enum MarketNeed {
     Chain(Underlying),
     /// Quotes of these symbols (the legs).
     Quotes(Vec<String>),
+    /// The legs reached their expiry while short: their settlement fills.
+    Settlement(Vec<String>),
 }
 
 /// Order-working state of one leg.
@@ -274,7 +278,12 @@ impl Strategy {
     /// The market data the strategy needs at `now`.
     pub fn market_need(&self, now: DateTime<Utc>) -> MarketNeed {
         if let Some(l) = &self.live {
-            return MarketNeed::Quotes(l.rec.legs.iter().map(|g| g.symbol.clone()).collect());
+            let symbols = l.rec.legs.iter().map(|g| g.symbol.clone()).collect();
+            return if now >= l.rec.expiry {
+                MarketNeed::Settlement(symbols)
+            } else {
+                MarketNeed::Quotes(symbols)
+            };
         }
         if self.phase == Phase::Waiting && self.entry_day(now).is_some() {
             return MarketNeed::Chain(self.profile.underlying);
@@ -320,6 +329,7 @@ impl Strategy {
                 client_order_id,
                 reason,
             } => self.on_order_failed(now, &client_order_id, reason, &mut out),
+            Event::Settlement(fills) => self.on_settlement(now, fills, &mut out),
             Event::Timer => self.check_exits(now, None, &mut out),
             Event::Command(c) => self.on_command(now, c, &mut out),
         }
@@ -564,6 +574,43 @@ impl Strategy {
                 }
             }
         }
+    }
+
+    /// Applies settlement fills: the venue closed short legs at expiry.
+    fn on_settlement(&mut self, now: DateTime<Utc>, fills: Vec<Fill>, out: &mut Vec<Action>) {
+        let Some(l) = self.live.as_mut() else { return };
+        let mut settled = Vec::new();
+        for f in fills {
+            let Some(i) = l.rec.legs.iter().position(|g| g.symbol == f.symbol) else {
+                continue;
+            };
+            if !l.seen_fills.insert(f.fill_id.clone()) {
+                continue;
+            }
+            let leg = &mut l.rec.legs[i];
+            let size = f.size.min(leg.book.open());
+            leg.book.buy(size, f.price, f.fee);
+            leg.mark = Some(f.price);
+            settled.push(format!("{} {} at {}", size, f.symbol, f.price));
+            out.push(Action::Write(Write::Fill {
+                session_id: l.rec.session_id.clone(),
+                fill: f,
+            }));
+        }
+        if settled.is_empty() {
+            return;
+        }
+        l.rec.exit_reason = Some(ExitReason::Settled);
+        l.rec.state = SessionState::Exiting;
+        refresh_pnl(&mut l.rec);
+        self.phase = Phase::Exiting;
+        self.audit(
+            now,
+            "settled",
+            format!("settled at expiry: {}", settled.join(", ")),
+            out,
+        );
+        self.write_session(out);
     }
 
     fn close_session(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
