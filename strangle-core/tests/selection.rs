@@ -99,7 +99,7 @@ fn liquidity_filters_and_stale_quotes_are_reported() {
     p = profile();
     p.contract_size = Some(dec!(0.01));
     assert!(select(&chain(), &p, at(4, 0))
-        .unwrap_err()
+        .expect_err("wrong size")
         .to_string()
         .contains("4 wrong contract size"));
 }
