@@ -1,1 +1,13 @@
-//! Delta Exchange adapter for strangle: signed REST, WebSocket, and a Delta-compatible local server. Not built yet (issue 3).
+//! `strangle-delta`: the Delta Exchange adapter for strangle, and a Delta-compatible local
+//! server for tests and offline simulation.
+
+pub mod credentials;
+pub mod env;
+pub mod error;
+pub mod lenient;
+pub mod sign;
+pub mod wire;
+
+pub use credentials::Credentials;
+pub use env::Environment;
+pub use error::DeltaError;

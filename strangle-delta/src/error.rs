@@ -1,0 +1,167 @@
+//! The one error type of `strangle-delta`.
+
+use std::fmt;
+
+use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
+
+/// A failed call to Delta (or to the local server), with everything needed to act on it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeltaError {
+    /// The request never got an answer: connect failure, reset, or timeout.
+    #[error("{method} {path}: transport error: {message}")]
+    Transport {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// What the transport said.
+        message: String,
+        /// Whether the request may have reached the server (it was sent but not answered).
+        maybe_sent: bool,
+    },
+    /// Delta answered with an error.
+    #[error("{method} {path}: HTTP {status}: {code}{}", context_suffix(.context))]
+    Api {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// Delta's error code, e.g. `insufficient_margin`, `SignatureExpired`.
+        code: String,
+        /// Extra details Delta sent (never secrets: Delta does not echo them).
+        context: Option<String>,
+        /// Milliseconds until the rate-limit window resets (429 only).
+        retry_after_ms: Option<u64>,
+    },
+    /// The answer could not be decoded.
+    #[error("{method} {path}: cannot decode the answer: {message}")]
+    Decode {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A request could not be built (bad argument, missing credentials).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The WebSocket failed.
+    #[error("websocket: {0}")]
+    WebSocket(String),
+    /// Credentials could not be loaded.
+    #[error("credentials: {0}")]
+    Credentials(String),
+    /// The local server could not start.
+    #[error("local server: {0}")]
+    Server(String),
+}
+
+fn context_suffix(c: &Option<String>) -> String {
+    c.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+}
+
+impl DeltaError {
+    /// HTTP status, for API errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Delta's error code, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again later may succeed: transport failures, 429,
+    /// 5xx and Delta's `unavailable`. Business rejections (4xx) are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, code, .. } => {
+                *status == 429 || *status >= 500 || code == "unavailable" || code == "SignatureExpired"
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether an order placement that failed this way may nevertheless exist at the venue.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Transport { maybe_sent, .. } => *maybe_sent,
+            Self::Api { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The core's view of this failure.
+    pub fn kind(&self) -> ExchangeErrorKind {
+        match self {
+            Self::Transport { .. } => ExchangeErrorKind::Uncertain,
+            Self::Api { status, code, .. } => match (*status, code.as_str()) {
+                (429, _) => ExchangeErrorKind::RateLimited,
+                (s, _) if s >= 500 => ExchangeErrorKind::Uncertain,
+                (_, "insufficient_margin") => ExchangeErrorKind::InsufficientMargin,
+                (_, "open_order_not_found" | "invalid_contract" | "not_found") | (404, _) => {
+                    ExchangeErrorKind::NotFound
+                }
+                (401 | 403, _)
+                | (
+                    _,
+                    "invalid_api_key" | "InvalidApiKey" | "invalid_signature" | "Signature Mismatch"
+                    | "SignatureExpired" | "UnauthorizedApiAccess" | "ip_not_whitelisted_for_api_key",
+                ) => ExchangeErrorKind::Auth,
+                _ => ExchangeErrorKind::Rejected,
+            },
+            Self::Decode { .. } => ExchangeErrorKind::InvalidResponse,
+            Self::Invalid(_) | Self::Credentials(_) => ExchangeErrorKind::Rejected,
+            Self::WebSocket(_) | Self::Server(_) => ExchangeErrorKind::Uncertain,
+        }
+    }
+}
+
+impl From<DeltaError> for CoreError {
+    fn from(e: DeltaError) -> Self {
+        let kind = match &e {
+            // An order that may have been sent is "uncertain"; other transport failures too.
+            e if e.outcome_unknown() => ExchangeErrorKind::Uncertain,
+            e => e.kind(),
+        };
+        CoreError::exchange(kind, e.to_string())
+    }
+}
+
+/// A secret that never shows itself in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret's bytes, for signing only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}

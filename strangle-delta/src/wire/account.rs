@@ -1,0 +1,78 @@
+//! Positions and wallet balances.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::lenient::{decimal_opt, int_opt};
+
+/// `GET /v2/positions?product_id=` (one object) and `?underlying_asset_symbol=` (array).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    /// Product id (in the array form).
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol (in the array form).
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// Signed contracts: negative is short.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub size: Option<Decimal>,
+    /// Average entry price, null when flat.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub entry_price: Option<Decimal>,
+    /// Time, µs.
+    #[serde(default, deserialize_with = "int_opt")]
+    pub timestamp: Option<i64>,
+}
+
+/// `GET /v2/positions/margined` items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MarginedPosition {
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// Signed contracts.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub size: Option<Decimal>,
+    /// Average entry price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub entry_price: Option<Decimal>,
+    /// Mark price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub mark_price: Option<Decimal>,
+    /// Margin blocked.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub margin: Option<Decimal>,
+    /// Realised PnL.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub realized_pnl: Option<Decimal>,
+    /// Unrealised PnL as Delta computes it (recompute it: its sign is unreliable for shorts).
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub unrealized_pnl: Option<Decimal>,
+}
+
+/// One wallet (`GET /v2/wallet/balances`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WalletBalance {
+    /// Asset id.
+    #[serde(default)]
+    pub asset_id: Option<u64>,
+    /// Asset symbol.
+    #[serde(default)]
+    pub asset_symbol: String,
+    /// Total balance.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub balance: Option<Decimal>,
+    /// What can fund new orders.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub available_balance: Option<Decimal>,
+    /// India F&O accounts may hold the tradable amount here.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub available_balance_for_robo: Option<Decimal>,
+    /// Margin blocked by orders and positions.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub blocked_margin: Option<Decimal>,
+}

@@ -1,0 +1,192 @@
+//! Orders and fills.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::lenient::{bool_opt, decimal_opt, id_opt, int_opt, time_opt};
+
+/// `buy` or `sell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Buy.
+    #[default]
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+/// `limit_order` or `market_order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    /// A limit order.
+    #[default]
+    LimitOrder,
+    /// A market order.
+    MarketOrder,
+}
+
+/// Body of `POST /v2/orders`, fields in the order they are sent and signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateOrder {
+    /// Product id (one of this or `product_symbol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_symbol: Option<String>,
+    /// Contracts.
+    #[serde(deserialize_with = "int_req")]
+    pub size: i64,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    #[serde(default)]
+    pub order_type: OrderType,
+    /// Limit price as a string.
+    #[serde(default, deserialize_with = "decimal_opt", skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    /// `gtc` or `ioc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<String>,
+    /// `"true"` / `"false"`.
+    #[serde(default, deserialize_with = "bool_opt", serialize_with = "bool_str", skip_serializing_if = "Option::is_none")]
+    pub post_only: Option<bool>,
+    /// `"true"` / `"false"`.
+    #[serde(default, deserialize_with = "bool_opt", serialize_with = "bool_str", skip_serializing_if = "Option::is_none")]
+    pub reduce_only: Option<bool>,
+    /// Our id, at most 32 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
+}
+
+fn bool_str<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(true) => s.serialize_str("true"),
+        Some(false) => s.serialize_str("false"),
+        None => s.serialize_none(),
+    }
+}
+
+fn int_req<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    int_opt(d)?.ok_or_else(|| serde::de::Error::custom("size is required"))
+}
+
+/// Body of `DELETE /v2/orders`: by id or by client id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelOrder {
+    /// Exchange order id.
+    #[serde(default, deserialize_with = "int_opt", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Client order id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
+    /// Product id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<u64>,
+}
+
+/// An order as Delta reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// Exchange order id (can exceed 2³²).
+    #[serde(deserialize_with = "u64_req")]
+    pub id: u64,
+    /// Owner.
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// Ordered contracts.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub size: Option<Decimal>,
+    /// Contracts not yet filled.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub unfilled_size: Option<Decimal>,
+    /// `buy` / `sell`.
+    pub side: Side,
+    /// Limit or market.
+    #[serde(default)]
+    pub order_type: OrderType,
+    /// Limit price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub limit_price: Option<Decimal>,
+    /// `gtc` / `ioc`.
+    #[serde(default)]
+    pub time_in_force: Option<String>,
+    /// Reduce-only flag.
+    #[serde(default, deserialize_with = "bool_opt")]
+    pub reduce_only: Option<bool>,
+    /// Our id.
+    #[serde(default)]
+    pub client_order_id: Option<String>,
+    /// `open`, `pending`, `closed`, `cancelled`.
+    #[serde(default)]
+    pub state: String,
+    /// Average fill price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub average_fill_price: Option<Decimal>,
+    /// Fees charged so far.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub paid_commission: Option<Decimal>,
+    /// Fee blocked for the unfilled part.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub commission: Option<Decimal>,
+    /// Why it was cancelled.
+    #[serde(default)]
+    pub cancellation_reason: Option<String>,
+    /// Creation time (ISO or µs string).
+    #[serde(default, deserialize_with = "time_opt")]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+fn u64_req<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = int_opt(d)?.ok_or_else(|| serde::de::Error::custom("id is required"))?;
+    u64::try_from(v).map_err(|_| serde::de::Error::custom("id must not be negative"))
+}
+
+/// A fill (`GET /v2/fills`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fill {
+    /// Fill id (hex string or integer on the wire).
+    #[serde(default, deserialize_with = "id_opt")]
+    pub id: Option<String>,
+    /// Contracts.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub size: Option<Decimal>,
+    /// `normal`, `settlement`, `adl`, `liquidation`, ...
+    #[serde(default)]
+    pub fill_type: String,
+    /// `buy` / `sell`.
+    pub side: Option<Side>,
+    /// Price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub price: Option<Decimal>,
+    /// `maker` / `taker`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Fee (negative = rebate).
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub commission: Option<Decimal>,
+    /// Time of the fill.
+    #[serde(default, deserialize_with = "time_opt")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// Order id (a UUID for settlement fills).
+    #[serde(default, deserialize_with = "id_opt")]
+    pub order_id: Option<String>,
+    /// Client order id of the order, when Delta includes it.
+    #[serde(default)]
+    pub client_order_id: Option<String>,
+}
