@@ -226,6 +226,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.audit(now, "restart", "engine restarted from the ledger".into())
                 .await?;
         }
+        if let Err(e) = self.exchange.keepalive().await {
+            self.exchange_error(now, "keepalive", &e).await?;
+        }
         for id in self.strategy.working_orders() {
             match self.exchange.order(&id).await {
                 Ok(Some(st)) => self.feed(now, Event::Order(st)).await?,

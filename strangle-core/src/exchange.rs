@@ -40,6 +40,10 @@ pub trait Exchange: Send + Sync {
     /// Settlement fills of expired contracts among `symbols` (Delta reports these as fills
     /// of type `settlement`): price = the contract's settlement value, fee as charged.
     async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>>;
+    /// Called by the engine on every step: venues with a dead-man switch refresh it here.
+    async fn keepalive(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -76,5 +80,8 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     }
     async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
         (**self).settlement_fills(symbols).await
+    }
+    async fn keepalive(&self) -> Result<()> {
+        (**self).keepalive().await
     }
 }

@@ -117,7 +117,7 @@ async fn rejections_name_the_problem() {
         .place_order(&order("d", PUT, Side::Sell, 1, Some(dec!(400)), false))
         .await
         .expect_err("duplicate");
-    assert!(e.to_string().contains("duplicate client_order_id"), "{e}");
+    assert!(e.to_string().contains("duplicate_client_order_id"), "{e}");
     let e = v
         .place_order(&order("h", PUT, Side::Sell, 0, Some(dec!(400)), false))
         .await

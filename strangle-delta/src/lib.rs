@@ -11,3 +11,8 @@ pub mod wire;
 pub use credentials::Credentials;
 pub use env::Environment;
 pub use error::DeltaError;
+pub mod api;
+pub mod ratelimit;
+pub mod rest;
+pub mod server;
+pub mod exchange;

@@ -85,6 +85,16 @@ impl Book {
         self.chains.get(&u)
     }
 
+    pub fn contracts(&self) -> Vec<OptionContract> {
+        self.contracts.values().cloned().collect()
+    }
+
+    pub fn orders_in_order(&self) -> Vec<OrderStatus> {
+        let mut v: Vec<_> = self.orders.values().map(|o| (o.seq, o.status.clone())).collect();
+        v.sort_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+
     pub fn quote(&self, symbol: &str) -> Option<&Quote> {
         let (u, i) = self.index.get(symbol)?;
         self.chains.get(u)?.entries.get(*i).map(|e| &e.quote)
@@ -239,7 +249,7 @@ impl Book {
         if self.orders.contains_key(id) {
             return Err(reject(
                 ExchangeErrorKind::Rejected,
-                format!("duplicate client_order_id {id}"),
+                format!("duplicate_client_order_id: {id} was used before"),
             ));
         }
         for f in &self.faults {

@@ -144,6 +144,19 @@ impl SimExchange {
         self.book().requests.clone()
     }
 
+    /// Every contract the venue has listed, by symbol.
+    pub fn contracts(&self) -> Vec<OptionContract> {
+        let b = self.sync();
+        let mut v = b.contracts();
+        v.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        v
+    }
+
+    /// Every order the venue has accepted, oldest first.
+    pub fn all_orders(&self) -> Vec<OrderStatus> {
+        self.sync().orders_in_order()
+    }
+
     /// Settlements carried out so far.
     pub fn settlements(&self) -> Vec<Settlement> {
         self.book().settlements.clone()

@@ -1,0 +1,386 @@
+//! [`DeltaExchange`]: the core's [`Exchange`] on Delta Exchange (live trading).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
+use strangle_core::model::{
+    Balance, ChainEntry, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest, OrderState,
+    OrderStatus, OrderType as CoreType, Position as CorePosition, Quote, Side as CoreSide, TimeInForce, Underlying,
+};
+use strangle_core::Exchange;
+use tokio::sync::{Mutex, RwLock};
+use tokio::time::Instant;
+
+use crate::api::DeltaClient;
+use crate::lenient::micros_to_time;
+use crate::wire::{CancelOrder, CreateOrder, Fill, Order, OrderType, Product, Side, Ticker};
+
+/// Converts a Delta product to a contract; `None` for non-options or incomplete products.
+pub fn contract_of(p: &Product) -> Option<OptionContract> {
+    let kind = match p.contract_type.as_str() {
+        "call_options" => OptionKind::Call,
+        "put_options" => OptionKind::Put,
+        _ => return None,
+    };
+    let underlying = p.underlying_asset.as_ref()?.symbol.parse().ok()?;
+    Some(OptionContract {
+        product_id: p.id,
+        symbol: p.symbol.clone(),
+        underlying,
+        kind,
+        strike: p.strike_price?,
+        expiry: p.settlement_time?,
+        contract_size: p.contract_value?,
+        tick_size: p.tick_size?,
+    })
+}
+
+/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote".
+pub fn quote_of(t: &Ticker) -> Option<Quote> {
+    let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(t.timestamp?).ok()?;
+    let q = t.quotes.clone().unwrap_or_default();
+    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
+    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
+    let bid = positive(q.best_bid);
+    let ask = positive(q.best_ask);
+    Some(Quote {
+        symbol: t.symbol.clone(),
+        timestamp,
+        mark: t.mark_price?,
+        bid,
+        bid_size: bid.and(q.bid_size).unwrap_or_default(),
+        ask,
+        ask_size: ask.and(q.ask_size).unwrap_or_default(),
+        greeks: t.greeks.as_ref().and_then(|g| {
+            Some(Greeks { delta: f(g.delta)?, gamma: f(g.gamma).unwrap_or(0.0), theta: f(g.theta).unwrap_or(0.0), vega: f(g.vega).unwrap_or(0.0) })
+        }),
+        mark_iv: f(q.mark_iv).or(f(t.mark_vol)),
+        bid_iv: f(q.bid_iv),
+        ask_iv: f(q.ask_iv),
+        spot: t.spot_price,
+        open_interest: t.oi_contracts,
+    })
+}
+
+fn core_side(s: Side) -> CoreSide {
+    match s {
+        Side::Buy => CoreSide::Buy,
+        Side::Sell => CoreSide::Sell,
+    }
+}
+
+fn core_fill(f: &Fill, client_order_id: &str) -> Option<CoreFill> {
+    Some(CoreFill {
+        fill_id: f.id.clone()?,
+        client_order_id: client_order_id.to_string(),
+        symbol: f.product_symbol.clone()?,
+        side: core_side(f.side?),
+        size: f.size?,
+        price: f.price?,
+        fee: f.commission.unwrap_or_default(),
+        timestamp: f.created_at?,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Products {
+    by_symbol: HashMap<String, OptionContract>,
+    fetched: Option<Instant>,
+}
+
+/// Live trading on Delta Exchange through [`DeltaClient`].
+///
+/// Products are cached (refreshed hourly and whenever an unknown symbol shows up); order
+/// states come with their fills, and an order whose fills have not all been published yet is
+/// reported as still open so that the strategy never mistakes it for a partial fill. When a
+/// dead-man switch is configured it is armed on first use and refreshed from
+/// [`Exchange::keepalive`], which the engine calls on every step.
+#[derive(Debug)]
+pub struct DeltaExchange {
+    client: DeltaClient,
+    products: RwLock<Products>,
+    refresh: Duration,
+    spot: Mutex<HashMap<Underlying, Decimal>>,
+    deadman: Option<DeadmanConfig>,
+    last_beat: Mutex<Option<Instant>>,
+}
+
+/// Dead-man switch settings.
+#[derive(Debug, Clone)]
+pub struct DeadmanConfig {
+    /// Heartbeat id registered with Delta.
+    pub heartbeat_id: String,
+    /// How long Delta waits for the next heartbeat before cancelling orders.
+    pub ttl: Duration,
+    /// Underlyings whose option orders it protects.
+    pub underlyings: Vec<Underlying>,
+}
+
+impl DeltaExchange {
+    /// Wraps a client.
+    pub fn new(client: DeltaClient) -> Self {
+        Self {
+            client,
+            products: RwLock::new(Products::default()),
+            refresh: Duration::from_secs(3600),
+            spot: Mutex::new(HashMap::new()),
+            deadman: None,
+            last_beat: Mutex::new(None),
+        }
+    }
+
+    /// Arms Delta's dead-man switch: open option orders are cancelled if the engine stops
+    /// calling for `ttl`.
+    pub fn with_deadman(mut self, config: DeadmanConfig) -> Self {
+        self.deadman = Some(config);
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &DeltaClient {
+        &self.client
+    }
+
+    async fn products(&self, force: bool) -> Result<HashMap<String, OptionContract>> {
+        {
+            let p = self.products.read().await;
+            if !force && p.fetched.is_some_and(|t| t.elapsed() < self.refresh) {
+                return Ok(p.by_symbol.clone());
+            }
+        }
+        let list = self.client.option_products().await?;
+        let by_symbol: HashMap<_, _> = list.iter().filter_map(contract_of).map(|c| (c.symbol.clone(), c)).collect();
+        let mut p = self.products.write().await;
+        p.by_symbol = by_symbol.clone();
+        p.fetched = Some(Instant::now());
+        Ok(by_symbol)
+    }
+
+    async fn contract(&self, symbol: &str) -> Result<OptionContract> {
+        if let Some(c) = self.products(false).await?.get(symbol) {
+            return Ok(c.clone());
+        }
+        self.products(true)
+            .await?
+            .get(symbol)
+            .cloned()
+            .ok_or_else(|| CoreError::exchange(ExchangeErrorKind::NotFound, format!("no live product {symbol}")))
+    }
+
+    /// The venue's order with its fills. A terminal order whose fills are not all visible yet
+    /// is reported open (its fills will show on a later poll).
+    async fn status_of(&self, o: &Order, client_order_id: &str) -> Result<OrderStatus> {
+        let size = o.size.unwrap_or_default();
+        let filled = size - o.unfilled_size.unwrap_or(size);
+        let symbol = o.product_symbol.clone().unwrap_or_default();
+        let mut fills = Vec::new();
+        if filled > Decimal::ZERO {
+            let pid = match o.product_id {
+                Some(p) => p,
+                None => self.contract(&symbol).await?.product_id,
+            };
+            let id = o.id.to_string();
+            fills = self
+                .client
+                .fills(&[pid], o.created_at.map(|t| t - chrono::Duration::seconds(5)))
+                .await?
+                .iter()
+                .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
+                .filter_map(|f| core_fill(f, client_order_id))
+                .collect();
+        }
+        let seen: Decimal = fills.iter().map(|f| f.size).sum();
+        let mut state = match o.state.as_str() {
+            "closed" => OrderState::Filled,
+            "cancelled" => OrderState::Cancelled,
+            _ => OrderState::Open,
+        };
+        if state.is_terminal() && seen < filled {
+            state = OrderState::Open;
+        }
+        Ok(OrderStatus {
+            client_order_id: client_order_id.to_string(),
+            exchange_order_id: o.id.to_string(),
+            symbol,
+            side: core_side(o.side),
+            size,
+            limit_price: o.limit_price,
+            state,
+            fills,
+            reason: o.cancellation_reason.clone(),
+            updated_at: Utc::now(),
+        })
+    }
+}
+
+#[async_trait]
+impl Exchange for DeltaExchange {
+    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
+        let mut v: Vec<_> = self.products(false).await?.into_values().filter(|c| c.underlying == underlying).collect();
+        v.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        Ok(v)
+    }
+
+    async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
+        let tickers = self.client.tickers(underlying.as_str(), None).await?;
+        let mut products = self.products(false).await?;
+        if tickers.iter().any(|t| !products.contains_key(&t.symbol)) {
+            products = self.products(true).await?;
+        }
+        let mut entries = Vec::with_capacity(tickers.len());
+        let (mut spot, mut ts) = (None, None::<DateTime<Utc>>);
+        for t in &tickers {
+            let (Some(contract), Some(quote)) = (products.get(&t.symbol), quote_of(t)) else { continue };
+            spot = spot.or(quote.spot);
+            ts = ts.max(Some(quote.timestamp));
+            entries.push(ChainEntry { contract: contract.clone(), quote });
+        }
+        entries.sort_by(|a, b| a.contract.symbol.cmp(&b.contract.symbol));
+        let spot = spot.ok_or_else(|| {
+            CoreError::exchange(ExchangeErrorKind::InvalidResponse, format!("no {underlying} ticker carries a spot price"))
+        })?;
+        self.spot.lock().await.insert(underlying, spot);
+        Ok(ChainSnapshot { underlying, timestamp: ts.unwrap_or_else(Utc::now), spot, entries })
+    }
+
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+        let mut out = Vec::with_capacity(symbols.len());
+        for s in symbols {
+            match self.client.ticker(s).await {
+                Ok(t) => {
+                    if let Some(q) = quote_of(&t) {
+                        if let (Some(spot), Ok(u)) = (q.spot, self.contract(s).await.map(|c| c.underlying)) {
+                            self.spot.lock().await.insert(u, spot);
+                        }
+                        out.push(q);
+                    }
+                }
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
+        if let Some(s) = self.spot.lock().await.get(&underlying) {
+            return Ok(*s);
+        }
+        Ok(self.chain(underlying).await?.spot)
+    }
+
+    async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
+        let order = CreateOrder {
+            product_id: Some(r.product_id),
+            product_symbol: None,
+            size: rust_decimal::prelude::ToPrimitive::to_i64(&r.size)
+                .filter(|s| *s > 0 && Decimal::from(*s) == r.size)
+                .ok_or_else(|| CoreError::exchange(ExchangeErrorKind::Rejected, format!("size {} is not a whole number of contracts", r.size)))?,
+            side: match r.side {
+                CoreSide::Buy => Side::Buy,
+                CoreSide::Sell => Side::Sell,
+            },
+            order_type: match r.order_type {
+                CoreType::Limit => OrderType::LimitOrder,
+                CoreType::Market => OrderType::MarketOrder,
+            },
+            limit_price: r.limit_price,
+            time_in_force: Some(match r.time_in_force {
+                TimeInForce::Gtc => "gtc".into(),
+                TimeInForce::Ioc => "ioc".into(),
+            }),
+            post_only: Some(false),
+            reduce_only: Some(r.reduce_only),
+            client_order_id: Some(r.client_order_id.clone()),
+        };
+        let o = self.client.place_order(&order).await?;
+        self.status_of(&o, &r.client_order_id).await
+    }
+
+    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+        let c = CancelOrder { id: None, client_order_id: Some(client_order_id.to_string()), product_id: Some(product_id) };
+        let o = self.client.cancel_order(&c).await?;
+        self.status_of(&o, client_order_id).await
+    }
+
+    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+        match self.client.order_by_client_id(client_order_id).await? {
+            Some(o) => Ok(Some(self.status_of(&o, client_order_id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
+        let mut out = Vec::new();
+        for o in self.client.open_orders(&[]).await? {
+            let coid = o.client_order_id.clone().unwrap_or_default();
+            out.push(self.status_of(&o, &coid).await?);
+        }
+        Ok(out)
+    }
+
+    async fn positions(&self, underlying: Underlying) -> Result<Vec<CorePosition>> {
+        let mut out = Vec::new();
+        for p in self.client.positions(underlying.as_str()).await? {
+            let (Some(pid), Some(symbol), Some(size)) = (p.product_id, p.product_symbol.clone(), p.size) else { continue };
+            if !size.is_zero() && (symbol.starts_with("C-") || symbol.starts_with("P-")) {
+                out.push(CorePosition { product_id: pid, symbol, size, entry_price: p.entry_price });
+            }
+        }
+        out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        Ok(out)
+    }
+
+    async fn balances(&self) -> Result<Vec<Balance>> {
+        Ok(self
+            .client
+            .wallet_balances()
+            .await?
+            .into_iter()
+            .map(|w| {
+                let balance = w.balance.unwrap_or_default();
+                let available = match (w.available_balance, w.available_balance_for_robo) {
+                    (Some(a), Some(r)) => a.max(r),
+                    (a, r) => a.or(r).unwrap_or_default(),
+                };
+                Balance { asset: w.asset_symbol, balance, available }
+            })
+            .collect())
+    }
+
+    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<CoreFill>> {
+        let products = self.products(false).await?;
+        let ids: Vec<u64> = symbols.iter().filter_map(|s| products.get(s).map(|c| c.product_id)).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .client
+            .fills(&ids, None)
+            .await?
+            .iter()
+            .filter(|f| f.fill_type == "settlement")
+            .filter_map(|f| core_fill(f, ""))
+            .collect())
+    }
+
+    async fn keepalive(&self) -> Result<()> {
+        let Some(d) = &self.deadman else { return Ok(()) };
+        let mut last = self.last_beat.lock().await;
+        if last.is_some_and(|t| t.elapsed() < d.ttl / 3) {
+            return Ok(());
+        }
+        if last.is_none() {
+            let u: Vec<&str> = d.underlyings.iter().map(|u| u.as_str()).collect();
+            self.client.create_heartbeat(&d.heartbeat_id, &u).await?;
+        }
+        self.client.heartbeat(&d.heartbeat_id, d.ttl).await?;
+        *last = Some(Instant::now());
+        Ok(())
+    }
+}
+

@@ -1,0 +1,142 @@
+//! Fault injection for the local server: what tests use to make the network misbehave.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What a fault does to a matching request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer 429 with `X-RATE-LIMIT-RESET: reset_ms`, without processing.
+    RateLimit {
+        /// Milliseconds until the window resets.
+        reset_ms: u64,
+    },
+    /// Answer with this 5xx status without processing.
+    ServerError(u16),
+    /// Process the request, then hold the answer for this long (longer than the client's
+    /// timeout makes the client see a timeout for a request that did happen).
+    SlowAnswer(Duration),
+    /// Hold the request this long, then answer 503 without processing it (a timeout for a
+    /// request that never happened).
+    DropRequest(Duration),
+    /// Reject an order placement with this Delta error code (HTTP 400).
+    RejectOrder(String),
+}
+
+/// One rule: requests matching `method` and `path_prefix` get `kind`, `remaining` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRule {
+    /// HTTP method to match (`None` = any).
+    pub method: Option<String>,
+    /// Path prefix to match (`None` = any).
+    pub path_prefix: Option<String>,
+    /// What happens.
+    pub kind: FaultKind,
+    /// How many more requests it applies to.
+    pub remaining: u32,
+}
+
+impl FaultRule {
+    /// A rule for the next `n` requests of `method` to paths starting with `path_prefix`.
+    pub fn new(method: Option<&str>, path_prefix: Option<&str>, kind: FaultKind, n: u32) -> Self {
+        Self {
+            method: method.map(str::to_string),
+            path_prefix: path_prefix.map(str::to_string),
+            kind,
+            remaining: n,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    rules: Vec<FaultRule>,
+    latency: Duration,
+    clock_skew_secs: i64,
+    stale_quotes: bool,
+    ws_generation: u64,
+    hits: u64,
+}
+
+/// The server's fault knobs (all off by default).
+#[derive(Debug, Default)]
+pub struct Faults {
+    state: Mutex<State>,
+}
+
+impl Faults {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a rule.
+    pub fn add(&self, rule: FaultRule) {
+        self.lock().rules.push(rule);
+    }
+
+    /// Removes every rule and resets every knob.
+    pub fn clear(&self) {
+        let mut s = self.lock();
+        let gen = s.ws_generation;
+        *s = State::default();
+        s.ws_generation = gen;
+    }
+
+    /// Adds latency to every answer.
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().latency = d;
+    }
+
+    /// Shifts the server's clock used to check signature timestamps.
+    pub fn set_clock_skew(&self, secs: i64) {
+        self.lock().clock_skew_secs = secs;
+    }
+
+    /// Freezes market data: tickers keep their last timestamps and prices.
+    pub fn set_stale_quotes(&self, stale: bool) {
+        self.lock().stale_quotes = stale;
+    }
+
+    /// Closes every open WebSocket connection now.
+    pub fn drop_websockets(&self) {
+        self.lock().ws_generation += 1;
+    }
+
+    /// How many requests a rule has hit so far.
+    pub fn hits(&self) -> u64 {
+        self.lock().hits
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        self.lock().latency
+    }
+
+    pub(crate) fn clock_skew(&self) -> i64 {
+        self.lock().clock_skew_secs
+    }
+
+    pub(crate) fn stale_quotes(&self) -> bool {
+        self.lock().stale_quotes
+    }
+
+    pub(crate) fn ws_generation(&self) -> u64 {
+        self.lock().ws_generation
+    }
+
+    /// Takes the first rule matching this request, if any.
+    pub(crate) fn take(&self, method: &str, path: &str) -> Option<FaultKind> {
+        let mut s = self.lock();
+        let i = s.rules.iter().position(|r| {
+            r.remaining > 0
+                && r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && r.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+        })?;
+        s.rules[i].remaining -= 1;
+        let kind = s.rules[i].kind.clone();
+        if s.rules[i].remaining == 0 {
+            s.rules.remove(i);
+        }
+        s.hits += 1;
+        Some(kind)
+    }
+}

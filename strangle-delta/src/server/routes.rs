@@ -1,0 +1,522 @@
+//! The REST routes of the local server.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rust_decimal::Decimal;
+use strangle_core::error::ExchangeErrorKind;
+use strangle_core::model::{OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide, TimeInForce, Underlying};
+use strangle_core::Exchange;
+
+use super::render::{self, OrderMeta};
+use super::{api_error, auth, ServerState};
+use crate::wire::{CancelOrder, CreateOrder, Envelope, L2Level, L2Orderbook, Meta, OrderType, Side, WalletBalance};
+
+type St = State<Arc<ServerState>>;
+type Q = Query<HashMap<String, String>>;
+
+pub(crate) fn router(state: Arc<ServerState>) -> Router {
+    let private = Router::new()
+        .route("/v2/orders", post(place).delete(cancel).get(open_orders))
+        .route("/v2/orders/all", delete(cancel_all_route))
+        .route("/v2/orders/{id}", get(order_by_id))
+        .route("/v2/orders/client_order_id/{coid}", get(order_by_coid))
+        .route("/v2/orders/cancel_after", post(cancel_after))
+        .route("/v2/fills", get(fills))
+        .route("/v2/positions", get(positions))
+        .route("/v2/positions/margined", get(margined))
+        .route("/v2/wallet/balances", get(balances))
+        .route("/v2/heartbeat/create", post(heartbeat_create))
+        .route("/v2/heartbeat", post(heartbeat).get(heartbeat_list))
+        .layer(from_fn_with_state(state.clone(), auth::require_signature));
+    Router::new()
+        .route("/v2/products", get(products))
+        .route("/v2/products/{symbol}", get(product))
+        .route("/v2/tickers", get(tickers))
+        .route("/v2/tickers/{symbol}", get(ticker))
+        .route("/v2/l2orderbook/{symbol}", get(orderbook))
+        .route("/v2/settings", get(settings))
+        .merge(private)
+        .fallback(|| async { api_error(StatusCode::NOT_FOUND, "not_found", Some("no such endpoint".into())) })
+        .layer(from_fn_with_state(state.clone(), auth::edge))
+        .with_state(state)
+}
+
+fn ok<T: serde::Serialize>(v: T) -> Response {
+    Json(Envelope::ok(v)).into_response()
+}
+
+fn bad(code: &str, msg: impl Into<String>) -> Response {
+    api_error(StatusCode::BAD_REQUEST, code, Some(msg.into()))
+}
+
+fn listed(st: &ServerState) -> Vec<OptionContract> {
+    let now = st.clock.now();
+    st.venue.contracts().into_iter().filter(|c| c.expiry > now).collect()
+}
+
+fn contract_types(q: &HashMap<String, String>) -> Option<Vec<String>> {
+    q.get("contract_types").map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+}
+
+fn kind_ok(types: &Option<Vec<String>>, c: &OptionContract) -> bool {
+    let t = match c.kind {
+        strangle_core::model::OptionKind::Call => "call_options",
+        strangle_core::model::OptionKind::Put => "put_options",
+    };
+    types.as_ref().is_none_or(|v| v.iter().any(|x| x == t))
+}
+
+async fn products(State(st): St, Query(q): Q) -> Response {
+    let types = contract_types(&q);
+    let states = q.get("states").cloned().unwrap_or_else(|| "live".into());
+    let mut all: Vec<_> = if states.split(',').any(|s| s == "live") {
+        listed(&st).iter().filter(|c| kind_ok(&types, c)).map(|c| render::product(c, &st.fees)).collect()
+    } else {
+        Vec::new()
+    };
+    all.sort_by_key(|p| p.id);
+    let size = q.get("page_size").and_then(|s| s.parse::<usize>().ok()).unwrap_or(100).clamp(1, 500);
+    let start = q.get("after").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let page: Vec<_> = all.iter().skip(start).take(size).cloned().collect();
+    let after = (start + size < all.len()).then(|| (start + size).to_string());
+    let mut env = Envelope::ok(page);
+    env.meta = Some(Meta { after, before: None });
+    Json(env).into_response()
+}
+
+async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
+    match st.venue.contracts().into_iter().find(|c| c.symbol == symbol) {
+        Some(c) => ok(render::product(&c, &st.fees)),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no product {symbol}"))),
+    }
+}
+
+async fn tickers(State(st): St, Query(q): Q) -> Response {
+    let types = contract_types(&q);
+    let underlyings: Option<Vec<String>> =
+        q.get("underlying_asset_symbols").map(|s| s.split(',').map(|x| x.trim().to_uppercase()).collect());
+    let expiry = match q.get("expiry_date") {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%d-%m-%Y") {
+            Ok(d) => Some(d),
+            Err(_) => return bad("bad_schema", format!("expiry_date {d:?} must be DD-MM-YYYY")),
+        },
+        None => None,
+    };
+    let now = st.clock.now();
+    let mut out = Vec::new();
+    for u in [Underlying::Btc, Underlying::Eth] {
+        if underlyings.as_ref().is_some_and(|v| !v.iter().any(|x| x == u.as_str())) {
+            continue;
+        }
+        let Ok(chain) = st.venue.chain(u).await else { continue };
+        for e in chain.entries.iter().filter(|e| e.contract.expiry > now) {
+            if kind_ok(&types, &e.contract) && expiry.is_none_or(|d| e.contract.expiry.date_naive() == d) {
+                out.push(render::ticker(&e.contract, &e.quote));
+            }
+        }
+    }
+    ok(out)
+}
+
+async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
+    let Some(c) = st.venue.contracts().into_iter().find(|c| c.symbol == symbol) else {
+        return api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no ticker {symbol}")));
+    };
+    match st.venue.quotes(std::slice::from_ref(&symbol)).await.ok().and_then(|mut v| v.pop()) {
+        Some(q) => ok(render::ticker(&c, &q)),
+        None => api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no ticker {symbol}"))),
+    }
+}
+
+async fn orderbook(State(st): St, Path(symbol): Path<String>) -> Response {
+    let Some(q) = st.venue.quotes(std::slice::from_ref(&symbol)).await.ok().and_then(|mut v| v.pop()) else {
+        return api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no book for {symbol}")));
+    };
+    let level = |p: Option<Decimal>, s: Decimal| p.map(|p| L2Level { price: Some(p), size: Some(s) });
+    ok(L2Orderbook {
+        symbol,
+        last_updated_at: Some(q.timestamp.timestamp_micros()),
+        buy: level(q.bid, q.bid_size).into_iter().collect(),
+        sell: level(q.ask, q.ask_size).into_iter().collect(),
+    })
+}
+
+async fn settings(State(st): St) -> Response {
+    let now = chrono::Utc::now().timestamp_micros() + st.faults.clock_skew() * 1_000_000;
+    ok(serde_json::json!({ "server_time": now, "market_time": st.clock.now().timestamp_micros() }))
+}
+
+fn meta_of(st: &ServerState, coid: &str) -> Option<OrderMeta> {
+    st.orders().by_coid.get(coid).cloned()
+}
+
+fn render_order(st: &ServerState, s: &OrderStatus) -> Option<crate::wire::Order> {
+    meta_of(st, &s.client_order_id).map(|m| render::order(s, &m))
+}
+
+/// Maps a venue refusal to Delta's answer.
+fn refusal(e: &strangle_core::Error) -> Response {
+    let (kind, detail) = match e {
+        strangle_core::Error::Exchange { kind, message } => (Some(*kind), message.clone()),
+        other => (None, other.to_string()),
+    };
+    // The venue's messages start with Delta's code: "open_order_not_found: ...".
+    let code = detail
+        .split(':')
+        .next()
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+        .unwrap_or("rejected")
+        .to_string();
+    match kind {
+        Some(ExchangeErrorKind::InsufficientMargin) => bad("insufficient_margin", detail),
+        Some(ExchangeErrorKind::NotFound) if code == "rejected" => bad("invalid_contract", detail),
+        _ => bad(&code, detail),
+    }
+}
+
+async fn place(State(st): St, body: Bytes) -> Response {
+    let req: CreateOrder = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad("bad_schema", e.to_string()),
+    };
+    let contracts = st.venue.contracts();
+    let contract = contracts.iter().find(|c| {
+        req.product_id.is_some_and(|id| id == c.product_id) || req.product_symbol.as_deref() == Some(c.symbol.as_str())
+    });
+    let Some(c) = contract else {
+        return bad("invalid_contract", "unknown product_id / product_symbol");
+    };
+    if req.client_order_id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 32) {
+        return bad("bad_schema", "client_order_id must be 1 to 32 characters");
+    }
+    if req.size <= 0 {
+        return bad("bad_schema", "size must be a positive integer");
+    }
+    let tif = match req.time_in_force.as_deref() {
+        None | Some("gtc") => TimeInForce::Gtc,
+        Some("ioc") => TimeInForce::Ioc,
+        Some(other) => return bad("bad_schema", format!("time_in_force {other:?} is not gtc or ioc")),
+    };
+    let order_type = match req.order_type {
+        OrderType::LimitOrder => CoreType::Limit,
+        OrderType::MarketOrder => CoreType::Market,
+    };
+    if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
+        return bad("bad_schema", "limit orders need a limit_price above 0");
+    }
+    let coid = match &req.client_order_id {
+        Some(id) => id.clone(),
+        None => {
+            let mut o = st.orders();
+            o.auto += 1;
+            format!("~srv{}", o.auto)
+        }
+    };
+    let core = OrderRequest {
+        client_order_id: coid.clone(),
+        product_id: c.product_id,
+        symbol: c.symbol.clone(),
+        side: match req.side {
+            Side::Buy => CoreSide::Buy,
+            Side::Sell => CoreSide::Sell,
+        },
+        size: Decimal::from(req.size),
+        order_type,
+        limit_price: if order_type == CoreType::Limit { req.limit_price } else { None },
+        time_in_force: tif,
+        reduce_only: req.reduce_only.unwrap_or(false),
+    };
+    match st.venue.place_order(&core).await {
+        Ok(status) => {
+            let id: u64 = status.exchange_order_id.parse().unwrap_or_default();
+            let meta = OrderMeta {
+                id,
+                product_id: c.product_id,
+                order_type: req.order_type,
+                time_in_force: if tif == TimeInForce::Ioc || order_type == CoreType::Market { "ioc" } else { "gtc" }.into(),
+                reduce_only: core.reduce_only,
+                client_order_id: req.client_order_id.clone(),
+                created_at: st.clock.now(),
+            };
+            {
+                let mut o = st.orders();
+                o.by_id.insert(id, coid.clone());
+                o.by_coid.insert(coid, meta.clone());
+            }
+            ok(render::order(&status, &meta))
+        }
+        Err(e) => refusal(&e),
+    }
+}
+
+async fn cancel(State(st): St, body: Bytes) -> Response {
+    let req: CancelOrder = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad("bad_schema", e.to_string()),
+    };
+    let coid = match (&req.id, &req.client_order_id) {
+        (Some(id), _) => u64::try_from(*id).ok().and_then(|id| st.orders().by_id.get(&id).cloned()),
+        (None, Some(c)) => Some(c.clone()),
+        (None, None) => return bad("bad_schema", "id or client_order_id is required"),
+    };
+    let Some(coid) = coid.filter(|c| meta_of(&st, c).is_some()) else {
+        return bad("open_order_not_found", "no such open order");
+    };
+    match st.venue.cancel_order(&coid, req.product_id.unwrap_or_default()).await {
+        Ok(s) => render_order(&st, &s).map_or_else(|| bad("open_order_not_found", "no such order"), ok),
+        Err(e) => refusal(&e),
+    }
+}
+
+/// Cancels every open order (cancel-all and the dead-man switch).
+pub(crate) async fn cancel_all(st: &ServerState) -> usize {
+    let open = st.venue.open_orders().await.unwrap_or_default();
+    let mut n = 0;
+    for o in open {
+        if st.venue.cancel_order(&o.client_order_id, 0).await.is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+async fn cancel_all_route(State(st): St) -> Response {
+    cancel_all(&st).await;
+    ok(serde_json::json!({}))
+}
+
+fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Response> {
+    match q.get("product_ids") {
+        None => Ok(None),
+        Some(s) => {
+            let ids: Result<Vec<u64>, _> = s.split(',').map(|x| x.trim().parse::<u64>()).collect();
+            match ids {
+                Ok(v) if v.len() <= 10 => Ok(Some(v)),
+                Ok(_) => Err(bad("bad_schema", "at most 10 product_ids")),
+                Err(_) => Err(bad("bad_schema", format!("product_ids {s:?} must be integers"))),
+            }
+        }
+    }
+}
+
+async fn open_orders(State(st): St, Query(q): Q) -> Response {
+    let ids = match product_filter(&q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let open = st.venue.open_orders().await.unwrap_or_default();
+    let out: Vec<_> = open
+        .iter()
+        .filter_map(|s| render_order(&st, s))
+        .filter(|o| ids.as_ref().is_none_or(|v| o.product_id.is_some_and(|p| v.contains(&p))))
+        .collect();
+    ok(out)
+}
+
+async fn order_by_id(State(st): St, Path(id): Path<String>) -> Response {
+    let coid = id.parse::<u64>().ok().and_then(|id| st.orders().by_id.get(&id).cloned());
+    let found = match coid {
+        Some(c) => st.venue.order(&c).await.ok().flatten().and_then(|s| render_order(&st, &s)),
+        None => None,
+    };
+    found.map_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no order {id}"))), ok)
+}
+
+async fn order_by_coid(State(st): St, Path(coid): Path<String>) -> Response {
+    let user_given = meta_of(&st, &coid).is_some_and(|m| m.client_order_id.is_some());
+    let found = if user_given {
+        st.venue.order(&coid).await.ok().flatten().and_then(|s| render_order(&st, &s))
+    } else {
+        None
+    };
+    found.map_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no order {coid}"))), ok)
+}
+
+async fn fills(State(st): St, Query(q): Q) -> Response {
+    let ids = match product_filter(&q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let start = q.get("start_time").and_then(|s| s.parse::<i64>().ok());
+    let contracts: HashMap<String, u64> = st.venue.contracts().into_iter().map(|c| (c.symbol, c.product_id)).collect();
+    let all: Vec<_> = st
+        .venue
+        .fills()
+        .iter()
+        .filter(|f| start.is_none_or(|s| f.timestamp.timestamp_micros() >= s))
+        .filter_map(|f| {
+            let pid = *contracts.get(&f.symbol)?;
+            if ids.as_ref().is_some_and(|v| !v.contains(&pid)) {
+                return None;
+            }
+            let meta = meta_of(&st, &f.client_order_id);
+            let settlement = f.client_order_id.is_empty();
+            let mut w = render::fill(f, pid, meta.as_ref().map(|m| m.id), settlement);
+            w.client_order_id = meta.and_then(|m| m.client_order_id);
+            Some(w)
+        })
+        .collect();
+    let size = q.get("page_size").and_then(|s| s.parse::<usize>().ok()).unwrap_or(50).clamp(1, 50);
+    let start_at = q.get("after").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let page: Vec<_> = all.iter().skip(start_at).take(size).cloned().collect();
+    let after = (start_at + size < all.len()).then(|| (start_at + size).to_string());
+    let mut env = Envelope::ok(page);
+    env.meta = Some(Meta { after, before: None });
+    Json(env).into_response()
+}
+
+async fn all_positions(st: &ServerState) -> Vec<strangle_core::model::Position> {
+    let mut v = st.venue.positions(Underlying::Btc).await.unwrap_or_default();
+    v.extend(st.venue.positions(Underlying::Eth).await.unwrap_or_default());
+    v
+}
+
+async fn positions(State(st): St, Query(q): Q) -> Response {
+    let ts = st.clock.now().timestamp_micros();
+    match (q.get("product_id"), q.get("underlying_asset_symbol")) {
+        (Some(pid), None) => {
+            let Ok(pid) = pid.parse::<u64>() else {
+                return bad("bad_schema", "product_id must be an integer");
+            };
+            let p = all_positions(&st).await.into_iter().find(|p| p.product_id == pid);
+            ok(crate::wire::Position {
+                product_id: None,
+                product_symbol: None,
+                size: Some(p.as_ref().map_or(Decimal::ZERO, |p| p.size)),
+                entry_price: p.and_then(|p| p.entry_price),
+                timestamp: Some(ts),
+            })
+        }
+        (None, Some(u)) => {
+            let Ok(u) = u.parse::<Underlying>() else {
+                return bad("bad_schema", format!("unknown underlying_asset_symbol {u:?}"));
+            };
+            let v: Vec<_> = st
+                .venue
+                .positions(u)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| crate::wire::Position {
+                    product_id: Some(p.product_id),
+                    product_symbol: Some(p.symbol),
+                    size: Some(p.size),
+                    entry_price: p.entry_price,
+                    timestamp: Some(ts),
+                })
+                .collect();
+            ok(v)
+        }
+        _ => bad("bad_schema", "send exactly one of product_id or underlying_asset_symbol"),
+    }
+}
+
+async fn margined(State(st): St, Query(q): Q) -> Response {
+    let ids = match product_filter(&q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let quotes: HashMap<String, Decimal> = {
+        let syms: Vec<String> = all_positions(&st).await.into_iter().map(|p| p.symbol).collect();
+        st.venue.quotes(&syms).await.unwrap_or_default().into_iter().map(|q| (q.symbol, q.mark)).collect()
+    };
+    let contracts: HashMap<String, Decimal> = st.venue.contracts().into_iter().map(|c| (c.symbol, c.contract_size)).collect();
+    let v: Vec<_> = all_positions(&st)
+        .await
+        .into_iter()
+        .filter(|p| ids.as_ref().is_none_or(|v| v.contains(&p.product_id)))
+        .map(|p| {
+            let mark = quotes.get(&p.symbol).copied();
+            let cs = contracts.get(&p.symbol).copied().unwrap_or(Decimal::ONE);
+            let upnl = match (mark, p.entry_price) {
+                (Some(m), Some(e)) => Some((m - e) * p.size * cs),
+                _ => None,
+            };
+            crate::wire::MarginedPosition {
+                product_id: Some(p.product_id),
+                product_symbol: Some(p.symbol),
+                size: Some(p.size),
+                entry_price: p.entry_price,
+                mark_price: mark,
+                margin: Some(Decimal::ZERO),
+                realized_pnl: Some(Decimal::ZERO),
+                unrealized_pnl: upnl,
+            }
+        })
+        .collect();
+    ok(v)
+}
+
+async fn balances(State(st): St) -> Response {
+    let cash = st.venue.cash();
+    let w = WalletBalance {
+        asset_id: Some(14),
+        asset_symbol: "USD".into(),
+        balance: Some(cash),
+        available_balance: Some(cash),
+        available_balance_for_robo: Some(cash),
+        blocked_margin: Some(Decimal::ZERO),
+    };
+    let mut env = Envelope::ok(vec![w]);
+    env.meta = None;
+    Json(env).into_response()
+}
+
+async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
+    let v: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad("bad_schema", e.to_string()),
+    };
+    let Some(id) = v.get("heartbeat_id").and_then(|x| x.as_str()) else {
+        return bad("bad_schema", "heartbeat_id is required");
+    };
+    st.deadman().ids.push(id.to_string());
+    ok(serde_json::json!({ "heartbeat_id": id }))
+}
+
+async fn heartbeat(State(st): St, body: Bytes) -> Response {
+    let v: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad("bad_schema", e.to_string()),
+    };
+    let (Some(id), Some(ttl)) = (v.get("heartbeat_id").and_then(|x| x.as_str()), v.get("ttl").and_then(|x| x.as_u64()))
+    else {
+        return bad("bad_schema", "heartbeat_id and ttl (ms) are required");
+    };
+    let mut d = st.deadman();
+    if !d.ids.iter().any(|x| x == id) {
+        return bad("not_found", format!("heartbeat {id} was not created"));
+    }
+    d.deadline = (ttl > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
+    ok(serde_json::json!({
+        "heartbeat_timestamp": chrono::Utc::now().timestamp_micros().to_string(),
+        "process_enabled": "true",
+    }))
+}
+
+async fn heartbeat_list(State(st): St) -> Response {
+    let ids = st.deadman().ids.clone();
+    ok(ids.into_iter().map(|id| serde_json::json!({ "heartbeat_id": id })).collect::<Vec<_>>())
+}
+
+async fn cancel_after(State(st): St, body: Bytes) -> Response {
+    let v: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad("bad_schema", e.to_string()),
+    };
+    let ms = v.get("cancel_after").and_then(|x| x.as_str().and_then(|s| s.parse::<u64>().ok()).or_else(|| x.as_u64()));
+    let Some(ms) = ms else {
+        return bad("bad_schema", "cancel_after (ms) is required");
+    };
+    st.deadman().deadline = (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
+    let at = chrono::Utc::now().timestamp_millis() + ms as i64;
+    ok(serde_json::json!({ "cancel_after_enabled": (ms > 0).to_string(), "cancel_after_timestamp": at.to_string() }))
+}

@@ -1,0 +1,54 @@
+//! A local Delta-compatible server with a fixed synthetic market, and clients for it.
+#![allow(dead_code, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+use strangle_core::clock::ManualClock;
+use strangle_core::model::FeeModel;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_delta::api::DeltaClient;
+use strangle_delta::rest::RetryPolicy;
+use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta::Credentials;
+
+/// 2026-03-10 04:00 UTC (09:30 IST).
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0).single().expect("time")
+}
+
+pub fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        timeout: Duration::from_millis(800),
+    }
+}
+
+pub struct Setup {
+    pub server: LocalServer,
+    pub clock: Arc<ManualClock>,
+    pub client: DeltaClient,
+}
+
+/// A server whose market is one BTC chain at t0 (spot 82,000).
+pub async fn setup() -> Setup {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let chain = SyntheticMarket::btc().chain(t0(), Decimal::from(82_000), 0.45);
+    let config = ServerConfig {
+        market: MarketSource::Replay(vec![chain]),
+        clock: clock.clone(),
+        fees: FeeModel::default(),
+        ..ServerConfig::default()
+    };
+    let server = LocalServer::start(config).await.expect("server starts");
+    let client = DeltaClient::with_policy(server.environment(), Some(demo_credentials()), fast_policy()).expect("client");
+    Setup { server, clock, client }
+}
+
+pub fn client_with(server: &LocalServer, creds: Option<Credentials>) -> DeltaClient {
+    DeltaClient::with_policy(server.environment(), creds, fast_policy()).expect("client")
+}
