@@ -66,6 +66,35 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
     })
 }
 
+/// Converts a compact WebSocket `ticker` frame to a quote.
+pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
+    let d = t.d.first()?;
+    let timestamp = micros_to_time::<serde_json::Error>(t.ts?).ok()?;
+    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
+    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
+    let (bid, ask) = (positive(d.best_bid()), positive(d.best_ask()));
+    Some(Quote {
+        symbol: d.s.clone(),
+        timestamp,
+        mark: d.m?,
+        bid,
+        bid_size: bid.and(d.bid_size()).unwrap_or_default(),
+        ask,
+        ask_size: ask.and(d.ask_size()).unwrap_or_default(),
+        greeks: f(d.delta()).map(|delta| Greeks {
+            delta,
+            gamma: f(d.gamma()).unwrap_or(0.0),
+            theta: f(d.theta()).unwrap_or(0.0),
+            vega: f(d.vega()).unwrap_or(0.0),
+        }),
+        mark_iv: f(d.mark_iv()),
+        bid_iv: f(d.bid_iv()),
+        ask_iv: f(d.ask_iv()),
+        spot: t.sp,
+        open_interest: d.oi_contracts(),
+    })
+}
+
 fn core_side(s: Side) -> CoreSide {
     match s {
         Side::Buy => CoreSide::Buy,

@@ -16,3 +16,4 @@ pub mod ratelimit;
 pub mod rest;
 pub mod server;
 pub mod exchange;
+pub mod ws;

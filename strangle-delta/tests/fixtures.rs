@@ -119,3 +119,59 @@ fn error_bodies() {
         }
     }
 }
+
+#[test]
+fn websocket_frames() {
+    use strangle_delta::wire::ws::Frame;
+    let frame = |name: &str| -> Frame { serde_json::from_str(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}")) };
+    match frame("ws_ticker.json") {
+        Frame::Ticker(t) => {
+            let d = &t.d[0];
+            assert_eq!(d.s, "C-BTC-84000-130326");
+            assert_eq!((d.best_ask(), d.ask_size(), d.best_bid(), d.bid_size()), (Some(dec!(763)), Some(dec!(3162)), Some(dec!(740)), Some(dec!(5026))));
+            assert_eq!(d.delta(), Some(dec!(0.33638829)));
+            assert_eq!(d.vega(), Some(dec!(28.30119622)));
+            assert_eq!(d.mark_iv(), Some(dec!(0.44460465)));
+            assert_eq!(t.sp, Some(dec!(82457.3)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(frame("ws_ticker_untraded.json"), Frame::Ticker(_)));
+    match frame("ws_ob_l1.json") {
+        Frame::ObL1(l) => assert_eq!((l.bp, l.ask_size), (Some(dec!(740)), Some(dec!(3162)))),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(frame("ws_mark_price.json"), Frame::MarkPrice(p) if p.p == Some(dec!(751.25752947))));
+    assert!(matches!(frame("ws_spot_price.json"), Frame::SpotPrice(p) if p.sy == ".DEXBTUSD"));
+    match frame("ws_orders_snapshot.json") {
+        Frame::Orders(o) => assert_eq!(o.result.expect("snapshot").len(), 1),
+        other => panic!("{other:?}"),
+    }
+    match frame("ws_orders_update.json") {
+        Frame::Orders(o) => assert_eq!((o.unfilled_size, o.order_id), (Some(dec!(4)), Some(5_471_203_388))),
+        other => panic!("{other:?}"),
+    }
+    match frame("ws_positions_snapshot.json") {
+        Frame::Positions(p) => assert_eq!(p.result.expect("snapshot")[0].size, Some(dec!(-10))),
+        other => panic!("{other:?}"),
+    }
+    match frame("ws_positions_update.json") {
+        Frame::Positions(p) => assert_eq!(p.position.symbol(), Some("C-BTC-84000-130326")),
+        other => panic!("{other:?}"),
+    }
+    match frame("ws_v2_user_trades.json") {
+        Frame::UserTrade(t) => assert_eq!((t.s, t.po, t.c.as_deref()), (Some(dec!(6)), Some(dec!(-6)), Some("ss-260313-C84000-a1"))),
+        other => panic!("{other:?}"),
+    }
+    match frame("ws_subscriptions_error.json") {
+        Frame::Subscriptions(s) => assert!(s.channels[1].error.is_some()),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(frame("ws_subscriptions_ack.json"), Frame::Subscriptions(_)));
+    assert!(matches!(frame("ws_key_auth_success.json"), Frame::KeyAuth(a) if a.success));
+    assert!(matches!(frame("ws_key_auth_error_expired.json"), Frame::KeyAuth(a) if a.status_code == Some(408)));
+    assert!(matches!(frame("ws_key_auth_error_signature.json"), Frame::KeyAuth(a) if !a.success));
+    assert!(matches!(frame("ws_heartbeat.json"), Frame::Heartbeat));
+    assert!(matches!(frame("ws_margins.json"), Frame::Other));
+    assert!(matches!(frame("ws_v2_ticker_legacy.json"), Frame::Other), "the legacy v2/ticker is not used");
+}

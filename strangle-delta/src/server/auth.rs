@@ -57,7 +57,8 @@ pub(crate) async fn require_signature(State(st): State<Arc<ServerState>>, req: R
 
 /// Applies the CDN's User-Agent rule and the injected faults to every request.
 pub(crate) async fn edge(State(st): State<Arc<ServerState>>, req: Request, next: Next) -> Response {
-    if header(req.headers(), "user-agent").is_none_or(str::is_empty) {
+    let websocket = req.uri().path().starts_with("/ws");
+    if !websocket && header(req.headers(), "user-agent").is_none_or(str::is_empty) {
         let body = serde_json::json!({"error": "Forbidden", "message": "Request blocked by CDN"});
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }

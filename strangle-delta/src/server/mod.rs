@@ -16,6 +16,7 @@ mod auth;
 pub mod faults;
 mod render;
 mod routes;
+mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -75,6 +76,8 @@ pub struct ServerConfig {
     pub market: MarketSource,
     /// The market's clock (the wall clock unless a test shares a simulated one).
     pub clock: Arc<dyn Clock>,
+    /// Interval of WebSocket heartbeats once a client enables them (Delta: 30 s).
+    pub ws_heartbeat: Duration,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -109,6 +112,7 @@ impl Default for ServerConfig {
                 max_move: 0.0005,
             },
             clock: Arc::new(SystemClock),
+            ws_heartbeat: Duration::from_secs(30),
         }
     }
 }
@@ -138,6 +142,7 @@ pub(crate) struct ServerState {
     fees: FeeModel,
     orders: Mutex<Orders>,
     deadman: Mutex<DeadMan>,
+    ws_heartbeat: Duration,
 }
 
 impl ServerState {
@@ -186,6 +191,7 @@ impl LocalServer {
             fees: config.fees.clone(),
             orders: Mutex::new(Orders::default()),
             deadman: Mutex::new(DeadMan::default()),
+            ws_heartbeat: config.ws_heartbeat,
         });
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

@@ -43,6 +43,8 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/v2/tickers/{symbol}", get(ticker))
         .route("/v2/l2orderbook/{symbol}", get(orderbook))
         .route("/v2/settings", get(settings))
+        .route("/ws", get(super::ws::private))
+        .route("/ws/public", get(super::ws::public))
         .merge(private)
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "not_found", Some("no such endpoint".into())) })
         .layer(from_fn_with_state(state.clone(), auth::edge))

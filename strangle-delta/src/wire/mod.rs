@@ -6,6 +6,7 @@ mod account;
 mod order;
 mod product;
 mod ticker;
+pub mod ws;
 
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
