@@ -13,8 +13,8 @@ use crate::error::DeltaError;
 use crate::rest::{RestClient, Retry, RetryPolicy};
 use crate::sign::QueryString;
 use crate::wire::{
-    CancelOrder, CreateOrder, Envelope, Fill, L2Orderbook, MarginedPosition, Order, Position, Product,
-    Ticker, WalletBalance,
+    CancelOrder, CreateOrder, Envelope, Fill, L2Orderbook, MarginedPosition, Order, Position,
+    Product, Ticker, WalletBalance,
 };
 
 /// A typed Delta Exchange client for one environment.
@@ -33,12 +33,16 @@ pub struct DeltaClient {
 }
 
 fn body<T: Serialize>(v: &T) -> Result<String, DeltaError> {
-    serde_json::to_string(v).map_err(|e| DeltaError::Invalid(format!("cannot encode the body: {e}")))
+    serde_json::to_string(v)
+        .map_err(|e| DeltaError::Invalid(format!("cannot encode the body: {e}")))
 }
 
 fn result<T>(env: Envelope<T>, what: &str) -> Result<T, DeltaError> {
-    env.result
-        .ok_or_else(|| DeltaError::Decode { method: "GET".into(), path: what.into(), message: "no result".into() })
+    env.result.ok_or_else(|| DeltaError::Decode {
+        method: "GET".into(),
+        path: what.into(),
+        message: "no result".into(),
+    })
 }
 
 impl DeltaClient {
@@ -48,8 +52,14 @@ impl DeltaClient {
     }
 
     /// A client with a custom retry policy.
-    pub fn with_policy(env: Environment, creds: Option<Credentials>, policy: RetryPolicy) -> Result<Self, DeltaError> {
-        Ok(Self { rest: RestClient::new(env, creds, policy)? })
+    pub fn with_policy(
+        env: Environment,
+        creds: Option<Credentials>,
+        policy: RetryPolicy,
+    ) -> Result<Self, DeltaError> {
+        Ok(Self {
+            rest: RestClient::new(env, creds, policy)?,
+        })
     }
 
     /// The transport.
@@ -57,8 +67,15 @@ impl DeltaClient {
         &self.rest
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, q: QueryString, auth: bool) -> Result<Envelope<T>, DeltaError> {
-        self.rest.call(Method::GET, path, &q, None, auth, Retry::Safe).await
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        q: QueryString,
+        auth: bool,
+    ) -> Result<Envelope<T>, DeltaError> {
+        self.rest
+            .call(Method::GET, path, &q, None, auth, Retry::Safe)
+            .await
     }
 
     /// Every live call and put option (all pages).
@@ -66,11 +83,17 @@ impl DeltaClient {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let mut pairs = vec![("contract_types", "call_options,put_options"), ("states", "live"), ("page_size", "500")];
+            let mut pairs = vec![
+                ("contract_types", "call_options,put_options"),
+                ("states", "live"),
+                ("page_size", "500"),
+            ];
             if let Some(a) = after.as_deref() {
                 pairs.push(("after", a));
             }
-            let env: Envelope<Vec<Product>> = self.get("/v2/products", QueryString::new(pairs), false).await?;
+            let env: Envelope<Vec<Product>> = self
+                .get("/v2/products", QueryString::new(pairs), false)
+                .await?;
             let next = env.meta.as_ref().and_then(|m| m.after.clone());
             out.extend(env.result.unwrap_or_default());
             match next {
@@ -82,29 +105,61 @@ impl DeltaClient {
 
     /// One product by symbol.
     pub async fn product(&self, symbol: &str) -> Result<Product, DeltaError> {
-        result(self.get(&format!("/v2/products/{symbol}"), QueryString::default(), false).await?, "/v2/products")
+        result(
+            self.get(
+                &format!("/v2/products/{symbol}"),
+                QueryString::default(),
+                false,
+            )
+            .await?,
+            "/v2/products",
+        )
     }
 
     /// Option tickers of an underlying, optionally for one expiry date.
-    pub async fn tickers(&self, underlying: &str, expiry: Option<NaiveDate>) -> Result<Vec<Ticker>, DeltaError> {
+    pub async fn tickers(
+        &self,
+        underlying: &str,
+        expiry: Option<NaiveDate>,
+    ) -> Result<Vec<Ticker>, DeltaError> {
         let date = expiry.map(|d| d.format("%d-%m-%Y").to_string());
-        let mut pairs = vec![("contract_types", "call_options,put_options"), ("underlying_asset_symbols", underlying)];
+        let mut pairs = vec![
+            ("contract_types", "call_options,put_options"),
+            ("underlying_asset_symbols", underlying),
+        ];
         if let Some(d) = date.as_deref() {
             pairs.push(("expiry_date", d));
         }
-        Ok(self.get("/v2/tickers", QueryString::new(pairs), false).await?.result.unwrap_or_default())
+        Ok(self
+            .get("/v2/tickers", QueryString::new(pairs), false)
+            .await?
+            .result
+            .unwrap_or_default())
     }
 
     /// One ticker.
     pub async fn ticker(&self, symbol: &str) -> Result<Ticker, DeltaError> {
-        result(self.get(&format!("/v2/tickers/{symbol}"), QueryString::default(), false).await?, "/v2/tickers")
+        result(
+            self.get(
+                &format!("/v2/tickers/{symbol}"),
+                QueryString::default(),
+                false,
+            )
+            .await?,
+            "/v2/tickers",
+        )
     }
 
     /// The L2 book, `depth` levels per side.
     pub async fn l2_orderbook(&self, symbol: &str, depth: u32) -> Result<L2Orderbook, DeltaError> {
         let d = depth.to_string();
         result(
-            self.get(&format!("/v2/l2orderbook/{symbol}"), QueryString::new([("depth", d.as_str())]), false).await?,
+            self.get(
+                &format!("/v2/l2orderbook/{symbol}"),
+                QueryString::new([("depth", d.as_str())]),
+                false,
+            )
+            .await?,
             "/v2/l2orderbook",
         )
     }
@@ -116,14 +171,23 @@ impl DeltaClient {
             .client_order_id
             .clone()
             .filter(|c| !c.is_empty() && c.len() <= 32)
-            .ok_or_else(|| DeltaError::Invalid("orders need a client_order_id of 1 to 32 characters".into()))?;
+            .ok_or_else(|| {
+                DeltaError::Invalid("orders need a client_order_id of 1 to 32 characters".into())
+            })?;
         let payload = body(order)?;
         let policy = self.rest.policy();
         let mut attempt = 0;
         loop {
             let res = self
                 .rest
-                .call::<Order>(Method::POST, "/v2/orders", &QueryString::default(), Some(&payload), true, Retry::Never)
+                .call::<Order>(
+                    Method::POST,
+                    "/v2/orders",
+                    &QueryString::default(),
+                    Some(&payload),
+                    true,
+                    Retry::Never,
+                )
                 .await;
             let err = match res {
                 Ok(env) => return result(env, "/v2/orders"),
@@ -155,7 +219,14 @@ impl DeltaClient {
         let payload = body(cancel)?;
         let env = self
             .rest
-            .call::<Order>(Method::DELETE, "/v2/orders", &QueryString::default(), Some(&payload), true, Retry::Safe)
+            .call::<Order>(
+                Method::DELETE,
+                "/v2/orders",
+                &QueryString::default(),
+                Some(&payload),
+                true,
+                Retry::Safe,
+            )
             .await?;
         result(env, "/v2/orders")
     }
@@ -164,37 +235,70 @@ impl DeltaClient {
     pub async fn cancel_all_options(&self) -> Result<(), DeltaError> {
         let payload = r#"{"contract_types":"call_options,put_options","cancel_limit_orders":"true","cancel_stop_orders":"true","cancel_reduce_only_orders":"true"}"#;
         self.rest
-            .call::<serde_json::Value>(Method::DELETE, "/v2/orders/all", &QueryString::default(), Some(payload), true, Retry::Safe)
+            .call::<serde_json::Value>(
+                Method::DELETE,
+                "/v2/orders/all",
+                &QueryString::default(),
+                Some(payload),
+                true,
+                Retry::Safe,
+            )
             .await
             .map(|_| ())
     }
 
     /// One order by exchange id.
     pub async fn order(&self, id: u64) -> Result<Option<Order>, DeltaError> {
-        not_found_is_none(self.get(&format!("/v2/orders/{id}"), QueryString::default(), true).await)
+        not_found_is_none(
+            self.get(&format!("/v2/orders/{id}"), QueryString::default(), true)
+                .await,
+        )
     }
 
     /// One order by client id; `None` if Delta has never seen it.
-    pub async fn order_by_client_id(&self, client_order_id: &str) -> Result<Option<Order>, DeltaError> {
+    pub async fn order_by_client_id(
+        &self,
+        client_order_id: &str,
+    ) -> Result<Option<Order>, DeltaError> {
         not_found_is_none(
-            self.get(&format!("/v2/orders/client_order_id/{client_order_id}"), QueryString::default(), true)
-                .await,
+            self.get(
+                &format!("/v2/orders/client_order_id/{client_order_id}"),
+                QueryString::default(),
+                true,
+            )
+            .await,
         )
     }
 
     /// Open orders, optionally of some products (at most 10 ids).
     pub async fn open_orders(&self, product_ids: &[u64]) -> Result<Vec<Order>, DeltaError> {
-        let ids = product_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let ids = product_ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let mut pairs = vec![("states", "open,pending")];
         if !ids.is_empty() {
             pairs.insert(0, ("product_ids", ids.as_str()));
         }
-        Ok(self.get("/v2/orders", QueryString::new(pairs), true).await?.result.unwrap_or_default())
+        Ok(self
+            .get("/v2/orders", QueryString::new(pairs), true)
+            .await?
+            .result
+            .unwrap_or_default())
     }
 
     /// Fills of some products since `start` (all pages).
-    pub async fn fills(&self, product_ids: &[u64], start: Option<DateTime<Utc>>) -> Result<Vec<Fill>, DeltaError> {
-        let ids = product_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    pub async fn fills(
+        &self,
+        product_ids: &[u64],
+        start: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Fill>, DeltaError> {
+        let ids = product_ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let start = start.map(|t| t.timestamp_micros().to_string());
         let mut out = Vec::new();
         let mut after: Option<String> = None;
@@ -209,7 +313,8 @@ impl DeltaClient {
             if let Some(a) = after.as_deref() {
                 pairs.push(("after", a));
             }
-            let env: Envelope<Vec<Fill>> = self.get("/v2/fills", QueryString::new(pairs), true).await?;
+            let env: Envelope<Vec<Fill>> =
+                self.get("/v2/fills", QueryString::new(pairs), true).await?;
             let next = env.meta.as_ref().and_then(|m| m.after.clone());
             out.extend(env.result.unwrap_or_default());
             match next {
@@ -222,7 +327,11 @@ impl DeltaClient {
     /// Positions of one underlying (`BTC`), one per product.
     pub async fn positions(&self, underlying: &str) -> Result<Vec<Position>, DeltaError> {
         Ok(self
-            .get("/v2/positions", QueryString::new([("underlying_asset_symbol", underlying)]), true)
+            .get(
+                "/v2/positions",
+                QueryString::new([("underlying_asset_symbol", underlying)]),
+                true,
+            )
             .await?
             .result
             .unwrap_or_default())
@@ -231,13 +340,25 @@ impl DeltaClient {
     /// The position in one product.
     pub async fn position(&self, product_id: u64) -> Result<Position, DeltaError> {
         let id = product_id.to_string();
-        result(self.get("/v2/positions", QueryString::new([("product_id", id.as_str())]), true).await?, "/v2/positions")
+        result(
+            self.get(
+                "/v2/positions",
+                QueryString::new([("product_id", id.as_str())]),
+                true,
+            )
+            .await?,
+            "/v2/positions",
+        )
     }
 
     /// Option positions with margin details.
     pub async fn margined_positions(&self) -> Result<Vec<MarginedPosition>, DeltaError> {
         Ok(self
-            .get("/v2/positions/margined", QueryString::new([("contract_types", "call_options,put_options")]), true)
+            .get(
+                "/v2/positions/margined",
+                QueryString::new([("contract_types", "call_options,put_options")]),
+                true,
+            )
             .await?
             .result
             .unwrap_or_default())
@@ -245,12 +366,20 @@ impl DeltaClient {
 
     /// Wallet balances.
     pub async fn wallet_balances(&self) -> Result<Vec<WalletBalance>, DeltaError> {
-        Ok(self.get("/v2/wallet/balances", QueryString::default(), true).await?.result.unwrap_or_default())
+        Ok(self
+            .get("/v2/wallet/balances", QueryString::default(), true)
+            .await?
+            .result
+            .unwrap_or_default())
     }
 
     /// Arms the dead-man switch: Delta cancels open option orders if no heartbeat arrives
     /// within `ttl`. Call [`DeltaClient::heartbeat`] well within `ttl` to keep it armed.
-    pub async fn create_heartbeat(&self, heartbeat_id: &str, underlyings: &[&str]) -> Result<(), DeltaError> {
+    pub async fn create_heartbeat(
+        &self,
+        heartbeat_id: &str,
+        underlyings: &[&str],
+    ) -> Result<(), DeltaError> {
         let payload = serde_json::json!({
             "heartbeat_id": heartbeat_id,
             "impact": "contracts",
@@ -259,16 +388,31 @@ impl DeltaClient {
             "config": [{"action": "cancel_orders", "unhealthy_count": 1}],
         });
         self.rest
-            .call::<serde_json::Value>(Method::POST, "/v2/heartbeat/create", &QueryString::default(), Some(&body(&payload)?), true, Retry::Safe)
+            .call::<serde_json::Value>(
+                Method::POST,
+                "/v2/heartbeat/create",
+                &QueryString::default(),
+                Some(&body(&payload)?),
+                true,
+                Retry::Safe,
+            )
             .await
             .map(|_| ())
     }
 
     /// Keeps the dead-man switch alive for `ttl` (zero disables it).
     pub async fn heartbeat(&self, heartbeat_id: &str, ttl: Duration) -> Result<(), DeltaError> {
-        let payload = serde_json::json!({"heartbeat_id": heartbeat_id, "ttl": ttl.as_millis() as u64});
+        let payload =
+            serde_json::json!({"heartbeat_id": heartbeat_id, "ttl": ttl.as_millis() as u64});
         self.rest
-            .call::<serde_json::Value>(Method::POST, "/v2/heartbeat", &QueryString::default(), Some(&body(&payload)?), true, Retry::Safe)
+            .call::<serde_json::Value>(
+                Method::POST,
+                "/v2/heartbeat",
+                &QueryString::default(),
+                Some(&body(&payload)?),
+                true,
+                Retry::Safe,
+            )
             .await
             .map(|_| ())
     }
@@ -277,7 +421,14 @@ impl DeltaClient {
     pub async fn cancel_after(&self, after: Duration) -> Result<(), DeltaError> {
         let payload = serde_json::json!({"cancel_after": (after.as_millis() as u64).to_string()});
         self.rest
-            .call::<serde_json::Value>(Method::POST, "/v2/orders/cancel_after", &QueryString::default(), Some(&body(&payload)?), true, Retry::Safe)
+            .call::<serde_json::Value>(
+                Method::POST,
+                "/v2/orders/cancel_after",
+                &QueryString::default(),
+                Some(&body(&payload)?),
+                true,
+                Retry::Safe,
+            )
             .await
             .map(|_| ())
     }
@@ -286,7 +437,9 @@ impl DeltaClient {
 fn not_found_is_none<T>(r: Result<Envelope<T>, DeltaError>) -> Result<Option<T>, DeltaError> {
     match r {
         Ok(env) => Ok(env.result),
-        Err(e) if e.status() == Some(404) || e.code().is_some_and(|c| c.contains("not_found")) => Ok(None),
+        Err(e) if e.status() == Some(404) || e.code().is_some_and(|c| c.contains("not_found")) => {
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

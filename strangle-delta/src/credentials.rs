@@ -36,7 +36,9 @@ impl Credentials {
         let api_key = api_key.into().trim().to_string();
         let secret = secret.into().trim().to_string();
         if api_key.is_empty() || secret.is_empty() {
-            return Err(DeltaError::Credentials("the API key and secret must both be non-empty".into()));
+            return Err(DeltaError::Credentials(
+                "the API key and secret must both be non-empty".into(),
+            ));
         }
         Ok(Self {
             api_key,
@@ -59,7 +61,9 @@ impl Credentials {
         match (std::env::var(KEY_VAR), std::env::var(SECRET_VAR)) {
             (Ok(k), Ok(s)) => Self::new(k, s).map(Some),
             (Err(_), Err(_)) => Ok(None),
-            _ => Err(DeltaError::Credentials(format!("set both {KEY_VAR} and {SECRET_VAR}, or neither"))),
+            _ => Err(DeltaError::Credentials(format!(
+                "set both {KEY_VAR} and {SECRET_VAR}, or neither"
+            ))),
         }
     }
 
@@ -70,7 +74,8 @@ impl Credentials {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(path).map_err(|e| DeltaError::Credentials(format!("{shown}: {e}")))?;
+            let meta = std::fs::metadata(path)
+                .map_err(|e| DeltaError::Credentials(format!("{shown}: {e}")))?;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(DeltaError::Credentials(format!(
@@ -78,7 +83,8 @@ impl Credentials {
                 )));
             }
         }
-        let text = std::fs::read_to_string(path).map_err(|e| DeltaError::Credentials(format!("{shown}: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| DeltaError::Credentials(format!("{shown}: {e}")))?;
         let (mut key, mut secret) = (None, None);
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -86,7 +92,10 @@ impl Credentials {
                 continue;
             }
             let Some((k, v)) = line.split_once('=') else {
-                return Err(DeltaError::Credentials(format!("{shown}:{}: expected name=value", n + 1)));
+                return Err(DeltaError::Credentials(format!(
+                    "{shown}:{}: expected name=value",
+                    n + 1
+                )));
             };
             let v = v.trim().trim_matches('"').to_string();
             match k.trim() {
@@ -102,7 +111,9 @@ impl Credentials {
         }
         match (key, secret) {
             (Some(k), Some(s)) => Self::new(k, s),
-            _ => Err(DeltaError::Credentials(format!("{shown}: needs both api_key and api_secret"))),
+            _ => Err(DeltaError::Credentials(format!(
+                "{shown}: needs both api_key and api_secret"
+            ))),
         }
     }
 }
@@ -115,7 +126,10 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let c = Credentials::new("abcdefgh", "topsecretvalue").expect("valid");
         let s = format!("{c:?}");
-        assert!(!s.contains("topsecretvalue") && !s.contains("abcdefgh"), "{s}");
+        assert!(
+            !s.contains("topsecretvalue") && !s.contains("abcdefgh"),
+            "{s}"
+        );
     }
 
     #[cfg(unix)]

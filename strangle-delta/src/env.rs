@@ -7,10 +7,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Where to connect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
     /// Delta Exchange India, production (the default).
+    #[default]
     IndiaProduction,
     /// Delta Exchange India, testnet ("Demo").
     IndiaTestnet,
@@ -27,12 +28,6 @@ pub enum Environment {
         /// Public WebSocket endpoint.
         ws_public: String,
     },
-}
-
-impl Default for Environment {
-    fn default() -> Self {
-        Self::IndiaProduction
-    }
 }
 
 impl Environment {

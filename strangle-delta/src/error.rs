@@ -86,7 +86,10 @@ impl DeltaError {
         match self {
             Self::Transport { .. } => true,
             Self::Api { status, code, .. } => {
-                *status == 429 || *status >= 500 || code == "unavailable" || code == "SignatureExpired"
+                *status == 429
+                    || *status >= 500
+                    || code == "unavailable"
+                    || code == "SignatureExpired"
             }
             _ => false,
         }
@@ -115,8 +118,13 @@ impl DeltaError {
                 (401 | 403, _)
                 | (
                     _,
-                    "invalid_api_key" | "InvalidApiKey" | "invalid_signature" | "Signature Mismatch"
-                    | "SignatureExpired" | "UnauthorizedApiAccess" | "ip_not_whitelisted_for_api_key",
+                    "invalid_api_key"
+                    | "InvalidApiKey"
+                    | "invalid_signature"
+                    | "Signature Mismatch"
+                    | "SignatureExpired"
+                    | "UnauthorizedApiAccess"
+                    | "ip_not_whitelisted_for_api_key",
                 ) => ExchangeErrorKind::Auth,
                 _ => ExchangeErrorKind::Rejected,
             },

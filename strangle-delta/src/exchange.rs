@@ -8,16 +8,21 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
-    Balance, ChainEntry, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest, OrderState,
-    OrderStatus, OrderType as CoreType, Position as CorePosition, Quote, Side as CoreSide, TimeInForce, Underlying,
+    Balance, ChainEntry, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind,
+    OrderRequest, OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, Quote,
+    Side as CoreSide, TimeInForce, Underlying,
 };
 use strangle_core::Exchange;
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
+use std::sync::Arc;
+
 use crate::api::DeltaClient;
 use crate::lenient::micros_to_time;
+use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Fill, Order, OrderType, Product, Side, Ticker};
+use crate::ws::{WsClient, WsConfig, WsEvent};
 
 /// Converts a Delta product to a contract; `None` for non-options or incomplete products.
 pub fn contract_of(p: &Product) -> Option<OptionContract> {
@@ -56,7 +61,12 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
         ask,
         ask_size: ask.and(q.ask_size).unwrap_or_default(),
         greeks: t.greeks.as_ref().and_then(|g| {
-            Some(Greeks { delta: f(g.delta)?, gamma: f(g.gamma).unwrap_or(0.0), theta: f(g.theta).unwrap_or(0.0), vega: f(g.vega).unwrap_or(0.0) })
+            Some(Greeks {
+                delta: f(g.delta)?,
+                gamma: f(g.gamma).unwrap_or(0.0),
+                theta: f(g.theta).unwrap_or(0.0),
+                vega: f(g.vega).unwrap_or(0.0),
+            })
         }),
         mark_iv: f(q.mark_iv).or(f(t.mark_vol)),
         bid_iv: f(q.bid_iv),
@@ -131,11 +141,54 @@ struct Products {
 #[derive(Debug)]
 pub struct DeltaExchange {
     client: DeltaClient,
+    stream: Option<Stream>,
     products: RwLock<Products>,
     refresh: Duration,
     spot: Mutex<HashMap<Underlying, Decimal>>,
     deadman: Option<DeadmanConfig>,
     last_beat: Mutex<Option<Instant>>,
+}
+
+/// The WebSocket quote cache of a [`DeltaExchange`].
+#[derive(Debug)]
+struct Stream {
+    ws: WsClient,
+    cache: Arc<std::sync::Mutex<HashMap<String, (Quote, Instant)>>>,
+    max_age: Duration,
+    subscribed: std::sync::Mutex<Vec<String>>,
+    _task: AbortOnDrop,
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Stream {
+    /// A cached quote that arrived within `max_age`; subscribes the symbol otherwise.
+    fn fresh(&self, symbol: &str) -> Option<Quote> {
+        {
+            let mut subs = self.subscribed.lock().unwrap_or_else(|e| e.into_inner());
+            if !subs.iter().any(|s| s == symbol) {
+                subs.push(symbol.to_string());
+                let chan = |n: &str| Channel {
+                    name: n.into(),
+                    symbols: Some(vec![symbol.to_string()]),
+                    error: None,
+                };
+                self.ws
+                    .subscribe_public(vec![chan("ticker"), chan("ob_l1")]);
+            }
+        }
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        c.get(symbol)
+            .filter(|(_, at)| at.elapsed() <= self.max_age)
+            .map(|(q, _)| q.clone())
+    }
 }
 
 /// Dead-man switch settings.
@@ -154,6 +207,7 @@ impl DeltaExchange {
     pub fn new(client: DeltaClient) -> Self {
         Self {
             client,
+            stream: None,
             products: RwLock::new(Products::default()),
             refresh: Duration::from_secs(3600),
             spot: Mutex::new(HashMap::new()),
@@ -166,6 +220,58 @@ impl DeltaExchange {
     /// calling for `ttl`.
     pub fn with_deadman(mut self, config: DeadmanConfig) -> Self {
         self.deadman = Some(config);
+        self
+    }
+
+    /// Serves leg quotes from the public WebSocket (`ticker` and `ob_l1` channels) when they
+    /// arrived within `max_age`, and from REST otherwise. Symbols are subscribed the first
+    /// time they are asked for.
+    pub fn with_stream(mut self, max_age: Duration) -> Self {
+        let cfg = WsConfig::new(self.client.rest().env().clone(), None);
+        let (mut rx, ws) = WsClient::spawn(cfg, None);
+        let cache: Arc<std::sync::Mutex<HashMap<String, (Quote, Instant)>>> = Arc::default();
+        let sink = cache.clone();
+        let task = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                let WsEvent::Frame {
+                    frame, received, ..
+                } = ev
+                else {
+                    continue;
+                };
+                let mut c = sink.lock().unwrap_or_else(|e| e.into_inner());
+                match *frame {
+                    Frame::Ticker(t) => {
+                        if let Some(q) = quote_of_ws(&t) {
+                            c.insert(q.symbol.clone(), (q, received));
+                        }
+                    }
+                    Frame::ObL1(l) => {
+                        if let Some((q, at)) = c.get_mut(&l.sy) {
+                            let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
+                            q.bid = positive(l.bp);
+                            q.bid_size = q.bid.and(l.bs).unwrap_or_default();
+                            q.ask = positive(l.ap);
+                            q.ask_size = q.ask.and(l.ask_size).unwrap_or_default();
+                            if let Some(ts) =
+                                l.ts.and_then(|t| micros_to_time::<serde_json::Error>(t).ok())
+                            {
+                                q.timestamp = q.timestamp.max(ts);
+                            }
+                            *at = received;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        self.stream = Some(Stream {
+            ws,
+            cache,
+            max_age,
+            subscribed: std::sync::Mutex::default(),
+            _task: AbortOnDrop(task),
+        });
         self
     }
 
@@ -182,7 +288,11 @@ impl DeltaExchange {
             }
         }
         let list = self.client.option_products().await?;
-        let by_symbol: HashMap<_, _> = list.iter().filter_map(contract_of).map(|c| (c.symbol.clone(), c)).collect();
+        let by_symbol: HashMap<_, _> = list
+            .iter()
+            .filter_map(contract_of)
+            .map(|c| (c.symbol.clone(), c))
+            .collect();
         let mut p = self.products.write().await;
         p.by_symbol = by_symbol.clone();
         p.fetched = Some(Instant::now());
@@ -197,7 +307,12 @@ impl DeltaExchange {
             .await?
             .get(symbol)
             .cloned()
-            .ok_or_else(|| CoreError::exchange(ExchangeErrorKind::NotFound, format!("no live product {symbol}")))
+            .ok_or_else(|| {
+                CoreError::exchange(
+                    ExchangeErrorKind::NotFound,
+                    format!("no live product {symbol}"),
+                )
+            })
     }
 
     /// The venue's order with its fills. A terminal order whose fills are not all visible yet
@@ -215,7 +330,10 @@ impl DeltaExchange {
             let id = o.id.to_string();
             fills = self
                 .client
-                .fills(&[pid], o.created_at.map(|t| t - chrono::Duration::seconds(5)))
+                .fills(
+                    &[pid],
+                    o.created_at.map(|t| t - chrono::Duration::seconds(5)),
+                )
                 .await?
                 .iter()
                 .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
@@ -249,7 +367,12 @@ impl DeltaExchange {
 #[async_trait]
 impl Exchange for DeltaExchange {
     async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
-        let mut v: Vec<_> = self.products(false).await?.into_values().filter(|c| c.underlying == underlying).collect();
+        let mut v: Vec<_> = self
+            .products(false)
+            .await?
+            .into_values()
+            .filter(|c| c.underlying == underlying)
+            .collect();
         v.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         Ok(v)
     }
@@ -263,26 +386,45 @@ impl Exchange for DeltaExchange {
         let mut entries = Vec::with_capacity(tickers.len());
         let (mut spot, mut ts) = (None, None::<DateTime<Utc>>);
         for t in &tickers {
-            let (Some(contract), Some(quote)) = (products.get(&t.symbol), quote_of(t)) else { continue };
+            let (Some(contract), Some(quote)) = (products.get(&t.symbol), quote_of(t)) else {
+                continue;
+            };
             spot = spot.or(quote.spot);
             ts = ts.max(Some(quote.timestamp));
-            entries.push(ChainEntry { contract: contract.clone(), quote });
+            entries.push(ChainEntry {
+                contract: contract.clone(),
+                quote,
+            });
         }
         entries.sort_by(|a, b| a.contract.symbol.cmp(&b.contract.symbol));
         let spot = spot.ok_or_else(|| {
-            CoreError::exchange(ExchangeErrorKind::InvalidResponse, format!("no {underlying} ticker carries a spot price"))
+            CoreError::exchange(
+                ExchangeErrorKind::InvalidResponse,
+                format!("no {underlying} ticker carries a spot price"),
+            )
         })?;
         self.spot.lock().await.insert(underlying, spot);
-        Ok(ChainSnapshot { underlying, timestamp: ts.unwrap_or_else(Utc::now), spot, entries })
+        Ok(ChainSnapshot {
+            underlying,
+            timestamp: ts.unwrap_or_else(Utc::now),
+            spot,
+            entries,
+        })
     }
 
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
         let mut out = Vec::with_capacity(symbols.len());
         for s in symbols {
+            if let Some(q) = self.stream.as_ref().and_then(|st| st.fresh(s)) {
+                out.push(q);
+                continue;
+            }
             match self.client.ticker(s).await {
                 Ok(t) => {
                     if let Some(q) = quote_of(&t) {
-                        if let (Some(spot), Ok(u)) = (q.spot, self.contract(s).await.map(|c| c.underlying)) {
+                        if let (Some(spot), Ok(u)) =
+                            (q.spot, self.contract(s).await.map(|c| c.underlying))
+                        {
                             self.spot.lock().await.insert(u, spot);
                         }
                         out.push(q);
@@ -308,7 +450,12 @@ impl Exchange for DeltaExchange {
             product_symbol: None,
             size: rust_decimal::prelude::ToPrimitive::to_i64(&r.size)
                 .filter(|s| *s > 0 && Decimal::from(*s) == r.size)
-                .ok_or_else(|| CoreError::exchange(ExchangeErrorKind::Rejected, format!("size {} is not a whole number of contracts", r.size)))?,
+                .ok_or_else(|| {
+                    CoreError::exchange(
+                        ExchangeErrorKind::Rejected,
+                        format!("size {} is not a whole number of contracts", r.size),
+                    )
+                })?,
             side: match r.side {
                 CoreSide::Buy => Side::Buy,
                 CoreSide::Sell => Side::Sell,
@@ -331,7 +478,11 @@ impl Exchange for DeltaExchange {
     }
 
     async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
-        let c = CancelOrder { id: None, client_order_id: Some(client_order_id.to_string()), product_id: Some(product_id) };
+        let c = CancelOrder {
+            id: None,
+            client_order_id: Some(client_order_id.to_string()),
+            product_id: Some(product_id),
+        };
         let o = self.client.cancel_order(&c).await?;
         self.status_of(&o, client_order_id).await
     }
@@ -355,9 +506,18 @@ impl Exchange for DeltaExchange {
     async fn positions(&self, underlying: Underlying) -> Result<Vec<CorePosition>> {
         let mut out = Vec::new();
         for p in self.client.positions(underlying.as_str()).await? {
-            let (Some(pid), Some(symbol), Some(size)) = (p.product_id, p.product_symbol.clone(), p.size) else { continue };
+            let (Some(pid), Some(symbol), Some(size)) =
+                (p.product_id, p.product_symbol.clone(), p.size)
+            else {
+                continue;
+            };
             if !size.is_zero() && (symbol.starts_with("C-") || symbol.starts_with("P-")) {
-                out.push(CorePosition { product_id: pid, symbol, size, entry_price: p.entry_price });
+                out.push(CorePosition {
+                    product_id: pid,
+                    symbol,
+                    size,
+                    entry_price: p.entry_price,
+                });
             }
         }
         out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
@@ -376,14 +536,21 @@ impl Exchange for DeltaExchange {
                     (Some(a), Some(r)) => a.max(r),
                     (a, r) => a.or(r).unwrap_or_default(),
                 };
-                Balance { asset: w.asset_symbol, balance, available }
+                Balance {
+                    asset: w.asset_symbol,
+                    balance,
+                    available,
+                }
             })
             .collect())
     }
 
     async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<CoreFill>> {
         let products = self.products(false).await?;
-        let ids: Vec<u64> = symbols.iter().filter_map(|s| products.get(s).map(|c| c.product_id)).collect();
+        let ids: Vec<u64> = symbols
+            .iter()
+            .filter_map(|s| products.get(s).map(|c| c.product_id))
+            .collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -398,7 +565,9 @@ impl Exchange for DeltaExchange {
     }
 
     async fn keepalive(&self) -> Result<()> {
-        let Some(d) = &self.deadman else { return Ok(()) };
+        let Some(d) = &self.deadman else {
+            return Ok(());
+        };
         let mut last = self.last_beat.lock().await;
         if last.is_some_and(|t| t.elapsed() < d.ttl / 3) {
             return Ok(());
@@ -412,4 +581,3 @@ impl Exchange for DeltaExchange {
         Ok(())
     }
 }
-

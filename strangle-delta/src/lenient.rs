@@ -200,46 +200,6 @@ pub fn bool_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     d.deserialize_option(BoolVisitor)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    struct T {
-        #[serde(default, deserialize_with = "decimal_opt")]
-        d: Option<Decimal>,
-        #[serde(default, deserialize_with = "int_opt")]
-        i: Option<i64>,
-        #[serde(default, deserialize_with = "id_opt")]
-        s: Option<String>,
-        #[serde(default, deserialize_with = "bool_opt")]
-        b: Option<bool>,
-    }
-
-    fn parse(j: &str) -> T {
-        serde_json::from_str(j).expect(j)
-    }
-
-    #[test]
-    fn every_form() {
-        assert_eq!(parse(r#"{"d":"0.00120000"}"#).d, Some(Decimal::new(12, 4)));
-        assert_eq!(parse(r#"{"d":7.2e3}"#).d, Some(Decimal::from(7200)));
-        assert_eq!(parse(r#"{"d":12}"#).d, Some(Decimal::from(12)));
-        assert_eq!(parse(r#"{"d":""}"#).d, None);
-        assert_eq!(parse(r#"{"d":null}"#).d, None);
-        assert_eq!(parse(r#"{}"#).d, None);
-        assert_eq!(parse(r#"{"d":"1e-3"}"#).d, Some(Decimal::new(1, 3)));
-        assert_eq!(parse(r#"{"i":"1773124199703012"}"#).i, Some(1_773_124_199_703_012));
-        assert_eq!(parse(r#"{"s":5471203388}"#).s.as_deref(), Some("5471203388"));
-        assert_eq!(parse(r#"{"s":"e7ff05c2"}"#).s.as_deref(), Some("e7ff05c2"));
-        assert_eq!(parse(r#"{"b":"false"}"#).b, Some(false));
-        assert_eq!(parse(r#"{"b":true}"#).b, Some(true));
-        assert!(serde_json::from_str::<T>(r#"{"d":"abc"}"#).is_err());
-        assert!(serde_json::from_str::<T>(r#"{"b":"yes"}"#).is_err());
-    }
-}
-
 struct TimeVisitor;
 
 impl<'de> Visitor<'de> for TimeVisitor {
@@ -289,7 +249,8 @@ impl<'de> Visitor<'de> for TimeVisitor {
 
 /// Microseconds since the epoch as a UTC time.
 pub fn micros_to_time<E: de::Error>(us: i64) -> Result<chrono::DateTime<chrono::Utc>, E> {
-    chrono::DateTime::from_timestamp_micros(us).ok_or_else(|| E::custom(format!("{us} µs is out of range")))
+    chrono::DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| E::custom(format!("{us} µs is out of range")))
 }
 
 /// A time given either as ISO-8601 text or as microseconds (number or string).
@@ -297,4 +258,50 @@ pub fn time_opt<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error> {
     d.deserialize_option(TimeVisitor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "decimal_opt")]
+        d: Option<Decimal>,
+        #[serde(default, deserialize_with = "int_opt")]
+        i: Option<i64>,
+        #[serde(default, deserialize_with = "id_opt")]
+        s: Option<String>,
+        #[serde(default, deserialize_with = "bool_opt")]
+        b: Option<bool>,
+    }
+
+    fn parse(j: &str) -> T {
+        serde_json::from_str(j).expect(j)
+    }
+
+    #[test]
+    fn every_form() {
+        assert_eq!(parse(r#"{"d":"0.00120000"}"#).d, Some(Decimal::new(12, 4)));
+        assert_eq!(parse(r#"{"d":7.2e3}"#).d, Some(Decimal::from(7200)));
+        assert_eq!(parse(r#"{"d":12}"#).d, Some(Decimal::from(12)));
+        assert_eq!(parse(r#"{"d":""}"#).d, None);
+        assert_eq!(parse(r#"{"d":null}"#).d, None);
+        assert_eq!(parse(r#"{}"#).d, None);
+        assert_eq!(parse(r#"{"d":"1e-3"}"#).d, Some(Decimal::new(1, 3)));
+        assert_eq!(
+            parse(r#"{"i":"1773124199703012"}"#).i,
+            Some(1_773_124_199_703_012)
+        );
+        assert_eq!(
+            parse(r#"{"s":5471203388}"#).s.as_deref(),
+            Some("5471203388")
+        );
+        assert_eq!(parse(r#"{"s":"e7ff05c2"}"#).s.as_deref(), Some("e7ff05c2"));
+        assert_eq!(parse(r#"{"b":"false"}"#).b, Some(false));
+        assert_eq!(parse(r#"{"b":true}"#).b, Some(true));
+        assert!(serde_json::from_str::<T>(r#"{"d":"abc"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"b":"yes"}"#).is_err());
+    }
 }

@@ -14,7 +14,10 @@ pub fn weight(method: &str, path: &str) -> u32 {
     if p.contains("/batch") {
         return 25;
     }
-    if p.starts_with("/v2/orders/history") || p.starts_with("/v2/fills") || p.starts_with("/v2/wallet/transactions") {
+    if p.starts_with("/v2/orders/history")
+        || p.starts_with("/v2/fills")
+        || p.starts_with("/v2/wallet/transactions")
+    {
         return 10;
     }
     if p == "/v2/orders" && method != "GET" || p == "/v2/positions/change_margin" {
@@ -134,7 +137,10 @@ mod tests {
         l.acquire(5).await;
         assert_eq!(Instant::now(), t0, "within budget: no wait");
         l.acquire(3).await;
-        assert!(Instant::now() >= t0 + Duration::from_secs(300), "waited for the window");
+        assert!(
+            Instant::now() >= t0 + Duration::from_secs(300),
+            "waited for the window"
+        );
         assert_eq!(l.used().await, 3);
     }
 

@@ -87,7 +87,11 @@ impl std::fmt::Debug for RestClient {
 
 impl RestClient {
     /// A client for `env`, authenticated when `creds` is given.
-    pub fn new(env: Environment, creds: Option<Credentials>, policy: RetryPolicy) -> Result<Self, DeltaError> {
+    pub fn new(
+        env: Environment,
+        creds: Option<Credentials>,
+        policy: RetryPolicy,
+    ) -> Result<Self, DeltaError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(policy.timeout)
@@ -140,11 +144,17 @@ impl RestClient {
             match res {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    if retry == Retry::Never || !e.is_retryable() || attempt >= self.policy.max_retries {
+                    if retry == Retry::Never
+                        || !e.is_retryable()
+                        || attempt >= self.policy.max_retries
+                    {
                         return Err(e);
                     }
                     let delay = match &e {
-                        DeltaError::Api { retry_after_ms: Some(ms), .. } => Duration::from_millis(*ms),
+                        DeltaError::Api {
+                            retry_after_ms: Some(ms),
+                            ..
+                        } => Duration::from_millis(*ms),
                         _ => self.policy.backoff(attempt),
                     };
                     tracing::debug!(%method, path, attempt, ?delay, error = %e, "retrying");

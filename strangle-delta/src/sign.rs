@@ -20,7 +20,14 @@ type HmacSha256 = Hmac<Sha256>;
 ///              "GET", "1735689600", "/v2/wallet/balances", "", "");
 /// assert_eq!(s, "d916d1d9f4cc15b30816113ab6ca29f36249f18de3943822eefd1068655b6d04");
 /// ```
-pub fn sign(secret: &Secret, method: &str, timestamp: &str, path: &str, query: &str, body: &str) -> String {
+pub fn sign(
+    secret: &Secret,
+    method: &str,
+    timestamp: &str,
+    path: &str,
+    query: &str,
+    body: &str,
+) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = match HmacSha256::new_from_slice(secret.expose().as_bytes()) {
         Ok(m) => m,
@@ -33,9 +40,21 @@ pub fn sign(secret: &Secret, method: &str, timestamp: &str, path: &str, query: &
 }
 
 /// Constant-time comparison of a received signature with the expected one.
-pub fn verify(secret: &Secret, signature: &str, method: &str, timestamp: &str, path: &str, query: &str, body: &str) -> bool {
-    let Ok(given) = hex::decode(signature) else { return false };
-    let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose().as_bytes()) else { return false };
+pub fn verify(
+    secret: &Secret,
+    signature: &str,
+    method: &str,
+    timestamp: &str,
+    path: &str,
+    query: &str,
+    body: &str,
+) -> bool {
+    let Ok(given) = hex::decode(signature) else {
+        return false;
+    };
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose().as_bytes()) else {
+        return false;
+    };
     for part in [method, timestamp, path, query, body] {
         mac.update(part.as_bytes());
     }
@@ -86,7 +105,15 @@ mod tests {
         let good = sign(&s, "GET", "1", "/v2/x", "", "");
         assert!(verify(&s, &good, "GET", "1", "/v2/x", "", ""));
         assert!(!verify(&s, &good, "GET", "2", "/v2/x", "", ""));
-        assert!(!verify(&Secret::new("j"), &good, "GET", "1", "/v2/x", "", ""));
+        assert!(!verify(
+            &Secret::new("j"),
+            &good,
+            "GET",
+            "1",
+            "/v2/x",
+            "",
+            ""
+        ));
         assert!(!verify(&s, "zz", "GET", "1", "/v2/x", "", ""));
     }
 }

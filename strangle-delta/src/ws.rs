@@ -66,7 +66,7 @@ pub enum WsEvent {
         /// Which socket.
         endpoint: Endpoint,
         /// The frame.
-        frame: Frame,
+        frame: Box<Frame>,
         /// When it arrived (for quote age).
         received: Instant,
     },
@@ -130,15 +130,39 @@ pub struct WsClient {
 impl WsClient {
     /// Starts the public socket (if it has channels or later gets some) and the private one
     /// (if credentials and private channels are given). `rest` enables the resync.
-    pub fn spawn(config: WsConfig, rest: Option<DeltaClient>) -> (mpsc::UnboundedReceiver<WsEvent>, Self) {
+    pub fn spawn(
+        config: WsConfig,
+        rest: Option<DeltaClient>,
+    ) -> (mpsc::UnboundedReceiver<WsEvent>, Self) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (add_tx, add_rx) = mpsc::unbounded_channel();
-        let mut tasks = vec![tokio::spawn(run(Endpoint::Public, config.clone(), None, tx.clone(), stop_rx.clone(), Some(add_rx)))];
+        let mut tasks = vec![tokio::spawn(run(
+            Endpoint::Public,
+            config.clone(),
+            None,
+            tx.clone(),
+            stop_rx.clone(),
+            Some(add_rx),
+        ))];
         if config.creds.is_some() && !config.private.is_empty() {
-            tasks.push(tokio::spawn(run(Endpoint::Private, config, rest, tx, stop_rx, None)));
+            tasks.push(tokio::spawn(run(
+                Endpoint::Private,
+                config,
+                rest,
+                tx,
+                stop_rx,
+                None,
+            )));
         }
-        (rx, Self { stop: stop_tx, add_public: add_tx, tasks })
+        (
+            rx,
+            Self {
+                stop: stop_tx,
+                add_public: add_tx,
+                tasks,
+            },
+        )
     }
 
     /// Subscribes the public socket to more channels (kept across reconnects).
@@ -217,7 +241,17 @@ async fn run(
             return;
         }
         let started = Instant::now();
-        let end = connection(endpoint, &config, &mut channels, reconnects, &rest, &tx, &mut stop, &mut add).await;
+        let end = connection(
+            endpoint,
+            &config,
+            &mut channels,
+            reconnects,
+            &rest,
+            &tx,
+            &mut stop,
+            &mut add,
+        )
+        .await;
         match end {
             End::Stopped => return,
             End::Fatal(status) => {
@@ -256,13 +290,20 @@ async fn connection(
         Endpoint::Public => config.env.ws_public_url(),
         Endpoint::Private => config.env.ws_private_url(),
     };
-    let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await {
+    let (mut ws, _) = match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return End::Retry(format!("connect: {e}")),
         Err(_) => return End::Retry("connect: timed out".into()),
     };
     if endpoint == Endpoint::Private {
-        let Some(creds) = &config.creds else { return End::Fatal("no credentials".into()) };
+        let Some(creds) = &config.creds else {
+            return End::Fatal("no credentials".into());
+        };
         let ts = chrono::Utc::now().timestamp().to_string();
         let auth = json!({"type": "key-auth", "payload": {
             "api-key": creds.api_key, "signature": sign(&creds.secret, "GET", &ts, "/live", "", ""), "timestamp": ts}});
@@ -287,12 +328,23 @@ async fn connection(
                 return End::Fatal(status);
             }
         }
-        let _ = ws.send(Message::text(json!({"type": "enable_heartbeat"}).to_string())).await;
+        let _ = ws
+            .send(Message::text(
+                json!({"type": "enable_heartbeat"}).to_string(),
+            ))
+            .await;
     }
-    if ws.send(Message::text(subscribe_msg(channels))).await.is_err() {
+    if ws
+        .send(Message::text(subscribe_msg(channels)))
+        .await
+        .is_err()
+    {
         return End::Retry("send failed".into());
     }
-    let _ = tx.send(WsEvent::Connected { endpoint, reconnects });
+    let _ = tx.send(WsEvent::Connected {
+        endpoint,
+        reconnects,
+    });
     if reconnects > 0 && endpoint == Endpoint::Private {
         if let Some(rest) = rest {
             let orders = rest.open_orders(&[]).await.unwrap_or_default();
@@ -320,7 +372,7 @@ async fn connection(
                 match msg {
                     Some(Ok(Message::Text(t))) => {
                         let frame = serde_json::from_str::<Frame>(&t).unwrap_or(Frame::Other);
-                        let _ = tx.send(WsEvent::Frame { endpoint, frame, received: last_heard });
+                        let _ = tx.send(WsEvent::Frame { endpoint, frame: Box::new(frame), received: last_heard });
                     }
                     Some(Ok(Message::Close(_))) | None => return End::Retry("closed by the server".into()),
                     Some(Err(e)) => return End::Retry(format!("read: {e}")),

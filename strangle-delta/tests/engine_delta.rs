@@ -25,10 +25,16 @@ async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {
     let clock = Arc::new(ManualClock::new(start));
     let market = SyntheticMarket::btc();
     // Spot drifts down 0.05 % every 10 minutes from 09:25 to 16:00 IST.
-    let chains = market.path(start, start + Span::hours(7), Span::minutes(10), 0.45, |t| {
-        let steps = (t - start).num_minutes() / 10;
-        Decimal::from(82_000) - Decimal::from(41 * steps)
-    });
+    let chains = market.path(
+        start,
+        start + Span::hours(7),
+        Span::minutes(10),
+        0.45,
+        |t| {
+            let steps = (t - start).num_minutes() / 10;
+            Decimal::from(82_000) - Decimal::from(41 * steps)
+        },
+    );
     let server = LocalServer::start(ServerConfig {
         market: MarketSource::Replay(chains),
         clock: clock.clone(),
@@ -42,9 +48,23 @@ async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {
     let mut profile = Profile::named("http");
     profile.contracts_per_leg = Decimal::from(5);
     profile.liquidity.max_quote_age_secs = 900;
-    let config = EngineConfig { mode: Mode::Sim, poll_interval: Span::minutes(1) };
-    let (mut engine, _h) = Engine::start(profile, config, exchange.clone(), ledger.clone(), clock.clone()).await.expect("engine");
-    engine.run_until(Some(start + Span::hours(7))).await.expect("run");
+    let config = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Span::minutes(1),
+    };
+    let (mut engine, _h) = Engine::start(
+        profile,
+        config,
+        exchange.clone(),
+        ledger.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("engine");
+    engine
+        .run_until(Some(start + Span::hours(7)))
+        .await
+        .expect("run");
 
     let l = ledger.contents();
     assert_eq!(l.sessions.len(), 1, "{:?}", l.events);
@@ -55,15 +75,34 @@ async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {
     let venue_fills = server.venue().fills();
     assert_eq!(l.fills.len(), venue_fills.len());
     for (_, f) in &l.fills {
-        assert!(venue_fills.iter().any(|v| v.fill_id == f.fill_id && v.price == f.price && v.size == f.size && v.fee == f.fee));
+        assert!(venue_fills.iter().any(|v| v.fill_id == f.fill_id
+            && v.price == f.price
+            && v.size == f.size
+            && v.fee == f.fee));
     }
     for i in &l.intents {
-        let n = server.venue().requests().iter().filter(|r| r.client_order_id == i.request.client_order_id).count();
+        let n = server
+            .venue()
+            .requests()
+            .iter()
+            .filter(|r| r.client_order_id == i.request.client_order_id)
+            .count();
         assert_eq!(n, 1, "{} reached the venue once", i.request.client_order_id);
     }
-    assert!(exchange.positions(Underlying::Btc).await.expect("positions").is_empty(), "flat at the venue");
+    assert!(
+        exchange
+            .positions(Underlying::Btc)
+            .await
+            .expect("positions")
+            .is_empty(),
+        "flat at the venue"
+    );
     let cash = server.venue().cash();
-    assert_eq!(cash, Decimal::from(10_000) + s.pnl.net, "venue cash = ledger PnL");
+    assert_eq!(
+        cash,
+        Decimal::from(10_000) + s.pnl.net,
+        "venue cash = ledger PnL"
+    );
 }
 
 #[tokio::test]
@@ -89,16 +128,35 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
         time_in_force: TimeInForce::Gtc,
         reduce_only: false,
     };
-    assert_eq!(exchange.place_order(&req).await.expect("placed").state, OrderState::Open);
+    assert_eq!(
+        exchange.place_order(&req).await.expect("placed").state,
+        OrderState::Open
+    );
     // Kept alive: nothing is cancelled.
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         exchange.keepalive().await.expect("refresh");
     }
     assert_eq!(s.server.deadman_fired(), 0);
-    assert_eq!(exchange.order("dms-1").await.expect("q").expect("known").state, OrderState::Open);
+    assert_eq!(
+        exchange
+            .order("dms-1")
+            .await
+            .expect("q")
+            .expect("known")
+            .state,
+        OrderState::Open
+    );
     // Silent for longer than the TTL: the venue cancels the order.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(s.server.deadman_fired(), 1);
-    assert_eq!(exchange.order("dms-1").await.expect("q").expect("known").state, OrderState::Cancelled);
+    assert_eq!(
+        exchange
+            .order("dms-1")
+            .await
+            .expect("q")
+            .expect("known")
+            .state,
+        OrderState::Cancelled
+    );
 }

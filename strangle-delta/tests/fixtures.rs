@@ -22,7 +22,19 @@ fn signing_vectors() {
     let ts = v["timestamp"].as_str().expect("ts");
     for case in v["rest"].as_array().expect("cases") {
         let s = |k: &str| case[k].as_str().expect(k).to_string();
-        assert_eq!(sign(&secret, &s("method"), ts, &s("path"), &s("query"), &s("body")), s("signature"), "{}", s("prehash"));
+        assert_eq!(
+            sign(
+                &secret,
+                &s("method"),
+                ts,
+                &s("path"),
+                &s("query"),
+                &s("body")
+            ),
+            s("signature"),
+            "{}",
+            s("prehash")
+        );
     }
     assert_eq!(
         sign(&secret, "GET", ts, "/live", "", ""),
@@ -35,7 +47,14 @@ fn signing_vectors() {
         assert_eq!(got, case["signature"].as_str().expect("sig"));
     }
     let doc = &v["official_doc_example"];
-    let got = sign(&Secret::new(doc["secret"].as_str().expect("s")), "", "", doc["prehash"].as_str().expect("p"), "", "");
+    let got = sign(
+        &Secret::new(doc["secret"].as_str().expect("s")),
+        "",
+        "",
+        doc["prehash"].as_str().expect("p"),
+        "",
+        "",
+    );
     assert_eq!(got, doc["recomputed_signature"].as_str().expect("r"));
 }
 
@@ -48,19 +67,38 @@ fn products_and_tickers() {
     let first = &products[0];
     assert_eq!(first.symbol, "C-BTC-80800-110326");
     assert_eq!(first.contract_value, Some(dec!(0.001)));
-    assert_eq!(first.product_specs.as_ref().and_then(|s| s.premium_commission_rate), Some(dec!(0.1)));
+    assert_eq!(
+        first
+            .product_specs
+            .as_ref()
+            .and_then(|s| s.premium_commission_rate),
+        Some(dec!(0.1))
+    );
 
-    for name in ["tickers_btc_options.json", "tickers_btc_chain_full.json", "tickers_eth_chain_full.json"] {
+    for name in [
+        "tickers_btc_options.json",
+        "tickers_btc_chain_full.json",
+        "tickers_eth_chain_full.json",
+    ] {
         let t: Envelope<Vec<Ticker>> = parse(name);
         let tickers = t.result.expect("result");
         assert!(!tickers.is_empty(), "{name}");
         for x in &tickers {
             assert!(x.mark_price.is_some(), "{name}: {} has no mark", x.symbol);
-            assert!(x.greeks.as_ref().and_then(|g| g.delta).is_some(), "{name}: {} has no delta", x.symbol);
+            assert!(
+                x.greeks.as_ref().and_then(|g| g.delta).is_some(),
+                "{name}: {} has no delta",
+                x.symbol
+            );
         }
     }
     let t: Envelope<Vec<Ticker>> = parse("tickers_btc_options.json");
-    let no_bid = t.result.expect("r").into_iter().find(|x| x.symbol == "P-BTC-78000-130326").expect("present");
+    let no_bid = t
+        .result
+        .expect("r")
+        .into_iter()
+        .find(|x| x.symbol == "P-BTC-78000-130326")
+        .expect("present");
     assert_eq!(no_bid.quotes.expect("quotes").best_bid, None);
     let single: Envelope<Ticker> = parse("ticker_single_option.json");
     let s = single.result.expect("ticker");
@@ -72,7 +110,11 @@ fn products_and_tickers() {
 
 #[test]
 fn orders_fills_positions_wallet() {
-    for name in ["order_created.json", "order_filled.json", "order_cancelled.json"] {
+    for name in [
+        "order_created.json",
+        "order_filled.json",
+        "order_cancelled.json",
+    ] {
         let o: Envelope<Order> = parse(name);
         let o = o.result.expect(name);
         assert!(o.id > 0 && o.client_order_id.is_some(), "{name}");
@@ -87,7 +129,11 @@ fn orders_fills_positions_wallet() {
     let positions: Envelope<Vec<MarginedPosition>> = parse("positions.json");
     assert!(!positions.result.expect("positions").is_empty());
     let single: Envelope<Position> = parse("position_single.json");
-    assert!(single.result.expect("position").size.is_some_and(|s| s < dec!(0)));
+    assert!(single
+        .result
+        .expect("position")
+        .size
+        .is_some_and(|s| s < dec!(0)));
     let flat: Envelope<Position> = parse("position_flat.json");
     let flat = flat.result.expect("flat");
     assert_eq!((flat.size, flat.entry_price), (Some(dec!(0)), None));
@@ -100,14 +146,23 @@ fn orders_fills_positions_wallet() {
 #[test]
 fn error_bodies() {
     for (name, code) in [
-        ("order_error_insufficient_margin.json", "insufficient_margin"),
+        (
+            "order_error_insufficient_margin.json",
+            "insufficient_margin",
+        ),
         ("error_bad_schema.json", "bad_schema"),
         ("error_invalid_api_key.json", ""),
         ("error_signature_expired.json", "SignatureExpired"),
         ("error_signature_mismatch.json", ""),
-        ("error_ip_not_whitelisted.json", "ip_not_whitelisted_for_api_key"),
+        (
+            "error_ip_not_whitelisted.json",
+            "ip_not_whitelisted_for_api_key",
+        ),
         ("error_open_order_not_found.json", "open_order_not_found"),
-        ("error_immediate_execution_post_only.json", "immediate_execution_post_only"),
+        (
+            "error_immediate_execution_post_only.json",
+            "immediate_execution_post_only",
+        ),
     ] {
         let e: Envelope<Value> = parse(name);
         assert!(!e.success, "{name}");
@@ -123,12 +178,22 @@ fn error_bodies() {
 #[test]
 fn websocket_frames() {
     use strangle_delta::wire::ws::Frame;
-    let frame = |name: &str| -> Frame { serde_json::from_str(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}")) };
+    let frame = |name: &str| -> Frame {
+        serde_json::from_str(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
     match frame("ws_ticker.json") {
         Frame::Ticker(t) => {
             let d = &t.d[0];
             assert_eq!(d.s, "C-BTC-84000-130326");
-            assert_eq!((d.best_ask(), d.ask_size(), d.best_bid(), d.bid_size()), (Some(dec!(763)), Some(dec!(3162)), Some(dec!(740)), Some(dec!(5026))));
+            assert_eq!(
+                (d.best_ask(), d.ask_size(), d.best_bid(), d.bid_size()),
+                (
+                    Some(dec!(763)),
+                    Some(dec!(3162)),
+                    Some(dec!(740)),
+                    Some(dec!(5026))
+                )
+            );
             assert_eq!(d.delta(), Some(dec!(0.33638829)));
             assert_eq!(d.vega(), Some(dec!(28.30119622)));
             assert_eq!(d.mark_iv(), Some(dec!(0.44460465)));
@@ -141,14 +206,19 @@ fn websocket_frames() {
         Frame::ObL1(l) => assert_eq!((l.bp, l.ask_size), (Some(dec!(740)), Some(dec!(3162)))),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(frame("ws_mark_price.json"), Frame::MarkPrice(p) if p.p == Some(dec!(751.25752947))));
+    assert!(
+        matches!(frame("ws_mark_price.json"), Frame::MarkPrice(p) if p.p == Some(dec!(751.25752947)))
+    );
     assert!(matches!(frame("ws_spot_price.json"), Frame::SpotPrice(p) if p.sy == ".DEXBTUSD"));
     match frame("ws_orders_snapshot.json") {
         Frame::Orders(o) => assert_eq!(o.result.expect("snapshot").len(), 1),
         other => panic!("{other:?}"),
     }
     match frame("ws_orders_update.json") {
-        Frame::Orders(o) => assert_eq!((o.unfilled_size, o.order_id), (Some(dec!(4)), Some(5_471_203_388))),
+        Frame::Orders(o) => assert_eq!(
+            (o.unfilled_size, o.order_id),
+            (Some(dec!(4)), Some(5_471_203_388))
+        ),
         other => panic!("{other:?}"),
     }
     match frame("ws_positions_snapshot.json") {
@@ -160,18 +230,29 @@ fn websocket_frames() {
         other => panic!("{other:?}"),
     }
     match frame("ws_v2_user_trades.json") {
-        Frame::UserTrade(t) => assert_eq!((t.s, t.po, t.c.as_deref()), (Some(dec!(6)), Some(dec!(-6)), Some("ss-260313-C84000-a1"))),
+        Frame::UserTrade(t) => assert_eq!(
+            (t.s, t.po, t.c.as_deref()),
+            (Some(dec!(6)), Some(dec!(-6)), Some("ss-260313-C84000-a1"))
+        ),
         other => panic!("{other:?}"),
     }
     match frame("ws_subscriptions_error.json") {
         Frame::Subscriptions(s) => assert!(s.channels[1].error.is_some()),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(frame("ws_subscriptions_ack.json"), Frame::Subscriptions(_)));
+    assert!(matches!(
+        frame("ws_subscriptions_ack.json"),
+        Frame::Subscriptions(_)
+    ));
     assert!(matches!(frame("ws_key_auth_success.json"), Frame::KeyAuth(a) if a.success));
-    assert!(matches!(frame("ws_key_auth_error_expired.json"), Frame::KeyAuth(a) if a.status_code == Some(408)));
+    assert!(
+        matches!(frame("ws_key_auth_error_expired.json"), Frame::KeyAuth(a) if a.status_code == Some(408))
+    );
     assert!(matches!(frame("ws_key_auth_error_signature.json"), Frame::KeyAuth(a) if !a.success));
     assert!(matches!(frame("ws_heartbeat.json"), Frame::Heartbeat));
     assert!(matches!(frame("ws_margins.json"), Frame::Other));
-    assert!(matches!(frame("ws_v2_ticker_legacy.json"), Frame::Other), "the legacy v2/ticker is not used");
+    assert!(
+        matches!(frame("ws_v2_ticker_legacy.json"), Frame::Other),
+        "the legacy v2/ticker is not used"
+    );
 }

@@ -16,7 +16,9 @@ fn python() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_client_works_against_the_local_server() {
     let py = python();
-    let probe = Command::new(&py).args(["-c", "import delta_rest_client"]).output();
+    let probe = Command::new(&py)
+        .args(["-c", "import delta_rest_client"])
+        .output();
     match probe {
         Ok(o) if o.status.success() => {}
         _ => panic!(
@@ -24,20 +26,33 @@ async fn the_official_python_client_works_against_the_local_server() {
              (scripts/test does this in target/pyenv), or point STRANGLE_PYTHON at a Python that has it"
         ),
     }
-    let server = LocalServer::start(ServerConfig::default()).await.expect("server");
+    let server = LocalServer::start(ServerConfig::default())
+        .await
+        .expect("server");
     let creds = demo_credentials();
-    let script = format!("{}/tests/python/official_client.py", env!("CARGO_MANIFEST_DIR"));
+    let script = format!(
+        "{}/tests/python/official_client.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let url = server.base_url();
     let key = creds.api_key.clone();
     // The secret goes to the child through its environment-free argv only in this test: it
     // is the local server's demo secret, never a real one.
     let secret = "sim-secret-not-for-real-money".to_string();
-    let out = tokio::task::spawn_blocking(move || Command::new(py).arg(script).args([url, key, secret]).output())
-        .await
-        .expect("join")
-        .expect("python runs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(py)
+            .arg(script)
+            .args([url, key, secret])
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "official client failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "official client failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }

@@ -36,8 +36,15 @@ async fn public_market_data() {
     assert_eq!(products.len(), 3 * 61 * 2, "every page was read");
     let tickers = s.client.tickers("BTC", None).await.expect("tickers");
     assert_eq!(tickers.len(), products.len());
-    let date = products[0].settlement_time.expect("settlement").date_naive();
-    let one_day = s.client.tickers("BTC", Some(date)).await.expect("one expiry");
+    let date = products[0]
+        .settlement_time
+        .expect("settlement")
+        .date_naive();
+    let one_day = s
+        .client
+        .tickers("BTC", Some(date))
+        .await
+        .expect("one expiry");
     assert_eq!(one_day.len(), 61 * 2);
     let sym = &tickers[0].symbol;
     let t = s.client.ticker(sym).await.expect("ticker");
@@ -45,7 +52,11 @@ async fn public_market_data() {
     assert!(t.greeks.and_then(|g| g.delta).is_some());
     let book = s.client.l2_orderbook(sym, 5).await.expect("book");
     assert!(!book.sell.is_empty());
-    let e = s.client.ticker("C-BTC-1-010101").await.expect_err("unknown");
+    let e = s
+        .client
+        .ticker("C-BTC-1-010101")
+        .await
+        .expect_err("unknown");
     assert_eq!(e.status(), Some(404));
 }
 
@@ -54,12 +65,21 @@ async fn signing_good_wrong_expired_and_unknown_key() {
     let s = setup().await;
     assert!(!s.client.wallet_balances().await.expect("signed").is_empty());
 
-    let wrong = client_with(&s.server, Some(Credentials::new("sim-key", "not-the-secret").expect("creds")));
+    let wrong = client_with(
+        &s.server,
+        Some(Credentials::new("sim-key", "not-the-secret").expect("creds")),
+    );
     let e = wrong.wallet_balances().await.expect_err("wrong secret");
-    assert_eq!((e.status(), e.code()), (Some(401), Some("Signature Mismatch")));
+    assert_eq!(
+        (e.status(), e.code()),
+        (Some(401), Some("Signature Mismatch"))
+    );
     assert_eq!(e.kind(), ExchangeErrorKind::Auth);
 
-    let unknown = client_with(&s.server, Some(Credentials::new("nobody", "x").expect("creds")));
+    let unknown = client_with(
+        &s.server,
+        Some(Credentials::new("nobody", "x").expect("creds")),
+    );
     let e = unknown.wallet_balances().await.expect_err("unknown key");
     assert_eq!(e.code(), Some("invalid_api_key"));
 
@@ -71,7 +91,10 @@ async fn signing_good_wrong_expired_and_unknown_key() {
     s.server.faults().set_clock_skew(0);
 
     let anonymous = client_with(&s.server, None);
-    let e = anonymous.wallet_balances().await.expect_err("no credentials");
+    let e = anonymous
+        .wallet_balances()
+        .await
+        .expect_err("no credentials");
     assert!(e.to_string().contains("needs API credentials"));
 }
 
@@ -79,13 +102,23 @@ async fn signing_good_wrong_expired_and_unknown_key() {
 async fn orders_fills_positions_and_cancels() {
     let s = setup().await;
     let t = s.client.tickers("BTC", None).await.expect("tickers");
-    let x = t.iter().find(|x| x.quotes.as_ref().and_then(|q| q.best_bid).is_some()).expect("a bid");
+    let x = t
+        .iter()
+        .find(|x| x.quotes.as_ref().and_then(|q| q.best_bid).is_some())
+        .expect("a bid");
     let pid = x.product_id.expect("id");
     let bid = x.quotes.as_ref().and_then(|q| q.best_bid).expect("bid");
 
     // Crosses the bid: fills at once.
-    let o = s.client.place_order(&sell("t-fill-1", pid, 3, bid)).await.expect("placed");
-    assert_eq!((o.state.as_str(), o.unfilled_size), ("closed", Some(dec!(0))));
+    let o = s
+        .client
+        .place_order(&sell("t-fill-1", pid, 3, bid))
+        .await
+        .expect("placed");
+    assert_eq!(
+        (o.state.as_str(), o.unfilled_size),
+        ("closed", Some(dec!(0)))
+    );
     assert_eq!(o.average_fill_price, Some(bid));
     let fills = s.client.fills(&[pid], None).await.expect("fills");
     assert_eq!(fills.len(), 1);
@@ -94,53 +127,148 @@ async fn orders_fills_positions_and_cancels() {
     assert_eq!(p.size, Some(dec!(-3)));
     let all = s.client.positions("BTC").await.expect("positions");
     assert_eq!(all.len(), 1);
-    assert_eq!(s.client.margined_positions().await.expect("margined").len(), 1);
+    assert_eq!(
+        s.client.margined_positions().await.expect("margined").len(),
+        1
+    );
 
     // Rests above the bid; found by id and client id; cancelled; a second cancel fails.
     let high = bid * dec!(3);
-    let o = s.client.place_order(&sell("t-rest-1", pid, 2, high)).await.expect("placed");
+    let o = s
+        .client
+        .place_order(&sell("t-rest-1", pid, 2, high))
+        .await
+        .expect("placed");
     assert_eq!(o.state, "open");
-    assert_eq!(s.client.order(o.id).await.expect("by id").expect("found").client_order_id.as_deref(), Some("t-rest-1"));
-    assert!(s.client.order_by_client_id("t-rest-1").await.expect("by coid").is_some());
-    assert!(s.client.order_by_client_id("never-sent").await.expect("lookup").is_none());
+    assert_eq!(
+        s.client
+            .order(o.id)
+            .await
+            .expect("by id")
+            .expect("found")
+            .client_order_id
+            .as_deref(),
+        Some("t-rest-1")
+    );
+    assert!(s
+        .client
+        .order_by_client_id("t-rest-1")
+        .await
+        .expect("by coid")
+        .is_some());
+    assert!(s
+        .client
+        .order_by_client_id("never-sent")
+        .await
+        .expect("lookup")
+        .is_none());
     assert_eq!(s.client.open_orders(&[pid]).await.expect("open").len(), 1);
-    let c = s.client.cancel_order(&CancelOrder { id: None, client_order_id: Some("t-rest-1".into()), product_id: Some(pid) }).await.expect("cancelled");
+    let c = s
+        .client
+        .cancel_order(&CancelOrder {
+            id: None,
+            client_order_id: Some("t-rest-1".into()),
+            product_id: Some(pid),
+        })
+        .await
+        .expect("cancelled");
     assert_eq!(c.state, "cancelled");
-    let e = s.client.cancel_order(&CancelOrder { id: Some(o.id as i64), client_order_id: None, product_id: Some(pid) }).await.expect_err("not open");
+    let e = s
+        .client
+        .cancel_order(&CancelOrder {
+            id: Some(o.id as i64),
+            client_order_id: None,
+            product_id: Some(pid),
+        })
+        .await
+        .expect_err("not open");
     assert_eq!(e.code(), Some("open_order_not_found"));
     assert!(s.client.open_orders(&[]).await.expect("open").is_empty());
 
     // Cancel-all.
-    s.client.place_order(&sell("t-rest-2", pid, 1, high)).await.expect("placed");
+    s.client
+        .place_order(&sell("t-rest-2", pid, 1, high))
+        .await
+        .expect("placed");
     s.client.cancel_all_options().await.expect("cancel all");
     assert!(s.client.open_orders(&[]).await.expect("open").is_empty());
 
     // Rejections carry Delta's code and are not retried.
     let mut bad = sell("t-bad-1", pid, 1, high);
     bad.reduce_only = Some(true);
-    let e = s.client.place_order(&bad).await.expect_err("reduce-only without position");
-    assert_eq!((e.status(), e.code()), (Some(400), Some("no_position_for_reduce_only")));
-    s.server.faults().add(FaultRule::new(Some("POST"), Some("/v2/orders"), FaultKind::RejectOrder("insufficient_margin".into()), 1));
-    let e = s.client.place_order(&sell("t-margin-1", pid, 1, high)).await.expect_err("margin");
+    let e = s
+        .client
+        .place_order(&bad)
+        .await
+        .expect_err("reduce-only without position");
+    assert_eq!(
+        (e.status(), e.code()),
+        (Some(400), Some("no_position_for_reduce_only"))
+    );
+    s.server.faults().add(FaultRule::new(
+        Some("POST"),
+        Some("/v2/orders"),
+        FaultKind::RejectOrder("insufficient_margin".into()),
+        1,
+    ));
+    let e = s
+        .client
+        .place_order(&sell("t-margin-1", pid, 1, high))
+        .await
+        .expect_err("margin");
     assert_eq!(e.kind(), ExchangeErrorKind::InsufficientMargin);
-    assert!(s.client.order_by_client_id("t-margin-1").await.expect("lookup").is_none());
+    assert!(s
+        .client
+        .order_by_client_id("t-margin-1")
+        .await
+        .expect("lookup")
+        .is_none());
 }
 
 #[tokio::test]
 async fn reads_are_retried_after_429_and_5xx() {
     let s = setup().await;
-    s.server.faults().add(FaultRule::new(Some("GET"), Some("/v2/tickers"), FaultKind::RateLimit { reset_ms: 300 }, 1));
+    s.server.faults().add(FaultRule::new(
+        Some("GET"),
+        Some("/v2/tickers"),
+        FaultKind::RateLimit { reset_ms: 300 },
+        1,
+    ));
     let started = std::time::Instant::now();
-    let t = s.client.tickers("BTC", None).await.expect("retried after the reset");
+    let t = s
+        .client
+        .tickers("BTC", None)
+        .await
+        .expect("retried after the reset");
     assert!(!t.is_empty());
-    assert!(started.elapsed() >= Duration::from_millis(300), "waited for X-RATE-LIMIT-RESET");
-    s.server.faults().add(FaultRule::new(Some("GET"), Some("/v2/wallet"), FaultKind::ServerError(502), 2));
-    assert!(s.client.wallet_balances().await.is_ok(), "two 502s then success");
-    s.server.faults().add(FaultRule::new(Some("GET"), Some("/v2/wallet"), FaultKind::ServerError(500), 10));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "waited for X-RATE-LIMIT-RESET"
+    );
+    s.server.faults().add(FaultRule::new(
+        Some("GET"),
+        Some("/v2/wallet"),
+        FaultKind::ServerError(502),
+        2,
+    ));
+    assert!(
+        s.client.wallet_balances().await.is_ok(),
+        "two 502s then success"
+    );
+    s.server.faults().add(FaultRule::new(
+        Some("GET"),
+        Some("/v2/wallet"),
+        FaultKind::ServerError(500),
+        10,
+    ));
     let e = s.client.wallet_balances().await.expect_err("gives up");
     assert_eq!(e.status(), Some(500));
     assert!(e.is_retryable());
-    assert_eq!(s.server.faults().hits(), 1 + 2 + 4, "1 + max_retries attempts");
+    assert_eq!(
+        s.server.faults().hits(),
+        1 + 2 + 4,
+        "1 + max_retries attempts"
+    );
 }
 
 #[tokio::test]
@@ -150,18 +278,48 @@ async fn a_timed_out_order_is_looked_up_not_duplicated() {
     let pid = t[0].product_id.expect("id");
     let high = dec!(100000);
     // The server places the order but answers after the client's 800 ms timeout.
-    s.server.faults().add(FaultRule::new(Some("POST"), Some("/v2/orders"), FaultKind::SlowAnswer(Duration::from_millis(1500)), 1));
-    let o = s.client.place_order(&sell("t-slow-1", pid, 1, high)).await.expect("found by lookup");
+    s.server.faults().add(FaultRule::new(
+        Some("POST"),
+        Some("/v2/orders"),
+        FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        1,
+    ));
+    let o = s
+        .client
+        .place_order(&sell("t-slow-1", pid, 1, high))
+        .await
+        .expect("found by lookup");
     assert_eq!(o.client_order_id.as_deref(), Some("t-slow-1"));
-    let sent = s.server.venue().requests().iter().filter(|r| r.client_order_id == "t-slow-1").count();
+    let sent = s
+        .server
+        .venue()
+        .requests()
+        .iter()
+        .filter(|r| r.client_order_id == "t-slow-1")
+        .count();
     assert_eq!(sent, 1, "the order reached the venue exactly once");
 
     // The server drops the request (503 after a delay, nothing placed): the client looks it
     // up, finds nothing, and sends it again — once.
-    s.server.faults().add(FaultRule::new(Some("POST"), Some("/v2/orders"), FaultKind::DropRequest(Duration::from_millis(50)), 1));
-    let o = s.client.place_order(&sell("t-drop-1", pid, 1, high)).await.expect("re-sent");
+    s.server.faults().add(FaultRule::new(
+        Some("POST"),
+        Some("/v2/orders"),
+        FaultKind::DropRequest(Duration::from_millis(50)),
+        1,
+    ));
+    let o = s
+        .client
+        .place_order(&sell("t-drop-1", pid, 1, high))
+        .await
+        .expect("re-sent");
     assert_eq!(o.state, "open");
-    let sent = s.server.venue().requests().iter().filter(|r| r.client_order_id == "t-drop-1").count();
+    let sent = s
+        .server
+        .venue()
+        .requests()
+        .iter()
+        .filter(|r| r.client_order_id == "t-drop-1")
+        .count();
     assert_eq!(sent, 1);
 }
 

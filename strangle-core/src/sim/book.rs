@@ -90,7 +90,11 @@ impl Book {
     }
 
     pub fn orders_in_order(&self) -> Vec<OrderStatus> {
-        let mut v: Vec<_> = self.orders.values().map(|o| (o.seq, o.status.clone())).collect();
+        let mut v: Vec<_> = self
+            .orders
+            .values()
+            .map(|o| (o.seq, o.status.clone()))
+            .collect();
         v.sort_by_key(|(seq, _)| *seq);
         v.into_iter().map(|(_, s)| s).collect()
     }
@@ -119,6 +123,39 @@ impl Book {
         self.chains.insert(u, chain);
         self.now = self.now.max(Some(t));
         self.match_resting(u, t);
+    }
+
+    /// Replaces the quotes of listed contracts (a partial update) and matches resting orders.
+    pub fn apply_quotes(&mut self, quotes: Vec<Quote>) {
+        let mut touched = Vec::new();
+        for q in quotes {
+            let Some((u, i)) = self.index.get(&q.symbol).copied() else {
+                continue;
+            };
+            let Some(chain) = self.chains.get_mut(&u) else {
+                continue;
+            };
+            let Some(e) = chain.entries.get_mut(i) else {
+                continue;
+            };
+            if q.timestamp < e.quote.timestamp {
+                continue;
+            }
+            if let Some(s) = q.spot {
+                chain.spot = s;
+            }
+            chain.timestamp = chain.timestamp.max(q.timestamp);
+            self.used.remove(&q.symbol);
+            self.now = self.now.max(Some(q.timestamp));
+            e.quote = q;
+            if !touched.contains(&u) {
+                touched.push(u);
+            }
+        }
+        for u in touched {
+            let t = self.chains.get(&u).map(|c| c.timestamp).unwrap_or_default();
+            self.match_resting(u, t);
+        }
     }
 
     fn match_resting(&mut self, u: Underlying, t: DateTime<Utc>) {

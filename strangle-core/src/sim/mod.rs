@@ -124,6 +124,12 @@ impl SimExchange {
         self.book().apply(chain);
     }
 
+    /// Updates the quotes of listed contracts (e.g. the legs, polled from a real venue) and
+    /// matches resting orders against them. Quotes of unknown symbols are ignored.
+    pub fn push_quotes(&self, quotes: Vec<Quote>) {
+        self.book().apply_quotes(quotes);
+    }
+
     /// Injects a fault into order placement.
     pub fn inject(&self, fault: OrderFault) {
         self.book().faults.push(fault);

@@ -20,10 +20,18 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Checks signed requests; on success passes the request on with its body intact.
-pub(crate) async fn require_signature(State(st): State<Arc<ServerState>>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_signature(
+    State(st): State<Arc<ServerState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return api_error(StatusCode::PAYLOAD_TOO_LARGE, "bad_schema", Some("request body too large".into()));
+        return api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_schema",
+            Some("request body too large".into()),
+        );
     };
     let h = &parts.headers;
     let Some(key) = header(h, "api-key") else {
@@ -47,12 +55,25 @@ pub(crate) async fn require_signature(State(st): State<Arc<ServerState>>, req: R
         });
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let body_text = String::from_utf8_lossy(&bytes);
-    if !verify(secret, sig, parts.method.as_str(), ts, parts.uri.path(), &query, &body_text) {
+    if !verify(
+        secret,
+        sig,
+        parts.method.as_str(),
+        ts,
+        parts.uri.path(),
+        &query,
+        &body_text,
+    ) {
         return api_error(StatusCode::UNAUTHORIZED, "Signature Mismatch", None);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Applies the CDN's User-Agent rule and the injected faults to every request.

@@ -128,7 +128,9 @@ impl Faults {
         let mut s = self.lock();
         let i = s.rules.iter().position(|r| {
             r.remaining > 0
-                && r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && r.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
         })?;
         s.rules[i].remaining -= 1;

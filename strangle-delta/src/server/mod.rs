@@ -106,7 +106,10 @@ impl Default for ServerConfig {
             fees: FeeModel::default(),
             initial_cash: Decimal::from(10_000),
             market: MarketSource::Synthetic {
-                markets: vec![(SyntheticMarket::btc(), 82_000.0, 0.45), (SyntheticMarket::eth(), 2_150.0, 0.6)],
+                markets: vec![
+                    (SyntheticMarket::btc(), 82_000.0, 0.45),
+                    (SyntheticMarket::eth(), 2_150.0, 0.6),
+                ],
                 seed: 1,
                 step: Duration::from_secs(1),
                 max_move: 0.0005,
@@ -171,14 +174,20 @@ pub struct LocalServer {
 
 impl std::fmt::Debug for LocalServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("LocalServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl LocalServer {
     /// Binds, starts serving, and (for a synthetic market) starts moving prices.
     pub async fn start(config: ServerConfig) -> Result<Self, DeltaError> {
-        let mut venue = SimExchange::new(config.clock.clone(), config.fees.clone(), config.initial_cash);
+        let mut venue = SimExchange::new(
+            config.clock.clone(),
+            config.fees.clone(),
+            config.initial_cash,
+        );
         if let MarketSource::Replay(chains) = &config.market {
             venue = venue.with_feed(Box::new(VecFeed::new(chains.clone())));
         }
@@ -187,7 +196,11 @@ impl LocalServer {
             venue: venue.clone(),
             clock: config.clock.clone(),
             faults: Arc::new(Faults::default()),
-            accounts: config.accounts.iter().map(|c| (c.api_key.clone(), c.secret.clone())).collect(),
+            accounts: config
+                .accounts
+                .iter()
+                .map(|c| (c.api_key.clone(), c.secret.clone()))
+                .collect(),
             fees: config.fees.clone(),
             orders: Mutex::new(Orders::default()),
             deadman: Mutex::new(DeadMan::default()),
@@ -209,7 +222,13 @@ impl LocalServer {
                 tracing::error!(error = %e, "local server stopped");
             }
         })];
-        if let MarketSource::Synthetic { markets, seed, step, max_move } = config.market {
+        if let MarketSource::Synthetic {
+            markets,
+            seed,
+            step,
+            max_move,
+        } = config.market
+        {
             // Price the first snapshot at once so the market is never empty.
             let mut walk = Walk::new(seed, markets, max_move);
             for c in walk.next_chains(config.clock.now()) {
@@ -228,7 +247,12 @@ impl LocalServer {
             }));
         }
         tasks.push(tokio::spawn(deadman_watch(state.clone())));
-        Ok(Self { addr, state, stop: Some(stop_tx), tasks })
+        Ok(Self {
+            addr,
+            state,
+            stop: Some(stop_tx),
+            tasks,
+        })
     }
 
     /// The bound address.
@@ -327,7 +351,12 @@ struct Walk {
 
 impl Walk {
     fn new(seed: u64, markets: Vec<(SyntheticMarket, f64, f64)>, max_move: f64) -> Self {
-        Self { state: seed.max(1), markets, max_move, started: false }
+        Self {
+            state: seed.max(1),
+            markets,
+            max_move,
+            started: false,
+        }
     }
 
     fn next_chains(&mut self, t: chrono::DateTime<chrono::Utc>) -> Vec<ChainSnapshot> {
@@ -341,7 +370,9 @@ impl Walk {
                 let u = (self.state >> 11) as f64 / (1u64 << 53) as f64;
                 *spot *= 1.0 + (2.0 * u - 1.0) * self.max_move;
             }
-            let s = Decimal::from_f64(*spot).map(|d| d.round_dp(1)).unwrap_or_default();
+            let s = Decimal::from_f64(*spot)
+                .map(|d| d.round_dp(1))
+                .unwrap_or_default();
             out.push(m.chain(t, s, *iv));
         }
         out

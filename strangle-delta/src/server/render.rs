@@ -3,7 +3,8 @@
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use strangle_core::model::{
-    FeeModel, Fill as CoreFill, OptionContract, OptionKind, OrderState, OrderStatus, Quote, Side as CoreSide,
+    FeeModel, Fill as CoreFill, OptionContract, OptionKind, OrderState, OrderStatus, Quote,
+    Side as CoreSide,
 };
 
 use crate::wire::{
@@ -41,8 +42,14 @@ pub fn product(c: &OptionContract, fees: &FeeModel) -> Product {
             premium_commission_rate: Some(fees.premium_cap_pct / hundred),
             settlement_index_price: None,
         }),
-        underlying_asset: Some(Asset { id: None, symbol: c.underlying.to_string() }),
-        settling_asset: Some(Asset { id: Some(14), symbol: "USD".into() }),
+        underlying_asset: Some(Asset {
+            id: None,
+            symbol: c.underlying.to_string(),
+        }),
+        settling_asset: Some(Asset {
+            id: Some(14),
+            symbol: "USD".into(),
+        }),
     }
 }
 
@@ -113,9 +120,8 @@ pub struct OrderMeta {
 /// A venue order as a Delta order.
 pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Order {
     let filled = st.filled_size();
-    let avg = (!filled.is_zero()).then(|| {
-        st.fills.iter().map(|f| f.price * f.size).sum::<Decimal>() / filled
-    });
+    let avg = (!filled.is_zero())
+        .then(|| st.fills.iter().map(|f| f.price * f.size).sum::<Decimal>() / filled);
     Order {
         id: meta.id,
         user_id: Some(1),
@@ -139,7 +145,11 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Order {
         paid_commission: Some(st.fees()),
         commission: Some(Decimal::ZERO),
         cancellation_reason: match st.state {
-            OrderState::Cancelled | OrderState::Rejected => Some(st.reason.clone().unwrap_or_else(|| "cancelled_by_user".into())),
+            OrderState::Cancelled | OrderState::Rejected => Some(
+                st.reason
+                    .clone()
+                    .unwrap_or_else(|| "cancelled_by_user".into()),
+            ),
             _ => None,
         },
         created_at: Some(meta.created_at),

@@ -12,12 +12,17 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
-use strangle_core::model::{OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide, TimeInForce, Underlying};
+use strangle_core::model::{
+    OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
+    TimeInForce, Underlying,
+};
 use strangle_core::Exchange;
 
 use super::render::{self, OrderMeta};
 use super::{api_error, auth, ServerState};
-use crate::wire::{CancelOrder, CreateOrder, Envelope, L2Level, L2Orderbook, Meta, OrderType, Side, WalletBalance};
+use crate::wire::{
+    CancelOrder, CreateOrder, Envelope, L2Level, L2Orderbook, Meta, OrderType, Side, WalletBalance,
+};
 
 type St = State<Arc<ServerState>>;
 type Q = Query<HashMap<String, String>>;
@@ -46,7 +51,13 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/ws", get(super::ws::private))
         .route("/ws/public", get(super::ws::public))
         .merge(private)
-        .fallback(|| async { api_error(StatusCode::NOT_FOUND, "not_found", Some("no such endpoint".into())) })
+        .fallback(|| async {
+            api_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                Some("no such endpoint".into()),
+            )
+        })
         .layer(from_fn_with_state(state.clone(), auth::edge))
         .with_state(state)
 }
@@ -61,11 +72,16 @@ fn bad(code: &str, msg: impl Into<String>) -> Response {
 
 fn listed(st: &ServerState) -> Vec<OptionContract> {
     let now = st.clock.now();
-    st.venue.contracts().into_iter().filter(|c| c.expiry > now).collect()
+    st.venue
+        .contracts()
+        .into_iter()
+        .filter(|c| c.expiry > now)
+        .collect()
 }
 
 fn contract_types(q: &HashMap<String, String>) -> Option<Vec<String>> {
-    q.get("contract_types").map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+    q.get("contract_types")
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
 }
 
 fn kind_ok(types: &Option<Vec<String>>, c: &OptionContract) -> bool {
@@ -80,47 +96,83 @@ async fn products(State(st): St, Query(q): Q) -> Response {
     let types = contract_types(&q);
     let states = q.get("states").cloned().unwrap_or_else(|| "live".into());
     let mut all: Vec<_> = if states.split(',').any(|s| s == "live") {
-        listed(&st).iter().filter(|c| kind_ok(&types, c)).map(|c| render::product(c, &st.fees)).collect()
+        listed(&st)
+            .iter()
+            .filter(|c| kind_ok(&types, c))
+            .map(|c| render::product(c, &st.fees))
+            .collect()
     } else {
         Vec::new()
     };
     all.sort_by_key(|p| p.id);
-    let size = q.get("page_size").and_then(|s| s.parse::<usize>().ok()).unwrap_or(100).clamp(1, 500);
-    let start = q.get("after").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let size = q
+        .get("page_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 500);
+    let start = q
+        .get("after")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
     let page: Vec<_> = all.iter().skip(start).take(size).cloned().collect();
     let after = (start + size < all.len()).then(|| (start + size).to_string());
     let mut env = Envelope::ok(page);
-    env.meta = Some(Meta { after, before: None });
+    env.meta = Some(Meta {
+        after,
+        before: None,
+    });
     Json(env).into_response()
 }
 
 async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
-    match st.venue.contracts().into_iter().find(|c| c.symbol == symbol) {
+    match st
+        .venue
+        .contracts()
+        .into_iter()
+        .find(|c| c.symbol == symbol)
+    {
         Some(c) => ok(render::product(&c, &st.fees)),
-        None => api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no product {symbol}"))),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some(format!("no product {symbol}")),
+        ),
     }
 }
 
 async fn tickers(State(st): St, Query(q): Q) -> Response {
     let types = contract_types(&q);
-    let underlyings: Option<Vec<String>> =
-        q.get("underlying_asset_symbols").map(|s| s.split(',').map(|x| x.trim().to_uppercase()).collect());
+    let underlyings: Option<Vec<String>> = q
+        .get("underlying_asset_symbols")
+        .map(|s| s.split(',').map(|x| x.trim().to_uppercase()).collect());
     let expiry = match q.get("expiry_date") {
         Some(d) => match chrono::NaiveDate::parse_from_str(d, "%d-%m-%Y") {
             Ok(d) => Some(d),
-            Err(_) => return bad("bad_schema", format!("expiry_date {d:?} must be DD-MM-YYYY")),
+            Err(_) => {
+                return bad(
+                    "bad_schema",
+                    format!("expiry_date {d:?} must be DD-MM-YYYY"),
+                )
+            }
         },
         None => None,
     };
     let now = st.clock.now();
     let mut out = Vec::new();
     for u in [Underlying::Btc, Underlying::Eth] {
-        if underlyings.as_ref().is_some_and(|v| !v.iter().any(|x| x == u.as_str())) {
+        if underlyings
+            .as_ref()
+            .is_some_and(|v| !v.iter().any(|x| x == u.as_str()))
+        {
             continue;
         }
-        let Ok(chain) = st.venue.chain(u).await else { continue };
+        let Ok(chain) = st.venue.chain(u).await else {
+            continue;
+        };
         for e in chain.entries.iter().filter(|e| e.contract.expiry > now) {
-            if kind_ok(&types, &e.contract) && expiry.is_none_or(|d| e.contract.expiry.date_naive() == d) {
+            if kind_ok(&types, &e.contract)
+                && expiry.is_none_or(|d| e.contract.expiry.date_naive() == d)
+            {
                 out.push(render::ticker(&e.contract, &e.quote));
             }
         }
@@ -129,20 +181,54 @@ async fn tickers(State(st): St, Query(q): Q) -> Response {
 }
 
 async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
-    let Some(c) = st.venue.contracts().into_iter().find(|c| c.symbol == symbol) else {
-        return api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no ticker {symbol}")));
+    let Some(c) = st
+        .venue
+        .contracts()
+        .into_iter()
+        .find(|c| c.symbol == symbol)
+    else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some(format!("no ticker {symbol}")),
+        );
     };
-    match st.venue.quotes(std::slice::from_ref(&symbol)).await.ok().and_then(|mut v| v.pop()) {
+    match st
+        .venue
+        .quotes(std::slice::from_ref(&symbol))
+        .await
+        .ok()
+        .and_then(|mut v| v.pop())
+    {
         Some(q) => ok(render::ticker(&c, &q)),
-        None => api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no ticker {symbol}"))),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some(format!("no ticker {symbol}")),
+        ),
     }
 }
 
 async fn orderbook(State(st): St, Path(symbol): Path<String>) -> Response {
-    let Some(q) = st.venue.quotes(std::slice::from_ref(&symbol)).await.ok().and_then(|mut v| v.pop()) else {
-        return api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no book for {symbol}")));
+    let Some(q) = st
+        .venue
+        .quotes(std::slice::from_ref(&symbol))
+        .await
+        .ok()
+        .and_then(|mut v| v.pop())
+    else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some(format!("no book for {symbol}")),
+        );
     };
-    let level = |p: Option<Decimal>, s: Decimal| p.map(|p| L2Level { price: Some(p), size: Some(s) });
+    let level = |p: Option<Decimal>, s: Decimal| {
+        p.map(|p| L2Level {
+            price: Some(p),
+            size: Some(s),
+        })
+    };
     ok(L2Orderbook {
         symbol,
         last_updated_at: Some(q.timestamp.timestamp_micros()),
@@ -191,12 +277,17 @@ async fn place(State(st): St, body: Bytes) -> Response {
     };
     let contracts = st.venue.contracts();
     let contract = contracts.iter().find(|c| {
-        req.product_id.is_some_and(|id| id == c.product_id) || req.product_symbol.as_deref() == Some(c.symbol.as_str())
+        req.product_id.is_some_and(|id| id == c.product_id)
+            || req.product_symbol.as_deref() == Some(c.symbol.as_str())
     });
     let Some(c) = contract else {
         return bad("invalid_contract", "unknown product_id / product_symbol");
     };
-    if req.client_order_id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 32) {
+    if req
+        .client_order_id
+        .as_ref()
+        .is_some_and(|id| id.is_empty() || id.len() > 32)
+    {
         return bad("bad_schema", "client_order_id must be 1 to 32 characters");
     }
     if req.size <= 0 {
@@ -205,7 +296,12 @@ async fn place(State(st): St, body: Bytes) -> Response {
     let tif = match req.time_in_force.as_deref() {
         None | Some("gtc") => TimeInForce::Gtc,
         Some("ioc") => TimeInForce::Ioc,
-        Some(other) => return bad("bad_schema", format!("time_in_force {other:?} is not gtc or ioc")),
+        Some(other) => {
+            return bad(
+                "bad_schema",
+                format!("time_in_force {other:?} is not gtc or ioc"),
+            )
+        }
     };
     let order_type = match req.order_type {
         OrderType::LimitOrder => CoreType::Limit,
@@ -232,7 +328,11 @@ async fn place(State(st): St, body: Bytes) -> Response {
         },
         size: Decimal::from(req.size),
         order_type,
-        limit_price: if order_type == CoreType::Limit { req.limit_price } else { None },
+        limit_price: if order_type == CoreType::Limit {
+            req.limit_price
+        } else {
+            None
+        },
         time_in_force: tif,
         reduce_only: req.reduce_only.unwrap_or(false),
     };
@@ -243,7 +343,12 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 id,
                 product_id: c.product_id,
                 order_type: req.order_type,
-                time_in_force: if tif == TimeInForce::Ioc || order_type == CoreType::Market { "ioc" } else { "gtc" }.into(),
+                time_in_force: if tif == TimeInForce::Ioc || order_type == CoreType::Market {
+                    "ioc"
+                } else {
+                    "gtc"
+                }
+                .into(),
                 reduce_only: core.reduce_only,
                 client_order_id: req.client_order_id.clone(),
                 created_at: st.clock.now(),
@@ -265,15 +370,23 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
         Err(e) => return bad("bad_schema", e.to_string()),
     };
     let coid = match (&req.id, &req.client_order_id) {
-        (Some(id), _) => u64::try_from(*id).ok().and_then(|id| st.orders().by_id.get(&id).cloned()),
+        (Some(id), _) => u64::try_from(*id)
+            .ok()
+            .and_then(|id| st.orders().by_id.get(&id).cloned()),
         (None, Some(c)) => Some(c.clone()),
         (None, None) => return bad("bad_schema", "id or client_order_id is required"),
     };
     let Some(coid) = coid.filter(|c| meta_of(&st, c).is_some()) else {
         return bad("open_order_not_found", "no such open order");
     };
-    match st.venue.cancel_order(&coid, req.product_id.unwrap_or_default()).await {
-        Ok(s) => render_order(&st, &s).map_or_else(|| bad("open_order_not_found", "no such order"), ok),
+    match st
+        .venue
+        .cancel_order(&coid, req.product_id.unwrap_or_default())
+        .await
+    {
+        Ok(s) => {
+            render_order(&st, &s).map_or_else(|| bad("open_order_not_found", "no such order"), ok)
+        }
         Err(e) => refusal(&e),
     }
 }
@@ -295,15 +408,18 @@ async fn cancel_all_route(State(st): St) -> Response {
     ok(serde_json::json!({}))
 }
 
-fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Response> {
+fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Box<Response>> {
     match q.get("product_ids") {
         None => Ok(None),
         Some(s) => {
             let ids: Result<Vec<u64>, _> = s.split(',').map(|x| x.trim().parse::<u64>()).collect();
             match ids {
                 Ok(v) if v.len() <= 10 => Ok(Some(v)),
-                Ok(_) => Err(bad("bad_schema", "at most 10 product_ids")),
-                Err(_) => Err(bad("bad_schema", format!("product_ids {s:?} must be integers"))),
+                Ok(_) => Err(Box::new(bad("bad_schema", "at most 10 product_ids"))),
+                Err(_) => Err(Box::new(bad(
+                    "bad_schema",
+                    format!("product_ids {s:?} must be integers"),
+                ))),
             }
         }
     }
@@ -312,43 +428,83 @@ fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Respo
 async fn open_orders(State(st): St, Query(q): Q) -> Response {
     let ids = match product_filter(&q) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let open = st.venue.open_orders().await.unwrap_or_default();
     let out: Vec<_> = open
         .iter()
         .filter_map(|s| render_order(&st, s))
-        .filter(|o| ids.as_ref().is_none_or(|v| o.product_id.is_some_and(|p| v.contains(&p))))
+        .filter(|o| {
+            ids.as_ref()
+                .is_none_or(|v| o.product_id.is_some_and(|p| v.contains(&p)))
+        })
         .collect();
     ok(out)
 }
 
 async fn order_by_id(State(st): St, Path(id): Path<String>) -> Response {
-    let coid = id.parse::<u64>().ok().and_then(|id| st.orders().by_id.get(&id).cloned());
+    let coid = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| st.orders().by_id.get(&id).cloned());
     let found = match coid {
-        Some(c) => st.venue.order(&c).await.ok().flatten().and_then(|s| render_order(&st, &s)),
+        Some(c) => st
+            .venue
+            .order(&c)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| render_order(&st, &s)),
         None => None,
     };
-    found.map_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no order {id}"))), ok)
+    found.map_or_else(
+        || {
+            api_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                Some(format!("no order {id}")),
+            )
+        },
+        ok,
+    )
 }
 
 async fn order_by_coid(State(st): St, Path(coid): Path<String>) -> Response {
     let user_given = meta_of(&st, &coid).is_some_and(|m| m.client_order_id.is_some());
     let found = if user_given {
-        st.venue.order(&coid).await.ok().flatten().and_then(|s| render_order(&st, &s))
+        st.venue
+            .order(&coid)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| render_order(&st, &s))
     } else {
         None
     };
-    found.map_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", Some(format!("no order {coid}"))), ok)
+    found.map_or_else(
+        || {
+            api_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                Some(format!("no order {coid}")),
+            )
+        },
+        ok,
+    )
 }
 
 async fn fills(State(st): St, Query(q): Q) -> Response {
     let ids = match product_filter(&q) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let start = q.get("start_time").and_then(|s| s.parse::<i64>().ok());
-    let contracts: HashMap<String, u64> = st.venue.contracts().into_iter().map(|c| (c.symbol, c.product_id)).collect();
+    let contracts: HashMap<String, u64> = st
+        .venue
+        .contracts()
+        .into_iter()
+        .map(|c| (c.symbol, c.product_id))
+        .collect();
     let all: Vec<_> = st
         .venue
         .fills()
@@ -366,18 +522,37 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
             Some(w)
         })
         .collect();
-    let size = q.get("page_size").and_then(|s| s.parse::<usize>().ok()).unwrap_or(50).clamp(1, 50);
-    let start_at = q.get("after").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let size = q
+        .get("page_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 50);
+    let start_at = q
+        .get("after")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
     let page: Vec<_> = all.iter().skip(start_at).take(size).cloned().collect();
     let after = (start_at + size < all.len()).then(|| (start_at + size).to_string());
     let mut env = Envelope::ok(page);
-    env.meta = Some(Meta { after, before: None });
+    env.meta = Some(Meta {
+        after,
+        before: None,
+    });
     Json(env).into_response()
 }
 
 async fn all_positions(st: &ServerState) -> Vec<strangle_core::model::Position> {
-    let mut v = st.venue.positions(Underlying::Btc).await.unwrap_or_default();
-    v.extend(st.venue.positions(Underlying::Eth).await.unwrap_or_default());
+    let mut v = st
+        .venue
+        .positions(Underlying::Btc)
+        .await
+        .unwrap_or_default();
+    v.extend(
+        st.venue
+            .positions(Underlying::Eth)
+            .await
+            .unwrap_or_default(),
+    );
     v
 }
 
@@ -388,7 +563,10 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
             let Ok(pid) = pid.parse::<u64>() else {
                 return bad("bad_schema", "product_id must be an integer");
             };
-            let p = all_positions(&st).await.into_iter().find(|p| p.product_id == pid);
+            let p = all_positions(&st)
+                .await
+                .into_iter()
+                .find(|p| p.product_id == pid);
             ok(crate::wire::Position {
                 product_id: None,
                 product_symbol: None,
@@ -399,7 +577,10 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
         }
         (None, Some(u)) => {
             let Ok(u) = u.parse::<Underlying>() else {
-                return bad("bad_schema", format!("unknown underlying_asset_symbol {u:?}"));
+                return bad(
+                    "bad_schema",
+                    format!("unknown underlying_asset_symbol {u:?}"),
+                );
             };
             let v: Vec<_> = st
                 .venue
@@ -417,20 +598,38 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                 .collect();
             ok(v)
         }
-        _ => bad("bad_schema", "send exactly one of product_id or underlying_asset_symbol"),
+        _ => bad(
+            "bad_schema",
+            "send exactly one of product_id or underlying_asset_symbol",
+        ),
     }
 }
 
 async fn margined(State(st): St, Query(q): Q) -> Response {
     let ids = match product_filter(&q) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let quotes: HashMap<String, Decimal> = {
-        let syms: Vec<String> = all_positions(&st).await.into_iter().map(|p| p.symbol).collect();
-        st.venue.quotes(&syms).await.unwrap_or_default().into_iter().map(|q| (q.symbol, q.mark)).collect()
+        let syms: Vec<String> = all_positions(&st)
+            .await
+            .into_iter()
+            .map(|p| p.symbol)
+            .collect();
+        st.venue
+            .quotes(&syms)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| (q.symbol, q.mark))
+            .collect()
     };
-    let contracts: HashMap<String, Decimal> = st.venue.contracts().into_iter().map(|c| (c.symbol, c.contract_size)).collect();
+    let contracts: HashMap<String, Decimal> = st
+        .venue
+        .contracts()
+        .into_iter()
+        .map(|c| (c.symbol, c.contract_size))
+        .collect();
     let v: Vec<_> = all_positions(&st)
         .await
         .into_iter()
@@ -489,15 +688,18 @@ async fn heartbeat(State(st): St, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return bad("bad_schema", e.to_string()),
     };
-    let (Some(id), Some(ttl)) = (v.get("heartbeat_id").and_then(|x| x.as_str()), v.get("ttl").and_then(|x| x.as_u64()))
-    else {
+    let (Some(id), Some(ttl)) = (
+        v.get("heartbeat_id").and_then(|x| x.as_str()),
+        v.get("ttl").and_then(|x| x.as_u64()),
+    ) else {
         return bad("bad_schema", "heartbeat_id and ttl (ms) are required");
     };
     let mut d = st.deadman();
     if !d.ids.iter().any(|x| x == id) {
         return bad("not_found", format!("heartbeat {id} was not created"));
     }
-    d.deadline = (ttl > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
+    d.deadline =
+        (ttl > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
     ok(serde_json::json!({
         "heartbeat_timestamp": chrono::Utc::now().timestamp_micros().to_string(),
         "process_enabled": "true",
@@ -506,7 +708,10 @@ async fn heartbeat(State(st): St, body: Bytes) -> Response {
 
 async fn heartbeat_list(State(st): St) -> Response {
     let ids = st.deadman().ids.clone();
-    ok(ids.into_iter().map(|id| serde_json::json!({ "heartbeat_id": id })).collect::<Vec<_>>())
+    ok(ids
+        .into_iter()
+        .map(|id| serde_json::json!({ "heartbeat_id": id }))
+        .collect::<Vec<_>>())
 }
 
 async fn cancel_after(State(st): St, body: Bytes) -> Response {
@@ -514,11 +719,18 @@ async fn cancel_after(State(st): St, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return bad("bad_schema", e.to_string()),
     };
-    let ms = v.get("cancel_after").and_then(|x| x.as_str().and_then(|s| s.parse::<u64>().ok()).or_else(|| x.as_u64()));
+    let ms = v.get("cancel_after").and_then(|x| {
+        x.as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .or_else(|| x.as_u64())
+    });
     let Some(ms) = ms else {
         return bad("bad_schema", "cancel_after (ms) is required");
     };
-    st.deadman().deadline = (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
+    st.deadman().deadline =
+        (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
     let at = chrono::Utc::now().timestamp_millis() + ms as i64;
-    ok(serde_json::json!({ "cancel_after_enabled": (ms > 0).to_string(), "cancel_after_timestamp": at.to_string() }))
+    ok(
+        serde_json::json!({ "cancel_after_enabled": (ms > 0).to_string(), "cancel_after_timestamp": at.to_string() }),
+    )
 }

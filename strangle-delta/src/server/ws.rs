@@ -18,7 +18,10 @@ use tokio::time::Instant;
 
 use super::ServerState;
 use crate::sign::verify;
-use crate::wire::ws::{Channel, Num, ObL1Frame, OrdersFrame, PriceFrame, TickerData, TickerFrame, UserTradeFrame, WsPosition};
+use crate::wire::ws::{
+    Channel, Num, ObL1Frame, OrdersFrame, PriceFrame, TickerData, TickerFrame, UserTradeFrame,
+    WsPosition,
+};
 
 const PUBLIC: &[&str] = &["ticker", "ob_l1", "mark_price", "spot_price"];
 const PRIVATE: &[&str] = &["orders", "positions", "v2/user_trades"];
@@ -52,7 +55,15 @@ fn d(x: f64) -> Num {
 
 fn ticker_frame(e: &ChainEntry) -> TickerFrame {
     let q = &e.quote;
-    let g = q.greeks.map(|g| vec![d(g.delta), d(g.gamma), Num(Some(Decimal::ZERO)), d(g.theta), d(g.vega)]);
+    let g = q.greeks.map(|g| {
+        vec![
+            d(g.delta),
+            d(g.gamma),
+            Num(Some(Decimal::ZERO)),
+            d(g.theta),
+            d(g.vega),
+        ]
+    });
     TickerFrame {
         sy: e.contract.symbol.clone(),
         sp: q.spot,
@@ -62,7 +73,13 @@ fn ticker_frame(e: &ChainEntry) -> TickerFrame {
             i: Some(e.contract.product_id),
             m: Some(q.mark),
             g,
-            q: Some(vec![Num(q.ask), Num(q.ask.map(|_| q.ask_size)), Num(q.bid), Num(q.bid.map(|_| q.bid_size)), Num(None)]),
+            q: Some(vec![
+                Num(q.ask),
+                Num(q.ask.map(|_| q.ask_size)),
+                Num(q.bid),
+                Num(q.bid.map(|_| q.bid_size)),
+                Num(None),
+            ]),
             qiv: Some(vec![
                 q.ask_iv.map_or(Num(None), d),
                 q.bid_iv.map_or(Num(None), d),
@@ -175,7 +192,10 @@ impl Conn {
                 self.subs.retain(|c| !PRIVATE.contains(&c.name.as_str()));
                 vec![]
             }
-            "subscribe" => self.subscribe(v.get("payload").unwrap_or(&Value::Null)).await,
+            "subscribe" => {
+                self.subscribe(v.get("payload").unwrap_or(&Value::Null))
+                    .await
+            }
             "unsubscribe" => {
                 let chans: Vec<Channel> = v
                     .pointer("/payload/channels")
@@ -195,7 +215,10 @@ impl Conn {
                 }
                 vec![self.ack(Vec::new())]
             }
-            other => vec![json!({"type": "error", "message": format!("unknown message type {other:?}")}).to_string()],
+            other => vec![
+                json!({"type": "error", "message": format!("unknown message type {other:?}")})
+                    .to_string(),
+            ],
         }
     }
 
@@ -209,22 +232,35 @@ impl Conn {
         let (Some(key), Some(sig), Some(ts)) = (
             p.get("api-key").and_then(Value::as_str),
             p.get("signature").and_then(Value::as_str),
-            p.get("timestamp").and_then(|t| t.as_str().map(str::to_string).or_else(|| t.as_i64().map(|n| n.to_string()))),
+            p.get("timestamp").and_then(|t| {
+                t.as_str()
+                    .map(str::to_string)
+                    .or_else(|| t.as_i64().map(|n| n.to_string()))
+            }),
         ) else {
-            return fail(400, "incomplete_payload", "api-key, signature and timestamp are required");
+            return fail(
+                400,
+                "incomplete_payload",
+                "api-key, signature and timestamp are required",
+            );
         };
         let Some(secret) = self.st.accounts.get(key) else {
             return fail(404, "api_key_not_found", "API key not found");
         };
         let now = chrono::Utc::now().timestamp() + self.st.faults.clock_skew();
         if ts.parse::<i64>().map_or(true, |t| (now - t).abs() > 5) {
-            return fail(408, "request_expired", "Timestamp header outside of allowed time window");
+            return fail(
+                408,
+                "request_expired",
+                "Timestamp header outside of allowed time window",
+            );
         }
         if !verify(secret, sig, "GET", &ts, "/live", "", "") {
             return fail(401, "invalid_signature", "Invalid Signature");
         }
         self.authed = true;
-        json!({"type": "key-auth", "success": true, "status_code": 200, "status": "authenticated"}).to_string()
+        json!({"type": "key-auth", "success": true, "status_code": 200, "status": "authenticated"})
+            .to_string()
     }
 
     fn ack(&self, failed: Vec<Channel>) -> String {
@@ -248,7 +284,9 @@ impl Conn {
                 if !self.private {
                     Some(format!("{name} is served on the private endpoint"))
                 } else if !self.authed {
-                    Some(format!("subscription forbidden on {name}. Unauthorized user"))
+                    Some(format!(
+                        "subscription forbidden on {name}. Unauthorized user"
+                    ))
                 } else {
                     None
                 }
@@ -256,7 +294,11 @@ impl Conn {
                 Some(format!("unknown channel {name}"))
             };
             if let Some(e) = err {
-                failed.push(Channel { name: ch.name.clone(), symbols: None, error: Some(e) });
+                failed.push(Channel {
+                    name: ch.name.clone(),
+                    symbols: None,
+                    error: Some(e),
+                });
                 continue;
             }
             match name {
@@ -273,7 +315,11 @@ impl Conn {
                         }
                     }
                 }
-                None => self.subs.push(Channel { name: ch.name, symbols: ch.symbols, error: None }),
+                None => self.subs.push(Channel {
+                    name: ch.name,
+                    symbols: ch.symbols,
+                    error: None,
+                }),
             }
         }
         let mut out = vec![self.ack(failed)];
@@ -282,7 +328,10 @@ impl Conn {
     }
 
     fn symbols(&self, name: &str) -> Option<&[String]> {
-        self.subs.iter().find(|s| s.name == name).and_then(|s| s.symbols.as_deref())
+        self.subs
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.symbols.as_deref())
     }
 
     async fn market_frames(&mut self) -> Vec<String> {
@@ -291,7 +340,9 @@ impl Conn {
         }
         let mut out = Vec::new();
         for u in [Underlying::Btc, Underlying::Eth] {
-            let Ok(chain) = self.st.venue.chain(u).await else { continue };
+            let Ok(chain) = self.st.venue.chain(u).await else {
+                continue;
+            };
             let ts = chain.timestamp.timestamp_micros();
             if let Some(syms) = self.symbols("spot_price") {
                 let index = match u {
@@ -299,17 +350,29 @@ impl Conn {
                     Underlying::Eth => ".DEXETHUSD",
                 }
                 .to_string();
-                if syms.iter().any(|s| *s == index || s == "all") && self.newer("spot", &index, ts) {
-                    out.push(typed("spot_price", &PriceFrame { sy: index, p: Some(chain.spot), ts: Some(ts) }));
+                if syms.iter().any(|s| *s == index || s == "all") && self.newer("spot", &index, ts)
+                {
+                    out.push(typed(
+                        "spot_price",
+                        &PriceFrame {
+                            sy: index,
+                            p: Some(chain.spot),
+                            ts: Some(ts),
+                        },
+                    ));
                 }
             }
             for e in &chain.entries {
                 let qts = e.quote.timestamp.timestamp_micros();
                 let c = &e.contract;
-                if self.symbols("ticker").is_some_and(|s| matches(s, c, "")) && self.newer("ticker", &c.symbol, qts) {
+                if self.symbols("ticker").is_some_and(|s| matches(s, c, ""))
+                    && self.newer("ticker", &c.symbol, qts)
+                {
                     out.push(typed("ticker", &ticker_frame(e)));
                 }
-                if self.symbols("ob_l1").is_some_and(|s| matches(s, c, "")) && self.newer("ob_l1", &c.symbol, qts) {
+                if self.symbols("ob_l1").is_some_and(|s| matches(s, c, ""))
+                    && self.newer("ob_l1", &c.symbol, qts)
+                {
                     let q = &e.quote;
                     let f = ObL1Frame {
                         sy: c.symbol.clone(),
@@ -322,8 +385,16 @@ impl Conn {
                     };
                     out.push(typed("ob_l1", &f));
                 }
-                if self.symbols("mark_price").is_some_and(|s| matches(s, c, "MARK:")) && self.newer("mark", &c.symbol, qts) {
-                    let f = PriceFrame { sy: format!("MARK:{}", c.symbol), p: Some(e.quote.mark), ts: Some(qts) };
+                if self
+                    .symbols("mark_price")
+                    .is_some_and(|s| matches(s, c, "MARK:"))
+                    && self.newer("mark", &c.symbol, qts)
+                {
+                    let f = PriceFrame {
+                        sy: format!("MARK:{}", c.symbol),
+                        p: Some(e.quote.mark),
+                        ts: Some(qts),
+                    };
                     out.push(typed("mark_price", &f));
                 }
             }
@@ -340,7 +411,12 @@ impl Conn {
         true
     }
 
-    fn order_frame(&self, s: &strangle_core::model::OrderStatus, action: &str, reason: Option<&str>) -> Option<OrdersFrame> {
+    fn order_frame(
+        &self,
+        s: &strangle_core::model::OrderStatus,
+        action: &str,
+        reason: Option<&str>,
+    ) -> Option<OrdersFrame> {
         let meta = self.st.orders().by_coid.get(&s.client_order_id).cloned()?;
         let o = super::render::order(s, &meta);
         Some(OrdersFrame {
@@ -365,17 +441,36 @@ impl Conn {
         let open = self.st.venue.open_orders().await.unwrap_or_default();
         let mut result = Vec::new();
         for s in &open {
-            self.orders_seen.insert(s.client_order_id.clone(), (s.state, s.filled_size()));
+            self.orders_seen
+                .insert(s.client_order_id.clone(), (s.state, s.filled_size()));
             if let Some(meta) = self.st.orders().by_coid.get(&s.client_order_id) {
                 result.push(super::render::order(s, meta));
             }
         }
-        typed("orders", &OrdersFrame { action: "snapshot".into(), result: Some(result), ..OrdersFrame::default() })
+        typed(
+            "orders",
+            &OrdersFrame {
+                action: "snapshot".into(),
+                result: Some(result),
+                ..OrdersFrame::default()
+            },
+        )
     }
 
     async fn all_positions(&self) -> Vec<strangle_core::model::Position> {
-        let mut v = self.st.venue.positions(Underlying::Btc).await.unwrap_or_default();
-        v.extend(self.st.venue.positions(Underlying::Eth).await.unwrap_or_default());
+        let mut v = self
+            .st
+            .venue
+            .positions(Underlying::Btc)
+            .await
+            .unwrap_or_default();
+        v.extend(
+            self.st
+                .venue
+                .positions(Underlying::Eth)
+                .await
+                .unwrap_or_default(),
+        );
         v
     }
 
@@ -391,7 +486,8 @@ impl Conn {
                 entry_price: p.entry_price,
             });
         }
-        json!({"type": "positions", "action": "snapshot", "success": true, "result": result}).to_string()
+        json!({"type": "positions", "action": "snapshot", "success": true, "result": result})
+            .to_string()
     }
 
     async fn private_frames(&mut self) -> Vec<String> {
@@ -416,7 +512,9 @@ impl Conn {
         let fills = self.st.venue.fills();
         if self.symbols("v2/user_trades").is_some() {
             for f in fills.iter().skip(self.fills_sent) {
-                let Some(meta) = self.st.orders().by_coid.get(&f.client_order_id).cloned() else { continue };
+                let Some(meta) = self.st.orders().by_coid.get(&f.client_order_id).cloned() else {
+                    continue;
+                };
                 let t = UserTradeFrame {
                     sy: f.symbol.clone(),
                     f: Some(f.fill_id.clone()),
@@ -436,9 +534,17 @@ impl Conn {
         }
         self.fills_sent = fills.len();
         if self.symbols("positions").is_some() {
-            let now: HashMap<String, (u64, Decimal, Option<Decimal>)> =
-                self.all_positions().await.into_iter().map(|p| (p.symbol, (p.product_id, p.size, p.entry_price))).collect();
-            let mut symbols: Vec<String> = now.keys().chain(self.positions_seen.keys()).cloned().collect();
+            let now: HashMap<String, (u64, Decimal, Option<Decimal>)> = self
+                .all_positions()
+                .await
+                .into_iter()
+                .map(|p| (p.symbol, (p.product_id, p.size, p.entry_price)))
+                .collect();
+            let mut symbols: Vec<String> = now
+                .keys()
+                .chain(self.positions_seen.keys())
+                .cloned()
+                .collect();
             symbols.sort();
             symbols.dedup();
             for sym in symbols {

@@ -52,7 +52,10 @@ impl<'de> Deserialize<'de> for ErrorBody {
             },
         }
         Ok(match Raw::deserialize(d)? {
-            Raw::Text(code) => ErrorBody { code, context: None },
+            Raw::Text(code) => ErrorBody {
+                code,
+                context: None,
+            },
             Raw::Object { code, context } => ErrorBody {
                 code: code.unwrap_or_default(),
                 context,

@@ -46,16 +46,30 @@ pub struct CreateOrder {
     #[serde(default)]
     pub order_type: OrderType,
     /// Limit price as a string.
-    #[serde(default, deserialize_with = "decimal_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit_price: Option<Decimal>,
     /// `gtc` or `ioc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_in_force: Option<String>,
     /// `"true"` / `"false"`.
-    #[serde(default, deserialize_with = "bool_opt", serialize_with = "bool_str", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        serialize_with = "bool_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub post_only: Option<bool>,
     /// `"true"` / `"false"`.
-    #[serde(default, deserialize_with = "bool_opt", serialize_with = "bool_str", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        serialize_with = "bool_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reduce_only: Option<bool>,
     /// Our id, at most 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +92,11 @@ fn int_req<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CancelOrder {
     /// Exchange order id.
-    #[serde(default, deserialize_with = "int_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "int_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
     /// Client order id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -178,19 +178,35 @@ pub struct OrdersFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<u64>,
     /// Exchange order id.
-    #[serde(default, deserialize_with = "int_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "int_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub order_id: Option<i64>,
     /// Client order id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_order_id: Option<String>,
     /// Ordered contracts.
-    #[serde(default, deserialize_with = "decimal_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub size: Option<Decimal>,
     /// Unfilled contracts.
-    #[serde(default, deserialize_with = "decimal_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub unfilled_size: Option<Decimal>,
     /// Average fill price.
-    #[serde(default, deserialize_with = "decimal_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub average_fill_price: Option<Decimal>,
     /// Side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,10 +215,18 @@ pub struct OrdersFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Per-symbol sequence number.
-    #[serde(default, deserialize_with = "int_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "int_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub seq_no: Option<i64>,
     /// Time, µs.
-    #[serde(default, deserialize_with = "int_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "int_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp: Option<i64>,
 }
 

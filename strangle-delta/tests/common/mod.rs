@@ -16,7 +16,9 @@ use strangle_delta::Credentials;
 
 /// 2026-03-10 04:00 UTC (09:30 IST).
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("time")
 }
 
 pub fn fast_policy() -> RetryPolicy {
@@ -45,8 +47,17 @@ pub async fn setup() -> Setup {
         ..ServerConfig::default()
     };
     let server = LocalServer::start(config).await.expect("server starts");
-    let client = DeltaClient::with_policy(server.environment(), Some(demo_credentials()), fast_policy()).expect("client");
-    Setup { server, clock, client }
+    let client = DeltaClient::with_policy(
+        server.environment(),
+        Some(demo_credentials()),
+        fast_policy(),
+    )
+    .expect("client");
+    Setup {
+        server,
+        clock,
+        client,
+    }
 }
 
 pub fn client_with(server: &LocalServer, creds: Option<Credentials>) -> DeltaClient {

@@ -1,0 +1,90 @@
+//! Paper trading on the local server's market data, and the WebSocket quote cache.
+
+mod common;
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use strangle_core::model::{
+    FeeModel, OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying,
+};
+use strangle_core::Exchange;
+use strangle_delta::exchange::DeltaExchange;
+use strangle_delta::paper::PaperExchange;
+use strangle_delta::server::{FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig};
+
+async fn moving_server() -> LocalServer {
+    let mut cfg = ServerConfig::default();
+    if let MarketSource::Synthetic { step, .. } = &mut cfg.market {
+        *step = Duration::from_millis(200);
+    }
+    LocalServer::start(cfg).await.expect("server")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotes_come_from_the_websocket_once_it_streams() {
+    let s = moving_server().await;
+    let ex = DeltaExchange::new(common::client_with(&s, None)).with_stream(Duration::from_secs(5));
+    let chain = ex.chain(Underlying::Btc).await.expect("chain");
+    let sym = chain.entries[0].contract.symbol.clone();
+    let first = ex
+        .quotes(std::slice::from_ref(&sym))
+        .await
+        .expect("from REST");
+    assert_eq!(first.len(), 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // REST is now failing; the quote still comes, from the stream, and is newer.
+    s.faults().add(FaultRule::new(
+        Some("GET"),
+        Some("/v2/tickers"),
+        FaultKind::ServerError(500),
+        50,
+    ));
+    let q = ex
+        .quotes(std::slice::from_ref(&sym))
+        .await
+        .expect("from the stream");
+    assert_eq!(s.faults().hits(), 0, "no REST call was made");
+    assert!(q[0].timestamp > first[0].timestamp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
+    let s = moving_server().await;
+    let data = DeltaExchange::new(common::client_with(&s, None));
+    let paper = PaperExchange::new(data, FeeModel::default(), Decimal::from(5_000));
+    let chain = paper.chain(Underlying::Btc).await.expect("chain");
+    let e = chain
+        .entries
+        .iter()
+        .find(|e| e.quote.bid.is_some())
+        .expect("a bid");
+    let req = OrderRequest {
+        client_order_id: "paper-1".into(),
+        product_id: e.contract.product_id,
+        symbol: e.contract.symbol.clone(),
+        side: Side::Sell,
+        size: Decimal::from(2),
+        order_type: OrderType::Limit,
+        limit_price: e.quote.bid,
+        time_in_force: TimeInForce::Gtc,
+        reduce_only: false,
+    };
+    let st = paper.place_order(&req).await.expect("paper fill");
+    assert_eq!(st.state, OrderState::Filled);
+    assert_eq!(st.fills[0].price, e.quote.bid.expect("bid"));
+    assert_eq!(
+        paper.positions(Underlying::Btc).await.expect("positions")[0].size,
+        Decimal::from(-2)
+    );
+    assert!(
+        s.venue().requests().is_empty(),
+        "nothing was sent to the exchange"
+    );
+    // Quotes polled later move the paper venue's market too.
+    let q = paper
+        .quotes(std::slice::from_ref(&e.contract.symbol))
+        .await
+        .expect("quotes");
+    assert_eq!(q.len(), 1);
+}
