@@ -216,6 +216,17 @@ impl DeltaExchange {
         }
     }
 
+    /// For live trading: the dead-man switch is armed (heartbeat id `strangle-<profile tag>`,
+    /// a 30-second TTL, BTC and ETH option orders), so that working orders are cancelled by
+    /// Delta if the engine goes silent.
+    pub fn live(client: DeltaClient, profile: &str) -> Self {
+        Self::new(client).with_deadman(DeadmanConfig {
+            heartbeat_id: format!("strangle-{}", strangle_core::ids::profile_tag(profile)),
+            ttl: Duration::from_secs(30),
+            underlyings: vec![Underlying::Btc, Underlying::Eth],
+        })
+    }
+
     /// Arms Delta's dead-man switch: open option orders are cancelled if the engine stops
     /// calling for `ttl`.
     pub fn with_deadman(mut self, config: DeadmanConfig) -> Self {

@@ -33,7 +33,20 @@ fn sell(client_order_id: &str, product_id: u64, size: i64, price: Decimal) -> Cr
 async fn public_market_data() {
     let s = setup().await;
     let products = s.client.option_products().await.expect("products");
-    assert_eq!(products.len(), 3 * 61 * 2, "every page was read");
+    assert_eq!(
+        products.len(),
+        5 * 61 * 2,
+        "every page was read: 3 dailies + 2 weeklies"
+    );
+    let fridays = products
+        .iter()
+        .filter_map(|p| p.settlement_time)
+        .filter(|t| chrono::Datelike::weekday(t) == chrono::Weekday::Fri)
+        .count();
+    assert!(fridays >= 61 * 2, "weekly Friday expiries are listed");
+    assert!(products.iter().all(|p| p
+        .settlement_time
+        .is_some_and(|t| t.format("%H:%M").to_string() == "12:00")));
     let tickers = s.client.tickers("BTC", None).await.expect("tickers");
     assert_eq!(tickers.len(), products.len());
     let date = products[0]
@@ -75,6 +88,10 @@ async fn signing_good_wrong_expired_and_unknown_key() {
         (Some(401), Some("Signature Mismatch"))
     );
     assert_eq!(e.kind(), ExchangeErrorKind::Auth);
+    assert!(
+        !format!("{e} {e:?} {wrong:?}").contains("not-the-secret"),
+        "the secret never shows"
+    );
 
     let unknown = client_with(
         &s.server,
@@ -335,4 +352,32 @@ async fn user_agent_is_required_by_the_cdn() {
         .expect("answer");
     assert_eq!(r.status().as_u16(), 403);
     let _ = Underlying::Btc;
+}
+
+#[tokio::test]
+async fn cancel_after_timer_cancels_unless_renewed() {
+    let s = setup().await;
+    let t = s.client.tickers("BTC", None).await.expect("tickers");
+    let pid = t[0].product_id.expect("id");
+    s.client
+        .place_order(&sell("t-ca-1", pid, 1, dec!(100000)))
+        .await
+        .expect("placed");
+    s.client
+        .cancel_after(Duration::from_millis(300))
+        .await
+        .expect("armed");
+    assert!(s.server.deadman_armed());
+    s.client
+        .cancel_after(Duration::ZERO)
+        .await
+        .expect("disarmed");
+    assert!(!s.server.deadman_armed());
+    s.client
+        .cancel_after(Duration::from_millis(200))
+        .await
+        .expect("armed");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(s.server.deadman_fired(), 1);
+    assert!(s.client.open_orders(&[]).await.expect("open").is_empty());
 }

@@ -1,5 +1,6 @@
 //! Synthetic option chains: Black-76 prices and greeks from a spot and an IV smile, on
-//! Delta's listing pattern (daily expiries at 12:00 UTC, a strike grid around spot).
+//! Delta's listing pattern (daily and Friday weekly expiries at 12:00 UTC, a strike grid
+//! around spot).
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -8,10 +9,10 @@
 //! let m = SyntheticMarket::btc();
 //! let t = Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0).unwrap();
 //! let chain = m.chain(t, Decimal::from(82_000), 0.45);
-//! assert_eq!(chain.expiries().len(), 3);
+//! assert_eq!(chain.expiries().len(), 5); // three dailies, then the Fridays 13 and 20 March
 //! ```
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
@@ -37,6 +38,8 @@ pub struct SyntheticMarket {
     pub strikes_each_side: u32,
     /// Daily expiries listed.
     pub expiries: u32,
+    /// Weekly (Friday) expiries listed beyond the dailies.
+    pub weeklies: u32,
     /// Bid/ask spread in % of the mark.
     pub spread_pct: f64,
     /// Contracts quoted on each side.
@@ -58,6 +61,7 @@ impl SyntheticMarket {
             strike_step: Decimal::from(500),
             strikes_each_side: 30,
             expiries: 3,
+            weeklies: 2,
             spread_pct: 4.0,
             quote_size: Decimal::from(500),
             smile: 1.5,
@@ -81,16 +85,7 @@ impl SyntheticMarket {
         let f = spot.to_f64().unwrap_or(0.0);
         let atm = (spot / self.strike_step).round() * self.strike_step;
         let mut entries = Vec::new();
-        let first = t.date_naive();
-        let mut listed = 0;
-        let mut day = first;
-        while listed < self.expiries {
-            let expiry = delta_settlement_time(day);
-            day = day.succ_opt().unwrap_or(day);
-            if expiry <= t {
-                continue;
-            }
-            listed += 1;
+        for expiry in self.expiry_list(t) {
             let years = (expiry - t).num_seconds() as f64 / (365.0 * 86_400.0);
             for i in -(self.strikes_each_side as i64)..=(self.strikes_each_side as i64) {
                 let strike = atm + self.strike_step * Decimal::from(i);
@@ -111,6 +106,30 @@ impl SyntheticMarket {
             spot,
             entries,
         }
+    }
+
+    /// Settlement instants listed at `t`: the next `expiries` daily ones (12:00 UTC), then
+    /// the next `weeklies` Fridays after them, like Delta's listing.
+    pub fn expiry_list(&self, t: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut day = t.date_naive();
+        while out.len() < self.expiries as usize {
+            let e = delta_settlement_time(day);
+            if e > t {
+                out.push(e);
+            }
+            day = day.succ_opt().unwrap_or(day);
+        }
+        let mut weekly = 0;
+        while weekly < self.weeklies {
+            let e = delta_settlement_time(day);
+            if e > t && day.weekday() == chrono::Weekday::Fri {
+                out.push(e);
+                weekly += 1;
+            }
+            day = day.succ_opt().unwrap_or(day);
+        }
+        out
     }
 
     #[allow(clippy::too_many_arguments)]
