@@ -1,20 +1,35 @@
 //! `strangle-delta`: the Delta Exchange adapter for strangle, and a Delta-compatible local
 //! server for tests and offline simulation.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`env`] | the four Delta environments and custom base URLs |
+//! | [`credentials`] | API key and secret from the environment or an owner-only file |
+//! | [`sign`] | HMAC-SHA256 request signing and the query string built once |
+//! | [`wire`] | Delta's JSON payloads (REST and WebSocket) with lenient number parsing ([`lenient`]) |
+//! | [`ratelimit`] | the weighted 10,000-units-per-5-minutes budget |
+//! | [`rest`] | the signed transport: budget, signing, retries with backoff |
+//! | [`api`] | typed endpoints ([`api::DeltaClient`]), order placement that never duplicates |
+//! | [`ws`] | the WebSocket client: channels, heartbeat, reconnect, resync |
+//! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
+//! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
+//! | [`server`] | [`server::LocalServer`], the Delta-compatible local market with fault knobs |
+//! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
+pub mod api;
 pub mod credentials;
 pub mod env;
 pub mod error;
-pub mod lenient;
-pub mod sign;
-pub mod wire;
-
-pub use credentials::Credentials;
-pub use env::Environment;
-pub use error::DeltaError;
-pub mod api;
 pub mod exchange;
+pub mod lenient;
 pub mod paper;
 pub mod ratelimit;
 pub mod rest;
 pub mod server;
+pub mod sign;
+pub mod wire;
 pub mod ws;
+
+pub use credentials::Credentials;
+pub use env::Environment;
+pub use error::DeltaError;
