@@ -3,7 +3,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`env`] | the four Delta environments and custom base URLs |
+//! | [`env`](mod@env) | the four Delta environments and custom base URLs |
 //! | [`credentials`] | API key and secret from the environment or an owner-only file |
 //! | [`sign`] | HMAC-SHA256 request signing and the query string built once |
 //! | [`wire`] | Delta's JSON payloads (REST and WebSocket) with lenient number parsing ([`lenient`]) |
