@@ -88,3 +88,18 @@ async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
         .expect("quotes");
     assert_eq!(q.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_quotes_keep_their_old_timestamps() {
+    let s = moving_server().await;
+    let ex = DeltaExchange::new(common::client_with(&s, None));
+    s.faults().set_stale_quotes(true);
+    let a = ex.chain(Underlying::Btc).await.expect("chain");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let b = ex.chain(Underlying::Btc).await.expect("chain");
+    assert_eq!(a.timestamp, b.timestamp, "the market stood still");
+    s.faults().set_stale_quotes(false);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let c = ex.chain(Underlying::Btc).await.expect("chain");
+    assert!(c.timestamp > b.timestamp);
+}

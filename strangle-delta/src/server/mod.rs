@@ -234,12 +234,16 @@ impl LocalServer {
             for c in walk.next_chains(config.clock.now()) {
                 venue.push_chain(c);
             }
-            let (v, clock) = (venue.clone(), config.clock.clone());
+            let (v, clock, faults) = (venue.clone(), config.clock.clone(), state.faults.clone());
             tasks.push(tokio::spawn(async move {
                 let mut every = tokio::time::interval(step);
                 every.tick().await;
                 loop {
                     every.tick().await;
+                    // With stale quotes on, the market stands still (old timestamps, old prices).
+                    if faults.stale_quotes() {
+                        continue;
+                    }
                     for c in walk.next_chains(clock.now()) {
                         v.push_chain(c);
                     }
