@@ -1,1 +1,159 @@
-//! The strangle ledger on SQLite and PostgreSQL. Not built yet (issue 4); the core's in-memory ledger stands in until then.
+//! `strangle-store`: the ledger of `strangle-core` on SQLite (an embedded file, the default)
+//! and PostgreSQL, with versioned migrations embedded in the binary.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), strangle_store::StoreError> {
+//! use strangle_store::Store;
+//! let ledger = Store::open("strangle.db").await?;            // SQLite file
+//! let shared = Store::open("postgres://localhost/strangle").await?; // PostgreSQL
+//! # Ok(()) }
+//! ```
+
+mod codec;
+pub mod error;
+pub mod postgres;
+pub mod profiles;
+pub mod sqlite;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use strangle_core::ledger::{AuditEvent, Ledger, OrderIntent, PnlMark, SessionRecord};
+use strangle_core::model::{Fill, OrderStatus};
+use strangle_core::profile::Profile;
+
+pub use error::StoreError;
+pub use postgres::Store as PgStore;
+pub use profiles::StoredProfile;
+pub use sqlite::Store as SqliteStore;
+
+/// A ledger on either backend, chosen by its location.
+#[derive(Debug)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PgStore),
+}
+
+macro_rules! both {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
+impl Store {
+    /// Opens `postgres://...` / `postgresql://...` URLs on PostgreSQL; anything else
+    /// (`sqlite://path`, `sqlite:path` or a plain path) is a SQLite file.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Ok(Self::Postgres(PgStore::open(location).await?));
+        }
+        let path = location
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        if path.is_empty() {
+            return Err(StoreError::Location {
+                location: location.into(),
+                reason: "no file name".into(),
+            });
+        }
+        Ok(Self::Sqlite(SqliteStore::open(Path::new(path)).await?))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Writes buffered PnL marks now.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        both!(self, s => s.flush().await)
+    }
+
+    /// One session with its legs.
+    pub async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        both!(self, s => s.session(session_id).await)
+    }
+
+    /// Every profile.
+    pub async fn profiles(&self) -> Result<Vec<StoredProfile>, StoreError> {
+        both!(self, s => s.profiles().await)
+    }
+
+    /// One profile by name.
+    pub async fn profile(&self, name: &str) -> Result<StoredProfile, StoreError> {
+        both!(self, s => s.profile(name).await)
+    }
+
+    /// One profile by id.
+    pub async fn profile_by_id(&self, id: i64) -> Result<StoredProfile, StoreError> {
+        both!(self, s => s.profile_by_id(id).await)
+    }
+
+    /// The active profile.
+    pub async fn active_profile(&self) -> Result<Option<StoredProfile>, StoreError> {
+        both!(self, s => s.active_profile().await)
+    }
+
+    /// Adds a profile (a taken name is a conflict).
+    pub async fn create_profile(&self, p: &Profile) -> Result<StoredProfile, StoreError> {
+        both!(self, s => s.create_profile(p).await)
+    }
+
+    /// Replaces a profile's settings.
+    pub async fn update_profile(&self, id: i64, p: &Profile) -> Result<StoredProfile, StoreError> {
+        both!(self, s => s.update_profile(id, p).await)
+    }
+
+    /// Makes one profile the only active one.
+    pub async fn activate_profile(&self, id: i64) -> Result<StoredProfile, StoreError> {
+        both!(self, s => s.activate_profile(id).await)
+    }
+
+    /// Deletes a profile that is not active.
+    pub async fn delete_profile(&self, id: i64) -> Result<(), StoreError> {
+        both!(self, s => s.delete_profile(id).await)
+    }
+}
+
+#[async_trait]
+impl Ledger for Store {
+    async fn save_profile(&self, profile: &Profile) -> strangle_core::Result<()> {
+        both!(self, s => s.save_profile(profile).await)
+    }
+    async fn upsert_session(&self, session: &SessionRecord) -> strangle_core::Result<()> {
+        both!(self, s => s.upsert_session(session).await)
+    }
+    async fn record_order_intent(&self, intent: &OrderIntent) -> strangle_core::Result<()> {
+        both!(self, s => s.record_order_intent(intent).await)
+    }
+    async fn record_order_update(
+        &self,
+        session_id: &str,
+        status: &OrderStatus,
+    ) -> strangle_core::Result<()> {
+        both!(self, s => s.record_order_update(session_id, status).await)
+    }
+    async fn record_fill(&self, session_id: &str, fill: &Fill) -> strangle_core::Result<()> {
+        both!(self, s => s.record_fill(session_id, fill).await)
+    }
+    async fn record_mark(&self, mark: &PnlMark) -> strangle_core::Result<()> {
+        both!(self, s => s.record_mark(mark).await)
+    }
+    async fn record_event(&self, event: &AuditEvent) -> strangle_core::Result<()> {
+        both!(self, s => s.record_event(event).await)
+    }
+    async fn latest_session(&self, profile: &str) -> strangle_core::Result<Option<SessionRecord>> {
+        both!(self, s => s.latest_session(profile).await)
+    }
+    async fn active_sessions(&self, profile: &str) -> strangle_core::Result<Vec<SessionRecord>> {
+        both!(self, s => s.active_sessions(profile).await)
+    }
+}

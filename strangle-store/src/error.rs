@@ -1,0 +1,66 @@
+//! The one error type of `strangle-store`.
+
+/// What went wrong with the ledger's database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL or path is not usable.
+    #[error("invalid database location {location:?}: {reason}")]
+    Location {
+        /// What was given.
+        location: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The database was written by a newer strangle.
+    #[error(
+        "the database is at schema version {found}, newer than this strangle knows ({known}); \
+         upgrade strangle instead of opening it with an older version"
+    )]
+    TooNew {
+        /// Version in the database.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
+    /// A profile with this name exists already.
+    #[error("a profile named {0:?} already exists")]
+    DuplicateProfile(String),
+    /// No profile with this name or id.
+    #[error("no profile {0:?}")]
+    NoProfile(String),
+    /// The active profile cannot be deleted.
+    #[error("profile {0:?} is active; activate another one before deleting it")]
+    ActiveProfile(String),
+    /// Another engine holds the lock on this profile and account.
+    #[error("{resource} is already being traded by {holder} (since {since}); stop it first")]
+    Locked {
+        /// What is locked.
+        resource: String,
+        /// Who holds it.
+        holder: String,
+        /// Since when.
+        since: String,
+    },
+    /// A stored value could not be read back.
+    #[error("corrupt value in {table}.{column}: {reason}")]
+    Corrupt {
+        /// Table.
+        table: &'static str,
+        /// Column.
+        column: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<StoreError> for strangle_core::Error {
+    fn from(e: StoreError) -> Self {
+        strangle_core::Error::Ledger(e.to_string())
+    }
+}

@@ -1,0 +1,516 @@
+// The ledger's queries, shared by the SQLite and PostgreSQL backends. This file is
+// `include!`d by `sqlite.rs` and `postgres.rs`, which define `Db`, the `Store` struct and the
+// few conversions that differ (`dec`, `get_dec`, `json`, `get_json`). The SQL is the same for
+// both: `$n` placeholders, `ON CONFLICT` upserts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
+use strangle_core::model::{Fill, OrderStatus};
+use strangle_core::pnl::{LegBook, SessionPnl};
+use strangle_core::profile::Profile;
+
+use crate::codec::{from_text, to_text};
+use crate::error::StoreError;
+use crate::profiles::StoredProfile;
+
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// Marks buffered before one group commit.
+const MARK_BATCH: usize = 64;
+
+fn get_dec_opt(row: &DbRow, col: &'static str, table: &'static str) -> Result<Option<Decimal>, StoreError> {
+    match row.try_get_raw(col).map(|v| sqlx::ValueRef::is_null(&v)) {
+        Ok(true) => Ok(None),
+        _ => get_dec(row, col, table).map(Some),
+    }
+}
+
+impl Store {
+    /// Writes buffered marks in one transaction.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let marks = std::mem::take(&mut *self.marks.lock().await);
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // One multi-row INSERT per chunk: a group commit of many marks.
+        for chunk in marks.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO marks (session_id, at, premium, gross, fees, net, trailing_level, spot) ",
+            );
+            qb.push_values(chunk, |mut b, m| {
+                b.push_bind(m.session_id.clone())
+                    .push_bind(m.at)
+                    .push_bind(dec(m.pnl.premium))
+                    .push_bind(dec(m.pnl.gross))
+                    .push_bind(dec(m.pnl.fees))
+                    .push_bind(dec(m.pnl.net))
+                    .push_bind(m.trailing_level.map(dec))
+                    .push_bind(m.spot.map(dec));
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        self.flush().await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (session_id, profile, underlying, mode, trading_day, state, opened_at, \
+             closed_at, expiry, planned_exit, entry_spot, exit_reason, premium, gross, fees, net, \
+             trailing_level, peak_pnl_pct, trough_pnl_pct) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, closed_at = excluded.closed_at, \
+             exit_reason = excluded.exit_reason, premium = excluded.premium, gross = excluded.gross, \
+             fees = excluded.fees, net = excluded.net, trailing_level = excluded.trailing_level, \
+             peak_pnl_pct = excluded.peak_pnl_pct, trough_pnl_pct = excluded.trough_pnl_pct, \
+             entry_spot = excluded.entry_spot, planned_exit = excluded.planned_exit",
+        )
+        .bind(&s.session_id)
+        .bind(&s.profile)
+        .bind(to_text(&s.underlying))
+        .bind(to_text(&s.mode))
+        .bind(s.trading_day)
+        .bind(to_text(&s.state))
+        .bind(s.opened_at)
+        .bind(s.closed_at)
+        .bind(s.expiry)
+        .bind(s.planned_exit)
+        .bind(s.entry_spot.map(dec))
+        .bind(s.exit_reason.map(|r| to_text(&r)))
+        .bind(dec(s.pnl.premium))
+        .bind(dec(s.pnl.gross))
+        .bind(dec(s.pnl.fees))
+        .bind(dec(s.pnl.net))
+        .bind(s.trailing_level.map(dec))
+        .bind(s.peak_pnl_pct.map(dec))
+        .bind(s.trough_pnl_pct.map(dec))
+        .execute(&mut *tx)
+        .await?;
+        for g in &s.legs {
+            sqlx::query(
+                "INSERT INTO legs (session_id, kind, symbol, product_id, strike, contract_size, tick_size, \
+                 target, entry_delta, sold, sold_value, bought, bought_value, fees, mark, entry_attempts, \
+                 exit_attempts) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 ON CONFLICT (session_id, kind) DO UPDATE SET target = excluded.target, sold = excluded.sold, \
+                 sold_value = excluded.sold_value, bought = excluded.bought, bought_value = excluded.bought_value, \
+                 fees = excluded.fees, mark = excluded.mark, entry_attempts = excluded.entry_attempts, \
+                 exit_attempts = excluded.exit_attempts",
+            )
+            .bind(&s.session_id)
+            .bind(to_text(&g.kind))
+            .bind(&g.symbol)
+            .bind(g.product_id as i64)
+            .bind(dec(g.strike))
+            .bind(dec(g.contract_size))
+            .bind(dec(g.tick_size))
+            .bind(dec(g.target))
+            .bind(g.entry_delta)
+            .bind(dec(g.book.sold))
+            .bind(dec(g.book.sold_value))
+            .bind(dec(g.book.bought))
+            .bind(dec(g.book.bought_value))
+            .bind(dec(g.book.fees))
+            .bind(g.mark.map(dec))
+            .bind(i64::from(g.entry_attempts))
+            .bind(i64::from(g.exit_attempts))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_intent(&self, i: &OrderIntent) -> Result<(), StoreError> {
+        self.flush().await?;
+        let r = &i.request;
+        sqlx::query(
+            "INSERT INTO orders (client_order_id, session_id, leg, purpose, attempt, product_id, symbol, side, \
+             size, order_type, limit_price, time_in_force, reduce_only, created_at, state, exchange_order_id, \
+             filled_size, reason, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'intent', NULL, $15, NULL, $16) \
+             ON CONFLICT (client_order_id) DO NOTHING",
+        )
+        .bind(&r.client_order_id)
+        .bind(&i.session_id)
+        .bind(to_text(&i.leg))
+        .bind(to_text(&i.purpose))
+        .bind(i64::from(i.attempt))
+        .bind(r.product_id as i64)
+        .bind(&r.symbol)
+        .bind(to_text(&r.side))
+        .bind(dec(r.size))
+        .bind(to_text(&r.order_type))
+        .bind(r.limit_price.map(dec))
+        .bind(to_text(&r.time_in_force))
+        .bind(r.reduce_only)
+        .bind(i.created_at)
+        .bind(dec(Decimal::ZERO))
+        .bind(i.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_order_update(&self, s: &OrderStatus) -> Result<(), StoreError> {
+        self.flush().await?;
+        let mut tx = self.pool.begin().await?;
+        let state = to_text(&s.state);
+        let filled = s.filled_size();
+        sqlx::query(
+            "UPDATE orders SET state = $1, exchange_order_id = $2, filled_size = $3, reason = $4, updated_at = $5 \
+             WHERE client_order_id = $6",
+        )
+        .bind(&state)
+        .bind(&s.exchange_order_id)
+        .bind(dec(filled))
+        .bind(&s.reason)
+        .bind(s.updated_at)
+        .bind(&s.client_order_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO order_updates (client_order_id, state, filled_size, reason, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&s.client_order_id)
+            .bind(&state)
+            .bind(dec(filled))
+            .bind(&s.reason)
+            .bind(s.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_fill(&self, session_id: &str, f: &Fill) -> Result<(), StoreError> {
+        self.flush().await?;
+        sqlx::query(
+            "INSERT INTO fills (fill_id, session_id, client_order_id, symbol, side, size, price, fee, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (fill_id) DO NOTHING",
+        )
+        .bind(&f.fill_id)
+        .bind(session_id)
+        .bind(&f.client_order_id)
+        .bind(&f.symbol)
+        .bind(to_text(&f.side))
+        .bind(dec(f.size))
+        .bind(dec(f.price))
+        .bind(dec(f.fee))
+        .bind(f.timestamp)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_mark(&self, m: &PnlMark) -> Result<(), StoreError> {
+        let full = {
+            let mut b = self.marks.lock().await;
+            b.push(m.clone());
+            b.len() >= MARK_BATCH
+        };
+        if full {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn put_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        self.flush().await?;
+        sqlx::query("INSERT INTO events (at, profile, session_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(e.at)
+            .bind(&e.profile)
+            .bind(&e.session_id)
+            .bind(&e.kind)
+            .bind(&e.detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn session_of(row: &DbRow, legs: Vec<LegRecord>) -> Result<SessionRecord, StoreError> {
+        const T: &str = "sessions";
+        let text = |c: &'static str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
+        Ok(SessionRecord {
+            session_id: text("session_id")?,
+            profile: text("profile")?,
+            underlying: from_text(&text("underlying")?, T, "underlying")?,
+            mode: from_text(&text("mode")?, T, "mode")?,
+            trading_day: row.try_get::<NaiveDate, _>("trading_day")?,
+            state: from_text(&text("state")?, T, "state")?,
+            opened_at: row.try_get::<DateTime<Utc>, _>("opened_at")?,
+            closed_at: row.try_get::<Option<DateTime<Utc>>, _>("closed_at")?,
+            expiry: row.try_get::<DateTime<Utc>, _>("expiry")?,
+            planned_exit: row.try_get::<DateTime<Utc>, _>("planned_exit")?,
+            entry_spot: get_dec_opt(row, "entry_spot", T)?,
+            legs,
+            exit_reason: match row.try_get::<Option<String>, _>("exit_reason")? {
+                Some(r) => Some(from_text(&r, T, "exit_reason")?),
+                None => None,
+            },
+            pnl: SessionPnl {
+                premium: get_dec(row, "premium", T)?,
+                gross: get_dec(row, "gross", T)?,
+                fees: get_dec(row, "fees", T)?,
+                net: get_dec(row, "net", T)?,
+            },
+            trailing_level: get_dec_opt(row, "trailing_level", T)?,
+            peak_pnl_pct: get_dec_opt(row, "peak_pnl_pct", T)?,
+            trough_pnl_pct: get_dec_opt(row, "trough_pnl_pct", T)?,
+        })
+    }
+
+    async fn legs_of(&self, session_id: &str) -> Result<Vec<LegRecord>, StoreError> {
+        const T: &str = "legs";
+        let rows = sqlx::query("SELECT * FROM legs WHERE session_id = $1 ORDER BY kind")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let attempts = |c: &'static str| -> Result<u32, StoreError> {
+                    u32::try_from(r.try_get::<i64, _>(c)?)
+                        .map_err(|_| StoreError::Corrupt { table: T, column: c, reason: "negative".into() })
+                };
+                Ok(LegRecord {
+                    kind: from_text(&r.try_get::<String, _>("kind")?, T, "kind")?,
+                    symbol: r.try_get("symbol")?,
+                    product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
+                    strike: get_dec(r, "strike", T)?,
+                    contract_size: get_dec(r, "contract_size", T)?,
+                    tick_size: get_dec(r, "tick_size", T)?,
+                    target: get_dec(r, "target", T)?,
+                    entry_delta: r.try_get("entry_delta")?,
+                    book: LegBook {
+                        sold: get_dec(r, "sold", T)?,
+                        sold_value: get_dec(r, "sold_value", T)?,
+                        bought: get_dec(r, "bought", T)?,
+                        bought_value: get_dec(r, "bought_value", T)?,
+                        fees: get_dec(r, "fees", T)?,
+                    },
+                    mark: get_dec_opt(r, "mark", T)?,
+                    entry_attempts: attempts("entry_attempts")?,
+                    exit_attempts: attempts("exit_attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One session with its legs.
+    pub async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(Self::session_of(&r, self.legs_of(session_id).await?)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn sessions_where(&self, sql: &str, profile: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(sql).bind(profile).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("session_id")?;
+            out.push(Self::session_of(r, self.legs_of(&id).await?)?);
+        }
+        Ok(out)
+    }
+
+    // ---- profiles -------------------------------------------------------------------------
+
+    async fn put_profile(&self, p: &Profile) -> Result<(), StoreError> {
+        let now = Utc::now();
+        sqlx::query(
+            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, active, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8) \
+             ON CONFLICT (name) DO UPDATE SET underlying = excluded.underlying, strike_mode = excluded.strike_mode, \
+             delta_low = excluded.delta_low, delta_high = excluded.delta_high, settings = excluded.settings, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&p.name)
+        .bind(to_text(&p.underlying))
+        .bind(to_text(&p.strike_mode))
+        .bind(p.delta_band.low)
+        .bind(p.delta_band.high)
+        .bind(json(p)?)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn profile_of(row: &DbRow) -> Result<StoredProfile, StoreError> {
+        let settings = get_json(row, "settings")?;
+        let profile: Profile = serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt {
+            table: "profiles",
+            column: "settings",
+            reason: e.to_string(),
+        })?;
+        Ok(StoredProfile {
+            id: row.try_get("id")?,
+            active: row.try_get("active")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            profile,
+        })
+    }
+
+    /// Every profile, by name.
+    pub async fn profiles(&self) -> Result<Vec<StoredProfile>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM profiles ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(Self::profile_of).collect()
+    }
+
+    /// One profile by id.
+    pub async fn profile_by_id(&self, id: i64) -> Result<StoredProfile, StoreError> {
+        let row = sqlx::query("SELECT * FROM profiles WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::profile_of).transpose()?.ok_or_else(|| StoreError::NoProfile(id.to_string()))
+    }
+
+    /// One profile by name.
+    pub async fn profile(&self, name: &str) -> Result<StoredProfile, StoreError> {
+        let row = sqlx::query("SELECT * FROM profiles WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::profile_of).transpose()?.ok_or_else(|| StoreError::NoProfile(name.to_string()))
+    }
+
+    /// The active profile, if any.
+    pub async fn active_profile(&self) -> Result<Option<StoredProfile>, StoreError> {
+        let row = sqlx::query("SELECT * FROM profiles WHERE active").fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::profile_of).transpose()
+    }
+
+    /// Adds a new profile; a taken name is [`StoreError::DuplicateProfile`].
+    pub async fn create_profile(&self, p: &Profile) -> Result<StoredProfile, StoreError> {
+        let now = Utc::now();
+        let res = sqlx::query(
+            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, active, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8)",
+        )
+        .bind(&p.name)
+        .bind(to_text(&p.underlying))
+        .bind(to_text(&p.strike_mode))
+        .bind(p.delta_band.low)
+        .bind(p.delta_band.high)
+        .bind(json(p)?)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::DuplicateProfile(p.name.clone())),
+            Err(e) => Err(e.into()),
+            Ok(_) => self.profile(&p.name).await,
+        }
+    }
+
+    /// Replaces the settings of profile `id` (the name may change, but not to a taken one).
+    pub async fn update_profile(&self, id: i64, p: &Profile) -> Result<StoredProfile, StoreError> {
+        let res = sqlx::query(
+            "UPDATE profiles SET name = $1, underlying = $2, strike_mode = $3, delta_low = $4, delta_high = $5, \
+             settings = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&p.name)
+        .bind(to_text(&p.underlying))
+        .bind(to_text(&p.strike_mode))
+        .bind(p.delta_band.low)
+        .bind(p.delta_band.high)
+        .bind(json(p)?)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::DuplicateProfile(p.name.clone())),
+            Err(e) => Err(e.into()),
+            Ok(r) if r.rows_affected() == 0 => Err(StoreError::NoProfile(id.to_string())),
+            Ok(_) => self.profile_by_id(id).await,
+        }
+    }
+
+    /// Makes profile `id` the only active one, atomically.
+    pub async fn activate_profile(&self, id: i64) -> Result<StoredProfile, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE profiles SET active = FALSE WHERE active AND id <> $1").bind(id).execute(&mut *tx).await?;
+        let r = sqlx::query("UPDATE profiles SET active = TRUE WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NoProfile(id.to_string()));
+        }
+        tx.commit().await?;
+        self.profile_by_id(id).await
+    }
+
+    /// Deletes profile `id`, unless it is the active one.
+    pub async fn delete_profile(&self, id: i64) -> Result<(), StoreError> {
+        let p = self.profile_by_id(id).await?;
+        if p.active {
+            return Err(StoreError::ActiveProfile(p.profile.name));
+        }
+        sqlx::query("DELETE FROM profiles WHERE id = $1 AND NOT active").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Highest schema version applied, if any.
+    async fn applied_version(&self) -> Result<Option<i64>, StoreError> {
+        let exists: Option<String> = sqlx::query_scalar(EXISTS_MIGRATIONS_TABLE).fetch_optional(&self.pool).await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Applies the embedded migrations, refusing a database from a newer strangle.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        if let Some(found) = self.applied_version().await? {
+            if found > known {
+                return Err(StoreError::TooNew { found, known });
+            }
+        }
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl strangle_core::Ledger for Store {
+    async fn save_profile(&self, profile: &Profile) -> strangle_core::Result<()> {
+        Ok(self.put_profile(profile).await?)
+    }
+    async fn upsert_session(&self, session: &SessionRecord) -> strangle_core::Result<()> {
+        Ok(self.put_session(session).await?)
+    }
+    async fn record_order_intent(&self, intent: &OrderIntent) -> strangle_core::Result<()> {
+        Ok(self.put_intent(intent).await?)
+    }
+    async fn record_order_update(&self, _session_id: &str, status: &OrderStatus) -> strangle_core::Result<()> {
+        Ok(self.put_order_update(status).await?)
+    }
+    async fn record_fill(&self, session_id: &str, fill: &Fill) -> strangle_core::Result<()> {
+        Ok(self.put_fill(session_id, fill).await?)
+    }
+    async fn record_mark(&self, mark: &PnlMark) -> strangle_core::Result<()> {
+        Ok(self.put_mark(mark).await?)
+    }
+    async fn record_event(&self, event: &AuditEvent) -> strangle_core::Result<()> {
+        Ok(self.put_event(event).await?)
+    }
+    async fn latest_session(&self, profile: &str) -> strangle_core::Result<Option<SessionRecord>> {
+        let v = self
+            .sessions_where("SELECT * FROM sessions WHERE profile = $1 ORDER BY opened_at DESC LIMIT 1", profile)
+            .await?;
+        Ok(v.into_iter().next())
+    }
+    async fn active_sessions(&self, profile: &str) -> strangle_core::Result<Vec<SessionRecord>> {
+        Ok(self
+            .sessions_where("SELECT * FROM sessions WHERE profile = $1 AND state <> 'closed' ORDER BY opened_at", profile)
+            .await?)
+    }
+}

@@ -1,0 +1,20 @@
+//! Stored profiles.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use strangle_core::profile::Profile;
+
+/// A profile as kept in the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProfile {
+    /// Row id.
+    pub id: i64,
+    /// Whether it is the active profile (at most one is).
+    pub active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The settings.
+    pub profile: Profile,
+}

@@ -1,0 +1,84 @@
+//! The ledger on SQLite: one file, WAL journal, `synchronous = FULL` so that every committed
+//! order intent and fill survives a power cut; PnL marks are group-committed.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::Mutex;
+
+type Db = sqlx::Sqlite;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const EXISTS_MIGRATIONS_TABLE: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+
+/// The ledger in a SQLite file.
+#[derive(Debug)]
+pub struct Store {
+    pool: sqlx::SqlitePool,
+    marks: Mutex<Vec<PnlMark>>,
+}
+
+fn dec(d: Decimal) -> String {
+    d.to_string()
+}
+
+fn get_dec(row: &DbRow, col: &'static str, table: &'static str) -> Result<Decimal, StoreError> {
+    let s: String = row.try_get(col)?;
+    Decimal::from_str(&s).map_err(|e| StoreError::Corrupt {
+        table,
+        column: col,
+        reason: format!("{s:?}: {e}"),
+    })
+}
+
+fn json(p: &Profile) -> Result<String, StoreError> {
+    serde_json::to_string(p).map_err(|e| StoreError::Corrupt {
+        table: "profiles",
+        column: "settings",
+        reason: e.to_string(),
+    })
+}
+
+fn get_json(row: &DbRow, col: &'static str) -> Result<String, StoreError> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+impl Store {
+    /// Opens (creating if needed) the ledger file at `path` and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Location {
+                location: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        let store = Self {
+            pool,
+            marks: Mutex::new(Vec::new()),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+}
+
+include!("ledger_body.rs");

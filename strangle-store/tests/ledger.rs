@@ -1,0 +1,344 @@
+//! One test suite, run against both backends: SQLite on temporary files and PostgreSQL on the
+//! server at `STRANGLE_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`), each
+//! test in its own schema.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use strangle_core::clock::ManualClock;
+use strangle_core::engine::{Engine, EngineConfig};
+use strangle_core::ledger::{AuditEvent, Ledger, Mode, PnlMark, SessionState};
+use strangle_core::memory::MemoryLedger;
+use strangle_core::pnl::SessionPnl;
+use strangle_core::profile::Profile;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::sim::{SimExchange, VecFeed};
+use strangle_store::{PgStore, SqliteStore, Store, StoreError};
+
+struct Db {
+    store: Arc<Store>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Schema(String, String),
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = Utc::now().timestamp_subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn pg_url() -> String {
+    std::env::var("STRANGLE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn sqlite() -> Db {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("strangle_test")));
+    let store = Store::Sqlite(SqliteStore::open(&path).await.expect("sqlite opens"));
+    Db {
+        store: Arc::new(store),
+        cleanup: Cleanup::File(path),
+    }
+}
+
+async fn postgres() -> Db {
+    let url = pg_url();
+    let schema = unique("t");
+    let store = match PgStore::open_in_schema(&url, Some(&schema)).await {
+        Ok(s) => Store::Postgres(s),
+        Err(e) => panic!(
+            "PostgreSQL tests need a server at {url} (set STRANGLE_TEST_PG_URL to another one; .ci/run starts it): {e}"
+        ),
+    };
+    Db {
+        store: Arc::new(store),
+        cleanup: Cleanup::Schema(url, schema),
+    }
+}
+
+impl Db {
+    async fn done(self) {
+        let Db { store, cleanup } = self;
+        drop(store);
+        match cleanup {
+            Cleanup::File(p) => {
+                for ext in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+                }
+            }
+            Cleanup::Schema(url, schema) => {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&pool)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[tokio::test] async fn $name() { let db = super::sqlite().await; super::$name(db.store.clone()).await; db.done().await; } )*
+        }
+        mod postgres_backend {
+            $( #[tokio::test] async fn $name() { let db = super::postgres().await; super::$name(db.store.clone()).await; db.done().await; } )*
+        }
+    };
+}
+
+on_both!(
+    engine_records_match_the_memory_ledger,
+    profiles_single_active_and_conflicts,
+    writes_are_idempotent_and_events_append_only,
+    marks_are_group_committed,
+);
+
+/// Runs a two-day sim with `ledger`; returns nothing, the ledger holds the records.
+async fn run_days<L: Ledger + 'static>(ledger: Arc<L>) {
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 9, 18, 30, 0)
+        .single()
+        .expect("time");
+    let market = SyntheticMarket::btc();
+    let mut spot = 82_000i64;
+    let chains = market.path(
+        start,
+        start + Duration::days(2),
+        Duration::minutes(15),
+        0.45,
+        |_| {
+            spot += 37;
+            Decimal::from(spot)
+        },
+    );
+    let clock = Arc::new(ManualClock::new(start));
+    let mut p = Profile::named("store-test");
+    p.contracts_per_leg = dec!(3);
+    p.liquidity.max_quote_age_secs = 1200;
+    let venue = Arc::new(
+        SimExchange::new(clock.clone(), p.fees.clone(), dec!(10000))
+            .with_feed(Box::new(VecFeed::new(chains))),
+    );
+    let cfg = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Duration::minutes(1),
+    };
+    let (mut e, _h) = Engine::start(p, cfg, venue, ledger, clock)
+        .await
+        .expect("engine");
+    e.run_until(Some(start + Duration::days(2)))
+        .await
+        .expect("run");
+}
+
+async fn engine_records_match_the_memory_ledger(store: Arc<Store>) {
+    let mem = Arc::new(MemoryLedger::new());
+    run_days(mem.clone()).await;
+    let want = mem.contents();
+    assert_eq!(want.sessions.len(), 2, "one session a day");
+
+    // The same run on the store.
+    run_days(store.clone()).await;
+    store.flush().await.expect("flush");
+
+    let latest = store
+        .latest_session("store-test")
+        .await
+        .expect("read")
+        .expect("a session");
+    assert_eq!(
+        &latest,
+        want.sessions.last().expect("memory session"),
+        "the session reads back exactly"
+    );
+    for s in &want.sessions {
+        let got = store
+            .session(&s.session_id)
+            .await
+            .expect("read")
+            .expect("stored");
+        assert_eq!(&got, s);
+    }
+    assert!(store
+        .active_sessions("store-test")
+        .await
+        .expect("read")
+        .is_empty());
+    let p = store
+        .profile("store-test")
+        .await
+        .expect("profile saved by the engine");
+    assert_eq!(p.profile.contracts_per_leg, dec!(3));
+}
+
+async fn profiles_single_active_and_conflicts(store: Arc<Store>) {
+    let a = store
+        .create_profile(&Profile::named("alpha"))
+        .await
+        .expect("create");
+    let b = store
+        .create_profile(&Profile::named("beta"))
+        .await
+        .expect("create");
+    assert!(
+        matches!(store.create_profile(&Profile::named("alpha")).await, Err(StoreError::DuplicateProfile(n)) if n == "alpha")
+    );
+    assert!(store.active_profile().await.expect("read").is_none());
+    store.activate_profile(a.id).await.expect("activate");
+    store.activate_profile(b.id).await.expect("activate");
+    let active: Vec<_> = store
+        .profiles()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|p| p.active)
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].profile.name, "beta");
+    assert!(matches!(
+        store.delete_profile(b.id).await,
+        Err(StoreError::ActiveProfile(_))
+    ));
+    store.delete_profile(a.id).await.expect("inactive can go");
+    assert!(matches!(
+        store.profile("alpha").await,
+        Err(StoreError::NoProfile(_))
+    ));
+    let mut renamed = b.profile.clone();
+    renamed.delta_band.high = 0.2;
+    let up = store.update_profile(b.id, &renamed).await.expect("update");
+    assert_eq!(up.profile.delta_band.high, 0.2);
+    assert!(up.active, "updating keeps the active flag");
+    let g = store
+        .create_profile(&Profile::named("gamma"))
+        .await
+        .expect("create");
+    let mut clash = g.profile.clone();
+    clash.name = "beta".into();
+    assert!(matches!(
+        store.update_profile(g.id, &clash).await,
+        Err(StoreError::DuplicateProfile(_))
+    ));
+    assert!(matches!(
+        store.activate_profile(9999).await,
+        Err(StoreError::NoProfile(_))
+    ));
+}
+
+async fn writes_are_idempotent_and_events_append_only(store: Arc<Store>) {
+    let mem = Arc::new(MemoryLedger::new());
+    run_days(mem.clone()).await;
+    let c = mem.contents();
+    for s in &c.sessions {
+        store.upsert_session(s).await.expect("session");
+    }
+    for i in c.intents.iter().chain(c.intents.iter()) {
+        store
+            .record_order_intent(i)
+            .await
+            .expect("intent twice is fine");
+    }
+    for (sid, f) in c.fills.iter().chain(c.fills.iter()) {
+        store.record_fill(sid, f).await.expect("fill twice is fine");
+    }
+    for (sid, st) in &c.order_updates {
+        store.record_order_update(sid, st).await.expect("update");
+    }
+    let e = AuditEvent {
+        at: Utc::now(),
+        profile: "p".into(),
+        session_id: None,
+        kind: "k".into(),
+        detail: "d".into(),
+    };
+    store.record_event(&e).await.expect("event");
+    let (fills, intents, updates, changed) = match &*store {
+        Store::Sqlite(s) => (
+            count(s.pool(), "fills").await,
+            count(s.pool(), "orders").await,
+            count(s.pool(), "order_updates").await,
+            sqlx::query("UPDATE events SET detail = 'x'")
+                .execute(s.pool())
+                .await
+                .is_ok(),
+        ),
+        Store::Postgres(s) => (
+            pg_count(s.pool(), "fills").await,
+            pg_count(s.pool(), "orders").await,
+            pg_count(s.pool(), "order_updates").await,
+            sqlx::query("UPDATE events SET detail = 'x'")
+                .execute(s.pool())
+                .await
+                .is_ok(),
+        ),
+    };
+    assert_eq!(fills as usize, c.fills.len());
+    assert_eq!(intents as usize, c.intents.len());
+    assert_eq!(updates as usize, c.order_updates.len());
+    assert!(!changed, "the audit trail refuses updates");
+}
+
+async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+async fn pg_count(pool: &sqlx::PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+async fn marks_are_group_committed(store: Arc<Store>) {
+    let t = Utc::now();
+    let mem = Arc::new(MemoryLedger::new());
+    run_days(mem.clone()).await;
+    let s = &mem.contents().sessions[0];
+    store.upsert_session(s).await.expect("session");
+    for i in 0..150 {
+        let m = PnlMark {
+            session_id: s.session_id.clone(),
+            at: t + Duration::seconds(i),
+            pnl: SessionPnl {
+                premium: dec!(9),
+                gross: Decimal::from(i),
+                fees: dec!(0.5),
+                net: Decimal::from(i) - dec!(0.5),
+            },
+            trailing_level: None,
+            spot: Some(dec!(82000.5)),
+        };
+        store.record_mark(&m).await.expect("mark");
+    }
+    let before = match &*store {
+        Store::Sqlite(s) => count(s.pool(), "marks").await,
+        Store::Postgres(s) => pg_count(s.pool(), "marks").await,
+    };
+    assert_eq!(
+        before, 128,
+        "two full batches of 64 written, 22 still buffered"
+    );
+    store.flush().await.expect("flush");
+    let after = match &*store {
+        Store::Sqlite(s) => count(s.pool(), "marks").await,
+        Store::Postgres(s) => pg_count(s.pool(), "marks").await,
+    };
+    assert_eq!(after, 150);
+    let _ = SessionState::Closed;
+}
