@@ -11,6 +11,7 @@
 
 mod codec;
 pub mod error;
+pub mod lease;
 pub mod postgres;
 pub mod profiles;
 pub mod sqlite;
@@ -23,6 +24,7 @@ use strangle_core::model::{Fill, OrderStatus};
 use strangle_core::profile::Profile;
 
 pub use error::StoreError;
+pub use lease::{default_holder, Lease};
 pub use postgres::Store as PgStore;
 pub use profiles::StoredProfile;
 pub use sqlite::Store as SqliteStore;

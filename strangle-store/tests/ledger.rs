@@ -342,3 +342,77 @@ async fn marks_are_group_committed(store: Arc<Store>) {
     assert_eq!(after, 150);
     let _ = SessionState::Closed;
 }
+
+#[tokio::test]
+async fn sqlite_reopens_with_everything_and_refuses_a_newer_schema() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("strangle_reopen")));
+    {
+        let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+        run_days(store.clone()).await;
+        store.flush().await.expect("flush");
+    }
+    let again = Store::Sqlite(SqliteStore::open(&path).await.expect("reopen"));
+    let s = again
+        .latest_session("store-test")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(s.state, SessionState::Closed);
+    // A database that a newer strangle migrated is refused with a clear message.
+    if let Store::Sqlite(s) = &again {
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', TRUE, X'00', 0)")
+            .execute(s.pool())
+            .await
+            .expect("fake a future migration");
+    }
+    drop(again);
+    let err = SqliteStore::open(&path).await.expect_err("too new");
+    assert!(
+        matches!(err, StoreError::TooNew { found: 9999, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade strangle"));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_newer_schema_and_enforces_one_active_profile() {
+    let db = postgres().await;
+    let Cleanup::Schema(url, schema) = &db.cleanup else {
+        unreachable!()
+    };
+    let Store::Postgres(pg) = &*db.store else {
+        unreachable!()
+    };
+    let a = db
+        .store
+        .create_profile(&Profile::named("a"))
+        .await
+        .expect("a");
+    let b = db
+        .store
+        .create_profile(&Profile::named("b"))
+        .await
+        .expect("b");
+    db.store.activate_profile(a.id).await.expect("activate");
+    // The database itself refuses a second active profile, whatever the code does.
+    let r = sqlx::query("UPDATE profiles SET active = TRUE WHERE id = $1")
+        .bind(b.id)
+        .execute(pg.pool())
+        .await;
+    assert!(r.is_err(), "unique partial index holds");
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', TRUE, '\\x00', 0)")
+        .execute(pg.pool())
+        .await
+        .expect("fake a future migration");
+    let err = PgStore::open_in_schema(url, Some(schema))
+        .await
+        .expect_err("too new");
+    assert!(
+        matches!(err, StoreError::TooNew { found: 9999, .. }),
+        "{err}"
+    );
+    db.done().await;
+}
