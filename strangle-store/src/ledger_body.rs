@@ -17,9 +17,6 @@ use crate::profiles::StoredProfile;
 
 type DbRow = <Db as sqlx::Database>::Row;
 
-/// Marks buffered before one group commit.
-const MARK_BATCH: usize = 64;
-
 fn get_dec_opt(row: &DbRow, col: &'static str, table: &'static str) -> Result<Option<Decimal>, StoreError> {
     match row.try_get_raw(col).map(|v| sqlx::ValueRef::is_null(&v)) {
         Ok(true) => Ok(None),
@@ -210,7 +207,7 @@ impl Store {
         let full = {
             let mut b = self.marks.lock().await;
             b.push(m.clone());
-            b.len() >= MARK_BATCH
+            b.len() >= crate::MARK_BATCH
         };
         if full {
             self.flush().await?;

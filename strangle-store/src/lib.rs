@@ -29,6 +29,11 @@ pub use postgres::Store as PgStore;
 pub use profiles::StoredProfile;
 pub use sqlite::Store as SqliteStore;
 
+/// PnL marks buffered before one group commit (any other write, or [`Store::flush`], writes
+/// them sooner). Marks still buffered when a process dies are lost; orders, fills and
+/// sessions never are.
+pub const MARK_BATCH: usize = 512;
+
 /// A ledger on either backend, chosen by its location.
 #[derive(Debug)]
 pub enum Store {

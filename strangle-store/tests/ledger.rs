@@ -311,7 +311,8 @@ async fn marks_are_group_committed(store: Arc<Store>) {
     run_days(mem.clone()).await;
     let s = &mem.contents().sessions[0];
     store.upsert_session(s).await.expect("session");
-    for i in 0..150 {
+    let n = strangle_store::MARK_BATCH * 2 + 22;
+    for i in 0..n as i64 {
         let m = PnlMark {
             session_id: s.session_id.clone(),
             at: t + Duration::seconds(i),
@@ -339,7 +340,7 @@ async fn marks_are_group_committed(store: Arc<Store>) {
         Store::Sqlite(s) => count(s.pool(), "marks").await,
         Store::Postgres(s) => pg_count(s.pool(), "marks").await,
     };
-    assert_eq!(after, 150);
+    assert_eq!(after as usize, n);
     let _ = SessionState::Closed;
 }
 
