@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(30),
+        adopt: false,
     };
     let (mut engine, _handle) = Engine::start(
         profile,

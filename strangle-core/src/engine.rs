@@ -86,6 +86,9 @@ pub struct EngineConfig {
     pub mode: Mode,
     /// Longest sleep between two steps.
     pub poll_interval: Duration,
+    /// At start, accept the exchange's positions when they differ from the ledger (an
+    /// operator's explicit decision); otherwise the engine refuses to start.
+    pub adopt: bool,
 }
 
 impl Default for EngineConfig {
@@ -93,6 +96,7 @@ impl Default for EngineConfig {
         Self {
             mode: Mode::Sim,
             poll_interval: Duration::seconds(5),
+            adopt: false,
         }
     }
 }
@@ -111,8 +115,11 @@ pub struct Engine<E, L, C> {
 }
 
 impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
-    /// Validates the profile, saves it, and resumes from the profile's latest session in the
-    /// ledger (so an open strangle is adopted and a used trading day is not entered again).
+    /// Validates the profile, saves it, reconciles the profile's open session with the
+    /// exchange ([`crate::recovery::reconcile`]), and resumes from the profile's latest
+    /// session (so an open strangle is carried on and a used trading day is not entered
+    /// again). Refuses to start when the ledger and the exchange disagree, unless
+    /// `config.adopt` is set.
     pub async fn start(
         profile: Profile,
         config: EngineConfig,
@@ -122,6 +129,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     ) -> Result<(Self, EngineHandle)> {
         profile.validate()?;
         ledger.save_profile(&profile).await?;
+        crate::recovery::reconcile(&exchange, &ledger, &profile.name, config.adopt, clock.now())
+            .await?;
         let latest = ledger.latest_session(&profile.name).await?;
         let strategy = Strategy::resume(profile, config.mode, latest);
         let (tx, rx) = mpsc::unbounded_channel();

@@ -21,6 +21,7 @@
 //! | [`sim`] | the simulated venue (fills against fed quotes, fees, settlement) and synthetic chains |
 //! | [`memory`] | an in-memory ledger |
 //! | [`ids`] | deterministic session and client order ids |
+//! | [`recovery`] | reconciling the ledger with the exchange before trading |
 
 pub mod clock;
 pub mod engine;
@@ -33,6 +34,7 @@ pub mod model;
 pub mod pnl;
 pub mod pricing;
 pub mod profile;
+pub mod recovery;
 pub mod risk;
 pub mod schedule;
 pub mod select;

@@ -345,6 +345,7 @@ async fn a_restarted_engine_on_the_same_ledger_adopts_and_does_not_reenter() {
         strangle_core::engine::EngineConfig {
             mode: strangle_core::ledger::Mode::Sim,
             poll_interval: chrono::Duration::seconds(60),
+            adopt: false,
         },
         r.venue.clone(),
         r.ledger.clone(),

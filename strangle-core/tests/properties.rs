@@ -443,6 +443,7 @@ fn run_scenario(sc: &Scenario) -> (Vec<String>, Vec<strangle_core::ledger::Sessi
         let cfg = EngineConfig {
             mode: Mode::Sim,
             poll_interval: Duration::seconds(120),
+            adopt: false,
         };
         let (mut engine, handle) =
             Engine::start(p, cfg, audited.clone(), ledger.clone(), clock.clone())

@@ -51,6 +51,7 @@ async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {
     let config = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Span::minutes(1),
+        adopt: false,
     };
     let (mut engine, _h) = Engine::start(
         profile,

@@ -135,6 +135,7 @@ async fn run_days<L: Ledger + 'static>(ledger: Arc<L>) {
     let cfg = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::minutes(1),
+        adopt: false,
     };
     let (mut e, _h) = Engine::start(p, cfg, venue, ledger, clock)
         .await

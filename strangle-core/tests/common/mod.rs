@@ -187,6 +187,7 @@ pub async fn rig(profile: Profile, snapshots: Vec<ChainSnapshot>, poll_secs: i64
     let config = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(poll_secs),
+        adopt: false,
     };
     let (engine, handle) = Engine::start(
         profile,

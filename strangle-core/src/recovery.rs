@@ -1,0 +1,223 @@
+//! Recovery: before an engine trades, its ledger is reconciled with what the exchange says
+//! really happened to the profile's open session.
+//!
+//! Every order of a session has a deterministic client id, and the ledger keeps each leg's
+//! attempt counters (written before the order is sent), so the orders that may exist are
+//! known exactly. Reconciliation asks the exchange about each of them, cancels any that are
+//! still working (the strategy will decide afresh), records the fills the ledger missed,
+//! rebuilds each leg from the exchange's fills, and then compares the legs with the
+//! exchange's positions. If they agree (quantity exactly, entry price within 0.01 %), the
+//! session is returned for the strategy to resume; if not, trading is refused with a list
+//! of the differences, unless the operator chose to adopt the exchange's state. Running it
+//! twice changes nothing the second time.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::ids;
+use crate::ledger::{AuditEvent, Ledger, OrderPurpose, SessionRecord};
+use crate::model::{Fill, OrderStatus, Side};
+use crate::pnl::{LegBook, SessionPnl};
+
+/// What reconciliation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// The session reconciled, if the profile had an active one.
+    pub session_id: Option<String>,
+    /// Orders looked up at the exchange.
+    pub orders_checked: usize,
+    /// Working orders cancelled.
+    pub orders_cancelled: usize,
+    /// Fills the ledger did not have.
+    pub fills_added: usize,
+    /// Differences accepted because the operator chose to adopt the exchange's state.
+    pub adopted: Vec<String>,
+}
+
+/// Largest accepted gap between the ledger's and the exchange's average entry price.
+const PRICE_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 4); // 0.0001 = 0.01 %
+
+fn apply(book: &mut LegBook, f: &Fill) {
+    match f.side {
+        Side::Sell => book.sell(f.size, f.price, f.fee),
+        Side::Buy => book.buy(f.size, f.price, f.fee),
+    }
+}
+
+async fn audit<L: Ledger>(
+    ledger: &L,
+    s: &SessionRecord,
+    now: DateTime<Utc>,
+    kind: &str,
+    detail: String,
+) -> Result<()> {
+    ledger
+        .record_event(&AuditEvent {
+            at: now,
+            profile: s.profile.clone(),
+            session_id: Some(s.session_id.clone()),
+            kind: kind.into(),
+            detail,
+        })
+        .await
+}
+
+/// Reconciles the profile's active session with the exchange. Returns what was done; the
+/// ledger then holds the true state. Errors with [`Error::Engine`] listing every difference
+/// when the two disagree and `adopt` is false.
+pub async fn reconcile<E: Exchange, L: Ledger>(
+    exchange: &E,
+    ledger: &L,
+    profile: &str,
+    adopt: bool,
+    now: DateTime<Utc>,
+) -> Result<Reconciled> {
+    let mut out = Reconciled::default();
+    let Some(mut s) = ledger.active_sessions(profile).await?.into_iter().last() else {
+        return Ok(out);
+    };
+    out.session_id = Some(s.session_id.clone());
+    let mut books = Vec::with_capacity(s.legs.len());
+    for g in &s.legs {
+        let mut statuses: Vec<OrderStatus> = Vec::new();
+        for (purpose, n) in [
+            (OrderPurpose::Entry, g.entry_attempts),
+            (OrderPurpose::Exit, g.exit_attempts),
+        ] {
+            for attempt in 1..=n {
+                let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt);
+                out.orders_checked += 1;
+                let Some(mut st) = exchange.order(&id).await? else {
+                    continue;
+                };
+                if !st.state.is_terminal() {
+                    st = match exchange.cancel_order(&id, g.product_id).await {
+                        Ok(c) => c,
+                        // Filled or cancelled meanwhile: read it again.
+                        Err(_) => exchange.order(&id).await?.unwrap_or(st),
+                    };
+                    if st.state.is_terminal() {
+                        out.orders_cancelled += 1;
+                    } else {
+                        return Err(Error::Engine(format!("order {id} is still working at the exchange and could not be cancelled")));
+                    }
+                }
+                ledger.record_order_update(&s.session_id, &st).await?;
+                statuses.push(st);
+            }
+        }
+        // The leg as the exchange's fills tell it, plus settlement at expiry.
+        let mut book = LegBook::default();
+        for st in &statuses {
+            for f in &st.fills {
+                apply(&mut book, f);
+            }
+        }
+        for f in exchange
+            .settlement_fills(std::slice::from_ref(&g.symbol))
+            .await?
+        {
+            apply(&mut book, &f);
+        }
+        for st in &statuses {
+            for f in &st.fills {
+                ledger.record_fill(&s.session_id, f).await?;
+            }
+        }
+        let missed = |b: &LegBook| b.sold - g.book.sold + b.bought - g.book.bought;
+        if missed(&book) != Decimal::ZERO {
+            out.fills_added += 1;
+        }
+        books.push(book);
+    }
+
+    // Compare every leg with the exchange's position.
+    let positions = exchange.positions(s.underlying).await?;
+    let mut differences = Vec::new();
+    for (g, book) in s.legs.iter().zip(&books) {
+        let pos = positions.iter().find(|p| p.symbol == g.symbol);
+        let at_exchange = pos.map_or(Decimal::ZERO, |p| -p.size);
+        if book.open() != at_exchange {
+            differences.push(format!(
+                "{}: the fills say {} contracts short, the exchange holds {} short",
+                g.symbol,
+                book.open(),
+                at_exchange
+            ));
+        } else if let (Some(ours), Some(theirs)) =
+            (book.entry_price(), pos.and_then(|p| p.entry_price))
+        {
+            if book.bought.is_zero()
+                && !theirs.is_zero()
+                && ((ours - theirs) / theirs).abs() > PRICE_TOLERANCE
+            {
+                differences.push(format!(
+                    "{}: average entry {} here, {} at the exchange",
+                    g.symbol,
+                    ours.round_dp(8),
+                    theirs
+                ));
+            }
+        }
+    }
+    if !differences.is_empty() && !adopt {
+        let msg = differences.join("; ");
+        audit(ledger, &s, now, "reconcile_refused", msg.clone()).await?;
+        return Err(Error::Engine(format!(
+            "session {} does not match the exchange, refusing to trade: {msg} (adopt the exchange's state to continue)",
+            s.session_id
+        )));
+    }
+    // Adopt the exchange's positions where they differ from the fills.
+    for (g, book) in s.legs.iter().zip(books.iter_mut()) {
+        let pos = positions.iter().find(|p| p.symbol == g.symbol);
+        let at_exchange = pos.map_or(Decimal::ZERO, |p| -p.size);
+        let gap = at_exchange - book.open();
+        if gap > Decimal::ZERO {
+            let price = pos
+                .and_then(|p| p.entry_price)
+                .or(g.mark)
+                .unwrap_or_default();
+            book.sell(gap, price, Decimal::ZERO);
+            out.adopted
+                .push(format!("{}: adopted {gap} more short at {price}", g.symbol));
+        } else if gap < Decimal::ZERO {
+            let price = g.mark.unwrap_or_default();
+            book.buy(-gap, price, Decimal::ZERO);
+            out.adopted.push(format!(
+                "{}: adopted {} fewer short at {price}",
+                g.symbol, -gap
+            ));
+        }
+    }
+    let changed = s.legs.iter().zip(&books).any(|(g, b)| g.book != *b);
+    for (g, b) in s.legs.iter_mut().zip(books) {
+        g.book = b;
+    }
+    let legs: Vec<_> = s
+        .legs
+        .iter()
+        .map(|g| {
+            g.book.pnl(
+                g.mark.or(g.book.entry_price()).unwrap_or_default(),
+                g.contract_size,
+            )
+        })
+        .collect();
+    s.pnl = SessionPnl::from_legs(&legs);
+    if changed {
+        ledger.upsert_session(&s).await?;
+        let detail = if out.adopted.is_empty() {
+            format!(
+                "recorded missed fills: {} orders checked",
+                out.orders_checked
+            )
+        } else {
+            format!("adopted the exchange's state: {}", out.adopted.join("; "))
+        };
+        audit(ledger, &s, now, "reconciled", detail).await?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,352 @@
+//! Crash and restart: an engine is stopped dead at a chosen point (its future dropped while
+//! an order is in flight, as a kill would leave it), then a new engine starts on the same
+//! SQLite file and the same venue. Reconciliation must leave no duplicate order, no
+//! untracked leg, and a ledger that matches the exchange.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use strangle_core::clock::{Clock, ManualClock};
+use strangle_core::engine::{Engine, EngineConfig};
+use strangle_core::ledger::{Ledger, Mode, SessionState};
+use strangle_core::model::*;
+use strangle_core::profile::Profile;
+use strangle_core::recovery::reconcile;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::sim::{SimExchange, VecFeed};
+use strangle_core::{Exchange, Result};
+use strangle_store::{SqliteStore, Store};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Crash {
+    /// The n-th order (1-based) never leaves: the process dies after writing the intent.
+    BeforeSend(usize),
+    /// The n-th order reaches the venue, and the process dies before hearing back.
+    AfterSend(usize),
+}
+
+struct Crashy {
+    venue: Arc<SimExchange>,
+    crash: Option<Crash>,
+    sent: AtomicUsize,
+}
+
+#[async_trait]
+impl Exchange for Crashy {
+    async fn instruments(&self, u: Underlying) -> Result<Vec<OptionContract>> {
+        self.venue.instruments(u).await
+    }
+    async fn chain(&self, u: Underlying) -> Result<ChainSnapshot> {
+        self.venue.chain(u).await
+    }
+    async fn quotes(&self, s: &[String]) -> Result<Vec<Quote>> {
+        self.venue.quotes(s).await
+    }
+    async fn spot(&self, u: Underlying) -> Result<Decimal> {
+        self.venue.spot(u).await
+    }
+    async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
+        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        match self.crash {
+            Some(Crash::BeforeSend(k)) if k == n => std::future::pending().await,
+            Some(Crash::AfterSend(k)) if k == n => {
+                let _ = self.venue.place_order(r).await;
+                std::future::pending().await
+            }
+            _ => self.venue.place_order(r).await,
+        }
+    }
+    async fn cancel_order(&self, id: &str, pid: u64) -> Result<OrderStatus> {
+        self.venue.cancel_order(id, pid).await
+    }
+    async fn order(&self, id: &str) -> Result<Option<OrderStatus>> {
+        self.venue.order(id).await
+    }
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
+        self.venue.open_orders().await
+    }
+    async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
+        self.venue.positions(u).await
+    }
+    async fn balances(&self) -> Result<Vec<Balance>> {
+        self.venue.balances().await
+    }
+    async fn settlement_fills(&self, s: &[String]) -> Result<Vec<Fill>> {
+        self.venue.settlement_fills(s).await
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 3, 50, 0)
+        .single()
+        .expect("time")
+}
+
+fn profile() -> Profile {
+    let mut p = Profile::named("crash");
+    p.contracts_per_leg = dec!(4);
+    p.liquidity.max_quote_age_secs = 1200;
+    p
+}
+
+fn venue(clock: Arc<ManualClock>) -> Arc<SimExchange> {
+    let m = SyntheticMarket::btc();
+    let chains = m.path(
+        start(),
+        start() + Duration::hours(8),
+        Duration::minutes(10),
+        0.45,
+        |t| Decimal::from(82_000 + (t - start()).num_minutes() * 3),
+    );
+    Arc::new(
+        SimExchange::new(clock, profile().fees, dec!(10000))
+            .with_feed(Box::new(VecFeed::new(chains))),
+    )
+}
+
+fn cfg(adopt: bool) -> EngineConfig {
+    EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Duration::minutes(1),
+        adopt,
+    }
+}
+
+/// Runs an engine until the crash point hangs it, then drops it (the "kill").
+async fn run_and_crash(
+    store: Arc<Store>,
+    venue: Arc<SimExchange>,
+    clock: Arc<ManualClock>,
+    crash: Crash,
+) {
+    let ex = Arc::new(Crashy {
+        venue,
+        crash: Some(crash),
+        sent: AtomicUsize::new(0),
+    });
+    let (mut e, _h) = Engine::start(profile(), cfg(false), ex, store, clock.clone())
+        .await
+        .expect("start");
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        e.run_until(Some(start() + Duration::hours(8))),
+    )
+    .await;
+    assert!(r.is_err(), "the engine hung at the crash point");
+}
+
+async fn check_invariants(store: &Store, venue: &SimExchange) {
+    store.flush().await.expect("flush");
+    let s = store
+        .latest_session("crash")
+        .await
+        .expect("read")
+        .expect("a session");
+    assert_eq!(s.state, SessionState::Closed, "{s:?}");
+    assert!(
+        s.legs.iter().all(|g| g.book.sold == dec!(4)),
+        "both legs were entered in full: {:?}",
+        s.legs
+    );
+    assert!(
+        s.exit_reason
+            .is_some_and(|r| r != strangle_core::risk::ExitReason::FailedEntry),
+        "{:?}",
+        s.exit_reason
+    );
+    // No duplicate orders: every client id reached the venue at most once.
+    let reqs = venue.requests();
+    let mut ids: Vec<_> = reqs.iter().map(|r| r.client_order_id.clone()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a client order id was sent twice: {reqs:?}");
+    // No untracked leg, and the ledger's legs equal the venue's fills.
+    assert!(
+        venue
+            .positions(Underlying::Btc)
+            .await
+            .expect("positions")
+            .is_empty(),
+        "flat at the venue"
+    );
+    for g in &s.legs {
+        let sold: Decimal = venue
+            .fills()
+            .iter()
+            .filter(|f| f.symbol == g.symbol && f.side == Side::Sell)
+            .map(|f| f.size)
+            .sum();
+        assert_eq!(g.book.sold, sold, "{}", g.symbol);
+        assert_eq!(g.book.open(), Decimal::ZERO);
+    }
+    // PnL is consistent with the fills: the venue's cash moved by exactly the session's net.
+    assert_eq!(venue.cash(), dec!(10000) + s.pnl.net);
+}
+
+async fn crash_and_recover(crash: Crash) {
+    let path = std::env::temp_dir().join(
+        format!("strangle_crash_{}_{:?}.db", std::process::id(), crash).replace(['(', ')'], "_"),
+    );
+    let clock = Arc::new(ManualClock::new(start()));
+    let venue = venue(clock.clone());
+    {
+        let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+        run_and_crash(store, venue.clone(), clock.clone(), crash).await;
+    }
+    // A new process: the ledger file is opened afresh.
+    let store = Arc::new(Store::Sqlite(
+        SqliteStore::open(&path).await.expect("reopen"),
+    ));
+    let ex = Arc::new(Crashy {
+        venue: venue.clone(),
+        crash: None,
+        sent: AtomicUsize::new(0),
+    });
+    let (mut e, _h) = Engine::start(
+        profile(),
+        cfg(false),
+        ex.clone(),
+        store.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("restart");
+    e.run_until(Some(start() + Duration::hours(8)))
+        .await
+        .expect("run");
+    check_invariants(&store, &venue).await;
+    // A second reconciliation finds nothing to do.
+    let again = reconcile(&*ex, &*store, "crash", false, clock.now())
+        .await
+        .expect("reconcile");
+    assert_eq!(
+        (
+            again.fills_added,
+            again.orders_cancelled,
+            again.adopted.len()
+        ),
+        (0, 0, 0)
+    );
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
+#[tokio::test]
+async fn killed_between_intent_and_send_of_the_first_entry_order() {
+    crash_and_recover(Crash::BeforeSend(1)).await;
+}
+
+#[tokio::test]
+async fn killed_between_send_and_fill_of_the_second_entry_order() {
+    crash_and_recover(Crash::AfterSend(2)).await;
+}
+
+#[tokio::test]
+async fn killed_in_the_middle_of_the_exit() {
+    // Orders 1-2 enter; order 3 is the first exit order.
+    crash_and_recover(Crash::AfterSend(3)).await;
+}
+
+#[tokio::test]
+async fn killed_before_the_second_exit_order_leaves() {
+    crash_and_recover(Crash::BeforeSend(4)).await;
+}
+
+#[tokio::test]
+async fn a_mismatch_is_refused_with_details_unless_adopted() {
+    let path = std::env::temp_dir().join(format!("strangle_mismatch_{}.db", std::process::id()));
+    let clock = Arc::new(ManualClock::new(start()));
+    let venue = venue(clock.clone());
+    let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+    {
+        let (mut e, _h) = Engine::start(
+            profile(),
+            cfg(false),
+            venue.clone(),
+            store.clone(),
+            clock.clone(),
+        )
+        .await
+        .expect("start");
+        e.run_until(Some(start() + Duration::minutes(30)))
+            .await
+            .expect("run");
+    }
+    let s = store
+        .latest_session("crash")
+        .await
+        .expect("read")
+        .expect("open session");
+    assert_eq!(s.state, SessionState::Open);
+    // Someone sells 2 more of the call by hand.
+    let g = &s.legs[0];
+    let q = venue
+        .quotes(std::slice::from_ref(&g.symbol))
+        .await
+        .expect("quote")
+        .pop()
+        .expect("quote");
+    let manual = OrderRequest {
+        client_order_id: "manual-1".into(),
+        product_id: g.product_id,
+        symbol: g.symbol.clone(),
+        side: Side::Sell,
+        size: dec!(2),
+        order_type: OrderType::Limit,
+        limit_price: q.bid,
+        time_in_force: TimeInForce::Ioc,
+        reduce_only: false,
+    };
+    venue.place_order(&manual).await.expect("manual trade");
+    let err = Engine::start(
+        profile(),
+        cfg(false),
+        venue.clone(),
+        store.clone(),
+        clock.clone(),
+    )
+    .await
+    .err()
+    .expect("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("refusing to trade")
+            && msg.contains(&g.symbol)
+            && msg.contains("holds 6 short"),
+        "{msg}"
+    );
+    // The operator adopts the exchange's state: the engine starts and manages 6 contracts.
+    let (mut e, _h) = Engine::start(
+        profile(),
+        cfg(true),
+        venue.clone(),
+        store.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("adopted");
+    assert_eq!(
+        e.strategy().session().expect("session").legs[0].book.open(),
+        dec!(6)
+    );
+    e.run_until(Some(start() + Duration::hours(8)))
+        .await
+        .expect("run");
+    assert!(
+        venue
+            .positions(Underlying::Btc)
+            .await
+            .expect("positions")
+            .is_empty(),
+        "all 6 bought back"
+    );
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
