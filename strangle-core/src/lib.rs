@@ -14,6 +14,7 @@
 //! | [`select`] | delta- or premium-band strike selection |
 //! | [`risk`] | the trailing stop and the exit rules |
 //! | [`pnl`] | exact leg and session PnL |
+//! | [`analytics`] | KPIs and chart series of closed sessions |
 //! | [`pricing`] | Black-76 prices and greeks |
 //! | [`strategy`] | the state machine |
 //! | [`engine`] | the async driver, its handle and heartbeat |
@@ -23,6 +24,7 @@
 //! | [`ids`] | deterministic session and client order ids |
 //! | [`recovery`] | reconciling the ledger with the exchange before trading |
 
+pub mod analytics;
 pub mod clock;
 pub mod engine;
 pub mod error;

@@ -12,6 +12,7 @@ use strangle_core::pnl::{LegBook, SessionPnl};
 use strangle_core::profile::Profile;
 
 use crate::codec::{from_text, to_text};
+use crate::queries::{OrderRow, Page, SessionDetail, SessionFilter};
 use crate::error::StoreError;
 use crate::profiles::StoredProfile;
 
@@ -316,6 +317,135 @@ impl Store {
             out.push(Self::session_of(r, self.legs_of(&id).await?)?);
         }
         Ok(out)
+    }
+
+    // ---- queries --------------------------------------------------------------------------
+
+    fn push_filter(qb: &mut sqlx::QueryBuilder<'_, Db>, f: &SessionFilter) {
+        qb.push(" WHERE 1 = 1");
+        if let Some(p) = &f.profile {
+            qb.push(" AND profile = ").push_bind(p.clone());
+        }
+        if let Some(t) = f.from {
+            qb.push(" AND opened_at >= ").push_bind(t);
+        }
+        if let Some(t) = f.to {
+            qb.push(" AND opened_at < ").push_bind(t);
+        }
+        if let Some(s) = f.state {
+            qb.push(" AND state = ").push_bind(to_text(&s));
+        }
+    }
+
+    /// Sessions matching `f`, newest first, one page at a time.
+    pub async fn list_sessions(&self, f: &SessionFilter) -> Result<Page<SessionRecord>, StoreError> {
+        self.flush().await?;
+        let limit = f.limit.clamp(1, 1000);
+        let offset = f.offset.max(0);
+        let mut count = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) FROM sessions");
+        Self::push_filter(&mut count, f);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT * FROM sessions");
+        Self::push_filter(&mut qb, f);
+        qb.push(" ORDER BY opened_at DESC, session_id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("session_id")?;
+            items.push(Self::session_of(r, self.legs_of(&id).await?)?);
+        }
+        Ok(Page { items, total, limit, offset })
+    }
+
+    /// Every session matching `f` (no paging), oldest first: for exports and analytics.
+    pub async fn all_sessions(&self, f: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
+        self.flush().await?;
+        let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT * FROM sessions");
+        Self::push_filter(&mut qb, f);
+        qb.push(" ORDER BY opened_at, session_id");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("session_id")?;
+            items.push(Self::session_of(r, self.legs_of(&id).await?)?);
+        }
+        Ok(items)
+    }
+
+    /// One session with its legs, orders, fills and audit trail.
+    pub async fn session_detail(&self, session_id: &str) -> Result<Option<SessionDetail>, StoreError> {
+        self.flush().await?;
+        let Some(session) = self.session(session_id).await? else { return Ok(None) };
+        const T: &str = "orders";
+        let rows = sqlx::query("SELECT * FROM orders WHERE session_id = $1 ORDER BY created_at, client_order_id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let state: String = r.try_get("state")?;
+            let request = strangle_core::model::OrderRequest {
+                client_order_id: r.try_get("client_order_id")?,
+                product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
+                symbol: r.try_get("symbol")?,
+                side: from_text(&r.try_get::<String, _>("side")?, T, "side")?,
+                size: get_dec(r, "size", T)?,
+                order_type: from_text(&r.try_get::<String, _>("order_type")?, T, "order_type")?,
+                limit_price: get_dec_opt(r, "limit_price", T)?,
+                time_in_force: from_text(&r.try_get::<String, _>("time_in_force")?, T, "time_in_force")?,
+                reduce_only: r.try_get("reduce_only")?,
+            };
+            orders.push(OrderRow {
+                intent: OrderIntent {
+                    session_id: session_id.to_string(),
+                    leg: from_text(&r.try_get::<String, _>("leg")?, T, "leg")?,
+                    purpose: from_text(&r.try_get::<String, _>("purpose")?, T, "purpose")?,
+                    attempt: u32::try_from(r.try_get::<i64, _>("attempt")?).unwrap_or_default(),
+                    request,
+                    created_at: r.try_get("created_at")?,
+                },
+                state: if state == "intent" { None } else { Some(from_text(&state, T, "state")?) },
+                exchange_order_id: r.try_get("exchange_order_id")?,
+                filled_size: get_dec(r, "filled_size", T)?,
+                reason: r.try_get("reason")?,
+                updated_at: r.try_get("updated_at")?,
+            });
+        }
+        const F: &str = "fills";
+        let rows = sqlx::query("SELECT * FROM fills WHERE session_id = $1 ORDER BY at, fill_id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut fills = Vec::with_capacity(rows.len());
+        for r in &rows {
+            fills.push(Fill {
+                fill_id: r.try_get("fill_id")?,
+                client_order_id: r.try_get("client_order_id")?,
+                symbol: r.try_get("symbol")?,
+                side: from_text(&r.try_get::<String, _>("side")?, F, "side")?,
+                size: get_dec(r, "size", F)?,
+                price: get_dec(r, "price", F)?,
+                fee: get_dec(r, "fee", F)?,
+                timestamp: r.try_get("at")?,
+            });
+        }
+        let rows = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let events = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    at: r.try_get("at")?,
+                    profile: r.try_get("profile")?,
+                    session_id: r.try_get("session_id")?,
+                    kind: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some(SessionDetail { session, orders, fills, events }))
     }
 
     // ---- profiles -------------------------------------------------------------------------

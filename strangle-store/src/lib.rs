@@ -14,6 +14,7 @@ pub mod error;
 pub mod lease;
 pub mod postgres;
 pub mod profiles;
+pub mod queries;
 pub mod sqlite;
 
 use std::path::Path;
@@ -27,6 +28,7 @@ pub use error::StoreError;
 pub use lease::{default_holder, Lease};
 pub use postgres::Store as PgStore;
 pub use profiles::StoredProfile;
+pub use queries::{OrderRow, Page, SessionDetail, SessionFilter};
 pub use sqlite::Store as SqliteStore;
 
 /// PnL marks buffered before one group commit (any other write, or [`Store::flush`], writes
@@ -87,6 +89,47 @@ impl Store {
     /// One session with its legs.
     pub async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
         both!(self, s => s.session(session_id).await)
+    }
+
+    /// Sessions matching `f`, newest first, one page at a time.
+    pub async fn list_sessions(
+        &self,
+        f: &SessionFilter,
+    ) -> Result<Page<SessionRecord>, StoreError> {
+        both!(self, s => s.list_sessions(f).await)
+    }
+
+    /// Every session matching `f`, oldest first (the filter's paging is ignored).
+    pub async fn all_sessions(&self, f: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
+        both!(self, s => s.all_sessions(f).await)
+    }
+
+    /// One session with its legs, orders, fills and audit trail.
+    pub async fn session_detail(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<SessionDetail>, StoreError> {
+        both!(self, s => s.session_detail(session_id).await)
+    }
+
+    /// Sessions matching `f` as CSV (oldest first).
+    pub async fn sessions_csv(&self, f: &SessionFilter) -> Result<String, StoreError> {
+        let all = self.all_sessions(f).await?;
+        queries::sessions_csv(&all).map_err(|e| StoreError::Corrupt {
+            table: "sessions",
+            column: "*",
+            reason: e.to_string(),
+        })
+    }
+
+    /// KPIs and series over the closed sessions matching `f` (see
+    /// [`strangle_core::analytics`]): rolling win rate over 10 sessions, 20 histogram bars.
+    pub async fn analytics(
+        &self,
+        f: &SessionFilter,
+    ) -> Result<strangle_core::analytics::Analytics, StoreError> {
+        let all = self.all_sessions(f).await?;
+        Ok(strangle_core::analytics::analyze(&all, 10, 20))
     }
 
     /// Every profile.

@@ -104,6 +104,7 @@ on_both!(
     profiles_single_active_and_conflicts,
     writes_are_idempotent_and_events_append_only,
     marks_are_group_committed,
+    queries_pages_detail_csv_and_analytics,
 );
 
 /// Runs a two-day sim with `ledger`; returns nothing, the ledger holds the records.
@@ -418,4 +419,106 @@ async fn postgres_refuses_a_newer_schema_and_enforces_one_active_profile() {
         "{err}"
     );
     db.done().await;
+}
+
+async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
+    use strangle_store::SessionFilter;
+    run_days(store.clone()).await;
+    let all = store
+        .list_sessions(&SessionFilter::default())
+        .await
+        .expect("list");
+    assert_eq!((all.total, all.items.len()), (2, 2));
+    assert!(
+        all.items[0].opened_at > all.items[1].opened_at,
+        "newest first"
+    );
+    let page = store
+        .list_sessions(&SessionFilter {
+            limit: 1,
+            offset: 1,
+            ..SessionFilter::default()
+        })
+        .await
+        .expect("page");
+    assert_eq!((page.total, page.items.len()), (2, 1));
+    assert_eq!(page.items[0].session_id, all.items[1].session_id);
+    let none = store
+        .list_sessions(&SessionFilter {
+            profile: Some("nope".into()),
+            ..SessionFilter::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(none.total, 0);
+    let recent = SessionFilter {
+        from: Some(all.items[0].opened_at),
+        ..SessionFilter::default()
+    };
+    assert_eq!(store.list_sessions(&recent).await.expect("list").total, 1);
+    let closed = SessionFilter {
+        state: Some(SessionState::Closed),
+        ..SessionFilter::default()
+    };
+    assert_eq!(store.list_sessions(&closed).await.expect("list").total, 2);
+
+    let d = store
+        .session_detail(&all.items[0].session_id)
+        .await
+        .expect("detail")
+        .expect("exists");
+    assert_eq!(
+        d.orders.len(),
+        4,
+        "two entries and two exits: {:?}",
+        d.orders
+    );
+    assert!(d
+        .orders
+        .iter()
+        .all(|o| o.state == Some(strangle_core::model::OrderState::Filled)));
+    assert!(d.orders.iter().all(|o| o.filled_size == dec!(3)));
+    assert_eq!(d.fills.len(), 4);
+    let kinds: Vec<_> = d.events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"entry") && kinds.contains(&"closed"),
+        "{kinds:?}"
+    );
+    assert!(store
+        .session_detail("no-such")
+        .await
+        .expect("detail")
+        .is_none());
+
+    let csv = store
+        .sessions_csv(&SessionFilter::default())
+        .await
+        .expect("csv");
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
+    assert_eq!(rows.len(), 2);
+    let headers = r.headers().expect("headers").clone();
+    let net_col = headers.iter().position(|h| h == "net").expect("net column");
+    assert_eq!(
+        rows[1][net_col].parse::<Decimal>().expect("decimal"),
+        all.items[0].pnl.net
+    );
+
+    let a = store
+        .analytics(&SessionFilter::default())
+        .await
+        .expect("analytics");
+    assert_eq!(a.sessions, 2);
+    assert_eq!(a.net, all.items.iter().map(|s| s.pnl.net).sum::<Decimal>());
+    let mut fill_fees = Decimal::ZERO;
+    for s in &all.items {
+        let d = store
+            .session_detail(&s.session_id)
+            .await
+            .expect("detail")
+            .expect("exists");
+        fill_fees += d.fills.iter().map(|f| f.fee).sum::<Decimal>();
+    }
+    assert_eq!(a.fees, fill_fees, "fees are counted once");
+    assert_eq!(a.cumulative.len(), 2);
 }
