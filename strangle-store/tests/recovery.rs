@@ -19,7 +19,7 @@ use strangle_core::recovery::reconcile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::sim::{SimExchange, VecFeed};
 use strangle_core::{Exchange, Result};
-use strangle_store::{SqliteStore, Store};
+use strangle_store::{PgStore, SqliteStore, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Crash {
@@ -188,20 +188,67 @@ async fn check_invariants(store: &Store, venue: &SimExchange) {
     assert_eq!(venue.cash(), dec!(10000) + s.pnl.net);
 }
 
-async fn crash_and_recover(crash: Crash) {
-    let path = std::env::temp_dir().join(
-        format!("strangle_crash_{}_{:?}.db", std::process::id(), crash).replace(['(', ')'], "_"),
-    );
+/// Where the ledger lives; `open` is called again after the "kill", like a new process.
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(std::path::PathBuf),
+    Postgres(String, String),
+}
+
+impl Backend {
+    fn new(postgres: bool, tag: &str) -> Self {
+        let name = format!("crash_{}_{tag}", std::process::id())
+            .replace(['(', ')'], "_")
+            .to_lowercase();
+        if postgres {
+            let url = std::env::var("STRANGLE_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            Backend::Postgres(url, name)
+        } else {
+            Backend::Sqlite(std::env::temp_dir().join(format!("{name}.db")))
+        }
+    }
+
+    async fn open(&self) -> Arc<Store> {
+        Arc::new(match self {
+            Backend::Sqlite(p) => Store::Sqlite(SqliteStore::open(p).await.expect("sqlite opens")),
+            Backend::Postgres(url, schema) => Store::Postgres(
+                PgStore::open_in_schema(url, Some(schema)).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL tests need a server at {url} (set STRANGLE_TEST_PG_URL): {e}")
+                }),
+            ),
+        })
+    }
+
+    async fn remove(&self) {
+        match self {
+            Backend::Sqlite(p) => {
+                for ext in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+                }
+            }
+            Backend::Postgres(url, schema) => {
+                if let Ok(pool) = sqlx::PgPool::connect(url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&pool)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+async fn crash_and_recover(crash: Crash, postgres: bool) {
+    let backend = Backend::new(postgres, &format!("{crash:?}"));
+    backend.remove().await;
     let clock = Arc::new(ManualClock::new(start()));
     let venue = venue(clock.clone());
     {
-        let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+        let store = backend.open().await;
         run_and_crash(store, venue.clone(), clock.clone(), crash).await;
     }
-    // A new process: the ledger file is opened afresh.
-    let store = Arc::new(Store::Sqlite(
-        SqliteStore::open(&path).await.expect("reopen"),
-    ));
+    // A new process: the ledger is opened afresh.
+    let store = backend.open().await;
     let ex = Arc::new(Crashy {
         venue: venue.clone(),
         crash: None,
@@ -232,30 +279,34 @@ async fn crash_and_recover(crash: Crash) {
         ),
         (0, 0, 0)
     );
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-    }
+    drop(e);
+    drop(store);
+    backend.remove().await;
 }
 
 #[tokio::test]
 async fn killed_between_intent_and_send_of_the_first_entry_order() {
-    crash_and_recover(Crash::BeforeSend(1)).await;
+    crash_and_recover(Crash::BeforeSend(1), false).await;
+    crash_and_recover(Crash::BeforeSend(1), true).await;
 }
 
 #[tokio::test]
 async fn killed_between_send_and_fill_of_the_second_entry_order() {
-    crash_and_recover(Crash::AfterSend(2)).await;
+    crash_and_recover(Crash::AfterSend(2), false).await;
+    crash_and_recover(Crash::AfterSend(2), true).await;
 }
 
 #[tokio::test]
 async fn killed_in_the_middle_of_the_exit() {
     // Orders 1-2 enter; order 3 is the first exit order.
-    crash_and_recover(Crash::AfterSend(3)).await;
+    crash_and_recover(Crash::AfterSend(3), false).await;
+    crash_and_recover(Crash::AfterSend(3), true).await;
 }
 
 #[tokio::test]
 async fn killed_before_the_second_exit_order_leaves() {
-    crash_and_recover(Crash::BeforeSend(4)).await;
+    crash_and_recover(Crash::BeforeSend(4), false).await;
+    crash_and_recover(Crash::BeforeSend(4), true).await;
 }
 
 #[tokio::test]
