@@ -15,11 +15,11 @@ use rust_decimal::Decimal;
 use strangle_core::clock::ManualClock;
 use strangle_core::engine::{Engine, EngineConfig};
 use strangle_core::ledger::Mode;
-use strangle_store::{SessionFilter, SqliteStore, Store};
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::sim::{SimExchange, VecFeed};
 use strangle_examples::random_walk;
+use strangle_store::{SessionFilter, SqliteStore, Store};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,11 +44,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000))
             .with_feed(Box::new(VecFeed::new(feed))),
     );
-    let path = std::env::args().nth(1).unwrap_or_else(|| "target/sim_day.db".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/sim_day.db".into());
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{path}{ext}"));
     }
-    let ledger = Arc::new(Store::Sqlite(SqliteStore::open(std::path::Path::new(&path)).await?));
+    let ledger = Arc::new(Store::Sqlite(
+        SqliteStore::open(std::path::Path::new(&path)).await?,
+    ));
     let config = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(30),
@@ -71,7 +75,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ledger: {path} ({} sessions)\n", all.len());
     println!("audit trail (IST):");
     for s in &all {
-        let Some(d) = ledger.session_detail(&s.session_id).await? else { continue };
+        let Some(d) = ledger.session_detail(&s.session_id).await? else {
+            continue;
+        };
         for e in &d.events {
             println!(
                 "  {}  {:<12} {}",
@@ -92,7 +98,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.session_id,
             s.legs.first().map_or("", |g| g.symbol.as_str()),
             s.legs.get(1).map_or("", |g| g.symbol.as_str()),
-            s.exit_reason.map(|r| r.to_string()).unwrap_or_else(|| format!("{:?}", s.state)),
+            s.exit_reason
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| format!("{:?}", s.state)),
             s.pnl.premium.round_dp(4),
             s.pnl.fees.round_dp(4),
             s.pnl.net.round_dp(4),
