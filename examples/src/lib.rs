@@ -3,9 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
+use strangle_core::sim::synthetic::RandomWalk;
 
-/// A reproducible spot path: a geometric random walk with `n` steps of `step`, each move
-/// drawn uniformly within ±`max_move` (0.004 = 0.4 %), from a seeded xorshift generator.
+/// `n` prices, `step` apart from `start`, of a seeded random walk from `spot` moving at most
+/// `max_move` per step (see [`RandomWalk`]), rounded to whole dollars.
 pub fn random_walk(
     seed: u64,
     start: DateTime<Utc>,
@@ -14,17 +15,10 @@ pub fn random_walk(
     spot: f64,
     max_move: f64,
 ) -> Vec<(DateTime<Utc>, Decimal)> {
-    let mut state = seed.max(1);
-    let mut s = spot;
+    let mut w = RandomWalk::new(seed, spot, max_move);
     (0..n)
         .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-            if i > 0 {
-                s *= 1.0 + (2.0 * u - 1.0) * max_move;
-            }
+            let s = if i == 0 { w.spot() } else { w.step() };
             let t = start + step * i32::try_from(i).unwrap_or(i32::MAX);
             (t, Decimal::from_f64(s.round()).unwrap_or_default())
         })

@@ -67,6 +67,21 @@ impl DeltaClient {
         &self.rest
     }
 
+    /// A signed, safely retried call with a JSON body whose answer is not needed.
+    async fn send_json(&self, method: Method, path: &str, payload: &str) -> Result<(), DeltaError> {
+        self.rest
+            .call::<serde_json::Value>(
+                method,
+                path,
+                &QueryString::default(),
+                Some(payload),
+                true,
+                Retry::Safe,
+            )
+            .await
+            .map(|_| ())
+    }
+
     async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -234,17 +249,8 @@ impl DeltaClient {
     /// Cancels every open option order (limit, stop and reduce-only).
     pub async fn cancel_all_options(&self) -> Result<(), DeltaError> {
         let payload = r#"{"contract_types":"call_options,put_options","cancel_limit_orders":"true","cancel_stop_orders":"true","cancel_reduce_only_orders":"true"}"#;
-        self.rest
-            .call::<serde_json::Value>(
-                Method::DELETE,
-                "/v2/orders/all",
-                &QueryString::default(),
-                Some(payload),
-                true,
-                Retry::Safe,
-            )
+        self.send_json(Method::DELETE, "/v2/orders/all", payload)
             .await
-            .map(|_| ())
     }
 
     /// One order by exchange id.
@@ -387,50 +393,23 @@ impl DeltaClient {
             "underlying_assets": underlyings,
             "config": [{"action": "cancel_orders", "unhealthy_count": 1}],
         });
-        self.rest
-            .call::<serde_json::Value>(
-                Method::POST,
-                "/v2/heartbeat/create",
-                &QueryString::default(),
-                Some(&body(&payload)?),
-                true,
-                Retry::Safe,
-            )
+        self.send_json(Method::POST, "/v2/heartbeat/create", &body(&payload)?)
             .await
-            .map(|_| ())
     }
 
     /// Keeps the dead-man switch alive for `ttl` (zero disables it).
     pub async fn heartbeat(&self, heartbeat_id: &str, ttl: Duration) -> Result<(), DeltaError> {
         let payload =
             serde_json::json!({"heartbeat_id": heartbeat_id, "ttl": ttl.as_millis() as u64});
-        self.rest
-            .call::<serde_json::Value>(
-                Method::POST,
-                "/v2/heartbeat",
-                &QueryString::default(),
-                Some(&body(&payload)?),
-                true,
-                Retry::Safe,
-            )
+        self.send_json(Method::POST, "/v2/heartbeat", &body(&payload)?)
             .await
-            .map(|_| ())
     }
 
     /// The simpler dead-man timer: cancel all orders after `after` unless called again.
     pub async fn cancel_after(&self, after: Duration) -> Result<(), DeltaError> {
         let payload = serde_json::json!({"cancel_after": (after.as_millis() as u64).to_string()});
-        self.rest
-            .call::<serde_json::Value>(
-                Method::POST,
-                "/v2/orders/cancel_after",
-                &QueryString::default(),
-                Some(&body(&payload)?),
-                true,
-                Retry::Safe,
-            )
+        self.send_json(Method::POST, "/v2/orders/cancel_after", &body(&payload)?)
             .await
-            .map(|_| ())
     }
 }
 

@@ -26,6 +26,18 @@ fn get_dec_opt(row: &DbRow, col: &'static str, table: &'static str) -> Result<Op
 }
 
 impl Store {
+    /// Wraps a connection pool and brings its schema up to date.
+    pub async fn from_pool(pool: sqlx::Pool<Db>) -> Result<Self, StoreError> {
+        let store = Self { pool, marks: tokio::sync::Mutex::new(Vec::new()) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &sqlx::Pool<Db> {
+        &self.pool
+    }
+
     /// Writes buffered marks in one transaction.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let marks = std::mem::take(&mut *self.marks.lock().await);
@@ -450,25 +462,32 @@ impl Store {
 
     // ---- profiles -------------------------------------------------------------------------
 
+    /// Binds a profile's columns: name, underlying, strike_mode, delta_low, delta_high,
+    /// settings, created_at, updated_at.
+    fn bind_profile<'q>(
+        q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        p: &'q Profile,
+        now: DateTime<Utc>,
+    ) -> Result<sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>, StoreError> {
+        Ok(q.bind(&p.name)
+            .bind(to_text(&p.underlying))
+            .bind(to_text(&p.strike_mode))
+            .bind(p.delta_band.low)
+            .bind(p.delta_band.high)
+            .bind(json(p)?)
+            .bind(now)
+            .bind(now))
+    }
+
     async fn put_profile(&self, p: &Profile) -> Result<(), StoreError> {
-        let now = Utc::now();
-        sqlx::query(
-            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, active, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8) \
+        let q = sqlx::query(
+            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE) \
              ON CONFLICT (name) DO UPDATE SET underlying = excluded.underlying, strike_mode = excluded.strike_mode, \
              delta_low = excluded.delta_low, delta_high = excluded.delta_high, settings = excluded.settings, \
              updated_at = excluded.updated_at",
-        )
-        .bind(&p.name)
-        .bind(to_text(&p.underlying))
-        .bind(to_text(&p.strike_mode))
-        .bind(p.delta_band.low)
-        .bind(p.delta_band.high)
-        .bind(json(p)?)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        );
+        Self::bind_profile(q, p, Utc::now())?.execute(&self.pool).await?;
         Ok(())
     }
 
@@ -514,21 +533,11 @@ impl Store {
 
     /// Adds a new profile; a taken name is [`StoreError::DuplicateProfile`].
     pub async fn create_profile(&self, p: &Profile) -> Result<StoredProfile, StoreError> {
-        let now = Utc::now();
-        let res = sqlx::query(
-            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, active, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8)",
-        )
-        .bind(&p.name)
-        .bind(to_text(&p.underlying))
-        .bind(to_text(&p.strike_mode))
-        .bind(p.delta_band.low)
-        .bind(p.delta_band.high)
-        .bind(json(p)?)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
+        let q = sqlx::query(
+            "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)",
+        );
+        let res = Self::bind_profile(q, p, Utc::now())?.execute(&self.pool).await;
         match res {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::DuplicateProfile(p.name.clone())),
             Err(e) => Err(e.into()),

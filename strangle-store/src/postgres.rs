@@ -4,7 +4,6 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
-use tokio::sync::Mutex;
 
 type Db = sqlx::Postgres;
 
@@ -17,7 +16,7 @@ const EXISTS_MIGRATIONS_TABLE: &str = "SELECT table_name::text FROM information_
 #[derive(Debug)]
 pub struct Store {
     pool: sqlx::PgPool,
-    marks: Mutex<Vec<PnlMark>>,
+    marks: tokio::sync::Mutex<Vec<PnlMark>>,
 }
 
 fn dec(d: Decimal) -> Decimal {
@@ -79,17 +78,7 @@ impl Store {
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        let store = Self {
-            pool,
-            marks: Mutex::new(Vec::new()),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &sqlx::PgPool {
-        &self.pool
+        Self::from_pool(pool).await
     }
 }
 

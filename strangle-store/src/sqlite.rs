@@ -6,7 +6,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use tokio::sync::Mutex;
 
 type Db = sqlx::Sqlite;
 
@@ -19,7 +18,7 @@ const EXISTS_MIGRATIONS_TABLE: &str =
 #[derive(Debug)]
 pub struct Store {
     pool: sqlx::SqlitePool,
-    marks: Mutex<Vec<PnlMark>>,
+    marks: tokio::sync::Mutex<Vec<PnlMark>>,
 }
 
 fn dec(d: Decimal) -> String {
@@ -67,17 +66,7 @@ impl Store {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        let store = Self {
-            pool,
-            marks: Mutex::new(Vec::new()),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &sqlx::SqlitePool {
-        &self.pool
+        Self::from_pool(pool).await
     }
 }
 

@@ -222,3 +222,46 @@ impl SyntheticMarket {
         out
     }
 }
+
+/// A reproducible spot path: a geometric random walk whose every step moves the price by a
+/// uniform draw within ±`max_move` (0.004 = 0.4 %), from a seeded xorshift generator. The
+/// same seed gives the same path on every platform.
+///
+/// ```
+/// use strangle_core::sim::synthetic::RandomWalk;
+/// let mut a = RandomWalk::new(7, 82_000.0, 0.001);
+/// let mut b = RandomWalk::new(7, 82_000.0, 0.001);
+/// assert_eq!(a.step(), b.step());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomWalk {
+    state: u64,
+    spot: f64,
+    max_move: f64,
+}
+
+impl RandomWalk {
+    /// A walk starting at `spot`.
+    pub fn new(seed: u64, spot: f64, max_move: f64) -> Self {
+        Self {
+            state: seed.max(1),
+            spot,
+            max_move,
+        }
+    }
+
+    /// The current price.
+    pub fn spot(&self) -> f64 {
+        self.spot
+    }
+
+    /// Moves one step and returns the new price.
+    pub fn step(&mut self) -> f64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let u = (self.state >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+        self.spot *= 1.0 + (2.0 * u - 1.0) * self.max_move;
+        self.spot
+    }
+}

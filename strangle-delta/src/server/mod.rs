@@ -29,7 +29,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::model::{ChainSnapshot, FeeModel};
-use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::sim::synthetic::{RandomWalk, SyntheticMarket};
 use strangle_core::sim::{SimExchange, VecFeed};
 use tokio::sync::oneshot;
 
@@ -345,40 +345,42 @@ async fn deadman_watch(st: Arc<ServerState>) {
     }
 }
 
-/// The synthetic markets' random walk.
+/// The synthetic markets, each moved by its own random walk.
 struct Walk {
-    state: u64,
-    markets: Vec<(SyntheticMarket, f64, f64)>,
-    max_move: f64,
+    markets: Vec<(SyntheticMarket, RandomWalk, f64)>,
     started: bool,
 }
 
 impl Walk {
     fn new(seed: u64, markets: Vec<(SyntheticMarket, f64, f64)>, max_move: f64) -> Self {
+        let markets = markets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (m, spot, iv))| {
+                (
+                    m,
+                    RandomWalk::new(seed.wrapping_add(i as u64), spot, max_move),
+                    iv,
+                )
+            })
+            .collect();
         Self {
-            state: seed.max(1),
             markets,
-            max_move,
             started: false,
         }
     }
 
     fn next_chains(&mut self, t: chrono::DateTime<chrono::Utc>) -> Vec<ChainSnapshot> {
         let started = std::mem::replace(&mut self.started, true);
-        let mut out = Vec::new();
-        for (m, spot, iv) in &mut self.markets {
-            if started {
-                self.state ^= self.state << 13;
-                self.state ^= self.state >> 7;
-                self.state ^= self.state << 17;
-                let u = (self.state >> 11) as f64 / (1u64 << 53) as f64;
-                *spot *= 1.0 + (2.0 * u - 1.0) * self.max_move;
-            }
-            let s = Decimal::from_f64(*spot)
-                .map(|d| d.round_dp(1))
-                .unwrap_or_default();
-            out.push(m.chain(t, s, *iv));
-        }
-        out
+        self.markets
+            .iter_mut()
+            .map(|(m, walk, iv)| {
+                let spot = if started { walk.step() } else { walk.spot() };
+                let s = Decimal::from_f64(spot)
+                    .map(|d| d.round_dp(1))
+                    .unwrap_or_default();
+                m.chain(t, s, *iv)
+            })
+            .collect()
     }
 }
