@@ -1,10 +1,131 @@
-//! The `strangle` binary. Its commands arrive with issue 5; today it only says so.
+//! The `strangle` binary: a thin front over the core, the Delta adapter and the ledger.
 
-fn main() {
-    eprintln!(
-        "strangle {}: the command-line front end is not built yet (issue 5).\n\
-         Run a simulated day with: cargo run -p strangle-examples --example sim_day",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+mod cmd;
+mod error;
+mod profile_file;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use strangle_store::Store;
+
+use crate::error::CliError;
+
+/// Delta-targeted short strangles on BTC/ETH options on Delta Exchange.
+///
+/// Exit codes: 0 success, 1 failure while running, 2 bad command line, 3 invalid input
+/// (profile file, argument value), 4 not found, 5 conflict (duplicate name, profile already
+/// running, active profile), 6 refused for safety (live without --live or credentials, ledger
+/// and exchange disagree), 130 a second Ctrl-C exited at once.
+#[derive(Debug, Parser)]
+#[command(name = "strangle", version, about, long_about)]
+struct Cli {
+    /// The ledger: a SQLite file (default) or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        default_value = "strangle.db",
+        env = "STRANGLE_LEDGER"
+    )]
+    ledger: String,
+    /// More log output (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors in the log.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "STRANGLE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a profile until stopped (sim by default: no network, no keys).
+    Run(cmd::run::RunArgs),
+    /// Manage profiles in the ledger.
+    #[command(subcommand)]
+    Configs(cmd::configs::Configs),
+    /// Browse and export sessions.
+    #[command(subcommand)]
+    Sessions(cmd::sessions::Sessions),
+    /// Start the Delta-compatible local market standalone.
+    SimServer(cmd::sim_server::SimServerArgs),
+    /// Print version, git commit, build profile and features.
+    Version,
+}
+
+fn init_logs(cli: &Cli) {
+    let level = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRANGLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Version => {
+            println!("strangle {}", env!("CARGO_PKG_VERSION"));
+            println!("commit   {}", env!("STRANGLE_GIT_COMMIT"));
+            println!("profile  {}", env!("STRANGLE_BUILD_PROFILE"));
+            println!("ledgers  sqlite, postgres");
+            println!("markets  sim, paper, live (Delta Exchange India and Global)");
+            Ok(())
+        }
+        Command::SimServer(args) => cmd::sim_server::run(args).await,
+        Command::Configs(c) => cmd::configs::run(&Store::open(&cli.ledger).await?, c).await,
+        Command::Sessions(c) => cmd::sessions::run(&Store::open(&cli.ledger).await?, c).await,
+        Command::Run(args) => cmd::run::run(Arc::new(Store::open(&cli.ledger).await?), args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(&cli);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.code()
+        }
+    }
 }

@@ -42,22 +42,23 @@ pub fn window_day(profile: &Profile, now: DateTime<Utc>) -> Option<NaiveDate> {
     })
 }
 
-/// The start of the next entry window at or after `now` whose day is not `used_day`.
-/// If `now` is inside an unused window, returns `now`.
+/// The start of the next entry window at or after `now` whose day is after `used_day`.
+/// If `now` is inside such a window, returns `now`.
 pub fn next_entry(
     profile: &Profile,
     now: DateTime<Utc>,
     used_day: Option<NaiveDate>,
 ) -> DateTime<Utc> {
+    let fresh = |d: NaiveDate| used_day.is_none_or(|u| d > u);
     if let Some(d) = window_day(profile, now) {
-        if Some(d) != used_day {
+        if fresh(d) {
             return now;
         }
     }
     let mut day = ist_date(now);
     loop {
         let (s, _) = entry_window(profile, day);
-        if s > now && Some(day) != used_day {
+        if s > now && fresh(day) {
             return s;
         }
         day = match day.succ_opt() {

@@ -62,6 +62,14 @@ impl DeltaClient {
         })
     }
 
+    /// A client of the local server: no rate limit (the local server enforces none).
+    pub fn local(env: Environment, creds: Option<Credentials>) -> Result<Self, DeltaError> {
+        let limiter = crate::ratelimit::RateLimiter::unlimited();
+        Ok(Self {
+            rest: RestClient::with_limiter(env, creds, RetryPolicy::default(), limiter)?,
+        })
+    }
+
     /// The transport.
     pub fn rest(&self) -> &RestClient {
         &self.rest

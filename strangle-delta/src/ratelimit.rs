@@ -71,6 +71,11 @@ impl RateLimiter {
         }
     }
 
+    /// No limit: for the local server, which enforces none.
+    pub fn unlimited() -> Self {
+        Self::new(u32::MAX, Duration::from_secs(300))
+    }
+
     /// Waits until `weight` units are available, then takes them.
     pub async fn acquire(&self, weight: u32) {
         let weight = weight.min(self.budget);
@@ -87,8 +92,8 @@ impl RateLimiter {
                 }
                 match s.blocked_until {
                     Some(b) => b,
-                    None if s.used + weight <= self.budget => {
-                        s.used += weight;
+                    None if s.used.saturating_add(weight) <= self.budget => {
+                        s.used = s.used.saturating_add(weight);
                         return;
                     }
                     None => s.window_start + self.window,

@@ -86,11 +86,21 @@ impl std::fmt::Debug for RestClient {
 }
 
 impl RestClient {
-    /// A client for `env`, authenticated when `creds` is given.
+    /// A client for `env`, authenticated when `creds` is given, with Delta's rate limit.
     pub fn new(
         env: Environment,
         creds: Option<Credentials>,
         policy: RetryPolicy,
+    ) -> Result<Self, DeltaError> {
+        Self::with_limiter(env, creds, policy, RateLimiter::default())
+    }
+
+    /// A client with its own rate limiter (e.g. [`RateLimiter::unlimited`] for the local server).
+    pub fn with_limiter(
+        env: Environment,
+        creds: Option<Credentials>,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
     ) -> Result<Self, DeltaError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -102,7 +112,7 @@ impl RestClient {
             http,
             env,
             creds,
-            limiter: Arc::new(RateLimiter::default()),
+            limiter: Arc::new(limiter),
             policy,
         })
     }

@@ -40,6 +40,8 @@ pub trait MarketFeed: Send {
     fn peek_time(&mut self) -> Option<DateTime<Utc>>;
     /// Takes the next snapshot.
     fn next_snapshot(&mut self) -> Option<ChainSnapshot>;
+    /// Called before snapshots up to `now` are taken: a feed may skip what lies far behind.
+    fn advance_to(&mut self, _now: DateTime<Utc>) {}
 }
 
 /// A feed from snapshots already in memory (sorted by time on construction).
@@ -189,6 +191,7 @@ impl SimExchange {
         let mut book = self.book();
         let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feed.as_mut() {
+            feed.advance_to(now);
             while feed.peek_time().is_some_and(|t| t <= now) {
                 if let Some(c) = feed.next_snapshot() {
                     book.apply(c);

@@ -265,3 +265,87 @@ impl RandomWalk {
         self.spot
     }
 }
+
+/// A [`crate::sim::MarketFeed`] that prices synthetic chains lazily on a fixed time grid from
+/// a [`RandomWalk`] per market: a market that runs for as long as it is asked, on any clock
+/// (a simulated clock fast-forwards it, the system clock plays it live). Between two
+/// requests only the latest grid point is priced, so a long jump costs one chain per market.
+#[derive(Debug, Clone)]
+pub struct WalkFeed {
+    markets: Vec<(SyntheticMarket, RandomWalk, f64)>,
+    grid: Duration,
+    next: DateTime<Utc>,
+    pending: std::collections::VecDeque<ChainSnapshot>,
+}
+
+impl WalkFeed {
+    /// Markets `(market, starting spot, ATM IV)` from `start`, a snapshot every `grid`, each
+    /// walk step moving spot by at most `max_move`.
+    pub fn new(
+        markets: Vec<(SyntheticMarket, f64, f64)>,
+        seed: u64,
+        max_move: f64,
+        start: DateTime<Utc>,
+        grid: Duration,
+    ) -> Self {
+        let markets = markets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (m, spot, iv))| {
+                (
+                    m,
+                    RandomWalk::new(seed.wrapping_add(i as u64), spot, max_move),
+                    iv,
+                )
+            })
+            .collect();
+        Self {
+            markets,
+            grid,
+            next: start,
+            pending: Default::default(),
+        }
+    }
+
+    fn price(&mut self, t: DateTime<Utc>, steps: i64) {
+        for (m, walk, iv) in &mut self.markets {
+            for _ in 0..steps {
+                walk.step();
+            }
+            let s = Decimal::from_f64(walk.spot())
+                .map(|d| d.round_dp(1))
+                .unwrap_or_default();
+            self.pending.push_back(m.chain(t, s, *iv));
+        }
+    }
+}
+
+impl crate::sim::MarketFeed for WalkFeed {
+    fn peek_time(&mut self) -> Option<DateTime<Utc>> {
+        Some(self.pending.front().map_or(self.next, |c| c.timestamp))
+    }
+
+    fn next_snapshot(&mut self) -> Option<ChainSnapshot> {
+        if let Some(c) = self.pending.pop_front() {
+            return Some(c);
+        }
+        let t = self.next;
+        self.price(t, 1);
+        self.next = t + self.grid;
+        self.pending.pop_front()
+    }
+
+    fn advance_to(&mut self, now: DateTime<Utc>) {
+        // Skip grid points that nobody will look at: walk them, price only the last.
+        if self.pending.is_empty() && now >= self.next + self.grid {
+            let skipped =
+                (now - self.next).num_milliseconds() / self.grid.num_milliseconds().max(1);
+            for (_, walk, _) in &mut self.markets {
+                for _ in 0..skipped {
+                    walk.step();
+                }
+            }
+            self.next += self.grid * i32::try_from(skipped).unwrap_or(i32::MAX);
+        }
+    }
+}

@@ -358,7 +358,9 @@ impl Strategy {
         if self.stop_requested || self.live.is_some() {
             return None;
         }
-        schedule::window_day(&self.profile, now).filter(|d| Some(*d) != self.used_day)
+        // Days only move forward: a day at or before the last one entered is never entered,
+        // so a replay on an existing ledger cannot overwrite a recorded session.
+        schedule::window_day(&self.profile, now).filter(|d| self.used_day.is_none_or(|u| *d > u))
     }
 
     fn try_enter(&mut self, now: DateTime<Utc>, chain: &ChainSnapshot, out: &mut Vec<Action>) {

@@ -29,7 +29,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::model::{ChainSnapshot, FeeModel};
-use strangle_core::sim::synthetic::{RandomWalk, SyntheticMarket};
+use strangle_core::sim::synthetic::{RandomWalk, SyntheticMarket, WalkFeed};
 use strangle_core::sim::{SimExchange, VecFeed};
 use tokio::sync::oneshot;
 
@@ -59,6 +59,18 @@ pub enum MarketSource {
     Scripted,
     /// Recorded or scripted chains, applied as the market clock passes their timestamps.
     Replay(Vec<ChainSnapshot>),
+    /// Synthetic chains priced lazily on a grid of the market clock's time (see
+    /// [`WalkFeed`]): with a simulated clock the market fast-forwards with it.
+    Walk {
+        /// Markets to list, with their starting spot and ATM IV.
+        markets: Vec<(SyntheticMarket, f64, f64)>,
+        /// Seed of the random walks.
+        seed: u64,
+        /// Market time between two snapshots.
+        grid: chrono::Duration,
+        /// Largest move per snapshot (0.001 = 0.1 %).
+        max_move: f64,
+    },
 }
 
 /// Settings of the local server.
@@ -188,8 +200,21 @@ impl LocalServer {
             config.fees.clone(),
             config.initial_cash,
         );
-        if let MarketSource::Replay(chains) = &config.market {
-            venue = venue.with_feed(Box::new(VecFeed::new(chains.clone())));
+        match &config.market {
+            MarketSource::Replay(chains) => {
+                venue = venue.with_feed(Box::new(VecFeed::new(chains.clone())))
+            }
+            MarketSource::Walk {
+                markets,
+                seed,
+                grid,
+                max_move,
+            } => {
+                let feed =
+                    WalkFeed::new(markets.clone(), *seed, *max_move, config.clock.now(), *grid);
+                venue = venue.with_feed(Box::new(feed));
+            }
+            _ => {}
         }
         let venue = Arc::new(venue);
         let state = Arc::new(ServerState {

@@ -1,0 +1,130 @@
+//! `strangle configs`: profiles in the ledger.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use strangle_store::{Store, StoredProfile};
+
+use crate::error::CliError;
+use crate::profile_file::{self, Format};
+
+/// What to do with profiles.
+#[derive(Debug, Subcommand)]
+pub enum Configs {
+    /// List every profile.
+    List,
+    /// Print one profile.
+    Show {
+        /// Name or id.
+        profile: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: Format,
+    },
+    /// Add a profile from a TOML or JSON file (refused if the name is taken).
+    Create {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Replace a profile's settings from a file.
+    Update {
+        /// Name or id.
+        profile: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Make a profile the active one.
+    Activate {
+        /// Name or id.
+        profile: String,
+    },
+    /// Delete a profile (not the active one).
+    Delete {
+        /// Name or id.
+        profile: String,
+    },
+    /// Add or replace a profile from a file, by its name.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Write a profile to standard output.
+    Export {
+        /// Name or id.
+        profile: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: Format,
+    },
+}
+
+/// Finds a profile by id (all digits) or name.
+pub async fn find(store: &Store, key: &str) -> Result<StoredProfile, CliError> {
+    match key.parse::<i64>() {
+        Ok(id) => Ok(store.profile_by_id(id).await?),
+        Err(_) => Ok(store.profile(key).await?),
+    }
+}
+
+/// Runs the subcommand.
+pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
+    match cmd {
+        Configs::List => {
+            let all = store.profiles().await?;
+            if all.is_empty() {
+                println!("no profiles; add one with: strangle configs create FILE");
+            }
+            println!(
+                "{:>4}  {:<24} {:<4} {:<8} {:<12} active",
+                "id", "name", "asset", "mode", "delta band"
+            );
+            for p in all {
+                let b = p.profile.delta_band;
+                println!(
+                    "{:>4}  {:<24} {:<4} {:<8} {:<12} {}",
+                    p.id,
+                    p.profile.name,
+                    p.profile.underlying,
+                    format!("{:?}", p.profile.strike_mode).to_lowercase(),
+                    format!("{:.2}-{:.2}", b.low, b.high),
+                    if p.active { "*" } else { "" }
+                );
+            }
+        }
+        Configs::Show { profile, format } | Configs::Export { profile, format } => {
+            let p = find(store, &profile).await?;
+            print!("{}", profile_file::render(&p.profile, format)?);
+        }
+        Configs::Create { file } => {
+            let p = store.create_profile(&profile_file::read(&file)?).await?;
+            println!("created profile {} (id {})", p.profile.name, p.id);
+        }
+        Configs::Update { profile, file } => {
+            let id = find(store, &profile).await?.id;
+            let p = store
+                .update_profile(id, &profile_file::read(&file)?)
+                .await?;
+            println!("updated profile {} (id {})", p.profile.name, p.id);
+        }
+        Configs::Activate { profile } => {
+            let id = find(store, &profile).await?.id;
+            let p = store.activate_profile(id).await?;
+            println!("active profile: {} (id {})", p.profile.name, p.id);
+        }
+        Configs::Delete { profile } => {
+            let p = find(store, &profile).await?;
+            store.delete_profile(p.id).await?;
+            println!("deleted profile {} (id {})", p.profile.name, p.id);
+        }
+        Configs::Import { file } => {
+            let new = profile_file::read(&file)?;
+            let p = match store.profile(&new.name).await {
+                Ok(old) => store.update_profile(old.id, &new).await?,
+                Err(strangle_store::StoreError::NoProfile(_)) => store.create_profile(&new).await?,
+                Err(e) => return Err(e.into()),
+            };
+            println!("imported profile {} (id {})", p.profile.name, p.id);
+        }
+    }
+    Ok(())
+}

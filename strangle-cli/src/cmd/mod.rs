@@ -1,0 +1,6 @@
+//! One module per command.
+
+pub mod configs;
+pub mod run;
+pub mod sessions;
+pub mod sim_server;

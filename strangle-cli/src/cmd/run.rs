@@ -1,0 +1,394 @@
+//! `strangle run`: one profile's engine, until stopped (or for a simulated span).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Asia::Kolkata;
+use clap::{Args, ValueEnum};
+use rust_decimal::Decimal;
+use strangle_core::clock::{Clock, ManualClock, SystemClock};
+use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
+use strangle_core::ledger::Mode;
+use strangle_core::profile::Profile;
+use strangle_core::strategy::{Phase, Status};
+use strangle_core::Exchange;
+use strangle_delta::api::DeltaClient;
+use strangle_delta::exchange::DeltaExchange;
+use strangle_delta::paper::PaperExchange;
+use strangle_delta::server::{LocalServer, ServerConfig};
+use strangle_delta::{Credentials, Environment};
+use strangle_store::{default_holder, SessionFilter, Store};
+
+use crate::cmd::{configs, sim_server};
+use crate::error::CliError;
+use crate::profile_file;
+
+/// Which market the engine trades on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Market {
+    /// The Delta-compatible market in this process: no network, no keys.
+    Sim,
+    /// Delta's public market data with simulated fills.
+    Paper,
+    /// Real orders on Delta Exchange (needs credentials and --live).
+    Live,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Profile name or id in the ledger (default: the active profile).
+    #[arg(long, short, conflicts_with = "config")]
+    pub profile: Option<String>,
+    /// Profile file (TOML or JSON) instead of the ledger.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Market to trade on.
+    #[arg(long, value_enum, default_value = "sim", env = "STRANGLE_MARKET")]
+    pub market: Market,
+    /// Delta environment for paper and live: india, india-testnet, global, global-testnet,
+    /// or a base URL.
+    #[arg(long, default_value = "india", env = "STRANGLE_ENV")]
+    pub env: String,
+    /// Confirms that real orders may be sent (required with --market live).
+    #[arg(long)]
+    pub live: bool,
+    /// Sim only: run this much simulated time as fast as possible (e.g. 5d, 12h, 90m), then
+    /// stop and print the sessions.
+    #[arg(long, value_parser = parse_span)]
+    pub fast_forward: Option<Duration>,
+    /// Sim only: simulated start time (RFC 3339); default now.
+    #[arg(long)]
+    pub start: Option<DateTime<Utc>>,
+    /// Sim only: seed of the simulated market.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds between engine steps (with --fast-forward: simulated seconds, at least 60).
+    #[arg(long, default_value_t = 5)]
+    pub poll: u32,
+    /// Accept the exchange's positions when they differ from the ledger.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Seconds between status lines (0 turns them off).
+    #[arg(long, default_value_t = 10)]
+    pub status_every: u64,
+}
+
+/// Parses `5d`, `12h`, `90m` or `30s`.
+pub fn parse_span(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number followed by d, h, m or s"))?;
+    match unit {
+        "d" => Ok(Duration::days(n)),
+        "h" => Ok(Duration::hours(n)),
+        "m" => Ok(Duration::minutes(n)),
+        "s" | "" => Ok(Duration::seconds(n)),
+        _ => Err(format!("{s:?}: the unit must be d, h, m or s")),
+    }
+}
+
+async fn load_profile(store: &Store, args: &RunArgs) -> Result<Profile, CliError> {
+    if let Some(path) = &args.config {
+        return profile_file::read(path);
+    }
+    match &args.profile {
+        Some(key) => Ok(configs::find(store, key).await?.profile),
+        None => store
+            .active_profile()
+            .await?
+            .map(|p| p.profile)
+            .ok_or_else(|| CliError::NotFound("no active profile: pass --profile or --config, or run `strangle configs activate`".into())),
+    }
+}
+
+fn status_line(s: &Status) -> String {
+    let mut line = format!(
+        "[{}] {:?}",
+        s.at.with_timezone(&Kolkata).format("%d %b %H:%M:%S IST"),
+        s.phase
+    );
+    for g in &s.legs {
+        line.push_str(&format!(
+            " | {} {} @ {} mark {}",
+            g.symbol,
+            g.open,
+            g.entry_price
+                .map(|p| p.round_dp(2).to_string())
+                .unwrap_or("-".into()),
+            g.mark
+                .map(|p| p.round_dp(2).to_string())
+                .unwrap_or("-".into())
+        ));
+    }
+    if let Some(p) = s.pnl {
+        line.push_str(&format!(" | PnL {} USD", p.net.round_dp(4)));
+    }
+    if let Some(pct) = s.pnl_pct {
+        line.push_str(&format!(" ({}%)", pct.round_dp(2)));
+    }
+    if let Some(t) = s.trailing_level {
+        line.push_str(&format!(" | trail {t}%"));
+    }
+    match (s.phase, s.next_entry, s.planned_exit) {
+        (Phase::Waiting, Some(t), _) => line.push_str(&format!(
+            " | next entry {}",
+            t.with_timezone(&Kolkata).format("%d %b %H:%M IST")
+        )),
+        (_, _, Some(t)) => line.push_str(&format!(
+            " | exit at {}",
+            t.with_timezone(&Kolkata).format("%d %b %H:%M IST")
+        )),
+        _ => {}
+    }
+    line
+}
+
+/// Runs the engine.
+pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
+    let profile = load_profile(&store, &args).await?;
+    if args.fast_forward.is_some() && args.market != Market::Sim {
+        return Err(CliError::Invalid(
+            "--fast-forward works with --market sim only".into(),
+        ));
+    }
+    let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
+    let account = match args.market {
+        Market::Sim => "sim".to_string(),
+        _ => env.name().to_string(),
+    };
+    // Every safety check comes before the lease, so a refused run leaves nothing behind.
+    let poll = Duration::seconds(i64::from(args.poll.max(if args.fast_forward.is_some() {
+        60
+    } else {
+        1
+    })));
+    let config = |mode| EngineConfig {
+        mode,
+        poll_interval: poll,
+        adopt: args.adopt,
+    };
+    let market: Setup = match args.market {
+        Market::Sim => {
+            let start = args.start.unwrap_or_else(Utc::now);
+            let (clock, until): (Arc<dyn Clock>, _) = match args.fast_forward {
+                Some(span) => (Arc::new(ManualClock::new(start)), Some(start + span)),
+                None => (Arc::new(SystemClock), None),
+            };
+            let creds = sim_server::credentials()?;
+            let server = LocalServer::start(ServerConfig {
+                accounts: vec![creds.clone()],
+                // A fresh chain every simulated minute live, every five when fast-forwarding.
+                market: sim_server::market(
+                    args.seed,
+                    Duration::minutes(if until.is_some() { 5 } else { 1 }),
+                ),
+                clock: clock.clone(),
+                ..ServerConfig::default()
+            })
+            .await?;
+            let client = DeltaClient::local(server.environment(), Some(creds))?;
+            Setup::Sim {
+                ex: Arc::new(DeltaExchange::new(client)),
+                clock,
+                until,
+                _server: server,
+            }
+        }
+        Market::Paper => {
+            let data = DeltaExchange::new(DeltaClient::new(env, None)?);
+            Setup::Paper(Arc::new(PaperExchange::new(
+                data,
+                profile.fees.clone(),
+                Decimal::from(10_000),
+            )))
+        }
+        Market::Live => {
+            if !args.live {
+                return Err(CliError::Refused(
+                    "--market live sends real orders: add --live to confirm".into(),
+                ));
+            }
+            let creds = Credentials::from_env()?.ok_or_else(|| {
+                CliError::Refused(format!(
+                    "live trading needs credentials: set {} and {} (or {})",
+                    strangle_delta::credentials::KEY_VAR,
+                    strangle_delta::credentials::SECRET_VAR,
+                    strangle_delta::credentials::FILE_VAR
+                ))
+            })?;
+            Setup::Live(Arc::new(DeltaExchange::live(
+                DeltaClient::new(env, Some(creds))?,
+                &profile.name,
+            )))
+        }
+    };
+    let lease = store
+        .acquire_lease(
+            &format!("profile:{}@{account}", profile.name),
+            &default_holder(),
+            StdDuration::from_secs(30),
+        )
+        .await?;
+    let every = args.status_every;
+    let result = match market {
+        Setup::Sim {
+            ex,
+            clock,
+            until,
+            _server,
+        } => {
+            drive(
+                ex,
+                store.clone(),
+                clock,
+                profile,
+                config(Mode::Sim),
+                until,
+                every,
+            )
+            .await
+        }
+        Setup::Paper(ex) => {
+            drive(
+                ex,
+                store.clone(),
+                Arc::new(SystemClock),
+                profile,
+                config(Mode::Paper),
+                None,
+                every,
+            )
+            .await
+        }
+        Setup::Live(ex) => {
+            drive(
+                ex,
+                store.clone(),
+                Arc::new(SystemClock),
+                profile,
+                config(Mode::Live),
+                None,
+                every,
+            )
+            .await
+        }
+    };
+    let _ = lease.release().await;
+    result
+}
+
+/// The market a run trades on, built before anything is locked.
+enum Setup {
+    Sim {
+        ex: Arc<DeltaExchange>,
+        clock: Arc<dyn Clock>,
+        until: Option<DateTime<Utc>>,
+        _server: LocalServer,
+    },
+    Paper(Arc<PaperExchange>),
+    Live(Arc<DeltaExchange>),
+}
+
+async fn drive<E: Exchange + 'static>(
+    ex: Arc<E>,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    profile: Profile,
+    config: EngineConfig,
+    until: Option<DateTime<Utc>>,
+    status_every: u64,
+) -> Result<(), CliError> {
+    let name = profile.name.clone();
+    let (mut engine, handle) =
+        Engine::start(profile, config, ex, store.clone(), clock.clone()).await?;
+    eprintln!(
+        "running profile {name:?} on the {} market; Ctrl-C stops (flattening open legs)",
+        config.mode
+    );
+    let status_task = (status_every > 0 && until.is_none()).then(|| {
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(StdDuration::from_secs(status_every));
+            loop {
+                every.tick().await;
+                eprintln!("{}", status_line(&h.status()));
+            }
+        })
+    });
+    let signals = tokio::spawn(ctrl_c(handle.clone()));
+    let res = engine.run_until(until).await;
+    signals.abort();
+    if let Some(t) = status_task {
+        t.abort();
+    }
+    store.flush().await?;
+    let status = res?;
+    eprintln!("{}", status_line(&status));
+    if until.is_some() {
+        print_sessions(&store, &name).await?;
+    }
+    Ok(())
+}
+
+/// First Ctrl-C: stop (flatten, then stop). Second: exit at once, saying what is open.
+async fn ctrl_c(handle: EngineHandle) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("stopping: flattening open legs (Ctrl-C again to exit at once)");
+    handle.send(EngineCommand::Stop);
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let s = handle.status();
+    let open: Vec<String> = s
+        .legs
+        .iter()
+        .filter(|g| !g.open.is_zero())
+        .map(|g| format!("{} short {}", g.symbol, g.open))
+        .collect();
+    if open.is_empty() {
+        eprintln!("exiting; no open legs");
+    } else {
+        eprintln!("exiting NOW with open legs: {}", open.join(", "));
+    }
+    std::process::exit(130);
+}
+
+async fn print_sessions(store: &Store, profile: &str) -> Result<(), CliError> {
+    let f = SessionFilter {
+        profile: Some(profile.to_string()),
+        ..SessionFilter::default()
+    };
+    let all = store.all_sessions(&f).await?;
+    println!(
+        "{:<16} {:<20} {:<20} {:<14} {:>10} {:>12}",
+        "session", "call", "put", "exit", "premium", "net USD"
+    );
+    for s in &all {
+        println!(
+            "{:<16} {:<20} {:<20} {:<14} {:>10} {:>12}",
+            s.session_id,
+            s.legs.first().map_or("", |g| g.symbol.as_str()),
+            s.legs.get(1).map_or("", |g| g.symbol.as_str()),
+            s.exit_reason
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| format!("{:?}", s.state).to_lowercase()),
+            s.pnl.premium.round_dp(4),
+            s.pnl.net.round_dp(4)
+        );
+    }
+    let a = store.analytics(&f).await?;
+    println!(
+        "{} sessions, net {} USD, fees {} USD, win rate {}%",
+        a.sessions,
+        a.net.round_dp(4),
+        a.fees.round_dp(4),
+        a.win_rate_pct.unwrap_or_default().round_dp(1)
+    );
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! `strangle sessions`: the history in the ledger.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Asia::Kolkata;
+use clap::Subcommand;
+use strangle_core::ledger::SessionState;
+use strangle_store::{SessionFilter, Store};
+
+use crate::error::CliError;
+
+/// What to do with sessions.
+#[derive(Debug, Subcommand)]
+pub enum Sessions {
+    /// List sessions, newest first.
+    List {
+        /// Only this profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Opened on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Opened before this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Only open or closed sessions.
+        #[arg(long, value_parser = ["open", "closed"])]
+        state: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Sessions to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one session with its legs, orders and fills.
+    Show {
+        /// Session id.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export sessions as CSV.
+    Export {
+        /// Only this profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn day(d: NaiveDate) -> DateTime<Utc> {
+    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+fn ist(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Kolkata)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Runs the subcommand.
+pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
+    match cmd {
+        Sessions::List {
+            profile,
+            from,
+            to,
+            state,
+            limit,
+            offset,
+            json,
+        } => {
+            let state = match state.as_deref() {
+                Some("open") => Some(SessionState::Open),
+                Some("closed") => Some(SessionState::Closed),
+                _ => None,
+            };
+            let f = SessionFilter {
+                profile,
+                from: from.map(day),
+                to: to.map(day),
+                state,
+                limit,
+                offset,
+            };
+            let page = store.list_sessions(&f).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&page)
+                        .map_err(|e| CliError::Failed(e.to_string()))?
+                );
+                return Ok(());
+            }
+            println!(
+                "{:<16} {:<16} {:<8} {:<17} {:<14} {:>12}",
+                "session", "profile", "state", "opened (IST)", "exit", "net USD"
+            );
+            for s in &page.items {
+                println!(
+                    "{:<16} {:<16} {:<8} {:<17} {:<14} {:>12}",
+                    s.session_id,
+                    s.profile,
+                    format!("{:?}", s.state).to_lowercase(),
+                    ist(s.opened_at),
+                    s.exit_reason.map(|r| r.to_string()).unwrap_or_default(),
+                    s.pnl.net.round_dp(4)
+                );
+            }
+            println!(
+                "{} of {} sessions (offset {})",
+                page.items.len(),
+                page.total,
+                page.offset
+            );
+        }
+        Sessions::Show { id, json } => {
+            let d = store
+                .session_detail(&id)
+                .await?
+                .ok_or_else(|| CliError::NotFound(format!("no session {id:?}")))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&d)
+                        .map_err(|e| CliError::Failed(e.to_string()))?
+                );
+                return Ok(());
+            }
+            let s = &d.session;
+            println!(
+                "session {} ({}, {}), {:?}",
+                s.session_id, s.profile, s.mode, s.state
+            );
+            println!(
+                "  opened {} IST, expiry {}, planned exit {} IST",
+                ist(s.opened_at),
+                s.expiry,
+                ist(s.planned_exit)
+            );
+            if let Some(r) = s.exit_reason {
+                println!(
+                    "  exit: {r}{}",
+                    s.closed_at
+                        .map(|t| format!(" at {} IST", ist(t)))
+                        .unwrap_or_default()
+                );
+            }
+            for g in &s.legs {
+                println!(
+                    "  {:<20} sold {} @ {}  bought {} @ {}  fees {}",
+                    g.symbol,
+                    g.book.sold,
+                    g.book
+                        .entry_price()
+                        .map(|p| p.round_dp(4).to_string())
+                        .unwrap_or("-".into()),
+                    g.book.bought,
+                    g.book
+                        .exit_price()
+                        .map(|p| p.round_dp(4).to_string())
+                        .unwrap_or("-".into()),
+                    g.book.fees.round_dp(6)
+                );
+            }
+            println!(
+                "  premium {} USD, gross {}, fees {}, net {}",
+                s.pnl.premium, s.pnl.gross, s.pnl.fees, s.pnl.net
+            );
+            println!("orders:");
+            for o in &d.orders {
+                let r = &o.intent.request;
+                println!(
+                    "  {:<26} {:?} {} {} @ {}  {}  filled {}",
+                    r.client_order_id,
+                    r.side,
+                    r.size,
+                    r.symbol,
+                    r.limit_price
+                        .map(|p| p.to_string())
+                        .unwrap_or("market".into()),
+                    o.state
+                        .map(|s| format!("{s:?}").to_lowercase())
+                        .unwrap_or("intent".into()),
+                    o.filled_size
+                );
+            }
+            println!("fills:");
+            for f in &d.fills {
+                println!(
+                    "  {:<12} {:?} {} {} @ {} fee {}",
+                    f.fill_id, f.side, f.size, f.symbol, f.price, f.fee
+                );
+            }
+        }
+        Sessions::Export { profile, output } => {
+            let csv = store
+                .sessions_csv(&SessionFilter {
+                    profile,
+                    ..SessionFilter::default()
+                })
+                .await?;
+            match output {
+                Some(p) => std::fs::write(&p, csv)
+                    .map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
+                None => print!("{csv}"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `strangle sim-server`: the Delta-compatible local market, standalone.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use clap::Args;
+use strangle_core::clock::SystemClock;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta::Credentials;
+
+use crate::error::CliError;
+
+/// Environment variable with the API key the server accepts (default `sim-key`).
+pub const KEY_VAR: &str = "STRANGLE_SIM_API_KEY";
+/// Environment variable with the API secret the server accepts (default: the public demo
+/// secret documented in README; never printed).
+pub const SECRET_VAR: &str = "STRANGLE_SIM_API_SECRET";
+
+/// Options of `sim-server`.
+#[derive(Debug, Args)]
+pub struct SimServerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short, default_value_t = 8080, env = "STRANGLE_SIM_PORT")]
+    pub port: u16,
+    /// Seed of the simulated market.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// The credentials the local market accepts.
+pub fn credentials() -> Result<Credentials, CliError> {
+    match (std::env::var(KEY_VAR), std::env::var(SECRET_VAR)) {
+        (Err(_), Err(_)) => Ok(demo_credentials()),
+        (k, s) => Credentials::new(
+            k.unwrap_or_else(|_| "sim-key".into()),
+            s.unwrap_or_default(),
+        )
+        .map_err(|e| CliError::Invalid(format!("{KEY_VAR}/{SECRET_VAR}: {e}"))),
+    }
+}
+
+/// A live synthetic BTC and ETH market.
+pub fn market(seed: u64, grid: chrono::Duration) -> MarketSource {
+    MarketSource::Walk {
+        markets: vec![
+            (SyntheticMarket::btc(), 82_000.0, 0.45),
+            (SyntheticMarket::eth(), 2_150.0, 0.6),
+        ],
+        seed,
+        grid,
+        max_move: 0.0015,
+    }
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
+    let creds = credentials()?;
+    let config = ServerConfig {
+        addr: SocketAddr::new(args.host, args.port),
+        accounts: vec![creds.clone()],
+        market: market(args.seed, chrono::Duration::seconds(5)),
+        clock: Arc::new(SystemClock),
+        ..ServerConfig::default()
+    };
+    let server = LocalServer::start(config).await?;
+    println!("Delta-compatible market listening on {}", server.base_url());
+    println!("  REST          {}/v2/...", server.base_url());
+    println!(
+        "  WebSocket     ws://{}/ws (private), ws://{}/ws/public",
+        server.addr(),
+        server.addr()
+    );
+    println!("  API key       {}", creds.api_key);
+    println!("  API secret    from {SECRET_VAR} (unset: the demo secret given in README)");
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    server.shutdown();
+    Ok(())
+}

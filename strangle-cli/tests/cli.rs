@@ -1,0 +1,325 @@
+//! The `strangle` binary driven as a process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let d = std::env::temp_dir().join(format!("strangle_cli_{tag}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("dir");
+        Self(d)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn ledger(&self) -> String {
+        self.path("ledger.db").display().to_string()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn strangle(dir: &Dir) -> Command {
+    let mut c = Command::cargo_bin("strangle").expect("binary");
+    c.env_remove("STRANGLE_DELTA_API_KEY")
+        .env_remove("STRANGLE_DELTA_API_SECRET")
+        .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE");
+    c.args(["--ledger", &dir.ledger()]);
+    c
+}
+
+#[test]
+fn version_and_help() {
+    let d = Dir::new("version");
+    strangle(&d)
+        .arg("version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("commit").and(predicate::str::contains("strangle 0.")));
+    strangle(&d)
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
+    for sub in ["run", "configs", "sessions", "sim-server", "version"] {
+        strangle(&d).args([sub, "--help"]).assert().success();
+    }
+    strangle(&d).arg("frobnicate").assert().code(2);
+    strangle(&d)
+        .args(["run", "--market", "moon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("moon"));
+}
+
+#[test]
+fn configs_lifecycle_with_clear_errors() {
+    let d = Dir::new("configs");
+    let a = d.write("a.toml", "name = \"alpha\"\ncontracts_per_leg = \"2\"\n");
+    let b = d.write("b.json", r#"{"name": "beta", "underlying": "ETH"}"#);
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&a)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created profile alpha"));
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&b)
+        .assert()
+        .success();
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&a)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("already exists"));
+    strangle(&d)
+        .args(["configs", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("alpha").and(predicate::str::contains("beta")));
+    strangle(&d)
+        .args(["configs", "activate", "alpha"])
+        .assert()
+        .success();
+    strangle(&d)
+        .args(["configs", "delete", "alpha"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("active"));
+    strangle(&d)
+        .args(["configs", "delete", "beta"])
+        .assert()
+        .success();
+    strangle(&d)
+        .args(["configs", "show", "beta"])
+        .assert()
+        .code(4);
+    let out = strangle(&d)
+        .args(["configs", "export", "alpha", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["contracts_per_leg"], "2");
+    let bad = d.write(
+        "bad.toml",
+        "name = \"x\"\n[delta_band]\nlow = 0.3\nhigh = 0.2\n",
+    );
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&bad)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("delta_band"));
+    let typo = d.write("typo.toml", "name = \"x\"\ndelta_bnad = 1\n");
+    strangle(&d)
+        .args(["configs", "import"])
+        .arg(&typo)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("delta_bnad"));
+    let a2 = d.write("a2.toml", "name = \"alpha\"\ncontracts_per_leg = \"7\"\n");
+    strangle(&d)
+        .args(["configs", "import"])
+        .arg(&a2)
+        .assert()
+        .success();
+    strangle(&d)
+        .args(["configs", "show", "alpha"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("contracts_per_leg = \"7\""));
+}
+
+#[test]
+fn a_fast_forwarded_sim_run_then_its_sessions() {
+    let d = Dir::new("run");
+    let p = d.write("p.toml", "name = \"ff\"\ncontracts_per_leg = \"3\"\n");
+    strangle(&d)
+        .args([
+            "run",
+            "--fast-forward",
+            "2d",
+            "--start",
+            "2026-03-09T18:30:00Z",
+            "--config",
+        ])
+        .arg(&p)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 sessions"));
+    let out = strangle(&d)
+        .args(["sessions", "list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["total"], 2);
+    let id = v["items"][0]["session_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    strangle(&d)
+        .args(["sessions", "show", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("orders:").and(predicate::str::contains("fills:")));
+    strangle(&d)
+        .args(["sessions", "show", "nope"])
+        .assert()
+        .code(4);
+    let csv = d.path("s.csv");
+    strangle(&d)
+        .args(["sessions", "export", "-o"])
+        .arg(&csv)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&csv).expect("csv").lines().count(),
+        3
+    );
+    strangle(&d)
+        .args(["sessions", "list", "--state", "weird"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn live_is_refused_without_confirmation_or_credentials_and_never_prints_the_secret() {
+    let d = Dir::new("live");
+    let p = d.write("p.toml", "name = \"live\"\n");
+    strangle(&d)
+        .args(["run", "--market", "live", "--config"])
+        .arg(&p)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("--live"));
+    strangle(&d)
+        .args(["run", "--market", "live", "--live", "--config"])
+        .arg(&p)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("STRANGLE_DELTA_API_KEY"));
+    let secret = "s3cr3t-value-that-must-not-show";
+    let a = strangle(&d)
+        .env("STRANGLE_DELTA_API_SECRET", secret)
+        .args(["run", "--market", "live", "--live", "--config"])
+        .arg(&p)
+        .assert()
+        .code(6);
+    let o = a.get_output();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!all.contains(secret), "{all}");
+    assert!(all.contains("set both"), "{all}");
+    strangle(&d)
+        .args([
+            "run",
+            "--market",
+            "paper",
+            "--fast-forward",
+            "1d",
+            "--config",
+        ])
+        .arg(&p)
+        .assert()
+        .code(3);
+}
+
+fn spawn(dir: &Dir, args: &[&str], extra: &Path) -> std::process::Child {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+        .args(["--ledger", &dir.ledger()])
+        .args(args)
+        .arg(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+#[test]
+fn one_profile_never_runs_twice() {
+    let d = Dir::new("lease");
+    let p = d.write("p.toml", "name = \"solo\"\n");
+    let mut first = spawn(&d, &["run", "--status-every", "0", "--config"], &p);
+    let stderr = first.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("running profile") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the first run started");
+    strangle(&d)
+        .args(["run", "--config"])
+        .arg(&p)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("already being traded by"));
+    let _ = first.kill();
+    let _ = first.wait();
+}
+
+#[test]
+fn sim_server_serves_the_delta_api() {
+    let d = Dir::new("server");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+        .args(["sim-server", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let n = rt.block_on(async {
+        let env = strangle_delta::Environment::local(&url);
+        let c = strangle_delta::api::DeltaClient::new(
+            env,
+            Some(strangle_delta::server::demo_credentials()),
+        )
+        .expect("client");
+        assert!(!c.wallet_balances().await.expect("signed call").is_empty());
+        c.option_products().await.expect("products").len()
+    });
+    assert!(n > 0);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(d);
+}
