@@ -58,6 +58,8 @@ enum LogFormat {
 enum Command {
     /// Run a profile until stopped (sim by default: no network, no keys).
     Run(cmd::run::RunArgs),
+    /// Check a profile and the environment: config, API, auth, WebSocket, clock, wallet.
+    Check(cmd::check::CheckArgs),
     /// Manage profiles in the ledger.
     #[command(subcommand)]
     Configs(cmd::configs::Configs),
@@ -102,6 +104,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::SimServer(args) => cmd::sim_server::run(args).await,
+        Command::Check(args) => cmd::check::run(&Store::open(&cli.ledger).await?, args).await,
         Command::Configs(c) => cmd::configs::run(&Store::open(&cli.ledger).await?, c).await,
         Command::Sessions(c) => cmd::sessions::run(&Store::open(&cli.ledger).await?, c).await,
         Command::Run(args) => cmd::run::run(Arc::new(Store::open(&cli.ledger).await?), args).await,

@@ -323,3 +323,31 @@ fn sim_server_serves_the_delta_api() {
     let _ = child.wait();
     drop(d);
 }
+
+#[test]
+fn check_reports_a_table_and_fails_on_any_failure() {
+    let d = Dir::new("check");
+    let good = d.write("good.toml", "name = \"ok\"\n");
+    strangle(&d)
+        .args(["check", "--env", "sim", "--config"])
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("PASS  websocket").and(predicate::str::contains("PASS  auth")),
+        );
+    let bad = d.write("bad.toml", "name = \"\"\n");
+    strangle(&d)
+        .args(["check", "--env", "sim", "--config"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  profile"));
+    // Nothing listens there: the API checks fail, quickly and clearly.
+    strangle(&d)
+        .args(["check", "--env", "http://127.0.0.1:9", "--config"])
+        .arg(&good)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  public API"));
+}

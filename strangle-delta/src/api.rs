@@ -101,6 +101,17 @@ impl DeltaClient {
             .await
     }
 
+    /// The server's clock (`GET /v2/settings` → `server_time`, µs), when it publishes one.
+    pub async fn server_time(&self) -> Result<Option<DateTime<Utc>>, DeltaError> {
+        let env: Envelope<serde_json::Value> = self
+            .get("/v2/settings", QueryString::default(), false)
+            .await?;
+        Ok(env
+            .result
+            .and_then(|r| r.get("server_time").and_then(serde_json::Value::as_i64))
+            .and_then(DateTime::from_timestamp_micros))
+    }
+
     /// Every live call and put option (all pages).
     pub async fn option_products(&self) -> Result<Vec<Product>, DeltaError> {
         let mut out = Vec::new();

@@ -1,0 +1,238 @@
+//! `strangle check`: is this profile ready to run here? Config, API reachability, auth,
+//! WebSocket, clock skew, wallet.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rust_decimal::Decimal;
+use strangle_core::model::Underlying;
+use strangle_core::Exchange;
+use strangle_delta::api::DeltaClient;
+use strangle_delta::exchange::DeltaExchange;
+use strangle_delta::server::{LocalServer, ServerConfig};
+use strangle_delta::wire::ws::{Channel, Frame};
+use strangle_delta::ws::{WsClient, WsConfig, WsEvent};
+use strangle_delta::{Credentials, Environment};
+use strangle_store::Store;
+
+use crate::cmd::{configs, sim_server};
+use crate::error::CliError;
+use crate::profile_file;
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Profile name or id in the ledger (default: the active profile).
+    #[arg(long, short, conflicts_with = "config")]
+    pub profile: Option<String>,
+    /// Profile file instead of the ledger.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Delta environment (india, india-testnet, global, global-testnet, or a base URL);
+    /// `sim` checks against a local market started for the check.
+    #[arg(long, default_value = "india", env = "STRANGLE_ENV")]
+    pub env: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+struct Report(Vec<(&'static str, Outcome, String)>);
+
+impl Report {
+    fn add(&mut self, name: &'static str, o: Outcome, detail: impl Into<String>) {
+        self.0.push((name, o, detail.into()));
+    }
+}
+
+/// Runs the checks and prints a table; fails if any check failed.
+pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
+    let mut r = Report(Vec::new());
+    // 1. The profile.
+    let profile = if let Some(p) = &args.config {
+        profile_file::read(p)
+    } else if let Some(key) = &args.profile {
+        configs::find(store, key).await.and_then(|p| {
+            p.profile.validate()?;
+            Ok(p.profile)
+        })
+    } else {
+        match store.active_profile().await? {
+            Some(p) => p
+                .profile
+                .validate()
+                .map(|_| p.profile)
+                .map_err(CliError::from),
+            None => Err(CliError::NotFound("no active profile".into())),
+        }
+    };
+    let underlying = match &profile {
+        Ok(p) => {
+            r.add("profile", Outcome::Pass, format!("{} is valid", p.name));
+            p.underlying
+        }
+        Err(e) => {
+            r.add("profile", Outcome::Fail, e.to_string());
+            Underlying::Btc
+        }
+    };
+    // 2. Where to connect, and with which credentials.
+    let _server;
+    let (env, creds) = if args.env == "sim" {
+        let server = LocalServer::start(ServerConfig {
+            market: sim_server::market(1, chrono::Duration::minutes(1)),
+            ..ServerConfig::default()
+        })
+        .await?;
+        let env = server.environment();
+        _server = server;
+        (env, Some(sim_server::credentials()?))
+    } else {
+        let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
+        (env, Credentials::from_env()?)
+    };
+    let client = DeltaClient::new(env.clone(), creds.clone())?;
+    match client.option_products().await {
+        Ok(p) => r.add(
+            "public API",
+            Outcome::Pass,
+            format!("{} option products at {}", p.len(), env.rest_url()),
+        ),
+        Err(e) => r.add("public API", Outcome::Fail, e.to_string()),
+    }
+    let ex = DeltaExchange::new(client.clone());
+    let spot = match ex.chain(underlying).await {
+        Ok(c) => {
+            r.add(
+                "option chain",
+                Outcome::Pass,
+                format!(
+                    "{} {underlying} contracts, spot {}",
+                    c.entries.len(),
+                    c.spot
+                ),
+            );
+            c.entries
+                .first()
+                .map(|e| (c.spot, e.contract.contract_size))
+        }
+        Err(e) => {
+            r.add("option chain", Outcome::Fail, e.to_string());
+            None
+        }
+    };
+    // 3. Auth and wallet.
+    if creds.is_some() {
+        match client.wallet_balances().await {
+            Ok(w) => {
+                let usd = w.iter().find(|b| b.asset_symbol == "USD");
+                let avail = usd
+                    .and_then(|b| b.available_balance.max(b.available_balance_for_robo))
+                    .unwrap_or_default();
+                r.add("auth", Outcome::Pass, "signature accepted; wallet readable");
+                let need = match (&profile, spot) {
+                    (Ok(p), Some((s, size))) => {
+                        Some(p.contracts_per_leg * size * s * Decimal::new(2, 1))
+                    }
+                    _ => None,
+                };
+                let detail = match need {
+                    Some(n) => format!("{} USD available; rough need for two short legs (20 % of notional): {} USD", avail.round_dp(2), n.round_dp(2)),
+                    None => format!("{} USD available", avail.round_dp(2)),
+                };
+                let ok = need.is_none_or(|n| avail >= n);
+                r.add(
+                    "wallet",
+                    if ok { Outcome::Pass } else { Outcome::Fail },
+                    detail,
+                );
+            }
+            Err(e) => {
+                r.add("auth", Outcome::Fail, e.to_string());
+                r.add("wallet", Outcome::Skip, "needs working credentials");
+            }
+        }
+    } else {
+        r.add(
+            "auth",
+            Outcome::Skip,
+            format!(
+                "no credentials ({} / {})",
+                strangle_delta::credentials::KEY_VAR,
+                strangle_delta::credentials::SECRET_VAR
+            ),
+        );
+        r.add("wallet", Outcome::Skip, "needs credentials");
+    }
+    // 4. WebSocket.
+    let mut cfg = WsConfig::new(env.clone(), None);
+    cfg.public = vec![Channel {
+        name: "spot_price".into(),
+        symbols: Some(vec![".DEXBTUSD".into()]),
+        error: None,
+    }];
+    let (mut rx, ws) = WsClient::spawn(cfg, None);
+    let ack = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                WsEvent::Frame { frame, .. } if matches!(*frame, Frame::Subscriptions(_)) => {
+                    return Ok(())
+                }
+                WsEvent::Disconnected { reason, .. } => return Err(reason),
+                _ => {}
+            }
+        }
+        Err("closed".to_string())
+    })
+    .await;
+    ws.stop();
+    match ack {
+        Ok(Ok(())) => r.add(
+            "websocket",
+            Outcome::Pass,
+            format!("subscribed at {}", env.ws_public_url()),
+        ),
+        Ok(Err(e)) => r.add("websocket", Outcome::Fail, e),
+        Err(_) => r.add("websocket", Outcome::Fail, "no answer within 10 s"),
+    }
+    // 5. Clock skew (Delta signs with a 5-second window).
+    let t0 = chrono::Utc::now();
+    match client.server_time().await {
+        Ok(Some(server)) => {
+            let skew = (server - t0).num_milliseconds() as f64 / 1000.0;
+            let ok = skew.abs() < 2.0;
+            r.add(
+                "clock skew",
+                if ok { Outcome::Pass } else { Outcome::Fail },
+                format!("{skew:+.3} s against the server (signatures allow 5 s)"),
+            );
+        }
+        Ok(None) => r.add(
+            "clock skew",
+            Outcome::Skip,
+            "the server does not publish its time",
+        ),
+        Err(e) => r.add("clock skew", Outcome::Skip, e.to_string()),
+    }
+    let mut failed = 0;
+    for (name, o, detail) in &r.0 {
+        let tag = match o {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => {
+                failed += 1;
+                "FAIL"
+            }
+            Outcome::Skip => "SKIP",
+        };
+        println!("{tag}  {name:<13} {detail}");
+    }
+    if failed > 0 {
+        return Err(CliError::Failed(format!("{failed} check(s) failed")));
+    }
+    Ok(())
+}
