@@ -25,12 +25,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::model::{ChainSnapshot, FeeModel};
-use strangle_core::sim::synthetic::{RandomWalk, SyntheticMarket, WalkFeed};
-use strangle_core::sim::{SimExchange, VecFeed};
+use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
+use strangle_core::sim::{MarketFeed, SimExchange, VecFeed};
 use tokio::sync::oneshot;
 
 use crate::credentials::Credentials;
@@ -44,7 +43,8 @@ use render::OrderMeta;
 /// How the server's market moves.
 #[derive(Debug, Clone)]
 pub enum MarketSource {
-    /// A seeded random walk of spot priced into synthetic chains every `step` of wall time.
+    /// A seeded random walk of spot priced into synthetic chains every `step` of the market
+    /// clock, lazily (when someone looks).
     Synthetic {
         /// Markets to list, with their starting spot and ATM IV.
         markets: Vec<(SyntheticMarket, f64, f64)>,
@@ -193,34 +193,60 @@ impl std::fmt::Debug for LocalServer {
 }
 
 impl LocalServer {
-    /// Binds, starts serving, and (for a synthetic market) starts moving prices.
+    /// Binds and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, DeltaError> {
-        let mut venue = SimExchange::new(
-            config.clock.clone(),
-            config.fees.clone(),
-            config.initial_cash,
-        );
-        match &config.market {
-            MarketSource::Replay(chains) => {
-                venue = venue.with_feed(Box::new(VecFeed::new(chains.clone())))
-            }
+        let faults = Arc::new(Faults::default());
+        let now = config.clock.now();
+        let feed: Option<Box<dyn MarketFeed>> = match &config.market {
+            MarketSource::Replay(chains) => Some(Box::new(VecFeed::new(chains.clone()))),
             MarketSource::Walk {
                 markets,
                 seed,
                 grid,
                 max_move,
+            } => Some(Box::new(WalkFeed::new(
+                markets.clone(),
+                *seed,
+                *max_move,
+                now,
+                *grid,
+            ))),
+            MarketSource::Synthetic {
+                markets,
+                seed,
+                step,
+                max_move,
             } => {
-                let feed =
-                    WalkFeed::new(markets.clone(), *seed, *max_move, config.clock.now(), *grid);
-                venue = venue.with_feed(Box::new(feed));
+                let grid =
+                    chrono::Duration::from_std(*step).unwrap_or(chrono::Duration::seconds(1));
+                Some(Box::new(WalkFeed::new(
+                    markets.clone(),
+                    *seed,
+                    *max_move,
+                    now,
+                    grid,
+                )))
             }
-            _ => {}
+            MarketSource::Scripted => None,
+        };
+        let mut venue = SimExchange::new(
+            config.clock.clone(),
+            config.fees.clone(),
+            config.initial_cash,
+        );
+        if let Some(inner) = feed {
+            venue = venue.with_feed(Box::new(Gated {
+                inner,
+                faults: faults.clone(),
+            }));
         }
+        // Price the first snapshot now, so the market is never empty (even under faults).
+        let _ = venue.contracts();
         let venue = Arc::new(venue);
         let state = Arc::new(ServerState {
             venue: venue.clone(),
             clock: config.clock.clone(),
-            faults: Arc::new(Faults::default()),
+            faults,
             accounts: config
                 .accounts
                 .iter()
@@ -247,34 +273,6 @@ impl LocalServer {
                 tracing::error!(error = %e, "local server stopped");
             }
         })];
-        if let MarketSource::Synthetic {
-            markets,
-            seed,
-            step,
-            max_move,
-        } = config.market
-        {
-            // Price the first snapshot at once so the market is never empty.
-            let mut walk = Walk::new(seed, markets, max_move);
-            for c in walk.next_chains(config.clock.now()) {
-                venue.push_chain(c);
-            }
-            let (v, clock, faults) = (venue.clone(), config.clock.clone(), state.faults.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut every = tokio::time::interval(step);
-                every.tick().await;
-                loop {
-                    every.tick().await;
-                    // With stale quotes on, the market stands still (old timestamps, old prices).
-                    if faults.stale_quotes() {
-                        continue;
-                    }
-                    for c in walk.next_chains(clock.now()) {
-                        v.push_chain(c);
-                    }
-                }
-            }));
-        }
         tasks.push(tokio::spawn(deadman_watch(state.clone())));
         Ok(Self {
             addr,
@@ -370,42 +368,27 @@ async fn deadman_watch(st: Arc<ServerState>) {
     }
 }
 
-/// The synthetic markets, each moved by its own random walk.
-struct Walk {
-    markets: Vec<(SyntheticMarket, RandomWalk, f64)>,
-    started: bool,
+/// A feed that stands still while the stale-quotes fault is on.
+struct Gated {
+    inner: Box<dyn MarketFeed>,
+    faults: Arc<Faults>,
 }
 
-impl Walk {
-    fn new(seed: u64, markets: Vec<(SyntheticMarket, f64, f64)>, max_move: f64) -> Self {
-        let markets = markets
-            .into_iter()
-            .enumerate()
-            .map(|(i, (m, spot, iv))| {
-                (
-                    m,
-                    RandomWalk::new(seed.wrapping_add(i as u64), spot, max_move),
-                    iv,
-                )
-            })
-            .collect();
-        Self {
-            markets,
-            started: false,
+impl MarketFeed for Gated {
+    fn peek_time(&mut self) -> Option<chrono::DateTime<chrono::Utc>> {
+        if self.faults.stale_quotes() {
+            return None;
         }
+        self.inner.peek_time()
     }
 
-    fn next_chains(&mut self, t: chrono::DateTime<chrono::Utc>) -> Vec<ChainSnapshot> {
-        let started = std::mem::replace(&mut self.started, true);
-        self.markets
-            .iter_mut()
-            .map(|(m, walk, iv)| {
-                let spot = if started { walk.step() } else { walk.spot() };
-                let s = Decimal::from_f64(spot)
-                    .map(|d| d.round_dp(1))
-                    .unwrap_or_default();
-                m.chain(t, s, *iv)
-            })
-            .collect()
+    fn next_snapshot(&mut self) -> Option<ChainSnapshot> {
+        self.inner.next_snapshot()
+    }
+
+    fn advance_to(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        if !self.faults.stale_quotes() {
+            self.inner.advance_to(now);
+        }
     }
 }
