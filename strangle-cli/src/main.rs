@@ -3,6 +3,7 @@
 mod cmd;
 mod error;
 mod profile_file;
+mod serve;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,6 +67,8 @@ enum Command {
     /// Browse and export sessions.
     #[command(subcommand)]
     Sessions(cmd::sessions::Sessions),
+    /// Serve the REST API over the ledger (profiles, sessions, analytics).
+    Serve(serve::ServeArgs),
     /// Start the Delta-compatible local market standalone.
     SimServer(cmd::sim_server::SimServerArgs),
     /// Print version, git commit, build profile and features.
@@ -104,6 +107,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::SimServer(args) => cmd::sim_server::run(args).await,
+        Command::Serve(args) => serve::run(Arc::new(Store::open(&cli.ledger).await?), args).await,
         Command::Check(args) => cmd::check::run(&Store::open(&cli.ledger).await?, args).await,
         Command::Configs(c) => cmd::configs::run(&Store::open(&cli.ledger).await?, c).await,
         Command::Sessions(c) => cmd::sessions::run(&Store::open(&cli.ledger).await?, c).await,
