@@ -351,3 +351,52 @@ fn check_reports_a_table_and_fails_on_any_failure() {
         .code(1)
         .stdout(predicate::str::contains("FAIL  public API"));
 }
+
+#[test]
+fn the_official_python_client_works_against_strangle_sim_server() {
+    let py = std::env::var("STRANGLE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = StdCommand::new(&py)
+        .args(["-c", "import delta_rest_client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "this test needs Python 3 with Delta's official client: `{py} -m pip install delta-rest-client requests` \
+         (scripts/test installs it into target/pyenv), or point STRANGLE_PYTHON at a Python that has it"
+    );
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+        .args(["sim-server", "--port", "0"])
+        .env_remove("STRANGLE_SIM_API_KEY")
+        .env_remove("STRANGLE_SIM_API_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let first = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("text");
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../strangle-delta/tests/python/official_client.py"
+    );
+    // The local market's public demo credentials (see README), not a real secret.
+    let out = StdCommand::new(&py)
+        .arg(script)
+        .args([&url, "sim-key", "sim-secret-not-for-real-money"])
+        .output()
+        .expect("python runs");
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("all checks passed"),
+        "{text}"
+    );
+}
