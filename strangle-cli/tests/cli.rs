@@ -372,12 +372,11 @@ fn the_official_python_client_works_against_strangle_sim_server() {
         .spawn()
         .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
-    let first = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("a line")
-        .expect("text");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("text");
     let url = first.rsplit(' ').next().expect("url").to_string();
+    // Keep reading, so the server's output never meets a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../strangle-delta/tests/python/official_client.py"

@@ -17,6 +17,15 @@ pub const KEY_VAR: &str = "STRANGLE_SIM_API_KEY";
 /// secret documented in README; never printed).
 pub const SECRET_VAR: &str = "STRANGLE_SIM_API_SECRET";
 
+/// Writes a line, ignoring a closed stdout.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!($out, $($arg)*);
+        let _ = $out.flush();
+    }};
+}
+
 /// Options of `sim-server`.
 #[derive(Debug, Args)]
 pub struct SimServerArgs {
@@ -67,16 +76,26 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
         ..ServerConfig::default()
     };
     let server = LocalServer::start(config).await?;
-    println!("Delta-compatible market listening on {}", server.base_url());
-    println!("  REST          {}/v2/...", server.base_url());
-    println!(
+    // Printing must never stop the server (say, when whoever reads its output goes away).
+    let mut out = std::io::stdout();
+    say!(
+        out,
+        "Delta-compatible market listening on {}",
+        server.base_url()
+    );
+    say!(out, "  REST          {}/v2/...", server.base_url());
+    say!(
+        out,
         "  WebSocket     ws://{}/ws (private), ws://{}/ws/public",
         server.addr(),
         server.addr()
     );
-    println!("  API key       {}", creds.api_key);
-    println!("  API secret    from {SECRET_VAR} (unset: the demo secret given in README)");
-    println!("Ctrl-C stops it.");
+    say!(out, "  API key       {}", creds.api_key);
+    say!(
+        out,
+        "  API secret    from {SECRET_VAR} (unset: the demo secret given in README)"
+    );
+    say!(out, "Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
