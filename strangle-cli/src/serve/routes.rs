@@ -163,21 +163,24 @@ impl SessionQuery {
     }
 }
 
-fn query(
-    q: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<SessionQuery, Box<Response>> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())))
+/// The query string of the session routes; a malformed one is answered with 422.
+struct Filter(SessionQuery);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        match Query::<SessionQuery>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(Filter(q)),
+            Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
+        }
+    }
 }
 
-async fn sessions(
-    State(api): St,
-    q: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let q = match query(q) {
-        Ok(q) => q,
-        Err(r) => return *r,
-    };
+async fn sessions(State(api): St, Filter(q): Filter) -> Response {
     if !(1..=1000).contains(&q.limit) || q.offset < 0 {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -190,14 +193,7 @@ async fn sessions(
     }
 }
 
-async fn export_sessions(
-    State(api): St,
-    q: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let q = match query(q) {
-        Ok(q) => q,
-        Err(r) => return *r,
-    };
+async fn export_sessions(State(api): St, Filter(q): Filter) -> Response {
     if q.format.as_deref().is_some_and(|f| f != "csv") {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "format must be csv");
     }
@@ -225,14 +221,7 @@ async fn session(State(api): St, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn analytics(
-    State(api): St,
-    q: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let q = match query(q) {
-        Ok(q) => q,
-        Err(r) => return *r,
-    };
+async fn analytics(State(api): St, Filter(q): Filter) -> Response {
     match api.store.analytics(&q.filter()).await {
         Ok(a) => Json(a).into_response(),
         Err(e) => store_error(e),
