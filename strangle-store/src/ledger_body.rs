@@ -323,8 +323,13 @@ impl Store {
 
     async fn sessions_where(&self, sql: &str, profile: &str) -> Result<Vec<SessionRecord>, StoreError> {
         let rows = sqlx::query(sql).bind(profile).fetch_all(&self.pool).await?;
+        self.sessions_from(&rows).await
+    }
+
+    /// Session rows with their legs.
+    async fn sessions_from(&self, rows: &[DbRow]) -> Result<Vec<SessionRecord>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows {
             let id: String = r.try_get("session_id")?;
             out.push(Self::session_of(r, self.legs_of(&id).await?)?);
         }
@@ -361,11 +366,7 @@ impl Store {
         Self::push_filter(&mut qb, f);
         qb.push(" ORDER BY opened_at DESC, session_id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: String = r.try_get("session_id")?;
-            items.push(Self::session_of(r, self.legs_of(&id).await?)?);
-        }
+        let items = self.sessions_from(&rows).await?;
         Ok(Page { items, total, limit, offset })
     }
 
@@ -376,12 +377,7 @@ impl Store {
         Self::push_filter(&mut qb, f);
         qb.push(" ORDER BY opened_at, session_id");
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: String = r.try_get("session_id")?;
-            items.push(Self::session_of(r, self.legs_of(&id).await?)?);
-        }
-        Ok(items)
+        self.sessions_from(&rows).await
     }
 
     /// One session with its legs, orders, fills and audit trail.
