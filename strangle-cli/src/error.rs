@@ -65,6 +65,7 @@ impl From<strangle_delta::DeltaError> for CliError {
     fn from(e: strangle_delta::DeltaError) -> Self {
         match e {
             strangle_delta::DeltaError::Credentials(_) => Self::Refused(e.to_string()),
+            strangle_delta::DeltaError::Engine(inner) => inner.into(),
             _ => Self::Failed(e.to_string()),
         }
     }

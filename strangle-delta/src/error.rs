@@ -57,6 +57,9 @@ pub enum DeltaError {
     /// The local server could not start.
     #[error("local server: {0}")]
     Server(String),
+    /// The engine refused to start or stopped on an error (see [`strangle_core::Error`]).
+    #[error("{0}")]
+    Engine(#[from] strangle_core::Error),
 }
 
 fn context_suffix(c: &Option<String>) -> String {
@@ -131,12 +134,17 @@ impl DeltaError {
             Self::Decode { .. } => ExchangeErrorKind::InvalidResponse,
             Self::Invalid(_) | Self::Credentials(_) => ExchangeErrorKind::Rejected,
             Self::WebSocket(_) | Self::Server(_) => ExchangeErrorKind::Uncertain,
+            Self::Engine(CoreError::Exchange { kind, .. }) => *kind,
+            Self::Engine(_) => ExchangeErrorKind::Rejected,
         }
     }
 }
 
 impl From<DeltaError> for CoreError {
     fn from(e: DeltaError) -> Self {
+        if let DeltaError::Engine(inner) = e {
+            return inner;
+        }
         let kind = match &e {
             // An order that may have been sent is "uncertain"; other transport failures too.
             e if e.outcome_unknown() => ExchangeErrorKind::Uncertain,

@@ -13,6 +13,7 @@
 //! | [`ws`] | the WebSocket client: channels, heartbeat, reconnect, resync |
 //! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
+//! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a sim, paper or live market |
 //! | [`server`] | [`server::LocalServer`], the Delta-compatible local market with fault knobs |
 //! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
@@ -25,6 +26,7 @@ pub mod lenient;
 pub mod paper;
 pub mod ratelimit;
 pub mod rest;
+pub mod runner;
 pub mod server;
 pub mod sign;
 pub mod wire;

@@ -85,7 +85,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
     let _server;
     let (env, creds) = if args.env == "sim" {
         let server = LocalServer::start(ServerConfig {
-            market: sim_server::market(1, chrono::Duration::minutes(1)),
+            market: strangle_delta::runner::sim_market_source(1, chrono::Duration::minutes(1)),
             ..ServerConfig::default()
         })
         .await?;

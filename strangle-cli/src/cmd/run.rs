@@ -8,16 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
-use strangle_core::clock::{Clock, ManualClock, SystemClock};
-use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
-use strangle_core::ledger::Mode;
+use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::profile::Profile;
 use strangle_core::strategy::{Phase, Status};
-use strangle_core::Exchange;
-use strangle_delta::api::DeltaClient;
-use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::paper::PaperExchange;
-use strangle_delta::server::{LocalServer, ServerConfig};
+use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{default_holder, SessionFilter, Store};
 
@@ -156,160 +150,81 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
         ));
     }
     let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
-    let account = match args.market {
-        Market::Sim => "sim".to_string(),
-        _ => env.name().to_string(),
-    };
     // Every safety check comes before the lease, so a refused run leaves nothing behind.
-    let poll = Duration::seconds(i64::from(args.poll.max(if args.fast_forward.is_some() {
-        60
-    } else {
-        1
-    })));
-    let config = |mode| EngineConfig {
-        mode,
-        poll_interval: poll,
-        adopt: args.adopt,
-    };
-    let market: Setup = match args.market {
-        Market::Sim => {
-            let start = args.start.unwrap_or_else(Utc::now);
-            let (clock, until): (Arc<dyn Clock>, _) = match args.fast_forward {
-                Some(span) => (Arc::new(ManualClock::new(start)), Some(start + span)),
-                None => (Arc::new(SystemClock), None),
-            };
-            let creds = sim_server::credentials()?;
-            let server = LocalServer::start(ServerConfig {
-                accounts: vec![creds.clone()],
-                // A fresh chain every simulated minute live, every five when fast-forwarding.
-                market: sim_server::market(
-                    args.seed,
-                    Duration::minutes(if until.is_some() { 5 } else { 1 }),
-                ),
-                clock: clock.clone(),
-                ..ServerConfig::default()
-            })
-            .await?;
-            let client = DeltaClient::local(server.environment(), Some(creds))?;
-            Setup::Sim {
-                ex: Arc::new(DeltaExchange::new(client)),
-                clock,
-                until,
-                _server: server,
-            }
-        }
-        Market::Paper => {
-            let data = DeltaExchange::new(DeltaClient::new(env, None)?);
-            Setup::Paper(Arc::new(PaperExchange::new(
-                data,
-                profile.fees.clone(),
-                Decimal::from(10_000),
-            )))
-        }
+    let market = match args.market {
+        Market::Sim => runner::Market::Sim(SimMarket {
+            seed: args.seed,
+            credentials: sim_server::credentials()?,
+            fast_forward: args.fast_forward.map(|span| FastForward {
+                start: args.start.unwrap_or_else(Utc::now),
+                span,
+            }),
+        }),
+        Market::Paper => runner::Market::Paper {
+            env,
+            cash: Decimal::from(10_000),
+        },
         Market::Live => {
             if !args.live {
                 return Err(CliError::Refused(
                     "--market live sends real orders: add --live to confirm".into(),
                 ));
             }
-            let creds = Credentials::from_env()?.ok_or_else(|| {
-                CliError::Refused(format!(
-                    "live trading needs credentials: set {} and {} (or {})",
-                    strangle_delta::credentials::KEY_VAR,
-                    strangle_delta::credentials::SECRET_VAR,
-                    strangle_delta::credentials::FILE_VAR
-                ))
-            })?;
-            Setup::Live(Arc::new(DeltaExchange::live(
-                DeltaClient::new(env, Some(creds))?,
-                &profile.name,
-            )))
+            runner::Market::Live {
+                env,
+                credentials: live_credentials()?,
+            }
         }
+    };
+    let fast = args.fast_forward.is_some();
+    let spec = RunSpec {
+        poll: Duration::seconds(i64::from(args.poll.max(if fast { 60 } else { 1 }))),
+        adopt: args.adopt,
+        ..RunSpec::new(profile, market)
     };
     let lease = store
         .acquire_lease(
-            &format!("profile:{}@{account}", profile.name),
+            &lease_name(&spec),
             &default_holder(),
             StdDuration::from_secs(30),
         )
         .await?;
-    let every = args.status_every;
-    let result = match market {
-        Setup::Sim {
-            ex,
-            clock,
-            until,
-            _server,
-        } => {
-            drive(
-                ex,
-                store.clone(),
-                clock,
-                profile,
-                config(Mode::Sim),
-                until,
-                every,
-            )
-            .await
-        }
-        Setup::Paper(ex) => {
-            drive(
-                ex,
-                store.clone(),
-                Arc::new(SystemClock),
-                profile,
-                config(Mode::Paper),
-                None,
-                every,
-            )
-            .await
-        }
-        Setup::Live(ex) => {
-            drive(
-                ex,
-                store.clone(),
-                Arc::new(SystemClock),
-                profile,
-                config(Mode::Live),
-                None,
-                every,
-            )
-            .await
-        }
-    };
+    let result = drive(store.clone(), spec, args.status_every).await;
     let _ = lease.release().await;
     result
 }
 
-/// The market a run trades on, built before anything is locked.
-enum Setup {
-    Sim {
-        ex: Arc<DeltaExchange>,
-        clock: Arc<dyn Clock>,
-        until: Option<DateTime<Utc>>,
-        _server: LocalServer,
-    },
-    Paper(Arc<PaperExchange>),
-    Live(Arc<DeltaExchange>),
+/// The ledger lease that keeps one profile from running twice on one account.
+pub fn lease_name(spec: &RunSpec) -> String {
+    let account = match &spec.market {
+        runner::Market::Sim(_) => "sim",
+        runner::Market::Paper { env, .. } | runner::Market::Live { env, .. } => env.name(),
+    };
+    format!("profile:{}@{account}", spec.profile.name)
 }
 
-async fn drive<E: Exchange + 'static>(
-    ex: Arc<E>,
-    store: Arc<Store>,
-    clock: Arc<dyn Clock>,
-    profile: Profile,
-    config: EngineConfig,
-    until: Option<DateTime<Utc>>,
-    status_every: u64,
-) -> Result<(), CliError> {
-    let name = profile.name.clone();
-    let (mut engine, handle) =
-        Engine::start(profile, config, ex, store.clone(), clock.clone()).await?;
+/// Live credentials from the environment, or a refusal saying where to put them.
+pub fn live_credentials() -> Result<Credentials, CliError> {
+    Credentials::from_env()?.ok_or_else(|| {
+        CliError::Refused(format!(
+            "live trading needs credentials: set {} and {} (or {})",
+            strangle_delta::credentials::KEY_VAR,
+            strangle_delta::credentials::SECRET_VAR,
+            strangle_delta::credentials::FILE_VAR
+        ))
+    })
+}
+
+async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<(), CliError> {
+    let name = spec.profile.name.clone();
+    let running = RunningEngine::start(spec, store.clone()).await?;
+    let fast = running.until().is_some();
     eprintln!(
         "running profile {name:?} on the {} market; Ctrl-C stops (flattening open legs)",
-        config.mode
+        running.mode()
     );
-    let status_task = (status_every > 0 && until.is_none()).then(|| {
+    let handle = running.handle().clone();
+    let status_task = (status_every > 0 && !fast).then(|| {
         let h = handle.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(StdDuration::from_secs(status_every));
@@ -319,8 +234,8 @@ async fn drive<E: Exchange + 'static>(
             }
         })
     });
-    let signals = tokio::spawn(ctrl_c(handle.clone()));
-    let res = engine.run_until(until).await;
+    let signals = tokio::spawn(ctrl_c(handle));
+    let res = running.wait().await;
     signals.abort();
     if let Some(t) = status_task {
         t.abort();
@@ -328,7 +243,7 @@ async fn drive<E: Exchange + 'static>(
     store.flush().await?;
     let status = res?;
     eprintln!("{}", status_line(&status));
-    if until.is_some() {
+    if fast {
         print_sessions(&store, &name).await?;
     }
     Ok(())

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use strangle_core::clock::SystemClock;
-use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta::runner::sim_market_source;
+use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::Credentials;
 
 use crate::error::CliError;
@@ -52,26 +52,13 @@ pub fn credentials() -> Result<Credentials, CliError> {
     }
 }
 
-/// A live synthetic BTC and ETH market.
-pub fn market(seed: u64, grid: chrono::Duration) -> MarketSource {
-    MarketSource::Walk {
-        markets: vec![
-            (SyntheticMarket::btc(), 82_000.0, 0.45),
-            (SyntheticMarket::eth(), 2_150.0, 0.6),
-        ],
-        seed,
-        grid,
-        max_move: 0.0015,
-    }
-}
-
 /// Runs the server until Ctrl-C.
 pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
     let creds = credentials()?;
     let config = ServerConfig {
         addr: SocketAddr::new(args.host, args.port),
         accounts: vec![creds.clone()],
-        market: market(args.seed, chrono::Duration::seconds(5)),
+        market: sim_market_source(args.seed, chrono::Duration::seconds(5)),
         clock: Arc::new(SystemClock),
         ..ServerConfig::default()
     };

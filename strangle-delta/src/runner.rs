@@ -1,0 +1,309 @@
+//! Starting one profile's engine on a chosen market (sim, paper or live) as a background task.
+//!
+//! This is the wiring shared by the `strangle` binary (`run`, and `serve`'s trading control)
+//! and the Python bindings: build the market, start the core's [`Engine`] on it with the
+//! caller's ledger, and hand back a [`RunningEngine`] to watch and command it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), strangle_delta::DeltaError> {
+//! use strangle_core::memory::MemoryLedger;
+//! use strangle_core::profile::Profile;
+//! use strangle_delta::runner::{Market, RunSpec, RunningEngine};
+//!
+//! let spec = RunSpec::new(Profile::default(), Market::sim(1));
+//! let running = RunningEngine::start(spec, MemoryLedger::default()).await?;
+//! println!("{:?}", running.status().phase);
+//! running.stop();
+//! let last = running.wait().await?;
+//! # let _ = last; Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use strangle_core::clock::{Clock, ManualClock, SystemClock};
+use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
+use strangle_core::ledger::{Ledger, Mode};
+use strangle_core::profile::Profile;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::strategy::Status;
+use strangle_core::Exchange;
+use tokio::task::JoinHandle;
+
+use crate::api::DeltaClient;
+use crate::exchange::DeltaExchange;
+use crate::paper::PaperExchange;
+use crate::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use crate::{Credentials, DeltaError, Environment};
+
+/// Where the engine trades.
+#[derive(Debug, Clone)]
+pub enum Market {
+    /// The Delta-compatible local market, started in this process: no network, no keys.
+    Sim(SimMarket),
+    /// Delta's public market data with simulated fills.
+    Paper {
+        /// Which Delta environment to read market data from.
+        env: Environment,
+        /// Starting simulated cash, USD.
+        cash: Decimal,
+    },
+    /// Real orders on Delta Exchange, with the dead-man switch armed.
+    Live {
+        /// Which Delta environment.
+        env: Environment,
+        /// API key and secret.
+        credentials: Credentials,
+    },
+}
+
+impl Market {
+    /// A simulated market in real time with the given seed and the demo credentials.
+    pub fn sim(seed: u64) -> Self {
+        Self::Sim(SimMarket {
+            seed,
+            credentials: demo_credentials(),
+            fast_forward: None,
+        })
+    }
+
+    /// The mode recorded on sessions traded on this market.
+    pub fn mode(&self) -> Mode {
+        match self {
+            Self::Sim(_) => Mode::Sim,
+            Self::Paper { .. } => Mode::Paper,
+            Self::Live { .. } => Mode::Live,
+        }
+    }
+}
+
+/// The local simulated market's settings.
+#[derive(Debug, Clone)]
+pub struct SimMarket {
+    /// Seed of the random walks.
+    pub seed: u64,
+    /// Credentials the in-process server accepts (and the engine signs with).
+    pub credentials: Credentials,
+    /// Run simulated time as fast as possible instead of following the wall clock.
+    pub fast_forward: Option<FastForward>,
+}
+
+/// A span of simulated time run as fast as possible.
+#[derive(Debug, Clone, Copy)]
+pub struct FastForward {
+    /// Simulated start.
+    pub start: DateTime<Utc>,
+    /// How much simulated time to run.
+    pub span: Duration,
+}
+
+/// The synthetic BTC and ETH market the simulated mode trades on: a seeded random walk priced
+/// into chains every `grid` of market time.
+pub fn sim_market_source(seed: u64, grid: Duration) -> MarketSource {
+    MarketSource::Walk {
+        markets: vec![
+            (SyntheticMarket::btc(), 82_000.0, 0.45),
+            (SyntheticMarket::eth(), 2_150.0, 0.6),
+        ],
+        seed,
+        grid,
+        max_move: 0.0015,
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The strategy.
+    pub profile: Profile,
+    /// Where.
+    pub market: Market,
+    /// Longest time between two engine steps (simulated time when fast-forwarding).
+    pub poll: Duration,
+    /// Accept the exchange's positions when they differ from the ledger.
+    pub adopt: bool,
+}
+
+impl RunSpec {
+    /// A spec with a 5-second poll (60 s when fast-forwarding) and no adoption.
+    pub fn new(profile: Profile, market: Market) -> Self {
+        let fast = matches!(&market, Market::Sim(s) if s.fast_forward.is_some());
+        Self {
+            profile,
+            market,
+            poll: Duration::seconds(if fast { 60 } else { 5 }),
+            adopt: false,
+        }
+    }
+}
+
+/// An engine running as a tokio task.
+#[derive(Debug)]
+pub struct RunningEngine {
+    handle: EngineHandle,
+    mode: Mode,
+    started_at: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    task: JoinHandle<Result<Status, DeltaError>>,
+}
+
+impl RunningEngine {
+    /// Builds the market, starts the engine (validation, reconciliation with the exchange,
+    /// resume from the ledger) and spawns it. An error here means nothing is running.
+    pub async fn start<L>(spec: RunSpec, ledger: L) -> Result<Self, DeltaError>
+    where
+        L: Ledger + Send + Sync + 'static,
+    {
+        spec.profile.validate()?;
+        let mode = spec.market.mode();
+        let config = EngineConfig {
+            mode,
+            poll_interval: spec.poll,
+            adopt: spec.adopt,
+        };
+        match spec.market {
+            Market::Sim(sim) => {
+                let (clock, until): (Arc<dyn Clock>, _) = match sim.fast_forward {
+                    Some(f) => (Arc::new(ManualClock::new(f.start)), Some(f.start + f.span)),
+                    None => (Arc::new(SystemClock), None),
+                };
+                let server = LocalServer::start(ServerConfig {
+                    accounts: vec![sim.credentials.clone()],
+                    // A fresh chain every simulated minute live, every five when fast-forwarding.
+                    market: sim_market_source(
+                        sim.seed,
+                        Duration::minutes(if until.is_some() { 5 } else { 1 }),
+                    ),
+                    clock: clock.clone(),
+                    ..ServerConfig::default()
+                })
+                .await?;
+                let client = DeltaClient::local(server.environment(), Some(sim.credentials))?;
+                let ex = DeltaExchange::new(client);
+                Self::spawn(spec.profile, config, ex, ledger, clock, until, Some(server)).await
+            }
+            Market::Paper { env, cash } => {
+                let data = DeltaExchange::new(DeltaClient::new(env, None)?);
+                let ex = PaperExchange::new(data, spec.profile.fees.clone(), cash);
+                Self::spawn(
+                    spec.profile,
+                    config,
+                    ex,
+                    ledger,
+                    Arc::new(SystemClock),
+                    None,
+                    None,
+                )
+                .await
+            }
+            Market::Live { env, credentials } => {
+                let name = spec.profile.name.clone();
+                let ex = DeltaExchange::live(DeltaClient::new(env, Some(credentials))?, &name);
+                Self::spawn(
+                    spec.profile,
+                    config,
+                    ex,
+                    ledger,
+                    Arc::new(SystemClock),
+                    None,
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn spawn<E, L>(
+        profile: Profile,
+        config: EngineConfig,
+        ex: E,
+        ledger: L,
+        clock: Arc<dyn Clock>,
+        until: Option<DateTime<Utc>>,
+        server: Option<LocalServer>,
+    ) -> Result<Self, DeltaError>
+    where
+        E: Exchange + Send + Sync + 'static,
+        L: Ledger + Send + Sync + 'static,
+    {
+        let started_at = clock.now();
+        let (mut engine, handle) = Engine::start(profile, config, ex, ledger, clock).await?;
+        let task = tokio::spawn(async move {
+            let res = engine.run_until(until).await;
+            // The in-process market lives exactly as long as the engine that trades on it.
+            if let Some(s) = server {
+                s.shutdown();
+            }
+            Ok(res?)
+        });
+        Ok(Self {
+            handle,
+            mode: config.mode,
+            started_at,
+            until,
+            task,
+        })
+    }
+
+    /// The handle that commands the engine and reads its heartbeat.
+    pub fn handle(&self) -> &EngineHandle {
+        &self.handle
+    }
+
+    /// The latest heartbeat.
+    pub fn status(&self) -> Status {
+        self.handle.status()
+    }
+
+    /// Live, paper or sim.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// When the engine started (by its clock).
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    /// The end of a fast-forwarded span.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.until
+    }
+
+    /// Flatten open legs, then stop. `false` if the engine has already ended.
+    pub fn stop(&self) -> bool {
+        self.handle.send(EngineCommand::Stop)
+    }
+
+    /// Cancel working orders and market-close everything, then stop.
+    pub fn panic(&self) -> bool {
+        self.handle.send(EngineCommand::Panic)
+    }
+
+    /// Reload the strategy from the ledger without flattening.
+    pub fn restart(&self) -> bool {
+        self.handle.send(EngineCommand::Restart)
+    }
+
+    /// Whether the engine task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits for the engine to end and returns its last heartbeat or the error that ended it.
+    pub async fn wait(self) -> Result<Status, DeltaError> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(DeltaError::Engine(strangle_core::Error::Engine(format!(
+                "the engine task ended abnormally: {e}"
+            )))),
+        }
+    }
+
+    /// Ends the engine task at once, without flattening (open legs stay open; the ledger
+    /// and a later start reconcile them).
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
