@@ -21,6 +21,7 @@
 //! | [`exchange`], [`ledger`], [`clock`] | the traits the engine runs on |
 //! | [`sim`] | the simulated venue (fills against fed quotes, fees, settlement) and synthetic chains |
 //! | [`memory`] | an in-memory ledger |
+//! | [`notice`] | operator notices (entry, exit, error, daily summary) worked out from heartbeats |
 //! | [`ids`] | deterministic session and client order ids |
 //! | [`recovery`] | reconciling the ledger with the exchange before trading |
 
@@ -33,6 +34,7 @@ pub mod ids;
 pub mod ledger;
 pub mod memory;
 pub mod model;
+pub mod notice;
 pub mod pnl;
 pub mod pricing;
 pub mod profile;

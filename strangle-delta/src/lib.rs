@@ -12,6 +12,7 @@
 //! | [`api`] | typed endpoints ([`api::DeltaClient`]), order placement that never duplicates |
 //! | [`ws`] | the WebSocket client: channels, heartbeat, reconnect, resync |
 //! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
+//! | [`notify`] | notices to a webhook and a Telegram chat |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
 //! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a sim, paper or live market |
 //! | [`server`] | [`server::LocalServer`], the Delta-compatible local market with fault knobs |
@@ -23,6 +24,7 @@ pub mod env;
 pub mod error;
 pub mod exchange;
 pub mod lenient;
+pub mod notify;
 pub mod paper;
 pub mod ratelimit;
 pub mod rest;

@@ -9,8 +9,10 @@ use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
 use strangle_core::engine::{EngineCommand, EngineHandle};
+use strangle_core::notice::Notice;
 use strangle_core::profile::Profile;
 use strangle_core::strategy::{Phase, Status};
+use strangle_delta::notify::{self, Notifier, NotifyConfig};
 use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{default_holder, SessionFilter, Store};
@@ -217,7 +219,12 @@ pub fn live_credentials() -> Result<Credentials, CliError> {
 
 async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<(), CliError> {
     let name = spec.profile.name.clone();
+    let notifier = notifier()?;
     let running = RunningEngine::start(spec, store.clone()).await?;
+    let mode = running.mode();
+    let watcher = notifier
+        .clone()
+        .map(|n| notify::watch_engine(running.handle().watch(), n));
     let fast = running.until().is_some();
     eprintln!(
         "running profile {name:?} on the {} market; Ctrl-C stops (flattening open legs)",
@@ -241,12 +248,36 @@ async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<()
         t.abort();
     }
     store.flush().await?;
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+    if let (Err(e), Some(n)) = (&res, &notifier) {
+        let notice = Notice::Error {
+            profile: name.clone(),
+            mode,
+            at: Utc::now(),
+            message: format!("the engine stopped: {e}"),
+        };
+        if let Err(e) = n.send(&notice).await {
+            tracing::warn!(error = %e, "notification not delivered");
+        }
+    }
     let status = res?;
     eprintln!("{}", status_line(&status));
     if fast {
         print_sessions(&store, &name).await?;
     }
     Ok(())
+}
+
+/// The notifier configured by `STRANGLE_WEBHOOK_URL` / `STRANGLE_TELEGRAM_*`, if any.
+pub fn notifier() -> Result<Option<Notifier>, CliError> {
+    let config = NotifyConfig::from_env().map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(if config.is_enabled() {
+        Some(Notifier::new(config)?)
+    } else {
+        None
+    })
 }
 
 /// First Ctrl-C: stop (flatten, then stop). Second: exit at once, saying what is open.

@@ -175,6 +175,8 @@ struct Live {
     seen_fills: HashSet<String>,
     /// Client order id → leg index, for every order of the session.
     orders: HashMap<String, usize>,
+    /// Lowest and highest spot seen since entry (or since the engine resumed the session).
+    spot_range: Option<(Decimal, Decimal)>,
 }
 
 /// The short-strangle state machine of one profile.
@@ -242,6 +244,7 @@ impl Strategy {
             panic: false,
             seen_fills: HashSet::new(),
             orders: HashMap::new(),
+            spot_range: None,
         });
         s
     }
@@ -426,6 +429,7 @@ impl Strategy {
             panic: false,
             seen_fills: HashSet::new(),
             orders: HashMap::new(),
+            spot_range: Some((chain.spot, chain.spot)),
         });
         self.phase = Phase::Entering;
         let fmt_delta = |d: Option<f64>| d.map_or("n/a".to_string(), |d| format!("{d:.4}"));
@@ -460,6 +464,12 @@ impl Strategy {
             self.spot = spot;
         }
         let Some(l) = self.live.as_mut() else { return };
+        if let Some(s) = spot {
+            l.spot_range = Some(match l.spot_range {
+                Some((lo, hi)) => (lo.min(s), hi.max(s)),
+                None => (s, s),
+            });
+        }
         for q in quotes {
             if let Some(i) = l.rec.legs.iter().position(|g| g.symbol == q.symbol) {
                 let newer = l.quotes[i]

@@ -69,6 +69,12 @@ pub struct Status {
     pub spot: Option<Decimal>,
     /// Spot at entry.
     pub entry_spot: Option<Decimal>,
+    /// Lowest spot seen since entry (or since the engine resumed the session).
+    pub spot_low: Option<Decimal>,
+    /// Highest spot seen since entry (or since the engine resumed the session).
+    pub spot_high: Option<Decimal>,
+    /// When the active session's entry started.
+    pub opened_at: Option<DateTime<Utc>>,
     /// Why the session is exiting (or why the last one closed).
     pub exit_reason: Option<ExitReason>,
     /// Most recent reason for not entering.
@@ -83,6 +89,7 @@ impl Strategy {
     /// The current state as a [`Status`].
     pub fn status(&self, now: DateTime<Utc>) -> Status {
         let rec = self.live.as_ref().map(|l| &l.rec);
+        let range = self.live.as_ref().and_then(|l| l.spot_range);
         let spot = self.spot;
         let legs = rec
             .map(|r| {
@@ -130,6 +137,9 @@ impl Strategy {
             max_drawdown_pct: rec.and_then(|r| r.trough_pnl_pct),
             spot,
             entry_spot: rec.and_then(|r| r.entry_spot),
+            spot_low: range.map(|r| r.0),
+            spot_high: range.map(|r| r.1),
+            opened_at: rec.map(|r| r.opened_at),
             exit_reason: rec
                 .and_then(|r| r.exit_reason)
                 .or(self.last_closed.as_ref().and_then(|r| r.exit_reason)),
