@@ -13,6 +13,7 @@ use crate::schedule::ist_date;
 
 /// One point of a time series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point<T> {
     /// When (the session's close).
     pub at: DateTime<Utc>,
@@ -22,6 +23,7 @@ pub struct Point<T> {
 
 /// One bar of the histogram of session results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bucket {
     /// Lower bound (inclusive), USD.
     pub from: Decimal,
@@ -33,6 +35,7 @@ pub struct Bucket {
 
 /// KPIs and chart series over a set of sessions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Analytics {
     /// Closed sessions counted.
     pub sessions: usize,

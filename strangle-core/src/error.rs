@@ -40,6 +40,7 @@ impl fmt::Display for ExchangeErrorKind {
 
 /// One problem found in a profile, naming its field.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path of the field, e.g. `delta_band.low` or `trailing.tiers[1].lock_pct`.
     pub field: String,

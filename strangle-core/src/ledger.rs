@@ -18,6 +18,7 @@ use crate::risk::ExitReason;
 
 /// How the engine is connected to a market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Real orders on Delta Exchange.
@@ -43,6 +44,7 @@ impl std::fmt::Display for Mode {
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Entry orders are working.
@@ -64,6 +66,7 @@ impl SessionState {
 
 /// Why an order was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderPurpose {
     /// Selling a leg to open.
@@ -74,6 +77,7 @@ pub enum OrderPurpose {
 
 /// One leg of a session as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LegRecord {
     /// Call or put.
     pub kind: OptionKind,
@@ -103,6 +107,7 @@ pub struct LegRecord {
 
 /// A session: one strangle from entry to flat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionRecord {
     /// Deterministic id: profile tag and IST trading day.
     pub session_id: String,
@@ -142,6 +147,7 @@ pub struct SessionRecord {
 
 /// An order as intended, written before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderIntent {
     /// Owning session.
     pub session_id: String,
@@ -174,6 +180,7 @@ pub struct PnlMark {
 
 /// One line of the append-only audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// When.
     pub at: DateTime<Utc>,

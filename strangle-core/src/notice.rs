@@ -29,6 +29,7 @@ use crate::strategy::{Phase, Status};
 
 /// One leg of an opened strangle, as announced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeLeg {
     /// Call or put.
     pub kind: OptionKind,
@@ -46,6 +47,7 @@ pub struct NoticeLeg {
 
 /// Something an operator should hear about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Notice {
     /// Both legs of a strangle are short.

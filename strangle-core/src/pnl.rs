@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// The executions of one short leg, kept as exact sums.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LegBook {
     /// Contracts sold.
     pub sold: Decimal,
@@ -81,6 +82,7 @@ pub struct LegPnl {
 
 /// PnL of a session (the sum of its legs), USD, with the net as a % of premium.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPnl {
     /// Premium received by all legs.
     pub premium: Decimal,

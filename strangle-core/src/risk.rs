@@ -11,6 +11,7 @@ use crate::profile::{Profile, Trailing};
 
 /// Why a strangle was closed (or never completed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
     /// Loss reached `max_loss_pct` of premium.

@@ -6,6 +6,7 @@ use strangle_core::profile::Profile;
 
 /// A profile as kept in the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredProfile {
     /// Row id.
     pub id: i64,

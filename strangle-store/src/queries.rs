@@ -38,6 +38,7 @@ impl Default for SessionFilter {
 
 /// One page of results, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
@@ -51,6 +52,7 @@ pub struct Page<T> {
 
 /// An order with its latest known state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderRow {
     /// The intent as recorded before sending.
     pub intent: OrderIntent,
@@ -68,6 +70,7 @@ pub struct OrderRow {
 
 /// One session in full.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionDetail {
     /// The session with its legs.
     pub session: SessionRecord,

@@ -1,21 +1,33 @@
-//! `strangle serve`: the REST API over the ledger (profiles, sessions, analytics).
+//! `strangle serve`: the REST API over the ledger and the engines (profiles, trading
+//! control, sessions, analytics, metrics, OpenAPI document).
 //!
 //! Binds to 127.0.0.1 by default; any other address needs an API token, and with a token set
 //! every request must carry `Authorization: Bearer <token>`. Invalid input gets 422 with every
-//! field error and changes nothing; unknown ids 404; conflicts 409.
+//! field error and changes nothing; unknown ids 404; conflicts 409. No CORS header is sent
+//! unless origins are named with `--cors-origin` (never a wildcard).
 
+mod configs;
+mod control;
+mod metrics;
+mod reply;
 mod routes;
+mod sessions;
+pub mod trading;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
+use strangle_delta::Environment;
 use strangle_store::Store;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::cmd::run::{live_credentials, notifier, Market};
+use crate::cmd::sim_server;
 use crate::error::CliError;
 
 /// Environment variable holding the API token.
@@ -27,12 +39,38 @@ pub struct ServeArgs {
     /// Address to listen on; anything but loopback needs a token.
     #[arg(long, default_value = "127.0.0.1:8000", env = "STRANGLE_LISTEN")]
     pub listen: SocketAddr,
+    /// Market a started profile trades on unless the request names one.
+    #[arg(long, value_enum, default_value = "sim", env = "STRANGLE_MARKET")]
+    pub market: Market,
+    /// Delta environment for paper and live: india, india-testnet, global, global-testnet,
+    /// or a base URL.
+    #[arg(long, default_value = "india", env = "STRANGLE_ENV")]
+    pub env: String,
+    /// Allow starting profiles on the live market (needs credentials in the environment).
+    #[arg(long)]
+    pub live: bool,
+    /// Seed of the simulated market.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds between engine steps.
+    #[arg(long, default_value_t = 5)]
+    pub poll: u32,
+    /// A browser origin allowed to call the API (repeatable), e.g. https://ops.example.com.
+    /// Without it no cross-origin request is allowed; `*` is refused.
+    #[arg(
+        long = "cors-origin",
+        env = "STRANGLE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 /// Shared state of the API.
 pub struct Api {
     store: Arc<Store>,
     token: Option<String>,
+    trading: Arc<trading::Trading>,
+    metrics: metrics::Metrics,
 }
 
 /// The API token from the environment (never from the command line, never printed).
@@ -68,7 +106,62 @@ async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) ->
     next.run(req).await
 }
 
-/// Serves until Ctrl-C.
+fn cors(origins: &[String]) -> Result<Option<CorsLayer>, CliError> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let mut list = Vec::with_capacity(origins.len());
+    for o in origins {
+        let o = o.trim();
+        let ok = (o.starts_with("http://") || o.starts_with("https://"))
+            && !o.contains('*')
+            && !o
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .contains('/');
+        if !ok {
+            return Err(CliError::Invalid(format!(
+                "--cors-origin {o:?}: expected an origin such as https://ops.example.com (no wildcard, no path)"
+            )));
+        }
+        list.push(HeaderValue::from_str(o).map_err(|_| {
+            CliError::Invalid(format!("--cors-origin {o:?}: not a valid header value"))
+        })?);
+    }
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+    ))
+}
+
+fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
+    let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
+    let live = if args.live {
+        Some(live_credentials()?)
+    } else if args.market == Market::Live {
+        return Err(CliError::Refused(
+            "--market live sends real orders: add --live to confirm".into(),
+        ));
+    } else {
+        None
+    };
+    Ok(trading::MarketSettings {
+        default: match args.market {
+            Market::Sim => trading::MarketKind::Sim,
+            Market::Paper => trading::MarketKind::Paper,
+            Market::Live => trading::MarketKind::Live,
+        },
+        env,
+        seed: args.seed,
+        sim_credentials: sim_server::credentials()?,
+        live,
+        poll: chrono::Duration::seconds(i64::from(args.poll.max(1))),
+    })
+}
+
+/// Serves until Ctrl-C, then stops every engine (flattening open legs).
 pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
     let token = token();
     if !args.listen.ip().is_loopback() && token.is_none() {
@@ -77,9 +170,22 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
             args.listen
         )));
     }
-    let api = Arc::new(Api { store, token });
-    let app =
+    let cors = cors(&args.cors_origins)?;
+    let markets = markets(&args)?;
+    let notifier = notifier()?;
+    let trading = Arc::new(trading::Trading::new(store.clone(), markets, notifier));
+    let api = Arc::new(Api {
+        store,
+        token,
+        trading: trading.clone(),
+        metrics: metrics::Metrics::new(),
+    });
+    let mut app =
         routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));
+    // Outermost, so a browser's preflight is answered before the token check.
+    if let Some(c) = cors {
+        app = app.layer(c);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -87,10 +193,20 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Failed(e.to_string()))?;
     println!("strangle API listening on http://{addr}");
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))
+        .map_err(|e| CliError::Failed(e.to_string()));
+    if !trading.running_ids().await.is_empty() {
+        eprintln!("stopping the running engines (flattening open legs)");
+        tokio::select! {
+            () = trading.stop_all() => {}
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("exiting NOW; open legs stay open and are reconciled at the next start");
+            }
+        }
+    }
+    served
 }

@@ -11,6 +11,7 @@ use crate::error::Error;
 
 /// The assets whose options strangle trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Underlying {
     /// Bitcoin.
@@ -51,6 +52,7 @@ impl FromStr for Underlying {
 
 /// Call or put.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OptionKind {
     /// A call option (`C-` symbols).

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(m.fee(dec!(26200), dec!(15), dec!(0.001), dec!(300), true), dec!(0.45));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FeeModel {
     /// Taker fee as % of notional.

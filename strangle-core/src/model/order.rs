@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     /// Buy (closes a short leg).
@@ -16,6 +17,7 @@ pub enum Side {
 
 /// Limit or market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderType {
     /// Rests at or better than `limit_price`.
@@ -26,6 +28,7 @@ pub enum OrderType {
 
 /// How long an order may rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeInForce {
     /// Good till cancelled.
@@ -36,6 +39,7 @@ pub enum TimeInForce {
 
 /// What the strategy asks the venue to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderRequest {
     /// Deterministic id (≤ 32 chars) derived from session, leg, purpose and attempt.
     pub client_order_id: String,
@@ -59,6 +63,7 @@ pub struct OrderRequest {
 
 /// Life-cycle state of an order at the venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// Resting (possibly partially filled).
@@ -80,6 +85,7 @@ impl OrderState {
 
 /// One execution of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fill {
     /// Venue's fill id (unique per venue).
     pub fill_id: String,

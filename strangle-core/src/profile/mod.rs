@@ -25,6 +25,7 @@ pub use time_of_day::TimeOfDay;
 
 /// How strikes are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StrikeMode {
     /// By |delta| inside [`Profile::delta_band`].
@@ -36,6 +37,7 @@ pub enum StrikeMode {
 
 /// Which contract wins inside the band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PickRule {
     /// |delta| closest to the middle of the band.
@@ -47,6 +49,7 @@ pub enum PickRule {
 
 /// Inclusive |delta| band, `0 < low < high < 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeltaBand {
     /// Lowest |delta| accepted.
@@ -78,6 +81,7 @@ impl Default for DeltaBand {
 
 /// An inclusive price window in USD per one unit of underlying.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceWindow {
     /// Lowest premium accepted.
@@ -88,6 +92,7 @@ pub struct PriceWindow {
 
 /// Premium windows per leg, for [`StrikeMode::Premium`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PremiumWindows {
     /// Window for the call's bid.
@@ -98,12 +103,14 @@ pub struct PremiumWindows {
 
 /// Filters a contract must pass before it may be selected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Liquidity {
     /// Require a best bid (we sell at it).
     pub require_bid: bool,
     /// Widest bid/ask spread accepted, in % of the mid; `"off"` disables the filter.
     #[serde(with = "optional_limit")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "50"))]
     pub max_spread_pct: Option<Decimal>,
     /// Fewest contracts of open interest accepted.
     pub min_open_interest: Option<Decimal>,
@@ -124,6 +131,7 @@ impl Default for Liquidity {
 
 /// One trailing-stop tier: once profit reaches `trigger_pct` of premium, lock `lock_pct`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrailingTier {
     /// Profit (% of premium received) that arms the tier.
@@ -135,6 +143,7 @@ pub struct TrailingTier {
 /// Continues the ratchet above the last tier: every `every_pct` more profit locks
 /// `lock_pct` more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrailingStep {
     /// Profit increment (percentage points) above the last tier's trigger.
@@ -145,6 +154,7 @@ pub struct TrailingStep {
 
 /// The tiered trailing stop.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Trailing {
     /// Tiers in increasing trigger order.
@@ -155,6 +165,7 @@ pub struct Trailing {
 
 /// How orders are worked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Execution {
     /// Limit orders tried per leg before giving up or falling back to market.
@@ -187,6 +198,7 @@ impl Default for Execution {
 
 /// Every setting of one strangle strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// Unique name.
@@ -219,9 +231,11 @@ pub struct Profile {
     pub contract_size: Option<Decimal>,
     /// Close when the loss reaches this % of premium received; `"off"` disables it.
     #[serde(with = "optional_limit")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "80"))]
     pub max_loss_pct: Option<Decimal>,
     /// Close when the profit reaches this % of premium received; `"off"` disables it.
     #[serde(with = "optional_limit")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "80"))]
     pub max_profit_pct: Option<Decimal>,
     /// Tiered trailing stop on profit.
     pub trailing: Trailing,

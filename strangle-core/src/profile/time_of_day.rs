@@ -49,3 +49,17 @@ impl<'de> Deserialize<'de> for TimeOfDay {
         s.parse().map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TimeOfDay {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"))
+            .description(Some("time of day, HH:MM (24-hour, IST in profiles)"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TimeOfDay {}

@@ -31,6 +31,7 @@ pub use status::{LegStatus, Status};
 
 /// What the strategy is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// No session; waiting for the next entry window.

@@ -13,6 +13,7 @@ use crate::schedule;
 
 /// One leg as shown to an operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LegStatus {
     /// Call or put.
     pub kind: OptionKind,
@@ -36,6 +37,7 @@ pub struct LegStatus {
 
 /// A snapshot of the engine's state for heartbeats, status lines and dashboards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     /// Profile name.
     pub profile: String,

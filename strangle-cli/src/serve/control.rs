@@ -1,0 +1,234 @@
+//! `/api/trading/control`, `/heartbeat` and `/runtime`: the engines of this server.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use strangle_core::error::FieldError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::reply::{control_error, error, invalid, ErrorBody};
+use super::trading::{Action, Heartbeat, MarketKind, Runtime};
+use super::Api;
+
+type St = State<Arc<Api>>;
+
+/// A control request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlRequest {
+    /// What to do.
+    pub action: Action,
+    /// The profile's id.
+    pub configuration_id: i64,
+    /// Start only: the market (default: the server's `--market`).
+    pub market: Option<MarketKind>,
+}
+
+/// The answer to a control request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ControlReply {
+    /// The action carried out.
+    pub action: Action,
+    /// The engine's heartbeat after it (stop and panic finish in the background: watch
+    /// the heartbeat until `status` is `stopped`).
+    pub heartbeat: Heartbeat,
+}
+
+/// Parses a control request, listing every problem.
+fn request_from(body: &Bytes) -> Result<ControlRequest, Box<Response>> {
+    let field = |field: &str, message: String| FieldError {
+        field: field.into(),
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Box::new(invalid("request", vec![field("body", e.to_string())])))?;
+    let Some(obj) = value.as_object() else {
+        return Err(Box::new(invalid(
+            "request",
+            vec![field("body", "expected a JSON object".into())],
+        )));
+    };
+    let mut fields = Vec::new();
+    let known = ["action", "configuration_id", "market"];
+    for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        fields.push(field(k, "unknown field".into()));
+    }
+    match obj.get("action") {
+        None => fields.push(field("action", "required".into())),
+        Some(a) if serde_json::from_value::<Action>(a.clone()).is_err() => fields.push(field(
+            "action",
+            format!("{a} is not one of start, stop, restart, panic"),
+        )),
+        _ => {}
+    }
+    match obj.get("configuration_id") {
+        None => fields.push(field("configuration_id", "required".into())),
+        Some(v) if v.as_i64().is_none() => {
+            fields.push(field("configuration_id", "must be an integer".into()));
+        }
+        _ => {}
+    }
+    if let Some(m) = obj.get("market").filter(|m| !m.is_null()) {
+        if serde_json::from_value::<MarketKind>(m.clone()).is_err() {
+            fields.push(field(
+                "market",
+                format!("{m} is not one of sim, paper, live"),
+            ));
+        }
+    }
+    if !fields.is_empty() {
+        return Err(Box::new(invalid("request", fields)));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Box::new(invalid("request", vec![field("body", e.to_string())])))
+}
+
+/// Starts, stops, restarts or panics a profile's engine.
+///
+/// Several profiles may run at once; one profile never runs twice (409). `stop` flattens
+/// open legs then stops; `panic` cancels working orders and market-closes everything;
+/// `restart` reloads the strategy from the ledger without flattening.
+#[utoipa::path(post, path = "/api/trading/control", tag = "trading", request_body = ControlRequest,
+    responses(
+        (status = 200, description = "Done (stop and panic finish in the background)", body = ControlReply),
+        (status = 403, description = "Live trading is not enabled on this server", body = ErrorBody),
+        (status = 404, description = "No such profile", body = ErrorBody),
+        (status = 409, description = "Already running, not running, or running in another process", body = ErrorBody),
+        (status = 422, description = "Invalid request; every bad field is listed", body = ErrorBody)))]
+pub async fn control(State(api): St, body: Bytes) -> Response {
+    let req = match request_from(&body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    if req.market.is_some() && req.action != Action::Start {
+        return invalid(
+            "request",
+            vec![FieldError {
+                field: "market".into(),
+                message: "only start takes a market".into(),
+            }],
+        );
+    }
+    let res = match req.action {
+        Action::Start => api.trading.start(req.configuration_id, req.market).await,
+        a => api.trading.command(req.configuration_id, a).await,
+    };
+    match res {
+        Ok(heartbeat) => Json(ControlReply {
+            action: req.action,
+            heartbeat,
+        })
+        .into_response(),
+        Err(e) => control_error(e),
+    }
+}
+
+/// Which engine to report on.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EngineQuery {
+    /// One profile's id (reported even when idle); default: every engine this server runs
+    /// or ran.
+    configuration_id: Option<i64>,
+}
+
+/// Heartbeats.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Heartbeats {
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+    /// One per engine.
+    pub engines: Vec<Heartbeat>,
+}
+
+/// Runtime states.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Runtimes {
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+    /// One per engine.
+    pub engines: Vec<Runtime>,
+}
+
+fn engine_query(
+    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Option<i64>, Box<Response>> {
+    q.map(|Query(q)| q.configuration_id)
+        .map_err(|e| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())))
+}
+
+/// Status, session and timestamps of each engine.
+#[utoipa::path(get, path = "/api/trading/heartbeat", tag = "trading", params(EngineQuery),
+    responses(
+        (status = 200, description = "Heartbeats", body = Heartbeats),
+        (status = 404, description = "No such profile", body = ErrorBody),
+        (status = 422, description = "Malformed query", body = ErrorBody)))]
+pub async fn heartbeat(
+    State(api): St,
+    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let id = match engine_query(q) {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let engines = match id {
+        Some(id) => match api.trading.heartbeat(id).await {
+            Ok(h) => vec![h],
+            Err(e) => return control_error(e),
+        },
+        None => api.trading.heartbeats().await,
+    };
+    Json(Heartbeats {
+        server_time: Utc::now(),
+        engines,
+    })
+    .into_response()
+}
+
+/// Full live state of each engine: schedule with countdowns, legs, totals, limits,
+/// trailing level, max profit and drawdown seen, spot, exit reason.
+#[utoipa::path(get, path = "/api/trading/runtime", tag = "trading", params(EngineQuery),
+    responses(
+        (status = 200, description = "Runtime states", body = Runtimes),
+        (status = 404, description = "No such profile", body = ErrorBody),
+        (status = 422, description = "Malformed query", body = ErrorBody)))]
+pub async fn runtime(
+    State(api): St,
+    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let id = match engine_query(q) {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let explicit = id.is_some();
+    let ids = match id {
+        Some(id) => vec![id],
+        None => api
+            .trading
+            .heartbeats()
+            .await
+            .into_iter()
+            .map(|h| h.configuration_id)
+            .collect(),
+    };
+    let mut engines = Vec::with_capacity(ids.len());
+    for id in ids {
+        match api.trading.runtime(id).await {
+            Ok(r) => engines.push(r),
+            // A profile deleted after its engine ended is left out of the full list.
+            Err(super::trading::ControlError::NotFound(_)) if !explicit => {}
+            Err(e) => return control_error(e),
+        }
+    }
+    Json(Runtimes {
+        server_time: Utc::now(),
+        engines,
+    })
+    .into_response()
+}

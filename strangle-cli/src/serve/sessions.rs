@@ -1,0 +1,234 @@
+//! `/api/trading/sessions` and `/api/analytics/*`: what the ledger holds.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use strangle_core::analytics::Analytics;
+use strangle_core::ledger::{SessionRecord, SessionState};
+use strangle_store::{Page, SessionDetail, SessionFilter};
+use utoipa::{IntoParams, ToSchema};
+
+use super::reply::{error, store_error, ErrorBody};
+use super::trading::Heartbeat;
+use super::Api;
+
+type St = State<Arc<Api>>;
+
+/// Filters of the session and analytics routes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    /// Only this profile's sessions (by name).
+    profile: Option<String>,
+    /// Sessions opened at or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Sessions opened before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    /// Only sessions in this state.
+    state: Option<SessionState>,
+    /// Page size, 1 to 1000 (default 50).
+    #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000)]
+    limit: i64,
+    /// Sessions to skip (default 0).
+    #[serde(default)]
+    #[param(minimum = 0)]
+    offset: i64,
+    /// Export format: only `csv`.
+    format: Option<String>,
+}
+
+fn default_limit() -> i64 {
+    50
+}
+
+impl SessionQuery {
+    fn filter(&self) -> SessionFilter {
+        SessionFilter {
+            profile: self.profile.clone(),
+            from: self.from,
+            to: self.to,
+            state: self.state,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
+/// The query string of the session routes; a malformed one is answered with 422.
+pub struct Filter(SessionQuery);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let q = match Query::<SessionQuery>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => q,
+            Err(e) => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
+        };
+        if !(1..=1000).contains(&q.limit) || q.offset < 0 {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limit must be 1 to 1000 and offset not negative",
+            ));
+        }
+        if let (Some(f), Some(t)) = (q.from, q.to) {
+            if f > t {
+                return Err(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "from must not be after to",
+                ));
+            }
+        }
+        Ok(Filter(q))
+    }
+}
+
+/// A page of sessions, newest first.
+#[utoipa::path(get, path = "/api/trading/sessions", tag = "sessions", params(SessionQuery),
+    responses(
+        (status = 200, description = "A page of sessions", body = Page<SessionRecord>),
+        (status = 422, description = "Malformed filter", body = ErrorBody)))]
+pub async fn sessions(State(api): St, Filter(q): Filter) -> Response {
+    match api.store.list_sessions(&q.filter()).await {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// Every matching session as CSV (one row per session, both legs).
+#[utoipa::path(get, path = "/api/trading/sessions/export", tag = "sessions", params(SessionQuery),
+    responses(
+        (status = 200, description = "CSV", content_type = "text/csv", body = String),
+        (status = 422, description = "Malformed filter or format", body = ErrorBody)))]
+pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Response {
+    if q.format.as_deref().is_some_and(|f| f != "csv") {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "format must be csv");
+    }
+    match api.store.sessions_csv(&q.filter()).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"sessions.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// One session with its legs, orders, fills and audit trail.
+#[utoipa::path(get, path = "/api/trading/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session", body = SessionDetail),
+        (status = 404, description = "No such session", body = ErrorBody)))]
+pub async fn session(State(api): St, Path(id): Path<String>) -> Response {
+    match api.store.session_detail(&id).await {
+        Ok(Some(d)) => Json(d).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no session {id:?}")),
+        Err(e) => store_error(e),
+    }
+}
+
+/// KPIs and chart series of the closed sessions matching the filter.
+#[utoipa::path(get, path = "/api/analytics/history", tag = "analytics", params(SessionQuery),
+    responses(
+        (status = 200, description = "KPIs and series", body = Analytics),
+        (status = 422, description = "Malformed filter", body = ErrorBody)))]
+pub async fn analytics(State(api): St, Filter(q): Filter) -> Response {
+    match api.store.analytics(&q.filter()).await {
+        Ok(a) => Json(a).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// The dashboard's figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dashboard {
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+    /// Engines this server runs or ran.
+    pub engines: Vec<Heartbeat>,
+    /// Net PnL of the running engines' open sessions at the marks, USD.
+    #[schema(value_type = String)]
+    pub open_pnl: Decimal,
+    /// Net PnL of sessions opened today (IST), USD.
+    #[schema(value_type = String)]
+    pub today_net: Decimal,
+    /// Sessions opened today (IST).
+    pub today_sessions: usize,
+    /// KPIs and chart series over the filter (all time by default).
+    pub history: Analytics,
+    /// The latest sessions, newest first (up to 10).
+    pub recent: Vec<SessionRecord>,
+}
+
+/// KPIs, PnL series, live engines and the latest sessions in one call.
+#[utoipa::path(get, path = "/api/analytics/dashboard", tag = "analytics", params(SessionQuery),
+    responses(
+        (status = 200, description = "Dashboard figures", body = Dashboard),
+        (status = 422, description = "Malformed filter", body = ErrorBody)))]
+pub async fn dashboard(State(api): St, Filter(q): Filter) -> Response {
+    let f = q.filter();
+    let now = Utc::now();
+    let today_start = strangle_core::schedule::ist_instant(
+        strangle_core::schedule::ist_date(now),
+        strangle_core::profile::TimeOfDay(chrono::NaiveTime::MIN),
+    );
+    let today = SessionFilter {
+        from: Some(f.from.map_or(today_start, |t| t.max(today_start))),
+        ..f.clone()
+    };
+    let recent = SessionFilter {
+        limit: 10,
+        offset: 0,
+        ..f.clone()
+    };
+    let (history, today, recent) = match tokio::try_join!(
+        api.store.analytics(&f),
+        api.store.all_sessions(&today),
+        api.store.list_sessions(&recent)
+    ) {
+        Ok(v) => v,
+        Err(e) => return store_error(e),
+    };
+    let open_pnl = api
+        .trading
+        .states()
+        .await
+        .iter()
+        .filter(|(name, _)| f.profile.as_ref().is_none_or(|p| p == name))
+        .filter_map(|(_, s)| s.pnl.map(|p| p.net))
+        .sum();
+    let engines = api
+        .trading
+        .heartbeats()
+        .await
+        .into_iter()
+        .filter(|h| f.profile.as_ref().is_none_or(|p| *p == h.profile))
+        .collect();
+    Json(Dashboard {
+        server_time: now,
+        engines,
+        open_pnl,
+        today_net: today.iter().map(|s| s.pnl.net).sum(),
+        today_sessions: today.len(),
+        history,
+        recent: recent.items,
+    })
+    .into_response()
+}

@@ -1,0 +1,591 @@
+//! The engines `serve` runs: at most one per profile, several profiles at once.
+//!
+//! Starting takes the profile's ledger lease (so `strangle run` in another process cannot
+//! trade the same profile at the same time), starts a [`RunningEngine`] on the chosen market,
+//! and spawns a reaper that flushes the ledger, releases the lease and keeps the engine's last
+//! heartbeat once it ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use strangle_core::engine::EngineHandle;
+use strangle_core::ledger::Mode;
+use strangle_core::notice::Notice;
+use strangle_core::profile::{Profile, Trailing};
+use strangle_core::schedule;
+use strangle_core::strategy::Status;
+use strangle_delta::notify::{self, Notifier};
+use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket};
+use strangle_delta::{Credentials, DeltaError, Environment};
+use strangle_store::{default_holder, Store, StoreError};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use utoipa::ToSchema;
+
+use crate::cmd::run::lease_name;
+
+/// Markets an operator can pick when starting a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketKind {
+    /// The Delta-compatible market in this process.
+    Sim,
+    /// Delta's public market data with simulated fills.
+    Paper,
+    /// Real orders (only when `serve` was started with `--live` and credentials).
+    Live,
+}
+
+/// What `serve` may start engines on.
+#[derive(Debug, Clone)]
+pub struct MarketSettings {
+    /// Market used when a start request names none.
+    pub default: MarketKind,
+    /// Delta environment for paper and live.
+    pub env: Environment,
+    /// Seed of the simulated market.
+    pub seed: u64,
+    /// Credentials of the simulated market.
+    pub sim_credentials: Credentials,
+    /// Live credentials; `None` means live starts are refused.
+    pub live: Option<Credentials>,
+    /// Seconds between engine steps.
+    pub poll: Duration,
+}
+
+/// Why a control request was refused.
+#[derive(Debug)]
+pub enum ControlError {
+    /// No such profile (404).
+    NotFound(String),
+    /// Already running, not running, or locked by another process (409).
+    Conflict(String),
+    /// Not allowed on this server, e.g. live without `--live` (403).
+    Forbidden(String),
+    /// The profile or request is invalid (422).
+    Invalid(String),
+    /// Anything else (500).
+    Failed(String),
+}
+
+impl From<StoreError> for ControlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoProfile(_) => Self::NotFound(e.to_string()),
+            StoreError::Locked { .. } => Self::Conflict(format!(
+                "{e} (is `strangle run` trading this profile in another process?)"
+            )),
+            _ => Self::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<DeltaError> for ControlError {
+    fn from(e: DeltaError) -> Self {
+        match &e {
+            DeltaError::Engine(strangle_core::Error::InvalidProfile(_)) => {
+                Self::Invalid(e.to_string())
+            }
+            DeltaError::Engine(strangle_core::Error::Engine(m)) if m.contains("refusing") => {
+                Self::Conflict(e.to_string())
+            }
+            _ => Self::Failed(e.to_string()),
+        }
+    }
+}
+
+struct Slot {
+    name: String,
+    handle: EngineHandle,
+    mode: Mode,
+    started_at: DateTime<Utc>,
+    stopping: bool,
+    reaper: Option<JoinHandle<()>>,
+}
+
+/// How an engine ended.
+#[derive(Debug, Clone)]
+struct Ended {
+    name: String,
+    mode: Mode,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    last: Status,
+    error: Option<String>,
+}
+
+/// The engines of one `serve` process.
+pub struct Trading {
+    store: Arc<Store>,
+    markets: MarketSettings,
+    notifier: Option<Notifier>,
+    running: Mutex<HashMap<i64, Slot>>,
+    ended: StdMutex<HashMap<i64, Ended>>,
+}
+
+/// One engine's heartbeat as the API reports it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Heartbeat {
+    /// Profile id.
+    pub configuration_id: i64,
+    /// Profile name.
+    pub profile: String,
+    /// `running`, `stopping`, `stopped` (ended cleanly), `failed` (ended on an error) or
+    /// `idle` (never started by this server).
+    pub status: String,
+    /// Sim, paper or live (absent when idle).
+    pub mode: Option<Mode>,
+    /// The strategy's phase (absent when idle).
+    pub phase: Option<strangle_core::strategy::Phase>,
+    /// The open session, if any.
+    pub session_id: Option<String>,
+    /// When the engine started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Time of the latest heartbeat.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+    /// The latest error.
+    pub last_error: Option<String>,
+}
+
+/// The schedule with countdowns, in seconds from the heartbeat's time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduleView {
+    /// IST entry time of day.
+    pub entry_time_ist: String,
+    /// IST exit time of day.
+    pub exit_time_ist: String,
+    /// Minutes the entry window stays open.
+    pub entry_window_minutes: u32,
+    /// Start of the next entry window (when waiting).
+    pub next_entry: Option<DateTime<Utc>>,
+    /// Seconds until `next_entry`.
+    pub seconds_to_entry: Option<i64>,
+    /// The open session's planned exit.
+    pub planned_exit: Option<DateTime<Utc>>,
+    /// Seconds until `planned_exit`.
+    pub seconds_to_exit: Option<i64>,
+    /// The open session's expiry.
+    pub expiry: Option<DateTime<Utc>>,
+    /// Seconds until `expiry`.
+    pub seconds_to_expiry: Option<i64>,
+}
+
+/// Loss and profit limits of the profile, in % and in USD of the open session's premium.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LimitsView {
+    /// Max loss, % of premium.
+    #[schema(value_type = Option<String>)]
+    pub max_loss_pct: Option<Decimal>,
+    /// Max loss in USD for the open session (negative net PnL that closes it).
+    #[schema(value_type = Option<String>)]
+    pub max_loss_usd: Option<Decimal>,
+    /// Max profit, % of premium.
+    #[schema(value_type = Option<String>)]
+    pub max_profit_pct: Option<Decimal>,
+    /// Max profit in USD for the open session.
+    #[schema(value_type = Option<String>)]
+    pub max_profit_usd: Option<Decimal>,
+    /// Trailing-stop tiers and step.
+    pub trailing: Trailing,
+    /// Locked trailing level, % of premium.
+    #[schema(value_type = Option<String>)]
+    pub trailing_level_pct: Option<Decimal>,
+    /// Locked trailing level in USD of net PnL.
+    #[schema(value_type = Option<String>)]
+    pub trailing_level_usd: Option<Decimal>,
+}
+
+/// Everything about one engine: heartbeat, full state, schedule and limits.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Runtime {
+    /// The heartbeat.
+    pub heartbeat: Heartbeat,
+    /// The engine's latest state (legs with strike, delta, mark and PnL; totals; spot;
+    /// max profit and drawdown seen; exit reason). Absent when idle.
+    pub state: Option<Status>,
+    /// Schedule and countdowns.
+    pub schedule: ScheduleView,
+    /// Limits and the trailing level.
+    pub limits: LimitsView,
+}
+
+fn pct_of(premium: Option<Decimal>, pct: Option<Decimal>) -> Option<Decimal> {
+    Some((premium? * pct? / Decimal::ONE_HUNDRED).round_dp(8))
+}
+
+impl Trading {
+    /// A supervisor with no engine running.
+    pub fn new(store: Arc<Store>, markets: MarketSettings, notifier: Option<Notifier>) -> Self {
+        Self {
+            store,
+            markets,
+            notifier,
+            running: Mutex::new(HashMap::new()),
+            ended: StdMutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the profile has an engine in this process.
+    pub async fn is_running(&self, id: i64) -> bool {
+        self.running.lock().await.contains_key(&id)
+    }
+
+    /// Starts the profile `id` on `market` (or the server's default).
+    pub async fn start(
+        self: &Arc<Self>,
+        id: i64,
+        market: Option<MarketKind>,
+    ) -> Result<Heartbeat, ControlError> {
+        // Held across the start so two concurrent starts of one profile cannot both succeed.
+        let mut running = self.running.lock().await;
+        let stored = self.store.profile_by_id(id).await?;
+        if running.contains_key(&id) {
+            return Err(ControlError::Conflict(format!(
+                "profile {:?} is already running",
+                stored.profile.name
+            )));
+        }
+        let market = self.market(market.unwrap_or(self.markets.default))?;
+        let spec = RunSpec {
+            poll: self.markets.poll,
+            ..RunSpec::new(stored.profile.clone(), market)
+        };
+        let lease = self
+            .store
+            .acquire_lease(
+                &lease_name(&spec),
+                &default_holder(),
+                StdDuration::from_secs(30),
+            )
+            .await?;
+        let engine = match RunningEngine::start(spec, self.store.clone()).await {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = lease.release().await;
+                return Err(e.into());
+            }
+        };
+        let name = stored.profile.name.clone();
+        let mode = engine.mode();
+        let started_at = engine.started_at();
+        let handle = engine.handle().clone();
+        let watcher = self
+            .notifier
+            .clone()
+            .map(|n| notify::watch_engine(handle.watch(), n));
+        let this = Arc::clone(self);
+        let reaper = tokio::spawn(async move {
+            let res = engine.wait().await;
+            if let Err(e) = this.store.flush().await {
+                tracing::error!(error = %e, "flushing the ledger after an engine ended");
+            }
+            if let Err(e) = lease.release().await {
+                tracing::warn!(error = %e, "releasing a profile lease");
+            }
+            if let Some(w) = watcher {
+                let _ = w.await;
+            }
+            this.reap(id, res).await;
+        });
+        tracing::info!(profile = %name, %mode, "engine started");
+        running.insert(
+            id,
+            Slot {
+                name,
+                handle,
+                mode,
+                started_at,
+                stopping: false,
+                reaper: Some(reaper),
+            },
+        );
+        if let Ok(mut ended) = self.ended.lock() {
+            ended.remove(&id);
+        }
+        let slot = running.get(&id).ok_or_else(|| {
+            ControlError::Failed("the engine vanished right after starting".into())
+        })?;
+        Ok(heartbeat_of(id, slot))
+    }
+
+    /// Records how an engine ended and forgets its slot.
+    async fn reap(&self, id: i64, res: Result<Status, DeltaError>) {
+        let Some(slot) = self.running.lock().await.remove(&id) else {
+            return;
+        };
+        let last = slot.handle.status();
+        let error = res.as_ref().err().map(ToString::to_string);
+        match &error {
+            Some(e) => tracing::error!(profile = %slot.name, error = %e, "engine failed"),
+            None => tracing::info!(profile = %slot.name, "engine stopped"),
+        }
+        if let (Some(e), Some(n)) = (&error, &self.notifier) {
+            let notice = Notice::Error {
+                profile: slot.name.clone(),
+                mode: slot.mode,
+                at: Utc::now(),
+                message: format!("the engine stopped: {e}"),
+            };
+            if let Err(e) = n.send(&notice).await {
+                tracing::warn!(error = %e, "notification not delivered");
+            }
+        }
+        if let Ok(mut ended) = self.ended.lock() {
+            ended.insert(
+                id,
+                Ended {
+                    name: slot.name,
+                    mode: slot.mode,
+                    started_at: slot.started_at,
+                    ended_at: Utc::now(),
+                    last,
+                    error,
+                },
+            );
+        }
+    }
+
+    fn market(&self, kind: MarketKind) -> Result<Market, ControlError> {
+        Ok(match kind {
+            MarketKind::Sim => Market::Sim(SimMarket {
+                seed: self.markets.seed,
+                credentials: self.markets.sim_credentials.clone(),
+                fast_forward: None,
+            }),
+            MarketKind::Paper => Market::Paper {
+                env: self.markets.env.clone(),
+                cash: Decimal::from(10_000),
+            },
+            MarketKind::Live => match &self.markets.live {
+                Some(c) => Market::Live {
+                    env: self.markets.env.clone(),
+                    credentials: c.clone(),
+                },
+                None => {
+                    return Err(ControlError::Forbidden(
+                        "live trading is not enabled on this server: start `strangle serve --live` with credentials"
+                            .into(),
+                    ))
+                }
+            },
+        })
+    }
+
+    /// Sends stop, panic or restart to a running profile.
+    pub async fn command(&self, id: i64, action: Action) -> Result<Heartbeat, ControlError> {
+        let mut running = self.running.lock().await;
+        let Some(slot) = running.get_mut(&id) else {
+            let name = self.store.profile_by_id(id).await?.profile.name;
+            return Err(ControlError::Conflict(format!(
+                "profile {name:?} is not running"
+            )));
+        };
+        let sent = match action {
+            Action::Stop => slot.handle.send(strangle_core::engine::EngineCommand::Stop),
+            Action::Panic => slot
+                .handle
+                .send(strangle_core::engine::EngineCommand::Panic),
+            Action::Restart => slot
+                .handle
+                .send(strangle_core::engine::EngineCommand::Restart),
+            Action::Start => false,
+        };
+        if !sent {
+            return Err(ControlError::Conflict(format!(
+                "profile {:?} is already ending",
+                slot.name
+            )));
+        }
+        if matches!(action, Action::Stop | Action::Panic) {
+            slot.stopping = true;
+        }
+        tracing::info!(profile = %slot.name, action = ?action, "operator command");
+        Ok(heartbeat_of(id, slot))
+    }
+
+    /// Heartbeats of every engine this server runs or ran.
+    pub async fn heartbeats(&self) -> Vec<Heartbeat> {
+        let running = self.running.lock().await;
+        let mut out: Vec<Heartbeat> = running.iter().map(|(id, s)| heartbeat_of(*id, s)).collect();
+        if let Ok(ended) = self.ended.lock() {
+            out.extend(
+                ended
+                    .iter()
+                    .filter(|(id, _)| !running.contains_key(id))
+                    .map(|(id, e)| heartbeat_of_ended(*id, e)),
+            );
+        }
+        out.sort_by_key(|h| h.configuration_id);
+        out
+    }
+
+    /// The heartbeat of profile `id` (idle if this server never ran it).
+    pub async fn heartbeat(&self, id: i64) -> Result<Heartbeat, ControlError> {
+        Ok(self.runtime(id).await?.heartbeat)
+    }
+
+    /// The full runtime state of profile `id`.
+    pub async fn runtime(&self, id: i64) -> Result<Runtime, ControlError> {
+        let stored = self.store.profile_by_id(id).await?;
+        let (hb, state) = {
+            let running = self.running.lock().await;
+            match running.get(&id) {
+                Some(s) => (heartbeat_of(id, s), Some(s.handle.status())),
+                None => {
+                    let ended = self.ended.lock().ok().and_then(|e| e.get(&id).cloned());
+                    match ended {
+                        Some(e) => (heartbeat_of_ended(id, &e), Some(e.last)),
+                        None => (idle(id, &stored.profile.name), None),
+                    }
+                }
+            }
+        };
+        Ok(runtime_of(hb, state, &stored.profile))
+    }
+
+    /// Ids of the running engines.
+    pub async fn running_ids(&self) -> Vec<i64> {
+        self.running.lock().await.keys().copied().collect()
+    }
+
+    /// Running engines' states, for metrics.
+    pub async fn states(&self) -> Vec<(String, Status)> {
+        self.running
+            .lock()
+            .await
+            .values()
+            .map(|s| (s.name.clone(), s.handle.status()))
+            .collect()
+    }
+
+    /// Stops every engine (flattening open legs) and waits for them to end.
+    pub async fn stop_all(&self) {
+        let reapers: Vec<JoinHandle<()>> = {
+            let mut running = self.running.lock().await;
+            running
+                .values_mut()
+                .filter_map(|s| {
+                    s.handle.send(strangle_core::engine::EngineCommand::Stop);
+                    s.stopping = true;
+                    s.reaper.take()
+                })
+                .collect()
+        };
+        for r in reapers {
+            let _ = r.await;
+        }
+    }
+}
+
+/// A control action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Start the profile's engine.
+    Start,
+    /// Flatten open legs, then stop.
+    Stop,
+    /// Reload the strategy from the ledger without flattening.
+    Restart,
+    /// Cancel working orders and market-close everything, then stop.
+    Panic,
+}
+
+fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
+    let st = s.handle.status();
+    Heartbeat {
+        configuration_id: id,
+        profile: s.name.clone(),
+        status: if s.stopping { "stopping" } else { "running" }.into(),
+        mode: Some(s.mode),
+        phase: Some(st.phase),
+        session_id: st.session_id,
+        started_at: Some(s.started_at),
+        ended_at: None,
+        updated_at: Some(st.at),
+        server_time: Utc::now(),
+        last_error: st.last_error,
+    }
+}
+
+fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
+    Heartbeat {
+        configuration_id: id,
+        profile: e.name.clone(),
+        status: if e.error.is_some() {
+            "failed"
+        } else {
+            "stopped"
+        }
+        .into(),
+        mode: Some(e.mode),
+        phase: Some(e.last.phase),
+        session_id: e.last.session_id.clone(),
+        started_at: Some(e.started_at),
+        ended_at: Some(e.ended_at),
+        updated_at: Some(e.last.at),
+        server_time: Utc::now(),
+        last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
+    }
+}
+
+fn idle(id: i64, name: &str) -> Heartbeat {
+    Heartbeat {
+        configuration_id: id,
+        profile: name.to_string(),
+        status: "idle".into(),
+        mode: None,
+        phase: None,
+        session_id: None,
+        started_at: None,
+        ended_at: None,
+        updated_at: None,
+        server_time: Utc::now(),
+        last_error: None,
+    }
+}
+
+fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runtime {
+    let now = state.as_ref().map_or(heartbeat.server_time, |s| s.at);
+    let secs = |t: Option<DateTime<Utc>>| t.map(|t| (t - now).num_seconds());
+    let next_entry = match &state {
+        Some(s) => s.next_entry,
+        None => Some(schedule::next_entry(p, now, None)),
+    };
+    let planned_exit = state.as_ref().and_then(|s| s.planned_exit);
+    let expiry = state.as_ref().and_then(|s| s.expiry);
+    let premium = state.as_ref().and_then(|s| s.pnl.map(|x| x.premium));
+    let level = state.as_ref().and_then(|s| s.trailing_level);
+    Runtime {
+        schedule: ScheduleView {
+            entry_time_ist: p.entry_time.to_string(),
+            exit_time_ist: p.exit_time.to_string(),
+            entry_window_minutes: p.entry_window_minutes,
+            next_entry,
+            seconds_to_entry: secs(next_entry),
+            planned_exit,
+            seconds_to_exit: secs(planned_exit),
+            expiry,
+            seconds_to_expiry: secs(expiry),
+        },
+        limits: LimitsView {
+            max_loss_pct: p.max_loss_pct,
+            max_loss_usd: pct_of(premium, p.max_loss_pct).map(|v| -v),
+            max_profit_pct: p.max_profit_pct,
+            max_profit_usd: pct_of(premium, p.max_profit_pct),
+            trailing: p.trailing.clone(),
+            trailing_level_pct: level,
+            trailing_level_usd: pct_of(premium, level),
+        },
+        heartbeat,
+        state,
+    }
+}
