@@ -20,7 +20,12 @@ impl Drop for Server {
 }
 
 fn serve(token: Option<&str>) -> Server {
-    let dir = std::env::temp_dir().join(format!("strangle_api_{}", std::process::id()));
+    serve_with("basic", token, &[], &[])
+}
+
+/// Starts `strangle serve` on a free port with its own ledger in a fresh directory.
+fn serve_with(name: &str, token: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let dir = std::env::temp_dir().join(format!("strangle_api_{}_{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("strangle"));
@@ -31,17 +36,24 @@ fn serve(token: Option<&str>) -> Server {
         "--listen",
         "127.0.0.1:0",
     ])
+    .args(args)
     .stdout(Stdio::piped())
-    .env_remove("STRANGLE_API_TOKEN");
+    .env_remove("STRANGLE_API_TOKEN")
+    .env_remove("STRANGLE_WEBHOOK_URL")
+    .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
+    .env_remove("STRANGLE_TELEGRAM_CHAT_ID")
+    .env_remove("STRANGLE_CORS_ORIGINS");
     if let Some(t) = token {
         cmd.env("STRANGLE_API_TOKEN", t);
     }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.spawn().expect("serve starts");
-    let line = BufReader::new(child.stdout.take().expect("stdout"))
-        .lines()
-        .next()
-        .expect("a line")
-        .expect("text");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines.next().expect("a line").expect("text");
+    // Keep reading, so the server never writes into a closed pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
     let url = line.rsplit(' ').next().expect("url").to_string();
     Server { child, url, dir }
 }
@@ -288,4 +300,484 @@ fn listening_beyond_loopback_needs_a_token() {
         .assert()
         .code(6)
         .stderr(predicates::str::contains("STRANGLE_API_TOKEN"));
+}
+
+/// A local HTTP receiver for webhook notifications: records every JSON body it gets.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(v): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), got)
+}
+
+struct Client {
+    c: reqwest::Client,
+    url: String,
+    token: &'static str,
+}
+
+impl Client {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .c
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(self.token)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .c
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn control(&self, action: &str, id: i64) -> (u16, Value) {
+        self.post(
+            "/api/trading/control",
+            &json!({"action": action, "configuration_id": id}),
+        )
+        .await
+    }
+
+    /// Polls the heartbeat of `id` until `done` holds (the server runs a 60× clock, so this
+    /// takes seconds; the bound only keeps a broken build from hanging the suite).
+    async fn wait_for(&self, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let (_, v) = self
+                .get(&format!("/api/trading/heartbeat?configuration_id={id}"))
+                .await;
+            let hb = v["engines"][0].clone();
+            if done(&hb) {
+                return hb;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("profile {id} never reached: {what}");
+    }
+}
+
+fn profile(name: &str, underlying: &str) -> Value {
+    json!({
+        "name": name,
+        "underlying": underlying,
+        "entry_time": "09:30",
+        "exit_time": "15:20",
+        "contracts_per_leg": "1",
+        "liquidity": {"max_quote_age_secs": 900}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
+    let (hook, got) = webhook_receiver().await;
+    // The simulated market starts at 09:29 IST and runs 60 times faster than real time.
+    let s = serve_with(
+        "control",
+        Some("tk"),
+        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
+        &[("STRANGLE_WEBHOOK_URL", hook.as_str())],
+    );
+    let c = Client {
+        c: reqwest::Client::new(),
+        url: s.url.clone(),
+        token: "tk",
+    };
+    let (st, btc) = c.post("/api/configs", &profile("btc", "BTC")).await;
+    assert_eq!(st, 201, "{btc}");
+    let btc = btc["id"].as_i64().expect("id");
+    let (_, eth) = c.post("/api/configs", &profile("eth", "ETH")).await;
+    let eth = eth["id"].as_i64().expect("id");
+
+    // Before any start: idle, with the next entry window in the runtime view.
+    let (st, hb) = c
+        .get(&format!("/api/trading/heartbeat?configuration_id={btc}"))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(hb["engines"][0]["status"], "idle");
+    let (_, rt) = c
+        .get(&format!("/api/trading/runtime?configuration_id={btc}"))
+        .await;
+    assert!(
+        rt["engines"][0]["schedule"]["next_entry"].is_string(),
+        "{rt}"
+    );
+    assert_eq!(rt["engines"][0]["schedule"]["entry_time_ist"], "09:30");
+
+    // Invalid requests name every bad field and start nothing.
+    let (st, v) = c
+        .post(
+            "/api/trading/control",
+            &json!({"action": "launch", "configuration_id": "one", "x": 1}),
+        )
+        .await;
+    assert_eq!(st, 422);
+    let fields: Vec<&str> = v["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(fields.len(), 3, "{v}");
+    assert!(
+        fields.contains(&"action") && fields.contains(&"configuration_id") && fields.contains(&"x")
+    );
+    let (st, _) = c.post("/api/trading/control", &json!({})).await;
+    assert_eq!(st, 422);
+    assert_eq!(c.control("start", 999).await.0, 404);
+    assert_eq!(c.control("stop", btc).await.0, 409, "not running yet");
+    let (st, v) = c
+        .post(
+            "/api/trading/control",
+            &json!({"action": "start", "configuration_id": btc, "market": "live"}),
+        )
+        .await;
+    assert_eq!(st, 403, "{v}");
+    let (_, hb) = c.get("/api/trading/heartbeat").await;
+    assert_eq!(hb["engines"], json!([]), "nothing started");
+
+    // Two concurrent starts of one profile: exactly one wins. Another profile runs beside it.
+    let (a, b, e) = tokio::join!(
+        c.control("start", btc),
+        c.control("start", btc),
+        c.control("start", eth)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+    assert_eq!(e.0, 200, "{e:?}");
+    assert_eq!(e.1["heartbeat"]["status"], "running");
+    assert_eq!(e.1["heartbeat"]["mode"], "sim");
+
+    // Both open a strangle at 09:30 IST.
+    for id in [btc, eth] {
+        c.wait_for(id, "an open strangle", |h| h["phase"] == "open")
+            .await;
+    }
+    let (_, rt) = c
+        .get(&format!("/api/trading/runtime?configuration_id={btc}"))
+        .await;
+    let r = &rt["engines"][0];
+    assert_eq!(r["state"]["legs"].as_array().map(Vec::len), Some(2), "{r}");
+    for leg in r["state"]["legs"].as_array().expect("legs") {
+        assert!(
+            leg["strike"].is_string() && leg["mark"].is_string(),
+            "{leg}"
+        );
+        let d = leg["entry_delta"].as_f64().expect("delta").abs();
+        assert!((0.10..=0.15).contains(&d), "{leg}");
+    }
+    assert!(r["state"]["spot"].is_string());
+    assert!(
+        r["schedule"]["seconds_to_exit"]
+            .as_i64()
+            .expect("countdown")
+            > 0
+    );
+    assert!(r["limits"]["max_loss_usd"]
+        .as_str()
+        .expect("max loss")
+        .starts_with('-'));
+    assert_eq!(r["limits"]["max_profit_pct"], "80");
+
+    // A running profile cannot be changed or deleted, nor started twice.
+    let put =
+        c.c.put(format!("{}/api/configs/{btc}", s.url))
+            .bearer_auth("tk")
+            .json(&profile("btc", "BTC"))
+            .send()
+            .await
+            .expect("send");
+    assert_eq!(put.status(), 409);
+    let del =
+        c.c.delete(format!("{}/api/configs/{btc}", s.url))
+            .bearer_auth("tk")
+            .send()
+            .await
+            .expect("send");
+    assert_eq!(del.status(), 409);
+    assert_eq!(c.control("start", btc).await.0, 409);
+
+    // Metrics and the dashboard see both engines.
+    let (st, m) = c.get("/metrics").await;
+    assert_eq!(st, 200);
+    let m = m.as_str().expect("text").to_string();
+    assert!(m.contains("strangle_engines_running 2"), "{m}");
+    assert!(
+        m.contains(r#"strangle_engine_phase{profile="btc",mode="sim",phase="open"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains("strangle_session_net_pnl_usd{profile=\"eth\"}"),
+        "{m}"
+    );
+    assert!(m.contains(r#"strangle_http_requests_total{method="POST",route="/api/trading/control",status="409"}"#), "{m}");
+    let (st, d) = c.get("/api/analytics/dashboard").await;
+    assert_eq!(st, 200);
+    assert_eq!(d["engines"].as_array().map(Vec::len), Some(2));
+    assert!(d["open_pnl"].is_string());
+
+    // Restart keeps the open strangle (adopted from the ledger); stop and panic flatten.
+    let (st, _) = c.control("restart", btc).await;
+    assert_eq!(st, 200);
+    let (st, v) = c.control("stop", btc).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["heartbeat"]["status"], "stopping");
+    let (st, _) = c.control("panic", eth).await;
+    assert_eq!(st, 200);
+    for id in [btc, eth] {
+        let hb = c
+            .wait_for(id, "stopped", |h| h["status"] == "stopped")
+            .await;
+        assert_eq!(hb["phase"], "stopped");
+    }
+    assert_eq!(c.control("stop", btc).await.0, 409, "already stopped");
+
+    // Two sessions recorded, flat, with their exit reasons.
+    let (_, page) = c.get("/api/trading/sessions").await;
+    assert_eq!(page["total"], 2, "{page}");
+    for sess in page["items"].as_array().expect("items") {
+        assert_eq!(sess["state"], "closed", "{sess}");
+    }
+    let reasons: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["exit_reason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"panic"), "{reasons:?}");
+
+    // A stopped profile can start again (and be changed).
+    let (st, _) = c.control("start", btc).await;
+    assert_eq!(st, 200);
+    let (st, _) = c.control("stop", btc).await;
+    assert_eq!(st, 200);
+    c.wait_for(btc, "stopped again", |h| h["status"] == "stopped")
+        .await;
+
+    // The webhook heard both entries and both exits.
+    let events: Vec<(String, String)> = got
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|v| {
+            (
+                v["event"].as_str().unwrap_or_default().to_string(),
+                v["profile"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for p in ["btc", "eth"] {
+        for e in ["entry", "exit"] {
+            assert!(
+                events.contains(&(e.to_string(), p.to_string())),
+                "{e} of {p} missing: {events:?}"
+            );
+        }
+    }
+
+    // Without the token, every endpoint answers 401.
+    let bare = reqwest::Client::new();
+    for path in [
+        "/api/trading/heartbeat",
+        "/api/trading/runtime",
+        "/api/analytics/dashboard",
+        "/metrics",
+        "/api/openapi.json",
+    ] {
+        let r = bare
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let r = bare
+        .post(format!("{}/api/trading/control", s.url))
+        .json(&json!({"action": "start", "configuration_id": btc}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let (_, hb) = c
+        .get(&format!("/api/trading/heartbeat?configuration_id={btc}"))
+        .await;
+    assert_eq!(
+        hb["engines"][0]["status"], "stopped",
+        "the 401 started nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_nothing_else() {
+    let s = serve_with("openapi", None, &[], &[]);
+    let c = reqwest::Client::new();
+    let doc: Value = c
+        .get(format!("{}/api/openapi.json", s.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "/api/analytics/dashboard",
+            "/api/analytics/history",
+            "/api/configs",
+            "/api/configs/{id}",
+            "/api/configs/{id}/activate",
+            "/api/openapi.json",
+            "/api/trading/control",
+            "/api/trading/heartbeat",
+            "/api/trading/runtime",
+            "/api/trading/sessions",
+            "/api/trading/sessions/export",
+            "/api/trading/sessions/{id}",
+            "/healthz",
+            "/metrics",
+        ]
+    );
+    // Every documented operation is served (the router answers it, not the fallback), and the
+    // documented body schemas exist.
+    for (path, ops) in paths {
+        for method in ops.as_object().expect("ops").keys() {
+            let url = format!("{}{}", s.url, path.replace("{id}", "1"));
+            let req = match method.as_str() {
+                "get" => c.get(&url),
+                "post" => c.post(&url).json(&json!({})),
+                "put" => c.put(&url).json(&json!({})),
+                "delete" => c.delete(&url),
+                other => panic!("unexpected method {other}"),
+            };
+            let r = req.send().await.expect("send");
+            let status = r.status().as_u16();
+            let body = r.text().await.expect("body");
+            assert_ne!(status, 405, "{method} {path}");
+            assert!(
+                !body.contains("no such endpoint"),
+                "{method} {path} is documented but not served"
+            );
+            assert!(status < 500, "{method} {path}: {status} {body}");
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for name in [
+        "Profile",
+        "Status",
+        "SessionRecord",
+        "Heartbeat",
+        "Runtime",
+        "ErrorBody",
+        "ControlRequest",
+        "Analytics",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_named_origins_and_never_a_wildcard() {
+    let c = reqwest::Client::new();
+    let preflight = |url: &str, origin: &str| {
+        c.request(reqwest::Method::OPTIONS, format!("{url}/api/configs"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    // By default: no CORS header at all.
+    let plain = serve_with("cors_none", None, &[], &[]);
+    let r = c
+        .get(format!("{}/api/configs", plain.url))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .expect("send");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = preflight(&plain.url, "http://evil.example")
+        .await
+        .expect("send");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+
+    // With a named origin: that origin only, echoed back, never "*"; the preflight passes
+    // the token check (browsers send it without credentials).
+    let named = serve_with(
+        "cors_named",
+        Some("tk"),
+        &["--cors-origin", "http://ops.example:8080"],
+        &[],
+    );
+    let r = preflight(&named.url, "http://ops.example:8080")
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://ops.example:8080"
+    );
+    let r = preflight(&named.url, "http://evil.example")
+        .await
+        .expect("send");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = c
+        .get(format!("{}/api/configs", named.url))
+        .header("Origin", "http://ops.example:8080")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401, "CORS does not replace the token");
+
+    // A wildcard is refused at startup.
+    assert_cmd::Command::cargo_bin("strangle")
+        .expect("bin")
+        .env_remove("STRANGLE_API_TOKEN")
+        .args(["--ledger", &plain.dir.join("x.db").display().to_string()])
+        .args(["serve", "--listen", "127.0.0.1:0", "--cors-origin", "*"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("no wildcard"));
 }

@@ -31,6 +31,60 @@ impl Clock for SystemClock {
     }
 }
 
+/// A wall clock shifted to a chosen start and running `speed` times faster: for simulated
+/// markets watched live (a demo at "09:29 IST" whatever the hour, an hour of trading in a
+/// minute). Not deterministic — use [`ManualClock`] for backtests.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use strangle_core::clock::{Clock, ScaledClock};
+/// let t0 = Utc.with_ymd_and_hms(2026, 3, 10, 3, 59, 0).unwrap();
+/// let clock = ScaledClock::new(t0, 60.0);
+/// assert!(clock.now() >= t0);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ScaledClock {
+    start: DateTime<Utc>,
+    origin: std::time::Instant,
+    speed: f64,
+}
+
+impl ScaledClock {
+    /// A clock that reads `start` now and advances `speed` seconds per real second
+    /// (`speed` is clamped to at least 0.001; use 1.0 for real time).
+    pub fn new(start: DateTime<Utc>, speed: f64) -> Self {
+        Self {
+            start,
+            origin: std::time::Instant::now(),
+            speed: if speed.is_finite() {
+                speed.max(0.001)
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// Simulated seconds per real second.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+}
+
+#[async_trait]
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let real = self.origin.elapsed().as_secs_f64() * self.speed;
+        // Microsecond resolution; saturates after ~290,000 simulated years.
+        self.start + chrono::Duration::microseconds((real * 1e6) as i64)
+    }
+
+    async fn sleep_until(&self, t: DateTime<Utc>) {
+        if let Ok(d) = (t - self.now()).to_std() {
+            tokio::time::sleep(d.div_f64(self.speed)).await;
+        }
+    }
+}
+
 /// A simulated clock: time moves only when someone sleeps or calls [`ManualClock::set`].
 /// Sleeping jumps straight to the wake-up time, so a backtest runs as fast as the CPU allows
 /// and gives the same result every run.

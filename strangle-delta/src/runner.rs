@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use strangle_core::clock::{Clock, ManualClock, SystemClock};
+use strangle_core::clock::{Clock, ManualClock, ScaledClock, SystemClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::ledger::{Ledger, Mode};
 use strangle_core::profile::Profile;
@@ -64,7 +64,7 @@ impl Market {
         Self::Sim(SimMarket {
             seed,
             credentials: demo_credentials(),
-            fast_forward: None,
+            time: SimTime::RealTime,
         })
     }
 
@@ -85,8 +85,21 @@ pub struct SimMarket {
     pub seed: u64,
     /// Credentials the in-process server accepts (and the engine signs with).
     pub credentials: Credentials,
-    /// Run simulated time as fast as possible instead of following the wall clock.
-    pub fast_forward: Option<FastForward>,
+    /// How simulated time passes.
+    pub time: SimTime,
+}
+
+/// How time passes on the simulated market.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum SimTime {
+    /// The wall clock.
+    #[default]
+    RealTime,
+    /// The wall clock shifted and sped up (share one [`ScaledClock`] between engines so
+    /// they live on one timeline).
+    Scaled(ScaledClock),
+    /// A span of simulated time run as fast as possible (then the engine ends).
+    FastForward(FastForward),
 }
 
 /// A span of simulated time run as fast as possible.
@@ -128,7 +141,7 @@ pub struct RunSpec {
 impl RunSpec {
     /// A spec with a 5-second poll (60 s when fast-forwarding) and no adoption.
     pub fn new(profile: Profile, market: Market) -> Self {
-        let fast = matches!(&market, Market::Sim(s) if s.fast_forward.is_some());
+        let fast = matches!(&market, Market::Sim(s) if matches!(s.time, SimTime::FastForward(_)));
         Self {
             profile,
             market,
@@ -164,9 +177,12 @@ impl RunningEngine {
         };
         match spec.market {
             Market::Sim(sim) => {
-                let (clock, until): (Arc<dyn Clock>, _) = match sim.fast_forward {
-                    Some(f) => (Arc::new(ManualClock::new(f.start)), Some(f.start + f.span)),
-                    None => (Arc::new(SystemClock), None),
+                let (clock, until): (Arc<dyn Clock>, _) = match sim.time {
+                    SimTime::FastForward(f) => {
+                        (Arc::new(ManualClock::new(f.start)), Some(f.start + f.span))
+                    }
+                    SimTime::Scaled(c) => (Arc::new(c), None),
+                    SimTime::RealTime => (Arc::new(SystemClock), None),
                 };
                 let server = LocalServer::start(ServerConfig {
                     accounts: vec![sim.credentials.clone()],

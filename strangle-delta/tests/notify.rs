@@ -16,7 +16,7 @@ use strangle_core::notice::Notice;
 use strangle_core::profile::Profile;
 use strangle_delta::error::Secret;
 use strangle_delta::notify::{watch_engine, Notifier, NotifyConfig, Telegram};
-use strangle_delta::runner::{FastForward, Market, RunSpec, RunningEngine, SimMarket};
+use strangle_delta::runner::{FastForward, Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::server::demo_credentials;
 
 const TOKEN: &str = "123456:bot-token-that-must-stay-secret";
@@ -89,7 +89,7 @@ async fn entries_exits_and_daily_summaries_reach_the_webhook_and_telegram() {
         Market::Sim(SimMarket {
             seed: 7,
             credentials: demo_credentials(),
-            fast_forward: Some(FastForward {
+            time: SimTime::FastForward(FastForward {
                 start,
                 span: Duration::hours(49),
             }),

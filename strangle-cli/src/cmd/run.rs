@@ -8,12 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
+use strangle_core::clock::ScaledClock;
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::notice::Notice;
 use strangle_core::profile::Profile;
 use strangle_core::strategy::{Phase, Status};
 use strangle_delta::notify::{self, Notifier, NotifyConfig};
-use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket};
+use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{default_holder, SessionFilter, Store};
 
@@ -58,6 +59,10 @@ pub struct RunArgs {
     /// Sim only: simulated start time (RFC 3339); default now.
     #[arg(long)]
     pub start: Option<DateTime<Utc>>,
+    /// Sim only, without --fast-forward: simulated seconds per real second (e.g. 60 runs an
+    /// hour of market in a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
     /// Sim only: seed of the simulated market.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -70,6 +75,16 @@ pub struct RunArgs {
     /// Seconds between status lines (0 turns them off).
     #[arg(long, default_value_t = 10)]
     pub status_every: u64,
+}
+
+/// Parses a clock speed: a positive number up to 10,000.
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected a number above 0 and at most 10000"
+        )),
+    }
 }
 
 /// Parses `5d`, `12h`, `90m` or `30s`.
@@ -146,9 +161,10 @@ fn status_line(s: &Status) -> String {
 /// Runs the engine.
 pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     let profile = load_profile(&store, &args).await?;
-    if args.fast_forward.is_some() && args.market != Market::Sim {
+    let sim_only = args.fast_forward.is_some() || args.start.is_some() || args.speed != 1.0;
+    if sim_only && args.market != Market::Sim {
         return Err(CliError::Invalid(
-            "--fast-forward works with --market sim only".into(),
+            "--fast-forward, --start and --speed work with --market sim only".into(),
         ));
     }
     let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
@@ -157,10 +173,17 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
         Market::Sim => runner::Market::Sim(SimMarket {
             seed: args.seed,
             credentials: sim_server::credentials()?,
-            fast_forward: args.fast_forward.map(|span| FastForward {
-                start: args.start.unwrap_or_else(Utc::now),
-                span,
-            }),
+            time: match (args.fast_forward, args.start) {
+                (Some(span), start) => SimTime::FastForward(FastForward {
+                    start: start.unwrap_or_else(Utc::now),
+                    span,
+                }),
+                (None, Some(start)) => SimTime::Scaled(ScaledClock::new(start, args.speed)),
+                (None, None) if args.speed != 1.0 => {
+                    SimTime::Scaled(ScaledClock::new(Utc::now(), args.speed))
+                }
+                (None, None) => SimTime::RealTime,
+            },
         }),
         Market::Paper => runner::Market::Paper {
             env,

@@ -22,6 +22,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
+use strangle_delta::runner::SimTime;
 use strangle_delta::Environment;
 use strangle_store::Store;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -52,9 +53,16 @@ pub struct ServeArgs {
     /// Seed of the simulated market.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Seconds between engine steps.
+    /// Seconds between engine steps (simulated seconds with --sim-speed).
     #[arg(long, default_value_t = 5)]
     pub poll: u32,
+    /// Simulated market only: the simulated time when the server starts (RFC 3339), e.g.
+    /// a minute before the entry window; default now.
+    #[arg(long)]
+    pub sim_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Simulated market only: simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
+    pub sim_speed: f64,
     /// A browser origin allowed to call the API (repeatable), e.g. https://ops.example.com.
     /// Without it no cross-origin request is allowed; `*` is refused.
     #[arg(
@@ -155,6 +163,13 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
         },
         env,
         seed: args.seed,
+        sim_time: match (args.sim_start, args.sim_speed) {
+            (None, speed) if speed == 1.0 => SimTime::RealTime,
+            (start, speed) => SimTime::Scaled(strangle_core::clock::ScaledClock::new(
+                start.unwrap_or_else(chrono::Utc::now),
+                speed,
+            )),
+        },
         sim_credentials: sim_server::credentials()?,
         live,
         poll: chrono::Duration::seconds(i64::from(args.poll.max(1))),

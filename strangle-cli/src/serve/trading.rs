@@ -19,7 +19,7 @@ use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
 use strangle_core::strategy::Status;
 use strangle_delta::notify::{self, Notifier};
-use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket};
+use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, DeltaError, Environment};
 use strangle_store::{default_holder, Store, StoreError};
 use tokio::sync::Mutex;
@@ -49,6 +49,8 @@ pub struct MarketSettings {
     pub env: Environment,
     /// Seed of the simulated market.
     pub seed: u64,
+    /// How time passes on the simulated market.
+    pub sim_time: SimTime,
     /// Credentials of the simulated market.
     pub sim_credentials: Credentials,
     /// Live credentials; `None` means live starts are refused.
@@ -358,7 +360,7 @@ impl Trading {
             MarketKind::Sim => Market::Sim(SimMarket {
                 seed: self.markets.seed,
                 credentials: self.markets.sim_credentials.clone(),
-                fast_forward: None,
+                time: self.markets.sim_time,
             }),
             MarketKind::Paper => Market::Paper {
                 env: self.markets.env.clone(),
