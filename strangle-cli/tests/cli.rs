@@ -252,6 +252,28 @@ fn live_is_refused_without_confirmation_or_credentials_and_never_prints_the_secr
         .arg(&p)
         .assert()
         .code(3);
+    strangle(&d)
+        .args(["run", "--market", "paper", "--speed", "60", "--config"])
+        .arg(&p)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--market sim only"));
+    for bad in ["0", "-1", "fast", "1e9"] {
+        strangle(&d)
+            .args(["run", &format!("--speed={bad}"), "--config"])
+            .arg(&p)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--speed"));
+    }
+    // Notification settings are checked before anything runs.
+    strangle(&d)
+        .env("STRANGLE_WEBHOOK_URL", "not a url")
+        .args(["run", "--fast-forward", "1h", "--config"])
+        .arg(&p)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("STRANGLE_WEBHOOK_URL"));
 }
 
 fn spawn(dir: &Dir, args: &[&str], extra: &Path) -> std::process::Child {

@@ -164,7 +164,7 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
         env,
         seed: args.seed,
         sim_time: match (args.sim_start, args.sim_speed) {
-            (None, speed) if speed == 1.0 => SimTime::RealTime,
+            (None, 1.0) => SimTime::RealTime,
             (start, speed) => SimTime::Scaled(strangle_core::clock::ScaledClock::new(
                 start.unwrap_or_else(chrono::Utc::now),
                 speed,
