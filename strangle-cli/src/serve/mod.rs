@@ -63,7 +63,7 @@ pub struct ServeArgs {
     /// Simulated market only: simulated seconds per real second.
     #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
     pub sim_speed: f64,
-    /// A browser origin allowed to call the API (repeatable), e.g. https://ops.example.com.
+    /// A browser origin allowed to call the API (repeatable), e.g. `https://ops.example.com`.
     /// Without it no cross-origin request is allowed; `*` is refused.
     #[arg(
         long = "cors-origin",
