@@ -697,6 +697,27 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
             assert!(status < 500, "{method} {path}: {status} {body}");
         }
     }
+    // Error codes of the trading and dashboard reads.
+    for (path, code) in [
+        ("/api/trading/heartbeat?configuration_id=999", 404),
+        ("/api/trading/heartbeat?configuration_id=x", 422),
+        ("/api/trading/runtime?configuration_id=999", 404),
+        ("/api/trading/runtime?configuration_id=1.5", 422),
+        ("/api/analytics/dashboard?limit=0", 422),
+        (
+            "/api/analytics/dashboard?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z",
+            422,
+        ),
+        ("/api/analytics/dashboard", 200),
+        ("/api/trading/runtime", 200),
+    ] {
+        let r = c
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status().as_u16(), code, "{path}");
+    }
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for name in [
         "Profile",
