@@ -371,7 +371,7 @@ async fn legs_held_to_expiry_are_cash_settled_and_the_session_closes() {
     let day = vec![
         market(at(11, 30), dec!(82000), flat, flat),
         market(at(11, 55), dec!(87000), flat, flat),
-        market(at(12, 0), dec!(50000), flat, flat), // after settlement: must not be used
+        market(at(12, 1), dec!(50000), flat, flat), // after settlement: must not be used
     ];
     let mut r = rig(p, day, 60).await;
     r.engine.run_until(Some(at(12, 5))).await.expect("run");

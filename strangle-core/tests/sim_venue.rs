@@ -150,41 +150,58 @@ async fn fees_and_cash_follow_the_model() {
 }
 
 #[tokio::test]
-async fn settlement_uses_the_index_before_the_settlement_snapshot() {
-    let (clock, v) = venue();
-    v.place_order(&order("c", CALL, Side::Sell, 5, Some(dec!(500)), false))
-        .await
-        .expect("call");
-    v.place_order(&order("p", PUT, Side::Sell, 10, Some(dec!(400)), false))
-        .await
-        .expect("put");
-    let cash = v.cash();
-    // The last index before 2026-03-11 12:00 UTC is 91,000: the 90,000 call is 1,000 in the
-    // money, the 76,000 put expires worthless. The snapshot at 12:00 itself (spot 60,000) must
-    // not be used.
-    v.push_chain(market(
-        at(11, 0) + chrono::Duration::days(1),
-        dec!(91000),
-        px(dec!(900), dec!(1100), dec!(1000)),
-        px(dec!(1), dec!(2), dec!(1)),
-    ));
-    clock.set(at(12, 0) + chrono::Duration::days(1));
-    v.push_chain(market(
-        at(12, 0) + chrono::Duration::days(1),
-        dec!(60000),
-        px(dec!(1), dec!(2), dec!(1)),
-        px(dec!(1), dec!(2), dec!(1)),
-    ));
-    let s = v.settlements();
-    assert_eq!(s.len(), 2);
-    let call = s.iter().find(|x| x.symbol == CALL).expect("call settled");
-    assert_eq!((call.index, call.cash), (dec!(91000), dec!(-5)));
-    let put = s.iter().find(|x| x.symbol == PUT).expect("put settled");
-    assert_eq!(put.cash, dec!(0));
-    assert_eq!(v.cash(), cash - dec!(5));
-    assert!(v
-        .positions(Underlying::Btc)
-        .await
-        .expect("positions")
-        .is_empty());
+async fn settlement_applies_a_same_timestamp_price_first_and_never_a_later_one() {
+    // (contract expiring at 12:00 UTC on 11 March, snapshots, expected settlement index)
+    let later = at(12, 5) + chrono::Duration::days(1);
+    let exact = at(12, 0) + chrono::Duration::days(1);
+    for (last, expected) in [
+        // A snapshot at the settlement instant is applied first: its index settles.
+        (exact, dec!(92000)),
+        // A snapshot after it must not be used: the index in force at 12:00 (91,000) settles.
+        (later, dec!(91000)),
+    ] {
+        let (clock, v) = venue();
+        v.place_order(&order("c", CALL, Side::Sell, 5, Some(dec!(500)), false))
+            .await
+            .expect("call");
+        v.place_order(&order("p", PUT, Side::Sell, 10, Some(dec!(400)), false))
+            .await
+            .expect("put");
+        let cash = v.cash();
+        v.push_chain(market(
+            at(11, 0) + chrono::Duration::days(1),
+            dec!(91000),
+            px(dec!(900), dec!(1100), dec!(1000)),
+            px(dec!(1), dec!(2), dec!(1)),
+        ));
+        assert!(v.settlements().is_empty(), "nothing is due before 12:00");
+        clock.set(last);
+        let spot = if last == exact {
+            dec!(92000)
+        } else {
+            dec!(60000)
+        };
+        v.push_chain(market(
+            last,
+            spot,
+            px(dec!(1), dec!(2), dec!(1)),
+            px(dec!(1), dec!(2), dec!(1)),
+        ));
+        let s = v.settlements();
+        assert_eq!(s.len(), 2);
+        // The 90,000 call is (index − 90,000) in the money; 5 contracts of 0.001 BTC.
+        let owed = (expected - dec!(90000)) * dec!(5) * dec!(0.001);
+        let call = s.iter().find(|x| x.symbol == CALL).expect("call settled");
+        assert_eq!((call.index, call.cash), (expected, -owed));
+        assert_eq!(call.at, exact);
+        // The 76,000 put expires worthless.
+        let put = s.iter().find(|x| x.symbol == PUT).expect("put settled");
+        assert_eq!(put.cash, dec!(0));
+        assert_eq!(v.cash(), cash - owed);
+        assert!(v
+            .positions(Underlying::Btc)
+            .await
+            .expect("positions")
+            .is_empty());
+    }
 }

@@ -108,10 +108,12 @@ impl Book {
     pub fn apply(&mut self, chain: ChainSnapshot) {
         let u = chain.underlying;
         let t = chain.timestamp;
-        // Settlement uses the index seen before this snapshot (the price in force at the
-        // settlement instant), falling back to this snapshot's spot when there is none.
+        // Contracts that expired before this snapshot settle at the index in force at their
+        // expiry: the previous snapshot's (this one's when there is none). A snapshot at the
+        // settlement instant itself is applied first: its index is the settlement price.
         let index = self.chains.get(&u).map_or(chain.spot, |c| c.spot);
-        self.settle(u, t, index);
+        let spot = chain.spot;
+        self.settle_due(u, |expiry| expiry < t, index);
         self.index.retain(|_, (uu, _)| *uu != u);
         for (i, e) in chain.entries.iter().enumerate() {
             self.index.insert(e.contract.symbol.clone(), (u, i));
@@ -121,6 +123,7 @@ impl Book {
             self.used.remove(&e.contract.symbol);
         }
         self.chains.insert(u, chain);
+        self.settle_due(u, |expiry| expiry <= t, spot);
         self.now = self.now.max(Some(t));
         self.match_resting(u, t);
     }
@@ -401,11 +404,21 @@ impl Book {
 
     /// Cash-settles every position of `u` whose contract expires at or before `at`.
     pub fn settle(&mut self, u: Underlying, at: DateTime<Utc>, index: Decimal) {
+        self.settle_due(u, |expiry| expiry <= at, index);
+    }
+
+    /// Cash-settles every open position of `u` whose expiry satisfies `due` at `index`.
+    fn settle_due(
+        &mut self,
+        u: Underlying,
+        is_due: impl Fn(DateTime<Utc>) -> bool,
+        index: Decimal,
+    ) {
         let mut due: Vec<String> = self
             .positions
             .iter()
             .filter(|(_, p)| p.underlying == u && !p.size.is_zero())
-            .filter(|(s, _)| self.contracts.get(*s).is_some_and(|c| c.expiry <= at))
+            .filter(|(s, _)| self.contracts.get(*s).is_some_and(|c| is_due(c.expiry)))
             .map(|(s, _)| s.clone())
             .collect();
         due.sort();
@@ -448,7 +461,7 @@ impl Book {
                 && self
                     .contracts
                     .get(&o.status.symbol)
-                    .is_some_and(|c| c.expiry <= at && c.underlying == u)
+                    .is_some_and(|c| is_due(c.expiry) && c.underlying == u)
             {
                 o.status.state = OrderState::Cancelled;
                 o.status.reason = Some("contract expired".into());

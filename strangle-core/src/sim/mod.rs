@@ -12,7 +12,8 @@
 //! - market and IOC orders cancel whatever cannot fill at once;
 //! - reduce-only orders must reduce an existing position;
 //! - fees come from the [`FeeModel`]; positions in contracts that reach their expiry are
-//!   cash-settled at the index price last seen before the settlement instant.
+//!   cash-settled at the index in force at the settlement instant: a snapshot stamped exactly
+//!   then is applied first (its index settles), otherwise the last one before it.
 
 mod book;
 pub mod synthetic;
