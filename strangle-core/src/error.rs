@@ -99,6 +99,16 @@ pub enum Error {
     /// The engine cannot continue (e.g. it found a state it refuses to trade on).
     #[error("engine: {0}")]
     Engine(String),
+    /// Market data (a chain file, an imported CSV) is malformed.
+    #[error("{source_name} line {line}: {message}")]
+    Data {
+        /// The file or stream.
+        source_name: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong, naming the column.
+        message: String,
+    },
 }
 
 impl Error {

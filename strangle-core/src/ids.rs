@@ -20,6 +20,24 @@ pub fn profile_tag(name: &str) -> String {
     format!("{h:08x}")
 }
 
+/// A venue product id for a contract symbol when the data has none (recorded or imported
+/// chains): 64-bit FNV-1a of the symbol, stable across runs, files and platforms.
+///
+/// ```
+/// use strangle_core::ids::product_id;
+/// assert_eq!(product_id("C-BTC-90000-300126"), product_id("C-BTC-90000-300126"));
+/// assert_ne!(product_id("C-BTC-90000-300126"), product_id("P-BTC-90000-300126"));
+/// ```
+pub fn product_id(symbol: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in symbol.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Keep ids exact in JSON numbers (53 bits).
+    h & ((1 << 53) - 1)
+}
+
 /// The session id of a profile's entry on an IST trading day.
 ///
 /// ```

@@ -8,6 +8,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`data`] | the chain file format (streamed) and the Deribit importer |
 //! | [`model`] | contracts, quotes, orders, fills, positions, the fee model |
 //! | [`profile`] | the strategy settings and their validation |
 //! | [`schedule`] | IST entry windows, the planned exit, expiry choice |
@@ -27,6 +28,7 @@
 
 pub mod analytics;
 pub mod clock;
+pub mod data;
 pub mod engine;
 pub mod error;
 pub mod exchange;
