@@ -15,6 +15,7 @@
 //! | [`select`] | delta- or premium-band strike selection |
 //! | [`risk`] | the trailing stop and the exit rules |
 //! | [`pnl`] | exact leg and session PnL |
+//! | [`backtest`] | the backtest runner and its report (table, JSON, CSV, HTML) |
 //! | [`analytics`] | KPIs and chart series of closed sessions |
 //! | [`pricing`] | Black-76 prices and greeks |
 //! | [`strategy`] | the state machine |
@@ -27,6 +28,7 @@
 //! | [`recovery`] | reconciling the ledger with the exchange before trading |
 
 pub mod analytics;
+pub mod backtest;
 pub mod clock;
 pub mod data;
 pub mod engine;

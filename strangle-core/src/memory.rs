@@ -29,15 +29,38 @@ pub struct LedgerContents {
 }
 
 /// A ledger kept in memory. Cheap to clone the contents out for assertions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryLedger {
     inner: Mutex<LedgerContents>,
+    keep_marks: bool,
+}
+
+impl Default for MemoryLedger {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            keep_marks: true,
+        }
+    }
 }
 
 impl MemoryLedger {
     /// An empty ledger.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty ledger that drops PnL marks (long backtests do not need one per step).
+    pub fn without_marks() -> Self {
+        Self {
+            keep_marks: false,
+            ..Self::default()
+        }
+    }
+
+    /// Sessions recorded so far.
+    pub fn session_count(&self) -> usize {
+        self.lock().sessions.len()
     }
 
     /// A copy of everything recorded so far.
@@ -95,7 +118,9 @@ impl Ledger for MemoryLedger {
     }
 
     async fn record_mark(&self, mark: &PnlMark) -> Result<()> {
-        self.lock().marks.push(mark.clone());
+        if self.keep_marks {
+            self.lock().marks.push(mark.clone());
+        }
         Ok(())
     }
 

@@ -182,6 +182,12 @@ impl SimExchange {
         self.book().settle(underlying, at, index);
     }
 
+    /// Applies every fed snapshot up to the clock's `now` (settling what expired) without
+    /// asking for anything.
+    pub fn catch_up(&self) {
+        drop(self.sync());
+    }
+
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

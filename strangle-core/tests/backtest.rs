@@ -1,0 +1,115 @@
+//! The backtest runner on synthetic chains: sessions, determinism, and the four renderings.
+
+use chrono::{Duration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use strangle_core::backtest::{Backtest, Report};
+use strangle_core::profile::Profile;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::sim::VecFeed;
+
+/// The chains, priced once per test binary (pricing is the slow part in a debug build).
+fn chains() -> Vec<strangle_core::model::ChainSnapshot> {
+    static CHAINS: std::sync::OnceLock<Vec<strangle_core::model::ChainSnapshot>> =
+        std::sync::OnceLock::new();
+    CHAINS.get_or_init(price_chains).clone()
+}
+
+fn price_chains() -> Vec<strangle_core::model::ChainSnapshot> {
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 9, 18, 30, 0)
+        .single()
+        .expect("time");
+    // Three IST days; spot drifts along a deterministic wave.
+    SyntheticMarket::btc().path(
+        start,
+        start + Duration::days(3),
+        Duration::minutes(10),
+        0.45,
+        |t| {
+            let m = (t - start).num_minutes();
+            Decimal::from(82_000 + (m % 600) - 300)
+        },
+    )
+}
+
+fn backtest() -> Backtest {
+    Backtest {
+        poll: Duration::minutes(5),
+        ..Backtest::new(profile())
+    }
+}
+
+fn profile() -> Profile {
+    let mut p = Profile::named("synthetic");
+    p.contracts_per_leg = Decimal::from(5);
+    p.liquidity.max_quote_age_secs = 600;
+    p
+}
+
+#[tokio::test]
+async fn a_backtest_trades_each_day_and_repeats_itself_exactly() {
+    let run = || async {
+        backtest()
+            .run(VecFeed::new(chains()))
+            .await
+            .expect("backtest")
+    };
+    let r = run().await;
+    assert_eq!(r.sessions.len(), 3, "one session per IST day");
+    assert_eq!(r.data.snapshots, chains().len() as u64);
+    assert!(r.data.quotes > 0);
+    let rep = r.report();
+    assert_eq!(rep.kpis.closed, 3);
+    assert_eq!(rep.kpis.days, 4, "the data spans four IST dates");
+    assert_eq!(rep.exit_reasons.values().sum::<usize>(), 3);
+    // Cash on the venue moved by exactly the sessions' net PnL.
+    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+    // Byte-identical reports on a second run.
+    let again = run().await;
+    assert_eq!(r, again);
+    let rep2 = again.report();
+    assert_eq!(rep.to_table(&r), rep2.to_table(&again));
+    assert_eq!(rep.to_json(&r), rep2.to_json(&again));
+    assert_eq!(Report::legs_csv(&r), Report::legs_csv(&again));
+    assert_eq!(rep.to_html(&r), rep2.to_html(&again));
+}
+
+#[tokio::test]
+async fn the_renderings_hold_every_session() {
+    let r = backtest()
+        .run(VecFeed::new(chains()))
+        .await
+        .expect("backtest");
+    let rep = r.report();
+    let table = rep.to_table(&r);
+    for s in &r.sessions {
+        assert!(table.contains(&s.session_id), "{table}");
+    }
+    assert!(table.contains("Sharpe / Sortino"));
+    let json: serde_json::Value = serde_json::from_str(&rep.to_json(&r)).expect("json");
+    assert_eq!(json["kpis"]["sessions"], 3);
+    assert_eq!(json["sessions"].as_array().map(Vec::len), Some(3));
+    assert!(json["exit_reasons"].is_object());
+    let csv = Report::legs_csv(&r);
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 3,
+        "a header and one row per leg"
+    );
+    let html = rep.to_html(&r);
+    assert!(html.starts_with("<!doctype html>"));
+    assert_eq!(html.matches("<svg").count(), 2, "equity and drawdown");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network"
+    );
+}
+
+#[tokio::test]
+async fn no_data_is_an_error_not_an_empty_report() {
+    let e = backtest()
+        .run(VecFeed::new(Vec::new()))
+        .await
+        .expect_err("empty");
+    assert!(e.to_string().contains("no snapshot"), "{e}");
+}
