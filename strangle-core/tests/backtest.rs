@@ -113,3 +113,37 @@ async fn no_data_is_an_error_not_an_empty_report() {
         .expect_err("empty");
     assert!(e.to_string().contains("no snapshot"), "{e}");
 }
+
+#[test]
+fn a_sweep_ranks_the_same_whatever_the_thread_count() {
+    use strangle_core::backtest::sweep::{rank, sweep, Grid};
+    let grid = Grid::from_json(&serde_json::json!({
+        "delta_band.low": [0.08, 0.1],
+        "max_profit_pct": ["40", "80"]
+    }))
+    .expect("grid");
+    let variants = grid.profiles(&profile()).expect("profiles");
+    let runs: Vec<Backtest> = variants
+        .iter()
+        .map(|v| Backtest {
+            profile: v.profile.clone(),
+            ..backtest()
+        })
+        .collect();
+    let data = std::sync::Arc::new(chains());
+    let one = rank(&variants, &sweep(data.clone(), &runs, 1, |_| {}));
+    let two = rank(&variants, &sweep(data, &runs, 2, |_| {}));
+    assert_eq!(one, two);
+    assert_eq!(one.len(), 4);
+    assert!(one.iter().all(|r| r.kpis.is_some()), "{one:?}");
+    let nets: Vec<_> = one
+        .iter()
+        .filter_map(|r| r.kpis.as_ref().map(|k| k.net))
+        .collect();
+    assert!(
+        nets.windows(2).all(|w| w[0] >= w[1]),
+        "ranked by net: {nets:?}"
+    );
+    let table = strangle_core::backtest::sweep::table(&one);
+    assert!(table.contains("synthetic#1") && table.contains("max_profit_pct=40"));
+}

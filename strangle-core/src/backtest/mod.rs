@@ -28,6 +28,7 @@
 //! ```
 
 pub mod report;
+pub mod sweep;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
