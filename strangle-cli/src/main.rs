@@ -59,6 +59,10 @@ enum LogFormat {
 enum Command {
     /// Run a profile until stopped (sim by default: no network, no keys).
     Run(cmd::run::RunArgs),
+    /// Backtest a profile (or a sweep of profiles) on recorded or imported chains.
+    Backtest(cmd::backtest::BacktestArgs),
+    /// Convert Deribit option-chain snapshots (CSV) into a chain file.
+    Import(cmd::backtest::ImportArgs),
     /// Check a profile and the environment: config, API, auth, WebSocket, clock, wallet.
     Check(cmd::check::CheckArgs),
     /// Manage profiles in the ledger.
@@ -107,6 +111,15 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::SimServer(args) => cmd::sim_server::run(args).await,
+        Command::Import(args) => cmd::backtest::import(args),
+        Command::Backtest(args) => {
+            // The ledger is opened only to find a stored profile.
+            let store = match args.config {
+                Some(_) => None,
+                None => Some(Arc::new(Store::open(&cli.ledger).await?)),
+            };
+            cmd::backtest::run(store, args).await
+        }
         Command::Serve(args) => serve::run(Arc::new(Store::open(&cli.ledger).await?), args).await,
         Command::Check(args) => cmd::check::run(&Store::open(&cli.ledger).await?, args).await,
         Command::Configs(c) => cmd::configs::run(&Store::open(&cli.ledger).await?, c).await,

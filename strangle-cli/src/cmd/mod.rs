@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod backtest;
 pub mod check;
 pub mod configs;
 pub mod run;

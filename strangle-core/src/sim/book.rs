@@ -114,13 +114,31 @@ impl Book {
         let index = self.chains.get(&u).map_or(chain.spot, |c| c.spot);
         let spot = chain.spot;
         self.settle_due(u, |expiry| expiry < t, index);
-        self.index.retain(|_, (uu, _)| *uu != u);
-        for (i, e) in chain.entries.iter().enumerate() {
-            self.index.insert(e.contract.symbol.clone(), (u, i));
-            self.contracts
-                .entry(e.contract.symbol.clone())
-                .or_insert_with(|| e.contract.clone());
-            self.used.remove(&e.contract.symbol);
+        // Recorded and synthetic chains usually list the same contracts in the same order
+        // from one snapshot to the next: then the symbol index still holds.
+        let same_listing = self.chains.get(&u).is_some_and(|old| {
+            old.entries.len() == chain.entries.len()
+                && old
+                    .entries
+                    .iter()
+                    .zip(&chain.entries)
+                    .all(|(a, b)| a.contract.symbol == b.contract.symbol)
+        });
+        if !same_listing {
+            self.index.retain(|_, (uu, _)| *uu != u);
+            for (i, e) in chain.entries.iter().enumerate() {
+                self.index.insert(e.contract.symbol.clone(), (u, i));
+                if !self.contracts.contains_key(&e.contract.symbol) {
+                    self.contracts
+                        .insert(e.contract.symbol.clone(), e.contract.clone());
+                }
+            }
+        }
+        // A new snapshot brings fresh liquidity for every contract it quotes.
+        if !self.used.is_empty() {
+            for e in &chain.entries {
+                self.used.remove(&e.contract.symbol);
+            }
         }
         self.chains.insert(u, chain);
         self.settle_due(u, |expiry| expiry <= t, spot);
