@@ -24,3 +24,35 @@ pub fn random_walk(
         })
         .collect()
 }
+
+/// A file committed under `examples/` (e.g. `data/btcusd_1h_20210324_20220301.csv`).
+pub fn committed(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A file of the shared, uncommitted data set (`$STRANGLE_DATA_DIR`, default
+/// `../shared/data` beside the repository), or `None` with a note on stderr when absent.
+pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("STRANGLE_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| committed("../../shared/data"));
+    let p = dir.join(rel);
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!(
+            "note: {} is absent (uncommitted data; set STRANGLE_DATA_DIR)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Reads a profile from a TOML file.
+pub fn profile(
+    path: &std::path::Path,
+) -> Result<strangle_core::profile::Profile, Box<dyn std::error::Error>> {
+    let p: strangle_core::profile::Profile = toml::from_str(&std::fs::read_to_string(path)?)?;
+    p.validate()?;
+    Ok(p)
+}

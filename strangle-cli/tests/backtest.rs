@@ -68,7 +68,8 @@ fn chain_file(d: &Dir) -> PathBuf {
     p
 }
 
-const PROFILE: &str = "name = \"bt\"\ncontracts_per_leg = \"5\"\n[liquidity]\nmax_quote_age_secs = 900\n";
+const PROFILE: &str =
+    "name = \"bt\"\ncontracts_per_leg = \"5\"\n[liquidity]\nmax_quote_age_secs = 900\n";
 
 #[test]
 fn a_backtest_prints_its_table_and_writes_every_report() {
@@ -97,9 +98,16 @@ fn a_backtest_prints_its_table_and_writes_every_report() {
         serde_json::from_slice(&std::fs::read(d.path("r.json")).expect("json")).expect("parse");
     let sessions = json["kpis"]["sessions"].as_u64().expect("sessions");
     assert!(sessions >= 1, "{json}");
-    assert_eq!(json["sessions"].as_array().map(Vec::len), Some(sessions as usize));
+    assert_eq!(
+        json["sessions"].as_array().map(Vec::len),
+        Some(sessions as usize)
+    );
     let csv = std::fs::read_to_string(d.path("r.csv")).expect("csv");
-    assert_eq!(csv.lines().count() as u64, 1 + 2 * sessions, "a header, a row per leg");
+    assert_eq!(
+        csv.lines().count() as u64,
+        1 + 2 * sessions,
+        "a header, a row per leg"
+    );
     let html = std::fs::read_to_string(d.path("r.html")).expect("html");
     assert!(html.contains("<svg"));
     // The same command prints the same table (the timing line goes to stderr).
@@ -156,7 +164,9 @@ fn a_sweep_prints_a_ranked_table() {
         .arg(&bad)
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("delta_band.lo: no such profile field"));
+        .stderr(predicate::str::contains(
+            "delta_band.lo: no such profile field",
+        ));
 }
 
 #[test]
@@ -201,7 +211,10 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     let src = dir.join("deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv");
     if !src.is_file() {
-        eprintln!("SKIPPED: {} is absent (set STRANGLE_DATA_DIR)", src.display());
+        eprintln!(
+            "SKIPPED: {} is absent (set STRANGLE_DATA_DIR)",
+            src.display()
+        );
         return;
     }
     let d = Dir::new("import");
@@ -212,7 +225,9 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("wrote 222 snapshots (78818 quotes)"));
+        .stdout(predicate::str::contains(
+            "wrote 222 snapshots (78818 quotes)",
+        ));
     let cfg = d.write(
         "p.toml",
         "name = \"btc-deribit\"\ncontracts_per_leg = \"10\"\n[liquidity]\nmax_quote_age_secs = 21600\n",

@@ -12,10 +12,12 @@ use rust_decimal::Decimal;
 use strangle_core::backtest::sweep::{self, Grid};
 use strangle_core::backtest::{Backtest, BacktestResult, Report};
 use strangle_core::data::deribit::{self, DeribitImport};
+use strangle_core::data::series::{self, SeriesFeed};
 use strangle_core::data::{ChainFileFeed, ChainReader, ChainWriter};
 use strangle_core::model::ChainSnapshot;
 use strangle_core::profile::Profile;
-use strangle_core::sim::VecFeed;
+use strangle_core::sim::synthetic::SyntheticMarket;
+use strangle_core::sim::{MarketFeed, VecFeed};
 use strangle_store::Store;
 
 use crate::cmd::configs;
@@ -25,8 +27,9 @@ use crate::profile_file;
 /// Options of `backtest`.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// Market data: a chain file (`#strangle-chain v1`, optionally `.gz`) or a Deribit
-    /// snapshot CSV (detected from the first line).
+    /// Market data: a chain file (`#strangle-chain v1`, optionally `.gz`), a Deribit
+    /// snapshot CSV, or a BTC spot series (a CSV with a time column and `close`), priced into
+    /// synthetic chains with the IV of --iv; detected from the first line.
     #[arg(long, short)]
     pub data: PathBuf,
     /// Profile file (TOML or JSON).
@@ -47,6 +50,13 @@ pub struct BacktestArgs {
     /// Deribit data: size given to each present bid and ask, in coins.
     #[arg(long, default_value = "1")]
     pub quoted_size: Decimal,
+    /// Spot series only: Deribit DVOL CSV for the implied volatility (default: 30-day
+    /// realised volatility of the series).
+    #[arg(long)]
+    pub iv: Option<PathBuf>,
+    /// Spot series only: first and last time to replay (RFC 3339).
+    #[arg(long)]
+    pub from: Option<DateTime<Utc>>,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -94,6 +104,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, CliError> {
 enum Kind {
     Chain,
     Deribit,
+    Spot,
 }
 
 fn kind_of(path: &Path) -> Result<Kind, CliError> {
@@ -105,10 +116,12 @@ fn kind_of(path: &Path) -> Result<Kind, CliError> {
         Ok(Kind::Chain)
     } else if first.starts_with("timestamp,") && first.contains("instrument_name") {
         Ok(Kind::Deribit)
+    } else if first.split(',').any(|c| c.trim() == "close") {
+        Ok(Kind::Spot)
     } else {
         Err(invalid(
             path,
-            "neither a strangle chain file (#strangle-chain v1) nor a Deribit snapshot CSV",
+            "neither a strangle chain file (#strangle-chain v1), a Deribit snapshot CSV nor a spot series (with a close column)",
         ))
     }
 }
@@ -127,9 +140,29 @@ fn deribit_snapshots(path: &Path, quoted: Decimal) -> Result<Vec<ChainSnapshot>,
     ))
 }
 
+/// Synthetic BTC chains along a spot series, at DVOL or realised volatility.
+fn series_feed(args: &BacktestArgs) -> Result<SeriesFeed, CliError> {
+    let name = args.data.display().to_string();
+    let spot = series::read_spot(open(&args.data)?, &name)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    let iv = match &args.iv {
+        Some(p) => series::read_dvol(open(p)?, &p.display().to_string())
+            .map_err(|e| CliError::Invalid(e.to_string()))?,
+        None => series::realized_vol(&spot, 720),
+    };
+    let feed = SeriesFeed::new(SyntheticMarket::btc(), spot, iv).window(args.from, args.until);
+    if feed.remaining() == 0 {
+        return Err(invalid(&args.data, "no spot point in the chosen window"));
+    }
+    Ok(feed)
+}
+
 /// All snapshots of a data file in memory (for sweeps).
 fn load_all(path: &Path, quoted: Decimal) -> Result<Vec<ChainSnapshot>, CliError> {
     match kind_of(path)? {
+        Kind::Spot => Err(CliError::Failed(
+            "a spot series is priced lazily, not loaded".into(),
+        )),
         Kind::Deribit => deribit_snapshots(path, quoted),
         Kind::Chain => ChainReader::new(open(path)?, path.display().to_string())
             .map_err(|e| CliError::Invalid(e.to_string()))?
@@ -227,6 +260,11 @@ pub async fn run(store: Option<Arc<Store>>, args: BacktestArgs) -> Result<(), Cl
             );
             run_one(&bt, VecFeed::new(snaps), &bar).await
         }
+        Kind::Spot => {
+            let feed = series_feed(&args)?;
+            let bar = progress_bar(feed.clone().peek_time(), feed.last_time());
+            run_one(&bt, feed, &bar).await
+        }
         Kind::Chain => {
             let reader = ChainReader::new(open(&args.data)?, args.data.display().to_string())
                 .map_err(|e| CliError::Invalid(e.to_string()))?;
@@ -291,7 +329,6 @@ async fn run_sweep(args: &BacktestArgs, bt: Backtest, grid_path: &Path) -> Resul
     let variants = grid
         .profiles(&bt.profile)
         .map_err(|e| invalid(grid_path, e))?;
-    let data = Arc::new(load_all(&args.data, args.quoted_size)?);
     let runs: Vec<Backtest> = variants
         .iter()
         .map(|v| Backtest {
@@ -308,11 +345,20 @@ async fn run_sweep(args: &BacktestArgs, bt: Backtest, grid_path: &Path) -> Resul
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let results = tokio::task::spawn_blocking({
+    let progress = {
         let bar = bar.clone();
-        move || sweep::sweep(data, &runs, threads, |n| bar.set_position(n as u64))
-    })
-    .await
+        move |n: usize| bar.set_position(n as u64)
+    };
+    let results = if matches!(kind_of(&args.data)?, Kind::Spot) {
+        let feed = series_feed(args)?;
+        tokio::task::spawn_blocking(move || {
+            sweep::sweep_with(&runs, threads, || feed.clone(), progress)
+        })
+        .await
+    } else {
+        let data = Arc::new(load_all(&args.data, args.quoted_size)?);
+        tokio::task::spawn_blocking(move || sweep::sweep(data, &runs, threads, progress)).await
+    }
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
     let rows = sweep::rank(&variants, &results);

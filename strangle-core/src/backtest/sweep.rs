@@ -174,6 +174,17 @@ pub fn sweep(
     threads: usize,
     done: impl Fn(usize) + Sync,
 ) -> Vec<Result<BacktestResult>> {
+    sweep_with(runs, threads, || SharedFeed::new(data.clone()), done)
+}
+
+/// Like [`sweep`], with each run reading its own feed from `feed` (e.g. a lazily priced
+/// [`crate::data::series::SeriesFeed`], so no run holds every chain in memory).
+pub fn sweep_with<F: MarketFeed + 'static>(
+    runs: &[Backtest],
+    threads: usize,
+    feed: impl Fn() -> F + Sync,
+    done: impl Fn(usize) + Sync,
+) -> Vec<Result<BacktestResult>> {
     let next = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<BacktestResult>>>> =
@@ -199,7 +210,7 @@ pub fn sweep(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(run) = runs.get(i) else { break };
-                    let res = rt.block_on(run.run(SharedFeed::new(data.clone())));
+                    let res = rt.block_on(run.run(feed()));
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(res);
                     }
