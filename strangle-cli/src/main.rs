@@ -61,6 +61,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Backtest a profile (or a sweep of profiles) on recorded or imported chains.
     Backtest(cmd::backtest::BacktestArgs),
+    /// Record Delta's public option chains into a chain file (for backtests).
+    Record(cmd::record::RecordArgs),
     /// Convert Deribit option-chain snapshots (CSV) into a chain file.
     Import(cmd::backtest::ImportArgs),
     /// Check a profile and the environment: config, API, auth, WebSocket, clock, wallet.
@@ -112,6 +114,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::SimServer(args) => cmd::sim_server::run(args).await,
         Command::Import(args) => cmd::backtest::import(args),
+        Command::Record(args) => cmd::record::run(args).await,
         Command::Backtest(args) => {
             // The ledger is opened only to find a stored profile.
             let store = match args.config {

@@ -256,3 +256,57 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
     assert_eq!(from_chain, from_csv);
     assert!(String::from_utf8_lossy(&from_chain).contains("18eb227c-260119"));
 }
+
+#[test]
+fn record_writes_a_chain_file_from_a_delta_compatible_market_and_appends() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as StdCommand, Stdio};
+    let d = Dir::new("record");
+    let mut server = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+        .args(["sim-server", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    let out = d.path("rec.csv");
+    let record = |count: &str| {
+        strangle(&d)
+            .args([
+                "record", "--every", "5", "--count", count, "--env", &url, "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("BTC").and(predicate::str::contains("ETH")))
+    };
+    record("2");
+    let read = || {
+        let f = std::fs::File::open(&out).expect("file");
+        strangle_core::data::ChainReader::new(std::io::BufReader::new(f), "rec.csv")
+            .expect("a chain file")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("valid rows")
+    };
+    let snaps = read();
+    assert!(snaps.len() >= 3, "{} snapshots", snaps.len());
+    assert!(snaps.iter().all(|s| !s.entries.is_empty()));
+    // Appending keeps one valid file with more snapshots, in time order.
+    record("1");
+    let more = read();
+    assert!(more.len() > snaps.len());
+    assert!(more.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+    // A file that is not a chain file is never appended to.
+    let other = d.write("notes.txt", "my notes\n");
+    strangle(&d)
+        .args(["record", "--count", "1", "--env", &url, "--out"])
+        .arg(&other)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("not a chain file"));
+    assert_eq!(std::fs::read_to_string(&other).expect("read"), "my notes\n");
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod check;
 pub mod configs;
+pub mod record;
 pub mod run;
 pub mod sessions;
 pub mod sim_server;

@@ -86,6 +86,20 @@ impl<W: Write> ChainWriter<W> {
         Ok(Self { out })
     }
 
+    /// A writer that appends to an existing v1 file (no version line, no header).
+    pub fn appending(out: W) -> Self {
+        Self {
+            out: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(out),
+        }
+    }
+
+    /// Writes what is buffered through to the inner writer (so a reader sees whole rows).
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(|e| io_error("chain file", &e))
+    }
+
     /// Appends one snapshot (its entries in their order).
     pub fn write(&mut self, s: &ChainSnapshot) -> Result<()> {
         let time = s
