@@ -435,7 +435,7 @@ impl<R: BufRead> Iterator for ChainReader<R> {
 }
 
 /// A [`MarketFeed`] over a chain file. A read error ends the feed and is kept for
-/// [`ChainFileFeed::error`], so a backtest can report it instead of a silently short run.
+/// [`ChainFileFeed::error_slot`], so a backtest can report it instead of a silently short run.
 pub struct ChainFileFeed<R: BufRead> {
     reader: ChainReader<R>,
     error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
