@@ -9,32 +9,8 @@ use rust_decimal::Decimal;
 use strangle_core::data::ChainWriter;
 use strangle_core::sim::synthetic::SyntheticMarket;
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("strangle_bt_{tag}_{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("dir");
-        Self(d)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::Dir;
 
 fn strangle(d: &Dir) -> Command {
     let mut c = Command::cargo_bin("strangle").expect("binary");
@@ -73,7 +49,7 @@ const PROFILE: &str =
 
 #[test]
 fn a_backtest_prints_its_table_and_writes_every_report() {
-    let d = Dir::new("reports");
+    let d = Dir::new("bt_reports");
     let data = chain_file(&d);
     let cfg = d.write("p.toml", PROFILE);
     let out = strangle(&d)
@@ -126,7 +102,7 @@ fn a_backtest_prints_its_table_and_writes_every_report() {
 
 #[test]
 fn a_sweep_prints_a_ranked_table() {
-    let d = Dir::new("sweep");
+    let d = Dir::new("bt_sweep");
     let data = chain_file(&d);
     let cfg = d.write("p.toml", PROFILE);
     let grid = d.write(
@@ -171,7 +147,7 @@ fn a_sweep_prints_a_ranked_table() {
 
 #[test]
 fn bad_data_is_named_with_its_line() {
-    let d = Dir::new("bad");
+    let d = Dir::new("bt_bad");
     let cfg = d.write("p.toml", PROFILE);
     let junk = d.write("junk.csv", "hello,world\n1,2\n");
     strangle(&d)
@@ -217,7 +193,7 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
         );
         return;
     }
-    let d = Dir::new("import");
+    let d = Dir::new("bt_import");
     let out = d.path("deribit.chain.csv.gz");
     strangle(&d)
         .arg("import")
@@ -261,7 +237,7 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
 fn record_writes_a_chain_file_from_a_delta_compatible_market_and_appends() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command as StdCommand, Stdio};
-    let d = Dir::new("record");
+    let d = Dir::new("bt_record");
     let mut server = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
         .args(["sim-server", "--port", "0"])
         .stdout(Stdio::piped())

@@ -189,22 +189,10 @@ fn last_time(path: &Path) -> Option<DateTime<Utc>> {
 }
 
 async fn profile(store: Option<&Store>, args: &BacktestArgs) -> Result<Profile, CliError> {
-    if let Some(p) = &args.config {
-        return profile_file::read(p);
-    }
-    let store = store.ok_or_else(|| CliError::Invalid("pass --config or --profile".into()))?;
-    match &args.profile {
-        Some(key) => Ok(configs::find(store, key).await?.profile),
-        None => store
-            .active_profile()
-            .await?
-            .map(|p| p.profile)
-            .ok_or_else(|| {
-                CliError::NotFound(
-                "no active profile: pass --config or --profile, or run `strangle configs activate`"
-                    .into(),
-            )
-            }),
+    match (store, &args.config) {
+        (_, Some(p)) => profile_file::read(p),
+        (Some(store), None) => configs::resolve(store, None, args.profile.as_deref()).await,
+        (None, None) => Err(CliError::Invalid("pass --config or --profile".into())),
     }
 }
 

@@ -128,3 +128,28 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+/// The profile to run: a file if given, else the ledger's profile named `key`, else the
+/// ledger's active profile.
+pub async fn resolve(
+    store: &Store,
+    file: Option<&std::path::Path>,
+    key: Option<&str>,
+) -> Result<strangle_core::profile::Profile, CliError> {
+    if let Some(path) = file {
+        return profile_file::read(path);
+    }
+    match key {
+        Some(key) => Ok(find(store, key).await?.profile),
+        None => store
+            .active_profile()
+            .await?
+            .map(|p| p.profile)
+            .ok_or_else(|| {
+                CliError::NotFound(
+                    "no active profile: pass --profile or --config, or run `strangle configs activate`"
+                        .into(),
+                )
+            }),
+    }
+}

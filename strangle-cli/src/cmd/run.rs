@@ -11,7 +11,6 @@ use rust_decimal::Decimal;
 use strangle_core::clock::ScaledClock;
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::notice::Notice;
-use strangle_core::profile::Profile;
 use strangle_core::strategy::{Phase, Status};
 use strangle_delta::notify::{self, Notifier, NotifyConfig};
 use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket, SimTime};
@@ -20,7 +19,6 @@ use strangle_store::{default_holder, SessionFilter, Store};
 
 use crate::cmd::{configs, sim_server};
 use crate::error::CliError;
-use crate::profile_file;
 
 /// Which market the engine trades on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,20 +100,6 @@ pub fn parse_span(s: &str) -> Result<Duration, String> {
     }
 }
 
-async fn load_profile(store: &Store, args: &RunArgs) -> Result<Profile, CliError> {
-    if let Some(path) = &args.config {
-        return profile_file::read(path);
-    }
-    match &args.profile {
-        Some(key) => Ok(configs::find(store, key).await?.profile),
-        None => store
-            .active_profile()
-            .await?
-            .map(|p| p.profile)
-            .ok_or_else(|| CliError::NotFound("no active profile: pass --profile or --config, or run `strangle configs activate`".into())),
-    }
-}
-
 fn status_line(s: &Status) -> String {
     let mut line = format!(
         "[{}] {:?}",
@@ -160,7 +144,7 @@ fn status_line(s: &Status) -> String {
 
 /// Runs the engine.
 pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
-    let profile = load_profile(&store, &args).await?;
+    let profile = configs::resolve(&store, args.config.as_deref(), args.profile.as_deref()).await?;
     let sim_only = args.fast_forward.is_some() || args.start.is_some() || args.speed != 1.0;
     if sim_only && args.market != Market::Sim {
         return Err(CliError::Invalid(
