@@ -661,6 +661,7 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
             "/api/analytics/dashboard",
             "/api/analytics/history",
             "/api/configs",
+            "/api/configs/defaults",
             "/api/configs/{id}",
             "/api/configs/{id}/activate",
             "/api/openapi.json",

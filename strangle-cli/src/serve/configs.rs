@@ -47,6 +47,13 @@ pub async fn list_configs(State(api): St) -> Response {
     }
 }
 
+/// The settings a new profile starts from (every field at its default; `name` empty).
+#[utoipa::path(get, path = "/api/configs/defaults", tag = "configs",
+    responses((status = 200, description = "A profile with every default", body = Profile)))]
+pub async fn default_config() -> Json<Profile> {
+    Json(Profile::default())
+}
+
 /// Creates a profile.
 #[utoipa::path(post, path = "/api/configs", tag = "configs", request_body = Profile,
     responses(

@@ -4,7 +4,8 @@
 //! Binds to 127.0.0.1 by default; any other address needs an API token, and with a token set
 //! every request must carry `Authorization: Bearer <token>`. Invalid input gets 422 with every
 //! field error and changes nothing; unknown ids 404; conflicts 409. No CORS header is sent
-//! unless origins are named with `--cors-origin` (never a wildcard).
+//! unless origins are named with `--cors-origin` (never a wildcard). The web dashboard is
+//! served at `/`.
 
 mod configs;
 mod control;
@@ -13,6 +14,7 @@ mod reply;
 mod routes;
 mod sessions;
 pub mod trading;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,7 +91,8 @@ pub fn token() -> Option<String> {
 }
 
 async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
-    if let Some(t) = &api.token {
+    let page = req.method() == Method::GET && web::PUBLIC.contains(&req.uri().path());
+    if let (Some(t), false) = (&api.token, page) {
         let given = req
             .headers()
             .get("authorization")

@@ -65,6 +65,7 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(metrics::metrics))
         .routes(routes!(configs::list_configs, configs::create_config))
+        .routes(routes!(configs::default_config))
         .routes(routes!(
             configs::get_config,
             configs::update_config,
@@ -95,6 +96,7 @@ pub(super) fn router(api: Arc<Api>) -> Router {
             }),
         )
         .route_layer(axum::middleware::from_fn_with_state(api, metrics::track))
+        .merge(super::web::routes())
         .fallback(not_found)
 }
 

@@ -1,0 +1,573 @@
+// The strangle dashboard: every action goes through the REST API (same validation, same
+// token). No framework, no network beyond this server.
+"use strict";
+
+const $ = (s, root = document) => root.querySelector(s);
+const $$ = (s, root = document) => Array.from(root.querySelectorAll(s));
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+const num = (v) => (v === null || v === undefined || v === "" ? null : Number(v));
+function money(v, dp = 2) {
+  const n = num(v);
+  return n === null ? "–" : n.toFixed(dp);
+}
+function signed(v, dp = 2) {
+  const n = num(v);
+  if (n === null) return el("span", { text: "–" });
+  return el("span", { class: n > 0 ? "pos" : n < 0 ? "neg" : "", text: (n > 0 ? "+" : "") + n.toFixed(dp) });
+}
+function ist(t) {
+  if (!t) return "–";
+  return new Date(t).toLocaleString("en-GB", { timeZone: "Asia/Kolkata", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+function span(secs) {
+  if (secs === null || secs === undefined) return "–";
+  const neg = secs < 0;
+  let s = Math.abs(Math.round(secs));
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const h = Math.floor(s / 3600); s -= h * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  const txt = (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m " + (d ? "" : s + "s");
+  return neg ? txt.trim() + " ago" : "in " + txt.trim();
+}
+
+// ---------------------------------------------------------------- API and token
+
+class ApiError extends Error {
+  constructor(status, message, fields) {
+    super(message);
+    this.status = status;
+    this.fields = fields || [];
+  }
+}
+
+let token = sessionStorage.getItem("strangle-token");
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = "Bearer " + token;
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401) {
+    askToken();
+    throw new ApiError(401, "this server needs its API token");
+  }
+  if (r.status === 204) return null;
+  const type = r.headers.get("content-type") || "";
+  const data = type.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new ApiError(r.status, (data && data.error) || r.statusText, data && data.fields);
+  return data;
+}
+
+function askToken() {
+  const d = $("#token-dialog");
+  if (!d.open) d.showModal();
+}
+
+$("#token-form").addEventListener("submit", () => {
+  token = $("#token-input").value.trim();
+  sessionStorage.setItem("strangle-token", token);
+  refresh();
+});
+
+function banner(msg) {
+  const b = $("#banner");
+  b.textContent = msg || "";
+  b.hidden = !msg;
+}
+
+function confirmAction(text) {
+  return new Promise((resolve) => {
+    const d = $("#confirm-dialog");
+    $("#confirm-text").textContent = text;
+    d.returnValue = "";
+    d.addEventListener("close", () => resolve(d.returnValue === "yes"), { once: true });
+    d.showModal();
+  });
+}
+
+// ---------------------------------------------------------------- panels and clock
+
+const panels = ["config", "live", "history", "analytics"];
+let current = "config";
+
+function show(panel) {
+  if (!panels.includes(panel)) panel = "config";
+  current = panel;
+  for (const p of panels) {
+    $("#panel-" + p).hidden = p !== panel;
+    $("#tab-" + p).setAttribute("aria-selected", String(p === panel));
+  }
+  if (location.hash !== "#" + panel) history.replaceState(null, "", "#" + panel);
+  banner("");
+  refresh();
+}
+
+function refresh() {
+  const run = { config: loadProfiles, live: loadLive, history: loadSessions, analytics: loadAnalytics }[current];
+  run().catch((e) => banner(e.message));
+}
+
+for (const b of $$("nav button")) b.addEventListener("click", () => show(b.dataset.panel));
+
+function tick() {
+  const now = new Date();
+  $("#clock-ist").textContent = now.toLocaleTimeString("en-GB", { timeZone: "Asia/Kolkata" }) + " IST";
+  $("#clock-utc").textContent = now.toLocaleTimeString("en-GB", { timeZone: "UTC" }) + " UTC";
+}
+setInterval(tick, 1000);
+tick();
+
+// ---------------------------------------------------------------- configuration
+
+// [path, label, kind, options]. Kinds: text, select, float, int, dec (exact decimal, sent as a
+// string), limit (a decimal or "off"), bool, time. `opt`: empty means null.
+const FIELDS = [
+  ["Basics", [
+    ["name", "Name", "text"],
+    ["underlying", "Underlying", "select", { choices: ["BTC", "ETH"] }],
+    ["strike_mode", "Strike mode", "select", { choices: ["delta", "premium"] }],
+    ["pick_rule", "Pick rule", "select", { choices: ["closest_to_mid", "highest_delta"] }],
+    ["contracts_per_leg", "Contracts per leg", "dec"],
+    ["contract_size", "Contract size (underlying per contract)", "dec", { opt: true }],
+  ]],
+  ["Strikes", [
+    ["delta_band.low", "Delta band low |Δ|", "float"],
+    ["delta_band.high", "Delta band high |Δ|", "float"],
+    ["premium_windows.call.min", "Call premium min (USD)", "dec", { opt: true, group: "premium_windows" }],
+    ["premium_windows.call.max", "Call premium max (USD)", "dec", { opt: true, group: "premium_windows" }],
+    ["premium_windows.put.min", "Put premium min (USD)", "dec", { opt: true, group: "premium_windows" }],
+    ["premium_windows.put.max", "Put premium max (USD)", "dec", { opt: true, group: "premium_windows" }],
+  ]],
+  ["Liquidity", [
+    ["liquidity.require_bid", "Require a bid", "bool"],
+    ["liquidity.max_spread_pct", "Max spread (% of mid, or off)", "limit"],
+    ["liquidity.min_open_interest", "Min open interest (contracts)", "dec", { opt: true }],
+    ["liquidity.max_quote_age_secs", "Max quote age (s)", "int"],
+  ]],
+  ["Schedule (IST)", [
+    ["entry_time", "Entry time", "time"],
+    ["entry_window_minutes", "Entry window (min)", "int"],
+    ["exit_time", "Exit time", "time"],
+    ["expiry_buffer_hours", "Expiry buffer (h)", "int"],
+    ["exit_before_expiry_minutes", "Exit before expiry (min)", "int"],
+  ]],
+  ["Risk", [
+    ["max_loss_pct", "Max loss (% of premium, or off)", "limit"],
+    ["max_profit_pct", "Max profit (% of premium, or off)", "limit"],
+    ["trailing.step.every_pct", "Trailing step: every (+% profit)", "dec", { opt: true, group: "trailing.step" }],
+    ["trailing.step.lock_pct", "Trailing step: lock (+%)", "dec", { opt: true, group: "trailing.step" }],
+  ]],
+  ["Execution", [
+    ["execution.limit_attempts", "Limit attempts", "int"],
+    ["execution.fill_wait_secs", "Fill wait (s)", "int"],
+    ["execution.reprice_step_ticks", "Reprice step (ticks)", "int"],
+    ["execution.partial_fill_threshold_pct", "Partial fill threshold (%)", "dec"],
+    ["execution.cancel_confirm_secs", "Cancel confirm (s)", "int"],
+    ["execution.market_fallback", "Market fallback", "bool"],
+  ]],
+  ["Fees", [
+    ["fees.taker_rate_pct", "Taker rate (% of notional)", "dec"],
+    ["fees.maker_rate_pct", "Maker rate (% of notional)", "dec"],
+    ["fees.premium_cap_pct", "Cap (% of premium)", "dec"],
+    ["fees.tax_pct", "Tax (%)", "dec"],
+  ]],
+];
+
+let profiles = [];
+let editing = null; // the stored profile being edited, or null for a new one
+
+function getPath(obj, path) {
+  return path.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+}
+function setPath(obj, path, value) {
+  const keys = path.split(".");
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] = o[k] && typeof o[k] === "object" ? o[k] : {};
+  o[keys[keys.length - 1]] = value;
+}
+
+async function loadProfiles() {
+  profiles = await api("GET", "/api/configs");
+  const body = $("#profiles tbody");
+  body.replaceChildren(...profiles.map((s) => {
+    const p = s.profile;
+    return el("tr", {},
+      el("td", {}, el("button", { class: "quiet", "data-edit": s.id, onclick: () => openForm(s).catch((e) => banner(e.message)), text: p.name })),
+      el("td", { text: p.underlying }),
+      el("td", { text: p.strike_mode }),
+      el("td", { text: `${p.delta_band.low} – ${p.delta_band.high}` }),
+      el("td", {}, s.active ? el("span", { class: "tag active", text: "active" }) : ""),
+      el("td", {},
+        el("button", { disabled: s.active, onclick: () => activate(s), text: "Set active" }), " ",
+        el("button", { class: "danger", disabled: s.active, title: s.active ? "the active profile cannot be deleted" : null, onclick: () => remove(s), text: "Delete" })));
+  }));
+  if (!profiles.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "hint", text: "No profile yet: create one." })));
+}
+
+function input(path, kind, value, opts) {
+  const id = "f-" + path.replace(/[.\[\]]/g, "-");
+  if (kind === "select") {
+    return el("select", { id, "data-path": path, "data-kind": kind },
+      opts.choices.map((c) => el("option", { value: c, selected: c === value, text: c })));
+  }
+  if (kind === "bool") return el("input", { id, type: "checkbox", "data-path": path, "data-kind": kind, checked: !!value });
+  const type = kind === "time" ? "time" : kind === "text" ? "text" : "text";
+  const inputmode = kind === "int" ? "numeric" : kind === "text" || kind === "time" ? null : "decimal";
+  let v = value;
+  if (kind === "limit" && value === null) v = "off";
+  return el("input", { id, type, inputmode, "data-path": path, "data-kind": kind, "data-opt": opts.opt ? "1" : null,
+    "data-group": opts.group || null, value: v === null || v === undefined ? "" : String(v) });
+}
+
+async function openForm(stored) {
+  editing = stored;
+  // A new profile starts from the server's defaults, so nothing changes by omission.
+  const p = stored ? stored.profile : await api("GET", "/api/configs/defaults");
+  $("#form-title").textContent = stored ? `Edit ${p.name}` : "New profile";
+  const root = $("#form-fields");
+  root.replaceChildren(...FIELDS.map(([title, fields]) => el("fieldset", {}, el("legend", { text: title }),
+    el("div", { class: "grid" }, fields.map(([path, label, kind, opts = {}]) => {
+      const inp = input(path, kind, getPath(p, path), opts);
+      return el("div", { class: "field", "data-field": path },
+        el("label", { for: inp.id, text: label }), inp, el("p", { class: "error", "aria-live": "polite" }));
+    })))));
+  $("#tiers").replaceChildren();
+  for (const t of (p.trailing && p.trailing.tiers) || []) addTier(t);
+  previewTiers();
+  clearErrors();
+  $("#profile-form").hidden = false;
+  $("#f-name").focus();
+}
+
+function addTier(t = { trigger_pct: "", lock_pct: "" }) {
+  const row = el("div", { class: "tier" });
+  const i = () => $$(".tier", $("#tiers")).indexOf(row);
+  const field = (key, label) => {
+    const inp = el("input", { type: "text", inputmode: "decimal", value: t[key] ?? "", "data-tier-key": key, "aria-label": label, oninput: previewTiers });
+    return el("div", { class: "field", "data-tier-field": key }, el("label", { text: label }), inp, el("p", { class: "error" }));
+  };
+  row.append(field("trigger_pct", "At profit (%)"), field("lock_pct", "Lock (%)"),
+    el("button", { type: "button", class: "quiet", "aria-label": "Remove tier", onclick: () => { row.remove(); previewTiers(); }, text: "Remove" }));
+  row.index = i;
+  $("#tiers").append(row);
+}
+$("#add-tier").addEventListener("click", () => { addTier(); previewTiers(); });
+
+function tiers() {
+  return $$(".tier", $("#tiers")).map((row) => ({
+    trigger_pct: $("[data-tier-key=trigger_pct]", row).value.trim(),
+    lock_pct: $("[data-tier-key=lock_pct]", row).value.trim(),
+  }));
+}
+function previewTiers() {
+  const t = tiers().filter((x) => x.trigger_pct !== "" || x.lock_pct !== "");
+  $("#tier-preview").textContent = t.length
+    ? t.map((x) => `at +${x.trigger_pct || "?"} % lock ${x.lock_pct === "0" ? "breakeven" : "+" + (x.lock_pct || "?") + " %"}`).join("; ")
+    : "No tiers: no trailing stop.";
+}
+
+function collect() {
+  const out = {};
+  const groups = {};
+  for (const inp of $$("#form-fields [data-path]")) {
+    const { path, kind, opt, group } = inp.dataset;
+    let v;
+    if (kind === "bool") v = inp.checked;
+    else if (kind === "select") v = inp.value;
+    else {
+      const s = inp.value.trim();
+      if (s === "") {
+        // Empty: an optional field is cleared, any other takes the server's default.
+        if (group) { groups[group] = groups[group] || false; continue; }
+        if (!opt) continue;
+        v = null;
+      } else if (kind === "float") v = Number.isFinite(Number(s)) ? Number(s) : s;
+      else if (kind === "int") v = /^\d+$/.test(s) ? Number(s) : s;
+      else v = s;
+    }
+    if (group && v !== undefined && v !== null) groups[group] = true;
+    setPath(out, path, v);
+  }
+  for (const [g, filled] of Object.entries(groups)) if (!filled) setPath(out, g, null);
+  out.trailing = out.trailing || {};
+  out.trailing.tiers = tiers().filter((x) => x.trigger_pct !== "" || x.lock_pct !== "");
+  if (out.trailing.step === undefined) out.trailing.step = null;
+  return out;
+}
+
+function clearErrors() {
+  for (const f of $$("#profile-form .field")) {
+    f.classList.remove("invalid");
+    const e = $(".error", f);
+    if (e) e.textContent = "";
+  }
+  $("#form-error").textContent = "";
+}
+
+function showErrors(fields) {
+  const unplaced = [];
+  for (const { field, message } of fields) {
+    let box = $(`#form-fields [data-field="${CSS.escape(field)}"]`);
+    const tier = /^trailing\.tiers\[(\d+)\](?:\.(\w+))?$/.exec(field);
+    if (tier) {
+      const row = $$(".tier", $("#tiers"))[Number(tier[1])];
+      box = row && $(`[data-tier-field="${tier[2] || "trigger_pct"}"]`, row);
+    }
+    if (!box) box = $$("#form-fields [data-field]").find((f) => f.dataset.field.startsWith(field + "."));
+    if (box) {
+      box.classList.add("invalid");
+      const e = $(".error", box);
+      e.textContent = e.textContent ? e.textContent + "; " + message : message;
+    } else unplaced.push(`${field}: ${message}`);
+  }
+  $("#form-error").textContent = unplaced.join("\n") || "Please fix the fields marked in red.";
+  const first = $("#profile-form .invalid input, #profile-form .invalid select");
+  if (first) first.focus();
+}
+
+$("#profile-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearErrors();
+  const body = collect();
+  try {
+    if (editing) await api("PUT", `/api/configs/${editing.id}`, body);
+    else await api("POST", "/api/configs", body);
+    $("#profile-form").hidden = true;
+    editing = null;
+    await loadProfiles();
+  } catch (e) {
+    if (e.status === 422 && e.fields.length) showErrors(e.fields);
+    else $("#form-error").textContent = e.message;
+  }
+});
+$("#cancel-profile").addEventListener("click", () => { $("#profile-form").hidden = true; editing = null; });
+$("#new-profile").addEventListener("click", () => openForm(null).catch((e) => banner(e.message)));
+
+async function activate(s) {
+  try { await api("POST", `/api/configs/${s.id}/activate`); await loadProfiles(); } catch (e) { banner(e.message); }
+}
+async function remove(s) {
+  if (!(await confirmAction(`Delete profile "${s.profile.name}"? Its sessions stay in the ledger.`))) return;
+  try { await api("DELETE", `/api/configs/${s.id}`); await loadProfiles(); } catch (e) { banner(e.message); }
+}
+
+// ---------------------------------------------------------------- live control
+
+let liveTimer = null;
+
+async function loadLive() {
+  const list = await api("GET", "/api/configs");
+  const sel = $("#live-profile");
+  const keep = sel.value;
+  sel.replaceChildren(...list.map((s) => el("option", { value: s.id, text: s.profile.name + (s.active ? " (active)" : "") })));
+  const active = list.find((s) => s.active);
+  sel.value = keep && list.some((s) => String(s.id) === keep) ? keep : active ? String(active.id) : list[0] ? String(list[0].id) : "";
+  await pollLive();
+  clearInterval(liveTimer);
+  liveTimer = setInterval(() => { if (current === "live" && !$("#live-pause").checked) pollLive().catch((e) => banner(e.message)); }, 2000);
+}
+$("#live-profile").addEventListener("change", () => pollLive().catch((e) => banner(e.message)));
+
+async function control(action) {
+  const id = Number($("#live-profile").value);
+  if (!id) return banner("Create a profile first.");
+  const market = $("#live-market").value || undefined;
+  const name = $("#live-profile").selectedOptions[0].textContent;
+  if (action === "panic" && !(await confirmAction(`PANIC ${name}: cancel working orders and market-close every leg now?`))) return;
+  if (action === "start" && market === "live" && !(await confirmAction(`Start ${name} on the LIVE market? Real orders, real money.`))) return;
+  try {
+    await api("POST", "/api/trading/control", { action, configuration_id: id, market: action === "start" ? market : undefined });
+    banner("");
+  } catch (e) { banner(e.message); }
+  await pollLive();
+}
+for (const a of ["start", "stop", "restart", "panic"]) $("#act-" + a).addEventListener("click", () => control(a));
+
+async function pollLive() {
+  const id = $("#live-profile").value;
+  const root = $("#live-state");
+  if (!id) { root.replaceChildren(el("p", { class: "hint", text: "No profile yet." })); return; }
+  const data = await api("GET", `/api/trading/runtime?configuration_id=${id}`);
+  const r = data.engines[0];
+  if (!r) return;
+  const hb = r.heartbeat, s = r.state, sc = r.schedule, lim = r.limits;
+  const running = hb.status === "running" || hb.status === "stopping";
+  $("#act-start").disabled = running;
+  for (const a of ["stop", "restart", "panic"]) $("#act-" + a).disabled = !running;
+  const mode = hb.mode ? el("span", { class: "tag" + (hb.mode === "live" ? " live" : ""), text: hb.mode === "live" ? "LIVE — REAL MONEY" : hb.mode }) : "";
+  const pnl = s && s.pnl;
+  const card = (label, ...value) => el("div", { class: "card" }, label, el("b", {}, ...value));
+  const cards = el("div", { class: "cards" },
+    card("Status", el("span", { "data-status": hb.status, text: hb.status }), " ", mode),
+    card("Phase", el("span", { id: "live-phase", text: hb.phase || "–" })),
+    card("Next entry", sc.next_entry ? `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})` : "–"),
+    card("Planned exit", sc.planned_exit ? `${ist(sc.planned_exit)} (${span(sc.seconds_to_exit)})` : `${sc.exit_time_ist} IST`),
+    card("PnL (USD)", pnl ? signed(pnl.net, 4) : "–", s && s.pnl_pct !== null && s.pnl_pct !== undefined ? el("small", {}, " ", signed(s.pnl_pct, 1), " %") : ""),
+    card("Premium (USD)", pnl ? money(pnl.premium, 4) : "–"),
+    card("Max loss / profit", `${lim.max_loss_usd !== null ? money(lim.max_loss_usd, 4) : lim.max_loss_pct === null ? "off" : lim.max_loss_pct + " %"} / ${lim.max_profit_usd !== null ? money(lim.max_profit_usd, 4) : lim.max_profit_pct === null ? "off" : lim.max_profit_pct + " %"}`),
+    card("Trailing level", lim.trailing_level_pct !== null ? `${lim.trailing_level_pct} % (${money(lim.trailing_level_usd, 4)} USD)` : "not armed"),
+    card("Spot", s && s.spot ? money(s.spot) : "–", s && s.entry_spot ? el("small", { text: ` entry ${money(s.entry_spot)} · low ${money(s.spot_low)} · high ${money(s.spot_high)}` }) : ""),
+    card("Max profit / drawdown seen", s && s.max_profit_pct !== null ? `${money(s.max_profit_pct, 1)} % / ${money(s.max_drawdown_pct, 1)} %` : "–"));
+  const legs = s && s.legs && s.legs.length
+    ? el("table", { class: "list", id: "legs" },
+      el("thead", {}, el("tr", {}, ["Leg", "Symbol", "Strike", "Δ at entry", "Open", "Entry", "Mark", "PnL USD", "From spot"].map((h) => el("th", { text: h })))),
+      el("tbody", {}, s.legs.map((g) => el("tr", {},
+        el("td", { text: g.kind }), el("td", { text: g.symbol }), el("td", { class: "num", text: g.strike }),
+        el("td", { class: "num", text: g.entry_delta === null ? "–" : g.entry_delta.toFixed(3) }),
+        el("td", { class: "num", text: g.open }), el("td", { class: "num", text: money(g.entry_price) }),
+        el("td", { class: "num", text: money(g.mark) }), el("td", { class: "num" }, signed(g.pnl, 4)),
+        el("td", { class: "num", text: g.distance_pct === null ? "–" : money(g.distance_pct, 2) + " %" })))))
+    : el("p", { class: "hint", text: "No open strangle." });
+  const notes = el("div", {},
+    s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",
+    s && s.no_entry_reason ? el("p", { class: "hint", text: "Last no-entry reason: " + s.no_entry_reason }) : "",
+    hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
+    el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
+  root.replaceChildren(cards, legs, notes);
+}
+
+// ---------------------------------------------------------------- history
+
+const page = { offset: 0, limit: 20, total: 0 };
+
+async function loadSessions() {
+  const p = await api("GET", `/api/trading/sessions?limit=${page.limit}&offset=${page.offset}`);
+  page.total = p.total;
+  const dur = (s) => (s.closed_at ? span((new Date(s.closed_at) - new Date(s.opened_at)) / 1000).replace("in ", "") : "open");
+  $("#sessions tbody").replaceChildren(...p.items.map((s) => el("tr", { class: "clickable", tabindex: 0, "data-session": s.session_id,
+    onclick: () => showSession(s.session_id), onkeydown: (e) => { if (e.key === "Enter") showSession(s.session_id); } },
+    el("td", { text: s.session_id }), el("td", { text: s.profile }), el("td", { text: s.mode }),
+    el("td", { text: ist(s.opened_at) }), el("td", { text: dur(s) }),
+    el("td", { text: s.legs.map((g) => g.strike).join(" / ") }),
+    el("td", { class: "num", text: money(s.pnl.fees, 4) }), el("td", { class: "num" }, signed(s.pnl.net, 4)),
+    el("td", { text: s.exit_reason || s.state }))));
+  if (!p.items.length) $("#sessions tbody").append(el("tr", {}, el("td", { colspan: 9, class: "hint", text: "No session recorded yet." })));
+  $("#page-info").textContent = p.total ? `${page.offset + 1}–${Math.min(page.offset + page.limit, p.total)} of ${p.total}` : "";
+  $("#prev-page").disabled = page.offset === 0;
+  $("#next-page").disabled = page.offset + page.limit >= p.total;
+}
+$("#prev-page").addEventListener("click", () => { page.offset = Math.max(0, page.offset - page.limit); refresh(); });
+$("#next-page").addEventListener("click", () => { page.offset += page.limit; refresh(); });
+
+function table(headers, rows) {
+  return el("table", { class: "list" }, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { text: h })))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", { text: c ?? "–" }))))));
+}
+
+async function showSession(id) {
+  const d = await api("GET", `/api/trading/sessions/${encodeURIComponent(id)}`);
+  const s = d.session;
+  $("#session-detail").replaceChildren(
+    el("h2", { id: "detail-title", text: `Session ${s.session_id}` }),
+    el("p", {}, `${s.profile} · ${s.mode} · opened ${ist(s.opened_at)} · closed ${ist(s.closed_at)} · exit ${s.exit_reason || s.state} · net `, signed(s.pnl.net, 4), " USD"),
+    el("h3", { text: "Legs" }),
+    table(["Symbol", "Strike", "Δ at entry", "Sold", "Entry", "Bought", "Exit", "Fees"], s.legs.map((g) => [g.symbol, g.strike,
+      g.entry_delta === null ? null : g.entry_delta.toFixed(3), g.book.sold, money(g.book.sold_value / g.book.sold || null),
+      g.book.bought, g.book.bought === "0" ? null : money(g.book.bought_value / g.book.bought), money(g.book.fees, 4)])),
+    el("h3", { text: "Orders" }),
+    table(["Client order id", "Purpose", "Side", "Size", "Type", "Limit", "State", "Filled", "Reason"], d.orders.map((o) => [o.intent.request.client_order_id,
+      o.intent.purpose, o.intent.request.side, o.intent.request.size, o.intent.request.order_type, o.intent.request.limit_price, o.state || "intent", o.filled_size, o.reason])),
+    el("h3", { text: "Fills" }),
+    table(["Time (IST)", "Symbol", "Side", "Size", "Price", "Fee"], d.fills.map((f) => [ist(f.timestamp), f.symbol, f.side, f.size, f.price, f.fee])));
+  $("#detail-title").scrollIntoView({ block: "nearest" });
+}
+
+$("#export-csv").addEventListener("click", async () => {
+  try {
+    const r = await fetch("/api/trading/sessions/export?format=csv", { headers: token ? { Authorization: "Bearer " + token } : {} });
+    if (r.status === 401) return askToken();
+    if (!r.ok) throw new Error((await r.json()).error);
+    const url = URL.createObjectURL(await r.blob());
+    const a = el("a", { href: url, download: "sessions.csv" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    URL.revokeObjectURL(url);
+  } catch (e) { banner(e.message); }
+});
+
+// ---------------------------------------------------------------- analytics
+
+function lineChart(title, points, opts = {}) {
+  const W = 600, H = 220, P = 36;
+  const box = el("div", { class: "chart" }, el("h3", { text: title }));
+  if (!points.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
+  const xs = points.map((p) => new Date(p.at).getTime()), ys = points.map((p) => Number(p.value));
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  const y0 = Math.min(0, ...ys), y1 = Math.max(opts.max ?? 0, ...ys);
+  const sx = (x) => P + (x1 > x0 ? ((x - x0) / (x1 - x0)) * (W - 2 * P) : (W - 2 * P) / 2);
+  const sy = (y) => H - P - (y1 > y0 ? ((y - y0) / (y1 - y0)) * (H - 2 * P) : 0);
+  const d = xs.map((x, i) => `${i ? "L" : "M"}${sx(x).toFixed(1)},${sy(ys[i]).toFixed(1)}`).join(" ");
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  svg.innerHTML = `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
+    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
+    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`
+    + `<path d="${d}" fill="none" stroke="${opts.color || "var(--acc)"}" stroke-width="2"/>`
+    + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="2.5" fill="${opts.color || "var(--acc)"}"/>`).join("");
+  box.append(svg);
+  return box;
+}
+
+function barChart(title, buckets) {
+  const W = 600, H = 220, P = 30;
+  const box = el("div", { class: "chart" }, el("h3", { text: title }));
+  if (!buckets.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
+  const max = Math.max(...buckets.map((b) => b.count), 1);
+  const w = (W - 2 * P) / buckets.length;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  svg.innerHTML = buckets.map((b, i) => {
+    const h = (b.count / max) * (H - 2 * P);
+    const color = Number(b.to) <= 0 ? "var(--bad)" : "var(--ok)";
+    return `<rect x="${(P + i * w + 1).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${Math.max(w - 2, 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${Number(b.from).toFixed(2)} to ${Number(b.to).toFixed(2)} USD: ${b.count}</title></rect>`;
+  }).join("") + `<text x="${P}" y="${H - 8}" font-size="11" fill="currentColor">${Number(buckets[0].from).toFixed(2)}</text>`
+    + `<text x="${W - P}" y="${H - 8}" font-size="11" text-anchor="end" fill="currentColor">${Number(buckets[buckets.length - 1].to).toFixed(2)}</text>`;
+  box.append(svg);
+  return box;
+}
+
+async function loadAnalytics() {
+  const q = [];
+  if ($("#range-from").value) q.push("from=" + $("#range-from").value + "T00:00:00Z");
+  if ($("#range-to").value) q.push("to=" + $("#range-to").value + "T23:59:59Z");
+  const a = await api("GET", "/api/analytics/history" + (q.length ? "?" + q.join("&") : ""));
+  const kpi = (label, value) => el("div", { class: "kpi" }, label, el("b", {}, value));
+  $("#kpis").replaceChildren(
+    kpi("Net PnL (USD)", signed(a.net, 4)), kpi("Gross (USD)", signed(a.gross, 4)), kpi("Fees (USD)", money(a.fees, 4)),
+    kpi("Sessions", String(a.sessions)), kpi("Win rate", a.win_rate_pct === null ? "–" : money(a.win_rate_pct, 1) + " %"),
+    kpi("Streaks (win / loss)", `${a.longest_win_streak} / ${a.longest_loss_streak}`),
+    kpi("Max drawdown (USD)", money(a.max_drawdown, 4)), kpi("Profitable days", `${a.profitable_days} / ${a.trading_days}`));
+  $("#charts").replaceChildren(
+    lineChart("Cumulative PnL (USD)", a.cumulative),
+    lineChart("Drawdown (USD)", a.drawdown, { color: "var(--bad)" }),
+    lineChart("Rolling win rate (%, 10 sessions)", a.rolling_win_rate, { max: 100, color: "var(--ok)" }),
+    barChart("Sessions by net PnL", a.histogram));
+}
+$("#range").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+
+// ---------------------------------------------------------------- start
+
+show((location.hash || "#config").slice(1));

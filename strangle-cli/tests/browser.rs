@@ -1,0 +1,253 @@
+//! The web dashboard in a real headless browser (Debian's Chromium driven over WebDriver by
+//! chromedriver): create a profile with a mistake and see the field error, fix it, activate
+//! it, start it on the simulated market, watch it open a strangle, stop it, find the session in
+//! history and in analytics. Screenshots of each panel go to `target/screenshots/`.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
+//! `.ci/run` installs them). Override the paths with `STRANGLE_CHROME` and
+//! `STRANGLE_CHROMEDRIVER`.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(var: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    candidates.iter().find_map(|c| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(c))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn shots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(shots().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// Waits (up to two minutes: the simulated market runs 60× faster than real time) until
+/// the element's text satisfies `ok`; returns the text.
+async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    for _ in 0..600 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if ok(&t) {
+                    return t;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css}: never showed {what}");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.expect("clear");
+    e.send_keys(text).await.expect("type");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
+    let (Some(chrome), Some(driver)) = (
+        which(
+            "STRANGLE_CHROME",
+            &["chromium", "chromium-browser", "google-chrome"],
+        ),
+        which("STRANGLE_CHROMEDRIVER", &["chromedriver"]),
+    ) else {
+        panic!(
+            "this test needs Chromium and chromedriver: `apt-get install chromium chromium-driver` \
+             (Debian; .ci/run does it), or set STRANGLE_CHROME and STRANGLE_CHROMEDRIVER"
+        );
+    };
+    let dir = std::env::temp_dir().join(format!("strangle_browser_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+
+    // The server: a token, and a simulated market at 09:29 IST running 60× faster.
+    let mut serve = Command::new(assert_cmd::cargo::cargo_bin("strangle"))
+        .arg("--ledger")
+        .arg(dir.join("ui.db"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sim-start",
+            "2026-03-10T03:59:00Z",
+            "--sim-speed",
+            "60",
+        ])
+        .env("STRANGLE_API_TOKEN", "ui-token")
+        .env_remove("STRANGLE_WEBHOOK_URL")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(serve.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let _serve = Kill(serve);
+    let url = first.rsplit(' ').next().expect("url").to_string();
+
+    let port = free_port();
+    let _driver = Kill(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chrome,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"],
+        }),
+    );
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("chromedriver answers");
+
+    // The page asks for the token, then lists no profile.
+    c.goto(&format!("{url}/#config"))
+        .await
+        .expect("open the page");
+    fill(&c, "#token-input", "ui-token").await;
+    click(&c, "#token-form button[type=submit]").await;
+    wait_text(&c, "#profiles tbody", "the empty list", |t| {
+        t.contains("No profile yet")
+    })
+    .await;
+
+    // A profile with a mistake: the band's low end above its high end.
+    click(&c, "#new-profile").await;
+    fill(&c, "#f-name", "btc-ui").await;
+    fill(&c, "#f-contracts_per_leg", "1").await;
+    fill(&c, "#f-delta_band-low", "0.3").await;
+    fill(&c, "#f-delta_band-high", "0.15").await;
+    fill(&c, "#f-liquidity-max_quote_age_secs", "900").await;
+    click(&c, "#save-profile").await;
+    let err = wait_text(
+        &c,
+        "[data-field='delta_band.low'] .error",
+        "a field error",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(err.contains("low"), "{err}");
+    shot(&c, "config-field-error").await;
+
+    // Fixed, saved, activated.
+    fill(&c, "#f-delta_band-low", "0.10").await;
+    click(&c, "#save-profile").await;
+    wait_text(&c, "#profiles tbody", "the saved profile", |t| {
+        t.contains("btc-ui")
+    })
+    .await;
+    click(&c, "#profiles tbody button:not(.quiet):not(.danger)").await;
+    wait_text(&c, "#profiles tbody", "the active tag", |t| {
+        t.contains("active")
+    })
+    .await;
+    shot(&c, "config").await;
+
+    // Started on the simulated market; the 09:30 IST entry opens a strangle.
+    click(&c, "#tab-live").await;
+    wait_text(&c, "#live-profile", "the profile", |t| t.contains("btc-ui")).await;
+    click(&c, "#act-start").await;
+    wait_text(&c, "#live-phase", "an open strangle", |t| t == "open").await;
+    wait_text(&c, "#legs tbody", "two legs", |t| {
+        t.contains("C-BTC") && t.contains("P-BTC")
+    })
+    .await;
+    shot(&c, "live").await;
+
+    // Stopped: legs flattened, engine stopped.
+    click(&c, "#act-stop").await;
+    wait_text(&c, "[data-status]", "stopped", |t| t == "stopped").await;
+
+    // History: the session, its legs, orders and fills.
+    click(&c, "#tab-history").await;
+    click(&c, "#sessions tbody tr[data-session]").await;
+    let detail = wait_text(&c, "#session-detail", "the session detail", |t| {
+        t.contains("Fills")
+    })
+    .await;
+    assert!(detail.contains("operator_stop"), "{detail}");
+    assert!(detail.contains("-CE1"), "client order ids shown: {detail}");
+    shot(&c, "history").await;
+
+    // Analytics: one closed session.
+    click(&c, "#tab-analytics").await;
+    wait_text(&c, "#kpis", "one session", |t| t.contains("Sessions\n1")).await;
+    shot(&c, "analytics").await;
+
+    // A phone-sized window still shows the live panel.
+    c.set_window_size(390, 844).await.expect("resize");
+    click(&c, "#tab-live").await;
+    wait_text(&c, "[data-status]", "the status", |t| t == "stopped").await;
+    shot(&c, "live-phone").await;
+
+    c.close().await.expect("close the browser");
+    let _ = std::fs::remove_dir_all(&dir);
+}
