@@ -370,6 +370,7 @@ async function remove(s) {
 // ---------------------------------------------------------------- live control
 
 let liveTimer = null;
+let liveMode = null; // the selected engine's mode, for confirmations
 
 async function loadLive() {
   const list = await api("GET", "/api/configs");
@@ -390,6 +391,7 @@ async function control(action) {
   const market = $("#live-market").value || undefined;
   const name = $("#live-profile").selectedOptions[0].textContent;
   if (action === "panic" && !(await confirmAction(`PANIC ${name}: cancel working orders and market-close every leg now?`))) return;
+  if (action !== "start" && action !== "panic" && liveMode === "live" && !(await confirmAction(`${action.toUpperCase()} ${name} on the LIVE market?`))) return;
   if (action === "start" && market === "live" && !(await confirmAction(`Start ${name} on the LIVE market? Real orders, real money.`))) return;
   try {
     await api("POST", "/api/trading/control", { action, configuration_id: id, market: action === "start" ? market : undefined });
@@ -407,6 +409,7 @@ async function pollLive() {
   const r = data.engines[0];
   if (!r) return;
   const hb = r.heartbeat, s = r.state, sc = r.schedule, lim = r.limits;
+  liveMode = hb.mode;
   const running = hb.status === "running" || hb.status === "stopping";
   $("#act-start").disabled = running;
   for (const a of ["stop", "restart", "panic"]) $("#act-" + a).disabled = !running;
