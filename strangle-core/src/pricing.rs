@@ -89,9 +89,96 @@ pub fn black76(kind: OptionKind, f: f64, k: f64, t: f64, sigma: f64) -> Priced {
     }
 }
 
+/// The volatility at which [`black76`] gives `price` (per unit of underlying), by Newton steps
+/// kept inside a shrinking bisection bracket of 0.0001–10 (0.01 %–1,000 %); `None` when the
+/// price is outside the no-arbitrage bounds (below intrinsic, above the forward or strike) or
+/// the option has expired.
+///
+/// ```
+/// use strangle_core::pricing::{black76, implied_vol, OptionKind};
+/// let p = black76(OptionKind::Put, 80_000.0, 76_000.0, 2.0 / 365.0, 0.55).price;
+/// let iv = implied_vol(OptionKind::Put, p, 80_000.0, 76_000.0, 2.0 / 365.0).unwrap();
+/// assert!((iv - 0.55).abs() < 1e-9);
+/// ```
+pub fn implied_vol(kind: OptionKind, price: f64, f: f64, k: f64, t: f64) -> Option<f64> {
+    if !(price.is_finite() && f > 0.0 && k > 0.0 && t > 0.0) {
+        return None;
+    }
+    let intrinsic = match kind {
+        OptionKind::Call => (f - k).max(0.0),
+        OptionKind::Put => (k - f).max(0.0),
+    };
+    let cap = match kind {
+        OptionKind::Call => f,
+        OptionKind::Put => k,
+    };
+    if price <= intrinsic || price >= cap {
+        return None;
+    }
+    let (mut lo, mut hi) = (1e-4, 10.0);
+    if black76(kind, f, k, t, hi).price < price || black76(kind, f, k, t, lo).price > price {
+        return None;
+    }
+    let mut sigma = 0.5;
+    for _ in 0..100 {
+        let g = black76(kind, f, k, t, sigma);
+        let diff = g.price - price;
+        if diff.abs() < 1e-10 * price.max(1e-12) {
+            return Some(sigma);
+        }
+        if diff > 0.0 {
+            hi = sigma;
+        } else {
+            lo = sigma;
+        }
+        // vega is per vol point; per unit of sigma it is 100× that.
+        let vega = g.vega * 100.0;
+        let newton = sigma - diff / vega;
+        sigma = if vega > 1e-12 && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if hi - lo < 1e-14 {
+            return Some(sigma);
+        }
+    }
+    Some(sigma)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn implied_vol_inverts_black76_and_refuses_impossible_prices() {
+        for (kind, k) in [
+            (OptionKind::Call, 90_000.0),
+            (OptionKind::Put, 70_000.0),
+            (OptionKind::Call, 80_000.0),
+        ] {
+            for sigma in [0.05, 0.3, 0.8, 2.5] {
+                let p = black76(kind, 80_000.0, k, 10.0 / 365.0, sigma).price;
+                if p < 1e-6 {
+                    continue;
+                }
+                let iv = implied_vol(kind, p, 80_000.0, k, 10.0 / 365.0).expect("solvable");
+                assert!((iv - sigma).abs() < 1e-6, "{kind:?} {k} {sigma}: {iv}");
+            }
+        }
+        assert_eq!(
+            implied_vol(OptionKind::Call, 5_000.0, 90_000.0, 85_000.0, 0.1),
+            None
+        );
+        assert_eq!(
+            implied_vol(OptionKind::Put, 100.0, 80_000.0, 76_000.0, 0.0),
+            None
+        );
+        assert_eq!(
+            implied_vol(OptionKind::Call, 90_000.0, 80_000.0, 76_000.0, 0.1),
+            None
+        );
+    }
 
     #[test]
     fn cdf_values() {
