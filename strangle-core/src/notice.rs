@@ -45,6 +45,26 @@ pub struct NoticeLeg {
     pub delta: Option<f64>,
 }
 
+impl NoticeLeg {
+    fn new(
+        kind: OptionKind,
+        symbol: &str,
+        strike: Decimal,
+        size: Decimal,
+        price: Option<Decimal>,
+        delta: Option<f64>,
+    ) -> Self {
+        Self {
+            kind,
+            symbol: symbol.to_string(),
+            strike,
+            size,
+            price,
+            delta,
+        }
+    }
+}
+
 /// Something an operator should hear about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -264,13 +284,16 @@ impl NoticeTracker {
                         legs: last
                             .legs
                             .iter()
-                            .map(|g| NoticeLeg {
-                                kind: g.kind,
-                                symbol: g.symbol.clone(),
-                                strike: g.strike,
-                                size: g.book.sold,
-                                price: g.book.entry_price(),
-                                delta: g.entry_delta,
+                            .map(|g| {
+                                let price = g.book.entry_price();
+                                NoticeLeg::new(
+                                    g.kind,
+                                    &g.symbol,
+                                    g.strike,
+                                    g.book.sold,
+                                    price,
+                                    g.entry_delta,
+                                )
                             })
                             .collect(),
                         premium: last.pnl.premium,
@@ -307,13 +330,15 @@ impl NoticeTracker {
                     legs: s
                         .legs
                         .iter()
-                        .map(|g| NoticeLeg {
-                            kind: g.kind,
-                            symbol: g.symbol.clone(),
-                            strike: g.strike,
-                            size: g.open,
-                            price: g.entry_price,
-                            delta: g.entry_delta,
+                        .map(|g| {
+                            NoticeLeg::new(
+                                g.kind,
+                                &g.symbol,
+                                g.strike,
+                                g.open,
+                                g.entry_price,
+                                g.entry_delta,
+                            )
                         })
                         .collect(),
                     premium: s.pnl.map(|p| p.premium).unwrap_or_default(),

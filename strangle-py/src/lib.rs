@@ -51,11 +51,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Parses a profile from JSON text, validates it, and returns it as JSON (every default
-/// filled in). Raises `ProfileError` listing every bad field.
-#[pyfunction]
-fn profile_from_json(text: &str) -> PyResult<String> {
-    let p: Profile = serde_json::from_str(text).map_err(|e| {
+/// A parsed profile, validated, as JSON; a parse error is reported on the field `body`.
+fn checked_profile<E: std::fmt::Display>(parsed: Result<Profile, E>) -> PyResult<String> {
+    let p = parsed.map_err(|e| {
         ProfileError::new_err((
             format!("invalid profile: {e}"),
             vec![("body".to_string(), e.to_string())],
@@ -65,17 +63,17 @@ fn profile_from_json(text: &str) -> PyResult<String> {
     to_json(&p)
 }
 
+/// Parses a profile from JSON text, validates it, and returns it as JSON (every default
+/// filled in). Raises `ProfileError` listing every bad field.
+#[pyfunction]
+fn profile_from_json(text: &str) -> PyResult<String> {
+    checked_profile(serde_json::from_str::<Profile>(text))
+}
+
 /// Parses a profile from TOML text, validates it, and returns it as JSON.
 #[pyfunction]
 fn profile_from_toml(text: &str) -> PyResult<String> {
-    let p: Profile = toml::from_str(text).map_err(|e| {
-        ProfileError::new_err((
-            format!("invalid profile: {e}"),
-            vec![("body".to_string(), e.to_string())],
-        ))
-    })?;
-    p.validate().map_err(profile_error)?;
-    to_json(&p)
+    checked_profile(toml::from_str::<Profile>(text))
 }
 
 /// A profile as TOML text.
