@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use strangle_core::error::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
-use super::reply::{control_error, error, invalid, ErrorBody};
+use super::reply::{control_error, invalid, ErrorBody, QueryOr422};
 use super::trading::{Action, Heartbeat, MarketKind, Runtime};
 use super::Api;
 
@@ -156,13 +155,6 @@ pub struct Runtimes {
     pub engines: Vec<Runtime>,
 }
 
-fn engine_query(
-    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Option<i64>, Box<Response>> {
-    q.map(|Query(q)| q.configuration_id)
-        .map_err(|e| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())))
-}
-
 /// Status, session and timestamps of each engine.
 #[utoipa::path(get, path = "/api/trading/heartbeat", tag = "trading", params(EngineQuery),
     responses(
@@ -171,12 +163,10 @@ fn engine_query(
         (status = 422, description = "Malformed query", body = ErrorBody)))]
 pub async fn heartbeat(
     State(api): St,
-    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
+    QueryOr422(EngineQuery {
+        configuration_id: id,
+    }): QueryOr422<EngineQuery>,
 ) -> Response {
-    let id = match engine_query(q) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
     let engines = match id {
         Some(id) => match api.trading.heartbeat(id).await {
             Ok(h) => vec![h],
@@ -200,12 +190,10 @@ pub async fn heartbeat(
         (status = 422, description = "Malformed query", body = ErrorBody)))]
 pub async fn runtime(
     State(api): St,
-    q: Result<Query<EngineQuery>, axum::extract::rejection::QueryRejection>,
+    QueryOr422(EngineQuery {
+        configuration_id: id,
+    }): QueryOr422<EngineQuery>,
 ) -> Response {
-    let id = match engine_query(q) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
     let explicit = id.is_some();
     let ids = match id {
         Some(id) => vec![id],

@@ -1,8 +1,11 @@
 //! Error replies shared by the routes: one JSON shape, `{"error": ..., "fields": [...]}`.
 
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use strangle_core::error::FieldError;
 use strangle_store::StoreError;
@@ -64,5 +67,19 @@ pub fn control_error(e: ControlError) -> Response {
         ControlError::Forbidden(m) => error(StatusCode::FORBIDDEN, m),
         ControlError::Invalid(m) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
         ControlError::Failed(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+    }
+}
+
+/// A query string parsed into `T`; a malformed one is answered with 422 naming the problem.
+pub struct QueryOr422<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryOr422<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(Self(q)),
+            Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
+        }
     }
 }

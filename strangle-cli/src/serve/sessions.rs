@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use strangle_core::ledger::{SessionRecord, SessionState};
 use strangle_store::{Page, SessionDetail, SessionFilter};
 use utoipa::{IntoParams, ToSchema};
 
-use super::reply::{error, store_error, ErrorBody};
+use super::reply::{error, store_error, ErrorBody, QueryOr422};
 use super::trading::Heartbeat;
 use super::Api;
 
@@ -71,10 +71,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Response> {
-        let q = match Query::<SessionQuery>::from_request_parts(parts, state).await {
-            Ok(Query(q)) => q,
-            Err(e) => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
-        };
+        let QueryOr422(q) = QueryOr422::<SessionQuery>::from_request_parts(parts, state).await?;
         if !(1..=1000).contains(&q.limit) || q.offset < 0 {
             return Err(error(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -298,24 +298,20 @@ impl Trading {
             this.reap(id, res).await;
         });
         tracing::info!(profile = %name, %mode, "engine started");
-        running.insert(
-            id,
-            Slot {
-                name,
-                handle,
-                mode,
-                started_at,
-                stopping: false,
-                reaper: Some(reaper),
-            },
-        );
+        let slot = Slot {
+            name,
+            handle,
+            mode,
+            started_at,
+            stopping: false,
+            reaper: Some(reaper),
+        };
+        let hb = heartbeat_of(id, &slot);
+        running.insert(id, slot);
         if let Ok(mut ended) = self.ended.lock() {
             ended.remove(&id);
         }
-        let slot = running.get(&id).ok_or_else(|| {
-            ControlError::Failed("the engine vanished right after starting".into())
-        })?;
-        Ok(heartbeat_of(id, slot))
+        Ok(hb)
     }
 
     /// Records how an engine ended and forgets its slot.
