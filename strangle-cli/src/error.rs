@@ -52,7 +52,9 @@ impl From<strangle_store::StoreError> for CliError {
 impl From<strangle_core::Error> for CliError {
     fn from(e: strangle_core::Error) -> Self {
         match e {
-            strangle_core::Error::InvalidProfile(_) => Self::Invalid(e.to_string()),
+            strangle_core::Error::InvalidProfile(_) | strangle_core::Error::Data { .. } => {
+                Self::Invalid(e.to_string())
+            }
             strangle_core::Error::Engine(ref m) if m.contains("refusing to trade") => {
                 Self::Refused(e.to_string())
             }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
-    Balance, ChainEntry, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind,
-    OrderRequest, OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, Quote,
+    Balance, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest,
+    OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, Quote,
     Side as CoreSide, TimeInForce, Underlying,
 };
 use strangle_core::Exchange;
@@ -299,11 +299,7 @@ impl DeltaExchange {
             }
         }
         let list = self.client.option_products().await?;
-        let by_symbol: HashMap<_, _> = list
-            .iter()
-            .filter_map(contract_of)
-            .map(|c| (c.symbol.clone(), c))
-            .collect();
+        let by_symbol = crate::chain::contracts(&list);
         let mut p = self.products.write().await;
         p.by_symbol = by_symbol.clone();
         p.fetched = Some(Instant::now());
@@ -391,36 +387,12 @@ impl Exchange for DeltaExchange {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         let tickers = self.client.tickers(underlying.as_str(), None).await?;
         let mut products = self.products(false).await?;
-        if tickers.iter().any(|t| !products.contains_key(&t.symbol)) {
+        if !crate::chain::unknown_symbols(&tickers, &products).is_empty() {
             products = self.products(true).await?;
         }
-        let mut entries = Vec::with_capacity(tickers.len());
-        let (mut spot, mut ts) = (None, None::<DateTime<Utc>>);
-        for t in &tickers {
-            let (Some(contract), Some(quote)) = (products.get(&t.symbol), quote_of(t)) else {
-                continue;
-            };
-            spot = spot.or(quote.spot);
-            ts = ts.max(Some(quote.timestamp));
-            entries.push(ChainEntry {
-                contract: contract.clone(),
-                quote,
-            });
-        }
-        entries.sort_by(|a, b| a.contract.symbol.cmp(&b.contract.symbol));
-        let spot = spot.ok_or_else(|| {
-            CoreError::exchange(
-                ExchangeErrorKind::InvalidResponse,
-                format!("no {underlying} ticker carries a spot price"),
-            )
-        })?;
-        self.spot.lock().await.insert(underlying, spot);
-        Ok(ChainSnapshot {
-            underlying,
-            timestamp: ts.unwrap_or_else(Utc::now),
-            spot,
-            entries,
-        })
+        let chain = crate::chain::chain_from(underlying, &tickers, &products)?;
+        self.spot.lock().await.insert(underlying, chain.spot);
+        Ok(chain)
     }
 
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {

@@ -19,6 +19,7 @@
 //! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
 pub mod api;
+pub mod chain;
 pub mod credentials;
 pub mod env;
 pub mod error;

@@ -22,6 +22,20 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// A ledger opened for reading was written by an older strangle and needs its migrations.
+    #[error(
+        "the database is at schema version {found}, older than this strangle's ({known}); \
+         open it once for writing (e.g. `strangle sessions list`) to upgrade it"
+    )]
+    TooOld {
+        /// Version in the database.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
+    /// A database opened for reading holds no strangle ledger.
+    #[error("the database holds no strangle ledger (no migrations were ever applied to it)")]
+    NotALedger,
     /// A profile with this name exists already.
     #[error("a profile named {0:?} already exists")]
     DuplicateProfile(String),

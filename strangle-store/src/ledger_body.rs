@@ -33,6 +33,19 @@ impl Store {
         Ok(store)
     }
 
+    /// Wraps a pool on a database opened for reading only: checks that it holds a ledger of
+    /// this build's schema version and changes nothing.
+    pub async fn from_pool_read_only(pool: sqlx::Pool<Db>) -> Result<Self, StoreError> {
+        let store = Self { pool, marks: tokio::sync::Mutex::new(Vec::new()) };
+        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        match store.applied_version().await? {
+            None => Err(StoreError::NotALedger),
+            Some(found) if found > known => Err(StoreError::TooNew { found, known }),
+            Some(found) if found < known => Err(StoreError::TooOld { found, known }),
+            Some(_) => Ok(store),
+        }
+    }
+
     /// The connection pool.
     pub fn pool(&self) -> &sqlx::Pool<Db> {
         &self.pool

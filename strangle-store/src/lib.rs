@@ -54,6 +54,20 @@ macro_rules! both {
     };
 }
 
+/// The file of a SQLite location (`sqlite://path`, `sqlite:path` or a plain path).
+fn sqlite_path(location: &str) -> Result<&Path, StoreError> {
+    let path = location
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    if path.is_empty() {
+        return Err(StoreError::Location {
+            location: location.into(),
+            reason: "no file name".into(),
+        });
+    }
+    Ok(Path::new(path))
+}
+
 impl Store {
     /// Opens `postgres://...` / `postgresql://...` URLs on PostgreSQL; anything else
     /// (`sqlite://path`, `sqlite:path` or a plain path) is a SQLite file.
@@ -61,16 +75,29 @@ impl Store {
         if location.starts_with("postgres://") || location.starts_with("postgresql://") {
             return Ok(Self::Postgres(PgStore::open(location).await?));
         }
-        let path = location
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:");
-        if path.is_empty() {
+        Ok(Self::Sqlite(
+            SqliteStore::open(sqlite_path(location)?).await?,
+        ))
+    }
+
+    /// Opens an existing ledger for reading only, at the same kinds of location as
+    /// [`Store::open`] (`schema` picks a PostgreSQL schema; it is refused for SQLite).
+    /// Nothing is created or migrated, and the database refuses writes on these connections.
+    pub async fn open_read_only(location: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Ok(Self::Postgres(
+                PgStore::open_read_only(location, schema).await?,
+            ));
+        }
+        if schema.is_some() {
             return Err(StoreError::Location {
                 location: location.into(),
-                reason: "no file name".into(),
+                reason: "a schema applies to PostgreSQL ledgers only".into(),
             });
         }
-        Ok(Self::Sqlite(SqliteStore::open(Path::new(path)).await?))
+        Ok(Self::Sqlite(
+            SqliteStore::open_read_only(sqlite_path(location)?).await?,
+        ))
     }
 
     /// `sqlite` or `postgres`.

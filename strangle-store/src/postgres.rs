@@ -50,20 +50,27 @@ impl Store {
         Self::open_in_schema(url, None).await
     }
 
+    /// Connects to `url` for reading only (inside `schema` when given): nothing is created or
+    /// migrated, and every transaction is `READ ONLY`, so the server refuses writes.
+    pub async fn open_read_only(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+        let mut opts = connect_options(url)?.options([("default_transaction_read_only", "on")]);
+        if let Some(s) = schema {
+            check_schema_name(s)?;
+            opts = opts.options([("search_path", s)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Self::from_pool_read_only(pool).await
+    }
+
     /// Connects to `url` and works inside `schema` (created if missing), e.g. to keep several
     /// ledgers, or isolated tests, in one database.
     pub async fn open_in_schema(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
-        let mut opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Location {
-            location: redact(url),
-            reason: e.to_string(),
-        })?;
+        let mut opts = connect_options(url)?;
         if let Some(s) = schema {
-            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(StoreError::Location {
-                    location: s.into(),
-                    reason: "schema names are letters, digits and _".into(),
-                });
-            }
+            check_schema_name(s)?;
             let admin = PgPoolOptions::new()
                 .max_connections(1)
                 .connect_with(opts.clone())
@@ -80,6 +87,23 @@ impl Store {
             .await?;
         Self::from_pool(pool).await
     }
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    PgConnectOptions::from_str(url).map_err(|e| StoreError::Location {
+        location: redact(url),
+        reason: e.to_string(),
+    })
+}
+
+fn check_schema_name(s: &str) -> Result<(), StoreError> {
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Location {
+            location: s.into(),
+            reason: "schema names are letters, digits and _".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A URL with its password replaced, for messages.

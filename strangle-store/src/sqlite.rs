@@ -70,4 +70,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Opens an existing ledger file for reading only: nothing is created or migrated, and
+    /// SQLite itself refuses every write on these connections.
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Location {
+                location: path.display().to_string(),
+                reason: "no ledger file there (reading never creates one)".into(),
+            });
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Self::from_pool_read_only(pool).await
+    }
+}
+
 include!("ledger_body.rs");

@@ -522,3 +522,77 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
     assert_eq!(a.fees, fill_fees, "fees are counted once");
     assert_eq!(a.cumulative.len(), 2);
 }
+
+/// Opens `db`'s ledger again for reading only: it reads what the writer wrote, and every
+/// write is refused by the database itself.
+async fn read_only_sees_everything_and_writes_nothing(db: Db) {
+    run_days(db.store.clone()).await;
+    db.store.flush().await.expect("flush");
+    let (location, schema) = match &db.cleanup {
+        Cleanup::File(p) => (p.display().to_string(), None),
+        Cleanup::Schema(url, schema) => (url.clone(), Some(schema.clone())),
+    };
+    let filter = strangle_store::SessionFilter::default();
+    let written = db.store.all_sessions(&filter).await.expect("written");
+    assert!(!written.is_empty());
+    let reader = Store::open_read_only(&location, schema.as_deref())
+        .await
+        .expect("opens read-only");
+    assert_eq!(reader.all_sessions(&filter).await.expect("read"), written);
+    let detail = reader
+        .session_detail(&written[0].session_id)
+        .await
+        .expect("detail")
+        .expect("found");
+    assert!(!detail.orders.is_empty() && !detail.fills.is_empty());
+    assert_eq!(
+        reader.analytics(&filter).await.expect("analytics").sessions,
+        db.store
+            .analytics(&filter)
+            .await
+            .expect("analytics")
+            .sessions
+    );
+    let refused = reader.create_profile(&Profile::named("never")).await;
+    assert!(refused.is_err(), "a read-only ledger accepted a write");
+    assert!(db
+        .store
+        .profiles()
+        .await
+        .expect("profiles")
+        .iter()
+        .all(|p| p.profile.name != "never"));
+    drop(reader);
+    db.done().await;
+}
+
+#[tokio::test]
+async fn sqlite_read_only() {
+    read_only_sees_everything_and_writes_nothing(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_read_only() {
+    read_only_sees_everything_and_writes_nothing(postgres().await).await;
+}
+
+#[tokio::test]
+async fn read_only_never_creates_and_names_what_is_wrong() {
+    let missing = std::env::temp_dir().join(format!("{}.db", unique("strangle_missing")));
+    let err = Store::open_read_only(&missing.display().to_string(), None)
+        .await
+        .expect_err("missing");
+    assert!(err.to_string().contains("no ledger file"), "{err}");
+    assert!(!missing.exists(), "reading created a file");
+    let empty = std::env::temp_dir().join(format!("{}.db", unique("strangle_empty")));
+    std::fs::write(&empty, b"").expect("empty file");
+    let err = Store::open_read_only(&empty.display().to_string(), None)
+        .await
+        .expect_err("not a ledger");
+    assert!(matches!(err, StoreError::NotALedger), "{err}");
+    let err = Store::open_read_only(&empty.display().to_string(), Some("s"))
+        .await
+        .expect_err("schema on sqlite");
+    assert!(err.to_string().contains("PostgreSQL"), "{err}");
+    let _ = std::fs::remove_file(&empty);
+}

@@ -1,7 +1,7 @@
 //! `strangle backtest` (one profile or a sweep over a grid) and `strangle import` (Deribit
 //! snapshots to a chain file).
 
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,13 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use strangle_core::backtest::sweep::{self, Grid};
 use strangle_core::backtest::{Backtest, BacktestResult, Report};
-use strangle_core::data::deribit::{self, DeribitImport};
-use strangle_core::data::series::{self, SeriesFeed};
-use strangle_core::data::{ChainFileFeed, ChainReader, ChainWriter};
+use strangle_core::data::source::{take_error, DataFile, DataKind};
+use strangle_core::data::ChainWriter;
 use strangle_core::model::ChainSnapshot;
 use strangle_core::profile::Profile;
-use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::sim::{MarketFeed, VecFeed};
+use strangle_core::sim::MarketFeed;
 use strangle_store::Store;
 
 use crate::cmd::configs;
@@ -91,84 +89,15 @@ fn invalid(path: &Path, e: impl std::fmt::Display) -> CliError {
     CliError::Invalid(format!("{}: {e}", path.display()))
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, CliError> {
-    let f = std::fs::File::open(path).map_err(|e| invalid(path, e))?;
-    Ok(if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(BufReader::new(flate2::read::GzDecoder::new(f)))
-    } else {
-        Box::new(BufReader::with_capacity(1 << 16, f))
+/// The data file with the command's reading options.
+fn data_file(args: &BacktestArgs) -> Result<DataFile, CliError> {
+    Ok(DataFile {
+        quoted_size: args.quoted_size,
+        iv: args.iv.clone(),
+        from: args.from,
+        until: args.until,
+        ..DataFile::open(&args.data)?
     })
-}
-
-/// What a data file holds.
-enum Kind {
-    Chain,
-    Deribit,
-    Spot,
-}
-
-fn kind_of(path: &Path) -> Result<Kind, CliError> {
-    let mut first = String::new();
-    open(path)?
-        .read_line(&mut first)
-        .map_err(|e| invalid(path, e))?;
-    if first.starts_with("#strangle-chain") {
-        Ok(Kind::Chain)
-    } else if first.starts_with("timestamp,") && first.contains("instrument_name") {
-        Ok(Kind::Deribit)
-    } else if first.split(',').any(|c| c.trim() == "close") {
-        Ok(Kind::Spot)
-    } else {
-        Err(invalid(
-            path,
-            "neither a strangle chain file (#strangle-chain v1), a Deribit snapshot CSV nor a spot series (with a close column)",
-        ))
-    }
-}
-
-fn deribit_snapshots(path: &Path, quoted: Decimal) -> Result<Vec<ChainSnapshot>, CliError> {
-    if quoted <= Decimal::ZERO {
-        return Err(CliError::Invalid("--quoted-size must be positive".into()));
-    }
-    let rows = deribit::read_rows(open(path)?, &path.display().to_string())
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
-    Ok(deribit::to_snapshots(
-        &rows,
-        &DeribitImport {
-            quoted_size_coins: quoted,
-        },
-    ))
-}
-
-/// Synthetic BTC chains along a spot series, at DVOL or realised volatility.
-fn series_feed(args: &BacktestArgs) -> Result<SeriesFeed, CliError> {
-    let name = args.data.display().to_string();
-    let spot = series::read_spot(open(&args.data)?, &name)
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
-    let iv = match &args.iv {
-        Some(p) => series::read_dvol(open(p)?, &p.display().to_string())
-            .map_err(|e| CliError::Invalid(e.to_string()))?,
-        None => series::realized_vol(&spot, 720),
-    };
-    let feed = SeriesFeed::new(SyntheticMarket::btc(), spot, iv).window(args.from, args.until);
-    if feed.remaining() == 0 {
-        return Err(invalid(&args.data, "no spot point in the chosen window"));
-    }
-    Ok(feed)
-}
-
-/// All snapshots of a data file in memory (for sweeps).
-fn load_all(path: &Path, quoted: Decimal) -> Result<Vec<ChainSnapshot>, CliError> {
-    match kind_of(path)? {
-        Kind::Spot => Err(CliError::Failed(
-            "a spot series is priced lazily, not loaded".into(),
-        )),
-        Kind::Deribit => deribit_snapshots(path, quoted),
-        Kind::Chain => ChainReader::new(open(path)?, path.display().to_string())
-            .map_err(|e| CliError::Invalid(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CliError::Invalid(e.to_string())),
-    }
 }
 
 /// The time of the last row of an uncompressed chain file, read from its end (for the ETA).
@@ -238,34 +167,17 @@ pub async fn run(store: Option<Arc<Store>>, args: BacktestArgs) -> Result<(), Cl
         return run_sweep(&args, bt, grid).await;
     }
     let started = std::time::Instant::now();
-    let kind = kind_of(&args.data)?;
-    let result = match kind {
-        Kind::Deribit => {
-            let snaps = deribit_snapshots(&args.data, args.quoted_size)?;
-            let bar = progress_bar(
-                snaps.first().map(|s| s.timestamp),
-                snaps.last().map(|s| s.timestamp),
-            );
-            run_one(&bt, VecFeed::new(snaps), &bar).await
-        }
-        Kind::Spot => {
-            let feed = series_feed(&args)?;
-            let bar = progress_bar(feed.clone().peek_time(), feed.last_time());
-            run_one(&bt, feed, &bar).await
-        }
-        Kind::Chain => {
-            let reader = ChainReader::new(open(&args.data)?, args.data.display().to_string())
-                .map_err(|e| CliError::Invalid(e.to_string()))?;
-            let feed = ChainFileFeed::new(reader);
-            let error = feed.error_slot();
-            let bar = progress_bar(None, last_time(&args.data));
-            let res = run_one(&bt, feed, &bar).await;
-            if let Some(e) = error.lock().ok().and_then(|mut e| e.take()) {
-                return Err(CliError::Invalid(e.to_string()));
-            }
-            res
-        }
-    }?;
+    let data = data_file(&args)?;
+    let mut feed = data.feed()?;
+    let last = match data.kind {
+        DataKind::Chain => last_time(&data.path),
+        _ => feed.last_time(),
+    };
+    let bar = progress_bar(feed.peek_time(), last);
+    let errors = feed.error_slot();
+    let result = run_one(&bt, feed, &bar).await;
+    take_error(errors.as_ref())?;
+    let result = result?;
     let secs = started.elapsed().as_secs_f64();
     let report = result.report();
     print!("{}", report.to_table(&result));
@@ -337,15 +249,16 @@ async fn run_sweep(args: &BacktestArgs, bt: Backtest, grid_path: &Path) -> Resul
         let bar = bar.clone();
         move |n: usize| bar.set_position(n as u64)
     };
-    let results = if matches!(kind_of(&args.data)?, Kind::Spot) {
-        let feed = series_feed(args)?;
+    let data = data_file(args)?;
+    let results = if data.kind == DataKind::Spot {
+        let feed = data.series_feed()?;
         tokio::task::spawn_blocking(move || {
             sweep::sweep_with(&runs, threads, || feed.clone(), progress)
         })
         .await
     } else {
-        let data = Arc::new(load_all(&args.data, args.quoted_size)?);
-        tokio::task::spawn_blocking(move || sweep::sweep(data, &runs, threads, progress)).await
+        let snaps = Arc::new(data.load_all()?);
+        tokio::task::spawn_blocking(move || sweep::sweep(snaps, &runs, threads, progress)).await
     }
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
@@ -369,7 +282,14 @@ fn write_chain<W: Write>(out: W, snaps: &[ChainSnapshot]) -> Result<W, CliError>
 
 /// Runs `import`.
 pub fn import(args: ImportArgs) -> Result<(), CliError> {
-    let snaps = deribit_snapshots(&args.input, args.quoted_size)?;
+    let data = DataFile {
+        quoted_size: args.quoted_size,
+        ..DataFile::open(&args.input)?
+    };
+    if data.kind != DataKind::Deribit {
+        return Err(invalid(&args.input, "not a Deribit snapshot CSV"));
+    }
+    let snaps = data.load_all()?;
     let file = std::fs::File::create(&args.output)
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", args.output.display())))?;
     let failed = |e: std::io::Error| CliError::Failed(format!("{}: {e}", args.output.display()));

@@ -61,6 +61,13 @@ impl VecFeed {
     }
 }
 
+impl VecFeed {
+    /// Time of the last snapshot.
+    pub fn last_time(&self) -> Option<DateTime<Utc>> {
+        self.items.back().map(|c| c.timestamp)
+    }
+}
+
 impl MarketFeed for VecFeed {
     fn peek_time(&mut self) -> Option<DateTime<Utc>> {
         self.items.front().map(|c| c.timestamp)
