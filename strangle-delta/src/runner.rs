@@ -149,6 +149,16 @@ impl RunSpec {
             adopt: false,
         }
     }
+
+    /// The ledger lease that keeps this profile from running twice on one account
+    /// (`profile:<name>@<sim|environment>`).
+    pub fn lease_name(&self) -> String {
+        let account = match &self.market {
+            Market::Sim(_) => "sim",
+            Market::Paper { env, .. } | Market::Live { env, .. } => env.name(),
+        };
+        format!("profile:{}@{account}", self.profile.name)
+    }
 }
 
 /// An engine running as a tokio task.
@@ -163,7 +173,8 @@ pub struct RunningEngine {
 
 impl RunningEngine {
     /// Builds the market, starts the engine (validation, reconciliation with the exchange,
-    /// resume from the ledger) and spawns it. An error here means nothing is running.
+    /// resume from the ledger) and spawns it; a live market's dead-man switch is armed
+    /// first, which also proves the credentials. An error here means nothing is running.
     pub async fn start<L>(spec: RunSpec, ledger: L) -> Result<Self, DeltaError>
     where
         L: Ledger + Send + Sync + 'static,
@@ -216,6 +227,10 @@ impl RunningEngine {
             Market::Live { env, credentials } => {
                 let name = spec.profile.name.clone();
                 let ex = DeltaExchange::live(DeltaClient::new(env, Some(credentials))?, &name);
+                // Arm the dead-man switch before anything else: this proves the credentials
+                // (a wrong key fails the start, with nothing running) and protects the
+                // account from the first step on.
+                ex.keepalive().await?;
                 Self::spawn(
                     spec.profile,
                     config,

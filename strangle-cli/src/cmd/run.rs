@@ -193,7 +193,7 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     };
     let lease = store
         .acquire_lease(
-            &lease_name(&spec),
+            &spec.lease_name(),
             &default_holder(),
             StdDuration::from_secs(30),
         )
@@ -201,15 +201,6 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     let result = drive(store.clone(), spec, args.status_every).await;
     let _ = lease.release().await;
     result
-}
-
-/// The ledger lease that keeps one profile from running twice on one account.
-pub fn lease_name(spec: &RunSpec) -> String {
-    let account = match &spec.market {
-        runner::Market::Sim(_) => "sim",
-        runner::Market::Paper { env, .. } | runner::Market::Live { env, .. } => env.name(),
-    };
-    format!("profile:{}@{account}", spec.profile.name)
 }
 
 /// Live credentials from the environment, or a refusal saying where to put them.

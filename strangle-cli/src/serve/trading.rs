@@ -26,8 +26,6 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 
-use crate::cmd::run::lease_name;
-
 /// Markets an operator can pick when starting a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -263,7 +261,7 @@ impl Trading {
         let lease = self
             .store
             .acquire_lease(
-                &lease_name(&spec),
+                &spec.lease_name(),
                 &default_holder(),
                 StdDuration::from_secs(30),
             )

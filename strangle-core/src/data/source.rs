@@ -140,7 +140,7 @@ impl DataFile {
                     ChainFileFeed::new(ChainReader::new(open_reader(&self.path)?, self.name())?);
                 let error = feed.error_slot();
                 Feed {
-                    inner: Inner::Chain(feed),
+                    inner: Inner::Chain(Box::new(feed)),
                     error: Some(error),
                 }
             }
@@ -204,7 +204,7 @@ impl DataFile {
 }
 
 enum Inner {
-    Chain(ChainFileFeed<Reader>),
+    Chain(Box<ChainFileFeed<Reader>>),
     Snapshots(VecFeed),
     Series(SeriesFeed),
 }

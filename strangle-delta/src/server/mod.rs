@@ -102,11 +102,18 @@ impl std::fmt::Debug for ServerConfig {
     }
 }
 
+/// The demo API key the server accepts by default.
+pub const DEMO_API_KEY: &str = "sim-key";
+
+/// The demo API secret the server accepts by default: public (documented in README), and
+/// never valid on Delta itself.
+pub const DEMO_API_SECRET: &str = "sim-secret-not-for-real-money";
+
 /// The demo credentials the server accepts by default (never valid on Delta itself).
 pub fn demo_credentials() -> Credentials {
     Credentials {
-        api_key: "sim-key".into(),
-        secret: Secret::new("sim-secret-not-for-real-money"),
+        api_key: DEMO_API_KEY.into(),
+        secret: Secret::new(DEMO_API_SECRET),
     }
 }
 

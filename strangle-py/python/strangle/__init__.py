@@ -1,5 +1,6 @@
-"""strangle from Python: profiles, Black-76 pricing and implied volatility, strike selection,
-chain files and backtests — the same Rust code the `strangle` engine runs.
+"""strangle from Python: profiles, Black-76 pricing and implied volatility, chains (chain
+files and Delta payloads), strike selection, backtests and sweeps, read-only ledgers, and
+sim/paper/live trading sessions — the same Rust code the `strangle` engine runs.
 
 Money comes back as :class:`decimal.Decimal` (exact, as the engine computes it); times as
 timezone-aware :class:`datetime.datetime` in UTC.
@@ -12,29 +13,41 @@ timezone-aware :class:`datetime.datetime` in UTC.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _strangle
-from ._strangle import BacktestError, DataError, ProfileError
+from ._strangle import BacktestError, DataError, LedgerError, ProfileError, SessionError
 
 __all__ = [
     "Profile",
     "ProfileError",
     "DataError",
     "BacktestError",
+    "LedgerError",
+    "SessionError",
+    "Greeks",
     "black76",
     "implied_vol",
     "read_chain_file",
+    "chain_from_delta",
     "Chain",
     "select",
     "Selection",
+    "Synthetic",
     "backtest",
     "BacktestResult",
+    "sweep",
+    "SweepResult",
+    "Ledger",
+    "Session",
+    "LocalServer",
     "__version__",
 ]
 
@@ -51,13 +64,15 @@ _DECIMAL_KEYS = {
     "tick_size", "premium", "gross", "fees", "net", "sold", "sold_value", "bought", "bought_value",
     "entry_spot", "trailing_level", "peak_pnl_pct", "trough_pnl_pct", "final_cash", "initial_cash",
     "max_drawdown", "avg_win", "avg_loss", "profit_factor", "win_rate_pct", "value", "from", "to",
-    "target", "size", "price", "fee", "limit_price",
+    "target", "size", "price", "fee", "limit_price", "available", "balance", "distance_pct", "filled_size",
+    "max_drawdown_pct", "max_profit_pct", "open", "pnl", "pnl_pct", "spot_high", "spot_low", "entry_price",
     # profile settings
     "contracts_per_leg", "max_loss_pct", "max_profit_pct", "max_spread_pct", "min_open_interest",
     "trigger_pct", "lock_pct", "every_pct", "partial_fill_threshold_pct", "taker_rate_pct",
     "maker_rate_pct", "premium_cap_pct", "tax_pct", "min", "max",
 }
-_TIME_KEYS = {"timestamp", "expiry", "opened_at", "closed_at", "planned_exit", "at", "first", "last", "created_at"}
+_TIME_KEYS = {"timestamp", "expiry", "opened_at", "closed_at", "planned_exit", "at", "first", "last", "created_at",
+              "updated_at", "next_entry", "from", "to", "date"}
 
 
 def _time(v: str) -> datetime:
@@ -75,7 +90,7 @@ def _py(v: Any, key: str = "") -> Any:
             try:
                 return Decimal(v)
             except Exception:
-                return v
+                pass
         if key in _TIME_KEYS:
             try:
                 return _time(v)
@@ -258,10 +273,18 @@ class Chain:
         return f"Chain({self.underlying} {self._raw['timestamp']}, {len(self)} contracts, spot {self._raw['spot']})"
 
 
+def _existing(path: Union[str, "os.PathLike[str]"]) -> str:
+    """The path as a string; FileNotFoundError when no file is there."""
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise FileNotFoundError(errno.ENOENT, "no such data file", p)
+    return p
+
+
 def read_chain_file(path: Union[str, "os.PathLike[str]"]) -> List[Chain]:
-    """Every snapshot of a chain file (``#strangle-chain v1``); raises :class:`DataError`
-    naming the line and column of the first problem."""
-    return [Chain(s) for s in json.loads(_strangle.read_chain_file(os.fspath(path)))]
+    """Every snapshot of a chain file (``#strangle-chain v1``, ``.gz`` too); raises
+    :class:`DataError` naming the line and column of the first problem. Ctrl-C interrupts it."""
+    return [Chain(s) for s in json.loads(_strangle.read_chain_file(_existing(path)))]
 
 
 @dataclass(frozen=True)
@@ -347,9 +370,469 @@ class BacktestResult:
         return f"BacktestResult({k['sessions']} sessions, net {k['net']} USD)"
 
 
-def backtest(profile: Profile, data: Union[str, "os.PathLike[str]"], *, cash: Union[str, Decimal, int] = "10000",
-             poll_seconds: int = 60) -> BacktestResult:
-    """Backtests ``profile`` on a chain file with the engine, the simulated venue and a
-    simulated clock. Releases the GIL while it runs; the same inputs give the same result."""
-    raw = _strangle.backtest(profile._json(), os.fspath(data), str(cash), int(poll_seconds))
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """A seeded synthetic market for backtests: a random walk of ``underlying``'s spot from
+    ``spot`` (default 82,000 for BTC, 2,150 for ETH), priced into a full chain with Black-76 at
+    ``iv`` every ``step_minutes`` for ``days`` from ``start``. The same seed gives the same
+    market, to the last digit."""
+
+    seed: int = 1
+    start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    days: float = 30
+    underlying: str = "BTC"
+    spot: Optional[float] = None
+    iv: float = 0.5
+    step_minutes: int = 5
+    max_move: float = 0.0015
+
+    def _spec(self) -> Dict[str, Any]:
+        if str(self.underlying).upper() not in ("BTC", "ETH"):
+            raise ValueError(f"synthetic market: underlying {self.underlying!r}: expected BTC or ETH")
+        return {"synthetic": {
+            "seed": int(self.seed), "start": _jsonable(_utc(self.start)), "days": float(self.days),
+            "underlying": str(self.underlying).upper(), "spot": None if self.spot is None else float(self.spot),
+            "iv": float(self.iv), "step_minutes": int(self.step_minutes), "max_move": float(self.max_move),
+        }}
+
+
+def _utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"{t!r} has no time zone; pass an aware datetime (e.g. tzinfo=timezone.utc)")
+    return t.astimezone(timezone.utc)
+
+
+Data = Union[str, "os.PathLike[str]", Synthetic]
+
+
+def _data_spec(data: Data, quoted_size: Any, iv: Any, start: Optional[datetime], end: Optional[datetime]) -> str:
+    if isinstance(data, Synthetic):
+        if iv is not None or start is not None or end is not None or quoted_size is not None:
+            raise ValueError("iv, start, end and quoted_size apply to data files; a Synthetic market has its own")
+        return json.dumps(data._spec())
+    return json.dumps({"file": {
+        "path": _existing(data),
+        "quoted_size": None if quoted_size is None else str(quoted_size),
+        "iv": None if iv is None else _existing(iv),
+        "from": None if start is None else _jsonable(_utc(start)),
+        "until": None if end is None else _jsonable(_utc(end)),
+    }})
+
+
+def _options(cash: Any, poll_seconds: int, until: Optional[datetime]) -> str:
+    return json.dumps({"cash": str(cash), "poll_seconds": int(poll_seconds),
+                       "until": None if until is None else _jsonable(_utc(until))})
+
+
+def backtest(profile: Profile, data: Data, *, cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60,
+             until: Optional[datetime] = None, quoted_size: Union[str, Decimal, None] = None,
+             iv: Union[str, "os.PathLike[str]", None] = None, start: Optional[datetime] = None) -> BacktestResult:
+    """Backtests ``profile`` with the engine, the simulated venue and a simulated clock.
+
+    ``data`` is a file — a chain file (``#strangle-chain v1``, ``.gz`` too), a Deribit snapshot
+    CSV (``quoted_size`` coins per side, default 1) or a BTC spot series priced into chains (at
+    the DVOL CSV ``iv``, default 30-day realised volatility, between ``start`` and ``until``) —
+    or a :class:`Synthetic` market. Runs without the GIL; Ctrl-C interrupts it. The same inputs
+    give the same result, to the last digit.
+    """
+    spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
+    raw = _strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until))
     return BacktestResult(json.loads(raw))
+
+
+class SweepResult:
+    """A sweep's ranked rows (best first: highest net, then smallest drawdown) and the
+    profile behind each row."""
+
+    def __init__(self, raw: Dict[str, Any]) -> None:
+        self._raw = raw
+
+    @property
+    def rows(self) -> List[Dict[str, Any]]:
+        """``rank``, ``name``, ``params`` (``field=value``), ``kpis`` (or ``None``) and ``error``."""
+        return _py(self._raw["rows"])
+
+    @property
+    def best(self) -> Dict[str, Any]:
+        """The first-ranked row."""
+        return self.rows[0]
+
+    def profile(self, name: str) -> Profile:
+        """The profile a row ran (``best["name"]``, say)."""
+        try:
+            return Profile.from_dict(self._raw["profiles"][name])
+        except KeyError:
+            raise KeyError(f"no profile {name!r} in this sweep") from None
+
+    def records(self) -> List[Dict[str, Any]]:
+        """One flat row per profile, KPIs as columns (for pandas)."""
+        out = []
+        for r in self.rows:
+            row = {"rank": r["rank"], "name": r["name"], "params": r["params"], "error": r["error"]}
+            row.update(r["kpis"] or {})
+            out.append(row)
+        return out
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"rows": self.rows, "profiles": {k: Profile.from_dict(v).to_dict() for k, v in self._raw["profiles"].items()}}
+
+    def to_pandas(self):  # type: ignore[no-untyped-def]
+        """The rows as a pandas DataFrame (needs pandas)."""
+        import pandas as pd  # optional dependency
+
+        return pd.DataFrame.from_records(self.records())
+
+    def __len__(self) -> int:
+        return len(self._raw["rows"])
+
+    def __repr__(self) -> str:
+        b = self._raw["rows"][0] if self._raw["rows"] else None
+        best = f", best {b['name']} ({b['params']})" if b else ""
+        return f"SweepResult({len(self)} profiles{best})"
+
+
+def sweep(profile: Profile, grid: Mapping[str, Sequence[Any]], data: Data, *, threads: Optional[int] = None,
+          cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60, until: Optional[datetime] = None,
+          quoted_size: Union[str, Decimal, None] = None, iv: Union[str, "os.PathLike[str]", None] = None,
+          start: Optional[datetime] = None) -> SweepResult:
+    """Backtests every combination of ``grid`` (``{"delta_band.low": [0.1, 0.15], ...}``,
+    dotted profile fields to lists of values) over ``profile`` on the same data, on
+    ``threads`` worker threads (default: one per core), and ranks them. An invalid field or
+    value raises :class:`ProfileError`. Ctrl-C interrupts it."""
+    spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
+    g = json.dumps({k: _jsonable(list(v)) for k, v in grid.items()})
+    raw = _strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until), threads)
+    return SweepResult(json.loads(raw))
+
+
+def _payload_text(v: Any) -> str:
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    if isinstance(v, os.PathLike):
+        with open(v, encoding="utf-8") as f:
+            return f.read()
+    return str(v)
+
+
+def chain_from_delta(tickers: Any, products: Any, underlying: str = "BTC") -> Chain:
+    """The chain of ``underlying`` from Delta's ``GET /v2/tickers`` and ``GET /v2/products``
+    answers — JSON text, parsed JSON (the envelope or its ``result`` list) or a file path —
+    built exactly as the live adapter builds it. Raises :class:`DataError` naming a malformed
+    item."""
+    raw = _strangle.chain_from_delta(_payload_text(tickers), _payload_text(products), underlying)
+    return Chain(json.loads(raw))
+
+
+_STATES = ("entering", "open", "exiting", "closed")
+
+
+def _filter(profile: Optional[str], since: Optional[datetime], until: Optional[datetime], state: Optional[str],
+            limit: Optional[int], offset: Optional[int]) -> str:
+    if state is not None and state not in _STATES:
+        raise ValueError(f"state {state!r}: expected one of {', '.join(_STATES)}")
+    return json.dumps({
+        "profile": profile, "from": None if since is None else _jsonable(_utc(since)),
+        "to": None if until is None else _jsonable(_utc(until)), "state": state, "limit": limit, "offset": offset,
+    })
+
+
+class Ledger:
+    """A strangle ledger opened **read-only**: a SQLite file path or a ``postgres://`` URL
+    (``schema`` picks a PostgreSQL schema). Nothing is created or migrated, and the database
+    itself refuses writes. Raises :class:`LedgerError` when it cannot be opened.
+
+    >>> with strangle.Ledger("strangle.db") as ledger:      # doctest: +SKIP
+    ...     ledger.sessions(profile="btc")[0]["pnl"]["net"]
+    """
+
+    def __init__(self, location: Union[str, "os.PathLike[str]"], *, schema: Optional[str] = None) -> None:
+        self._native: Any = _strangle.NativeLedger(os.fspath(location), schema)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgres``."""
+        return self._native.backend()
+
+    def sessions(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                 until: Optional[datetime] = None, state: Optional[str] = None, limit: Optional[int] = None,
+                 offset: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Sessions with their legs and PnL, newest first. Without ``limit``, every matching
+        session; with it, one page (``limit`` 1–1000 from ``offset``). ``state`` is one of
+        ``entering``, ``open``, ``exiting``, ``closed``."""
+        f = _filter(profile, since, until, state, limit, offset)
+        if limit is None and offset is None:
+            return list(reversed(_py(json.loads(self._native.all_sessions(f)))))
+        return _py(json.loads(self._native.sessions(f)))["items"]
+
+    def session(self, session_id: str) -> Optional[Dict[str, Any]]:
+        """One session with ``session`` (legs, PnL), ``orders`` (with client order ids),
+        ``fills`` and ``events`` (the audit trail); ``None`` when unknown."""
+        raw = self._native.session(session_id)
+        return None if raw is None else _py(json.loads(raw))
+
+    def legs(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's legs."""
+        return self._detail(session_id)["session"]["legs"]
+
+    def orders(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's orders, oldest first."""
+        return self._detail(session_id)["orders"]
+
+    def fills(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's fills, oldest first."""
+        return self._detail(session_id)["fills"]
+
+    def _detail(self, session_id: str) -> Dict[str, Any]:
+        d = self.session(session_id)
+        if d is None:
+            raise KeyError(f"no session {session_id!r} in this ledger")
+        return d
+
+    def analytics(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                  until: Optional[datetime] = None) -> Dict[str, Any]:
+        """KPIs and series over the closed sessions: net, win rate, profit factor, drawdown,
+        cumulative PnL, rolling win rate, histogram."""
+        return _py(json.loads(self._native.analytics(_filter(profile, since, until, None, None, None))))
+
+    def sessions_csv(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                     until: Optional[datetime] = None) -> str:
+        """The sessions as CSV, one row per session with both legs."""
+        return self._native.sessions_csv(_filter(profile, since, until, None, None, None))
+
+    def profiles(self) -> List[Dict[str, Any]]:
+        """Stored profiles: ``id``, ``active``, ``created_at``, ``updated_at`` and ``profile``
+        (a :class:`Profile`)."""
+        out = []
+        for p in json.loads(self._native.profiles()):
+            settings = p.pop("profile")
+            row = _py(p)
+            row["profile"] = Profile.from_dict(settings)
+            out.append(row)
+        return out
+
+    def records(self, **filters: Any) -> List[Dict[str, Any]]:
+        """One flat row per session (for pandas); takes the filters of :meth:`sessions`."""
+        rows = []
+        for s in self.sessions(**filters):
+            legs = s.get("legs") or []
+            rows.append({
+                "session_id": s["session_id"], "profile": s["profile"], "mode": s["mode"], "state": s["state"],
+                "opened_at": s["opened_at"], "closed_at": s["closed_at"], "exit_reason": s["exit_reason"],
+                "call": legs[0]["symbol"] if legs else None, "put": legs[1]["symbol"] if len(legs) > 1 else None,
+                "premium": s["pnl"]["premium"], "gross": s["pnl"]["gross"], "fees": s["pnl"]["fees"], "net": s["pnl"]["net"],
+            })
+        return rows
+
+    def to_pandas(self, **filters: Any):  # type: ignore[no-untyped-def]
+        """The sessions as a pandas DataFrame (needs pandas)."""
+        import pandas as pd  # optional dependency
+
+        return pd.DataFrame.from_records(self.records(**filters))
+
+    def close(self) -> None:
+        """Closes the connections (also done when the object goes away)."""
+        self._native = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.backend})" if self._native is not None else "Ledger(closed)"
+
+
+class LocalServer:
+    """The Delta-compatible market, served on loopback by this process: the same REST and
+    WebSocket API as Delta Exchange, a seeded synthetic BTC/ETH market, and the demo account
+    (``api_key``/``api_secret``, public and never valid on Delta). Point a paper or live
+    :class:`Session` at ``url`` to try them with no network and no money.
+
+    ``speed``/``start`` run the market on a shifted, sped-up clock."""
+
+    def __init__(self, *, seed: int = 1, port: int = 0, speed: Optional[float] = None,
+                 start: Optional[datetime] = None) -> None:
+        self._native: Any = _strangle.NativeLocalServer(int(seed), int(port), speed,
+                                                         None if start is None else _jsonable(_utc(start)))
+
+    @property
+    def url(self) -> str:
+        """The REST base URL; pass it as a session's ``env``."""
+        return self._native.url
+
+    @property
+    def api_key(self) -> str:
+        return self._native.api_key
+
+    @property
+    def api_secret(self) -> str:
+        """The demo secret (public)."""
+        return self._native.api_secret
+
+    def deadman_armed(self) -> bool:
+        """Whether a live session armed the dead-man switch on this market."""
+        return self._native.deadman_armed()
+
+    def shutdown(self) -> None:
+        """Stops serving."""
+        self._native.shutdown()
+
+    def __enter__(self) -> "LocalServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"LocalServer({self.url})"
+
+
+class Session:
+    """A trading session: one profile's engine on a simulated, paper or live market, running
+    in the background of this process.
+
+    Start one with :meth:`sim`, :meth:`paper` or :meth:`live` (or their ``*_async``
+    counterparts in asyncio code); read :meth:`status`; end it with :meth:`stop` (flatten,
+    then stop), :meth:`panic` (cancel and market-close everything) and :meth:`wait`. With a
+    ``ledger`` (SQLite path or ``postgres://`` URL) every order, fill and session is recorded
+    there, and the profile's lease keeps a second engine off it; without one, a memory ledger
+    is used. Used as a context manager, the session is stopped and waited for on exit; a
+    session that is garbage-collected while running is stopped too.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    @classmethod
+    def _start(cls, profile: Profile, market: Dict[str, Any], ledger: Any, schema: Optional[str],
+               poll_seconds: Optional[int], adopt: bool, api_key: Optional[str] = None,
+               api_secret: Optional[str] = None) -> "Session":
+        location = None if ledger is None else os.fspath(ledger)
+        return cls(_strangle.NativeSession.start(profile._json(), json.dumps(market), location, schema,
+                                                 poll_seconds, adopt, api_key, api_secret))
+
+    @classmethod
+    def sim(cls, profile: Profile, *, seed: int = 1, speed: Optional[float] = None, start: Optional[datetime] = None,
+            fast_forward: Optional[Union[float, "timedelta"]] = None, ledger: Any = None, schema: Optional[str] = None,
+            poll_seconds: Optional[int] = None) -> "Session":
+        """A session on the simulated market (in-process, no network, no keys): in real time,
+        sped up ``speed`` times from ``start``, or ``fast_forward`` (hours or a timedelta) of
+        simulated time run as fast as possible, after which the engine ends by itself."""
+        hours = None
+        if fast_forward is not None:
+            hours = fast_forward.total_seconds() / 3600 if hasattr(fast_forward, "total_seconds") else float(fast_forward)
+        market = {"kind": "sim", "seed": int(seed), "speed": speed,
+                  "start": None if start is None else _jsonable(_utc(start)), "fast_forward_hours": hours}
+        return cls._start(profile, market, ledger, schema, poll_seconds, False)
+
+    @classmethod
+    def paper(cls, profile: Profile, *, env: str = "india-testnet", cash: Union[str, Decimal, int] = "10000",
+              ledger: Any = None, schema: Optional[str] = None, poll_seconds: Optional[int] = None) -> "Session":
+        """A session on Delta's market data (``env``: ``india``, ``india-testnet``, ``global``,
+        ``global-testnet`` or a base URL such as a :class:`LocalServer`'s) with simulated fills."""
+        market = {"kind": "paper", "env": env, "cash": str(cash)}
+        return cls._start(profile, market, ledger, schema, poll_seconds, False)
+
+    @classmethod
+    def live(cls, profile: Profile, *, env: str, confirm_live: bool = False, api_key: Optional[str] = None,
+             api_secret: Optional[str] = None, ledger: Any = None, schema: Optional[str] = None,
+             poll_seconds: Optional[int] = None, adopt: bool = False) -> "Session":
+        """A session sending **real orders** to ``env``, with the dead-man switch armed.
+        Refused unless ``confirm_live=True``. Credentials come from ``api_key``/``api_secret``
+        or the environment (``STRANGLE_DELTA_API_KEY``/``STRANGLE_DELTA_API_SECRET`` or
+        ``STRANGLE_DELTA_CREDENTIALS_FILE``); the secret is never printed, logged or stored."""
+        market = {"kind": "live", "env": env, "confirm": bool(confirm_live)}
+        return cls._start(profile, market, ledger, schema, poll_seconds, adopt, api_key, api_secret)
+
+    @classmethod
+    async def sim_async(cls, profile: Profile, **kwargs: Any) -> "Session":
+        """:meth:`sim` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: cls.sim(profile, **kwargs))
+
+    @classmethod
+    async def paper_async(cls, profile: Profile, **kwargs: Any) -> "Session":
+        """:meth:`paper` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: cls.paper(profile, **kwargs))
+
+    @classmethod
+    async def live_async(cls, profile: Profile, **kwargs: Any) -> "Session":
+        """:meth:`live` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: cls.live(profile, **kwargs))
+
+    @property
+    def mode(self) -> str:
+        """``sim``, ``paper`` or ``live``."""
+        return self._native.mode
+
+    def status(self) -> Dict[str, Any]:
+        """The latest heartbeat: ``phase``, ``session_id``, ``legs`` (strike, entry, mark, PnL),
+        ``pnl``, ``pnl_pct``, ``trailing_level``, ``spot``, ``next_entry``, ``planned_exit``…"""
+        return _py(json.loads(self._native.status()))
+
+    @property
+    def running(self) -> bool:
+        return self._native.running()
+
+    def stop(self) -> bool:
+        """Flattens open legs, then stops. ``False`` if the engine had already ended."""
+        return self._native.stop()
+
+    def panic(self) -> bool:
+        """Cancels working orders and market-closes everything, then stops."""
+        return self._native.panic()
+
+    def restart(self) -> bool:
+        """Reloads the strategy from the ledger without flattening."""
+        return self._native.restart()
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+        """Waits for the engine to end (at most ``timeout`` seconds) and returns its last
+        heartbeat, or ``None`` on timeout. Raises :class:`SessionError` if it ended with an
+        error. Ctrl-C interrupts the wait, not the session."""
+        raw = self._native.wait(timeout)
+        return None if raw is None else _py(json.loads(raw))
+
+    async def wait_async(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+        """:meth:`wait` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.wait, timeout)
+
+    def watch(self, interval: float = 1.0) -> Iterator[Dict[str, Any]]:
+        """Yields the heartbeat every ``interval`` seconds while the engine runs, then the last one."""
+        while True:
+            last = self.wait(interval)
+            if last is not None:
+                yield last
+                return
+            yield self.status()
+
+    async def watch_async(self, interval: float = 1.0) -> AsyncIterator[Dict[str, Any]]:
+        """:meth:`watch` for ``async for``: the event loop keeps running between heartbeats."""
+        while True:
+            last = await self.wait_async(interval)
+            if last is not None:
+                yield last
+                return
+            yield self.status()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+        self.wait()
+
+    async def __aenter__(self) -> "Session":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.stop()
+        await self.wait_async()
+
+    def __repr__(self) -> str:
+        st = self.status()
+        return f"Session({st['profile']!r} {self.mode} {st['phase']})"

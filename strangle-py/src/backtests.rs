@@ -1,0 +1,290 @@
+//! Backtests and sweeps on recorded data (chain files, Deribit CSVs, spot series) or on a
+//! seeded synthetic market, run on a worker thread without the GIL and interruptible.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use strangle_core::backtest::sweep::{self as core_sweep, Grid, SharedFeed};
+use strangle_core::backtest::{Backtest, BacktestResult, Report};
+use strangle_core::data::source::{take_error, DataFile, DataKind};
+use strangle_core::model::Underlying;
+use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
+use strangle_core::sim::MarketFeed;
+
+use crate::errors::{data_error, to_json, BacktestError};
+use crate::interrupt::{self, Cancel, Cancellable};
+use crate::profiles;
+
+/// Where a backtest's market comes from (the JSON the Python package sends).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum DataSpec {
+    /// A data file, recognised by its first line.
+    File {
+        path: String,
+        #[serde(default)]
+        quoted_size: Option<Decimal>,
+        #[serde(default)]
+        iv: Option<String>,
+        #[serde(default)]
+        from: Option<DateTime<Utc>>,
+        #[serde(default)]
+        until: Option<DateTime<Utc>>,
+    },
+    /// A seeded random walk priced into chains.
+    Synthetic(Synthetic),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Synthetic {
+    seed: u64,
+    start: DateTime<Utc>,
+    days: f64,
+    underlying: Underlying,
+    spot: Option<f64>,
+    iv: f64,
+    step_minutes: i64,
+    max_move: f64,
+}
+
+impl Synthetic {
+    fn check(&self) -> PyResult<()> {
+        let bad = |m: String| PyValueError::new_err(format!("synthetic market: {m}"));
+        if !(self.days > 0.0 && self.days <= 3660.0) {
+            return Err(bad(format!("days must be in (0, 3660], not {}", self.days)));
+        }
+        if !(self.iv > 0.0 && self.iv <= 5.0) {
+            return Err(bad(format!("iv must be in (0, 5], not {}", self.iv)));
+        }
+        if !(1..=1440).contains(&self.step_minutes) {
+            return Err(bad(format!(
+                "step_minutes must be 1 to 1440, not {}",
+                self.step_minutes
+            )));
+        }
+        if !(self.max_move > 0.0 && self.max_move < 0.5) {
+            return Err(bad(format!(
+                "max_move must be in (0, 0.5), not {}",
+                self.max_move
+            )));
+        }
+        if let Some(s) = self.spot.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(bad(format!("spot must be positive, not {s}")));
+        }
+        Ok(())
+    }
+
+    fn end(&self) -> DateTime<Utc> {
+        self.start + Duration::seconds((self.days * 86_400.0) as i64)
+    }
+
+    fn feed(&self) -> WalkFeed {
+        let (market, spot) = match self.underlying {
+            Underlying::Btc => (SyntheticMarket::btc(), 82_000.0),
+            Underlying::Eth => (SyntheticMarket::eth(), 2_150.0),
+        };
+        WalkFeed::new(
+            vec![(market, self.spot.unwrap_or(spot), self.iv)],
+            self.seed,
+            self.max_move,
+            self.start,
+            Duration::minutes(self.step_minutes),
+        )
+    }
+}
+
+/// A prepared market: how to make a feed (once for a backtest, once per run for a sweep).
+enum Market {
+    File(DataFile),
+    Synthetic(Synthetic),
+}
+
+fn market(spec_json: &str) -> PyResult<Market> {
+    let spec: DataSpec =
+        serde_json::from_str(spec_json).map_err(|e| PyValueError::new_err(format!("data: {e}")))?;
+    Ok(match spec {
+        DataSpec::File {
+            path,
+            quoted_size,
+            iv,
+            from,
+            until,
+        } => {
+            let file = DataFile::open(&path).map_err(data_error)?;
+            if file.kind != DataKind::Spot && (iv.is_some() || from.is_some()) {
+                return Err(PyValueError::new_err(format!(
+                    "{path}: iv and start apply to spot series only"
+                )));
+            }
+            Market::File(DataFile {
+                quoted_size: quoted_size.unwrap_or(Decimal::ONE),
+                iv: iv.map(Into::into),
+                from,
+                until,
+                ..file
+            })
+        }
+        DataSpec::Synthetic(s) => {
+            s.check()?;
+            Market::Synthetic(s)
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    cash: Decimal,
+    poll_seconds: i64,
+    until: Option<DateTime<Utc>>,
+}
+
+fn settings(profile_json: &str, options_json: &str) -> PyResult<Backtest> {
+    let profile = profiles::parse(profile_json)?;
+    let o: Options = serde_json::from_str(options_json)
+        .map_err(|e| PyValueError::new_err(format!("backtest options: {e}")))?;
+    if o.cash <= Decimal::ZERO {
+        return Err(PyValueError::new_err(format!(
+            "cash must be positive, not {}",
+            o.cash
+        )));
+    }
+    if !(1..=86_400).contains(&o.poll_seconds) {
+        return Err(PyValueError::new_err(format!(
+            "poll_seconds must be 1 to 86400, not {}",
+            o.poll_seconds
+        )));
+    }
+    Ok(Backtest {
+        cash: o.cash,
+        poll: Duration::seconds(o.poll_seconds),
+        until: o.until,
+        ..Backtest::new(profile)
+    })
+}
+
+fn run_one(bt: &Backtest, market: &Market, cancel: Cancel) -> Result<BacktestResult, PyErr> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| BacktestError::new_err(format!("cannot start a runtime: {e}")))?;
+    let fail = |e: strangle_core::Error| BacktestError::new_err(e.to_string());
+    match market {
+        Market::File(file) => {
+            let feed = file.feed().map_err(data_error)?;
+            let errors = feed.error_slot();
+            let res = rt.block_on(bt.run(Cancellable::new(Box::new(feed), cancel)));
+            take_error(errors.as_ref()).map_err(data_error)?;
+            res.map_err(fail)
+        }
+        Market::Synthetic(s) => {
+            let bt = Backtest {
+                until: Some(bt.until.map_or(s.end(), |u| u.min(s.end()))),
+                ..bt.clone()
+            };
+            rt.block_on(bt.run(Cancellable::new(Box::new(s.feed()), cancel)))
+                .map_err(fail)
+        }
+    }
+}
+
+/// Runs a backtest of a profile on a data source, on a worker thread without the GIL
+/// (Ctrl-C interrupts it). Returns `{"result", "report", "html", "legs_csv"}` as JSON.
+#[pyfunction]
+pub fn backtest(
+    py: Python<'_>,
+    profile_json: &str,
+    data_json: &str,
+    options_json: &str,
+) -> PyResult<String> {
+    let bt = settings(profile_json, options_json)?;
+    let market = market(data_json)?;
+    let result = interrupt::run(py, move |cancel| run_one(&bt, &market, cancel))??;
+    let report = Report::new(&result);
+    let html = report.to_html(&result);
+    let csv = Report::legs_csv(&result);
+    to_json(&json!({"result": result, "report": report, "html": html, "legs_csv": csv}))
+}
+
+/// Runs one backtest per profile of `grid` (`{"dotted.field": [values]}` over the base
+/// profile) on `threads` worker threads, without the GIL and interruptible. Returns
+/// `{"rows": [ranked rows], "profiles": {name: profile}}` as JSON.
+#[pyfunction]
+#[pyo3(signature = (profile_json, grid_json, data_json, options_json, threads=None))]
+pub fn sweep(
+    py: Python<'_>,
+    profile_json: &str,
+    grid_json: &str,
+    data_json: &str,
+    options_json: &str,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let bt = settings(profile_json, options_json)?;
+    let grid_value: serde_json::Value =
+        serde_json::from_str(grid_json).map_err(|e| PyValueError::new_err(format!("grid: {e}")))?;
+    let grid =
+        Grid::from_json(&grid_value).map_err(|e| PyValueError::new_err(format!("grid: {e}")))?;
+    let variants = grid
+        .profiles(&bt.profile)
+        .map_err(crate::errors::profile_error)?;
+    let market = market(data_json)?;
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let runs: Vec<Backtest> = variants
+        .iter()
+        .map(|v| Backtest {
+            profile: v.profile.clone(),
+            ..bt.clone()
+        })
+        .collect();
+    let results = interrupt::run(py, move |cancel| -> PyResult<_> {
+        let make: Box<dyn Fn() -> Box<dyn MarketFeed> + Sync> = match &market {
+            Market::File(file) if file.kind == DataKind::Spot => {
+                let feed = file.series_feed().map_err(data_error)?;
+                Box::new(move || Box::new(feed.clone()))
+            }
+            Market::File(file) => {
+                let data = Arc::new(file.load_all().map_err(data_error)?);
+                Box::new(move || Box::new(SharedFeed::new(data.clone())))
+            }
+            Market::Synthetic(s) => {
+                let feed = s.feed();
+                Box::new(move || Box::new(feed.clone()))
+            }
+        };
+        let runs: Vec<Backtest> = match &market {
+            Market::Synthetic(s) => runs
+                .into_iter()
+                .map(|r| Backtest {
+                    until: Some(r.until.map_or(s.end(), |u| u.min(s.end()))),
+                    ..r
+                })
+                .collect(),
+            Market::File(_) => runs,
+        };
+        Ok(core_sweep::sweep_with(
+            &runs,
+            threads,
+            || Cancellable::new(make(), cancel.clone()),
+            |_| {},
+        ))
+    })??;
+    let rows = core_sweep::rank(&variants, &results);
+    let profiles: serde_json::Map<String, serde_json::Value> = variants
+        .iter()
+        .map(|v| {
+            (
+                v.profile.name.clone(),
+                serde_json::to_value(&v.profile).unwrap_or_default(),
+            )
+        })
+        .collect();
+    to_json(&json!({"rows": rows, "profiles": profiles}))
+}

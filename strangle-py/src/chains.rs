@@ -1,0 +1,63 @@
+//! Chains: read from chain files, built from Delta's REST payloads, and strike selection on
+//! them exactly as the engine does it.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde_json::{json, Value};
+use strangle_core::data::source::open_reader;
+use strangle_core::data::ChainReader;
+use strangle_core::model::{ChainSnapshot, Underlying};
+
+use crate::errors::{data_error, to_json, DataError};
+use crate::profiles;
+
+/// Every snapshot of a chain file (`.gz` too), as a JSON list. Interruptible.
+#[pyfunction]
+pub fn read_chain_file(py: Python<'_>, path: String) -> PyResult<String> {
+    let snaps = crate::interrupt::run(py, move |cancel| {
+        let reader = ChainReader::new(open_reader(std::path::Path::new(&path))?, path.clone())?;
+        let mut out = Vec::new();
+        for s in reader {
+            if cancel.is_set() {
+                break;
+            }
+            out.push(s?);
+        }
+        Ok::<_, strangle_core::Error>(out)
+    })?
+    .map_err(data_error)?;
+    to_json(&snaps)
+}
+
+/// The chain of `underlying` from a `/v2/tickers` payload and a `/v2/products` payload
+/// (each the whole envelope or its `result` list), as JSON.
+#[pyfunction]
+pub fn chain_from_delta(tickers: &str, products: &str, underlying: &str) -> PyResult<String> {
+    let underlying: Underlying = underlying.parse().map_err(|_| {
+        PyValueError::new_err(format!("underlying {underlying:?}: expected BTC or ETH"))
+    })?;
+    let bad = |e: strangle_delta::DeltaError| DataError::new_err(e.to_string());
+    let tickers = strangle_delta::chain::parse_tickers(tickers).map_err(bad)?;
+    let products = strangle_delta::chain::parse_products(products).map_err(bad)?;
+    let chain = strangle_delta::chain::chain_from(underlying, &tickers, &products).map_err(bad)?;
+    to_json(&chain)
+}
+
+/// Strike selection exactly as the engine does it: the chosen call and put, or the reason
+/// nothing qualifies.
+#[pyfunction]
+pub fn select(chain_json: &str, profile_json: &str, now_rfc3339: &str) -> PyResult<String> {
+    let chain: ChainSnapshot =
+        serde_json::from_str(chain_json).map_err(|e| DataError::new_err(format!("chain: {e}")))?;
+    let profile = profiles::parse(profile_json)?;
+    let now = chrono::DateTime::parse_from_rfc3339(now_rfc3339)
+        .map_err(|_| PyValueError::new_err(format!("now: {now_rfc3339:?} is not RFC 3339")))?
+        .with_timezone(&chrono::Utc);
+    let v = match strangle_core::select::select(&chain, &profile, now) {
+        Ok(s) => json!({"expiry": s.expiry, "call": s.call, "put": s.put, "reason": Value::Null}),
+        Err(reason) => {
+            json!({"expiry": Value::Null, "call": Value::Null, "put": Value::Null, "reason": reason.to_string()})
+        }
+    };
+    to_json(&v)
+}

@@ -1,0 +1,126 @@
+//! A ledger opened read-only from Python: sessions, legs, orders, fills, audit events,
+//! analytics and profiles, from a SQLite file or a PostgreSQL URL.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde::Deserialize;
+use strangle_core::ledger::SessionState;
+use strangle_store::{SessionFilter, Store};
+
+use crate::errors::{ledger_error, to_json};
+use crate::interrupt::runtime;
+
+/// The filter the Python package sends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filter {
+    profile: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    state: Option<SessionState>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn filter(json: &str) -> PyResult<SessionFilter> {
+    let f: Filter =
+        serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("filter: {e}")))?;
+    let limit = f.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(PyValueError::new_err(format!(
+            "limit must be 1 to 1000, not {limit}"
+        )));
+    }
+    let offset = f.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(PyValueError::new_err(format!(
+            "offset must not be negative, not {offset}"
+        )));
+    }
+    Ok(SessionFilter {
+        profile: f.profile,
+        from: f.from,
+        to: f.to,
+        state: f.state,
+        limit,
+        offset,
+    })
+}
+
+/// A ledger opened for reading only (the database refuses writes on its connections).
+#[pyclass(module = "strangle._strangle", frozen)]
+pub struct NativeLedger {
+    store: Arc<Store>,
+}
+
+impl NativeLedger {
+    fn block<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl std::future::Future<Output = Result<T, strangle_store::StoreError>> + Send,
+    ) -> PyResult<T> {
+        let rt = runtime()?;
+        py.allow_threads(|| rt.block_on(f)).map_err(ledger_error)
+    }
+}
+
+#[pymethods]
+impl NativeLedger {
+    /// Opens the ledger at `location` (a SQLite path or a `postgres://` URL) read-only.
+    #[new]
+    #[pyo3(signature = (location, schema=None))]
+    fn new(py: Python<'_>, location: &str, schema: Option<&str>) -> PyResult<Self> {
+        let rt = runtime()?;
+        let store = py
+            .allow_threads(|| rt.block_on(Store::open_read_only(location, schema)))
+            .map_err(ledger_error)?;
+        Ok(Self {
+            store: Arc::new(store),
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// One page of sessions (newest first) as JSON: `{"items", "total", "limit", "offset"}`.
+    fn sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+        let f = filter(filter_json)?;
+        to_json(&self.block(py, self.store.list_sessions(&f))?)
+    }
+
+    /// Every matching session (oldest first) as a JSON list.
+    fn all_sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+        let f = filter(filter_json)?;
+        to_json(&self.block(py, self.store.all_sessions(&f))?)
+    }
+
+    /// One session with its legs, orders, fills and audit events, or `None`.
+    fn session(&self, py: Python<'_>, session_id: &str) -> PyResult<Option<String>> {
+        self.block(py, self.store.session_detail(session_id))?
+            .map(|d| to_json(&d))
+            .transpose()
+    }
+
+    /// KPIs and series over the matching closed sessions, as JSON.
+    fn analytics(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+        let f = filter(filter_json)?;
+        to_json(&self.block(py, self.store.analytics(&f))?)
+    }
+
+    /// The matching sessions as CSV.
+    fn sessions_csv(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+        let f = filter(filter_json)?;
+        self.block(py, self.store.sessions_csv(&f))
+    }
+
+    /// Every stored profile as a JSON list (`id`, `active`, `created_at`, `updated_at`,
+    /// `profile`).
+    fn profiles(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.block(py, self.store.profiles())?)
+    }
+}

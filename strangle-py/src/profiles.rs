@@ -1,0 +1,51 @@
+//! Profiles: parsed from JSON or TOML, validated by the engine's own rules, written as TOML.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use strangle_core::profile::Profile;
+
+use crate::errors::{profile_error, to_json, ProfileError};
+
+/// A profile from the package's JSON, validated (every bad field listed).
+pub fn parse(profile_json: &str) -> PyResult<Profile> {
+    let p: Profile = serde_json::from_str(profile_json).map_err(|e| {
+        ProfileError::new_err((
+            format!("invalid profile: {e}"),
+            vec![("body".to_string(), e.to_string())],
+        ))
+    })?;
+    p.validate().map_err(profile_error)?;
+    Ok(p)
+}
+
+/// A parsed profile, validated, as JSON; a parse error is reported on the field `body`.
+fn checked<E: std::fmt::Display>(parsed: Result<Profile, E>) -> PyResult<String> {
+    let p = parsed.map_err(|e| {
+        ProfileError::new_err((
+            format!("invalid profile: {e}"),
+            vec![("body".to_string(), e.to_string())],
+        ))
+    })?;
+    p.validate().map_err(profile_error)?;
+    to_json(&p)
+}
+
+/// Parses a profile from JSON text, validates it, and returns it as JSON (every default
+/// filled in). Raises `ProfileError` listing every bad field.
+#[pyfunction]
+pub fn profile_from_json(text: &str) -> PyResult<String> {
+    checked(serde_json::from_str::<Profile>(text))
+}
+
+/// Parses a profile from TOML text, validates it, and returns it as JSON.
+#[pyfunction]
+pub fn profile_from_toml(text: &str) -> PyResult<String> {
+    checked(toml::from_str::<Profile>(text))
+}
+
+/// A profile as TOML text.
+#[pyfunction]
+pub fn profile_to_toml(json_text: &str) -> PyResult<String> {
+    let p = parse(json_text)?;
+    toml::to_string_pretty(&p).map_err(|e| PyValueError::new_err(e.to_string()))
+}

@@ -1,0 +1,147 @@
+"""Delta payloads, synthetic data, spot series, sweeps and Ctrl-C, from the installed wheel.
+
+The Delta payloads are the repository's copies of Delta's exact schema
+(strangle-delta/tests/fixtures); the spot series is the committed BTC hourly data
+(examples/data).
+"""
+
+import _thread
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import strangle
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "strangle-delta" / "tests" / "fixtures"
+SPOT = ROOT / "examples" / "data" / "btcusd_1h_20210324_20220301.csv"
+
+
+# ----------------------------------------------------------------------------- Delta payloads
+
+def test_a_chain_from_delta_tickers_and_products():
+    tickers = FIXTURES / "tickers_btc_options.json"
+    products = FIXTURES / "products_options.json"
+    c = strangle.chain_from_delta(tickers, products)
+    assert c.underlying == "BTC" and len(c) == 32 and c.spot > 0
+    symbols = [e["contract"]["symbol"] for e in c.entries]
+    assert symbols == sorted(symbols)
+    # Text, parsed envelopes and bare result lists give the same chain.
+    t = json.loads(tickers.read_text())
+    p = json.loads(products.read_text())
+    assert strangle.chain_from_delta(t, p).to_dict() == c.to_dict()
+    assert strangle.chain_from_delta(t["result"], json.dumps(p)).to_dict() == c.to_dict()
+    # The engine's selection runs on it, with a chosen pair or the reason.
+    s = strangle.select(c, strangle.Profile(name="delta", expiry_buffer_hours=0,
+                                            liquidity={"max_quote_age_secs": 10**9}))
+    assert (s.call is not None) or s.reason
+
+
+def test_malformed_delta_payloads_are_named():
+    p = FIXTURES / "products_options.json"
+    with pytest.raises(strangle.DataError, match="item 0"):
+        strangle.chain_from_delta({"result": [{"symbol": 5}]}, p)
+    with pytest.raises(strangle.DataError, match="line 1"):
+        strangle.chain_from_delta("[1,", p)
+    with pytest.raises(strangle.DataError, match="ETH"):
+        strangle.chain_from_delta(FIXTURES / "tickers_btc_options.json", p, "ETH")
+    with pytest.raises(ValueError, match="BTC or ETH"):
+        strangle.chain_from_delta("[]", p, "DOGE")
+
+
+# ----------------------------------------------------------------------------- synthetic data
+
+def test_a_synthetic_backtest_is_deterministic_per_seed():
+    p = strangle.Profile(name="syn", contracts_per_leg="2")
+    m = strangle.Synthetic(seed=7, start=datetime(2026, 3, 9, 18, 30, tzinfo=timezone.utc), days=4)
+    a = strangle.backtest(p, m)
+    assert a.kpis["sessions"] >= 3
+    assert strangle.backtest(p, m).to_dict() == a.to_dict()
+    other = strangle.backtest(p, strangle.Synthetic(seed=8, start=m.start, days=4))
+    assert other.to_dict() != a.to_dict()
+    eth = strangle.backtest(p.replace(underlying="ETH"), strangle.Synthetic(seed=7, start=m.start, days=2, underlying="ETH"))
+    assert all("ETH" in s["legs"][0]["symbol"] for s in eth.sessions)
+
+
+def test_synthetic_settings_are_checked():
+    p = strangle.Profile(name="syn")
+    for bad, word in [(dict(days=0), "days"), (dict(iv=0), "iv"), (dict(step_minutes=0), "step_minutes"),
+                      (dict(spot=-1.0), "spot")]:
+        with pytest.raises(ValueError, match=word):
+            strangle.backtest(p, strangle.Synthetic(**bad))
+    with pytest.raises(ValueError, match="time zone"):
+        strangle.backtest(p, strangle.Synthetic(start=datetime(2026, 1, 5)))
+    with pytest.raises(ValueError, match="underlying .XRP.: expected BTC or ETH"):
+        strangle.backtest(p, strangle.Synthetic(underlying="XRP"))
+
+
+def test_a_spot_series_backtest_with_a_window():
+    p = strangle.Profile(name="spot", liquidity={"max_quote_age_secs": 7200})
+    start = datetime(2021, 6, 1, tzinfo=timezone.utc)
+    r = strangle.backtest(p, SPOT, start=start, until=start + timedelta(days=10))
+    assert 5 <= r.kpis["sessions"] <= 11
+    assert r.to_dict()["result"]["data"]["first"] >= start
+    with pytest.raises(strangle.DataError, match="no spot point"):
+        strangle.backtest(p, SPOT, start=datetime(2030, 1, 1, tzinfo=timezone.utc))
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def test_a_sweep_ranks_every_combination():
+    p = strangle.Profile(name="sw", contracts_per_leg="2")
+    m = strangle.Synthetic(seed=3, start=datetime(2026, 3, 9, 18, 30, tzinfo=timezone.utc), days=3)
+    res = strangle.sweep(p, {"delta_band.low": [0.08, 0.1], "max_profit_pct": ["50", "80"]}, m, threads=2)
+    assert len(res) == 4
+    assert [r["rank"] for r in res.rows] == [1, 2, 3, 4]
+    nets = [r["kpis"]["net"] for r in res.rows]
+    assert nets == sorted(nets, reverse=True)
+    best = res.profile(res.best["name"])
+    assert isinstance(best, strangle.Profile)
+    # The best row's profile backtested alone gives the same figures.
+    assert strangle.backtest(best, m).kpis["net"] == res.best["kpis"]["net"]
+    assert len(res.records()) == 4 and "net" in res.records()[0]
+    with pytest.raises(KeyError):
+        res.profile("nope")
+
+
+def test_a_bad_grid_is_refused():
+    p = strangle.Profile(name="sw")
+    m = strangle.Synthetic(days=1)
+    with pytest.raises(strangle.ProfileError):
+        strangle.sweep(p, {"delta_band.low": [0.5]}, m)  # low above high
+    with pytest.raises(ValueError, match="grid"):
+        strangle.sweep(p, {}, m)
+    with pytest.raises((ValueError, strangle.ProfileError), match="no_such"):
+        strangle.sweep(p, {"no_such.field": [1]}, m)
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+
+def test_ctrl_c_interrupts_a_long_backtest():
+    p = strangle.Profile(name="long")
+    m = strangle.Synthetic(days=3000, step_minutes=1)  # far longer than the test waits
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            strangle.backtest(p, m)
+    finally:
+        timer.cancel()
+    # The package still works afterwards.
+    assert strangle.backtest(p, strangle.Synthetic(days=1)).kpis["sessions"] >= 0
+
+
+def test_ctrl_c_interrupts_a_long_sweep():
+    p = strangle.Profile(name="long")
+    m = strangle.Synthetic(days=3000, step_minutes=1)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            strangle.sweep(p, {"contracts_per_leg": ["1", "2"]}, m, threads=2)
+    finally:
+        timer.cancel()
