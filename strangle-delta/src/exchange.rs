@@ -324,28 +324,47 @@ impl DeltaExchange {
 
     /// The venue's order with its fills. A terminal order whose fills are not all visible yet
     /// is reported open (its fills will show on a later poll).
+    async fn fills_of(
+        &self,
+        o: &Order,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> Result<Vec<CoreFill>> {
+        let pid = match o.product_id {
+            Some(p) => p,
+            None => self.contract(symbol).await?.product_id,
+        };
+        let id = o.id.to_string();
+        Ok(self
+            .client
+            .fills(
+                &[pid],
+                o.created_at.map(|t| t - chrono::Duration::seconds(5)),
+            )
+            .await?
+            .iter()
+            .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
+            .filter_map(|f| core_fill(f, client_order_id))
+            .collect())
+    }
+
     async fn status_of(&self, o: &Order, client_order_id: &str) -> Result<OrderStatus> {
         let size = o.size.unwrap_or_default();
         let filled = size - o.unfilled_size.unwrap_or(size);
         let symbol = o.product_symbol.clone().unwrap_or_default();
         let mut fills = Vec::new();
         if filled > Decimal::ZERO {
-            let pid = match o.product_id {
-                Some(p) => p,
-                None => self.contract(&symbol).await?.product_id,
-            };
-            let id = o.id.to_string();
-            fills = self
-                .client
-                .fills(
-                    &[pid],
-                    o.created_at.map(|t| t - chrono::Duration::seconds(5)),
-                )
-                .await?
-                .iter()
-                .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
-                .filter_map(|f| core_fill(f, client_order_id))
-                .collect();
+            // The order itself is known: a failure to read its fills (429, 5xx, timeout) must
+            // not turn it into a failed order. It is reported open with the fills read so far
+            // (none), and the next poll reads them.
+            match self.fills_of(o, &symbol, client_order_id).await {
+                Ok(f) => fills = f,
+                Err(e) => tracing::warn!(
+                    client_order_id,
+                    error = %e,
+                    "fills not read yet; the order stays open until they are"
+                ),
+            }
         }
         let seen: Decimal = fills.iter().map(|f| f.size).sum();
         let mut state = match o.state.as_str() {

@@ -172,8 +172,9 @@ fn profile(p: &Plan) -> Profile {
     let mut profile = Profile::named("faults");
     profile.contracts_per_leg = p.contracts;
     profile.max_loss_pct = Some(p.max_loss_pct);
-    profile.exit_time =
-        strangle_core::profile::TimeOfDay(chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap_or_default());
+    profile.exit_time = strangle_core::profile::TimeOfDay(
+        chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap_or_default(),
+    );
     profile.liquidity.max_quote_age_secs = 900;
     profile.execution.fill_wait_secs = 20;
     profile
@@ -245,7 +246,45 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         }
     }
     server.faults().clear();
-    check(&server, &ledger, deadline, &mut outcome).await?;
+    let checked = check(&server, &ledger, deadline, &mut outcome).await;
+    if std::env::var("STRANGLE_SCENARIO_SEED").is_ok() {
+        // Replaying one seed: show what the ledger and the venue hold.
+        let l = ledger.contents();
+        for s in &l.sessions {
+            println!(
+                "session {} {:?} exit {:?}",
+                s.session_id, s.state, s.exit_reason
+            );
+            for g in &s.legs {
+                println!("  leg {} target {} book {:?}", g.symbol, g.target, g.book);
+            }
+        }
+        for i in &l.intents {
+            println!(
+                "intent {} {:?} {} {:?}",
+                i.request.client_order_id, i.purpose, i.request.size, i.request.side
+            );
+        }
+        for (_, f) in &l.fills {
+            println!(
+                "ledger fill {} {} {:?} {}",
+                f.fill_id, f.client_order_id, f.side, f.size
+            );
+        }
+        for o in server.venue().all_orders() {
+            println!(
+                "venue order {} {:?} size {} filled {}",
+                o.client_order_id,
+                o.state,
+                o.size,
+                o.filled_size()
+            );
+        }
+        for e in &l.events {
+            println!("event {} {}: {}", e.at, e.kind, e.detail);
+        }
+    }
+    checked?;
     server.shutdown();
     Ok(outcome)
 }
@@ -276,7 +315,10 @@ async fn check(
     let mut seen = HashSet::new();
     for o in &orders {
         if !seen.insert(o.client_order_id.clone()) {
-            return Err(format!("duplicate order {} at the venue", o.client_order_id));
+            return Err(format!(
+                "duplicate order {} at the venue",
+                o.client_order_id
+            ));
         }
         if !l
             .intents
@@ -324,7 +366,9 @@ async fn check(
     }
     for (symbol, o) in &open {
         if *o != Decimal::ZERO && !positions.iter().any(|p| &p.symbol == symbol) {
-            return Err(format!("the ledger has {o} {symbol} open, the venue nothing"));
+            return Err(format!(
+                "the ledger has {o} {symbol} open, the venue nothing"
+            ));
         }
     }
     // Every strangle closed by its deadline, or the failure reported.
@@ -334,7 +378,8 @@ async fn check(
             .any(|e| e.kind.contains("error") || e.kind.contains("unresolved"));
     for s in &l.sessions {
         let closed_in_time = s.state == SessionState::Closed
-            && s.closed_at.is_some_and(|c| c <= s.planned_exit + Span::minutes(30));
+            && s.closed_at
+                .is_some_and(|c| c <= s.planned_exit + Span::minutes(30));
         if closed_in_time {
             out.closed += 1;
         } else if reported && deadline >= s.planned_exit {
@@ -354,7 +399,11 @@ async fn check(
         .flat_map(|s| s.legs.iter().map(|g| (g.symbol.as_str(), g.contract_size)))
         .collect();
     let mut total = Decimal::ZERO;
-    for s in l.sessions.iter().filter(|s| s.state == SessionState::Closed) {
+    for s in l
+        .sessions
+        .iter()
+        .filter(|s| s.state == SessionState::Closed)
+    {
         let from_fills: Decimal = l
             .fills
             .iter()
@@ -426,7 +475,10 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         .iter()
         .filter_map(|(s, r)| r.as_ref().err().map(|e| format!("seed {s}: {e}")))
         .collect();
-    let ok: Vec<Outcome> = done.iter().filter_map(|(_, r)| r.as_ref().ok().copied()).collect();
+    let ok: Vec<Outcome> = done
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().copied())
+        .collect();
     let sum = |f: fn(&Outcome) -> usize| ok.iter().map(f).sum::<usize>();
     let faults: usize = (base..base + n).map(|s| plan(s).faults.len()).sum();
     println!(

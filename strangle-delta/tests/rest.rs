@@ -381,3 +381,50 @@ async fn cancel_after_timer_cancels_unless_renewed() {
     assert_eq!(s.server.deadman_fired(), 1);
     assert!(s.client.open_orders(&[]).await.expect("open").is_empty());
 }
+
+/// Regression (found by the fault scenarios, seed 291): an order the venue filled, whose
+/// fills could not be read because `GET /v2/fills` failed, was reported as a failed order, so
+/// the engine believed the leg still open and kept sending exits the venue refused.
+#[tokio::test]
+async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
+    use strangle_core::model::{
+        OrderRequest, OrderState, OrderType as CoreType, Side as CoreSide, TimeInForce,
+    };
+    use strangle_core::Exchange;
+    let s = setup().await;
+    let t = s.client.tickers("BTC", None).await.expect("tickers");
+    let ticker = &t[0];
+    let exchange = strangle_delta::exchange::DeltaExchange::new(s.client.clone());
+    // Fill-lookups fail for longer than the client retries.
+    s.server.faults().add(FaultRule::new(
+        Some("GET"),
+        Some("/v2/fills"),
+        FaultKind::ServerError(503),
+        20,
+    ));
+    let request = OrderRequest {
+        client_order_id: "t-fills-later".into(),
+        product_id: ticker.product_id.expect("id"),
+        symbol: ticker.symbol.clone(),
+        side: CoreSide::Sell,
+        size: Decimal::ONE,
+        order_type: CoreType::Market,
+        limit_price: None,
+        time_in_force: TimeInForce::Ioc,
+        reduce_only: false,
+    };
+    let placed = exchange
+        .place_order(&request)
+        .await
+        .expect("placed, not failed");
+    assert_eq!(placed.state, OrderState::Open, "fills unknown: still open");
+    assert!(placed.fills.is_empty());
+    s.server.faults().clear();
+    let later = exchange
+        .order("t-fills-later")
+        .await
+        .expect("lookup")
+        .expect("known");
+    assert_eq!(later.state, OrderState::Filled);
+    assert_eq!(later.filled_size(), Decimal::ONE);
+}
