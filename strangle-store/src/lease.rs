@@ -56,6 +56,22 @@ pub fn default_holder() -> String {
     format!("{host}:{}", std::process::id())
 }
 
+/// Whether `holder` (`host:pid`, optionally followed by `/tag`) names a process on this
+/// machine that no longer runs. Only answers `true` where it can tell (Linux's `/proc`).
+pub fn holder_is_dead(holder: &str) -> bool {
+    let ours = default_holder();
+    let (Some((host, rest)), Some((our_host, _))) = (holder.split_once(':'), ours.split_once(':'))
+    else {
+        return false;
+    };
+    let pid = rest.split('/').next().unwrap_or_default();
+    if host != our_host || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let proc_root = std::path::Path::new("/proc");
+    proc_root.join("self").exists() && !proc_root.join(pid).exists()
+}
+
 /// A stable 64-bit key for an advisory lock.
 fn lock_key(resource: &str) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -134,11 +150,31 @@ impl SqliteStore {
                 .fetch_one(self.pool())
                 .await?;
             let since: DateTime<Utc> = row.try_get("acquired_at")?;
-            return Err(StoreError::Locked {
-                resource: resource.into(),
-                holder: row.try_get("holder")?,
-                since: since.to_rfc3339(),
-            });
+            let old: String = row.try_get("holder")?;
+            // A holder on this machine whose process is gone (killed, crashed) holds nothing:
+            // take the lease over at once rather than make the restart wait out the TTL.
+            let taken = holder_is_dead(&old)
+                && sqlx::query(
+                    "UPDATE leases SET holder = $1, acquired_at = $2, expires_at = $3 \
+                     WHERE resource = $4 AND holder = $5",
+                )
+                .bind(holder)
+                .bind(now)
+                .bind(now + ttl_c)
+                .bind(resource)
+                .bind(&old)
+                .execute(self.pool())
+                .await?
+                .rows_affected()
+                    == 1;
+            if !taken {
+                return Err(StoreError::Locked {
+                    resource: resource.into(),
+                    holder: old,
+                    since: since.to_rfc3339(),
+                });
+            }
+            tracing::warn!(resource, previous = %old, "took over the lease of a process that is gone");
         }
         let (pool, res, who) = (
             self.pool().clone(),

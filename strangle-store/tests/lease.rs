@@ -25,12 +25,15 @@ async fn lease_holder_child() {
     let store = Store::open(&location)
         .await
         .expect("child opens the ledger");
+    // As a real run does (host:pid, a 30-s lease) or with a fixed name and a short lease.
+    let real = std::env::var("STRANGLE_LEASE_CHILD_REAL").is_ok();
+    let (holder, ttl) = if real {
+        (strangle_store::default_holder(), Duration::from_secs(60))
+    } else {
+        ("child-process".to_string(), Duration::from_millis(600))
+    };
     let _lease = store
-        .acquire_lease(
-            "profile:btc@acct",
-            "child-process",
-            Duration::from_millis(600),
-        )
+        .acquire_lease("profile:btc@acct", &holder, ttl)
         .await
         .expect("child takes the lease");
     println!("ACQUIRED");
@@ -132,4 +135,63 @@ async fn postgres_lease_refuses_a_second_process() {
         .execute(&pool)
         .await
         .expect("drop");
+}
+
+/// A holder on this machine that was killed (SIGKILL: no release) holds nothing: a restart
+/// takes its SQLite lease over at once instead of waiting out the 60-s TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holders_sqlite_lease_is_taken_over_at_once() {
+    let path = std::env::temp_dir().join(format!("strangle_lease_dead_{}.db", std::process::id()));
+    let location = path.display().to_string();
+    let store = Store::open(&location).await.expect("ledger");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "lease_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &location)
+        .env("STRANGLE_LEASE_CHILD_REAL", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("child starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("ACQUIRED") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the child took the lease");
+    let holder = format!("{}/restart", strangle_store::default_holder());
+    match store
+        .acquire_lease("profile:btc@acct", &holder, Duration::from_secs(60))
+        .await
+    {
+        Err(StoreError::Locked { holder, .. }) => {
+            assert!(holder.ends_with(&format!(":{}", child.id())), "{holder}")
+        }
+        other => panic!("a live holder keeps its lease, got {other:?}"),
+    }
+    child.kill().expect("kill -9 the holder");
+    let _ = child.wait();
+    let lease = store
+        .acquire_lease("profile:btc@acct", &holder, Duration::from_secs(60))
+        .await
+        .expect("taken over without waiting for the TTL");
+    assert_eq!(lease.holder(), holder);
+    lease.release().await.expect("release");
+    assert!(!strangle_store::lease::holder_is_dead("another-host:1"));
+    assert!(!strangle_store::lease::holder_is_dead(
+        &strangle_store::default_holder()
+    ));
+    drop(store);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
 }

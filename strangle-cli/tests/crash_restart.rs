@@ -1,0 +1,432 @@
+//! Crash and restart: the `strangle run` process, trading live on the Delta-compatible local
+//! market (real HTTP, the market in this test process so it outlives the child), is killed
+//! with SIGKILL at many points of a session — before and during the entry, while the strangle
+//! is open, during the exit, and while an order's answer is held in flight — then started
+//! again on the same SQLite ledger. After the restarted process has finished the session
+//! (flattening on Ctrl-C where the kill left the strangle open), the invariants must hold:
+//! no client order id sent twice, every venue order in the ledger, the ledger's fills are the
+//! venue's, one strangle for the day, flat at the venue, PnL equal to the fills and to the
+//! venue's cash.
+//!
+//! `STRANGLE_CRASH_POINTS=all` (the default) runs every point; a number runs the first n.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
+use chrono_tz::Asia::Kolkata;
+use common::Dir;
+use rust_decimal::Decimal;
+use strangle_core::ledger::{Ledger, SessionState};
+use strangle_core::model::{Side, Underlying};
+use strangle_core::Exchange;
+use strangle_delta::server::{
+    FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig, DEMO_API_KEY, DEMO_API_SECRET,
+};
+use strangle_store::Store;
+
+/// Where in the session the first process dies.
+#[derive(Debug, Clone, Copy)]
+enum Point {
+    /// `ms` after the process printed that it runs, before any order.
+    Start { ms: u64 },
+    /// `ms` after the venue received its `n`-th order (1–2 entry, 3–4 exit).
+    AfterOrder { n: usize, ms: u64 },
+    /// While the venue holds the answer to the `n`-th order (placed, not yet answered).
+    InFlight { n: usize },
+    /// `ms` after the strangle was recorded open.
+    Open { ms: u64 },
+    /// `ms` after Ctrl-C asked for the exit.
+    Exiting { ms: u64 },
+}
+
+fn points() -> Vec<Point> {
+    let mut v = Vec::new();
+    for ms in [0, 150, 400] {
+        v.push(Point::Start { ms });
+    }
+    for n in 1..=2 {
+        for ms in [0, 30, 120, 400] {
+            v.push(Point::AfterOrder { n, ms });
+        }
+        v.push(Point::InFlight { n });
+    }
+    for ms in [0, 300, 900, 1_800] {
+        v.push(Point::Open { ms });
+    }
+    for ms in [0, 40, 120, 300, 700] {
+        v.push(Point::Exiting { ms });
+    }
+    for n in 3..=4 {
+        for ms in [0, 60, 250] {
+            v.push(Point::AfterOrder { n, ms });
+        }
+        v.push(Point::InFlight { n });
+    }
+    v
+}
+
+/// A profile whose entry window is open now (IST); the exit comes from Ctrl-C.
+fn profile_toml() -> String {
+    let now = Utc::now().with_timezone(&Kolkata);
+    let exit = now + chrono::Duration::minutes(50);
+    format!(
+        "name = \"crash\"\nentry_time = \"{:02}:{:02}\"\nentry_window_minutes = 40\n\
+         exit_time = \"{:02}:{:02}\"\ncontracts_per_leg = \"3\"\nexpiry_buffer_hours = 1\n\
+         [liquidity]\nmax_quote_age_secs = 60\n",
+        now.hour(),
+        now.minute(),
+        exit.hour(),
+        exit.minute()
+    )
+}
+
+struct Run {
+    child: Child,
+    started: std::sync::mpsc::Receiver<()>,
+}
+
+fn spawn(dir: &Dir, url: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .arg("--ledger")
+        .arg(dir.ledger())
+        .args([
+            "run", "--market", "live", "--live", "--poll", "1", "--env", url,
+        ])
+        .arg("--config")
+        .arg(dir.path("p.toml"))
+        .env("STRANGLE_DELTA_API_KEY", DEMO_API_KEY)
+        .env("STRANGLE_DELTA_API_SECRET", DEMO_API_SECRET)
+        .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strangle starts");
+    let (tx, started) = std::sync::mpsc::channel();
+    // Drain both pipes (a full pipe would stall the child); say when it runs.
+    if let Some(err) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let verbose = std::env::var("STRANGLE_CRASH_VERBOSE").is_ok();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if verbose {
+                    eprintln!("child: {line}");
+                }
+                if line.contains("running profile") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+    }
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
+    }
+    Run { child, started }
+}
+
+/// Waits (without blocking the runtime that serves the market) until the process runs.
+async fn started(run: &mut Run) {
+    for _ in 0..1200 {
+        if run.started.try_recv().is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn interrupt(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+}
+
+/// Lets the next `pass` order placements through, then holds the answer to the one after for
+/// 20 s (the venue has placed it; the client is still waiting when the process dies).
+fn hold_order(server: &LocalServer, pass: usize) {
+    let rule = |kind, n| FaultRule::new(Some("POST"), Some("/v2/orders"), kind, n);
+    if pass > 0 {
+        let n = u32::try_from(pass).unwrap_or(u32::MAX);
+        server
+            .faults()
+            .add(rule(FaultKind::SlowAnswer(Duration::ZERO), n));
+    }
+    server
+        .faults()
+        .add(rule(FaultKind::SlowAnswer(Duration::from_secs(20)), 1));
+}
+
+/// Polls `f` every 50 ms, at most `n` times.
+async fn until<F: FnMut() -> bool>(what: &str, n: u32, mut f: F) -> Result<(), String> {
+    for _ in 0..n {
+        if f() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never saw {what}"))
+}
+
+async fn latest(db: &str) -> Option<strangle_core::ledger::SessionRecord> {
+    let store = Store::open_read_only(db, None).await.ok()?;
+    store.latest_session("crash").await.ok().flatten()
+}
+
+async fn state(db: &str) -> Option<SessionState> {
+    latest(db).await.map(|s| s.state)
+}
+
+async fn wait_state(db: &str, want: &[SessionState], n: u32) -> Result<(), String> {
+    for _ in 0..n {
+        if state(db).await.is_some_and(|s| want.contains(&s)) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "the session never reached {want:?} (now {:?})",
+        state(db).await
+    ))
+}
+
+async fn one_point(i: usize, p: Point) -> Result<String, String> {
+    let dir = Dir::new(&format!("crash{i}"));
+    dir.write("p.toml", &profile_toml());
+    let mut cfg = ServerConfig::default();
+    if let MarketSource::Synthetic { step, markets, .. } = &mut cfg.market {
+        *step = Duration::from_millis(200);
+        markets.truncate(1); // BTC
+    }
+    let server = LocalServer::start(cfg).await.map_err(|e| e.to_string())?;
+    let url = server.base_url();
+    let db = dir.ledger();
+    let orders = || server.venue().requests().len();
+    if let Point::InFlight { n } = p {
+        if n <= 2 {
+            hold_order(&server, n - 1);
+        }
+    }
+    let mut first = spawn(&dir, &url);
+    started(&mut first).await;
+    let phase_at_kill;
+    match p {
+        Point::Start { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            phase_at_kill = "entry";
+        }
+        Point::AfterOrder { n, ms } => {
+            if n > 2 {
+                wait_state(&db, &[SessionState::Open], 600).await?;
+                interrupt(&first.child);
+            }
+            until(&format!("order {n}"), 600, || orders() >= n).await?;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            phase_at_kill = if n > 2 { "exit" } else { "entry" };
+        }
+        Point::InFlight { n } => {
+            if n > 2 {
+                wait_state(&db, &[SessionState::Open], 600).await?;
+                hold_order(&server, n - 3);
+                interrupt(&first.child);
+            }
+            until(&format!("order {n}"), 600, || orders() >= n).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            phase_at_kill = if n > 2 { "exit" } else { "entry" };
+        }
+        Point::Open { ms } => {
+            wait_state(&db, &[SessionState::Open], 600).await?;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            phase_at_kill = "open";
+        }
+        Point::Exiting { ms } => {
+            wait_state(&db, &[SessionState::Open], 600).await?;
+            interrupt(&first.child);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            phase_at_kill = "exit";
+        }
+    }
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    server.faults().clear();
+
+    // The restart: resume, finish the session (Ctrl-C flattens an open strangle), stop.
+    let mut second = spawn(&dir, &url);
+    started(&mut second).await;
+    let mut closed = false;
+    for _ in 0..900 {
+        match state(&db).await {
+            Some(SessionState::Closed) => {
+                closed = true;
+                break;
+            }
+            Some(SessionState::Open) => interrupt(&second.child),
+            _ => {}
+        }
+        if second.child.try_wait().ok().flatten().is_some() {
+            closed = state(&db).await == Some(SessionState::Closed);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    interrupt(&second.child);
+    for _ in 0..200 {
+        if second.child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = second.child.kill();
+    let _ = second.child.wait();
+    if !closed {
+        return Err(format!(
+            "the session was not closed after the restart ({:?})",
+            state(&db).await
+        ));
+    }
+    check(&server, &db).await?;
+    server.shutdown();
+    Ok(phase_at_kill.to_string())
+}
+
+async fn check(server: &LocalServer, db: &str) -> Result<(), String> {
+    let venue = server.venue();
+    let store = Arc::new(
+        Store::open_read_only(db, None)
+            .await
+            .map_err(|e| format!("ledger: {e}"))?,
+    );
+    let sessions = store
+        .all_sessions(&strangle_store::SessionFilter::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    if sessions.len() != 1 {
+        return Err(format!("{} sessions for one day", sessions.len()));
+    }
+    let s = &sessions[0];
+    let detail = store
+        .session_detail(&s.session_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no detail")?;
+    let mut seen = HashSet::new();
+    for r in venue.requests() {
+        if !seen.insert(r.client_order_id.clone()) {
+            return Err(format!("{} was sent twice", r.client_order_id));
+        }
+        if !detail
+            .orders
+            .iter()
+            .any(|o| o.intent.request.client_order_id == r.client_order_id)
+        {
+            return Err(format!(
+                "venue order {} is not in the ledger",
+                r.client_order_id
+            ));
+        }
+    }
+    let venue_fills = venue.fills();
+    if venue_fills.len() != detail.fills.len() {
+        return Err(format!(
+            "the venue has {} fills, the ledger {}",
+            venue_fills.len(),
+            detail.fills.len()
+        ));
+    }
+    for f in &detail.fills {
+        if !venue_fills.iter().any(|v| {
+            v.fill_id == f.fill_id && v.price == f.price && v.size == f.size && v.fee == f.fee
+        }) {
+            return Err(format!("ledger fill {} is not the venue's", f.fill_id));
+        }
+    }
+    let positions = venue
+        .positions(Underlying::Btc)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !positions.is_empty() || s.legs.iter().any(|g| !g.book.open().is_zero()) {
+        return Err(format!(
+            "not flat: venue {positions:?}, ledger {:?}",
+            s.legs
+        ));
+    }
+    let size = |sym: &str| {
+        s.legs
+            .iter()
+            .find(|g| g.symbol == sym)
+            .map(|g| g.contract_size)
+            .unwrap_or_default()
+    };
+    let from_fills: Decimal = detail
+        .fills
+        .iter()
+        .map(|f| {
+            let sign = if f.side == Side::Sell {
+                Decimal::ONE
+            } else {
+                -Decimal::ONE
+            };
+            sign * f.price * f.size * size(&f.symbol) - f.fee
+        })
+        .sum();
+    if from_fills != s.pnl.net {
+        return Err(format!(
+            "net {} but the fills add up to {from_fills}",
+            s.pnl.net
+        ));
+    }
+    if venue.cash() != Decimal::from(10_000) + s.pnl.net {
+        return Err(format!(
+            "venue cash {} but the ledger's net {}",
+            venue.cash(),
+            s.pnl.net
+        ));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_point_of_a_session_and_restarted_on_the_same_ledger() {
+    let all = points();
+    let n = match std::env::var("STRANGLE_CRASH_POINTS").ok().as_deref() {
+        None | Some("all") => all.len(),
+        Some(v) => v.parse().unwrap_or(all.len()).min(all.len()),
+    };
+    let only: Option<usize> = std::env::var("STRANGLE_CRASH_POINT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    assert!(all.len() >= 30, "at least 30 distinct kill points");
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    let mut by_phase = std::collections::BTreeMap::<String, usize>::new();
+    // Two points at a time, each with its own market, ledger and processes.
+    for chunk in all[..n].chunks(2).enumerate().map(|(c, ps)| {
+        ps.iter()
+            .enumerate()
+            .map(|(k, p)| (c * 2 + k, *p))
+            .collect::<Vec<_>>()
+    }) {
+        let handles: Vec<_> = chunk
+            .into_iter()
+            .filter(|(i, _)| only.is_none_or(|o| o == *i))
+            .map(|(i, p)| tokio::spawn(async move { (i, p, one_point(i, p).await) }))
+            .collect();
+        for h in handles {
+            let (i, p, r) = h.await.expect("point task");
+            match r {
+                Ok(phase) => *by_phase.entry(phase).or_default() += 1,
+                Err(e) => failures.push(format!("point {i} {p:?}: {e}")),
+            }
+        }
+    }
+    let survived: usize = by_phase.values().sum();
+    println!(
+        "crash points: {} run, {survived} survived (killed during {by_phase:?}), {} failed; {:.1} s",
+        survived + failures.len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
