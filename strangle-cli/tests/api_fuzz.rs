@@ -24,12 +24,36 @@ fn any_value(rng: &mut StdRng, depth: u32) -> Value {
         2 => json!(rng.random::<i64>()),
         3 => json!([0, 1, -1, i64::MAX, i64::MIN][rng.random_range(0..5)]),
         4 => json!(rng.random::<f64>() * 10f64.powi(rng.random_range(-3..12))),
-        5 => json!(["", " ", "0", "-1", "1e400", "NaN", "09:30", "25:99", "BTC", "delta", "start",
-                    "ütf-8 ✓", "'; DROP TABLE profiles; --", "../../etc/passwd", "%00"]
-            [rng.random_range(0..15)]),
-        6 => Value::String((0..rng.random_range(0..40)).map(|_| rng.random::<char>()).collect()),
+        5 => json!(
+            [
+                "",
+                " ",
+                "0",
+                "-1",
+                "1e400",
+                "NaN",
+                "09:30",
+                "25:99",
+                "BTC",
+                "delta",
+                "start",
+                "ütf-8 ✓",
+                "'; DROP TABLE profiles; --",
+                "../../etc/passwd",
+                "%00"
+            ][rng.random_range(0..15)]
+        ),
+        6 => Value::String(
+            (0..rng.random_range(0..40))
+                .map(|_| rng.random::<char>())
+                .collect(),
+        ),
         7 => json!(rng.random_range(0..5).to_string()),
-        8 => Value::Array((0..rng.random_range(0..4)).map(|_| any_value(rng, depth + 1)).collect()),
+        8 => Value::Array(
+            (0..rng.random_range(0..4))
+                .map(|_| any_value(rng, depth + 1))
+                .collect(),
+        ),
         _ => {
             let mut m = Map::new();
             for k in ["low", "high", "trigger_pct", "lock_pct", "x"] {
@@ -45,7 +69,12 @@ fn any_value(rng: &mut StdRng, depth: u32) -> Value {
 /// A body from the declared schema: some of its properties, each with a random value, or a
 /// valid body with one property spoiled.
 fn body(rng: &mut StdRng, doc: &Value, schema: &Value, valid: &Value) -> Value {
-    let name = schema["$ref"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+    let name = schema["$ref"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     let props: Vec<String> = doc["components"]["schemas"][name]["properties"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -105,7 +134,8 @@ async fn snapshot(c: &reqwest::Client, url: &str) -> (String, Vec<(Value, Value)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_requests_from_the_openapi_document_never_fail_the_server_or_change_state_when_refused() {
+async fn random_requests_from_the_openapi_document_never_fail_the_server_or_change_state_when_refused(
+) {
     let cases: u32 = std::env::var("STRANGLE_API_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -190,23 +220,37 @@ async fn random_requests_from_the_openapi_document_never_fail_the_server_or_chan
                 let mut query = Vec::new();
                 for (name, place) in &params {
                     if place == "path" {
-                        let v = if rng.random_bool(0.3) { "1".to_string() } else { param(&mut rng) };
+                        let v = if rng.random_bool(0.3) {
+                            "1".to_string()
+                        } else {
+                            param(&mut rng)
+                        };
                         target = target.replace(&format!("{{{name}}}"), &v);
                     } else if rng.random_bool(0.6) {
                         query.push(format!("{name}={}", param(&mut rng)));
                     }
                 }
                 if rng.random_bool(0.1) {
-                    query.push(format!("unknown_{}={}", rng.random::<u8>(), param(&mut rng)));
+                    query.push(format!(
+                        "unknown_{}={}",
+                        rng.random::<u8>(),
+                        param(&mut rng)
+                    ));
                 }
                 if !query.is_empty() {
                     target = format!("{target}?{}", query.join("&"));
                 }
                 let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
                     .unwrap_or(reqwest::Method::GET);
-                let mut req = c.request(m.clone(), format!("{url}{target}")).bearer_auth(TOKEN);
+                let mut req = c
+                    .request(m.clone(), format!("{url}{target}"))
+                    .bearer_auth(TOKEN);
                 if !schema.is_null() {
-                    let valid = if path.contains("control") { &valid_control } else { &valid_profile };
+                    let valid = if path.contains("control") {
+                        &valid_control
+                    } else {
+                        &valid_profile
+                    };
                     req = if rng.random_bool(0.1) {
                         req.header("content-type", "application/json")
                             .body(["{", "[1,", "null", "\"x\"", "{\"a\":}"][rng.random_range(0..5)])
@@ -229,7 +273,9 @@ async fn random_requests_from_the_openapi_document_never_fail_the_server_or_chan
                 } else if (400..500).contains(&status) {
                     let after = snapshot(&c, &url).await;
                     if after != before {
-                        failures.push(format!("{method} {target}: refused ({status}) but the state changed"));
+                        failures.push(format!(
+                            "{method} {target}: refused ({status}) but the state changed"
+                        ));
                     }
                 }
             }
@@ -250,5 +296,14 @@ async fn random_requests_from_the_openapi_document_never_fail_the_server_or_chan
         paths.values().map(|o| o.as_object().map_or(0, |m| m.len())).sum::<usize>(),
         failures.len()
     );
-    assert!(failures.is_empty(), "{}", failures.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}",
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

@@ -62,8 +62,10 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
         let r: Value = c
             .post(format!("{url}/api/configs"))
             .bearer_auth(token)
-            .json(&json!({"name": name, "underlying": u, "contracts_per_leg": "1",
-                          "liquidity": {"max_quote_age_secs": 900}}))
+            .json(
+                &json!({"name": name, "underlying": u, "contracts_per_leg": "1",
+                          "liquidity": {"max_quote_age_secs": 900}}),
+            )
             .send()
             .await
             .expect("create")
@@ -94,7 +96,11 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
     // Warm up, then measure.
     let warm_until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < warm_until {
-        let _ = c.get(format!("{url}{}", paths[0])).bearer_auth(token).send().await;
+        let _ = c
+            .get(format!("{url}{}", paths[0]))
+            .bearer_auth(token)
+            .send()
+            .await;
     }
     let rss_start = rss_kib(pid);
     let errors = Arc::new(AtomicU64::new(0));
@@ -113,7 +119,12 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
                 let path = &paths[i % paths.len()];
                 i += 1;
                 let t = Instant::now();
-                match c.get(format!("{url}{path}")).bearer_auth(token).send().await {
+                match c
+                    .get(format!("{url}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                         mine.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
@@ -143,7 +154,11 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
 
     let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     l.sort_unstable();
-    let pct = |p: f64| l.get(((l.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let errors = errors.load(Ordering::Relaxed);
     // Memory is flat when the second half of the run holds no more than the first half
     // plus a margin for allocator noise.

@@ -132,10 +132,12 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         ),
     );
     let mut run = strangle(&dir);
-    run.args(["run", "--market", "live", "--live", "--poll", "1", "--env", &url, "--config"])
-        .arg(&p)
-        .env("STRANGLE_DELTA_API_KEY", "k-secret-test")
-        .env("STRANGLE_DELTA_API_SECRET", &secret);
+    run.args([
+        "run", "--market", "live", "--live", "--poll", "1", "--env", &url, "--config",
+    ])
+    .arg(&p)
+    .env("STRANGLE_DELTA_API_KEY", "k-secret-test")
+    .env("STRANGLE_DELTA_API_SECRET", &secret);
     let (mut run, _rx) = spawn(run, &logs);
     let mut opened = false;
     for _ in 0..600 {
@@ -147,27 +149,44 @@ async fn a_known_secret_and_token_never_show_anywhere() {
     }
     interrupt(&run);
     let _ = run.wait();
-    assert!(opened, "the live run never opened its strangle:\n{}", logs.lock().map(|s| s.clone()).unwrap_or_default());
+    assert!(
+        opened,
+        "the live run never opened its strangle:\n{}",
+        logs.lock().map(|s| s.clone()).unwrap_or_default()
+    );
 
     // A wrong secret: refused by the market, reported without the secret.
     let wrong = format!("{secret}-wrong");
     let mut bad = strangle(&dir);
-    bad.args(["run", "--market", "live", "--live", "--env", &url, "--config"])
-        .arg(&p)
-        .env("STRANGLE_DELTA_API_KEY", "k-secret-test")
-        .env("STRANGLE_DELTA_API_SECRET", &wrong);
+    bad.args([
+        "run", "--market", "live", "--live", "--env", &url, "--config",
+    ])
+    .arg(&p)
+    .env("STRANGLE_DELTA_API_KEY", "k-secret-test")
+    .env("STRANGLE_DELTA_API_SECRET", &wrong);
     run_to_end(bad, &logs);
 
     // `strangle serve` trading live through its API, with the token.
     let serve_dir = Dir::new("secrets_serve");
     let mut serve = strangle(&serve_dir);
     serve
-        .args(["serve", "--listen", "127.0.0.1:0", "--market", "live", "--live", "--env", &url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--market",
+            "live",
+            "--live",
+            "--env",
+            &url,
+        ])
         .env("STRANGLE_DELTA_API_KEY", "k-secret-test")
         .env("STRANGLE_DELTA_API_SECRET", &secret)
         .env("STRANGLE_API_TOKEN", &token);
     let (mut serve, lines) = spawn(serve, &logs);
-    let first = lines.recv_timeout(Duration::from_secs(60)).expect("serve says where");
+    let first = lines
+        .recv_timeout(Duration::from_secs(60))
+        .expect("serve says where");
     let api = first.rsplit(' ').next().expect("url").to_string();
     let c = reqwest::Client::new();
     let get = |path: String| {
@@ -175,19 +194,27 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         let api = api.clone();
         let token = token.clone();
         async move {
-            let r = c.get(format!("{api}{path}")).bearer_auth(token).send().await.expect("get");
+            let r = c
+                .get(format!("{api}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("get");
             r.text().await.unwrap_or_default()
         }
     };
     let created = c
         .post(format!("{api}/api/configs"))
         .bearer_auth(&token)
-        .json(&json!({"name": "secret-serve", "entry_time": entry, "exit_time": exit,
-                      "contracts_per_leg": "1", "expiry_buffer_hours": 1}))
+        .json(
+            &json!({"name": "secret-serve", "entry_time": entry, "exit_time": exit,
+                      "contracts_per_leg": "1", "expiry_buffer_hours": 1}),
+        )
         .send()
         .await
         .expect("create");
-    let created: Value = serde_json::from_str(&created.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let created: Value =
+        serde_json::from_str(&created.text().await.unwrap_or_default()).unwrap_or(Value::Null);
     bodies.push_str(&created.to_string());
     let id = created["id"].as_i64().expect("profile id");
     let started = c
@@ -237,7 +264,11 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         .expect("stop");
     bodies.push_str(&stopped.text().await.unwrap_or_default());
     // Without the token: refused, and the refusal says nothing of it.
-    let refused = c.get(format!("{api}/api/configs")).send().await.expect("no token");
+    let refused = c
+        .get(format!("{api}/api/configs"))
+        .send()
+        .await
+        .expect("no token");
     assert_eq!(refused.status().as_u16(), 401);
     bodies.push_str(&refused.text().await.unwrap_or_default());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -271,7 +302,11 @@ async fn a_known_secret_and_token_never_show_anywhere() {
             + bodies.matches(needle).count()
             + files
                 .iter()
-                .map(|f| f.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count())
+                .map(|f| {
+                    f.windows(needle.len())
+                        .filter(|w| *w == needle.as_bytes())
+                        .count()
+                })
                 .sum::<usize>()
     };
     println!(
@@ -283,5 +318,9 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         logs.matches(&token).count()
     );
     assert_eq!(hits(&secret), 0, "the secret showed up");
-    assert_eq!(logs.matches(&token).count(), 0, "the token showed up in a log");
+    assert_eq!(
+        logs.matches(&token).count(),
+        0,
+        "the token showed up in a log"
+    );
 }

@@ -156,8 +156,10 @@ fn plan(seed: u64) -> Plan {
 }
 
 /// What a scenario came to.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Outcome {
+    /// Why a strangle was left open, when one was.
+    why: Option<String>,
     sessions: usize,
     closed: usize,
     /// Open strangles left open past their deadline with the failure reported.
@@ -372,11 +374,14 @@ async fn check(
         }
     }
     // Every strangle closed by its deadline, or the failure reported.
-    let reported = out.engine_error
-        || l.events
-            .iter()
-            .any(|e| e.kind.contains("error") || e.kind.contains("unresolved"));
     for s in &l.sessions {
+        // Reported: the engine failed, or it kept saying why the exit fails after the exit
+        // was due.
+        let reported = out.engine_error
+            || l.events.iter().any(|e| {
+                e.at >= s.planned_exit
+                    && (e.kind.contains("error") || e.kind.contains("unresolved"))
+            });
         let closed_in_time = s.state == SessionState::Closed
             && s.closed_at
                 .is_some_and(|c| c <= s.planned_exit + Span::minutes(30));
@@ -384,6 +389,39 @@ async fn check(
             out.closed += 1;
         } else if reported && deadline >= s.planned_exit {
             out.reported += 1;
+            out.why = Some(format!(
+                "{:?} at the end; venue orders: {}; ledger intents: {}; last events: {}",
+                s.state,
+                orders
+                    .iter()
+                    .map(|o| format!(
+                        "{} {:?} {}/{}",
+                        o.client_order_id,
+                        o.state,
+                        o.filled_size(),
+                        o.size
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.intents
+                    .iter()
+                    .map(|i| i
+                        .request
+                        .client_order_id
+                        .rsplit('-')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                l.events
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .map(|e| format!("{} {}: {}", e.at.format("%H:%M"), e.kind, e.detail))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
         } else {
             return Err(format!(
                 "session {} is {:?} past its exit at {} with nothing reported",
@@ -477,7 +515,7 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         .collect();
     let ok: Vec<Outcome> = done
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().copied())
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
         .collect();
     let sum = |f: fn(&Outcome) -> usize| ok.iter().map(f).sum::<usize>();
     let faults: usize = (base..base + n).map(|s| plan(s).faults.len()).sum();
@@ -498,13 +536,15 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         ok.iter().filter(|o| o.engine_error).count(),
         started.elapsed().as_secs_f64()
     );
-    let reported: Vec<u64> = done
-        .iter()
-        .filter(|(_, r)| r.as_ref().is_ok_and(|o| o.reported > 0 || o.engine_error))
-        .map(|(s, _)| *s)
-        .collect();
-    if !reported.is_empty() {
-        println!("seeds whose failure to close was reported: {reported:?}");
+    for (seed, r) in &done {
+        if let Ok(o) = r {
+            if o.reported > 0 || o.engine_error {
+                println!(
+                    "seed {seed} reported: {}",
+                    o.why.as_deref().unwrap_or("engine error")
+                );
+            }
+        }
     }
     assert!(
         failures.is_empty(),

@@ -150,8 +150,9 @@ struct LegWork {
     entry_failed: bool,
     /// Since when a next order has waited for a usable price.
     waiting_since: Option<DateTime<Utc>>,
-    /// The last order filled nothing: wait for fresh quotes before the next one.
-    stalled: bool,
+    /// Since when the last order filled nothing: the next one waits for a fresh quote, or
+    /// for `fill_wait_secs` (at least 5 s) to pass, whichever comes first.
+    stalled: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -479,7 +480,7 @@ impl Strategy {
                 if newer {
                     l.rec.legs[i].mark = Some(q.mark);
                     l.quotes[i] = Some(q);
-                    l.work[i].stalled = false;
+                    l.work[i].stalled = None;
                 }
             }
         }

@@ -230,8 +230,17 @@ impl Strategy {
         let Some(g) = l.rec.legs.get(i) else { return };
         let open = g.book.open();
         let w = &mut l.work[i];
-        if open <= Decimal::ZERO || w.working.is_some() || w.stalled {
+        if open <= Decimal::ZERO || w.working.is_some() {
             return;
+        }
+        if let Some(since) = w.stalled {
+            // Fresh quotes clear this sooner (see `on_quotes`); without them, the exit must
+            // still go on: a leg left open because no quote moved is a leg never closed.
+            let retry = chrono::Duration::seconds(i64::from(ex.fill_wait_secs.max(5)));
+            if now - since < retry {
+                return;
+            }
+            w.stalled = None;
         }
         let attempt = g.exit_attempts + 1;
         let market = l.panic || (g.exit_attempts >= ex.limit_attempts && ex.market_fallback);
@@ -360,7 +369,7 @@ impl Strategy {
         if is_working && status.state.is_terminal() {
             w.working = None;
             if status.filled_size().is_zero() {
-                w.stalled = true;
+                w.stalled = Some(now);
             }
             if status.state == OrderState::Rejected {
                 rejected = Some(format!(
@@ -392,7 +401,7 @@ impl Strategy {
         for w in l.work.iter_mut() {
             if w.working.as_ref().is_some_and(|x| x.client_order_id == id) {
                 w.working = None;
-                w.stalled = true;
+                w.stalled = Some(now);
             }
         }
         let msg = format!("{id} failed: {reason}");
