@@ -8,9 +8,9 @@
 //! `STRANGLE_API_FUZZ_CASES` sets the requests per operation (default 150; the full
 //! reliability run uses 2,000); `STRANGLE_API_FUZZ_SEED` the seed (default 1).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{serve, Dir};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
@@ -144,24 +144,8 @@ async fn random_requests_from_the_openapi_document_never_fail_the_server_or_chan
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let dir = std::env::temp_dir().join(format!("strangle_api_fuzz_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .arg("--ledger")
-        .arg(dir.join("fuzz.db"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("STRANGLE_API_TOKEN", TOKEN)
-        .env_remove("STRANGLE_WEBHOOK_URL")
-        .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    let url = first.rsplit(' ').next().expect("url").to_string();
+    let dir = Dir::new("api_fuzz");
+    let (mut child, url) = serve(&dir, TOKEN, &[]);
     let c = reqwest::Client::new();
     let doc: Value = c
         .get(format!("{url}/api/openapi.json"))
@@ -290,7 +274,6 @@ async fn random_requests_from_the_openapi_document_never_fail_the_server_or_chan
         .await;
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     println!(
         "api fuzz: {sent} requests over {} operations (seed {seed}), answers by status {by_status:?}, {} failures",
         paths.values().map(|o| o.as_object().map_or(0, |m| m.len())).sum::<usize>(),

@@ -4,12 +4,13 @@
 //! run uses 300). Every answer must be 200, and the server's resident memory after the load
 //! must not have kept growing. Latency percentiles and throughput are printed, not asserted.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{serve, Dir};
 use serde_json::{json, Value};
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -24,33 +25,13 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    let dir = std::env::temp_dir().join(format!("strangle_load_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = Dir::new("load");
     let token = "load-token";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .arg("--ledger")
-        .arg(dir.join("load.db"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--sim-start",
-            "2026-03-10T03:59:00Z",
-            "--sim-speed",
-            "60",
-        ])
-        .env("STRANGLE_API_TOKEN", token)
-        .env_remove("STRANGLE_WEBHOOK_URL")
-        .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    let url = first.rsplit(' ').next().expect("url").to_string();
+    let (mut child, url) = serve(
+        &dir,
+        token,
+        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
+    );
     let c = reqwest::Client::builder()
         .pool_max_idle_per_host(32)
         .build()
@@ -150,7 +131,6 @@ async fn serve_answers_sustained_load_without_errors_or_growing_memory() {
     let rss_end = rss_kib(pid);
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
 
     let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     l.sort_unstable();

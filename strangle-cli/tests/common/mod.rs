@@ -35,3 +35,28 @@ impl Drop for Dir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `strangle serve` on a free loopback port with its ledger in `dir`, the API token set and
+/// notifications off (stdout drained, stderr dropped). Returns the process and its base URL.
+pub fn serve(dir: &Dir, token: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .arg("--ledger")
+        .arg(dir.ledger())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("STRANGLE_API_TOKEN", token)
+        .env_remove("STRANGLE_WEBHOOK_URL")
+        .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    // Keep reading, so the server never writes into a closed pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    (child, url)
+}
