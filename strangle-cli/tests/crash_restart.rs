@@ -256,13 +256,18 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
     let mut second = spawn(&dir, &url);
     started(&mut second).await;
     let mut closed = false;
+    let mut asked = false;
     for _ in 0..900 {
         match state(&db).await {
             Some(SessionState::Closed) => {
                 closed = true;
                 break;
             }
-            Some(SessionState::Open) => interrupt(&second.child),
+            // One Ctrl-C: flatten and stop (a second one would exit at once, legs open).
+            Some(SessionState::Open) if !asked => {
+                interrupt(&second.child);
+                asked = true;
+            }
             _ => {}
         }
         if second.child.try_wait().ok().flatten().is_some() {
@@ -271,7 +276,9 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    interrupt(&second.child);
+    if !asked {
+        interrupt(&second.child);
+    }
     for _ in 0..200 {
         if second.child.try_wait().ok().flatten().is_some() {
             break;

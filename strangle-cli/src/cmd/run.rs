@@ -218,6 +218,9 @@ pub fn live_credentials() -> Result<Credentials, CliError> {
 async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<(), CliError> {
     let name = spec.profile.name.clone();
     let notifier = notifier()?;
+    // Listen for Ctrl-C before the engine starts: from its first order on, Ctrl-C flattens
+    // (an interrupt with no listener yet would end the process with legs open).
+    let interrupts = Interrupts::listen()?;
     let running = RunningEngine::start(spec, store.clone()).await?;
     let mode = running.mode();
     let watcher = notifier
@@ -239,7 +242,7 @@ async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<()
             }
         })
     });
-    let signals = tokio::spawn(ctrl_c(handle));
+    let signals = tokio::spawn(ctrl_c(handle, interrupts));
     let res = running.wait().await;
     signals.abort();
     if let Some(t) = status_task {
@@ -278,14 +281,42 @@ pub fn notifier() -> Result<Option<Notifier>, CliError> {
     })
 }
 
+/// Ctrl-C, listened for from the moment this is created.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn listen() -> Result<Self, CliError> {
+        Ok(Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| CliError::Failed(format!("cannot listen for Ctrl-C: {e}")))?,
+        })
+    }
+
+    /// The next Ctrl-C; `false` if none can come any more.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
+}
+
 /// First Ctrl-C: stop (flatten, then stop). Second: exit at once, saying what is open.
-async fn ctrl_c(handle: EngineHandle) {
-    if tokio::signal::ctrl_c().await.is_err() {
+async fn ctrl_c(handle: EngineHandle, mut interrupts: Interrupts) {
+    if !interrupts.next().await {
         return;
     }
     eprintln!("stopping: flattening open legs (Ctrl-C again to exit at once)");
     handle.send(EngineCommand::Stop);
-    if tokio::signal::ctrl_c().await.is_err() {
+    if !interrupts.next().await {
         return;
     }
     let s = handle.status();
