@@ -227,24 +227,30 @@ class Chain:
 
     @property
     def underlying(self) -> str:
+        """``BTC`` or ``ETH``."""
         return self._raw["underlying"]
 
     @property
     def timestamp(self) -> datetime:
+        """When the snapshot was taken (UTC)."""
         return _time(self._raw["timestamp"])
 
     @property
     def spot(self) -> Decimal:
+        """The underlying's index price, USD."""
         return Decimal(self._raw["spot"])
 
     @property
     def entries(self) -> List[Dict[str, Any]]:
+        """Every contract with its ``contract`` (symbol, kind, strike, expiry, sizes) and
+        ``quote`` (bid, ask, mark, sizes, IVs, greeks)."""
         return _py(self._raw["entries"], "entries")
 
     def __len__(self) -> int:
         return len(self._raw["entries"])
 
     def to_dict(self) -> Dict[str, Any]:
+        """The whole snapshot (decimals and times typed)."""
         return _py(self._raw)
 
     def records(self) -> List[Dict[str, Any]]:
@@ -331,6 +337,7 @@ class BacktestResult:
 
     @property
     def exit_reasons(self) -> Dict[str, int]:
+        """How many sessions ended for each reason (``exit_time``, ``max_loss``, ...)."""
         return dict(self._raw["report"]["exit_reasons"])
 
     def to_dict(self) -> Dict[str, Any]:
@@ -476,6 +483,7 @@ class SweepResult:
         return out
 
     def to_dict(self) -> Dict[str, Any]:
+        """The ranked rows and every profile's settings."""
         return {"rows": self.rows, "profiles": {k: Profile.from_dict(v).to_dict() for k, v in self._raw["profiles"].items()}}
 
     def to_pandas(self):  # type: ignore[no-untyped-def]
@@ -667,6 +675,7 @@ class LocalServer:
 
     @property
     def api_key(self) -> str:
+        """The demo API key the market accepts."""
         return self._native.api_key
 
     @property
@@ -776,6 +785,7 @@ class Session:
 
     @property
     def running(self) -> bool:
+        """Whether the engine is still running."""
         return self._native.running()
 
     def stop(self) -> bool:
