@@ -21,7 +21,8 @@ type Sink = Arc<Mutex<String>>;
 
 fn strangle(dir: &Dir) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_strangle"));
-    c.arg("--ledger")
+    c.current_dir(dir.path(""))
+        .arg("--ledger")
         .arg(dir.ledger())
         .env("STRANGLE_LOG", "trace")
         .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE")
@@ -278,6 +279,7 @@ async fn a_known_secret_and_token_never_show_anywhere() {
     // The session commands and reports.
     for args in [
         vec!["sessions", "list", "--json"],
+        vec!["sessions", "export"],
         vec!["sessions", "export", "-o", "-"],
     ] {
         let mut c = strangle(&dir);
@@ -289,6 +291,14 @@ async fn a_known_secret_and_token_never_show_anywhere() {
 
     let logs = logs.lock().map(|s| s.clone()).unwrap_or_default();
     assert!(logs.contains("running profile"), "the flow ran:\n{logs}");
+    assert!(
+        logs.matches("session_id,profile,").count() >= 2,
+        "both exports went to standard output"
+    );
+    assert!(
+        !dir.path("-").exists(),
+        "`-o -` is standard output, not a file"
+    );
     let mut files = Vec::new();
     for d in [&dir, &serve_dir] {
         for ext in ["", "-wal", "-shm"] {

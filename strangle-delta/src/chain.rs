@@ -40,25 +40,25 @@ fn parse_list<T: DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, Del
         path: what.into(),
         message,
     };
-    // Parse as a value first so that a syntax error names its line and column.
+    if let Ok(Payload::Envelope { result } | Payload::List(result)) =
+        serde_json::from_str::<Payload<T>>(text)
+    {
+        return Ok(result);
+    }
+    // Refused: parse again as a plain value to say where (a syntax error's line and column,
+    // or the first item that does not fit) rather than "did not match any variant".
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| decode(e.to_string()))?;
-    match serde_json::from_value::<Payload<T>>(value.clone()) {
-        Ok(Payload::Envelope { result } | Payload::List(result)) => Ok(result),
-        Err(_) => {
-            // Say which item is wrong rather than "did not match any variant".
-            let items = value
-                .get("result")
-                .unwrap_or(&value)
-                .as_array()
-                .ok_or_else(|| decode("expected a list or {\"result\": [...]}".into()))?;
-            for (i, item) in items.iter().enumerate() {
-                if let Err(e) = serde_json::from_value::<T>(item.clone()) {
-                    return Err(decode(format!("item {i}: {e}")));
-                }
-            }
-            Err(decode("expected a list or {\"result\": [...]}".into()))
+    let items = value
+        .get("result")
+        .unwrap_or(&value)
+        .as_array()
+        .ok_or_else(|| decode("expected a list or {\"result\": [...]}".into()))?;
+    for (i, item) in items.iter().enumerate() {
+        if let Err(e) = serde_json::from_value::<T>(item.clone()) {
+            return Err(decode(format!("item {i}: {e}")));
         }
     }
+    Err(decode("expected a list or {\"result\": [...]}".into()))
 }
 
 /// Parses a `/v2/tickers` answer (the whole envelope or its `result` list).

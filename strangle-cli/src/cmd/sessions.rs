@@ -50,7 +50,7 @@ pub enum Sessions {
         /// Only this profile.
         #[arg(long)]
         profile: Option<String>,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output (`-` is standard output).
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -208,7 +208,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     ..SessionFilter::default()
                 })
                 .await?;
-            match output {
+            match output.filter(|p| p.as_os_str() != "-") {
                 Some(p) => std::fs::write(&p, csv)
                     .map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
                 None => print!("{csv}"),
