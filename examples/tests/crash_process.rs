@@ -10,10 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Timelike, Utc};
-use chrono_tz::Asia::Kolkata;
+use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
-use strangle_core::clock::SystemClock;
+use strangle_core::clock::{Clock, ScaledClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::ledger::{Ledger, Mode, SessionState};
 use strangle_core::model::Underlying;
@@ -22,6 +21,7 @@ use strangle_core::Exchange;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;
+use strangle_delta::runner::market_clock;
 use strangle_delta::server::{
     demo_credentials, FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig,
 };
@@ -31,18 +31,42 @@ use strangle_store::{SqliteStore, Store};
 const CHILD_URL: &str = "STRANGLE_CRASH_CHILD_URL";
 const CHILD_DB: &str = "STRANGLE_CRASH_CHILD_DB";
 
-/// A profile whose entry window is open now (IST), with the exit well after it.
+/// Tuesday 10 March 2026, 09:30 IST: the market's clock starts at the profile's entry, so the
+/// test decides the same way whatever the hour it runs at.
+fn market_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("an instant")
+}
+
+/// Entry at 09:30 IST, the exit well after it; the default 24 h expiry buffer picks the next
+/// day's 12:00 UTC expiry (32 h out), whose strike grid has contracts in the delta band.
 fn profile() -> Profile {
-    let now = Utc::now().with_timezone(&Kolkata);
     let mut p = Profile::named("crash-process");
-    p.entry_time = TimeOfDay::hm(now.hour(), now.minute()).expect("time");
+    p.entry_time = TimeOfDay::hm(9, 30).expect("time");
     p.entry_window_minutes = 30;
-    let exit = now + chrono::Duration::minutes(45);
-    p.exit_time = TimeOfDay::hm(exit.hour(), exit.minute()).expect("time");
+    p.exit_time = TimeOfDay::hm(10, 15).expect("time");
     p.contracts_per_leg = Decimal::from(2);
-    // Never the expiry of the next few minutes, whose deltas are all near 0 or 1.
-    p.expiry_buffer_hours = 1;
     p
+}
+
+/// The local market's own clock (`strangle_delta::runner::market_clock`), as every process
+/// trading on it follows.
+async fn clock(url: &str) -> Arc<dyn Clock> {
+    let client = DeltaClient::new(Environment::local(url), None).expect("client");
+    market_clock(&client, &Environment::local(url))
+        .await
+        .expect("the market's clock")
+}
+
+/// Kills and reaps the child when dropped, so a failing test leaves nothing running.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn exchange(url: &str) -> Arc<DeltaExchange> {
@@ -81,7 +105,7 @@ async fn engine_child() {
         config(),
         exchange(&url),
         store,
-        Arc::new(SystemClock),
+        clock(&url).await,
     )
     .await
     .expect("engine");
@@ -91,7 +115,10 @@ async fn engine_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_restarts_without_duplicating_its_order() {
-    let mut cfg = ServerConfig::default();
+    let mut cfg = ServerConfig {
+        clock: Arc::new(ScaledClock::new(market_start(), 1.0)),
+        ..ServerConfig::default()
+    };
     if let MarketSource::Synthetic { step, .. } = &mut cfg.market {
         *step = Duration::from_millis(200);
     }
@@ -108,20 +135,22 @@ async fn a_killed_process_restarts_without_duplicating_its_order() {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
     }
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--ignored",
-            "--exact",
-            "engine_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_URL, server.base_url())
-        .env(CHILD_DB, &db)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("child starts");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Kill(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--ignored",
+                "--exact",
+                "engine_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_URL, server.base_url())
+            .env(CHILD_DB, &db)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("child starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
     std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
     // Wait until the first order has reached the venue, then kill the process.
     let mut waited = 0;
@@ -130,8 +159,8 @@ async fn a_killed_process_restarts_without_duplicating_its_order() {
         waited += 1;
         assert!(waited < 600, "the child never placed an order");
     }
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.0.kill().expect("SIGKILL");
+    let _ = child.0.wait();
     let first = server.venue().requests()[0].client_order_id.clone();
 
     // A new engine on the same ledger file and the same server.
@@ -142,7 +171,7 @@ async fn a_killed_process_restarts_without_duplicating_its_order() {
         config(),
         ex.clone(),
         store.clone(),
-        Arc::new(SystemClock),
+        clock(&server.base_url()).await,
     )
     .await
     .expect("restart");

@@ -9,6 +9,8 @@ struct Server {
     child: Child,
     url: String,
     dir: std::path::PathBuf,
+    /// The token set, or the one the server generated and printed in its dashboard link.
+    token: String,
 }
 
 impl Drop for Server {
@@ -52,10 +54,39 @@ fn serve_with(name: &str, token: Option<&str>, args: &[&str], env: &[(&str, &str
     let mut child = cmd.spawn().expect("serve starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let line = lines.next().expect("a line").expect("text");
-    // Keep reading, so the server never writes into a closed pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
     let url = line.rsplit(' ').next().expect("url").to_string();
-    Server { child, url, dir }
+    let token = match token {
+        Some(t) => t.to_string(),
+        None => {
+            // Without STRANGLE_API_TOKEN the server makes one and prints it once, in the link.
+            let link = lines.next().expect("the dashboard line").expect("text");
+            link.split("#token=")
+                .nth(1)
+                .expect("a token")
+                .trim()
+                .to_string()
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Server {
+        child,
+        url,
+        dir,
+        token,
+    }
+}
+
+/// A client sending `token` with every request.
+fn authed(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .expect("client")
 }
 
 #[tokio::test]
@@ -108,11 +139,21 @@ async fn profiles_sessions_analytics_and_the_token() {
     let r = c
         .post(format!("{}/api/configs", s.url))
         .bearer_auth("t0k3n")
+        .header("Content-Type", "application/json")
         .body("{not json")
         .send()
         .await
         .expect("send");
     assert_eq!(r.status(), 422);
+    // A body that does not say it is JSON changes nothing either.
+    let r = c
+        .post(format!("{}/api/configs", s.url))
+        .bearer_auth("t0k3n")
+        .body("{\"name\": \"untyped\"}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 415);
     let list: Value = get("/api/configs")
         .send()
         .await
@@ -642,7 +683,7 @@ async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route_and_nothing_else() {
     let s = serve_with("openapi", None, &[], &[]);
-    let c = reqwest::Client::new();
+    let c = authed(&s.token);
     let doc: Value = c
         .get(format!("{}/api/openapi.json", s.url))
         .send()
@@ -736,6 +777,35 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // The real contract: 401 everywhere but /healthz, 415 on changes, a required name, the
+    // export format's only value.
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("ops") {
+            let codes = op["responses"].as_object().expect("responses");
+            assert_eq!(
+                codes.contains_key("401"),
+                path != "/healthz",
+                "{method} {path}"
+            );
+            assert_eq!(
+                codes.contains_key("415"),
+                method != "get",
+                "{method} {path}"
+            );
+        }
+    }
+    let required = doc["components"]["schemas"]["Profile"]["required"]
+        .as_array()
+        .expect("required fields");
+    assert!(required.iter().any(|f| f == "name"), "{required:?}");
+    let format = doc["paths"]["/api/trading/sessions/export"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "format")
+        .expect("format")
+        .to_string();
+    assert!(format.contains("\"enum\":[\"csv\"]"), "{format}");
 }
 
 #[tokio::test]
@@ -802,4 +872,145 @@ async fn cors_allows_only_the_named_origins_and_never_a_wildcard() {
         .assert()
         .code(3)
         .stderr(predicates::str::contains("no wildcard"));
+}
+
+/// Tried as a web page would, against the default `serve` (loopback, no token set): a
+/// cross-origin `text/plain` POST, an HTML form POST, a DNS-rebinding `Host`, and a page
+/// that somehow knows the token. Nothing is started or created; every refusal is JSON.
+#[tokio::test]
+async fn a_web_page_cannot_drive_the_api() {
+    let s = serve_with("browser_origin", None, &[], &[]);
+    assert_eq!(s.token.len(), 64, "a generated 256-bit token");
+    let raw = reqwest::Client::new();
+    let me = s.url.trim_start_matches("http://").to_string();
+
+    // A page's simple requests (no preflight): text/plain and a form, without the token.
+    let r = raw
+        .post(format!("{}/api/trading/control", s.url))
+        .header("Origin", "http://evil.example")
+        .header("Content-Type", "text/plain")
+        .body(r#"{"action":"start","configuration_id":1}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403, "a foreign origin may not change anything");
+    let r = raw
+        .post(format!("{}/api/configs", s.url))
+        .header("Origin", "null")
+        .form(&[("name", "from-a-form")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    // Without an Origin (a non-browser client): still no token, still refused.
+    let r = raw
+        .post(format!("{}/api/configs", s.url))
+        .json(&json!({"name": "no-token"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+
+    // With the token, a form or text body is still refused: only JSON changes state.
+    let c = authed(&s.token);
+    for ct in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data",
+    ] {
+        let r = c
+            .post(format!("{}/api/configs", s.url))
+            .header("Content-Type", ct)
+            .body("name=x")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 415, "{ct}");
+        let body: Value = r.json().await.expect("a JSON error");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("application/json")),
+            "{body}"
+        );
+    }
+    // The token from a foreign origin: refused.
+    let r = c
+        .post(format!("{}/api/configs", s.url))
+        .header("Origin", "http://evil.example")
+        .json(&json!({"name": "from-evil"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+
+    // DNS rebinding: the page's own host name, pointing at 127.0.0.1, is refused for reads
+    // too (the token check alone would not stop a page that reads the dashboard).
+    for path in ["/", "/api/configs", "/api/trading/heartbeat"] {
+        let r = c
+            .get(format!("{}{path}", s.url))
+            .header("Host", "rebind.evil.example")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 403, "{path}");
+        let body: Value = r.json().await.expect("a JSON error");
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("host")));
+    }
+
+    // Nothing was created or started.
+    let list: Value = c
+        .get(format!("{}/api/configs", s.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list, json!([]), "no profile was created");
+
+    // The same page on the server's own origin, with the token, works.
+    let r = c
+        .post(format!("{}/api/configs", s.url))
+        .header("Origin", format!("http://{me}"))
+        .json(&json!({"name": "own-origin"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+
+    // Errors made outside the routes have the same JSON shape: 405, 404, 413.
+    let r = c
+        .patch(format!("{}/api/configs", s.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 405);
+    let body: Value = r.json().await.expect("a JSON 405");
+    assert!(body["error"].is_string(), "{body}");
+    let r = c
+        .post(format!("{}/api/configs", s.url))
+        .header("Content-Type", "application/json")
+        .body(format!("{{\"name\": \"{}\"}}", "x".repeat(3 << 20)))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.expect("a JSON 413");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+/// The ledger file holds the account's orders and fills: only its owner may read it.
+#[cfg(unix)]
+#[test]
+fn the_ledger_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = serve_with("ledger_mode", Some("tk"), &[], &[]);
+    let db = s.dir.join("api.db");
+    let mode = std::fs::metadata(&db)
+        .expect("the ledger")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{:o}", mode & 0o777);
 }

@@ -238,11 +238,19 @@ fn record_writes_a_chain_file_from_a_delta_compatible_market_and_appends() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command as StdCommand, Stdio};
     let d = Dir::new("bt_record");
-    let mut server = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-        .args(["sim-server", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut server = common::Proc(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+            .args([
+                "sim-server",
+                "--port",
+                "0",
+                "--start",
+                "2026-03-10T04:00:00Z",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
     let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("text");
     std::thread::spawn(move || for _ in lines.by_ref() {});
@@ -283,6 +291,5 @@ fn record_writes_a_chain_file_from_a_delta_compatible_market_and_appends() {
         .code(5)
         .stderr(predicate::str::contains("not a chain file"));
     assert_eq!(std::fs::read_to_string(&other).expect("read"), "my notes\n");
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
 }

@@ -242,6 +242,45 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     wait_text(&c, "#kpis", "one session", |t| t.contains("Sessions\n1")).await;
     shot(&c, "analytics").await;
 
+    // A profile whose band no contract reaches: the live panel says why it does not enter,
+    // naming the nearest contracts.
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/configs"))
+        .bearer_auth("ui-token")
+        .json(
+            &json!({"name": "narrow-ui", "delta_band": {"low": 0.01, "high": 0.011},
+                      "entry_window_minutes": 300, "contracts_per_leg": "1",
+                      "liquidity": {"max_quote_age_secs": 900}}),
+        )
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("a profile");
+    let id = created["id"].as_i64().expect("profile id");
+    click(&c, "#tab-live").await;
+    wait_text(&c, "#live-profile", "the new profile", |t| {
+        t.contains("narrow-ui")
+    })
+    .await;
+    c.execute(
+        "const s = document.querySelector('#live-profile'); s.value = String(arguments[0]); \
+         s.dispatchEvent(new Event('change'));",
+        vec![json!(id)],
+    )
+    .await
+    .expect("select the profile");
+    click(&c, "#act-start").await;
+    let why = wait_text(&c, "#no-entry", "why it does not enter", |t| {
+        t.contains("nearest:")
+    })
+    .await;
+    assert!(why.contains("no |delta| in 0.01–0.011"), "{why}");
+    shot(&c, "live-no-entry").await;
+    click(&c, "#act-stop").await;
+    wait_text(&c, "[data-status]", "stopped", |t| t == "stopped").await;
+
     // A phone-sized window still shows the live panel.
     c.set_window_size(390, 844).await.expect("resize");
     click(&c, "#tab-live").await;

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 mod common;
-use common::Dir;
+use common::{entry_0930_ist, Dir, Proc};
 
 fn strangle(dir: &Dir) -> Command {
     let mut c = Command::cargo_bin("strangle").expect("binary");
@@ -248,22 +248,29 @@ fn live_is_refused_without_confirmation_or_credentials_and_never_prints_the_secr
         .stderr(predicate::str::contains("STRANGLE_WEBHOOK_URL"));
 }
 
-fn spawn(dir: &Dir, args: &[&str], extra: &Path) -> std::process::Child {
-    StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-        .args(["--ledger", &dir.ledger()])
-        .args(args)
-        .arg(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn")
+fn spawn(dir: &Dir, args: &[&str], extra: &Path) -> Proc {
+    Proc(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+            .args(["--ledger", &dir.ledger()])
+            .args(args)
+            .arg(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    )
 }
 
 #[test]
 fn one_profile_never_runs_twice() {
     let d = Dir::new("lease");
     let p = d.write("p.toml", "name = \"solo\"\n");
-    let mut first = spawn(&d, &["run", "--status-every", "0", "--config"], &p);
+    let start = entry_0930_ist().to_rfc3339();
+    let mut first = spawn(
+        &d,
+        &["run", "--status-every", "0", "--start", &start, "--config"],
+        &p,
+    );
     let stderr = first.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -281,18 +288,25 @@ fn one_profile_never_runs_twice() {
         .assert()
         .code(5)
         .stderr(predicate::str::contains("already being traded by"));
-    let _ = first.kill();
-    let _ = first.wait();
+    first.kill();
 }
 
 #[test]
 fn sim_server_serves_the_delta_api() {
     let d = Dir::new("server");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-        .args(["sim-server", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = common::Proc(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+            .args([
+                "sim-server",
+                "--port",
+                "0",
+                "--start",
+                "2026-03-10T04:00:00Z",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a line").expect("text");
@@ -313,8 +327,7 @@ fn sim_server_serves_the_delta_api() {
         c.option_products().await.expect("products").len()
     });
     assert!(n > 0);
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     drop(d);
 }
 
@@ -358,13 +371,21 @@ fn the_official_python_client_works_against_strangle_sim_server() {
         "this test needs Python 3 with Delta's official client: `{py} -m pip install delta-rest-client requests` \
          (scripts/test installs it into target/pyenv), or point STRANGLE_PYTHON at a Python that has it"
     );
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-        .args(["sim-server", "--port", "0"])
-        .env_remove("STRANGLE_SIM_API_KEY")
-        .env_remove("STRANGLE_SIM_API_SECRET")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = common::Proc(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+            .args([
+                "sim-server",
+                "--port",
+                "0",
+                "--start",
+                "2026-03-10T04:00:00Z",
+            ])
+            .env_remove("STRANGLE_SIM_API_KEY")
+            .env_remove("STRANGLE_SIM_API_SECRET")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a line").expect("text");
@@ -381,8 +402,7 @@ fn the_official_python_client_works_against_strangle_sim_server() {
         .args([&url, "sim-key", "sim-secret-not-for-real-money"])
         .output()
         .expect("python runs");
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -391,5 +411,80 @@ fn the_official_python_client_works_against_strangle_sim_server() {
     assert!(
         out.status.success() && text.contains("all checks passed"),
         "{text}"
+    );
+}
+
+/// `sim-server --start` sets the market's clock for every process trading on it: a paper run
+/// against it lives on 10 March 2026 at 09:30 IST whatever the hour, and while its entry
+/// window is open with nothing in the band, the status line says why and names the nearest
+/// contracts.
+#[test]
+fn a_run_on_sim_server_follows_the_market_clock_and_says_why_it_waits() {
+    let d = Dir::new("market_clock");
+    let mut server = Proc(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
+            .args([
+                "sim-server",
+                "--port",
+                "0",
+                "--start",
+                "2026-03-10T04:00:00Z",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    let said: Vec<String> = lines.by_ref().take(4).map_while(Result::ok).collect();
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    assert!(
+        said.iter()
+            .any(|l| l.contains("market clock  2026-03-10 09:30:0")),
+        "{said:?}"
+    );
+    // No contract has |delta| in 0.01–0.011 on the synthetic grid.
+    let p = d.write(
+        "p.toml",
+        "name = \"narrow\"\ndelta_band = { low = 0.01, high = 0.011 }\n",
+    );
+    let mut run = spawn(
+        &d,
+        &[
+            "run",
+            "--market",
+            "paper",
+            "--env",
+            &url,
+            "--poll",
+            "1",
+            "--status-every",
+            "1",
+            "--config",
+        ],
+        &p,
+    );
+    let stderr = run.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let found = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) if line.contains("not entering:") => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    run.interrupt();
+    let line = found.unwrap_or_else(|| panic!("no status line said why: {seen:?}"));
+    assert!(line.contains("[10 Mar 09:3"), "the market's clock: {line}");
+    assert!(
+        line.contains("no |delta| in 0.01–0.011 (nearest: "),
+        "the band and the nearest contracts: {line}"
     );
 }

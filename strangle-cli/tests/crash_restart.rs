@@ -14,14 +14,13 @@ mod common;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Timelike, Utc};
-use chrono_tz::Asia::Kolkata;
-use common::Dir;
+use common::{entry_0930_ist, Dir, Proc};
 use rust_decimal::Decimal;
+use strangle_core::clock::ScaledClock;
 use strangle_core::ledger::{Ledger, SessionState};
 use strangle_core::model::{Side, Underlying};
 use strangle_core::Exchange;
@@ -71,42 +70,39 @@ fn points() -> Vec<Point> {
     v
 }
 
-/// A profile whose entry window is open now (IST); the exit comes from Ctrl-C.
+/// The market's clock starts at 09:30 IST, the profile's entry; the exit comes from Ctrl-C.
+/// The default 24 h expiry buffer picks the next day's 12:00 UTC expiry (32 h out), whose
+/// 500-wide strike grid has contracts in the delta band.
 fn profile_toml() -> String {
-    let now = Utc::now().with_timezone(&Kolkata);
-    let exit = now + chrono::Duration::minutes(50);
-    format!(
-        "name = \"crash\"\nentry_time = \"{:02}:{:02}\"\nentry_window_minutes = 40\n\
-         exit_time = \"{:02}:{:02}\"\ncontracts_per_leg = \"3\"\nexpiry_buffer_hours = 1\n\
-         [liquidity]\nmax_quote_age_secs = 60\n",
-        now.hour(),
-        now.minute(),
-        exit.hour(),
-        exit.minute()
-    )
+    "name = \"crash\"\nentry_time = \"09:30\"\nentry_window_minutes = 40\n\
+     exit_time = \"10:20\"\ncontracts_per_leg = \"3\"\n\
+     [liquidity]\nmax_quote_age_secs = 60\n"
+        .to_string()
 }
 
 struct Run {
-    child: Child,
+    child: Proc,
     started: std::sync::mpsc::Receiver<()>,
 }
 
 fn spawn(dir: &Dir, url: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .arg("--ledger")
-        .arg(dir.ledger())
-        .args([
-            "run", "--market", "live", "--live", "--poll", "1", "--env", url,
-        ])
-        .arg("--config")
-        .arg(dir.path("p.toml"))
-        .env("STRANGLE_DELTA_API_KEY", DEMO_API_KEY)
-        .env("STRANGLE_DELTA_API_SECRET", DEMO_API_SECRET)
-        .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strangle starts");
+    let mut child = Proc(
+        Command::new(env!("CARGO_BIN_EXE_strangle"))
+            .arg("--ledger")
+            .arg(dir.ledger())
+            .args([
+                "run", "--market", "live", "--live", "--poll", "1", "--env", url,
+            ])
+            .arg("--config")
+            .arg(dir.path("p.toml"))
+            .env("STRANGLE_DELTA_API_KEY", DEMO_API_KEY)
+            .env("STRANGLE_DELTA_API_SECRET", DEMO_API_SECRET)
+            .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("strangle starts"),
+    );
     let (tx, started) = std::sync::mpsc::channel();
     // Drain both pipes (a full pipe would stall the child); say when it runs.
     if let Some(err) = child.stderr.take() {
@@ -136,12 +132,6 @@ async fn started(run: &mut Run) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn interrupt(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
 }
 
 /// Lets the next `pass` order placements through, then holds the answer to the one after for
@@ -195,7 +185,10 @@ async fn wait_state(db: &str, want: &[SessionState], n: u32) -> Result<(), Strin
 async fn one_point(i: usize, p: Point) -> Result<String, String> {
     let dir = Dir::new(&format!("crash{i}"));
     dir.write("p.toml", &profile_toml());
-    let mut cfg = ServerConfig::default();
+    let mut cfg = ServerConfig {
+        clock: Arc::new(ScaledClock::new(entry_0930_ist(), 1.0)),
+        ..ServerConfig::default()
+    };
     if let MarketSource::Synthetic { step, markets, .. } = &mut cfg.market {
         *step = Duration::from_millis(200);
         markets.truncate(1); // BTC
@@ -220,7 +213,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
         Point::AfterOrder { n, ms } => {
             if n > 2 {
                 wait_state(&db, &[SessionState::Open], 600).await?;
-                interrupt(&first.child);
+                first.child.interrupt();
             }
             until(&format!("order {n}"), 600, || orders() >= n).await?;
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -230,7 +223,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
             if n > 2 {
                 wait_state(&db, &[SessionState::Open], 600).await?;
                 hold_order(&server, n - 3);
-                interrupt(&first.child);
+                first.child.interrupt();
             }
             until(&format!("order {n}"), 600, || orders() >= n).await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -243,13 +236,12 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
         }
         Point::Exiting { ms } => {
             wait_state(&db, &[SessionState::Open], 600).await?;
-            interrupt(&first.child);
+            first.child.interrupt();
             tokio::time::sleep(Duration::from_millis(ms)).await;
             phase_at_kill = "exit";
         }
     }
-    let _ = first.child.kill();
-    let _ = first.child.wait();
+    first.child.kill();
     server.faults().clear();
 
     // The restart: resume, finish the session (Ctrl-C flattens an open strangle), stop.
@@ -265,7 +257,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
             }
             // One Ctrl-C: flatten and stop (a second one would exit at once, legs open).
             Some(SessionState::Open) if !asked => {
-                interrupt(&second.child);
+                second.child.interrupt();
                 asked = true;
             }
             _ => {}
@@ -277,7 +269,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if !asked {
-        interrupt(&second.child);
+        second.child.interrupt();
     }
     for _ in 0..200 {
         if second.child.try_wait().ok().flatten().is_some() {
@@ -285,8 +277,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = second.child.kill();
-    let _ = second.child.wait();
+    second.child.kill();
     if !closed {
         return Err(format!(
             "the session was not closed after the restart ({:?})",

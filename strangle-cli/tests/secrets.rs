@@ -8,13 +8,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{Timelike, Utc};
-use chrono_tz::Asia::Kolkata;
-use common::Dir;
+use common::{entry_0930_ist, Dir, Proc};
 use serde_json::{json, Value};
 
 type Sink = Arc<Mutex<String>>;
@@ -32,12 +30,13 @@ fn strangle(dir: &Dir) -> Command {
 }
 
 /// Spawns with both pipes drained into `sink`; the first stdout line goes to `first`.
-fn spawn(mut c: Command, sink: &Sink) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strangle starts");
+fn spawn(mut c: Command, sink: &Sink) -> (Proc, std::sync::mpsc::Receiver<String>) {
+    let mut child = Proc(
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("strangle starts"),
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     if let Some(out) = child.stdout.take() {
         let sink = sink.clone();
@@ -70,20 +69,9 @@ fn run_to_end(c: Command, sink: &Sink) {
     let _ = child.wait();
 }
 
-fn interrupt(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-}
-
-fn entry_now() -> (String, String) {
-    let now = Utc::now().with_timezone(&Kolkata);
-    let exit = now + chrono::Duration::minutes(50);
-    (
-        format!("{:02}:{:02}", now.hour(), now.minute()),
-        format!("{:02}:{:02}", exit.hour(), exit.minute()),
-    )
-}
+/// The profile's entry and exit (IST): the market's clock starts at the entry.
+const ENTRY: &str = "09:30";
+const EXIT: &str = "10:20";
 
 async fn sessions_open(dir: &Dir, name: &str) -> bool {
     use strangle_core::ledger::Ledger;
@@ -100,9 +88,9 @@ async fn sessions_open(dir: &Dir, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_secret_and_token_never_show_anywhere() {
-    let nanos = Utc::now().timestamp_subsec_nanos();
-    let secret = format!("Sec-{}-{nanos}-do-not-show", std::process::id());
-    let token = format!("Tok-{}-{nanos}-do-not-show", std::process::id());
+    let nonce: u64 = rand::random();
+    let secret = format!("Sec-{}-{nonce}-do-not-show", std::process::id());
+    let token = format!("Tok-{}-{nonce}-do-not-show", std::process::id());
     let dir = Dir::new("secrets");
     let logs: Sink = Arc::default();
     let mut bodies = String::new();
@@ -110,7 +98,8 @@ async fn a_known_secret_and_token_never_show_anywhere() {
     // The market, accepting only this key and secret.
     let mut market = strangle(&dir);
     market
-        .args(["sim-server", "--port", "0"])
+        .args(["sim-server", "--port", "0", "--start"])
+        .arg(entry_0930_ist().to_rfc3339())
         .env("STRANGLE_SIM_API_KEY", "k-secret-test")
         .env("STRANGLE_SIM_API_SECRET", &secret);
     let (mut market, lines) = spawn(market, &logs);
@@ -124,12 +113,12 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         .to_string();
 
     // `strangle run` trading live on it until the strangle is open, then Ctrl-C (flatten).
-    let (entry, exit) = entry_now();
+    let (entry, exit) = (ENTRY, EXIT);
     let p = dir.write(
         "p.toml",
         &format!(
             "name = \"secret-run\"\nentry_time = \"{entry}\"\nentry_window_minutes = 40\n\
-             exit_time = \"{exit}\"\ncontracts_per_leg = \"2\"\nexpiry_buffer_hours = 1\n"
+             exit_time = \"{exit}\"\ncontracts_per_leg = \"2\"\n"
         ),
     );
     let mut run = strangle(&dir);
@@ -148,7 +137,7 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    interrupt(&run);
+    run.interrupt();
     let _ = run.wait();
     assert!(
         opened,
@@ -209,7 +198,7 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         .bearer_auth(&token)
         .json(
             &json!({"name": "secret-serve", "entry_time": entry, "exit_time": exit,
-                      "contracts_per_leg": "1", "expiry_buffer_hours": 1}),
+                      "contracts_per_leg": "1"}),
         )
         .send()
         .await
@@ -273,7 +262,7 @@ async fn a_known_secret_and_token_never_show_anywhere() {
     assert_eq!(refused.status().as_u16(), 401);
     bodies.push_str(&refused.text().await.unwrap_or_default());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    interrupt(&serve);
+    serve.interrupt();
     let _ = serve.wait();
 
     // The session commands and reports.
@@ -286,8 +275,7 @@ async fn a_known_secret_and_token_never_show_anywhere() {
         c.args(&args);
         run_to_end(c, &logs);
     }
-    let _ = market.kill();
-    let _ = market.wait();
+    market.kill();
 
     let logs = logs.lock().map(|s| s.clone()).unwrap_or_default();
     assert!(logs.contains("running profile"), "the flow ran:\n{logs}");

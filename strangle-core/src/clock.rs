@@ -12,6 +12,12 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
     /// Returns once `now() >= t` (at once if it already is).
     async fn sleep_until(&self, t: DateTime<Utc>);
+    /// Clock seconds per real second, when the clock runs at a steady rate (the wall clock:
+    /// 1); `None` for a clock that jumps. The local market publishes it, so that a process
+    /// trading on that market can follow the market's clock.
+    fn rate(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The system clock, sleeping with tokio timers.
@@ -28,6 +34,10 @@ impl Clock for SystemClock {
         if let Ok(d) = (t - Utc::now()).to_std() {
             tokio::time::sleep(d).await;
         }
+    }
+
+    fn rate(&self) -> Option<f64> {
+        Some(1.0)
     }
 }
 
@@ -82,6 +92,10 @@ impl Clock for ScaledClock {
         if let Ok(d) = (t - self.now()).to_std() {
             tokio::time::sleep(d.div_f64(self.speed)).await;
         }
+    }
+
+    fn rate(&self) -> Option<f64> {
+        Some(self.speed)
     }
 }
 
@@ -141,5 +155,9 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 
     async fn sleep_until(&self, t: DateTime<Utc>) {
         (**self).sleep_until(t).await
+    }
+
+    fn rate(&self) -> Option<f64> {
+        (**self).rate()
     }
 }

@@ -29,6 +29,7 @@
 
 pub mod analytics;
 pub mod backtest;
+pub mod cells;
 pub mod clock;
 pub mod data;
 pub mod engine;

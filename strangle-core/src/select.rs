@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,99 @@ pub struct Rejections {
     pub outside: usize,
 }
 
+/// What a side's contracts are compared on: |delta| in delta mode, the premium in premium mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The absolute delta.
+    Delta,
+    /// The bid (or the mark when no bid is required).
+    Premium,
+}
+
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Delta => "|delta|",
+            Self::Premium => "premium",
+        })
+    }
+}
+
+/// A contract that was fresh and priced but fell outside the wanted range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NearMiss {
+    /// Delta's product symbol.
+    pub symbol: String,
+    /// Strike price.
+    pub strike: Decimal,
+    /// Its |delta| (to 4 places) or premium.
+    pub value: Decimal,
+}
+
+/// How far a side's market was from the profile: the wanted range and the closest contract
+/// under it and over it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nearest {
+    /// What was compared.
+    pub measure: Measure,
+    /// Lowest accepted value.
+    pub low: Decimal,
+    /// Highest accepted value.
+    pub high: Decimal,
+    /// The contract with the highest value under `low`.
+    pub below: Option<NearMiss>,
+    /// The contract with the lowest value over `high`.
+    pub above: Option<NearMiss>,
+}
+
+impl Nearest {
+    fn new(measure: Measure, low: Decimal, high: Decimal) -> Self {
+        Self {
+            measure,
+            low,
+            high,
+            below: None,
+            above: None,
+        }
+    }
+
+    /// Keeps `miss` if it is the closest so far on its side of the range.
+    fn offer(&mut self, miss: NearMiss) {
+        if miss.value < self.low {
+            if self.below.as_ref().is_none_or(|b| miss.value > b.value) {
+                self.below = Some(miss);
+            }
+        } else if miss.value > self.high && self.above.as_ref().is_none_or(|a| miss.value < a.value)
+        {
+            self.above = Some(miss);
+        }
+    }
+}
+
+impl fmt::Display for Nearest {
+    /// `no |delta| in 0.10–0.15 (nearest: 82500 at 0.201, 83000 at 0.065)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no {} in {}–{}",
+            self.measure,
+            self.low.normalize(),
+            self.high.normalize()
+        )?;
+        let mut near: Vec<&NearMiss> = self.below.iter().chain(self.above.iter()).collect();
+        near.sort_by_key(|m| m.strike);
+        if near.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = near
+            .iter()
+            .map(|m| format!("{} at {}", m.strike.normalize(), m.value.normalize()))
+            .collect();
+        write!(f, " (nearest: {})", list.join(", "))
+    }
+}
+
 /// Why no strangle can be entered now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -66,7 +159,34 @@ pub enum NoEntry {
         expiry: DateTime<Utc>,
         /// What the filters dropped.
         rejected: Rejections,
+        /// The band or window, and the contracts closest to it.
+        nearest: Box<Nearest>,
     },
+}
+
+impl NoEntry {
+    /// Whether `other` has the same cause (variant, side, expiry and filter counts), whatever
+    /// the nearest contracts' values: the engine records a new no-entry event only when the
+    /// cause changes, not at every tick of the market.
+    pub fn same_cause(&self, other: &NoEntry) -> bool {
+        match (self, other) {
+            (
+                Self::NoContract {
+                    kind,
+                    expiry,
+                    rejected,
+                    ..
+                },
+                Self::NoContract {
+                    kind: k2,
+                    expiry: e2,
+                    rejected: r2,
+                    ..
+                },
+            ) => kind == k2 && expiry == e2 && rejected == r2,
+            (a, b) => a == b,
+        }
+    }
 }
 
 impl fmt::Display for NoEntry {
@@ -87,10 +207,11 @@ impl fmt::Display for NoEntry {
                 kind,
                 expiry,
                 rejected: r,
+                nearest,
             } => write!(
                 f,
-                "no {kind} qualifies on expiry {expiry}: {} listed, {} stale, {} without data, \
-                 {} illiquid, {} wrong contract size, {} outside the band/window",
+                "no {kind} qualifies on expiry {expiry}: {nearest}; {} listed, {} stale, \
+                 {} without data, {} illiquid, {} wrong contract size, {} outside the band/window",
                 r.listed, r.stale, r.no_data, r.illiquid, r.wrong_size, r.outside
             ),
         }
@@ -153,6 +274,7 @@ fn pick_side<'a>(
     kind: OptionKind,
 ) -> Result<&'a ChainEntry, NoEntry> {
     let mut rej = Rejections::default();
+    let mut nearest = wanted(profile, kind);
     let stale_before =
         now - chrono::Duration::seconds(i64::from(profile.liquidity.max_quote_age_secs));
     let mut best: Option<Scored<'a>> = None;
@@ -162,8 +284,17 @@ fn pick_side<'a>(
         .filter(|e| e.contract.expiry == expiry && e.contract.kind == kind)
     {
         rej.listed += 1;
-        let Some(score) = score(e, profile, stale_before, &mut rej) else {
-            continue;
+        let score = match score(e, profile, stale_before, &mut rej) {
+            Ok(score) => score,
+            Err(Some(value)) => {
+                nearest.offer(NearMiss {
+                    symbol: e.contract.symbol.clone(),
+                    strike: e.contract.strike,
+                    value,
+                });
+                continue;
+            }
+            Err(None) => continue,
         };
         let cand = Scored { entry: e, score };
         best = match best {
@@ -175,7 +306,35 @@ fn pick_side<'a>(
         kind,
         expiry,
         rejected: rej,
+        nearest: Box::new(nearest),
     })
+}
+
+/// The range a side's contracts must fall in, with no contract offered yet.
+fn wanted(profile: &Profile, kind: OptionKind) -> Nearest {
+    match profile.strike_mode {
+        StrikeMode::Delta => Nearest::new(
+            Measure::Delta,
+            delta_value(profile.delta_band.low),
+            delta_value(profile.delta_band.high),
+        ),
+        StrikeMode::Premium => {
+            let w = profile.premium_windows.as_ref().map(|w| match kind {
+                OptionKind::Call => &w.call,
+                OptionKind::Put => &w.put,
+            });
+            Nearest::new(
+                Measure::Premium,
+                w.map_or(Decimal::ZERO, |w| w.min),
+                w.map_or(Decimal::ZERO, |w| w.max),
+            )
+        }
+    }
+}
+
+/// |delta| as a decimal to four places, for reports.
+fn delta_value(d: f64) -> Decimal {
+    Decimal::from_f64(d).unwrap_or_default().round_dp(4)
 }
 
 /// Orders two candidates: `Less` means `a` wins.
@@ -193,23 +352,24 @@ fn better(a: &Scored<'_>, b: &Scored<'_>) -> Ordering {
         .then_with(|| a.entry.contract.symbol.cmp(&b.entry.contract.symbol))
 }
 
-/// Applies the filters; returns the ranking score of a qualifying contract.
+/// Applies the filters; returns the ranking score of a qualifying contract, or for a
+/// contract outside the band or window its value (|delta| or premium), or nothing.
 fn score(
     e: &ChainEntry,
     profile: &Profile,
     stale_before: DateTime<Utc>,
     rej: &mut Rejections,
-) -> Option<f64> {
+) -> Result<f64, Option<Decimal>> {
     let q = &e.quote;
     let liq = &profile.liquidity;
     if q.timestamp < stale_before {
         rej.stale += 1;
-        return None;
+        return Err(None);
     }
     if let Some(cs) = profile.contract_size {
         if e.contract.contract_size != cs {
             rej.wrong_size += 1;
-            return None;
+            return Err(None);
         }
     }
     // Cheap filters first: most contracts fall outside the band.
@@ -217,11 +377,11 @@ fn score(
         StrikeMode::Delta => {
             let Some(d) = q.greeks.map(|g| g.delta.abs()).filter(|d| d.is_finite()) else {
                 rej.no_data += 1;
-                return None;
+                return Err(None);
             };
             if !profile.delta_band.contains(d) {
                 rej.outside += 1;
-                return None;
+                return Err(Some(delta_value(d)));
             }
             match profile.pick_rule {
                 PickRule::ClosestToMid => (d - profile.delta_band.mid()).abs(),
@@ -229,7 +389,10 @@ fn score(
             }
         }
         StrikeMode::Premium => {
-            let windows = profile.premium_windows.as_ref()?;
+            let Some(windows) = profile.premium_windows.as_ref() else {
+                rej.no_data += 1;
+                return Err(None);
+            };
             let w: &PriceWindow = match e.contract.kind {
                 OptionKind::Call => &windows.call,
                 OptionKind::Put => &windows.put,
@@ -244,14 +407,14 @@ fn score(
                     })
             else {
                 rej.no_data += 1;
-                return None;
+                return Err(None);
             };
             if price < w.min || price > w.max {
                 rej.outside += 1;
-                return None;
+                return Err(Some(price));
             }
             let mid = (w.min + w.max) / Decimal::TWO;
-            (price - mid).abs().to_f64()?
+            (price - mid).abs().to_f64().ok_or(None)?
         }
     };
     let has_bid = q.bid.is_some_and(|b| b > Decimal::ZERO);
@@ -271,7 +434,7 @@ fn score(
     };
     if (liq.require_bid && !has_bid) || !spread_ok || !oi_ok {
         rej.illiquid += 1;
-        return None;
+        return Err(None);
     }
-    Some(score)
+    Ok(score)
 }

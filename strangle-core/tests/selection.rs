@@ -142,3 +142,40 @@ fn premium_mode_picks_the_bid_closest_to_the_window_middle() {
     );
     assert_eq!(sel.put.contract.symbol, PUT);
 }
+
+#[test]
+fn an_empty_band_names_the_nearest_contracts_on_each_side() {
+    let mut p = profile();
+    p.delta_band.low = 0.15;
+    p.delta_band.high = 0.19;
+    let err = select(&chain(), &p, at(4, 0)).expect_err("nothing in 0.15–0.19");
+    match &err {
+        NoEntry::NoContract {
+            kind: OptionKind::Call,
+            nearest,
+            ..
+        } => {
+            let below = nearest.below.as_ref().expect("a call under the band");
+            let above = nearest.above.as_ref().expect("a call over the band");
+            assert_eq!((below.strike, below.value), (dec!(88000), dec!(0.14)));
+            assert_eq!((above.strike, above.value), (dec!(86000), dec!(0.2)));
+        }
+        other => panic!("expected no call, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no |delta| in 0.15–0.19 (nearest: 86000 at 0.2, 88000 at 0.14)"),
+        "{msg}"
+    );
+    // The same cause with other values is the same cause; another expiry or side is not.
+    let mut moved = chain();
+    for e in &mut moved.entries {
+        if e.contract.symbol == "C-BTC-88000-110326" {
+            e.quote.greeks.as_mut().expect("greeks").delta = 0.145;
+        }
+    }
+    let again = select(&moved, &p, at(4, 0)).expect_err("still nothing");
+    assert_ne!(again, err);
+    assert!(again.same_cause(&err));
+    assert!(!NoEntry::EmptyChain.same_cause(&err));
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use strangle_core::clock::ScaledClock;
 
 use crate::credentials::Credentials;
 use crate::env::Environment;
@@ -110,6 +111,37 @@ impl DeltaClient {
             .result
             .and_then(|r| r.get("server_time").and_then(serde_json::Value::as_i64))
             .and_then(DateTime::from_timestamp_micros))
+    }
+
+    /// The clock of a local market (`strangle sim-server`, [`crate::server::LocalServer`]):
+    /// its `market_time` and `market_speed` in `GET /v2/settings`, which Delta itself does
+    /// not publish. `None` when the server publishes no steady market clock.
+    pub async fn market_clock(&self) -> Result<Option<ScaledClock>, DeltaError> {
+        let asked = std::time::Instant::now();
+        let env: Envelope<serde_json::Value> = self
+            .get("/v2/settings", QueryString::default(), false)
+            .await?;
+        // The answer was read about half a round trip ago.
+        let half_trip = asked.elapsed() / 2;
+        let Some(r) = env.result else {
+            return Ok(None);
+        };
+        let time = r
+            .get("market_time")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(DateTime::from_timestamp_micros);
+        let speed = r
+            .get("market_speed")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|s| s.is_finite() && *s > 0.0);
+        Ok(match (time, speed) {
+            (Some(t), Some(speed)) => {
+                let ahead =
+                    chrono::Duration::from_std(half_trip.mul_f64(speed)).unwrap_or_default();
+                Some(ScaledClock::new(t + ahead, speed))
+            }
+            _ => None,
+        })
     }
 
     /// Every live call and put option (all pages).
@@ -414,6 +446,20 @@ impl DeltaClient {
         });
         self.send_json(Method::POST, "/v2/heartbeat/create", &body(&payload)?)
             .await
+    }
+
+    /// The dead-man heartbeats of the account (`GET /v2/heartbeat`).
+    pub async fn heartbeats(&self) -> Result<Vec<crate::wire::Heartbeat>, DeltaError> {
+        Ok(self
+            .get("/v2/heartbeat", QueryString::default(), true)
+            .await?
+            .result
+            .unwrap_or_default())
+    }
+
+    /// The environment this client talks to.
+    pub fn environment(&self) -> &Environment {
+        self.rest.env()
     }
 
     /// Keeps the dead-man switch alive for `ttl` (zero disables it).

@@ -42,6 +42,20 @@ impl Environment {
         }
     }
 
+    /// Whether the REST base is on this machine (`localhost`, 127.0.0.0/8 or `[::1]`): a
+    /// local market such as `strangle sim-server`, never one of Delta's hosts.
+    pub fn is_loopback(&self) -> bool {
+        let Ok(url) = url::Url::parse(self.rest_url()) else {
+            return false;
+        };
+        match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
     /// REST base URL (no trailing slash).
     pub fn rest_url(&self) -> &str {
         match self {

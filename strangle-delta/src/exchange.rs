@@ -19,6 +19,9 @@ use tokio::time::Instant;
 use std::sync::Arc;
 
 use crate::api::DeltaClient;
+use crate::deadman::Deadman;
+pub use crate::deadman::DeadmanConfig;
+use crate::error::DeltaError;
 use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Fill, Order, OrderType, Product, Side, Ticker};
@@ -145,8 +148,7 @@ pub struct DeltaExchange {
     products: RwLock<Products>,
     refresh: Duration,
     spot: Mutex<HashMap<Underlying, Decimal>>,
-    deadman: Option<DeadmanConfig>,
-    last_beat: Mutex<Option<Instant>>,
+    deadman: Option<Deadman>,
 }
 
 /// The WebSocket quote cache of a [`DeltaExchange`].
@@ -191,17 +193,6 @@ impl Stream {
     }
 }
 
-/// Dead-man switch settings.
-#[derive(Debug, Clone)]
-pub struct DeadmanConfig {
-    /// Heartbeat id registered with Delta.
-    pub heartbeat_id: String,
-    /// How long Delta waits for the next heartbeat before cancelling orders.
-    pub ttl: Duration,
-    /// Underlyings whose option orders it protects.
-    pub underlyings: Vec<Underlying>,
-}
-
 impl DeltaExchange {
     /// Wraps a client.
     pub fn new(client: DeltaClient) -> Self {
@@ -212,26 +203,32 @@ impl DeltaExchange {
             refresh: Duration::from_secs(3600),
             spot: Mutex::new(HashMap::new()),
             deadman: None,
-            last_beat: Mutex::new(None),
         }
     }
 
-    /// For live trading: the dead-man switch is armed (heartbeat id `strangle-<profile tag>`,
-    /// a 30-second TTL, BTC and ETH option orders), so that working orders are cancelled by
-    /// Delta if the engine goes silent.
-    pub fn live(client: DeltaClient, profile: &str) -> Self {
-        Self::new(client).with_deadman(DeadmanConfig {
-            heartbeat_id: format!("strangle-{}", strangle_core::ids::profile_tag(profile)),
-            ttl: Duration::from_secs(30),
-            underlyings: vec![Underlying::Btc, Underlying::Eth],
-        })
+    /// For live trading on `underlying`'s options: the dead-man switch is armed for that
+    /// underlying's call and put orders only (heartbeat `strangle-<underlying>-options`, a
+    /// 30-second TTL, shared by the process's engines on that scope; see [`crate::deadman`]),
+    /// so that working orders are cancelled by Delta if the engines go silent.
+    pub fn live(client: DeltaClient, underlying: Underlying) -> Self {
+        Self::new(client).with_deadman(DeadmanConfig::for_options(underlying))
     }
 
-    /// Arms Delta's dead-man switch: open option orders are cancelled if the engine stops
-    /// calling for `ttl`.
+    /// Arms Delta's dead-man switch: open orders in its scope are cancelled if no engine of
+    /// this process sharing it calls for `ttl`.
     pub fn with_deadman(mut self, config: DeadmanConfig) -> Self {
-        self.deadman = Some(config);
+        let rest = self.client.environment().rest_url().to_string();
+        self.deadman = Some(Deadman::join(&rest, config));
         self
+    }
+
+    /// This engine is done with the dead-man switch: the last engine sharing it disarms it
+    /// when `flat` (stopped with no open leg); otherwise it is left to fire.
+    pub async fn release_deadman(&self, flat: bool) -> std::result::Result<(), DeltaError> {
+        match &self.deadman {
+            Some(d) => d.release(&self.client, flat).await,
+            None => Ok(()),
+        }
     }
 
     /// Serves leg quotes from the public WebSocket (`ticker` and `ob_l1` channels) when they
@@ -567,19 +564,9 @@ impl Exchange for DeltaExchange {
     }
 
     async fn keepalive(&self) -> Result<()> {
-        let Some(d) = &self.deadman else {
-            return Ok(());
-        };
-        let mut last = self.last_beat.lock().await;
-        if last.is_some_and(|t| t.elapsed() < d.ttl / 3) {
-            return Ok(());
+        match &self.deadman {
+            Some(d) => Ok(d.keepalive(&self.client).await?),
+            None => Ok(()),
         }
-        if last.is_none() {
-            let u: Vec<&str> = d.underlyings.iter().map(|u| u.as_str()).collect();
-            self.client.create_heartbeat(&d.heartbeat_id, &u).await?;
-        }
-        self.client.heartbeat(&d.heartbeat_id, d.ttl).await?;
-        *last = Some(Instant::now());
-        Ok(())
     }
 }

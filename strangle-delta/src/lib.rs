@@ -21,6 +21,7 @@
 pub mod api;
 pub mod chain;
 pub mod credentials;
+pub mod deadman;
 pub mod env;
 pub mod error;
 pub mod exchange;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use strangle_core::clock::SystemClock;
+use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::error::Result;
 use strangle_core::model::{
     Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
@@ -21,18 +21,39 @@ use strangle_core::Exchange;
 use crate::exchange::DeltaExchange;
 
 /// Paper trading: real quotes, simulated orders.
-#[derive(Debug)]
 pub struct PaperExchange {
     data: DeltaExchange,
     venue: SimExchange,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for PaperExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaperExchange")
+            .field("data", &self.data)
+            .field("venue", &self.venue)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PaperExchange {
-    /// Paper trading on `data`'s market with `cash` USD and `fees`.
+    /// Paper trading on `data`'s market with `cash` USD and `fees`, by the wall clock.
     pub fn new(data: DeltaExchange, fees: FeeModel, cash: Decimal) -> Self {
+        Self::with_clock(data, fees, cash, Arc::new(SystemClock))
+    }
+
+    /// Paper trading by the market's `clock` (a local market's, see
+    /// [`crate::runner::market_clock`]): expiries and settlements are judged by it.
+    pub fn with_clock(
+        data: DeltaExchange,
+        fees: FeeModel,
+        cash: Decimal,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             data,
-            venue: SimExchange::new(Arc::new(SystemClock), fees, cash),
+            venue: SimExchange::new(clock.clone(), fees, cash),
+            clock,
         }
     }
 
@@ -91,7 +112,7 @@ impl Exchange for PaperExchange {
     /// Contracts that expired while held are settled at the index price Delta reports now
     /// (an approximation: Delta settles on a 30-minute TWAP of the index).
     async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let expired: Vec<_> = self
             .venue
             .contracts()

@@ -125,6 +125,22 @@ pub fn sim_market_source(seed: u64, grid: Duration) -> MarketSource {
     }
 }
 
+/// The clock an engine trading on `env` runs by. A local market (a loopback URL, such as
+/// `strangle sim-server`) that publishes its clock sets the time for every process trading
+/// on it, so `sim-server --start 2026-03-10T03:59:00Z` is 09:29 IST for them too, whatever
+/// the hour. Anywhere else, and on Delta's own hosts always, it is the wall clock.
+pub async fn market_clock(
+    client: &DeltaClient,
+    env: &Environment,
+) -> Result<Arc<dyn Clock>, DeltaError> {
+    if env.is_loopback() {
+        if let Some(clock) = client.market_clock().await? {
+            return Ok(Arc::new(clock));
+        }
+    }
+    Ok(Arc::new(SystemClock))
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -159,6 +175,15 @@ impl RunSpec {
         };
         format!("profile:{}@{account}", self.profile.name)
     }
+}
+
+/// What must happen when an engine task ends.
+#[derive(Default)]
+struct Ends {
+    /// The in-process market it traded on, shut down with it.
+    server: Option<LocalServer>,
+    /// Its exchange, whose share of the dead-man switch is released.
+    deadman: Option<Arc<DeltaExchange>>,
 }
 
 /// An engine running as a tokio task.
@@ -208,39 +233,42 @@ impl RunningEngine {
                 .await?;
                 let client = DeltaClient::local(server.environment(), Some(sim.credentials))?;
                 let ex = DeltaExchange::new(client);
-                Self::spawn(spec.profile, config, ex, ledger, clock, until, Some(server)).await
+                let ends = Ends {
+                    server: Some(server),
+                    deadman: None,
+                };
+                Self::spawn(spec.profile, config, ex, ledger, clock, until, ends).await
             }
             Market::Paper { env, cash } => {
-                let data = DeltaExchange::new(DeltaClient::new(env, None)?);
-                let ex = PaperExchange::new(data, spec.profile.fees.clone(), cash);
+                let client = DeltaClient::new(env.clone(), None)?;
+                let clock = market_clock(&client, &env).await?;
+                let data = DeltaExchange::new(client);
+                let ex =
+                    PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone());
                 Self::spawn(
                     spec.profile,
                     config,
                     ex,
                     ledger,
-                    Arc::new(SystemClock),
+                    clock,
                     None,
-                    None,
+                    Ends::default(),
                 )
                 .await
             }
             Market::Live { env, credentials } => {
-                let name = spec.profile.name.clone();
-                let ex = DeltaExchange::live(DeltaClient::new(env, Some(credentials))?, &name);
+                let client = DeltaClient::new(env.clone(), Some(credentials))?;
+                let clock = market_clock(&client, &env).await?;
+                let ex = Arc::new(DeltaExchange::live(client, spec.profile.underlying));
                 // Arm the dead-man switch before anything else: this proves the credentials
                 // (a wrong key fails the start, with nothing running) and protects the
                 // account from the first step on.
                 ex.keepalive().await?;
-                Self::spawn(
-                    spec.profile,
-                    config,
-                    ex,
-                    ledger,
-                    Arc::new(SystemClock),
-                    None,
-                    None,
-                )
-                .await
+                let ends = Ends {
+                    server: None,
+                    deadman: Some(ex.clone()),
+                };
+                Self::spawn(spec.profile, config, ex, ledger, clock, None, ends).await
             }
         }
     }
@@ -252,7 +280,7 @@ impl RunningEngine {
         ledger: L,
         clock: Arc<dyn Clock>,
         until: Option<DateTime<Utc>>,
-        server: Option<LocalServer>,
+        ends: Ends,
     ) -> Result<Self, DeltaError>
     where
         E: Exchange + Send + Sync + 'static,
@@ -262,8 +290,18 @@ impl RunningEngine {
         let (mut engine, handle) = Engine::start(profile, config, ex, ledger, clock).await?;
         let task = tokio::spawn(async move {
             let res = engine.run_until(until).await;
+            // The last engine on a dead-man switch disarms it when it stopped cleanly with no
+            // open leg; after an error the switch is left armed, to fire.
+            if let Some(ex) = ends.deadman {
+                let flat = res
+                    .as_ref()
+                    .is_ok_and(|s| s.legs.iter().all(|g| g.open.is_zero()));
+                if let Err(e) = ex.release_deadman(flat).await {
+                    tracing::warn!(error = %e, "the dead-man switch could not be disarmed");
+                }
+            }
             // The in-process market lives exactly as long as the engine that trades on it.
-            if let Some(s) = server {
+            if let Some(s) = ends.server {
                 s.shutdown();
             }
             Ok(res?)

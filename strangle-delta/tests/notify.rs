@@ -160,7 +160,10 @@ async fn a_dead_destination_fails_cleanly_without_the_token_in_the_error() {
     let notice = Notice::Error {
         profile: "p".into(),
         mode: strangle_core::ledger::Mode::Sim,
-        at: Utc::now(),
+        at: Utc
+            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("an instant"),
         message: "boom".into(),
     };
     let err = notifier.send(&notice).await.expect_err("nobody listens");

@@ -2,9 +2,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
+use strangle_core::clock::ScaledClock;
 use strangle_core::model::{
     FeeModel, OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying,
 };
@@ -14,7 +16,15 @@ use strangle_delta::paper::PaperExchange;
 use strangle_delta::server::{FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig};
 
 async fn moving_server() -> LocalServer {
-    let mut cfg = ServerConfig::default();
+    moving_server_on(common::clock_from_t0()).await
+}
+
+/// A market moving every 200 ms on `clock`.
+async fn moving_server_on(clock: Arc<ScaledClock>) -> LocalServer {
+    let mut cfg = ServerConfig {
+        clock,
+        ..ServerConfig::default()
+    };
     if let MarketSource::Synthetic { step, .. } = &mut cfg.market {
         *step = Duration::from_millis(200);
     }
@@ -50,9 +60,11 @@ async fn quotes_come_from_the_websocket_once_it_streams() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
-    let s = moving_server().await;
+    let clock = common::clock_from_t0();
+    let s = moving_server_on(clock.clone()).await;
     let data = DeltaExchange::new(common::client_with(&s, None));
-    let paper = PaperExchange::new(data, FeeModel::default(), Decimal::from(5_000));
+    // The paper venue judges expiries by the market's clock, as sessions on it do.
+    let paper = PaperExchange::with_clock(data, FeeModel::default(), Decimal::from(5_000), clock);
     let chain = paper.chain(Underlying::Btc).await.expect("chain");
     let e = chain
         .entries

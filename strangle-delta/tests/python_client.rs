@@ -6,7 +6,9 @@
 //! virtual environment and points `STRANGLE_PYTHON` at it; otherwise `python3` is used.
 
 use std::process::Command;
+use std::sync::Arc;
 
+use strangle_core::clock::ScaledClock;
 use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 
 fn python() -> String {
@@ -26,9 +28,14 @@ async fn the_official_python_client_works_against_the_local_server() {
              (scripts/test does this in target/pyenv), or point STRANGLE_PYTHON at a Python that has it"
         ),
     }
-    let server = LocalServer::start(ServerConfig::default())
-        .await
-        .expect("server");
+    // The market's clock starts at a fixed instant (09:30 IST, 10 March 2026), never "now".
+    let start = chrono::DateTime::from_timestamp(1_773_115_200, 0).expect("an instant");
+    let server = LocalServer::start(ServerConfig {
+        clock: Arc::new(ScaledClock::new(start, 1.0)),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server");
     let creds = demo_credentials();
     let script = format!(
         "{}/tests/python/official_client.py",

@@ -45,6 +45,7 @@ async fn until(
 
 async fn server(heartbeat_ms: u64) -> LocalServer {
     let mut cfg = ServerConfig {
+        clock: common::clock_from_t0(),
         ws_heartbeat: Duration::from_millis(heartbeat_ms),
         ..ServerConfig::default()
     };

@@ -184,11 +184,15 @@ def test_sessions_from_asyncio(tmp_path):
 
 
 def test_paper_and_live_sessions_on_the_local_delta_market(tmp_path):
-    with strangle.LocalServer(seed=5) as market:
+    # Sessions on a local market follow its clock, here fixed a minute before the entry.
+    with strangle.LocalServer(seed=5, start=BEFORE_ENTRY) as market:
         assert market.url.startswith("http://127.0.0.1:")
         paper = strangle.Session.paper(profile("py-paper"), env=market.url, ledger=tmp_path / "p.db")
         assert paper.mode == "paper" and paper.running
-        assert paper.status()["mode"] == "paper"
+        status = paper.status()
+        assert status["mode"] == "paper"
+        seen = status["at"]
+        assert BEFORE_ENTRY <= seen < BEFORE_ENTRY + timedelta(minutes=5), "the market's clock"
         paper.stop()
         assert paper.wait() is not None
 
@@ -200,6 +204,7 @@ def test_paper_and_live_sessions_on_the_local_delta_market(tmp_path):
         assert market.deadman_armed(), "a live session arms the dead-man switch"
         live.stop()
         live.wait()
+        assert not market.deadman_armed(), "a clean, flat stop disarms it"
 
 
 def test_a_live_secret_never_shows(tmp_path, monkeypatch):
@@ -207,7 +212,7 @@ def test_a_live_secret_never_shows(tmp_path, monkeypatch):
     monkeypatch.delenv("STRANGLE_DELTA_API_KEY", raising=False)
     monkeypatch.delenv("STRANGLE_DELTA_API_SECRET", raising=False)
     monkeypatch.delenv("STRANGLE_DELTA_CREDENTIALS_FILE", raising=False)
-    with strangle.LocalServer(seed=6) as market:
+    with strangle.LocalServer(seed=6, start=BEFORE_ENTRY) as market:
         with pytest.raises(strangle.SessionError, match="STRANGLE_DELTA_API_KEY") as e:
             strangle.Session.live(profile("py-live"), env=market.url, confirm_live=True)
         with pytest.raises(strangle.SessionError, match="invalid_api_key") as e:
@@ -222,16 +227,16 @@ def test_a_live_secret_never_shows(tmp_path, monkeypatch):
 def test_bad_session_settings_change_nothing(tmp_path):
     db = tmp_path / "x.db"
     with pytest.raises(ValueError, match="speed"):
-        strangle.Session.sim(profile(), speed=-1, ledger=db)
+        strangle.Session.sim(profile(), speed=-1, start=BEFORE_ENTRY, ledger=db)
     with pytest.raises(ValueError, match="environment"):
         strangle.Session.paper(profile(), env="moon", ledger=db)
     with pytest.raises(ValueError, match="poll_seconds"):
-        strangle.Session.sim(profile(), poll_seconds=0, ledger=db)
+        strangle.Session.sim(profile(), poll_seconds=0, start=BEFORE_ENTRY, ledger=db)
     assert not db.exists(), "a refused session created its ledger"
 
 
 def test_ctrl_c_interrupts_a_wait_but_not_the_session():
-    s = strangle.Session.sim(profile("py-wait"))
+    s = strangle.Session.sim(profile("py-wait"), start=BEFORE_ENTRY)
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     try:

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use strangle_core::cells::neutralise;
 use strangle_core::ledger::{AuditEvent, OrderIntent, SessionRecord, SessionState};
 use strangle_core::model::{Fill, OrderState};
 
@@ -110,9 +111,11 @@ pub fn sessions_csv(sessions: &[SessionRecord]) -> Result<String, csv::Error> {
     let opt = |d: Option<Decimal>| d.map(|d| d.round_dp(8).to_string()).unwrap_or_default();
     for s in sessions {
         let leg = |i: usize| s.legs.get(i);
+        // Text from outside (names, symbols) cannot become a spreadsheet formula.
+        let text = |t: &str| neutralise(t).into_owned();
         w.write_record([
-            s.session_id.clone(),
-            s.profile.clone(),
+            text(&s.session_id),
+            text(&s.profile),
             s.underlying.to_string(),
             s.mode.to_string(),
             s.trading_day.to_string(),
@@ -120,10 +123,10 @@ pub fn sessions_csv(sessions: &[SessionRecord]) -> Result<String, csv::Error> {
             s.opened_at.to_rfc3339(),
             s.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             s.exit_reason.map(|r| r.to_string()).unwrap_or_default(),
-            leg(0).map(|g| g.symbol.clone()).unwrap_or_default(),
+            leg(0).map(|g| text(&g.symbol)).unwrap_or_default(),
             opt(leg(0).and_then(|g| g.book.entry_price())),
             opt(leg(0).and_then(|g| g.book.exit_price())),
-            leg(1).map(|g| g.symbol.clone()).unwrap_or_default(),
+            leg(1).map(|g| text(&g.symbol)).unwrap_or_default(),
             opt(leg(1).and_then(|g| g.book.entry_price())),
             opt(leg(1).and_then(|g| g.book.exit_price())),
             leg(0).map(|g| g.book.sold.to_string()).unwrap_or_default(),

@@ -55,6 +55,10 @@ impl Store {
                 reason: e.to_string(),
             })?;
         }
+        create_owner_only(path).map_err(|e| StoreError::Location {
+            location: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -67,6 +71,24 @@ impl Store {
             .connect_with(opts)
             .await?;
         Self::from_pool(pool).await
+    }
+}
+
+/// Creates an empty ledger file readable and writable by its owner only (0600), if none is
+/// there yet: the ledger holds the account's orders and fills. SQLite gives its `-wal` and
+/// `-shm` files the same mode as the database file. An existing file is left as it is.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -30,9 +30,14 @@ enum Cleanup {
 fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = Utc::now().timestamp_subsec_nanos();
+    // A random part per process: schemas and files of earlier runs never collide.
+    static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let salt = *SALT.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id()) % 1_000_000_007
+    });
     format!(
-        "{prefix}_{}_{}_{nanos}",
+        "{prefix}_{}_{}_{salt}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
@@ -260,7 +265,10 @@ async fn writes_are_idempotent_and_events_append_only(store: Arc<Store>) {
         store.record_order_update(sid, st).await.expect("update");
     }
     let e = AuditEvent {
-        at: Utc::now(),
+        at: Utc
+            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("an instant"),
         profile: "p".into(),
         session_id: None,
         kind: "k".into(),
@@ -308,7 +316,10 @@ async fn pg_count(pool: &sqlx::PgPool, table: &str) -> i64 {
 }
 
 async fn marks_are_group_committed(store: Arc<Store>) {
-    let t = Utc::now();
+    let t = Utc
+        .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("an instant");
     let mem = Arc::new(MemoryLedger::new());
     run_days(mem.clone()).await;
     let s = &mem.contents().sessions[0];
@@ -502,6 +513,19 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
     assert_eq!(
         rows[1][net_col].parse::<Decimal>().expect("decimal"),
         all.items[0].pnl.net
+    );
+    // Text that a spreadsheet would run as a formula is neutralised; numbers stay numbers.
+    let mut evil = all.items[0].clone();
+    evil.profile = "=HYPERLINK(\"http://x\")".into();
+    evil.legs[0].symbol = "@SUM(A1)".into();
+    let csv = strangle_store::queries::sessions_csv(&[evil.clone()]).expect("csv");
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let row = r.records().next().expect("a row").expect("row");
+    assert_eq!(&row[1], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(&row[9], "'@SUM(A1)");
+    assert_eq!(
+        row[net_col].parse::<Decimal>().expect("decimal"),
+        evil.pnl.net
     );
 
     let a = store

@@ -129,6 +129,12 @@ fn status_line(s: &Status) -> String {
         line.push_str(&format!(" | trail {t}%"));
     }
     match (s.phase, s.next_entry, s.planned_exit) {
+        // Inside the entry window with nothing qualifying: say why, with the nearest contracts.
+        (Phase::Waiting, _, _) if s.no_entry_reason.is_some() => {
+            if let Some(why) = &s.no_entry_reason {
+                line.push_str(&format!(" | not entering: {why}"));
+            }
+        }
         (Phase::Waiting, Some(t), _) => line.push_str(&format!(
             " | next entry {}",
             t.with_timezone(&Kolkata).format("%d %b %H:%M IST")

@@ -3,8 +3,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Kolkata;
 use clap::Args;
-use strangle_core::clock::SystemClock;
+use strangle_core::clock::{Clock, ScaledClock, SystemClock};
 use strangle_delta::runner::sim_market_source;
 use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::Credentials;
@@ -38,6 +40,13 @@ pub struct SimServerArgs {
     /// Seed of the simulated market.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The market's clock starts at this instant (RFC 3339) instead of now. Engines trading
+    /// on this market (`strangle run --env URL`, `serve`, Python sessions) follow its clock.
+    #[arg(long)]
+    pub start: Option<DateTime<Utc>>,
+    /// Market seconds per real second (e.g. 60 runs an hour of market in a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
+    pub speed: f64,
 }
 
 /// The credentials the local market accepts.
@@ -59,9 +68,13 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
         addr: SocketAddr::new(args.host, args.port),
         accounts: vec![creds.clone()],
         market: sim_market_source(args.seed, chrono::Duration::seconds(5)),
-        clock: Arc::new(SystemClock),
+        clock: match (args.start, args.speed) {
+            (None, 1.0) => Arc::new(SystemClock),
+            (start, speed) => Arc::new(ScaledClock::new(start.unwrap_or_else(Utc::now), speed)),
+        },
         ..ServerConfig::default()
     };
+    let config_clock = config.clock.clone();
     let server = LocalServer::start(config).await?;
     // Printing must never stop the server (say, when whoever reads its output goes away).
     let mut out = std::io::stdout();
@@ -76,6 +89,15 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
         "  WebSocket     ws://{}/ws (private), ws://{}/ws/public",
         server.addr(),
         server.addr()
+    );
+    say!(
+        out,
+        "  market clock  {} ({}x)",
+        config_clock
+            .now()
+            .with_timezone(&Kolkata)
+            .format("%Y-%m-%d %H:%M:%S IST"),
+        config_clock.rate().unwrap_or(1.0)
     );
     say!(out, "  API key       {}", creds.api_key);
     say!(

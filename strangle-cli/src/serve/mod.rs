@@ -1,14 +1,18 @@
 //! `strangle serve`: the REST API over the ledger and the engines (profiles, trading
 //! control, sessions, analytics, metrics, OpenAPI document).
 //!
-//! Binds to 127.0.0.1 by default; any other address needs an API token, and with a token set
-//! every request must carry `Authorization: Bearer <token>`. Invalid input gets 422 with every
-//! field error and changes nothing; unknown ids 404; conflicts 409. No CORS header is sent
-//! unless origins are named with `--cors-origin` (never a wildcard). The web dashboard is
-//! served at `/`.
+//! Binds to 127.0.0.1 by default. Every request must carry `Authorization: Bearer <token>`:
+//! the token comes from `STRANGLE_API_TOKEN`, or is generated at start and printed once in
+//! the dashboard link (`http://127.0.0.1:8000/#token=…`, a fragment, which the browser never
+//! sends); any address but loopback needs a token set by the operator. The request guard
+//! ([`guard`]) refuses other hosts (DNS rebinding), cross-origin changes and non-JSON bodies.
+//! Invalid input gets 422 with every field error and changes nothing; unknown ids 404;
+//! conflicts 409. No CORS header is sent unless origins are named with `--cors-origin` (never
+//! a wildcard). The web dashboard is served at `/`.
 
 mod configs;
 mod control;
+mod guard;
 mod metrics;
 mod reply;
 mod routes;
@@ -73,12 +77,21 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// Another host name the server answers to (repeatable), e.g. `ops.lan` when reached by
+    /// name over a network. Loopback names and the listen address are always allowed; any
+    /// other `Host` is refused, which defeats DNS rebinding.
+    #[arg(
+        long = "allow-host",
+        env = "STRANGLE_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
 }
 
 /// Shared state of the API.
 pub struct Api {
     store: Arc<Store>,
-    token: Option<String>,
+    token: String,
     trading: Arc<trading::Trading>,
     metrics: metrics::Metrics,
 }
@@ -90,9 +103,15 @@ pub fn token() -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
+/// A fresh token for this run: 32 random bytes, hex.
+fn generated_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
 async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
     let page = req.method() == Method::GET && web::PUBLIC.contains(&req.uri().path());
-    if let (Some(t), false) = (&api.token, page) {
+    if !page {
+        let t = &api.token;
         let given = req
             .headers()
             .get("authorization")
@@ -181,29 +200,40 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
 
 /// Serves until Ctrl-C, then stops every engine (flattening open legs).
 pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
-    let token = token();
-    if !args.listen.ip().is_loopback() && token.is_none() {
+    let set_token = token();
+    if !args.listen.ip().is_loopback() && set_token.is_none() {
         return Err(CliError::Refused(format!(
             "refusing to listen on {} without an API token: set {TOKEN_VAR}, or listen on 127.0.0.1",
             args.listen
         )));
     }
+    let generated = set_token.is_none();
+    let token = set_token.unwrap_or_else(generated_token);
     let cors = cors(&args.cors_origins)?;
+    let allowed = Arc::new(guard::Allowed::new(
+        args.listen,
+        &args.allow_hosts,
+        &args.cors_origins,
+    ));
     let markets = markets(&args)?;
     let notifier = notifier()?;
     let trading = Arc::new(trading::Trading::new(store.clone(), markets, notifier));
     let api = Arc::new(Api {
         store,
-        token,
+        token: token.clone(),
         trading: trading.clone(),
         metrics: metrics::Metrics::new(),
     });
     let mut app =
         routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));
-    // Outermost, so a browser's preflight is answered before the token check.
+    // Outside the token check, so a browser's preflight is answered before it.
     if let Some(c) = cors {
         app = app.layer(c);
     }
+    // Outermost: the host, origin and content-type checks, then one JSON shape for errors.
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(allowed, guard::check))
+        .layer(axum::middleware::from_fn(guard::json_errors));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -211,6 +241,11 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Failed(e.to_string()))?;
     println!("strangle API listening on http://{addr}");
+    if generated {
+        // The one place this token is shown: a fragment, which browsers never send.
+        println!("  dashboard     http://{addr}/#token={token}");
+        println!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
+    }
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -19,7 +19,9 @@ use super::{configs, control, metrics, sessions, Api};
     info(
         title = "strangle API",
         description = "Profiles, trading control, sessions and analytics of a strangle server. \
-                       With a token set, every request needs `Authorization: Bearer <token>`."
+                       Every request needs `Authorization: Bearer <token>` (the token is set \
+                       with STRANGLE_API_TOKEN, or generated at start and printed in the \
+                       dashboard link); changes need `Content-Type: application/json`."
     ),
     paths(openapi_json),
     modifiers(&BearerAuth),
@@ -84,8 +86,60 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// What every operation may also answer, from the request guard and the token check, and
+/// the fields a profile must name: added to the generated document, so clients see the real
+/// contract.
+fn document_guard(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
+    let reply = |what: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let public = path == "/healthz";
+        for (method, op) in [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+        ] {
+            let Some(op) = op else { continue };
+            let r = &mut op.responses.responses;
+            if !public {
+                r.entry("401".into())
+                    .or_insert_with(|| reply("No valid bearer token"));
+            }
+            r.entry("403".into()).or_insert_with(|| {
+                reply("The Host is not this server's, or a foreign web origin tried a change")
+            });
+            if method != HttpMethod::Get {
+                r.entry("415".into())
+                    .or_insert_with(|| reply("A body that is not Content-Type: application/json"));
+            }
+        }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        if let Some(RefOr::T(Schema::Object(profile))) = components.schemas.get_mut("Profile") {
+            if !profile.required.iter().any(|f| f == "name") {
+                profile.required.push("name".into());
+            }
+        }
+    }
+}
+
 pub(super) fn router(api: Arc<Api>) -> Router {
-    let (router, doc) = parts(api.clone());
+    let (router, mut doc) = parts(api.clone());
+    document_guard(&mut doc);
     let doc = Arc::new(doc);
     router
         .route(

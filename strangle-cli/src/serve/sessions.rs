@@ -40,8 +40,17 @@ pub struct SessionQuery {
     #[serde(default)]
     #[param(minimum = 0)]
     offset: i64,
-    /// Export format: only `csv`.
-    format: Option<String>,
+    /// Export format (only `csv`).
+    #[param(inline)]
+    format: Option<ExportFormat>,
+}
+
+/// Formats of `/api/trading/sessions/export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// Comma-separated values, one row per session.
+    Csv,
 }
 
 fn default_limit() -> i64 {
@@ -108,9 +117,8 @@ pub async fn sessions(State(api): St, Filter(q): Filter) -> Response {
         (status = 200, description = "CSV", content_type = "text/csv", body = String),
         (status = 422, description = "Malformed filter or format", body = ErrorBody)))]
 pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Response {
-    if q.format.as_deref().is_some_and(|f| f != "csv") {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "format must be csv");
-    }
+    // Any other format is a 422 from the query parser.
+    let ExportFormat::Csv = q.format.unwrap_or(ExportFormat::Csv);
     match api.store.sessions_csv(&q.filter()).await {
         Ok(csv) => (
             [

@@ -153,6 +153,10 @@ pub struct Heartbeat {
     pub server_time: DateTime<Utc>,
     /// The latest error.
     pub last_error: Option<String>,
+    /// Why a running engine inside its entry window has not entered: the selection's failure
+    /// with the nearest contracts (`no call qualifies …: no |delta| in 0.1–0.15 (nearest:
+    /// 82500 at 0.201, 83000 at 0.065)`).
+    pub no_entry_reason: Option<String>,
 }
 
 /// The schedule with countdowns, in seconds from the heartbeat's time.
@@ -509,6 +513,7 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
         updated_at: Some(st.at),
         server_time: Utc::now(),
         last_error: st.last_error,
+        no_entry_reason: st.no_entry_reason,
     }
 }
 
@@ -530,6 +535,7 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         updated_at: Some(e.last.at),
         server_time: Utc::now(),
         last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
+        no_entry_reason: None,
     }
 }
 
@@ -546,6 +552,7 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         updated_at: None,
         server_time: Utc::now(),
         last_error: None,
+        no_entry_reason: None,
     }
 }
 

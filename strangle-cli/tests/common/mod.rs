@@ -3,6 +3,61 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::Child;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Tuesday 10 March 2026, 09:30 IST (04:00 UTC): the default profile's entry time. Tests that
+/// run an engine fix the market's clock here (or at a chosen offset from it), never at "now",
+/// so they decide the same way whatever the hour they run at.
+pub fn entry_0930_ist() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// A child process that is killed and reaped when dropped, so a failing test (a panic or an
+/// early return included) leaves nothing running.
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Sends SIGINT (Ctrl-C).
+    pub fn interrupt(&self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+    }
+
+    /// Kills the process and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Proc {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct Dir(PathBuf);
@@ -38,21 +93,23 @@ impl Drop for Dir {
 
 /// `strangle serve` on a free loopback port with its ledger in `dir`, the API token set and
 /// notifications off (stdout drained, stderr dropped). Returns the process and its base URL.
-pub fn serve(dir: &Dir, token: &str, args: &[&str]) -> (std::process::Child, String) {
+pub fn serve(dir: &Dir, token: &str, args: &[&str]) -> (Proc, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .arg("--ledger")
-        .arg(dir.ledger())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("STRANGLE_API_TOKEN", token)
-        .env_remove("STRANGLE_WEBHOOK_URL")
-        .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
+    let mut child = Proc(
+        Command::new(env!("CARGO_BIN_EXE_strangle"))
+            .arg("--ledger")
+            .arg(dir.ledger())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("STRANGLE_API_TOKEN", token)
+            .env_remove("STRANGLE_WEBHOOK_URL")
+            .env_remove("STRANGLE_TELEGRAM_BOT_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts"),
+    );
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("text");
     // Keep reading, so the server never writes into a closed pipe.

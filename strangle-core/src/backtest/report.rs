@@ -320,6 +320,7 @@ impl Report {
 
     /// One CSV row per leg of every session.
     pub fn legs_csv(r: &BacktestResult) -> String {
+        use crate::cells::csv_text;
         let mut o = String::from(
             "session_id,opened_at,closed_at,state,exit_reason,leg,symbol,strike,entry_delta,contracts,entry_price,exit_price,leg_premium,leg_gross,leg_fees,leg_net,session_net\n",
         );
@@ -330,13 +331,13 @@ impl Report {
                 let _ = writeln!(
                     o,
                     "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    s.session_id,
+                    csv_text(&s.session_id),
                     s.opened_at.to_rfc3339(),
                     s.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     format!("{:?}", s.state).to_lowercase(),
                     s.exit_reason.map(|x| x.to_string()).unwrap_or_default(),
                     g.kind,
-                    g.symbol,
+                    csv_text(&g.symbol),
                     g.strike,
                     g.entry_delta.map(|d| d.to_string()).unwrap_or_default(),
                     g.book.sold,

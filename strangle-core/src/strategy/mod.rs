@@ -192,7 +192,8 @@ pub struct Strategy {
     used_day: Option<NaiveDate>,
     stop_requested: bool,
     spot: Option<Decimal>,
-    last_no_entry: Option<String>,
+    /// Why the open entry window has not been used yet (cleared outside the window).
+    last_no_entry: Option<crate::select::NoEntry>,
     last_error: Option<String>,
 }
 
@@ -359,7 +360,7 @@ impl Strategy {
     }
 
     /// The trading day whose entry window is open and unused at `now`.
-    fn entry_day(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+    pub(crate) fn entry_day(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
         if self.stop_requested || self.live.is_some() {
             return None;
         }
@@ -373,16 +374,22 @@ impl Strategy {
             return;
         }
         let Some(day) = self.entry_day(now) else {
+            // Outside the window there is nothing to explain.
+            self.last_no_entry = None;
             return;
         };
         let sel = match select(chain, &self.profile, now) {
             Ok(s) => s,
             Err(why) => {
-                let msg = why.to_string();
-                if self.last_no_entry.as_deref() != Some(msg.as_str()) {
-                    self.audit(now, "no_entry", msg.clone(), out);
-                    self.last_no_entry = Some(msg);
+                // An event when the cause changes; the status always shows the latest values.
+                if !self
+                    .last_no_entry
+                    .as_ref()
+                    .is_some_and(|last| last.same_cause(&why))
+                {
+                    self.audit(now, "no_entry", why.to_string(), out);
                 }
+                self.last_no_entry = Some(why);
                 return;
             }
         };

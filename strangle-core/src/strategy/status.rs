@@ -79,7 +79,8 @@ pub struct Status {
     pub opened_at: Option<DateTime<Utc>>,
     /// Why the session is exiting (or why the last one closed).
     pub exit_reason: Option<ExitReason>,
-    /// Most recent reason for not entering.
+    /// Why the open entry window has not been used yet: the selection's failure with the
+    /// nearest contracts (cleared outside the window and once a strangle is entered).
     pub no_entry_reason: Option<String>,
     /// Most recent error.
     pub last_error: Option<String>,
@@ -145,7 +146,11 @@ impl Strategy {
             exit_reason: rec
                 .and_then(|r| r.exit_reason)
                 .or(self.last_closed.as_ref().and_then(|r| r.exit_reason)),
-            no_entry_reason: self.last_no_entry.clone(),
+            no_entry_reason: self
+                .last_no_entry
+                .as_ref()
+                .filter(|_| self.phase == Phase::Waiting && self.entry_day(now).is_some())
+                .map(ToString::to_string),
             last_error: self.last_error.clone(),
             last_session: self.last_closed.clone(),
         }

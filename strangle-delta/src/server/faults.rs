@@ -23,6 +23,17 @@ pub enum FaultKind {
     RejectOrder(String),
 }
 
+/// How the market answers `POST /v2/heartbeat/create` for an id that already exists: Delta
+/// does not document it, so a client must cope with both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExistingHeartbeat {
+    /// 200, and the heartbeat takes the new scope.
+    #[default]
+    Replace,
+    /// 400 `heartbeat_already_exists`, and the heartbeat keeps its scope.
+    Refuse,
+}
+
 /// One rule: requests matching `method` and `path_prefix` get `kind`, `remaining` times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
@@ -56,6 +67,7 @@ struct State {
     stale_quotes: bool,
     ws_generation: u64,
     hits: u64,
+    existing_heartbeat: ExistingHeartbeat,
 }
 
 /// The server's fault knobs (all off by default).
@@ -100,6 +112,15 @@ impl Faults {
     /// Closes every open WebSocket connection now.
     pub fn drop_websockets(&self) {
         self.lock().ws_generation += 1;
+    }
+
+    /// Sets the answer to creating a heartbeat id that exists.
+    pub fn set_existing_heartbeat(&self, answer: ExistingHeartbeat) {
+        self.lock().existing_heartbeat = answer;
+    }
+
+    pub(crate) fn existing_heartbeat(&self) -> ExistingHeartbeat {
+        self.lock().existing_heartbeat
     }
 
     /// How many requests a rule has hit so far.

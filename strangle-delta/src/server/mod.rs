@@ -37,7 +37,7 @@ use crate::env::Environment;
 use crate::error::{DeltaError, Secret};
 use crate::wire::Envelope;
 
-pub use faults::{FaultKind, FaultRule, Faults};
+pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults};
 use render::OrderMeta;
 
 /// How the server's market moves.
@@ -148,12 +148,57 @@ pub(crate) struct Orders {
 
 #[derive(Debug, Default)]
 pub(crate) struct DeadMan {
-    /// Wall-clock instant after which open orders are cancelled.
-    deadline: Option<tokio::time::Instant>,
-    /// Heartbeat ids created.
-    ids: Vec<String>,
-    /// How many times it fired.
+    /// `cancel_after`: the instant after which every open order is cancelled.
+    cancel_after: Option<tokio::time::Instant>,
+    /// Heartbeats created, by id.
+    beats: std::collections::BTreeMap<String, Beat>,
+    /// How many times a deadline passed and orders were cancelled.
     fired: u64,
+}
+
+/// One dead-man heartbeat: its scope, as created, and its deadline while armed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Beat {
+    /// `underlying_assets` (empty: every underlying).
+    underlyings: Vec<String>,
+    /// `contract_types` (empty: every contract type).
+    contract_types: Vec<String>,
+    /// When the orders in scope are cancelled unless a heartbeat comes first.
+    deadline: Option<tokio::time::Instant>,
+    /// The last `ttl` sent, ms.
+    ttl_ms: u64,
+}
+
+impl Beat {
+    /// Whether an order on `symbol` (`C-BTC-…`, `P-ETH-…`) is in this heartbeat's scope.
+    fn covers(&self, symbol: &str) -> bool {
+        let mut parts = symbol.split('-');
+        let kind = match parts.next() {
+            Some("C") => "call_options",
+            Some("P") => "put_options",
+            _ => "other",
+        };
+        let underlying = parts.next().unwrap_or("");
+        (self.contract_types.is_empty() || self.contract_types.iter().any(|t| t == kind))
+            && (self.underlyings.is_empty()
+                || self
+                    .underlyings
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(underlying)))
+    }
+}
+
+/// A heartbeat as the tests see it: id, scope, armed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatView {
+    /// The heartbeat id.
+    pub id: String,
+    /// Underlyings it covers (empty: all).
+    pub underlyings: Vec<String>,
+    /// Contract types it covers (empty: all).
+    pub contract_types: Vec<String>,
+    /// Whether a deadline is running (a heartbeat with a TTL above zero came last).
+    pub armed: bool,
 }
 
 pub(crate) struct ServerState {
@@ -326,9 +371,25 @@ impl LocalServer {
         self.state.deadman().fired
     }
 
-    /// Whether a dead-man deadline is armed.
+    /// Whether a dead-man deadline is armed (a heartbeat or `cancel_after`).
     pub fn deadman_armed(&self) -> bool {
-        self.state.deadman().deadline.is_some()
+        let d = self.state.deadman();
+        d.cancel_after.is_some() || d.beats.values().any(|b| b.deadline.is_some())
+    }
+
+    /// The heartbeats created on this market.
+    pub fn heartbeats(&self) -> Vec<HeartbeatView> {
+        self.state
+            .deadman()
+            .beats
+            .iter()
+            .map(|(id, b)| HeartbeatView {
+                id: id.clone(),
+                underlyings: b.underlyings.clone(),
+                contract_types: b.contract_types.clone(),
+                armed: b.deadline.is_some(),
+            })
+            .collect()
     }
 
     /// Stops serving.
@@ -352,25 +413,40 @@ impl Drop for LocalServer {
     }
 }
 
-/// Cancels every open order when the dead-man deadline passes.
+/// When a heartbeat's deadline passes, cancels the open orders in its scope; when the
+/// `cancel_after` deadline passes, every open order.
 async fn deadman_watch(st: Arc<ServerState>) {
     let mut every = tokio::time::interval(Duration::from_millis(50));
     loop {
         every.tick().await;
-        let due = {
+        let now = tokio::time::Instant::now();
+        let (all, scopes) = {
             let mut d = st.deadman();
-            match d.deadline {
-                Some(t) if t <= tokio::time::Instant::now() => {
-                    d.deadline = None;
-                    d.fired += 1;
-                    true
-                }
-                _ => false,
+            let all = d.cancel_after.is_some_and(|t| t <= now);
+            if all {
+                d.cancel_after = None;
             }
+            let mut scopes = Vec::new();
+            for b in d.beats.values_mut() {
+                if b.deadline.is_some_and(|t| t <= now) {
+                    b.deadline = None;
+                    scopes.push(b.clone());
+                }
+            }
+            d.fired += u64::from(all) + scopes.len() as u64;
+            (all, scopes)
         };
-        if due {
+        if all {
             routes::cancel_all(&st).await;
-            tracing::info!("dead-man switch fired: open orders cancelled");
+            tracing::info!("cancel_after fired: every open order cancelled");
+        }
+        if !scopes.is_empty() {
+            let n =
+                routes::cancel_where(&st, |symbol| scopes.iter().any(|b| b.covers(symbol))).await;
+            tracing::info!(
+                cancelled = n,
+                "dead-man heartbeat fired: orders in its scope cancelled"
+            );
         }
     }
 }

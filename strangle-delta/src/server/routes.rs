@@ -18,8 +18,9 @@ use strangle_core::model::{
 };
 use strangle_core::Exchange;
 
+use super::faults::ExistingHeartbeat;
 use super::render::{self, OrderMeta};
-use super::{api_error, auth, ServerState};
+use super::{api_error, auth, Beat, ServerState};
 use crate::wire::{
     CancelOrder, CreateOrder, Envelope, L2Level, L2Orderbook, Meta, OrderType, Side, WalletBalance,
 };
@@ -239,7 +240,13 @@ async fn orderbook(State(st): St, Path(symbol): Path<String>) -> Response {
 
 async fn settings(State(st): St) -> Response {
     let now = chrono::Utc::now().timestamp_micros() + st.faults.clock_skew() * 1_000_000;
-    ok(serde_json::json!({ "server_time": now, "market_time": st.clock.now().timestamp_micros() }))
+    // `market_time` and `market_speed` are this server's own: a process trading here follows
+    // the market's clock with them (Delta publishes neither).
+    ok(serde_json::json!({
+        "server_time": now,
+        "market_time": st.clock.now().timestamp_micros(),
+        "market_speed": st.clock.rate(),
+    }))
 }
 
 fn meta_of(st: &ServerState, coid: &str) -> Option<OrderMeta> {
@@ -393,9 +400,14 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
 
 /// Cancels every open order (cancel-all and the dead-man switch).
 pub(crate) async fn cancel_all(st: &ServerState) -> usize {
+    cancel_where(st, |_| true).await
+}
+
+/// Cancels the open orders whose symbol `pick` accepts; returns how many.
+pub(crate) async fn cancel_where(st: &ServerState, pick: impl Fn(&str) -> bool) -> usize {
     let open = st.venue.open_orders().await.unwrap_or_default();
     let mut n = 0;
-    for o in open {
+    for o in open.iter().filter(|o| pick(&o.symbol)) {
         if st.venue.cancel_order(&o.client_order_id, 0).await.is_ok() {
             n += 1;
         }
@@ -679,7 +691,42 @@ async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
     let Some(id) = v.get("heartbeat_id").and_then(|x| x.as_str()) else {
         return bad("bad_schema", "heartbeat_id is required");
     };
-    st.deadman().ids.push(id.to_string());
+    let list = |key: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (underlyings, contract_types) = (list("underlying_assets"), list("contract_types"));
+    let mut d = st.deadman();
+    if let Some(existing) = d.beats.get_mut(id) {
+        // Delta does not document this answer: the market gives the one it is set to.
+        match st.faults.existing_heartbeat() {
+            ExistingHeartbeat::Replace => {
+                existing.underlyings = underlyings;
+                existing.contract_types = contract_types;
+            }
+            ExistingHeartbeat::Refuse => {
+                return bad(
+                    "heartbeat_already_exists",
+                    format!("heartbeat {id} already exists"),
+                )
+            }
+        }
+    } else {
+        d.beats.insert(
+            id.to_string(),
+            Beat {
+                underlyings,
+                contract_types,
+                ..Beat::default()
+            },
+        );
+    }
     ok(serde_json::json!({ "heartbeat_id": id }))
 }
 
@@ -695,23 +742,35 @@ async fn heartbeat(State(st): St, body: Bytes) -> Response {
         return bad("bad_schema", "heartbeat_id and ttl (ms) are required");
     };
     let mut d = st.deadman();
-    if !d.ids.iter().any(|x| x == id) {
+    let Some(beat) = d.beats.get_mut(id) else {
         return bad("not_found", format!("heartbeat {id} was not created"));
-    }
-    d.deadline =
+    };
+    beat.ttl_ms = ttl;
+    beat.deadline =
         (ttl > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
     ok(serde_json::json!({
         "heartbeat_timestamp": chrono::Utc::now().timestamp_micros().to_string(),
-        "process_enabled": "true",
+        "process_enabled": (ttl > 0).to_string(),
     }))
 }
 
 async fn heartbeat_list(State(st): St) -> Response {
-    let ids = st.deadman().ids.clone();
-    ok(ids
-        .into_iter()
-        .map(|id| serde_json::json!({ "heartbeat_id": id }))
-        .collect::<Vec<_>>())
+    let beats: Vec<serde_json::Value> = st
+        .deadman()
+        .beats
+        .iter()
+        .map(|(id, b)| {
+            serde_json::json!({
+                "heartbeat_id": id,
+                "impact": "contracts",
+                "underlying_assets": b.underlyings,
+                "contract_types": b.contract_types,
+                "ttl": b.ttl_ms,
+                "process_enabled": b.deadline.is_some().to_string(),
+            })
+        })
+        .collect();
+    ok(beats)
 }
 
 async fn cancel_after(State(st): St, body: Bytes) -> Response {
@@ -727,7 +786,7 @@ async fn cancel_after(State(st): St, body: Bytes) -> Response {
     let Some(ms) = ms else {
         return bad("bad_schema", "cancel_after (ms) is required");
     };
-    st.deadman().deadline =
+    st.deadman().cancel_after =
         (ms > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ms));
     let at = chrono::Utc::now().timestamp_millis() + ms as i64;
     ok(

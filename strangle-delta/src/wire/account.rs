@@ -76,3 +76,17 @@ pub struct WalletBalance {
     #[serde(default, deserialize_with = "decimal_opt")]
     pub blocked_margin: Option<Decimal>,
 }
+
+/// One dead-man heartbeat (`GET /v2/heartbeat`). Only the id is relied on; the scope is read
+/// when present.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Heartbeat {
+    /// The id it was created with.
+    pub heartbeat_id: String,
+    /// Underlyings it covers, when the answer says.
+    #[serde(default)]
+    pub underlying_assets: Option<Vec<String>>,
+    /// Contract types it covers, when the answer says.
+    #[serde(default)]
+    pub contract_types: Option<Vec<String>>,
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
-use strangle_core::clock::ManualClock;
+use strangle_core::clock::{ManualClock, ScaledClock};
 use strangle_core::model::FeeModel;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_delta::api::DeltaClient;
@@ -19,6 +19,12 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
         .single()
         .expect("time")
+}
+
+/// A market clock running at real speed from t0: a moving market that decides the same way
+/// whatever the hour the test runs at.
+pub fn clock_from_t0() -> Arc<ScaledClock> {
+    Arc::new(ScaledClock::new(t0(), 1.0))
 }
 
 pub fn fast_policy() -> RetryPolicy {

@@ -661,7 +661,9 @@ class LocalServer:
     (``api_key``/``api_secret``, public and never valid on Delta). Point a paper or live
     :class:`Session` at ``url`` to try them with no network and no money.
 
-    ``speed``/``start`` run the market on a shifted, sped-up clock."""
+    ``speed``/``start`` run the market on a shifted, sped-up clock; paper and live sessions on
+    this market follow its clock (read from ``GET /v2/settings``), so ``start`` decides the
+    time for them too, whatever the hour."""
 
     def __init__(self, *, seed: int = 1, port: int = 0, speed: Optional[float] = None,
                  start: Optional[datetime] = None) -> None:

@@ -57,6 +57,16 @@ class ApiError extends Error {
 }
 
 let token = sessionStorage.getItem("strangle-token");
+// The link `serve` prints carries its token once, in the fragment (never sent to a server):
+// keep it for this tab, then take it out of the address bar and the history.
+{
+  const m = location.hash.match(/(?:^#|&)token=([0-9A-Za-z._~-]+)/);
+  if (m) {
+    token = m[1];
+    sessionStorage.setItem("strangle-token", token);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
 
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
@@ -419,7 +429,7 @@ async function pollLive() {
   const cards = el("div", { class: "cards" },
     card("Status", el("span", { "data-status": hb.status, text: hb.status }), " ", mode),
     card("Phase", el("span", { id: "live-phase", text: hb.phase || "–" })),
-    card("Next entry", sc.next_entry ? `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})` : "–"),
+    card("Next entry", !sc.next_entry ? "–" : sc.seconds_to_entry <= 0 ? "window open now" : `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})`),
     card("Planned exit", sc.planned_exit ? `${ist(sc.planned_exit)} (${span(sc.seconds_to_exit)})` : `${sc.exit_time_ist} IST`),
     card("PnL (USD)", pnl ? signed(pnl.net, 4) : "–", s && s.pnl_pct !== null && s.pnl_pct !== undefined ? el("small", {}, " ", signed(s.pnl_pct, 1), " %") : ""),
     card("Premium (USD)", pnl ? money(pnl.premium, 4) : "–"),
@@ -439,7 +449,7 @@ async function pollLive() {
     : el("p", { class: "hint", text: "No open strangle." });
   const notes = el("div", {},
     s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",
-    s && s.no_entry_reason ? el("p", { class: "hint", text: "Last no-entry reason: " + s.no_entry_reason }) : "",
+    hb.no_entry_reason ? el("p", { class: "warn", id: "no-entry", text: "Not entering: " + hb.no_entry_reason }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
     el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
   root.replaceChildren(cards, legs, notes);
