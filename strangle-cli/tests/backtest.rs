@@ -235,26 +235,8 @@ fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
 
 #[test]
 fn record_writes_a_chain_file_from_a_delta_compatible_market_and_appends() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command as StdCommand, Stdio};
     let d = Dir::new("bt_record");
-    let mut server = common::Proc(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-            .args([
-                "sim-server",
-                "--port",
-                "0",
-                "--start",
-                "2026-03-10T04:00:00Z",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    let url = first.rsplit(' ').next().expect("url").to_string();
+    let (mut server, url, _) = common::sim_server();
     let out = d.path("rec.csv");
     let record = |count: &str| {
         strangle(&d)

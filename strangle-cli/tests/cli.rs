@@ -294,24 +294,8 @@ fn one_profile_never_runs_twice() {
 #[test]
 fn sim_server_serves_the_delta_api() {
     let d = Dir::new("server");
-    let mut child = common::Proc(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-            .args([
-                "sim-server",
-                "--port",
-                "0",
-                "--start",
-                "2026-03-10T04:00:00Z",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let url = first.rsplit(' ').next().expect("url").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let (mut child, url, _) = common::sim_server();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -371,27 +355,7 @@ fn the_official_python_client_works_against_strangle_sim_server() {
         "this test needs Python 3 with Delta's official client: `{py} -m pip install delta-rest-client requests` \
          (scripts/test installs it into target/pyenv), or point STRANGLE_PYTHON at a Python that has it"
     );
-    let mut child = common::Proc(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-            .args([
-                "sim-server",
-                "--port",
-                "0",
-                "--start",
-                "2026-03-10T04:00:00Z",
-            ])
-            .env_remove("STRANGLE_SIM_API_KEY")
-            .env_remove("STRANGLE_SIM_API_SECRET")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let url = first.rsplit(' ').next().expect("url").to_string();
-    // Keep reading, so the server's output never meets a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, url, _) = common::sim_server();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../strangle-delta/tests/python/official_client.py"
@@ -421,24 +385,7 @@ fn the_official_python_client_works_against_strangle_sim_server() {
 #[test]
 fn a_run_on_sim_server_follows_the_market_clock_and_says_why_it_waits() {
     let d = Dir::new("market_clock");
-    let mut server = Proc(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strangle"))
-            .args([
-                "sim-server",
-                "--port",
-                "0",
-                "--start",
-                "2026-03-10T04:00:00Z",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let url = first.rsplit(' ').next().expect("url").to_string();
-    let said: Vec<String> = lines.by_ref().take(4).map_while(Result::ok).collect();
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (_server, url, said) = common::sim_server();
     assert!(
         said.iter()
             .any(|l| l.contains("market clock  2026-03-10 09:30:0")),

@@ -112,7 +112,13 @@ pub struct Engine<E, L, C> {
     status: watch::Sender<Status>,
     restart_pending: bool,
     last_error: Option<String>,
+    /// Working orders whose state could not be read, with how many polls in a row failed.
+    unreadable: std::collections::HashMap<String, u32>,
 }
+
+/// Polls in a row that may fail to read a working order's state before the engine stops:
+/// it never sends anything for an order it cannot see, so it stops and names the order.
+pub const MAX_UNREADABLE_POLLS: u32 = 30;
 
 impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     /// Validates the profile, saves it, reconciles the profile's open session with the
@@ -144,6 +150,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             commands: rx,
             status: stx,
             restart_pending: false,
+            unreadable: std::collections::HashMap::new(),
             last_error: None,
         };
         Ok((
@@ -239,7 +246,11 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.exchange_error(now, "keepalive", &e).await?;
         }
         for id in self.strategy.working_orders() {
-            match self.exchange.order(&id).await {
+            let polled = self.exchange.order(&id).await;
+            if polled.is_ok() {
+                self.unreadable.remove(&id);
+            }
+            match polled {
                 Ok(Some(st)) => self.feed(now, Event::Order(st)).await?,
                 Ok(None) => {
                     let reason = "the venue has no record of this order".to_string();
@@ -252,7 +263,20 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     )
                     .await?;
                 }
-                Err(e) => self.exchange_error(now, "order_poll", &e).await?,
+                Err(e) => {
+                    self.exchange_error(now, "order_poll", &e).await?;
+                    let n = self.unreadable.entry(id.clone()).or_default();
+                    *n += 1;
+                    if *n >= MAX_UNREADABLE_POLLS {
+                        let msg = format!(
+                            "order {id}: its state could not be read {n} times in a row (last: \
+                             {e}); stopping without sending anything more for it — look it up \
+                             on the exchange by this client order id"
+                        );
+                        self.audit(now, "order_unreadable", msg.clone()).await?;
+                        return Err(Error::Engine(msg));
+                    }
+                }
             }
         }
         match self.strategy.market_need(now) {

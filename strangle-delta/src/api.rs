@@ -230,8 +230,12 @@ impl DeltaClient {
         )
     }
 
-    /// Places an order without ever creating a duplicate: on a timeout or 5xx the order is
-    /// looked up by its `client_order_id`; it is sent again only if Delta has no such order.
+    /// Places an order without ever creating a duplicate. Any answer that does not prove the
+    /// order absent — a timeout, a 5xx, a 2xx whose body cannot be decoded, and a refusal of a
+    /// re-send (perhaps as a duplicate client id) — is resolved by looking the order up by
+    /// its `client_order_id` before anything else is sent. It is sent again only when Delta
+    /// says, in its own words, that no such order exists; when the lookup itself fails the
+    /// answer is [`DeltaError::Uncertain`], and the caller must look again rather than send.
     pub async fn place_order(&self, order: &CreateOrder) -> Result<Order, DeltaError> {
         let coid = order
             .client_order_id
@@ -243,6 +247,8 @@ impl DeltaClient {
         let payload = body(order)?;
         let policy = self.rest.policy();
         let mut attempt = 0;
+        // Whether an earlier attempt may have reached Delta.
+        let mut maybe_sent = false;
         loop {
             let res = self
                 .rest
@@ -255,29 +261,49 @@ impl DeltaClient {
                     Retry::Never,
                 )
                 .await;
-            let err = match res {
-                Ok(env) => return result(env, "/v2/orders"),
+            let err = match res.and_then(|env| result(env, "/v2/orders")) {
+                Ok(o) => return Ok(o),
                 Err(e) => e,
             };
-            let retryable = err.outcome_unknown() || err.status() == Some(429);
-            if !retryable || attempt >= policy.max_retries {
+            // A refusal after an attempt that may have gone through may be the duplicate.
+            let refused_resend = maybe_sent
+                && err
+                    .status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429);
+            if !(err.outcome_unknown() || refused_resend) {
+                if err.status() == Some(429) && attempt < policy.max_retries {
+                    // Not processed: wait for the window, then send again.
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
                 return Err(err);
+            }
+            maybe_sent = true;
+            // Did it get through? If so, that is our order: never send a second one.
+            match self.find_placed(&coid).await {
+                Ok(Some(existing)) => return Ok(existing),
+                Ok(None) if attempt < policy.max_retries => {}
+                Ok(None) => return Err(err),
+                Err(lookup) => {
+                    tracing::warn!(client_order_id = %coid, error = %lookup, "order lookup failed");
+                    return Err(DeltaError::Uncertain {
+                        client_order_id: coid,
+                        cause: Box::new(err),
+                        lookup: Box::new(lookup),
+                    });
+                }
             }
             tokio::time::sleep(policy.backoff(attempt)).await;
             attempt += 1;
-            if err.outcome_unknown() {
-                // Did it get through? If so, that is our order: never send a second one.
-                match self.order_by_client_id(&coid).await {
-                    Ok(Some(existing)) => return Ok(existing),
-                    Ok(None) => {}
-                    Err(lookup) => {
-                        tracing::warn!(client_order_id = %coid, error = %lookup, "order lookup failed");
-                        return Err(err);
-                    }
-                }
-            }
             tracing::info!(client_order_id = %coid, attempt, error = %err, "re-sending order");
         }
+    }
+
+    /// Looks a just-placed order up by client id (a read, retried over transient failures):
+    /// `None` only when Delta says it has no such order.
+    async fn find_placed(&self, coid: &str) -> Result<Option<Order>, DeltaError> {
+        self.order_by_client_id(coid).await
     }
 
     /// Cancels an order by id or client id.
@@ -478,12 +504,20 @@ impl DeltaClient {
     }
 }
 
+/// Delta's codes that mean "no such order", with HTTP 404 or 400. Anything else proves
+/// nothing about the order: an HTML 404 page from a proxy, `api_key_not_found` (a wrong key),
+/// a bare status.
+const ORDER_ABSENT: [&str; 3] = ["not_found", "order_not_found", "open_order_not_found"];
+
+/// Whether `e` says the order does not exist, in one of Delta's own words.
+pub fn says_order_absent(e: &DeltaError) -> bool {
+    matches!(e.status(), Some(400 | 404)) && e.code().is_some_and(|c| ORDER_ABSENT.contains(&c))
+}
+
 fn not_found_is_none<T>(r: Result<Envelope<T>, DeltaError>) -> Result<Option<T>, DeltaError> {
     match r {
         Ok(env) => Ok(env.result),
-        Err(e) if e.status() == Some(404) || e.code().is_some_and(|c| c.contains("not_found")) => {
-            Ok(None)
-        }
+        Err(e) if says_order_absent(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }

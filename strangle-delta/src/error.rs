@@ -57,6 +57,18 @@ pub enum DeltaError {
     /// The local server could not start.
     #[error("local server: {0}")]
     Server(String),
+    /// An order placement whose outcome could not be established: its answer did not prove
+    /// the order absent, and looking the order up by client id failed too. The order may
+    /// exist; nothing may be sent for it until a lookup says.
+    #[error("order {client_order_id}: outcome unknown ({cause}); looking it up failed: {lookup}")]
+    Uncertain {
+        /// The order's client id.
+        client_order_id: String,
+        /// The placement's answer.
+        cause: Box<DeltaError>,
+        /// Why the lookup failed.
+        lookup: Box<DeltaError>,
+    },
     /// The engine refused to start or stopped on an error (see [`strangle_core::Error`]).
     #[error("{0}")]
     Engine(#[from] strangle_core::Error),
@@ -98,11 +110,14 @@ impl DeltaError {
         }
     }
 
-    /// Whether an order placement that failed this way may nevertheless exist at the venue.
+    /// Whether an order placement that failed this way may nevertheless exist at the venue:
+    /// a request that may have been sent, a 5xx, an answer that could not be decoded (a 2xx
+    /// whose body is not Delta's is no proof of anything), an unresolved lookup.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Transport { maybe_sent, .. } => *maybe_sent,
             Self::Api { status, .. } => *status >= 500,
+            Self::Decode { .. } | Self::Uncertain { .. } => true,
             _ => false,
         }
     }
@@ -132,6 +147,7 @@ impl DeltaError {
                 _ => ExchangeErrorKind::Rejected,
             },
             Self::Decode { .. } => ExchangeErrorKind::InvalidResponse,
+            Self::Uncertain { .. } => ExchangeErrorKind::Uncertain,
             Self::Invalid(_) | Self::Credentials(_) => ExchangeErrorKind::Rejected,
             Self::WebSocket(_) | Self::Server(_) => ExchangeErrorKind::Uncertain,
             Self::Engine(CoreError::Exchange { kind, .. }) => *kind,

@@ -149,6 +149,8 @@ pub struct DeltaExchange {
     refresh: Duration,
     spot: Mutex<HashMap<Underlying, Decimal>>,
     deadman: Option<Deadman>,
+    /// Delta's order id of each order seen, by client id: cancels name the order by it.
+    order_ids: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// The WebSocket quote cache of a [`DeltaExchange`].
@@ -203,6 +205,7 @@ impl DeltaExchange {
             refresh: Duration::from_secs(3600),
             spot: Mutex::new(HashMap::new()),
             deadman: None,
+            order_ids: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -345,7 +348,22 @@ impl DeltaExchange {
             .collect())
     }
 
+    /// Delta's id of an order seen before, by its client id.
+    fn order_id_of(&self, client_order_id: &str) -> Option<u64> {
+        self.order_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(client_order_id)
+            .copied()
+    }
+
     async fn status_of(&self, o: &Order, client_order_id: &str) -> Result<OrderStatus> {
+        if o.id != 0 && !client_order_id.is_empty() {
+            self.order_ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(client_order_id.to_string(), o.id);
+        }
         let size = o.size.unwrap_or_default();
         let filled = size - o.unfilled_size.unwrap_or(size);
         let symbol = o.product_symbol.clone().unwrap_or_default();
@@ -477,9 +495,13 @@ impl Exchange for DeltaExchange {
     }
 
     async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+        // By Delta's order id when it is known; by client id only as a fallback.
+        let id = self
+            .order_id_of(client_order_id)
+            .and_then(|id| i64::try_from(id).ok());
         let c = CancelOrder {
-            id: None,
-            client_order_id: Some(client_order_id.to_string()),
+            id,
+            client_order_id: id.is_none().then(|| client_order_id.to_string()),
             product_id: Some(product_id),
         };
         let o = self.client.cancel_order(&c).await?;

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
+use strangle_core::model::{OrderState, Underlying};
 use strangle_core::Exchange;
 use strangle_delta::exchange::{DeadmanConfig, DeltaExchange};
 use strangle_delta::server::{ExistingHeartbeat, FaultKind, FaultRule};
@@ -25,17 +25,7 @@ fn config(id: &str, ttl_ms: u64, u: Underlying) -> DeadmanConfig {
 async fn resting_order(ex: &DeltaExchange, id: &str) -> String {
     let chain = ex.chain(Underlying::Btc).await.expect("chain");
     let e = &chain.entries[0];
-    let req = OrderRequest {
-        client_order_id: id.into(),
-        product_id: e.contract.product_id,
-        symbol: e.contract.symbol.clone(),
-        side: Side::Sell,
-        size: Decimal::ONE,
-        order_type: OrderType::Limit,
-        limit_price: Some(Decimal::from(1_000_000)),
-        time_in_force: TimeInForce::Gtc,
-        reduce_only: false,
-    };
+    let req = common::core_sell(id, e, Decimal::from(1_000_000));
     assert_eq!(
         ex.place_order(&req).await.expect("placed").state,
         OrderState::Open

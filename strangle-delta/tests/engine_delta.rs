@@ -12,7 +12,7 @@ use strangle_core::clock::ManualClock;
 use strangle_core::engine::{Engine, EngineConfig};
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
-use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
+use strangle_core::model::{OrderState, Underlying};
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::Exchange;
@@ -118,17 +118,7 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
     assert!(s.server.deadman_armed());
     let chain = exchange.chain(Underlying::Btc).await.expect("chain");
     let e = &chain.entries[0];
-    let req = OrderRequest {
-        client_order_id: "dms-1".into(),
-        product_id: e.contract.product_id,
-        symbol: e.contract.symbol.clone(),
-        side: Side::Sell,
-        size: Decimal::ONE,
-        order_type: OrderType::Limit,
-        limit_price: Some(Decimal::from(1_000_000)),
-        time_in_force: TimeInForce::Gtc,
-        reduce_only: false,
-    };
+    let req = core_sell("dms-1", e, Decimal::from(1_000_000));
     assert_eq!(
         exchange.place_order(&req).await.expect("placed").state,
         OrderState::Open

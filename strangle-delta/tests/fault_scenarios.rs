@@ -3,7 +3,9 @@
 //! public WebSocket), while the server's fault knobs misbehave: 429 with a reset, 5xx,
 //! latency, order placements that time out after the venue took them, requests that time out
 //! before it did, rejected orders, insufficient margin, stale quotes, clock skew, dropped
-//! WebSockets, and order sizes above the quoted size (partial fills).
+//! WebSockets, order sizes above the quoted size (partial fills), order answers that are not
+//! Delta's JSON after the venue took the order, and order lookups answered with a 404 in
+//! words Delta does not use (which must not be read as "no such order").
 //!
 //! After each scenario the invariants are checked on the ledger and the venue's own books:
 //! no client order id reaches the venue twice, every venue order is in the ledger, the ledger's
@@ -98,7 +100,7 @@ fn plan(seed: u64) -> Plan {
         }
         let (method, path) = TARGETS[rng.random_range(0..TARGETS.len())];
         let n = rng.random_range(1..=3);
-        let fault = match rng.random_range(0..10) {
+        let fault = match rng.random_range(0..12) {
             0 => Fault::Rule(FaultRule::new(
                 method,
                 path,
@@ -141,7 +143,24 @@ fn plan(seed: u64) -> Plan {
             6 => Fault::Latency(Duration::from_millis(rng.random_range(1..15))),
             7 => Fault::StaleQuotes,
             8 => Fault::ClockSkew(rng.random_range(-3..=3)),
-            _ => Fault::DropWebSockets,
+            9 => Fault::DropWebSockets,
+            // The venue takes the order but the answer is not Delta's JSON.
+            10 => Fault::Rule(FaultRule::new(
+                Some("POST"),
+                Some("/v2/orders"),
+                FaultKind::GarbledAnswer,
+                1,
+            )),
+            // Order lookups answered in words Delta does not use for "not found".
+            _ => Fault::Rule(FaultRule::new(
+                Some("GET"),
+                Some("/v2/orders/client_order_id/"),
+                FaultKind::Answer {
+                    status: 404,
+                    body: "<html><body>404 Not Found</body></html>".into(),
+                },
+                n,
+            )),
         };
         faults.push((seg, fault));
     }

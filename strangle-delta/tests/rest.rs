@@ -11,23 +11,8 @@ use rust_decimal_macros::dec;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::model::Underlying;
 use strangle_delta::server::{FaultKind, FaultRule};
-use strangle_delta::wire::{CancelOrder, CreateOrder, OrderType, Side};
+use strangle_delta::wire::CancelOrder;
 use strangle_delta::Credentials;
-
-fn sell(client_order_id: &str, product_id: u64, size: i64, price: Decimal) -> CreateOrder {
-    CreateOrder {
-        product_id: Some(product_id),
-        product_symbol: None,
-        size,
-        side: Side::Sell,
-        order_type: OrderType::LimitOrder,
-        limit_price: Some(price),
-        time_in_force: Some("gtc".into()),
-        post_only: Some(false),
-        reduce_only: Some(false),
-        client_order_id: Some(client_order_id.into()),
-    }
-}
 
 #[tokio::test]
 async fn public_market_data() {

@@ -91,6 +91,31 @@ impl Drop for Dir {
     }
 }
 
+/// `strangle sim-server` on a free loopback port with its market clock at 09:30 IST on 10
+/// March 2026 ([`entry_0930_ist`]) and the demo credentials. Returns the process, its base URL
+/// and the rest of its banner (its output is drained after that).
+pub fn sim_server() -> (Proc, String, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut p = Proc(
+        Command::new(env!("CARGO_BIN_EXE_strangle"))
+            .args(["sim-server", "--port", "0", "--start"])
+            .arg(entry_0930_ist().to_rfc3339())
+            .env_remove("STRANGLE_SIM_API_KEY")
+            .env_remove("STRANGLE_SIM_API_SECRET")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sim-server starts"),
+    );
+    let mut lines = BufReader::new(p.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let url = first.rsplit(' ').next().expect("url").to_string();
+    // The banner is written at once: six more lines.
+    let banner: Vec<String> = lines.by_ref().take(6).map_while(Result::ok).collect();
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    (p, url, banner)
+}
+
 /// `strangle serve` on a free loopback port with its ledger in `dir`, the API token set and
 /// notifications off (stdout drained, stderr dropped). Returns the process and its base URL.
 pub fn serve(dir: &Dir, token: &str, args: &[&str]) -> (Proc, String) {

@@ -114,6 +114,15 @@ pub(crate) async fn edge(State(st): State<Arc<ServerState>>, req: Request, next:
         Some(FaultKind::RejectOrder(code)) if method == "POST" && path == "/v2/orders" => {
             api_error(StatusCode::BAD_REQUEST, &code, None)
         }
+        Some(FaultKind::GarbledAnswer) => {
+            let _ = next.run(req).await;
+            (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response()
+        }
+        Some(FaultKind::Answer { status, body }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+            body,
+        )
+            .into_response(),
         Some(FaultKind::RejectOrder(_)) | None => next.run(req).await,
     }
 }

@@ -21,6 +21,17 @@ pub enum FaultKind {
     DropRequest(Duration),
     /// Reject an order placement with this Delta error code (HTTP 400).
     RejectOrder(String),
+    /// Process the request, then answer 200 with a body that is not Delta's JSON (a proxy's
+    /// page, a cut connection): the order was placed, but the answer does not prove it.
+    GarbledAnswer,
+    /// Answer with this status and raw body without processing the request: an error in a
+    /// shape Delta does not document (an HTML 404, `api_key_not_found` for an order lookup).
+    Answer {
+        /// HTTP status.
+        status: u16,
+        /// The body, sent as it is.
+        body: String,
+    },
 }
 
 /// How the market answers `POST /v2/heartbeat/create` for an id that already exists: Delta

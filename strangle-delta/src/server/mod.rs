@@ -144,6 +144,8 @@ pub(crate) struct Orders {
     by_coid: HashMap<String, OrderMeta>,
     by_id: HashMap<u64, String>,
     auto: u64,
+    /// How each `DELETE /v2/orders` named its order: `"id"` or `"client_order_id"`.
+    cancelled_by: Vec<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -364,6 +366,12 @@ impl LocalServer {
         if !self.state.faults.stale_quotes() {
             self.state.venue.push_chain(chain);
         }
+    }
+
+    /// How each cancel named its order, in order: `"id"` (Delta's order id) or
+    /// `"client_order_id"`.
+    pub fn cancels_named_by(&self) -> Vec<&'static str> {
+        self.state.orders().cancelled_by.clone()
     }
 
     /// How many times the dead-man switch has cancelled orders.

@@ -376,6 +376,11 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad("bad_schema", e.to_string()),
     };
+    st.orders().cancelled_by.push(if req.id.is_some() {
+        "id"
+    } else {
+        "client_order_id"
+    });
     let coid = match (&req.id, &req.client_order_id) {
         (Some(id), _) => u64::try_from(*id)
             .ok()

@@ -69,3 +69,45 @@ pub async fn setup() -> Setup {
 pub fn client_with(server: &LocalServer, creds: Option<Credentials>) -> DeltaClient {
     DeltaClient::with_policy(server.environment(), creds, fast_policy()).expect("client")
 }
+
+/// A Delta limit order: sell `size` contracts of `product_id` at `price`, GTC.
+pub fn sell(
+    client_order_id: &str,
+    product_id: u64,
+    size: i64,
+    price: Decimal,
+) -> strangle_delta::wire::CreateOrder {
+    use strangle_delta::wire::{CreateOrder, OrderType, Side};
+    CreateOrder {
+        product_id: Some(product_id),
+        product_symbol: None,
+        size,
+        side: Side::Sell,
+        order_type: OrderType::LimitOrder,
+        limit_price: Some(price),
+        time_in_force: Some("gtc".into()),
+        post_only: Some(false),
+        reduce_only: Some(false),
+        client_order_id: Some(client_order_id.into()),
+    }
+}
+
+/// The core's request to sell one contract of `entry` at `price`, GTC.
+pub fn core_sell(
+    client_order_id: &str,
+    entry: &strangle_core::model::ChainEntry,
+    price: Decimal,
+) -> strangle_core::model::OrderRequest {
+    use strangle_core::model::{OrderRequest, OrderType, Side, TimeInForce};
+    OrderRequest {
+        client_order_id: client_order_id.into(),
+        product_id: entry.contract.product_id,
+        symbol: entry.contract.symbol.clone(),
+        side: Side::Sell,
+        size: Decimal::ONE,
+        order_type: OrderType::Limit,
+        limit_price: Some(price),
+        time_in_force: TimeInForce::Gtc,
+        reduce_only: false,
+    }
+}
