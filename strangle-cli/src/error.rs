@@ -52,12 +52,10 @@ impl From<strangle_store::StoreError> for CliError {
 impl From<strangle_core::Error> for CliError {
     fn from(e: strangle_core::Error) -> Self {
         match e {
-            strangle_core::Error::InvalidProfile(_) | strangle_core::Error::Data { .. } => {
-                Self::Invalid(e.to_string())
-            }
-            strangle_core::Error::Engine(ref m) if m.contains("refusing to trade") => {
-                Self::Refused(e.to_string())
-            }
+            strangle_core::Error::InvalidProfile(_)
+            | strangle_core::Error::Data { .. }
+            | strangle_core::Error::MissingColumn { .. } => Self::Invalid(e.to_string()),
+            ref e if e.is_refusal() => Self::Refused(e.to_string()),
             _ => Self::Failed(e.to_string()),
         }
     }

@@ -99,6 +99,37 @@ pub enum Error {
     /// The engine cannot continue (e.g. it found a state it refuses to trade on).
     #[error("engine: {0}")]
     Engine(String),
+    /// The ledger and the exchange disagree about an open session, and adopting the
+    /// exchange's state was not asked for: the engine refuses to trade.
+    #[error(
+        "session {session_id} does not match the exchange, refusing to trade: {} \
+         (adopt the exchange's state to continue)",
+        .differences.join("; ")
+    )]
+    Mismatch {
+        /// The session.
+        session_id: String,
+        /// Each difference, leg by leg.
+        differences: Vec<String>,
+    },
+    /// An order of the session is still working at the exchange and could not be cancelled:
+    /// the engine refuses to trade.
+    #[error(
+        "order {client_order_id} is still working at the exchange and could not be cancelled, \
+         refusing to trade"
+    )]
+    OrderStillWorking {
+        /// The order's client id.
+        client_order_id: String,
+    },
+    /// A data file (an imported CSV, a series) lacks a column it needs.
+    #[error("{source_name} line 1: missing column {column:?}")]
+    MissingColumn {
+        /// The file or stream.
+        source_name: String,
+        /// The column's name.
+        column: String,
+    },
     /// Market data (a chain file, an imported CSV) is malformed.
     #[error("{source_name} line {line}: {message}")]
     Data {
@@ -118,6 +149,12 @@ impl Error {
             kind,
             message: message.into(),
         }
+    }
+
+    /// Whether the engine refused to trade because the ledger and the exchange disagree
+    /// (an operator must look; the CLI exits 6, the API answers 409).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Mismatch { .. } | Self::OrderStillWorking { .. })
     }
 
     /// The exchange error kind, if this is an exchange error.

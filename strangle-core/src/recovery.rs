@@ -101,7 +101,9 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                     if st.state.is_terminal() {
                         out.orders_cancelled += 1;
                     } else {
-                        return Err(Error::Engine(format!("order {id} is still working at the exchange and could not be cancelled")));
+                        return Err(Error::OrderStillWorking {
+                            client_order_id: id.clone(),
+                        });
                     }
                 }
                 ledger.record_order_update(&s.session_id, &st).await?;
@@ -164,11 +166,11 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
     }
     if !differences.is_empty() && !adopt {
         let msg = differences.join("; ");
-        audit(ledger, &s, now, "reconcile_refused", msg.clone()).await?;
-        return Err(Error::Engine(format!(
-            "session {} does not match the exchange, refusing to trade: {msg} (adopt the exchange's state to continue)",
-            s.session_id
-        )));
+        audit(ledger, &s, now, "reconcile_refused", msg).await?;
+        return Err(Error::Mismatch {
+            session_id: s.session_id.clone(),
+            differences,
+        });
     }
     // Adopt the exchange's positions where they differ from the fills.
     for (g, book) in s.legs.iter().zip(books.iter_mut()) {

@@ -365,13 +365,16 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
     .await
     .err()
     .expect("refused");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("refusing to trade")
-            && msg.contains(&g.symbol)
-            && msg.contains("holds 6 short"),
-        "{msg}"
-    );
+    assert!(err.is_refusal(), "{err}");
+    match &err {
+        strangle_core::Error::Mismatch { differences, .. } => assert!(
+            differences
+                .iter()
+                .any(|d| d.contains(&g.symbol) && d.contains("holds 6 short")),
+            "{differences:?}"
+        ),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
     // The operator adopts the exchange's state: the engine starts and manages 6 contracts.
     let (mut e, _h) = Engine::start(
         profile(),

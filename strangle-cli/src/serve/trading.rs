@@ -90,9 +90,7 @@ impl From<DeltaError> for ControlError {
             DeltaError::Engine(strangle_core::Error::InvalidProfile(_)) => {
                 Self::Invalid(e.to_string())
             }
-            DeltaError::Engine(strangle_core::Error::Engine(m)) if m.contains("refusing") => {
-                Self::Conflict(e.to_string())
-            }
+            DeltaError::Engine(inner) if inner.is_refusal() => Self::Conflict(e.to_string()),
             _ => Self::Failed(e.to_string()),
         }
     }

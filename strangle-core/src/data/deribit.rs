@@ -94,7 +94,10 @@ pub fn read_rows<R: Read>(input: R, name: &str) -> Result<Vec<DeribitRow>> {
         headers
             .iter()
             .position(|h| h == c)
-            .ok_or_else(|| data_err(name, 1, format!("missing column {c:?}")))
+            .ok_or_else(|| Error::MissingColumn {
+                source_name: name.to_string(),
+                column: c.to_string(),
+            })
     };
     let idx = [
         col("timestamp")?,
@@ -373,7 +376,7 @@ mod tests {
         assert!(e.to_string().contains("d.csv line 2: mark_iv"), "{e}");
         let e = read_rows("a,b\n1,2\n".as_bytes(), "d.csv").expect_err("columns");
         assert!(
-            e.to_string().contains("missing column \"timestamp\""),
+            matches!(&e, Error::MissingColumn { column, .. } if column == "timestamp"),
             "{e}"
         );
     }

@@ -81,7 +81,10 @@ fn read_series<R: Read, T>(
     let vi = headers
         .iter()
         .position(|h| h == value_col)
-        .ok_or_else(|| data_err(name, 1, format!("missing column {value_col:?}")))?;
+        .ok_or_else(|| Error::MissingColumn {
+            source_name: name.to_string(),
+            column: value_col.to_string(),
+        })?;
     let mut out: Series<T> = Vec::new();
     for rec in rdr.records() {
         let rec =
