@@ -298,11 +298,12 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     }
                 }
             }
-            MarketNeed::Settlement(symbols) => match self.exchange.settlement_fills(&symbols).await
-            {
-                Ok(fills) => self.feed(now, Event::Settlement(fills)).await?,
-                Err(e) => self.exchange_error(now, "settlement", &e).await?,
-            },
+            MarketNeed::Settlement(products) => {
+                match self.exchange.settlement_fills(&products).await {
+                    Ok(fills) => self.feed(now, Event::Settlement(fills)).await?,
+                    Err(e) => self.exchange_error(now, "settlement", &e).await?,
+                }
+            }
             MarketNeed::Nothing => self.feed(now, Event::Timer).await?,
         }
         let _ = self.status.send(self.status());

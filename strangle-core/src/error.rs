@@ -122,6 +122,19 @@ pub enum Error {
         /// The order's client id.
         client_order_id: String,
     },
+    /// The exchange reported a position that could not be tied to a product (no symbol, an
+    /// id in no catalogue): the engine cannot tell whether it is one of its legs, so it
+    /// refuses to trade rather than book it either way.
+    #[error(
+        "the exchange reports a {underlying} position that names no known product, refusing \
+         to trade: {row}"
+    )]
+    UnidentifiedPosition {
+        /// The underlying whose positions were read.
+        underlying: String,
+        /// The row as the exchange sent it.
+        row: String,
+    },
     /// A data file (an imported CSV, a series) lacks a column it needs.
     #[error("{source_name} line 1: missing column {column:?}")]
     MissingColumn {
@@ -154,7 +167,12 @@ impl Error {
     /// Whether the engine refused to trade because the ledger and the exchange disagree
     /// (an operator must look; the CLI exits 6, the API answers 409).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::Mismatch { .. } | Self::OrderStillWorking { .. })
+        matches!(
+            self,
+            Self::Mismatch { .. }
+                | Self::OrderStillWorking { .. }
+                | Self::UnidentifiedPosition { .. }
+        )
     }
 
     /// The exchange error kind, if this is an exchange error.

@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 
 use crate::error::Result;
 use crate::model::{
-    Balance, ChainSnapshot, Fill, OptionContract, OrderRequest, OrderStatus, Position, Quote,
-    Underlying,
+    Balance, ChainSnapshot, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
+    Quote, Underlying,
 };
 
 /// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
@@ -37,9 +37,10 @@ pub trait Exchange: Send + Sync {
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
     /// Wallet balances.
     async fn balances(&self) -> Result<Vec<Balance>>;
-    /// Settlement fills of expired contracts among `symbols` (Delta reports these as fills
-    /// of type `settlement`): price = the contract's settlement value, fee as charged.
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>>;
+    /// Settlement fills of expired contracts among `products` (Delta reports these as fills
+    /// of type `settlement`): price = the contract's settlement value, fee as charged. The
+    /// products are named by id too, because an expired product has left the live list.
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>>;
     /// Called by the engine on every step: venues with a dead-man switch refresh it here.
     async fn keepalive(&self) -> Result<()> {
         Ok(())
@@ -78,8 +79,8 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     async fn balances(&self) -> Result<Vec<Balance>> {
         (**self).balances().await
     }
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
-        (**self).settlement_fills(symbols).await
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
+        (**self).settlement_fills(products).await
     }
     async fn keepalive(&self) -> Result<()> {
         (**self).keepalive().await

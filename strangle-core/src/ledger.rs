@@ -105,6 +105,16 @@ pub struct LegRecord {
     pub exit_attempts: u32,
 }
 
+impl LegRecord {
+    /// The leg's product, by id and symbol.
+    pub fn product(&self) -> crate::model::ProductRef {
+        crate::model::ProductRef {
+            product_id: self.product_id,
+            symbol: self.symbol.clone(),
+        }
+    }
+}
+
 /// A session: one strangle from entry to flat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

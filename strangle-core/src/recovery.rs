@@ -117,10 +117,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                 apply(&mut book, f);
             }
         }
-        for f in exchange
-            .settlement_fills(std::slice::from_ref(&g.symbol))
-            .await?
-        {
+        for f in exchange.settlement_fills(&[g.product()]).await? {
             apply(&mut book, &f);
         }
         for st in &statuses {

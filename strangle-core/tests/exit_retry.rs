@@ -67,7 +67,10 @@ impl Exchange for Muted {
     async fn balances(&self) -> Result<Vec<Balance>> {
         self.venue.balances().await
     }
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
+    async fn settlement_fills(
+        &self,
+        symbols: &[strangle_core::model::ProductRef],
+    ) -> Result<Vec<Fill>> {
         self.venue.settlement_fills(symbols).await
     }
 }

@@ -345,7 +345,7 @@ impl Exchange for Audited {
     async fn balances(&self) -> Result<Vec<Balance>> {
         self.inner.balances().await
     }
-    async fn settlement_fills(&self, s: &[String]) -> Result<Vec<Fill>> {
+    async fn settlement_fills(&self, s: &[strangle_core::model::ProductRef]) -> Result<Vec<Fill>> {
         self.inner.settlement_fills(s).await
     }
 }

@@ -146,12 +146,22 @@ impl DeltaClient {
 
     /// Every live call and put option (all pages).
     pub async fn option_products(&self) -> Result<Vec<Product>, DeltaError> {
+        self.option_products_in("live").await
+    }
+
+    /// Every expired call and put option (all pages): where a product is found after it has
+    /// left the live list, with its `settlement_price`.
+    pub async fn expired_option_products(&self) -> Result<Vec<Product>, DeltaError> {
+        self.option_products_in("expired").await
+    }
+
+    async fn option_products_in(&self, states: &str) -> Result<Vec<Product>, DeltaError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let mut pairs = vec![
                 ("contract_types", "call_options,put_options"),
-                ("states", "live"),
+                ("states", states),
                 ("page_size", "500"),
             ];
             if let Some(a) = after.as_deref() {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
     Balance, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest,
-    OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, Quote,
+    OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, ProductRef, Quote,
     Side as CoreSide, TimeInForce, Underlying,
 };
 use strangle_core::Exchange;
@@ -22,6 +22,7 @@ use crate::api::DeltaClient;
 use crate::deadman::Deadman;
 pub use crate::deadman::DeadmanConfig;
 use crate::error::DeltaError;
+use crate::identify;
 use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Fill, Order, OrderType, Product, Side, Ticker};
@@ -286,6 +287,29 @@ impl DeltaExchange {
         self
     }
 
+    /// The index price `product` settled at, once Delta publishes it on the expired product
+    /// (looked up by symbol, then in the expired list by id); `None` while it has not.
+    pub async fn settlement_index(
+        &self,
+        product: &ProductRef,
+    ) -> std::result::Result<Option<Decimal>, DeltaError> {
+        match self.client.product(&product.symbol).await {
+            Ok(p) if identify::settlement_index(&p).is_some() => {
+                return Ok(identify::settlement_index(&p))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ExchangeErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(self
+            .client
+            .expired_option_products()
+            .await?
+            .iter()
+            .find(|p| p.id == product.product_id)
+            .and_then(identify::settlement_index))
+    }
+
     /// The client.
     pub fn client(&self) -> &DeltaClient {
         &self.client
@@ -524,25 +548,37 @@ impl Exchange for DeltaExchange {
         Ok(out)
     }
 
+    /// Every non-flat option position of `underlying`, each tied to its product (see
+    /// [`crate::identify`]): a row that cannot be is an error naming it, never skipped.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<CorePosition>> {
-        let mut out = Vec::new();
-        for p in self.client.positions(underlying.as_str()).await? {
-            let (Some(pid), Some(symbol), Some(size)) =
-                (p.product_id, p.product_symbol.clone(), p.size)
-            else {
-                continue;
-            };
-            if !size.is_zero() && (symbol.starts_with("C-") || symbol.starts_with("P-")) {
-                out.push(CorePosition {
-                    product_id: pid,
-                    symbol,
-                    size,
-                    entry_price: p.entry_price,
-                });
+        let rows = self.client.positions(underlying.as_str()).await?;
+        let mut src = identify::Sources {
+            products: self.products(false).await?,
+            margined: None,
+        };
+        let mut catalogues_read = false;
+        loop {
+            match identify::positions(underlying, &rows, &src) {
+                Ok(v) => return Ok(v),
+                // Cheapest first: the margined positions carry symbols, then a fresh live
+                // list and the expired one (a product that expired is no longer live).
+                Err(_) if src.margined.is_none() => {
+                    src.margined = Some(self.client.margined_positions().await?);
+                }
+                Err(_) if !catalogues_read => {
+                    src.products = self.products(true).await?;
+                    let expired = self.client.expired_option_products().await?;
+                    src.products.extend(crate::chain::contracts(&expired));
+                    catalogues_read = true;
+                }
+                Err(row) => {
+                    return Err(CoreError::UnidentifiedPosition {
+                        underlying: underlying.to_string(),
+                        row: serde_json::to_string(&row).unwrap_or_else(|_| format!("{row:?}")),
+                    })
+                }
             }
         }
-        out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-        Ok(out)
     }
 
     async fn balances(&self) -> Result<Vec<Balance>> {
@@ -566,12 +602,10 @@ impl Exchange for DeltaExchange {
             .collect())
     }
 
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<CoreFill>> {
-        let products = self.products(false).await?;
-        let ids: Vec<u64> = symbols
-            .iter()
-            .filter_map(|s| products.get(s).map(|c| c.product_id))
-            .collect();
+    /// By product id: an expired product has left the live list, but its fills are found
+    /// by id however long after expiry this is asked.
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<CoreFill>> {
+        let ids: Vec<u64> = products.iter().map(|p| p.product_id).collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -12,6 +12,7 @@
 //! | [`api`] | typed endpoints ([`api::DeltaClient`]), order placement that never duplicates |
 //! | [`ws`] | the WebSocket client: channels, heartbeat, reconnect, resync |
 //! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
+//! | `identify` | position rows tied to products (symbol, id in the live or expired catalogue, margined rows) |
 //! | [`notify`] | notices to a webhook and a Telegram chat |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
 //! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a sim, paper or live market |
@@ -25,6 +26,7 @@ pub mod deadman;
 pub mod env;
 pub mod error;
 pub mod exchange;
+mod identify;
 pub mod lenient;
 pub mod notify;
 pub mod paper;

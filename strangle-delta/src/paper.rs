@@ -13,7 +13,7 @@ use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::error::Result;
 use strangle_core::model::{
     Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
-    Quote, Underlying,
+    ProductRef, Quote, Underlying,
 };
 use strangle_core::sim::SimExchange;
 use strangle_core::Exchange;
@@ -109,22 +109,33 @@ impl Exchange for PaperExchange {
         self.venue.balances().await
     }
 
-    /// Contracts that expired while held are settled at the index price Delta reports now
-    /// (an approximation: Delta settles on a 30-minute TWAP of the index).
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
+    /// Contracts that expired while held are settled at the index price Delta published on
+    /// the expired product; while it has not (or the product cannot be found), at the index
+    /// price Delta reports now (an approximation: Delta settles on a 30-minute TWAP).
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
         let now = self.clock.now();
         let expired: Vec<_> = self
             .venue
             .contracts()
             .into_iter()
-            .filter(|c| symbols.contains(&c.symbol) && c.expiry <= now)
+            .filter(|c| products.iter().any(|p| p.symbol == c.symbol) && c.expiry <= now)
             .collect();
         for u in [Underlying::Btc, Underlying::Eth] {
             if let Some(c) = expired.iter().find(|c| c.underlying == u) {
-                let spot = self.data.spot(u).await?;
-                self.venue.settle(u, c.expiry, spot);
+                let published = self
+                    .data
+                    .settlement_index(&ProductRef {
+                        product_id: c.product_id,
+                        symbol: c.symbol.clone(),
+                    })
+                    .await?;
+                let index = match published {
+                    Some(i) => i,
+                    None => self.data.spot(u).await?,
+                };
+                self.venue.settle(u, c.expiry, index);
             }
         }
-        self.venue.settlement_fills(symbols).await
+        self.venue.settlement_fills(products).await
     }
 }

@@ -75,7 +75,7 @@ impl Exchange for Crashy {
     async fn balances(&self) -> Result<Vec<Balance>> {
         self.venue.balances().await
     }
-    async fn settlement_fills(&self, s: &[String]) -> Result<Vec<Fill>> {
+    async fn settlement_fills(&self, s: &[strangle_core::model::ProductRef]) -> Result<Vec<Fill>> {
         self.venue.settlement_fills(s).await
     }
 }

@@ -12,6 +12,7 @@ mod quote;
 pub use contract::{delta_settlement_time, OptionContract, OptionKind, OptionSymbol, Underlying};
 pub use fees::FeeModel;
 pub use order::{
-    Balance, Fill, OrderRequest, OrderState, OrderStatus, OrderType, Position, Side, TimeInForce,
+    Balance, Fill, OrderRequest, OrderState, OrderStatus, OrderType, Position, ProductRef, Side,
+    TimeInForce,
 };
 pub use quote::{ChainEntry, ChainSnapshot, Greeks, Quote};

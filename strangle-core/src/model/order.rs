@@ -155,6 +155,16 @@ pub struct Position {
     pub entry_price: Option<Decimal>,
 }
 
+/// One venue product named both ways: by id (what Delta's fills and positions filter on, and
+/// what still finds a product after it has left the live list) and by symbol.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProductRef {
+    /// Venue product id.
+    pub product_id: u64,
+    /// Contract symbol.
+    pub symbol: String,
+}
+
 /// A wallet balance in one asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {

@@ -51,6 +51,8 @@ pub(super) struct Book {
     fill_seq: u64,
     pub requests: Vec<OrderRequest>,
     pub settlements: Vec<Settlement>,
+    /// Every expiry listed so far, with the index it settled at once it has.
+    pub expiries: BTreeMap<(Underlying, DateTime<Utc>), Option<Decimal>>,
     pub faults: Vec<OrderFault>,
     /// Liquidity already taken from the current snapshot: (from the bid, from the ask).
     used: HashMap<String, (Decimal, Decimal)>,
@@ -76,6 +78,7 @@ impl Book {
             fill_seq: 0,
             requests: Vec::new(),
             settlements: Vec::new(),
+            expiries: BTreeMap::new(),
             faults: Vec::new(),
             used: HashMap::new(),
         }
@@ -87,6 +90,10 @@ impl Book {
 
     pub fn contracts(&self) -> Vec<OptionContract> {
         self.contracts.values().cloned().collect()
+    }
+
+    pub fn contracts_get(&self, symbol: &str) -> Option<&OptionContract> {
+        self.contracts.get(symbol)
     }
 
     pub fn orders_in_order(&self) -> Vec<OrderStatus> {
@@ -131,6 +138,7 @@ impl Book {
                 if !self.contracts.contains_key(&e.contract.symbol) {
                     self.contracts
                         .insert(e.contract.symbol.clone(), e.contract.clone());
+                    self.expiries.entry((u, e.contract.expiry)).or_insert(None);
                 }
             }
         }
@@ -432,6 +440,11 @@ impl Book {
         is_due: impl Fn(DateTime<Utc>) -> bool,
         index: Decimal,
     ) {
+        for ((uu, expiry), settled) in self.expiries.iter_mut() {
+            if *uu == u && settled.is_none() && is_due(*expiry) {
+                *settled = Some(index);
+            }
+        }
         let mut due: Vec<String> = self
             .positions
             .iter()

@@ -30,7 +30,7 @@ use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::Exchange;
 use crate::model::{
     Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
-    Quote, Underlying,
+    ProductRef, Quote, Underlying,
 };
 
 use book::Book;
@@ -173,6 +173,14 @@ impl SimExchange {
         self.sync().orders_in_order()
     }
 
+    /// The index price `symbol`'s expiry settled at, once it has (whether or not anything
+    /// was held in it).
+    pub fn settlement_index(&self, symbol: &str) -> Option<Decimal> {
+        let b = self.sync();
+        let c = b.contracts_get(symbol)?;
+        b.expiries.get(&(c.underlying, c.expiry)).copied().flatten()
+    }
+
     /// Settlements carried out so far.
     pub fn settlements(&self) -> Vec<Settlement> {
         self.book().settlements.clone()
@@ -300,12 +308,13 @@ impl Exchange for SimExchange {
             .collect())
     }
 
-    async fn settlement_fills(&self, symbols: &[String]) -> Result<Vec<Fill>> {
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
         let b = self.sync();
         Ok(b.fills
             .iter()
             .filter(|f| {
-                f.fill_id.starts_with(book::SETTLEMENT_PREFIX) && symbols.contains(&f.symbol)
+                f.fill_id.starts_with(book::SETTLEMENT_PREFIX)
+                    && products.iter().any(|p| p.symbol == f.symbol)
             })
             .cloned()
             .collect())

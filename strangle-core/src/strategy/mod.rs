@@ -20,7 +20,7 @@ use crate::ids;
 use crate::ledger::{
     AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
 };
-use crate::model::{ChainSnapshot, Fill, OrderStatus, Quote, Underlying};
+use crate::model::{ChainSnapshot, Fill, OrderStatus, ProductRef, Quote, Underlying};
 use crate::pnl::{LegBook, SessionPnl};
 use crate::profile::Profile;
 use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
@@ -136,7 +136,7 @@ pub enum MarketNeed {
     /// Quotes of these symbols (the legs).
     Quotes(Vec<String>),
     /// The legs reached their expiry while short: their settlement fills.
-    Settlement(Vec<String>),
+    Settlement(Vec<ProductRef>),
 }
 
 /// Order-working state of one leg.
@@ -284,11 +284,10 @@ impl Strategy {
     /// The market data the strategy needs at `now`.
     pub fn market_need(&self, now: DateTime<Utc>) -> MarketNeed {
         if let Some(l) = &self.live {
-            let symbols = l.rec.legs.iter().map(|g| g.symbol.clone()).collect();
             return if now >= l.rec.expiry {
-                MarketNeed::Settlement(symbols)
+                MarketNeed::Settlement(l.rec.legs.iter().map(|g| g.product()).collect())
             } else {
-                MarketNeed::Quotes(symbols)
+                MarketNeed::Quotes(l.rec.legs.iter().map(|g| g.symbol.clone()).collect())
             };
         }
         if self.phase == Phase::Waiting && self.entry_day(now).is_some() {

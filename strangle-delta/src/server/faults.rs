@@ -45,6 +45,20 @@ pub enum ExistingHeartbeat {
     Refuse,
 }
 
+/// How the rows of `GET /v2/positions?underlying_asset_symbol=` name their product. Delta
+/// documents both fields on that array, but its `?product_id=` form carries neither, so a
+/// client must not rely on them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PositionRows {
+    /// `product_id` and `product_symbol`, as documented.
+    #[default]
+    Full,
+    /// `product_id` only.
+    IdOnly,
+    /// Neither: `size`, `entry_price` and `timestamp` only.
+    SizeOnly,
+}
+
 /// One rule: requests matching `method` and `path_prefix` get `kind`, `remaining` times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
@@ -79,6 +93,9 @@ struct State {
     ws_generation: u64,
     hits: u64,
     existing_heartbeat: ExistingHeartbeat,
+    position_rows: PositionRows,
+    margined_lagging: bool,
+    expired_by_symbol_hidden: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -132,6 +149,35 @@ impl Faults {
 
     pub(crate) fn existing_heartbeat(&self) -> ExistingHeartbeat {
         self.lock().existing_heartbeat
+    }
+
+    /// Sets how position rows name their product.
+    pub fn set_position_rows(&self, rows: PositionRows) {
+        self.lock().position_rows = rows;
+    }
+
+    pub(crate) fn position_rows(&self) -> PositionRows {
+        self.lock().position_rows
+    }
+
+    /// Makes `GET /v2/positions/margined` lag behind fills (Delta: up to ~10 s): while on,
+    /// it lists no position.
+    pub fn set_margined_lagging(&self, lagging: bool) {
+        self.lock().margined_lagging = lagging;
+    }
+
+    pub(crate) fn margined_lagging(&self) -> bool {
+        self.lock().margined_lagging
+    }
+
+    /// Makes `GET /v2/products/{symbol}` answer 404 for an expired product (Delta does not
+    /// document whether it finds one): only `GET /v2/products?states=expired` lists it.
+    pub fn set_expired_by_symbol_hidden(&self, hidden: bool) {
+        self.lock().expired_by_symbol_hidden = hidden;
+    }
+
+    pub(crate) fn expired_by_symbol_hidden(&self) -> bool {
+        self.lock().expired_by_symbol_hidden
     }
 
     /// How many requests a rule has hit so far.

@@ -37,7 +37,7 @@ use crate::env::Environment;
 use crate::error::{DeltaError, Secret};
 use crate::wire::Envelope;
 
-pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults};
+pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, PositionRows};
 use render::OrderMeta;
 
 /// How the server's market moves.

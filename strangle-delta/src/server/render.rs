@@ -53,6 +53,18 @@ pub fn product(c: &OptionContract, fees: &FeeModel) -> Product {
     }
 }
 
+/// A contract whose settlement time has passed, as Delta lists it with `states=expired`:
+/// its settlement price and index once the market has settled it.
+pub fn expired_product(c: &OptionContract, fees: &FeeModel, index: Option<Decimal>) -> Product {
+    let mut p = product(c, fees);
+    p.state = "expired".into();
+    p.settlement_price = index.map(|i| c.intrinsic(i));
+    if let Some(specs) = p.product_specs.as_mut() {
+        specs.settlement_index_price = index;
+    }
+    p
+}
+
 /// A quote as a Delta ticker.
 pub fn ticker(c: &OptionContract, q: &Quote) -> Ticker {
     Ticker {

@@ -18,7 +18,7 @@ use strangle_core::model::{
 };
 use strangle_core::Exchange;
 
-use super::faults::ExistingHeartbeat;
+use super::faults::{ExistingHeartbeat, PositionRows};
 use super::render::{self, OrderMeta};
 use super::{api_error, auth, Beat, ServerState};
 use crate::wire::{
@@ -71,15 +71,6 @@ fn bad(code: &str, msg: impl Into<String>) -> Response {
     api_error(StatusCode::BAD_REQUEST, code, Some(msg.into()))
 }
 
-fn listed(st: &ServerState) -> Vec<OptionContract> {
-    let now = st.clock.now();
-    st.venue
-        .contracts()
-        .into_iter()
-        .filter(|c| c.expiry > now)
-        .collect()
-}
-
 fn contract_types(q: &HashMap<String, String>) -> Option<Vec<String>> {
     q.get("contract_types")
         .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
@@ -96,15 +87,21 @@ fn kind_ok(types: &Option<Vec<String>>, c: &OptionContract) -> bool {
 async fn products(State(st): St, Query(q): Q) -> Response {
     let types = contract_types(&q);
     let states = q.get("states").cloned().unwrap_or_else(|| "live".into());
-    let mut all: Vec<_> = if states.split(',').any(|s| s == "live") {
-        listed(&st)
-            .iter()
-            .filter(|c| kind_ok(&types, c))
-            .map(|c| render::product(c, &st.fees))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let wanted = |s: &str| states.split(',').any(|x| x.trim() == s);
+    let now = st.clock.now();
+    let mut all: Vec<_> = st
+        .venue
+        .contracts()
+        .into_iter()
+        .filter(|c| kind_ok(&types, c))
+        .filter_map(|c| {
+            if c.expiry > now {
+                wanted("live").then(|| render::product(&c, &st.fees))
+            } else {
+                wanted("expired").then(|| rendered_expired(&st, &c))
+            }
+        })
+        .collect();
     all.sort_by_key(|p| p.id);
     let size = q
         .get("page_size")
@@ -125,6 +122,10 @@ async fn products(State(st): St, Query(q): Q) -> Response {
     Json(env).into_response()
 }
 
+fn rendered_expired(st: &ServerState, c: &OptionContract) -> crate::wire::Product {
+    render::expired_product(c, &st.fees, st.venue.settlement_index(&c.symbol))
+}
+
 async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
     match st
         .venue
@@ -132,8 +133,9 @@ async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
         .into_iter()
         .find(|c| c.symbol == symbol)
     {
-        Some(c) => ok(render::product(&c, &st.fees)),
-        None => api_error(
+        Some(c) if c.expiry > st.clock.now() => ok(render::product(&c, &st.fees)),
+        Some(c) if !st.faults.expired_by_symbol_hidden() => ok(rendered_expired(&st, &c)),
+        _ => api_error(
             StatusCode::NOT_FOUND,
             "not_found",
             Some(format!("no product {symbol}")),
@@ -599,6 +601,7 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                     format!("unknown underlying_asset_symbol {u:?}"),
                 );
             };
+            let shape = st.faults.position_rows();
             let v: Vec<_> = st
                 .venue
                 .positions(u)
@@ -606,8 +609,8 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|p| crate::wire::Position {
-                    product_id: Some(p.product_id),
-                    product_symbol: Some(p.symbol),
+                    product_id: (shape != PositionRows::SizeOnly).then_some(p.product_id),
+                    product_symbol: (shape == PositionRows::Full).then_some(p.symbol),
                     size: Some(p.size),
                     entry_price: p.entry_price,
                     timestamp: Some(ts),
@@ -647,9 +650,11 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
         .into_iter()
         .map(|c| (c.symbol, c.contract_size))
         .collect();
+    let lagging = st.faults.margined_lagging();
     let v: Vec<_> = all_positions(&st)
         .await
         .into_iter()
+        .filter(|_| !lagging)
         .filter(|p| ids.as_ref().is_none_or(|v| v.contains(&p.product_id)))
         .map(|p| {
             let mark = quotes.get(&p.symbol).copied();
