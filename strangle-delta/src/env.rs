@@ -78,15 +78,22 @@ impl Environment {
         }
     }
 
-    /// Public WebSocket endpoint (compact market-data channels).
-    pub fn ws_public_url(&self) -> &str {
+    /// Public WebSocket endpoint (compact market-data channels), where one is documented.
+    /// Global's docs list India's public host (a copy-paste, see the API notes): quotes from
+    /// another exchange must never price Global orders, so Global has none and takes its
+    /// quotes from REST.
+    pub fn ws_public_url(&self) -> Option<&str> {
         match self {
-            Self::IndiaProduction | Self::GlobalProduction => {
-                "wss://public-socket.india.delta.exchange"
-            }
-            Self::IndiaTestnet | Self::GlobalTestnet => "wss://socket-ind-pub.testnet.deltaex.org",
-            Self::Custom { ws_public, .. } => ws_public,
+            Self::IndiaProduction => Some("wss://public-socket.india.delta.exchange"),
+            Self::IndiaTestnet => Some("wss://socket-ind-pub.testnet.deltaex.org"),
+            Self::GlobalProduction | Self::GlobalTestnet => None,
+            Self::Custom { ws_public, .. } => Some(ws_public),
         }
+    }
+
+    /// Whether this is one of Delta's production environments (real money).
+    pub fn is_production(&self) -> bool {
+        matches!(self, Self::IndiaProduction | Self::GlobalProduction)
     }
 
     /// Short name, e.g. `india-production`.

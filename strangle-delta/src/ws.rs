@@ -287,7 +287,15 @@ async fn connection(
     add: &mut Option<mpsc::UnboundedReceiver<Vec<Channel>>>,
 ) -> End {
     let url = match endpoint {
-        Endpoint::Public => config.env.ws_public_url(),
+        Endpoint::Public => match config.env.ws_public_url() {
+            Some(u) => u,
+            None => {
+                return End::Fatal(format!(
+                    "{} has no documented public WebSocket host: quotes come from REST",
+                    config.env
+                ))
+            }
+        },
         Endpoint::Private => config.env.ws_private_url(),
     };
     let (mut ws, _) = match tokio::time::timeout(

@@ -1,5 +1,6 @@
 //! `strangle check`: is this profile ready to run here? Config, API reachability, auth,
-//! WebSocket, clock skew, wallet.
+//! WebSocket, clock skew, wallet; with `--orders`, a round trip through the order path
+//! ([`crate::cmd::check_orders`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,19 +34,33 @@ pub struct CheckArgs {
     /// `sim` checks against a local market started for the check.
     #[arg(long, default_value = "india", env = "STRANGLE_ENV")]
     pub env: String,
+    /// Also place one post-only order that cannot fill, find it, cancel it and confirm;
+    /// arm and disarm a dead-man heartbeat; read positions and fills back. Testnet, `sim` or
+    /// a local market; production needs `--live` as well.
+    #[arg(long)]
+    pub orders: bool,
+    /// Allow `--orders` on a production environment (real account, real order).
+    #[arg(long, requires = "orders")]
+    pub live: bool,
 }
 
+/// One check's result.
 #[derive(Debug, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
+    /// It worked.
     Pass,
+    /// It did not: the command fails.
     Fail,
+    /// It could not be tried here.
     Skip,
 }
 
-struct Report(Vec<(&'static str, Outcome, String)>);
+/// The lines printed: check name, outcome, what was seen.
+pub struct Report(Vec<(&'static str, Outcome, String)>);
 
 impl Report {
-    fn add(&mut self, name: &'static str, o: Outcome, detail: impl Into<String>) {
+    /// Adds one line.
+    pub fn add(&mut self, name: &'static str, o: Outcome, detail: impl Into<String>) {
         self.0.push((name, o, detail.into()));
     }
 }
@@ -94,15 +109,45 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
         (env, Some(sim_server::credentials()?))
     } else {
         let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
+        if args.orders && env.is_production() && !args.live {
+            return Err(CliError::Invalid(format!(
+                "--orders on {env} places a real order on the real account: try it on testnet \
+                 first (--env {}-testnet), then add --live",
+                if env.name().starts_with("global") {
+                    "global"
+                } else {
+                    "india"
+                }
+            )));
+        }
         (env, Credentials::from_env()?)
     };
     let client = DeltaClient::new(env.clone(), creds.clone())?;
+    // Options settle in one asset per exchange (USD on India); the wallet is read in it.
+    let mut settling = "USD".to_string();
     match client.option_products().await {
-        Ok(p) => r.add(
-            "public API",
-            Outcome::Pass,
-            format!("{} option products at {}", p.len(), env.rest_url()),
-        ),
+        Ok(p) => {
+            if let Some(a) = p
+                .iter()
+                .find(|p| {
+                    p.underlying_asset
+                        .as_ref()
+                        .is_some_and(|a| a.symbol == underlying.as_str())
+                })
+                .and_then(|p| p.settling_asset.as_ref())
+            {
+                settling = a.symbol.clone();
+            }
+            r.add(
+                "public API",
+                Outcome::Pass,
+                format!(
+                    "{} option products at {} ({underlying} options settle in {settling})",
+                    p.len(),
+                    env.rest_url()
+                ),
+            );
+        }
         Err(e) => r.add("public API", Outcome::Fail, e.to_string()),
     }
     let ex = DeltaExchange::new(client.clone());
@@ -130,7 +175,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
     if creds.is_some() {
         match client.wallet_balances().await {
             Ok(w) => {
-                let usd = w.iter().find(|b| b.asset_symbol == "USD");
+                let usd = w.iter().find(|b| b.asset_symbol == settling);
                 let avail = usd
                     .and_then(|b| b.available_balance.max(b.available_balance_for_robo))
                     .unwrap_or_default();
@@ -142,8 +187,8 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
                     _ => None,
                 };
                 let detail = match need {
-                    Some(n) => format!("{} USD available; rough need for two short legs (20 % of notional): {} USD", avail.round_dp(2), n.round_dp(2)),
-                    None => format!("{} USD available", avail.round_dp(2)),
+                    Some(n) => format!("{} {settling} available; rough need for two short legs (20 % of notional): {} {settling}", avail.round_dp(2), n.round_dp(2)),
+                    None => format!("{} {settling} available", avail.round_dp(2)),
                 };
                 let ok = need.is_none_or(|n| avail >= n);
                 r.add(
@@ -170,6 +215,65 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
         r.add("wallet", Outcome::Skip, "needs credentials");
     }
     // 4. WebSocket.
+    match env.ws_public_url() {
+        Some(url) => websocket(&env, url, &mut r).await,
+        None => r.add(
+            "websocket",
+            Outcome::Skip,
+            format!("{env} documents no public market-data host: quotes come from REST"),
+        ),
+    }
+    // 5. Clock skew (Delta signs with a 5-second window).
+    let t0 = chrono::Utc::now();
+    match client.server_time().await {
+        Ok(Some(server)) => {
+            let skew = (server - t0).num_milliseconds() as f64 / 1000.0;
+            let ok = skew.abs() < 2.0;
+            r.add(
+                "clock skew",
+                if ok { Outcome::Pass } else { Outcome::Fail },
+                format!("{skew:+.3} s against the server (signatures allow 5 s)"),
+            );
+        }
+        Ok(None) => r.add(
+            "clock skew",
+            Outcome::Skip,
+            "the server does not publish its time",
+        ),
+        Err(e) => r.add("clock skew", Outcome::Skip, e.to_string()),
+    }
+    // 6. The order path.
+    if args.orders {
+        if creds.is_some() {
+            crate::cmd::check_orders::run(&client, underlying, &mut r).await;
+        } else {
+            r.add(
+                "orders",
+                Outcome::Fail,
+                "--orders needs credentials: nothing was sent",
+            );
+        }
+    }
+    let mut failed = 0;
+    for (name, o, detail) in &r.0 {
+        let tag = match o {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => {
+                failed += 1;
+                "FAIL"
+            }
+            Outcome::Skip => "SKIP",
+        };
+        println!("{tag}  {name:<15} {detail}");
+    }
+    if failed > 0 {
+        return Err(CliError::Failed(format!("{failed} check(s) failed")));
+    }
+    Ok(())
+}
+
+/// Subscribes to the index price on the public WebSocket and waits for the acknowledgement.
+async fn websocket(env: &Environment, url: &str, r: &mut Report) {
     let mut cfg = WsConfig::new(env.clone(), None);
     cfg.public = vec![Channel {
         name: "spot_price".into(),
@@ -192,47 +296,8 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
     .await;
     ws.stop();
     match ack {
-        Ok(Ok(())) => r.add(
-            "websocket",
-            Outcome::Pass,
-            format!("subscribed at {}", env.ws_public_url()),
-        ),
+        Ok(Ok(())) => r.add("websocket", Outcome::Pass, format!("subscribed at {url}")),
         Ok(Err(e)) => r.add("websocket", Outcome::Fail, e),
         Err(_) => r.add("websocket", Outcome::Fail, "no answer within 10 s"),
     }
-    // 5. Clock skew (Delta signs with a 5-second window).
-    let t0 = chrono::Utc::now();
-    match client.server_time().await {
-        Ok(Some(server)) => {
-            let skew = (server - t0).num_milliseconds() as f64 / 1000.0;
-            let ok = skew.abs() < 2.0;
-            r.add(
-                "clock skew",
-                if ok { Outcome::Pass } else { Outcome::Fail },
-                format!("{skew:+.3} s against the server (signatures allow 5 s)"),
-            );
-        }
-        Ok(None) => r.add(
-            "clock skew",
-            Outcome::Skip,
-            "the server does not publish its time",
-        ),
-        Err(e) => r.add("clock skew", Outcome::Skip, e.to_string()),
-    }
-    let mut failed = 0;
-    for (name, o, detail) in &r.0 {
-        let tag = match o {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => {
-                failed += 1;
-                "FAIL"
-            }
-            Outcome::Skip => "SKIP",
-        };
-        println!("{tag}  {name:<13} {detail}");
-    }
-    if failed > 0 {
-        return Err(CliError::Failed(format!("{failed} check(s) failed")));
-    }
-    Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod check;
+pub mod check_orders;
 pub mod configs;
 pub mod record;
 pub mod run;

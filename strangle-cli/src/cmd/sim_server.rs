@@ -47,6 +47,63 @@ pub struct SimServerArgs {
     /// Market seconds per real second (e.g. 60 runs an hour of market in a minute).
     #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
     pub speed: f64,
+    /// Make the market misbehave on purpose (repeatable): to see `strangle check --orders`
+    /// (or any client) fail clearly.
+    #[arg(long, value_enum)]
+    pub misbehave: Vec<Misbehaviour>,
+}
+
+/// Ways `sim-server --misbehave` can break the order path, each in a shape Delta uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Misbehaviour {
+    /// Every order placement is refused (400 `insufficient_margin`).
+    RejectOrders,
+    /// Orders are taken but never found by client id (404 `not_found`).
+    LoseOrders,
+    /// Every cancel is refused (400 `open_order_not_found`), so orders stay open.
+    RefuseCancels,
+    /// The dead-man heartbeat endpoints answer 503.
+    RefuseHeartbeats,
+    /// Position rows carry only size and entry price, and the margined list lags.
+    BarePositions,
+}
+
+impl Misbehaviour {
+    /// Sets the local market's fault knobs for this misbehaviour.
+    fn apply(self, f: &strangle_delta::server::Faults) {
+        use strangle_delta::server::{FaultKind, FaultRule, PositionRows};
+        let always = |method: &str, path: &str, kind: FaultKind| {
+            FaultRule::new(Some(method), Some(path), kind, u32::MAX)
+        };
+        let answer = |status: u16, code: &str| FaultKind::Answer {
+            status,
+            body: format!(r#"{{"success":false,"error":{{"code":"{code}"}}}}"#),
+        };
+        match self {
+            Self::RejectOrders => f.add(always(
+                "POST",
+                "/v2/orders",
+                FaultKind::RejectOrder("insufficient_margin".into()),
+            )),
+            Self::LoseOrders => f.add(always(
+                "GET",
+                "/v2/orders/client_order_id/",
+                answer(404, "not_found"),
+            )),
+            Self::RefuseCancels => f.add(always(
+                "DELETE",
+                "/v2/orders",
+                answer(400, "open_order_not_found"),
+            )),
+            Self::RefuseHeartbeats => {
+                f.add(always("POST", "/v2/heartbeat", FaultKind::ServerError(503)))
+            }
+            Self::BarePositions => {
+                f.set_position_rows(PositionRows::SizeOnly);
+                f.set_margined_lagging(true);
+            }
+        }
+    }
 }
 
 /// The credentials the local market accepts.
@@ -76,6 +133,9 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
     };
     let config_clock = config.clock.clone();
     let server = LocalServer::start(config).await?;
+    for m in &args.misbehave {
+        m.apply(server.faults());
+    }
     // Printing must never stop the server (say, when whoever reads its output goes away).
     let mut out = std::io::stdout();
     say!(
@@ -104,6 +164,14 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
         out,
         "  API secret    from {SECRET_VAR} (unset: the demo secret given in README)"
     );
+    if !args.misbehave.is_empty() {
+        let names: Vec<String> = args
+            .misbehave
+            .iter()
+            .filter_map(|m| clap::ValueEnum::to_possible_value(m).map(|v| v.get_name().to_string()))
+            .collect();
+        say!(out, "  misbehaving   {}", names.join(", "));
+    }
     say!(out, "Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await

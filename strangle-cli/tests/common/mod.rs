@@ -95,12 +95,18 @@ impl Drop for Dir {
 /// March 2026 ([`entry_0930_ist`]) and the demo credentials. Returns the process, its base URL
 /// and the rest of its banner (its output is drained after that).
 pub fn sim_server() -> (Proc, String, Vec<String>) {
+    sim_server_with(&[])
+}
+
+/// [`sim_server`] with more arguments (`--misbehave reject-orders`, ...).
+pub fn sim_server_with(args: &[&str]) -> (Proc, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut p = Proc(
         Command::new(env!("CARGO_BIN_EXE_strangle"))
             .args(["sim-server", "--port", "0", "--start"])
             .arg(entry_0930_ist().to_rfc3339())
+            .args(args)
             .env_remove("STRANGLE_SIM_API_KEY")
             .env_remove("STRANGLE_SIM_API_SECRET")
             .stdout(Stdio::piped())
@@ -110,8 +116,15 @@ pub fn sim_server() -> (Proc, String, Vec<String>) {
     let mut lines = BufReader::new(p.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("text");
     let url = first.rsplit(' ').next().expect("url").to_string();
-    // The banner is written at once: six more lines.
-    let banner: Vec<String> = lines.by_ref().take(6).map_while(Result::ok).collect();
+    // The banner is written at once and ends with "Ctrl-C stops it.".
+    let mut banner = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let last = line.starts_with("Ctrl-C");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
     std::thread::spawn(move || for _ in lines.by_ref() {});
     (p, url, banner)
 }

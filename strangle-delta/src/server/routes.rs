@@ -319,6 +319,27 @@ async fn place(State(st): St, body: Bytes) -> Response {
     if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
         return bad("bad_schema", "limit orders need a limit_price above 0");
     }
+    // Post-only: refused when it would take liquidity now (Delta's
+    // `immediate_execution_post_only`).
+    if req.post_only == Some(true) {
+        let q = st
+            .venue
+            .quotes(std::slice::from_ref(&c.symbol))
+            .await
+            .unwrap_or_default();
+        let crosses = match (order_type, req.side, req.limit_price, q.first()) {
+            (CoreType::Market, ..) => true,
+            (_, Side::Buy, Some(p), Some(q)) => q.ask.is_some_and(|a| p >= a),
+            (_, Side::Sell, Some(p), Some(q)) => q.bid.is_some_and(|b| p <= b),
+            _ => false,
+        };
+        if crosses {
+            return bad(
+                "immediate_execution_post_only",
+                "post-only order would execute immediately",
+            );
+        }
+    }
     let coid = match &req.client_order_id {
         Some(id) => id.clone(),
         None => {

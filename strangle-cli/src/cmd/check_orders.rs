@@ -1,0 +1,381 @@
+//! `strangle check --orders`: one round trip through the order path before money moves.
+//!
+//! Arms a dead-man heartbeat of its own (so that Delta cancels the test order if this process
+//! dies), places one post-only limit buy of one contract at the lowest price Delta accepts
+//! (below the best ask, so it cannot fill), finds it by client id, cancels it by Delta's id,
+//! confirms it cancelled, reads positions and recent fills and ties every row to a product,
+//! then disarms the heartbeat. Whatever fails, and on Ctrl-C, the clean-up still runs: the
+//! order is cancelled (by id, else by client id) and looked for among the open orders, and the
+//! heartbeat is disarmed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use strangle_core::model::Underlying;
+use strangle_core::Exchange;
+use strangle_delta::api::DeltaClient;
+use strangle_delta::exchange::DeltaExchange;
+use strangle_delta::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
+
+use crate::cmd::check::{Outcome, Report};
+
+/// The heartbeat id the check arms and disarms (its own: a profile's is never touched).
+pub const HEARTBEAT_ID: &str = "strangle-check";
+
+/// What the clean-up must undo.
+#[derive(Debug, Default)]
+struct Undo {
+    /// The test order's client id, once a placement was attempted.
+    client_order_id: Option<String>,
+    /// Its product.
+    product_id: Option<u64>,
+    /// Delta's id of it, once known.
+    order_id: Option<u64>,
+    /// Confirmed cancelled (nothing left to do for it).
+    order_done: bool,
+    /// The heartbeat may be armed.
+    heartbeat: bool,
+}
+
+/// The contract and price for the test order.
+struct Pick {
+    product_id: u64,
+    symbol: String,
+    price: Decimal,
+}
+
+/// Runs the order round trip on `underlying`'s options and adds one line per step to `r`.
+pub async fn run(client: &DeltaClient, underlying: Underlying, r: &mut Report) {
+    let mut undo = Undo::default();
+    let interrupted = {
+        let steps = steps(client, underlying, &mut undo, r);
+        tokio::select! {
+            () = steps => false,
+            _ = tokio::signal::ctrl_c() => true,
+        }
+    };
+    if interrupted {
+        r.add("interrupted", Outcome::Fail, "Ctrl-C: cleaning up");
+    }
+    clean_up(client, &undo, r).await;
+}
+
+async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Report) {
+    // 1. The dead-man switch, armed first: it is the safety net for the test order.
+    match arm(client, u, &mut undo.heartbeat).await {
+        Ok(()) => r.add(
+            "dead-man arm",
+            Outcome::Pass,
+            format!(
+                "heartbeat {HEARTBEAT_ID} created for {u} options, refreshed (ttl 30 s) and \
+                 listed by GET /v2/heartbeat"
+            ),
+        ),
+        Err(e) => r.add("dead-man arm", Outcome::Fail, e),
+    }
+
+    // 2. The order round trip.
+    let pick = match pick(client, u).await {
+        Ok(p) => p,
+        Err(e) => {
+            r.add("order place", Outcome::Fail, e);
+            for step in ["order lookup", "order cancel", "order confirm"] {
+                r.add(step, Outcome::Skip, "no test order");
+            }
+            read_back(client, u, r).await;
+            return;
+        }
+    };
+    let coid = format!("strangle-check-{}", Utc::now().timestamp_millis());
+    undo.client_order_id = Some(coid.clone());
+    undo.product_id = Some(pick.product_id);
+    let order = CreateOrder {
+        product_id: Some(pick.product_id),
+        product_symbol: None,
+        size: 1,
+        side: Side::Buy,
+        order_type: OrderType::LimitOrder,
+        limit_price: Some(pick.price),
+        time_in_force: Some("gtc".into()),
+        post_only: Some(true),
+        reduce_only: Some(false),
+        client_order_id: Some(coid.clone()),
+    };
+    match client.place_order(&order).await {
+        Ok(o) => {
+            undo.order_id = Some(o.id);
+            let outcome = if o.state == "open" || o.state == "pending" {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+            r.add(
+                "order place",
+                outcome,
+                format!(
+                    "post-only buy 1 {} @ {} as {coid}: Delta id {}, state {}",
+                    pick.symbol, pick.price, o.id, o.state
+                ),
+            );
+        }
+        Err(e) => {
+            // A definite refusal leaves nothing to clean up; anything else might have placed it.
+            undo.order_done = !e.outcome_unknown();
+            r.add("order place", Outcome::Fail, e.to_string());
+            for step in ["order lookup", "order cancel", "order confirm"] {
+                r.add(step, Outcome::Skip, "the order was not placed");
+            }
+            read_back(client, u, r).await;
+            return;
+        }
+    }
+    match client.order_by_client_id(&coid).await {
+        Ok(Some(o)) if Some(o.id) == undo.order_id => r.add(
+            "order lookup",
+            Outcome::Pass,
+            format!("found by client id: Delta id {}, state {}", o.id, o.state),
+        ),
+        Ok(Some(o)) => r.add(
+            "order lookup",
+            Outcome::Fail,
+            format!(
+                "client id {coid} names Delta id {}, the placement answered {:?}",
+                o.id, undo.order_id
+            ),
+        ),
+        Ok(None) => r.add(
+            "order lookup",
+            Outcome::Fail,
+            format!("Delta says it has no order {coid}"),
+        ),
+        Err(e) => r.add("order lookup", Outcome::Fail, e.to_string()),
+    }
+    match cancel(client, undo).await {
+        Ok(o) => r.add(
+            "order cancel",
+            if o.state == "cancelled" || o.state == "closed" {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            format!("cancelled by Delta id {}: state {}", o.id, o.state),
+        ),
+        Err(e) => r.add("order cancel", Outcome::Fail, e),
+    }
+    match client.order_by_client_id(&coid).await {
+        Ok(Some(o)) if o.state == "cancelled" && unfilled(&o) => {
+            undo.order_done = true;
+            r.add("order confirm", Outcome::Pass, "cancelled, nothing filled");
+        }
+        Ok(Some(o)) => r.add(
+            "order confirm",
+            Outcome::Fail,
+            format!(
+                "state {}, {} of 1 unfilled",
+                o.state,
+                o.unfilled_size.unwrap_or_default()
+            ),
+        ),
+        Ok(None) => r.add(
+            "order confirm",
+            Outcome::Fail,
+            format!("Delta says it has no order {coid}"),
+        ),
+        Err(e) => r.add("order confirm", Outcome::Fail, e.to_string()),
+    }
+    read_back(client, u, r).await;
+}
+
+fn unfilled(o: &Order) -> bool {
+    o.unfilled_size.is_none_or(|u| u == o.size.unwrap_or(u))
+}
+
+/// Creates the heartbeat, refreshes it and finds it listed. `created` is set once it may
+/// exist (created, or an answer that does not prove it was not).
+async fn arm(client: &DeltaClient, u: Underlying, created: &mut bool) -> Result<(), String> {
+    let made = client.create_heartbeat(HEARTBEAT_ID, &[u.as_str()]).await;
+    *created = made
+        .as_ref()
+        .map_or_else(|e| e.outcome_unknown(), |()| true);
+    made.map_err(|e| format!("create: {e}"))?;
+    client
+        .heartbeat(HEARTBEAT_ID, Duration::from_secs(30))
+        .await
+        .map_err(|e| format!("refresh: {e}"))?;
+    let listed = client
+        .heartbeats()
+        .await
+        .map_err(|e| format!("list: {e}"))?;
+    if !listed.iter().any(|h| h.heartbeat_id == HEARTBEAT_ID) {
+        return Err(format!("GET /v2/heartbeat does not list {HEARTBEAT_ID}"));
+    }
+    Ok(())
+}
+
+/// The cheapest listed option of `u` with a price that rests: the lowest price Delta accepts
+/// (one tick, or the price band's lower limit), below the best ask and the mark.
+async fn pick(client: &DeltaClient, u: Underlying) -> Result<Pick, String> {
+    let products = client
+        .option_products()
+        .await
+        .map_err(|e| format!("no products: {e}"))?;
+    let tickers = client
+        .tickers(u.as_str(), None)
+        .await
+        .map_err(|e| format!("no tickers: {e}"))?;
+    let mut best: Option<(Decimal, Pick)> = None;
+    for t in &tickers {
+        let Some(p) = products.iter().find(|p| p.symbol == t.symbol) else {
+            continue;
+        };
+        let (Some(tick), Some(mark)) = (p.tick_size.filter(|t| *t > Decimal::ZERO), t.mark_price)
+        else {
+            continue;
+        };
+        let floor = t
+            .price_band
+            .as_ref()
+            .and_then(|b| b.lower_limit)
+            .unwrap_or(tick);
+        let price = ((floor / tick).ceil() * tick).max(tick);
+        let ask = t.quotes.as_ref().and_then(|q| q.best_ask);
+        if price >= mark || ask.is_some_and(|a| price >= a) {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(m, _)| mark < *m) {
+            best = Some((
+                mark,
+                Pick {
+                    product_id: p.id,
+                    symbol: p.symbol.clone(),
+                    price,
+                },
+            ));
+        }
+    }
+    best.map(|(_, p)| p)
+        .ok_or_else(|| format!("no listed {u} option has a price that would rest unfilled"))
+}
+
+/// Cancels the test order by Delta's id when known, else by client id.
+async fn cancel(client: &DeltaClient, undo: &Undo) -> Result<Order, String> {
+    let c = CancelOrder {
+        id: undo.order_id.and_then(|i| i64::try_from(i).ok()),
+        client_order_id: match undo.order_id {
+            Some(_) => None,
+            None => undo.client_order_id.clone(),
+        },
+        product_id: undo.product_id,
+    };
+    client.cancel_order(&c).await.map_err(|e| e.to_string())
+}
+
+/// Positions and recent fills, each tied to a product.
+async fn read_back(client: &DeltaClient, u: Underlying, r: &mut Report) {
+    let ex = DeltaExchange::new(client.clone());
+    match ex.positions(u).await {
+        Ok(v) if v.is_empty() => r.add("positions", Outcome::Pass, format!("no open {u} option")),
+        Ok(v) => {
+            let rows: Vec<String> = v
+                .iter()
+                .map(|p| format!("{} {}", p.symbol, p.size))
+                .collect();
+            r.add(
+                "positions",
+                Outcome::Pass,
+                format!("each row tied to a product: {}", rows.join(", ")),
+            );
+        }
+        Err(e) => r.add("positions", Outcome::Fail, e.to_string()),
+    }
+    let since = Utc::now() - chrono::Duration::days(7);
+    match client.fills(&[], Some(since)).await {
+        Ok(fills) => {
+            let nameless: Vec<String> = fills
+                .iter()
+                .filter(|f| f.product_symbol.is_none() && f.product_id.is_none())
+                .filter_map(|f| f.id.clone())
+                .collect();
+            if nameless.is_empty() {
+                r.add(
+                    "fills",
+                    Outcome::Pass,
+                    format!("{} in the last 7 days, each names its product", fills.len()),
+                );
+            } else {
+                r.add(
+                    "fills",
+                    Outcome::Fail,
+                    format!("fills naming no product: {}", nameless.join(", ")),
+                );
+            }
+        }
+        Err(e) => r.add("fills", Outcome::Fail, e.to_string()),
+    }
+}
+
+/// Leaves nothing behind: the test order cancelled and not among the open orders, the
+/// heartbeat disarmed. One line each.
+async fn clean_up(client: &DeltaClient, undo: &Undo, r: &mut Report) {
+    // Whether the test order may still be open: then the heartbeat is left to fire.
+    let mut left_open = false;
+    if let (Some(coid), false) = (&undo.client_order_id, undo.order_done) {
+        // Cancel again (it may never have been, or the answer was lost), then look.
+        let _ = cancel(client, undo).await;
+        let open = client.open_orders(&[]).await;
+        match open {
+            Ok(v) if v.iter().any(|o| o.client_order_id.as_deref() == Some(coid)) => {
+                left_open = true;
+                r.add(
+                    "clean-up order",
+                    Outcome::Fail,
+                    format!(
+                        "{coid} (Delta id {}) is still open: cancel it by hand",
+                        undo.order_id
+                            .map_or_else(|| "unknown".to_string(), |i| i.to_string())
+                    ),
+                );
+            }
+            Ok(_) => r.add(
+                "clean-up order",
+                Outcome::Pass,
+                format!("{coid} is not among the open orders"),
+            ),
+            Err(e) => {
+                left_open = true;
+                r.add(
+                    "clean-up order",
+                    Outcome::Fail,
+                    format!("cannot list open orders to be sure {coid} is gone: {e}"),
+                );
+            }
+        }
+    }
+    if undo.heartbeat && left_open {
+        r.add(
+            "dead-man disarm",
+            Outcome::Fail,
+            format!(
+                "{HEARTBEAT_ID} left armed on purpose: unless refreshed, Delta cancels the \
+                 orders in its scope (the test order with them) 30 s after its last refresh"
+            ),
+        );
+    } else if undo.heartbeat {
+        match client.heartbeat(HEARTBEAT_ID, Duration::ZERO).await {
+            Ok(()) => r.add(
+                "dead-man disarm",
+                Outcome::Pass,
+                format!("{HEARTBEAT_ID} disarmed (ttl 0)"),
+            ),
+            Err(e) => r.add(
+                "dead-man disarm",
+                Outcome::Fail,
+                format!(
+                    "{HEARTBEAT_ID} may still be armed: {e} (if it is, Delta cancels the \
+                     orders in its scope 30 s after its last refresh)"
+                ),
+            ),
+        }
+    }
+}

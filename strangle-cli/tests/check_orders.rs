@@ -1,0 +1,238 @@
+//! `strangle check --orders` against `strangle sim-server`: every step passes on a market
+//! that behaves, and on one set to misbehave the step that meets it fails with a line saying
+//! what the market answered, and nothing is left open that could be cancelled.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use common::Dir;
+use rust_decimal::Decimal;
+use strangle_delta::api::DeltaClient;
+use strangle_delta::server::demo_credentials;
+use strangle_delta::wire::{CreateOrder, OrderType, Side};
+use strangle_delta::Environment;
+
+/// One line of the report: outcome and detail, by step name.
+type Lines = HashMap<String, (String, String)>;
+
+/// Runs `check --orders` against `url`; returns its exit code and its lines.
+fn check(d: &Dir, url: &str) -> (Option<i32>, Lines, String) {
+    let profile = d.write("p.toml", "name = \"preflight\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .arg("--ledger")
+        .arg(d.ledger())
+        .args(["check", "--orders", "--env", url, "--config"])
+        .arg(&profile)
+        // The local market's public demo credentials (see README), not a real secret.
+        .env("STRANGLE_DELTA_API_KEY", "sim-key")
+        .env("STRANGLE_DELTA_API_SECRET", "sim-secret-not-for-real-money")
+        .output()
+        .expect("check runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines = text
+        .lines()
+        .filter_map(|l| {
+            let (tag, rest) = l.split_once("  ")?;
+            let rest = rest.trim_start();
+            let name_end = [
+                "dead-man arm",
+                "dead-man disarm",
+                "order place",
+                "order lookup",
+                "order cancel",
+                "order confirm",
+                "clean-up order",
+                "positions",
+                "fills",
+                "profile",
+                "public API",
+                "option chain",
+                "auth",
+                "wallet",
+                "websocket",
+                "clock skew",
+            ]
+            .into_iter()
+            .find(|n| rest.starts_with(n))?;
+            Some((
+                name_end.to_string(),
+                (tag.to_string(), rest[name_end.len()..].trim().to_string()),
+            ))
+        })
+        .collect();
+    (out.status.code(), lines, text)
+}
+
+fn client(url: &str) -> DeltaClient {
+    DeltaClient::new(Environment::local(url), Some(demo_credentials())).expect("client")
+}
+
+fn tag<'a>(lines: &'a Lines, step: &str, text: &str) -> &'a str {
+    lines
+        .get(step)
+        .map(|(t, _)| t.as_str())
+        .unwrap_or_else(|| panic!("no line for {step}:\n{text}"))
+}
+
+fn detail<'a>(lines: &'a Lines, step: &str) -> &'a str {
+    lines.get(step).map_or("", |(_, d)| d.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_passes_against_a_market_that_behaves_and_leaves_nothing_open() {
+    let d = Dir::new("check_orders_ok");
+    let (_server, url, _) = common::sim_server();
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(0), "{text}");
+    for step in [
+        "dead-man arm",
+        "order place",
+        "order lookup",
+        "order cancel",
+        "order confirm",
+        "positions",
+        "fills",
+        "dead-man disarm",
+    ] {
+        assert_eq!(tag(&lines, step, &text), "PASS", "{step}:\n{text}");
+    }
+    assert!(detail(&lines, "order place").contains("post-only buy 1"));
+    let c = client(&url);
+    assert!(c.open_orders(&[]).await.expect("open orders").is_empty());
+    // The test order exists, cancelled, unfilled.
+    let coid = detail(&lines, "order place")
+        .split(" as ")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .expect("client id")
+        .to_string();
+    let o = c
+        .order_by_client_id(&coid)
+        .await
+        .expect("lookup")
+        .expect("known");
+    assert_eq!(o.state, "cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_fails_step_by_step_against_a_misbehaving_market() {
+    // Refused placements: the placement fails with Delta's code, the rest of the order
+    // path is skipped, nothing is left open.
+    let d = Dir::new("check_orders_bad");
+    let (server, url, banner) = common::sim_server_with(&["--misbehave", "reject-orders"]);
+    assert!(banner
+        .iter()
+        .any(|l| l.contains("misbehaving   reject-orders")));
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "order place", &text), "FAIL");
+    assert!(detail(&lines, "order place").contains("insufficient_margin"));
+    assert_eq!(tag(&lines, "order lookup", &text), "SKIP");
+    assert_eq!(tag(&lines, "dead-man disarm", &text), "PASS");
+    assert!(!lines.contains_key("clean-up order"), "{text}");
+    drop(server);
+
+    // Orders never found by client id: lookup and confirmation fail; the cancel by Delta's
+    // id still works, and the clean-up proves nothing is open.
+    let (server, url, _) = common::sim_server_with(&["--misbehave", "lose-orders"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "order lookup", &text), "FAIL");
+    assert!(detail(&lines, "order lookup").contains("has no order"));
+    assert_eq!(tag(&lines, "order cancel", &text), "PASS");
+    assert_eq!(tag(&lines, "order confirm", &text), "FAIL");
+    assert_eq!(tag(&lines, "clean-up order", &text), "PASS");
+    assert!(client(&url)
+        .open_orders(&[])
+        .await
+        .expect("open")
+        .is_empty());
+    drop(server);
+
+    // Cancels refused: the order stays open, the clean-up says so and names it, and the
+    // heartbeat is left armed so that the market cancels it.
+    let (server, url, _) = common::sim_server_with(&["--misbehave", "refuse-cancels"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "order cancel", &text), "FAIL");
+    assert!(detail(&lines, "order cancel").contains("open_order_not_found"));
+    assert_eq!(tag(&lines, "clean-up order", &text), "FAIL");
+    assert!(detail(&lines, "clean-up order").contains("still open"));
+    assert_eq!(tag(&lines, "dead-man disarm", &text), "FAIL");
+    assert!(detail(&lines, "dead-man disarm").contains("left armed"));
+    assert_eq!(
+        client(&url).open_orders(&[]).await.expect("open").len(),
+        1,
+        "the line is true: the order is open"
+    );
+    drop(server);
+
+    // Heartbeats refused: arming fails, the order path still runs and cleans up.
+    let (server, url, _) = common::sim_server_with(&["--misbehave", "refuse-heartbeats"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "dead-man arm", &text), "FAIL");
+    assert!(detail(&lines, "dead-man arm").contains("503"));
+    assert_eq!(tag(&lines, "order confirm", &text), "PASS");
+    drop(server);
+
+    // Position rows without product: with a short open, the positions step fails naming the
+    // row as the market sent it.
+    let (server, url, _) = common::sim_server_with(&["--misbehave", "bare-positions"]);
+    let c = client(&url);
+    let t = c.tickers("BTC", None).await.expect("tickers");
+    let bid = t
+        .iter()
+        .find_map(|t| {
+            let q = t.quotes.as_ref()?;
+            Some((t.product_id?, q.best_bid.filter(|b| *b > Decimal::ZERO)?))
+        })
+        .expect("a contract with a bid");
+    let sold = c
+        .place_order(&CreateOrder {
+            product_id: Some(bid.0),
+            product_symbol: None,
+            size: 1,
+            side: Side::Sell,
+            order_type: OrderType::LimitOrder,
+            limit_price: Some(bid.1),
+            time_in_force: Some("gtc".into()),
+            post_only: Some(false),
+            reduce_only: Some(false),
+            client_order_id: Some("opened-by-hand".into()),
+        })
+        .await
+        .expect("sold");
+    assert_eq!(sold.state, "closed", "filled at the bid");
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "positions", &text), "FAIL");
+    assert!(
+        detail(&lines, "positions").contains("names no known product"),
+        "{text}"
+    );
+    drop(server);
+}
+
+#[test]
+fn check_orders_on_production_needs_live() {
+    let d = Dir::new("check_orders_live");
+    let profile = d.write("p.toml", "name = \"preflight\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .arg("--ledger")
+        .arg(d.ledger())
+        .args(["check", "--orders", "--env", "india", "--config"])
+        .arg(&profile)
+        .env_remove("STRANGLE_DELTA_API_KEY")
+        .output()
+        .expect("check runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("--live") && err.contains("india-testnet"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing was checked or sent");
+}
