@@ -216,6 +216,49 @@ async fn check_orders_fails_step_by_step_against_a_misbehaving_market() {
     drop(server);
 }
 
+/// Ctrl-C while the test order is open: the clean-up still cancels it and disarms the
+/// heartbeat, and the report says it was interrupted.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_interrupted_leaves_nothing_open() {
+    let d = Dir::new("check_orders_interrupt");
+    let (_server, url, _) = common::sim_server_with(&["--misbehave", "slow"]);
+    let profile = d.write("p.toml", "name = \"preflight\"\n");
+    let mut run = common::Proc(
+        Command::new(env!("CARGO_BIN_EXE_strangle"))
+            .arg("--ledger")
+            .arg(d.ledger())
+            .args(["check", "--orders", "--env", &url, "--config"])
+            .arg(&profile)
+            .env("STRANGLE_DELTA_API_KEY", "sim-key")
+            .env("STRANGLE_DELTA_API_SECRET", "sim-secret-not-for-real-money")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("check starts"),
+    );
+    // Wait until the test order rests at the market (each answer takes 300 ms, so the
+    // lookup and the cancel are still to come), then interrupt.
+    let c = client(&url);
+    let mut seen = false;
+    for _ in 0..400 {
+        if !c.open_orders(&[]).await.expect("open").is_empty() {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(seen, "the test order was placed");
+    run.interrupt();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut run.stdout.take().expect("stdout"), &mut text)
+        .expect("output");
+    let status = run.wait().expect("exits");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  interrupted"), "{text}");
+    assert!(text.contains("PASS  clean-up order"), "{text}");
+    assert!(text.contains("PASS  dead-man disarm"), "{text}");
+    assert!(c.open_orders(&[]).await.expect("open").is_empty());
+}
+
 #[test]
 fn check_orders_on_production_needs_live() {
     let d = Dir::new("check_orders_live");

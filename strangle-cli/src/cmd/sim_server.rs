@@ -66,6 +66,8 @@ pub enum Misbehaviour {
     RefuseHeartbeats,
     /// Position rows carry only size and entry price, and the margined list lags.
     BarePositions,
+    /// Every answer is held 300 ms (a slow link).
+    Slow,
 }
 
 impl Misbehaviour {
@@ -102,6 +104,7 @@ impl Misbehaviour {
                 f.set_position_rows(PositionRows::SizeOnly);
                 f.set_margined_lagging(true);
             }
+            Self::Slow => f.set_latency(std::time::Duration::from_millis(300)),
         }
     }
 }
