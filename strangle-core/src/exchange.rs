@@ -45,6 +45,11 @@ pub trait Exchange: Send + Sync {
     async fn keepalive(&self) -> Result<()> {
         Ok(())
     }
+    /// Where the last quotes came from (`websocket`, `rest`, ...), for the heartbeat;
+    /// `None` for venues with one source.
+    fn quote_source(&self) -> Option<String> {
+        None
+    }
 }
 
 #[async_trait]
@@ -84,5 +89,8 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     }
     async fn keepalive(&self) -> Result<()> {
         (**self).keepalive().await
+    }
+    fn quote_source(&self) -> Option<String> {
+        (**self).quote_source()
     }
 }

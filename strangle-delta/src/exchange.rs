@@ -152,6 +152,8 @@ pub struct DeltaExchange {
     deadman: Option<Deadman>,
     /// Delta's order id of each order seen, by client id: cancels name the order by it.
     order_ids: std::sync::Mutex<HashMap<String, u64>>,
+    /// Where the last leg quotes came from.
+    quote_source: std::sync::Mutex<Option<QuoteSource>>,
 }
 
 /// The WebSocket quote cache of a [`DeltaExchange`].
@@ -207,6 +209,7 @@ impl DeltaExchange {
             spot: Mutex::new(HashMap::new()),
             deadman: None,
             order_ids: std::sync::Mutex::new(HashMap::new()),
+            quote_source: std::sync::Mutex::new(None),
         }
     }
 
@@ -455,11 +458,17 @@ impl Exchange for DeltaExchange {
 
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
         let mut out = Vec::with_capacity(symbols.len());
+        let mut from_rest = 0;
         for s in symbols {
             if let Some(q) = self.stream.as_ref().and_then(|st| st.fresh(s)) {
+                if let (Some(spot), Ok(u)) = (q.spot, self.contract(s).await.map(|c| c.underlying))
+                {
+                    self.spot.lock().await.insert(u, spot);
+                }
                 out.push(q);
                 continue;
             }
+            from_rest += 1;
             match self.client.ticker(s).await {
                 Ok(t) => {
                     if let Some(q) = quote_of(&t) {
@@ -474,6 +483,14 @@ impl Exchange for DeltaExchange {
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if !symbols.is_empty() {
+            let source = match (&self.stream, from_rest) {
+                (None, _) => QuoteSource::Rest,
+                (Some(_), 0) => QuoteSource::WebSocket,
+                (Some(_), _) => QuoteSource::RestFallback,
+            };
+            *self.quote_source.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
         }
         Ok(out)
     }
@@ -623,6 +640,32 @@ impl Exchange for DeltaExchange {
         match &self.deadman {
             Some(d) => Ok(d.keepalive(&self.client).await?),
             None => Ok(()),
+        }
+    }
+
+    fn quote_source(&self) -> Option<String> {
+        let s = *self.quote_source.lock().unwrap_or_else(|e| e.into_inner());
+        s.map(|s| s.as_str().to_string())
+    }
+}
+
+/// Where a [`DeltaExchange`]'s last leg quotes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteSource {
+    /// REST polling (no stream configured).
+    Rest,
+    /// The public WebSocket, every leg fresh.
+    WebSocket,
+    /// REST for at least one leg, because the stream had no fresh quote (stale or down).
+    RestFallback,
+}
+
+impl QuoteSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::WebSocket => "websocket",
+            Self::RestFallback => "rest (websocket stale or down)",
         }
     }
 }

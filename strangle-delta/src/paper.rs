@@ -109,6 +109,10 @@ impl Exchange for PaperExchange {
         self.venue.balances().await
     }
 
+    fn quote_source(&self) -> Option<String> {
+        self.data.quote_source()
+    }
+
     /// Contracts that expired while held are settled at the index price Delta published on
     /// the expired product; while it has not (or the product cannot be found), at the index
     /// price Delta reports now (an approximation: Delta settles on a 30-minute TWAP).

@@ -177,6 +177,13 @@ impl RunSpec {
     }
 }
 
+/// How recently a WebSocket quote must have arrived to be used instead of asking REST: the
+/// profile's quote age limit, at most 15 s (Delta's `ticker` channel sends every few seconds,
+/// so a quiet stream is a stale or broken one).
+fn stream_age(profile: &Profile) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(profile.liquidity.max_quote_age_secs).min(15))
+}
+
 /// What must happen when an engine task ends.
 #[derive(Default)]
 struct Ends {
@@ -242,7 +249,7 @@ impl RunningEngine {
             Market::Paper { env, cash } => {
                 let client = DeltaClient::new(env.clone(), None)?;
                 let clock = market_clock(&client, &env).await?;
-                let data = DeltaExchange::new(client);
+                let data = DeltaExchange::new(client).with_stream(stream_age(&spec.profile));
                 let ex =
                     PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone());
                 Self::spawn(
@@ -259,7 +266,10 @@ impl RunningEngine {
             Market::Live { env, credentials } => {
                 let client = DeltaClient::new(env.clone(), Some(credentials))?;
                 let clock = market_clock(&client, &env).await?;
-                let ex = Arc::new(DeltaExchange::live(client, spec.profile.underlying));
+                let ex = Arc::new(
+                    DeltaExchange::live(client, spec.profile.underlying)
+                        .with_stream(stream_age(&spec.profile)),
+                );
                 // Arm the dead-man switch before anything else: this proves the credentials
                 // (a wrong key fails the start, with nothing running) and protects the
                 // account from the first step on.

@@ -58,6 +58,39 @@ async fn quotes_come_from_the_websocket_once_it_streams() {
     assert!(q[0].timestamp > first[0].timestamp);
 }
 
+/// The heartbeat says where the legs' quotes come from, and when the stream falls silent
+/// the quotes come from REST again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quote_source_switches_to_rest_when_the_stream_is_silent() {
+    let s = moving_server().await;
+    let ex =
+        DeltaExchange::new(common::client_with(&s, None)).with_stream(Duration::from_millis(400));
+    assert_eq!(ex.quote_source(), None, "nothing asked yet");
+    let chain = ex.chain(Underlying::Btc).await.expect("chain");
+    let sym = vec![chain.entries[0].contract.symbol.clone()];
+    ex.quotes(&sym).await.expect("from REST");
+    assert_eq!(
+        ex.quote_source().as_deref(),
+        Some("rest (websocket stale or down)"),
+        "the first quote cannot have streamed yet"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    ex.quotes(&sym).await.expect("from the stream");
+    assert_eq!(ex.quote_source().as_deref(), Some("websocket"));
+    // The market stands still: no frame arrives, the cached quote ages past 400 ms.
+    s.faults().set_stale_quotes(true);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    ex.quotes(&sym).await.expect("from REST again");
+    assert_eq!(
+        ex.quote_source().as_deref(),
+        Some("rest (websocket stale or down)")
+    );
+    // Without a stream there is one source.
+    let plain = DeltaExchange::new(common::client_with(&s, None));
+    plain.quotes(&sym).await.expect("REST");
+    assert_eq!(plain.quote_source().as_deref(), Some("rest"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
     let clock = common::clock_from_t0();

@@ -145,6 +145,12 @@ fn status_line(s: &Status) -> String {
         )),
         _ => {}
     }
+    if let Some(why) = &s.stale_quotes {
+        line.push_str(&format!(" | {why}"));
+    }
+    if let Some(src) = &s.quote_source {
+        line.push_str(&format!(" | quotes: {src}"));
+    }
     line
 }
 

@@ -155,6 +155,12 @@ pub struct Heartbeat {
     /// with the nearest contracts (`no call qualifies …: no |delta| in 0.1–0.15 (nearest:
     /// 82500 at 0.201, 83000 at 0.065)`).
     pub no_entry_reason: Option<String>,
+    /// Legs without a fresh quote while a strangle is live: no profit exit is checked and no
+    /// order priced until one comes.
+    pub stale_quotes: Option<String>,
+    /// Where the legs' quotes come from: `websocket`, `rest`, or `rest (websocket stale or
+    /// down)` when the stream had no fresh quote (absent for the simulated market).
+    pub quote_source: Option<String>,
 }
 
 /// The schedule with countdowns, in seconds from the heartbeat's time.
@@ -512,6 +518,8 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
         server_time: Utc::now(),
         last_error: st.last_error,
         no_entry_reason: st.no_entry_reason,
+        stale_quotes: st.stale_quotes,
+        quote_source: st.quote_source,
     }
 }
 
@@ -534,6 +542,8 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         server_time: Utc::now(),
         last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
         no_entry_reason: None,
+        stale_quotes: None,
+        quote_source: None,
     }
 }
 
@@ -551,6 +561,8 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         server_time: Utc::now(),
         last_error: None,
         no_entry_reason: None,
+        stale_quotes: None,
+        quote_source: None,
     }
 }
 

@@ -181,6 +181,16 @@ struct Live {
     spot_range: Option<(Decimal, Decimal)>,
 }
 
+impl Live {
+    /// Leg `i`'s quote if it is no older than `max_age_secs` at `now` (orders are priced
+    /// only on such a quote).
+    fn fresh_quote(&self, i: usize, now: DateTime<Utc>, max_age_secs: u32) -> Option<&Quote> {
+        self.quotes[i]
+            .as_ref()
+            .filter(|q| q.age_secs(now) <= i64::from(max_age_secs))
+    }
+}
+
 /// The short-strangle state machine of one profile.
 #[derive(Debug, Clone)]
 pub struct Strategy {

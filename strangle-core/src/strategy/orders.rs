@@ -178,7 +178,10 @@ impl Strategy {
         let max_attempts = ex.limit_attempts + u32::from(ex.market_fallback);
         let attempt = g.entry_attempts + 1;
         let market = g.entry_attempts >= ex.limit_attempts;
-        let price = match (&l.quotes[i], market) {
+        // Priced only on a fresh quote: an old one may be far from the market.
+        let max_age = i64::from(self.profile.liquidity.max_quote_age_secs);
+        let fresh = l.quotes[i].as_ref().filter(|q| q.age_secs(now) <= max_age);
+        let price = match (fresh, market) {
             (_, true) => None,
             (Some(q), false) => sell_price(&self.profile, q, g.tick_size, attempt),
             (None, false) => None,
@@ -244,15 +247,19 @@ impl Strategy {
         }
         let attempt = g.exit_attempts + 1;
         let market = l.panic || (g.exit_attempts >= ex.limit_attempts && ex.market_fallback);
-        let limit = l.quotes[i]
+        let max_age = self.profile.liquidity.max_quote_age_secs;
+        let fresh = l.quotes[i]
             .as_ref()
-            .and_then(|q| buy_price(&self.profile, q, g.tick_size, attempt));
-        // No ask to buy at: go to market if allowed, else wait for one.
-        let price = match (market, limit) {
-            (true, _) => None,
-            (false, Some(p)) => Some(p),
-            (false, None) if ex.market_fallback => None,
-            (false, None) => {
+            .filter(|q| q.age_secs(now) <= i64::from(max_age));
+        let limit = fresh.and_then(|q| buy_price(&self.profile, q, g.tick_size, attempt));
+        // An exit is never priced on an old quote: it waits for a fresh one (the heartbeat
+        // says so), unless it is a panic. A fresh quote without an ask goes to market if
+        // allowed, else waits for one.
+        let price = match (market, fresh, limit) {
+            (true, ..) => None,
+            (false, _, Some(p)) => Some(p),
+            (false, Some(_), None) if ex.market_fallback => None,
+            (false, ..) => {
                 w.waiting_since.get_or_insert(now);
                 return;
             }

@@ -82,6 +82,12 @@ pub struct Status {
     /// Why the open entry window has not been used yet: the selection's failure with the
     /// nearest contracts (cleared outside the window and once a strangle is entered).
     pub no_entry_reason: Option<String>,
+    /// Legs whose latest quote is older than the profile's `max_quote_age_secs` (or missing)
+    /// while a strangle is live: profit exits are not checked and no order is priced until a
+    /// fresh one comes.
+    pub stale_quotes: Option<String>,
+    /// Where the venue's quotes come from, when it says (`websocket`, `rest`, ...).
+    pub quote_source: Option<String>,
     /// Most recent error.
     pub last_error: Option<String>,
     /// The last closed session.
@@ -151,8 +157,40 @@ impl Strategy {
                 .as_ref()
                 .filter(|_| self.phase == Phase::Waiting && self.entry_day(now).is_some())
                 .map(ToString::to_string),
+            stale_quotes: self.stale_quotes(now),
+            quote_source: None,
             last_error: self.last_error.clone(),
             last_session: self.last_closed.clone(),
         }
+    }
+
+    /// Says which legs have no fresh quote, while a strangle is live.
+    fn stale_quotes(&self, now: DateTime<Utc>) -> Option<String> {
+        let l = self.live.as_ref()?;
+        if !matches!(self.phase, Phase::Entering | Phase::Open | Phase::Exiting)
+            || now >= l.rec.expiry
+        {
+            return None;
+        }
+        let max = self.profile.liquidity.max_quote_age_secs;
+        let stale: Vec<String> = l
+            .rec
+            .legs
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| self.phase == Phase::Entering || g.book.open() > Decimal::ZERO)
+            .filter(|(i, _)| l.fresh_quote(*i, now, max).is_none())
+            .map(|(i, g)| match &l.quotes[i] {
+                Some(q) => format!("{} ({} s old)", g.symbol, q.age_secs(now)),
+                None => format!("{} (none yet)", g.symbol),
+            })
+            .collect();
+        (!stale.is_empty()).then(|| {
+            format!(
+                "waiting for fresh quotes (at most {max} s old): {}; no profit exit is checked \
+                 and no order priced on an older one",
+                stale.join(", ")
+            )
+        })
     }
 }

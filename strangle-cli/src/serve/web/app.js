@@ -450,6 +450,8 @@ async function pollLive() {
   const notes = el("div", {},
     s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",
     hb.no_entry_reason ? el("p", { class: "warn", id: "no-entry", text: "Not entering: " + hb.no_entry_reason }) : "",
+    hb.stale_quotes ? el("p", { class: "warn", id: "stale-quotes", text: hb.stale_quotes }) : "",
+    hb.quote_source ? el("p", { class: "hint", id: "quote-source", text: "Quotes from " + hb.quote_source }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
     el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
   root.replaceChildren(cards, legs, notes);
