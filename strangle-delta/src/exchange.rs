@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use strangle_core::clock::Clock;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
     Balance, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest,
@@ -157,13 +158,23 @@ pub struct DeltaExchange {
 }
 
 /// The WebSocket quote cache of a [`DeltaExchange`].
-#[derive(Debug)]
 struct Stream {
     ws: WsClient,
     cache: Arc<std::sync::Mutex<HashMap<String, (Quote, Instant)>>>,
     max_age: Duration,
+    /// The market's clock, when known: quotes are judged by their own timestamps too.
+    clock: Option<Arc<dyn Clock>>,
     subscribed: std::sync::Mutex<Vec<String>>,
     _task: AbortOnDrop,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("max_age", &self.max_age)
+            .field("market_clock", &self.clock.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -192,8 +203,16 @@ impl Stream {
             }
         }
         let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let max_age = chrono::Duration::from_std(self.max_age).unwrap_or(chrono::Duration::MAX);
         c.get(symbol)
             .filter(|(_, at)| at.elapsed() <= self.max_age)
+            // Stamped recently by the market's clock too: a stream that lags behind the
+            // market (a fast simulated clock, a backlog) is not fresh however recently it spoke.
+            .filter(|(q, _)| {
+                self.clock
+                    .as_ref()
+                    .is_none_or(|clock| clock.now() - q.timestamp <= max_age)
+            })
             .map(|(q, _)| q.clone())
     }
 }
@@ -284,6 +303,7 @@ impl DeltaExchange {
             ws,
             cache,
             max_age,
+            clock: None,
             subscribed: std::sync::Mutex::default(),
             _task: AbortOnDrop(task),
         });
@@ -311,6 +331,16 @@ impl DeltaExchange {
             .iter()
             .find(|p| p.id == product.product_id)
             .and_then(identify::settlement_index))
+    }
+
+    /// Judges the stream's quotes by the market's `clock` as well as by when they arrived:
+    /// a quote stamped longer ago than the stream's `max_age` comes from REST instead. Call
+    /// after [`DeltaExchange::with_stream`].
+    pub fn with_market_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        if let Some(st) = self.stream.as_mut() {
+            st.clock = Some(clock);
+        }
+        self
     }
 
     /// The client.

@@ -249,7 +249,9 @@ impl RunningEngine {
             Market::Paper { env, cash } => {
                 let client = DeltaClient::new(env.clone(), None)?;
                 let clock = market_clock(&client, &env).await?;
-                let data = DeltaExchange::new(client).with_stream(stream_age(&spec.profile));
+                let data = DeltaExchange::new(client)
+                    .with_stream(stream_age(&spec.profile))
+                    .with_market_clock(clock.clone());
                 let ex =
                     PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone());
                 Self::spawn(
@@ -268,7 +270,8 @@ impl RunningEngine {
                 let clock = market_clock(&client, &env).await?;
                 let ex = Arc::new(
                     DeltaExchange::live(client, spec.profile.underlying)
-                        .with_stream(stream_age(&spec.profile)),
+                        .with_stream(stream_age(&spec.profile))
+                        .with_market_clock(clock.clone()),
                 );
                 // Arm the dead-man switch before anything else: this proves the credentials
                 // (a wrong key fails the start, with nothing running) and protects the

@@ -220,7 +220,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         .map_err(|e| format!("client: {e}"))?;
     let mut exchange = DeltaExchange::new(client);
     if p.stream {
-        exchange = exchange.with_stream(Duration::from_secs(5));
+        exchange = exchange
+            .with_stream(Duration::from_secs(5))
+            .with_market_clock(clock.clone());
     }
     let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
@@ -269,6 +271,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     server.faults().clear();
     let checked = check(&server, &ledger, deadline, &mut outcome).await;
     if std::env::var("STRANGLE_SCENARIO_SEED").is_ok() {
+        println!("plan stream {} {:?}", p.stream, p.faults);
         // Replaying one seed: show what the ledger and the venue hold.
         let l = ledger.contents();
         for s in &l.sessions {
