@@ -10,7 +10,7 @@ use strangle_core::ledger::Mode;
 use strangle_core::profile::Profile;
 use strangle_core::select::select;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::strategy::{Action, Event, Strategy};
+use strangle_core::strategy::{Event, Strategy};
 
 fn selection(c: &mut Criterion) {
     // 3 expiries x 167 strikes x 2 kinds = 1,002 contracts.
@@ -38,33 +38,7 @@ fn tick_to_decision(c: &mut Criterion) {
     let chain = m.chain(t, Decimal::from(82_000), 0.45);
     let mut s = Strategy::new(Profile::named("bench"), Mode::Backtest);
     // Enter, fill both legs, and reach the open state.
-    let actions = s.handle(t, Event::Chain(chain.clone()));
-    for a in actions {
-        if let Action::Place(i) = a {
-            let st = strangle_core::model::OrderStatus {
-                client_order_id: i.request.client_order_id.clone(),
-                exchange_order_id: "1".into(),
-                symbol: i.request.symbol.clone(),
-                side: i.request.side,
-                size: i.request.size,
-                limit_price: i.request.limit_price,
-                state: strangle_core::model::OrderState::Filled,
-                fills: vec![strangle_core::model::Fill {
-                    fill_id: i.request.client_order_id.clone(),
-                    client_order_id: i.request.client_order_id.clone(),
-                    symbol: i.request.symbol.clone(),
-                    side: i.request.side,
-                    size: i.request.size,
-                    price: i.request.limit_price.unwrap_or_default(),
-                    fee: Decimal::ZERO,
-                    timestamp: t,
-                }],
-                reason: None,
-                updated_at: t,
-            };
-            s.handle(t, Event::Order(st));
-        }
-    }
+    strangle_benches::open_strangle(&mut s, &chain, t);
     let legs: Vec<_> = s
         .session()
         .expect("open session")

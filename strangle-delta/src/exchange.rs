@@ -364,6 +364,15 @@ impl DeltaExchange {
     }
 
     async fn contract(&self, symbol: &str) -> Result<OptionContract> {
+        {
+            // One contract out of the cache, without copying the catalogue.
+            let p = self.products.read().await;
+            if p.fetched.is_some_and(|t| t.elapsed() < self.refresh) {
+                if let Some(c) = p.by_symbol.get(symbol) {
+                    return Ok(c.clone());
+                }
+            }
+        }
         if let Some(c) = self.products(false).await?.get(symbol) {
             return Ok(c.clone());
         }
