@@ -5,7 +5,10 @@
 //! before it did, rejected orders, insufficient margin, stale quotes, clock skew, dropped
 //! WebSockets, order sizes above the quoted size (partial fills), order answers that are not
 //! Delta's JSON after the venue took the order, and order lookups answered with a 404 in
-//! words Delta does not use (which must not be read as "no such order").
+//! words Delta does not use (which must not be read as "no such order"). Some scenarios also
+//! crash the engine once and start a new one (a new process: fresh client, nothing cached)
+//! on the same ledger while the market's position rows carry an id only or only size and entry
+//! price: recovery must tie them to products and agree with the venue.
 //!
 //! After each scenario the invariants are checked on the ledger and the venue's own books:
 //! no client order id reaches the venue twice, every venue order is in the ledger, the ledger's
@@ -40,7 +43,7 @@ use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;
 use strangle_delta::server::{
-    demo_credentials, FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig,
+    demo_credentials, FaultKind, FaultRule, LocalServer, MarketSource, PositionRows, ServerConfig,
 };
 
 /// Client settings short enough that a slow answer is a timeout and backoff costs little.
@@ -85,6 +88,9 @@ struct Plan {
     max_move: f64,
     /// (segment index, fault)
     faults: Vec<(usize, Fault)>,
+    /// The segment at whose start the engine crashes and a new one starts, and how position
+    /// rows name their product from then on.
+    restart: Option<(usize, PositionRows)>,
 }
 
 const SEGMENTS: usize = 15; // 09:25 to 11:55 IST in 10-minute segments
@@ -164,13 +170,25 @@ fn plan(seed: u64) -> Plan {
         };
         faults.push((seg, fault));
     }
+    let stream = rng.random_bool(0.3);
+    let max_move = [0.001, 0.003, 0.006][rng.random_range(0..3)];
+    // Drawn last, so that the faults of a seed are the same with or without restarts.
+    let restart = rng.random_bool(0.4).then(|| {
+        let rows = [
+            PositionRows::Full,
+            PositionRows::IdOnly,
+            PositionRows::SizeOnly,
+        ][rng.random_range(0..3)];
+        (rng.random_range(1..SEGMENTS), rows)
+    });
     Plan {
         seed,
         contracts: Decimal::from(contracts),
         max_loss_pct: max_loss_pct.parse().unwrap_or(Decimal::ONE_HUNDRED),
-        stream: rng.random_bool(0.3),
-        max_move: [0.001, 0.003, 0.006][rng.random_range(0..3)],
+        stream,
+        max_move,
         faults,
+        restart,
     }
 }
 
@@ -187,6 +205,8 @@ struct Outcome {
     fills: usize,
     partial: bool,
     engine_error: bool,
+    /// A crashed engine was replaced by a new one that recovered.
+    restarted: bool,
 }
 
 fn profile(p: &Plan) -> Profile {
@@ -216,14 +236,6 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     })
     .await
     .map_err(|e| format!("server: {e}"))?;
-    let client = DeltaClient::with_policy(server.environment(), Some(demo_credentials()), policy())
-        .map_err(|e| format!("client: {e}"))?;
-    let mut exchange = DeltaExchange::new(client);
-    if p.stream {
-        exchange = exchange
-            .with_stream(Duration::from_secs(5))
-            .with_market_clock(clock.clone());
-    }
     let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
         mode: Mode::Sim,
@@ -231,47 +243,77 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         adopt: false,
     };
     let mut outcome = Outcome::default();
-    let started = Engine::start(
-        profile(p),
-        config,
-        Arc::new(exchange),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await;
     let deadline = start + Span::minutes(10 * SEGMENTS as i64);
-    match started {
-        Err(e) => {
-            outcome.engine_error = true;
-            let _ = e;
+    let mut engine = None;
+    for seg in 0..SEGMENTS {
+        for (_, f) in p.faults.iter().filter(|(s, _)| *s == seg) {
+            inject(&server, f);
         }
-        Ok((mut engine, _handle)) => {
-            for seg in 0..SEGMENTS {
-                for (_, f) in p.faults.iter().filter(|(s, _)| *s == seg) {
-                    inject(&server, f);
+        // Stale quotes and latency last one segment.
+        if seg > 0 {
+            for (_, f) in p.faults.iter().filter(|(s, _)| *s == seg - 1) {
+                match f {
+                    Fault::StaleQuotes => server.faults().set_stale_quotes(false),
+                    Fault::Latency(_) => server.faults().set_latency(Duration::ZERO),
+                    _ => {}
                 }
-                // Stale quotes and latency last one segment.
-                if seg > 0 {
-                    for (_, f) in p.faults.iter().filter(|(s, _)| *s == seg - 1) {
-                        match f {
-                            Fault::StaleQuotes => server.faults().set_stale_quotes(false),
-                            Fault::Latency(_) => server.faults().set_latency(Duration::ZERO),
-                            _ => {}
-                        }
-                    }
+            }
+        }
+        if let Some((at, rows)) = p.restart {
+            if at == seg && engine.is_some() {
+                // A crash: the engine is gone mid-step, whatever it was doing.
+                engine = None;
+                server.faults().set_position_rows(rows);
+            }
+        }
+        if engine.is_none() && (seg == 0 || p.restart.is_some_and(|(at, _)| seg >= at)) {
+            // A start (or a restart, tried again each segment as a supervisor would) with a
+            // fresh client: recovery reads the orders, fills and positions back.
+            let started = Engine::start(
+                profile(p),
+                config,
+                Arc::new(exchange(p, &server, &clock)?),
+                ledger.clone(),
+                clock.clone(),
+            )
+            .await;
+            match started {
+                Ok((e, _handle)) => {
+                    outcome.restarted |= seg > 0;
+                    engine = Some(e);
                 }
-                let until = start + Span::minutes(10 * (seg as i64 + 1));
-                if engine.run_until(Some(until)).await.is_err() {
+                Err(_) if seg == 0 => {
+                    outcome.engine_error = true;
+                    break;
+                }
+                // The ledger holds every order and fill the venue saw, and every position row
+                // can be named: a restart that finds a difference is a defect, not a fault.
+                Err(
+                    e @ (strangle_core::Error::Mismatch { .. }
+                    | strangle_core::Error::UnidentifiedPosition { .. }),
+                ) => return Err(format!("the restart at segment {seg} refused: {e}")),
+                // A transient failure (the market's faults): try again next segment.
+                Err(_) => {}
+            }
+        }
+        let until = start + Span::minutes(10 * (seg as i64 + 1));
+        match engine.as_mut() {
+            Some(e) => {
+                if e.run_until(Some(until)).await.is_err() {
                     outcome.engine_error = true;
                     break;
                 }
             }
+            // No engine is running: the market moves on without it.
+            None => clock.set(until),
         }
+    }
+    if engine.is_none() {
+        outcome.engine_error = true;
     }
     server.faults().clear();
     let checked = check(&server, &ledger, deadline, &mut outcome).await;
     if std::env::var("STRANGLE_SCENARIO_SEED").is_ok() {
-        println!("plan stream {} {:?}", p.stream, p.faults);
         // Replaying one seed: show what the ledger and the venue hold.
         let l = ledger.contents();
         for s in &l.sessions {
@@ -311,6 +353,23 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     checked?;
     server.shutdown();
     Ok(outcome)
+}
+
+/// A fresh exchange on `server` (a new process's: nothing cached).
+fn exchange(
+    p: &Plan,
+    server: &LocalServer,
+    clock: &Arc<ManualClock>,
+) -> Result<DeltaExchange, String> {
+    let client = DeltaClient::with_policy(server.environment(), Some(demo_credentials()), policy())
+        .map_err(|e| format!("client: {e}"))?;
+    let mut exchange = DeltaExchange::new(client);
+    if p.stream {
+        exchange = exchange
+            .with_stream(Duration::from_secs(5))
+            .with_market_clock(clock.clone());
+    }
+    Ok(exchange)
 }
 
 fn inject(server: &LocalServer, f: &Fault) {
@@ -544,7 +603,7 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
     println!(
         "fault scenarios: {} run (seeds {base}..{}), {} faults injected, {} failed; {} sessions \
          ({} closed in time, {} reported), {} orders, {} fills, {} with partial fills, {} engine \
-         errors; {:.1} s",
+         errors, {} crash restarts recovered; {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -556,6 +615,7 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         sum(|o| o.fills),
         ok.iter().filter(|o| o.partial).count(),
         ok.iter().filter(|o| o.engine_error).count(),
+        ok.iter().filter(|o| o.restarted).count(),
         started.elapsed().as_secs_f64()
     );
     for (seed, r) in &done {
