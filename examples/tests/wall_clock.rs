@@ -14,7 +14,9 @@
 //! The patterns are spelt in pieces (`concat!`) so that this file, which names them, never
 //! contains them itself; the samples of its self-test put them together at run time.
 
-use std::path::{Path, PathBuf};
+mod sources;
+
+use std::path::Path;
 
 /// The marker that allows a wall-clock read on its line.
 const ALLOW: &str = "wall-clock-ok:";
@@ -143,39 +145,11 @@ fn calls<'a>(text: &'a str, name: &str) -> Vec<(usize, &'a str)> {
     out
 }
 
-/// Every test source of the workspace: `*/tests/**/*.rs` and `strangle-py/tests/**/*.py`.
-fn test_sources(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs" || x == "py") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let Ok(crates) = std::fs::read_dir(root) else {
-        return out;
-    };
-    for c in crates.flatten() {
-        let tests = c.path().join("tests");
-        if tests.is_dir() {
-            walk(&tests, &mut out);
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn no_test_takes_market_times_from_the_wall_clock() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let files = test_sources(&root);
+    // Every test source: `*/tests/**/*.rs` and `strangle-py/tests/**/*.py`.
+    let root = sources::root();
+    let files = sources::files(&root, "tests", &["rs", "py"]);
     assert!(
         files.len() > 30,
         "found only {} test sources under {}",

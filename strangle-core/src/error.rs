@@ -86,11 +86,14 @@ pub enum Error {
         reason: String,
     },
     /// An exchange call failed.
-    #[error("exchange: {kind}: {message}")]
+    #[error("exchange: {kind}: {message}{}", .code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default())]
     Exchange {
         /// What kind of failure it was.
         kind: ExchangeErrorKind,
-        /// Details from the venue (status, code, context); never secrets.
+        /// The venue's own error code when it gave one (Delta's `insufficient_margin`,
+        /// `open_order_not_found`, ...): what code decides on, never the message.
+        code: Option<String>,
+        /// Details from the venue (status, context); never secrets.
         message: String,
     },
     /// The ledger could not record or read something.
@@ -156,11 +159,33 @@ pub enum Error {
 }
 
 impl Error {
-    /// Shorthand for an exchange error.
+    /// Shorthand for an exchange error without a venue code.
     pub fn exchange(kind: ExchangeErrorKind, message: impl Into<String>) -> Self {
         Self::Exchange {
             kind,
+            code: None,
             message: message.into(),
+        }
+    }
+
+    /// An exchange error carrying the venue's own error code.
+    pub fn venue(
+        kind: ExchangeErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Exchange {
+            kind,
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The venue's error code, if this is an exchange error that carries one.
+    pub fn venue_code(&self) -> Option<&str> {
+        match self {
+            Self::Exchange { code, .. } => code.as_deref(),
+            _ => None,
         }
     }
 

@@ -166,7 +166,10 @@ impl From<DeltaError> for CoreError {
             e if e.outcome_unknown() => ExchangeErrorKind::Uncertain,
             e => e.kind(),
         };
-        CoreError::exchange(kind, e.to_string())
+        match e.code() {
+            Some(code) => CoreError::venue(kind, code.to_string(), e.to_string()),
+            None => CoreError::exchange(kind, e.to_string()),
+        }
     }
 }
 

@@ -605,7 +605,7 @@ impl Exchange for DeltaExchange {
     }
 
     /// Every non-flat option position of `underlying`, each tied to its product (see
-    /// [`crate::identify`]): a row that cannot be is an error naming it, never skipped.
+    /// `identify.rs`): a row that cannot be is an error naming it, never skipped.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<CorePosition>> {
         let rows = self.client.positions(underlying.as_str()).await?;
         let mut src = identify::Sources {

@@ -58,8 +58,9 @@ pub(super) struct Book {
     used: HashMap<String, (Decimal, Decimal)>,
 }
 
-fn reject(kind: ExchangeErrorKind, msg: impl Into<String>) -> Error {
-    Error::exchange(kind, msg)
+/// A refusal in Delta's terms: its kind, Delta's code for it, and the details.
+fn reject(kind: ExchangeErrorKind, code: &str, msg: impl Into<String>) -> Error {
+    Error::venue(kind, code, msg)
 }
 
 impl Book {
@@ -309,37 +310,51 @@ impl Book {
         if id.is_empty() || id.len() > 32 {
             return Err(reject(
                 ExchangeErrorKind::Rejected,
-                "bad_schema: client_order_id must be 1 to 32 characters",
+                "bad_schema",
+                "client_order_id must be 1 to 32 characters",
             ));
         }
         if self.orders.contains_key(id) {
             return Err(reject(
                 ExchangeErrorKind::Rejected,
-                format!("duplicate_client_order_id: {id} was used before"),
+                "duplicate_client_order_id",
+                format!("{id} was used before"),
             ));
         }
         for f in &self.faults {
             let OrderFault::RejectSymbol(sym, kind) = f;
             if *sym == req.symbol {
-                return Err(reject(*kind, format!("injected fault: {kind} for {sym}")));
+                let code = match kind {
+                    ExchangeErrorKind::InsufficientMargin => "insufficient_margin",
+                    ExchangeErrorKind::NotFound => "invalid_contract",
+                    _ => "order_rejected",
+                };
+                return Err(reject(
+                    *kind,
+                    code,
+                    format!("injected fault: {kind} for {sym}"),
+                ));
             }
         }
         let Some(c) = self.contracts.get(&req.symbol) else {
             return Err(reject(
                 ExchangeErrorKind::NotFound,
-                format!("invalid_contract: {}", req.symbol),
+                "invalid_contract",
+                req.symbol.clone(),
             ));
         };
         if c.expiry <= now {
             return Err(reject(
                 ExchangeErrorKind::Rejected,
-                format!("invalid_contract: {} has expired", req.symbol),
+                "invalid_contract",
+                format!("{} has expired", req.symbol),
             ));
         }
         if req.size <= Decimal::ZERO || !req.size.fract().is_zero() {
             return Err(reject(
                 ExchangeErrorKind::Rejected,
-                "bad_schema: size must be a positive whole number",
+                "bad_schema",
+                "size must be a positive whole number",
             ));
         }
         match (req.order_type, req.limit_price) {
@@ -348,7 +363,8 @@ impl Book {
             _ => {
                 return Err(reject(
                     ExchangeErrorKind::Rejected,
-                    "bad_schema: limit orders need a positive limit_price, market orders none",
+                    "bad_schema",
+                    "limit orders need a positive limit_price, market orders none",
                 ))
             }
         }
@@ -364,8 +380,9 @@ impl Book {
             if !reduces {
                 return Err(reject(
                     ExchangeErrorKind::Rejected,
+                    "no_position_for_reduce_only",
                     format!(
-                        "no_position_for_reduce_only: position {pos}, order {} {}",
+                        "position {pos}, order {} {}",
                         match req.side {
                             Side::Buy => "buy",
                             Side::Sell => "sell",
@@ -405,7 +422,7 @@ impl Book {
         let o = self
             .orders
             .get_mut(id)
-            .ok_or_else(|| reject(ExchangeErrorKind::InvalidResponse, "order vanished"))?;
+            .ok_or_else(|| Error::exchange(ExchangeErrorKind::InvalidResponse, "order vanished"))?;
         if tif == TimeInForce::Ioc && !o.status.state.is_terminal() {
             o.status.state = OrderState::Cancelled;
             o.status.reason = Some("ioc: unfilled part cancelled".into());
@@ -423,7 +440,8 @@ impl Book {
             }
             _ => Err(reject(
                 ExchangeErrorKind::NotFound,
-                format!("open_order_not_found: {id}"),
+                "open_order_not_found",
+                id.to_string(),
             )),
         }
     }

@@ -259,24 +259,26 @@ fn render_order(st: &ServerState, s: &OrderStatus) -> Option<crate::wire::Order>
     meta_of(st, &s.client_order_id).map(|m| render::order(s, &m))
 }
 
-/// Maps a venue refusal to Delta's answer.
+/// Maps a venue refusal to Delta's answer: the venue's code when it gave one, else one
+/// derived from the kind.
 fn refusal(e: &strangle_core::Error) -> Response {
-    let (kind, detail) = match e {
-        strangle_core::Error::Exchange { kind, message } => (Some(*kind), message.clone()),
-        other => (None, other.to_string()),
+    let (kind, code, detail) = match e {
+        strangle_core::Error::Exchange {
+            kind,
+            code,
+            message,
+        } => (Some(*kind), code.clone(), message.clone()),
+        other => (None, None, other.to_string()),
     };
-    // The venue's messages start with Delta's code: "open_order_not_found: ...".
-    let code = detail
-        .split(':')
-        .next()
-        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
-        .unwrap_or("rejected")
-        .to_string();
-    match kind {
-        Some(ExchangeErrorKind::InsufficientMargin) => bad("insufficient_margin", detail),
-        Some(ExchangeErrorKind::NotFound) if code == "rejected" => bad("invalid_contract", detail),
-        _ => bad(&code, detail),
-    }
+    let code = code.unwrap_or_else(|| {
+        match kind {
+            Some(ExchangeErrorKind::InsufficientMargin) => "insufficient_margin",
+            Some(ExchangeErrorKind::NotFound) => "invalid_contract",
+            _ => "rejected",
+        }
+        .to_string()
+    });
+    bad(&code, detail)
 }
 
 async fn place(State(st): St, body: Bytes) -> Response {
