@@ -56,6 +56,7 @@ impl From<strangle_core::Error> for CliError {
             | strangle_core::Error::Data { .. }
             | strangle_core::Error::MissingColumn { .. } => Self::Invalid(e.to_string()),
             ref e if e.is_refusal() => Self::Refused(e.to_string()),
+            strangle_core::Error::Locked { .. } => Self::Conflict(e.to_string()),
             _ => Self::Failed(e.to_string()),
         }
     }

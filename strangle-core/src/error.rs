@@ -138,6 +138,14 @@ pub enum Error {
         /// The row as the exchange sent it.
         row: String,
     },
+    /// Another engine holds the single-runner lease on this profile and account.
+    #[error("{resource} is already being traded by {holder}; stop it first")]
+    Locked {
+        /// What is leased (`profile:<name>@<account>`).
+        resource: String,
+        /// Who holds it, and since when.
+        holder: String,
+    },
     /// A data file (an imported CSV, a series) lacks a column it needs.
     #[error("{source_name} line 1: missing column {column:?}")]
     MissingColumn {

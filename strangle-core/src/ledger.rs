@@ -225,6 +225,47 @@ pub trait Ledger: Send + Sync {
     async fn latest_session(&self, profile: &str) -> Result<Option<SessionRecord>>;
     /// Sessions of a profile that are not closed.
     async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>>;
+    /// Takes the single-runner lease on `resource` (a profile on an account) for `holder`,
+    /// held until the guard is released: a ledger that other processes share refuses a second
+    /// holder with [`crate::Error::Locked`]. A ledger nobody shares grants it at once.
+    async fn lease(&self, resource: &str, holder: &str) -> Result<Box<dyn LeaseGuard>> {
+        let _ = (resource, holder);
+        Ok(Box::new(LocalLease))
+    }
+    /// Writes what is buffered (batched PnL marks) durably.
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A held single-runner lease (see [`Ledger::lease`]). Dropping it stops renewing it; prefer
+/// [`LeaseGuard::release`], which gives it up at once.
+#[async_trait]
+pub trait LeaseGuard: Send + Sync + std::fmt::Debug {
+    /// Gives the lease up.
+    async fn release(self: Box<Self>) -> Result<()>;
+}
+
+/// The lease of a ledger nobody else shares: nothing to give up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalLease;
+
+#[async_trait]
+impl LeaseGuard for LocalLease {
+    async fn release(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `host:pid`, naming this process as a lease holder.
+pub fn process_holder() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
 }
 
 #[async_trait]
@@ -255,5 +296,11 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
     }
     async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>> {
         (**self).active_sessions(profile).await
+    }
+    async fn lease(&self, resource: &str, holder: &str) -> Result<Box<dyn LeaseGuard>> {
+        (**self).lease(resource, holder).await
+    }
+    async fn flush(&self) -> Result<()> {
+        (**self).flush().await
     }
 }

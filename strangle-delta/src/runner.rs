@@ -24,7 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, ManualClock, ScaledClock, SystemClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
-use strangle_core::ledger::{Ledger, Mode};
+use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::strategy::Status;
@@ -152,6 +152,10 @@ pub struct RunSpec {
     pub poll: Duration,
     /// Accept the exchange's positions when they differ from the ledger.
     pub adopt: bool,
+    /// Who holds the profile's lease while the engine runs (default: this process,
+    /// `host:pid`; Python sessions add a per-session tag so that two sessions of one process
+    /// exclude each other too).
+    pub holder: Option<String>,
 }
 
 impl RunSpec {
@@ -163,6 +167,7 @@ impl RunSpec {
             market,
             poll: Duration::seconds(if fast { 60 } else { 5 }),
             adopt: false,
+            holder: None,
         }
     }
 
@@ -193,6 +198,26 @@ struct Ends {
     deadman: Option<Arc<DeltaExchange>>,
 }
 
+/// The engine's hold on its ledger: the profile's lease, given up (after the ledger is
+/// flushed) when the engine ends, or at once when it fails to start.
+struct Hold<L> {
+    ledger: Arc<L>,
+    lease: Box<dyn LeaseGuard>,
+}
+
+impl<L: Ledger> Hold<L> {
+    /// Flushes the ledger, then releases the lease; failures are logged, not returned (the
+    /// engine's own result is what the caller waits for).
+    async fn end(self) {
+        if let Err(e) = self.ledger.flush().await {
+            tracing::error!(error = %e, "flushing the ledger after an engine ended");
+        }
+        if let Err(e) = self.lease.release().await {
+            tracing::warn!(error = %e, "releasing a profile lease");
+        }
+    }
+}
+
 /// An engine running as a tokio task.
 #[derive(Debug)]
 pub struct RunningEngine {
@@ -204,14 +229,44 @@ pub struct RunningEngine {
 }
 
 impl RunningEngine {
-    /// Builds the market, starts the engine (validation, reconciliation with the exchange,
-    /// resume from the ledger) and spawns it; a live market's dead-man switch is armed
-    /// first, which also proves the credentials. An error here means nothing is running.
+    /// Takes the profile's lease on the ledger (`profile:<name>@<account>`: a second engine
+    /// on the same profile and account, in this process or another, is refused with
+    /// `Error::Locked`), builds the market, starts the engine (validation, reconciliation with
+    /// the exchange, resume from the ledger) and spawns it; a live market's dead-man switch is
+    /// armed first, which also proves the credentials. When the engine ends, the ledger is
+    /// flushed and the lease released. An error here means nothing is running and nothing is
+    /// held. This is the one place an engine's lease is taken (run, serve and Python).
     pub async fn start<L>(spec: RunSpec, ledger: L) -> Result<Self, DeltaError>
     where
         L: Ledger + Send + Sync + 'static,
     {
         spec.profile.validate()?;
+        let ledger = Arc::new(ledger);
+        let holder = spec.holder.clone().unwrap_or_else(process_holder);
+        let lease = ledger.lease(&spec.lease_name(), &holder).await?;
+        let hold = Hold {
+            ledger: ledger.clone(),
+            lease,
+        };
+        Self::start_held(spec, ledger, hold).await
+    }
+
+    async fn start_held<L>(spec: RunSpec, ledger: Arc<L>, hold: Hold<L>) -> Result<Self, DeltaError>
+    where
+        L: Ledger + Send + Sync + 'static,
+    {
+        // Until the engine is spawned, a failure gives the lease back.
+        macro_rules! or_release {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        hold.end().await;
+                        return Err(e.into());
+                    }
+                }
+            };
+        }
         let mode = spec.market.mode();
         let config = EngineConfig {
             mode,
@@ -227,28 +282,33 @@ impl RunningEngine {
                     SimTime::Scaled(c) => (Arc::new(c), None),
                     SimTime::RealTime => (Arc::new(SystemClock), None),
                 };
-                let server = LocalServer::start(ServerConfig {
-                    accounts: vec![sim.credentials.clone()],
-                    // A fresh chain every simulated minute live, every five when fast-forwarding.
-                    market: sim_market_source(
-                        sim.seed,
-                        Duration::minutes(if until.is_some() { 5 } else { 1 }),
-                    ),
-                    clock: clock.clone(),
-                    ..ServerConfig::default()
-                })
-                .await?;
-                let client = DeltaClient::local(server.environment(), Some(sim.credentials))?;
+                let server = or_release!(
+                    LocalServer::start(ServerConfig {
+                        accounts: vec![sim.credentials.clone()],
+                        // A fresh chain every simulated minute live, every five when fast-forwarding.
+                        market: sim_market_source(
+                            sim.seed,
+                            Duration::minutes(if until.is_some() { 5 } else { 1 }),
+                        ),
+                        clock: clock.clone(),
+                        ..ServerConfig::default()
+                    })
+                    .await
+                );
+                let client = or_release!(DeltaClient::local(
+                    server.environment(),
+                    Some(sim.credentials)
+                ));
                 let ex = DeltaExchange::new(client);
                 let ends = Ends {
                     server: Some(server),
                     deadman: None,
                 };
-                Self::spawn(spec.profile, config, ex, ledger, clock, until, ends).await
+                Self::spawn(spec.profile, config, ex, ledger, clock, until, ends, hold).await
             }
             Market::Paper { env, cash } => {
-                let client = DeltaClient::new(env.clone(), None)?;
-                let clock = market_clock(&client, &env).await?;
+                let client = or_release!(DeltaClient::new(env.clone(), None));
+                let clock = or_release!(market_clock(&client, &env).await);
                 let data = DeltaExchange::new(client)
                     .with_stream(stream_age(&spec.profile))
                     .with_market_clock(clock.clone());
@@ -262,12 +322,13 @@ impl RunningEngine {
                     clock,
                     None,
                     Ends::default(),
+                    hold,
                 )
                 .await
             }
             Market::Live { env, credentials } => {
-                let client = DeltaClient::new(env.clone(), Some(credentials))?;
-                let clock = market_clock(&client, &env).await?;
+                let client = or_release!(DeltaClient::new(env.clone(), Some(credentials)));
+                let clock = or_release!(market_clock(&client, &env).await);
                 let ex = Arc::new(
                     DeltaExchange::live(client, spec.profile.underlying)
                         .with_stream(stream_age(&spec.profile))
@@ -276,31 +337,39 @@ impl RunningEngine {
                 // Arm the dead-man switch before anything else: this proves the credentials
                 // (a wrong key fails the start, with nothing running) and protects the
                 // account from the first step on.
-                ex.keepalive().await?;
+                or_release!(ex.keepalive().await);
                 let ends = Ends {
                     server: None,
                     deadman: Some(ex.clone()),
                 };
-                Self::spawn(spec.profile, config, ex, ledger, clock, None, ends).await
+                Self::spawn(spec.profile, config, ex, ledger, clock, None, ends, hold).await
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn spawn<E, L>(
         profile: Profile,
         config: EngineConfig,
         ex: E,
-        ledger: L,
+        ledger: Arc<L>,
         clock: Arc<dyn Clock>,
         until: Option<DateTime<Utc>>,
         ends: Ends,
+        hold: Hold<L>,
     ) -> Result<Self, DeltaError>
     where
         E: Exchange + Send + Sync + 'static,
         L: Ledger + Send + Sync + 'static,
     {
         let started_at = clock.now();
-        let (mut engine, handle) = Engine::start(profile, config, ex, ledger, clock).await?;
+        let (mut engine, handle) = match Engine::start(profile, config, ex, ledger, clock).await {
+            Ok(e) => e,
+            Err(e) => {
+                hold.end().await;
+                return Err(e.into());
+            }
+        };
         let task = tokio::spawn(async move {
             let res = engine.run_until(until).await;
             // The last engine on a dead-man switch disarms it when it stopped cleanly with no
@@ -317,6 +386,7 @@ impl RunningEngine {
             if let Some(s) = ends.server {
                 s.shutdown();
             }
+            hold.end().await;
             Ok(res?)
         });
         Ok(Self {

@@ -18,7 +18,7 @@ use strangle_delta::runner::{
 };
 use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::{Credentials, Environment};
-use strangle_store::{default_holder, Lease, PgStore, Store};
+use strangle_store::{default_holder, PgStore, Store};
 
 use crate::errors::{ledger_error, session_error, to_json, SessionError};
 use crate::interrupt::runtime;
@@ -168,22 +168,19 @@ pub struct NativeSession {
     mode: String,
     engine: Mutex<Option<RunningEngine>>,
     ended: Mutex<Option<Ending>>,
-    store: Option<Arc<Store>>,
-    lease: Mutex<Option<Lease>>,
 }
 
 /// How often `wait` looks at the engine and for Ctrl-C.
 const TICK: StdDuration = StdDuration::from_millis(50);
 
 impl NativeSession {
-    /// Collects the ended engine's result, flushes the ledger and releases the lease (once).
+    /// Collects the ended engine's result (once; the engine has flushed the ledger and given
+    /// its lease up by then).
     fn finish(&self, py: Python<'_>) -> PyResult<Ending> {
         if let Some(e) = self.ended.lock().map_err(poisoned)?.clone() {
             return Ok(e);
         }
         let engine = self.engine.lock().map_err(poisoned)?.take();
-        let lease = self.lease.lock().map_err(poisoned)?.take();
-        let store = self.store.clone();
         let rt = runtime()?;
         let ending = py.allow_threads(|| {
             rt.block_on(async move {
@@ -191,12 +188,6 @@ impl NativeSession {
                     Some(e) => e.wait().await.map_err(|e| e.to_string()),
                     None => Err("the session's engine was lost".to_string()),
                 };
-                if let Some(s) = store {
-                    let _ = s.flush().await;
-                }
-                if let Some(l) = lease {
-                    let _ = l.release().await;
-                }
                 res.and_then(|s| serde_json::to_string(&s).map_err(|e| e.to_string()))
             })
         });
@@ -252,33 +243,23 @@ impl NativeSession {
         spec.adopt = adopt;
         let mode = spec.market.mode().to_string();
         let rt = runtime()?;
-        let (engine, store, lease) = py.allow_threads(|| {
+        // A holder per session, so that a second session on the same profile in this process
+        // is refused like one in another process.
+        spec.holder = Some(format!("{}/py-{}", default_holder(), next_session_number()));
+        let engine = py.allow_threads(|| {
             rt.block_on(async move {
                 let Some(location) = ledger else {
-                    let e = RunningEngine::start(spec, MemoryLedger::default())
+                    return RunningEngine::start(spec, MemoryLedger::default())
                         .await
-                        .map_err(session_error)?;
-                    return Ok((e, None, None));
+                        .map_err(session_error);
                 };
-                let store = Arc::new(
-                    open_ledger(&location, schema.as_deref())
-                        .await
-                        .map_err(ledger_error)?,
-                );
-                // A holder per session, so that a second session on the same profile in this
-                // process is refused like one in another process.
-                let holder = format!("{}/py-{}", default_holder(), next_session_number());
-                let lease = store
-                    .acquire_lease(&spec.lease_name(), &holder, StdDuration::from_secs(30))
+                let store = open_ledger(&location, schema.as_deref())
                     .await
-                    .map_err(session_error)?;
-                match RunningEngine::start(spec, store.clone()).await {
-                    Ok(e) => Ok((e, Some(store), Some(lease))),
-                    Err(e) => {
-                        let _ = lease.release().await;
-                        Err(session_error(e))
-                    }
-                }
+                    .map_err(ledger_error)?;
+                // The engine takes the profile's lease and gives it up when it ends.
+                RunningEngine::start(spec, store)
+                    .await
+                    .map_err(session_error)
             })
         })?;
         Ok(Self {
@@ -286,8 +267,6 @@ impl NativeSession {
             mode,
             engine: Mutex::new(Some(engine)),
             ended: Mutex::new(None),
-            store,
-            lease: Mutex::new(lease),
         })
     }
 

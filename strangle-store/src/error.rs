@@ -75,6 +75,16 @@ pub enum StoreError {
 
 impl From<StoreError> for strangle_core::Error {
     fn from(e: StoreError) -> Self {
-        strangle_core::Error::Ledger(e.to_string())
+        match e {
+            StoreError::Locked {
+                resource,
+                holder,
+                since,
+            } => strangle_core::Error::Locked {
+                resource,
+                holder: format!("{holder} (since {since})"),
+            },
+            e => strangle_core::Error::Ledger(e.to_string()),
+        }
     }
 }

@@ -45,15 +45,20 @@ impl Drop for Lease {
     }
 }
 
+/// How long a SQLite lease lives without renewal (renewed at a third of it): a crashed
+/// holder's lease lapses this long after its last renewal.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+
 /// `host:pid`, naming this process as a lease holder.
 pub fn default_holder() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    strangle_core::ledger::process_holder()
+}
+
+#[async_trait::async_trait]
+impl strangle_core::ledger::LeaseGuard for Lease {
+    async fn release(self: Box<Self>) -> strangle_core::Result<()> {
+        Ok(Lease::release(*self).await?)
+    }
 }
 
 /// Whether `holder` (`host:pid`, optionally followed by `/tag`) names a process on this

@@ -25,7 +25,7 @@ use strangle_core::model::{Fill, OrderStatus};
 use strangle_core::profile::Profile;
 
 pub use error::StoreError;
-pub use lease::{default_holder, Lease};
+pub use lease::{default_holder, Lease, LEASE_TTL};
 pub use postgres::Store as PgStore;
 pub use profiles::StoredProfile;
 pub use queries::{OrderRow, Page, SessionDetail, SessionFilter};
@@ -232,5 +232,18 @@ impl Ledger for Store {
     }
     async fn active_sessions(&self, profile: &str) -> strangle_core::Result<Vec<SessionRecord>> {
         both!(self, s => s.active_sessions(profile).await)
+    }
+    async fn lease(
+        &self,
+        resource: &str,
+        holder: &str,
+    ) -> strangle_core::Result<Box<dyn strangle_core::ledger::LeaseGuard>> {
+        Ok(Box::new(
+            self.acquire_lease(resource, holder, lease::LEASE_TTL)
+                .await?,
+        ))
+    }
+    async fn flush(&self) -> strangle_core::Result<()> {
+        Ok(Store::flush(self).await?)
     }
 }

@@ -15,7 +15,7 @@ use strangle_core::strategy::{Phase, Status};
 use strangle_delta::notify::{self, Notifier, NotifyConfig};
 use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, Environment};
-use strangle_store::{default_holder, SessionFilter, Store};
+use strangle_store::{SessionFilter, Store};
 
 use crate::cmd::{configs, sim_server};
 use crate::error::CliError;
@@ -203,16 +203,8 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
         adopt: args.adopt,
         ..RunSpec::new(profile, market)
     };
-    let lease = store
-        .acquire_lease(
-            &spec.lease_name(),
-            &default_holder(),
-            StdDuration::from_secs(30),
-        )
-        .await?;
-    let result = drive(store.clone(), spec, args.status_every).await;
-    let _ = lease.release().await;
-    result
+    // The engine takes the profile's lease on the ledger, and gives it up when it ends.
+    drive(store.clone(), spec, args.status_every).await
 }
 
 /// Live credentials from the environment, or a refusal saying where to put them.

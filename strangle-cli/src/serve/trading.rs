@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -21,7 +20,7 @@ use strangle_core::strategy::Status;
 use strangle_delta::notify::{self, Notifier};
 use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, DeltaError, Environment};
-use strangle_store::{default_holder, Store, StoreError};
+use strangle_store::{Store, StoreError};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
@@ -91,6 +90,9 @@ impl From<DeltaError> for ControlError {
                 Self::Invalid(e.to_string())
             }
             DeltaError::Engine(inner) if inner.is_refusal() => Self::Conflict(e.to_string()),
+            DeltaError::Engine(strangle_core::Error::Locked { .. }) => {
+                Self::Conflict(e.to_string())
+            }
             _ => Self::Failed(e.to_string()),
         }
     }
@@ -266,21 +268,9 @@ impl Trading {
             poll: self.markets.poll,
             ..RunSpec::new(stored.profile.clone(), market)
         };
-        let lease = self
-            .store
-            .acquire_lease(
-                &spec.lease_name(),
-                &default_holder(),
-                StdDuration::from_secs(30),
-            )
-            .await?;
-        let engine = match RunningEngine::start(spec, self.store.clone()).await {
-            Ok(e) => e,
-            Err(e) => {
-                let _ = lease.release().await;
-                return Err(e.into());
-            }
-        };
+        // The engine takes the profile's lease (another process running it is refused) and
+        // flushes the ledger and gives the lease up when it ends.
+        let engine = RunningEngine::start(spec, self.store.clone()).await?;
         let name = stored.profile.name.clone();
         let mode = engine.mode();
         let started_at = engine.started_at();
@@ -292,12 +282,6 @@ impl Trading {
         let this = Arc::clone(self);
         let reaper = tokio::spawn(async move {
             let res = engine.wait().await;
-            if let Err(e) = this.store.flush().await {
-                tracing::error!(error = %e, "flushing the ledger after an engine ended");
-            }
-            if let Err(e) = lease.release().await {
-                tracing::warn!(error = %e, "releasing a profile lease");
-            }
             if let Some(w) = watcher {
                 let _ = w.await;
             }
