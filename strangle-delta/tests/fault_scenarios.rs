@@ -31,12 +31,13 @@ use common::t0;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use strangle_core::clock::ManualClock;
+use strangle_core::clock::{Clock, ManualClock};
 use strangle_core::engine::{Engine, EngineConfig};
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{Side, Underlying};
 use strangle_core::profile::Profile;
+use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::Exchange;
 use strangle_delta::api::DeltaClient;
@@ -88,9 +89,21 @@ struct Plan {
     max_move: f64,
     /// (segment index, fault)
     faults: Vec<(usize, Fault)>,
-    /// The segment at whose start the engine crashes and a new one starts, and how position
-    /// rows name their product from then on.
-    restart: Option<(usize, PositionRows)>,
+    /// A crash of the engine and the start of a new one.
+    restart: Option<Restart>,
+}
+
+/// The engine crashes at the start of segment `at`; a new one (a new process: fresh client,
+/// nothing cached) starts on the same ledger while position rows name their product as
+/// `rows` says.
+#[derive(Debug, Clone, Copy)]
+struct Restart {
+    at: usize,
+    rows: PositionRows,
+    /// The new engine starts three days later, after the legs' expiry, with the expired
+    /// products gone from the live list and from `GET /v2/products/{symbol}`: recovery must
+    /// find the settlement fills by product id and close the session.
+    after_expiry: bool,
 }
 
 const SEGMENTS: usize = 15; // 09:25 to 11:55 IST in 10-minute segments
@@ -179,7 +192,12 @@ fn plan(seed: u64) -> Plan {
             PositionRows::IdOnly,
             PositionRows::SizeOnly,
         ][rng.random_range(0..3)];
-        (rng.random_range(1..SEGMENTS), rows)
+        let at = rng.random_range(1..SEGMENTS);
+        Restart {
+            at,
+            rows,
+            after_expiry: rng.random_bool(0.25),
+        }
     });
     Plan {
         seed,
@@ -207,6 +225,8 @@ struct Outcome {
     engine_error: bool,
     /// A crashed engine was replaced by a new one that recovered.
     restarted: bool,
+    /// A session held through expiry while no engine ran was closed by its settlement.
+    settled: bool,
 }
 
 fn profile(p: &Plan) -> Profile {
@@ -259,14 +279,20 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                 }
             }
         }
-        if let Some((at, rows)) = p.restart {
-            if at == seg && engine.is_some() {
+        if let Some(r) = p.restart {
+            if r.at == seg && engine.is_some() {
                 // A crash: the engine is gone mid-step, whatever it was doing.
                 engine = None;
-                server.faults().set_position_rows(rows);
+                if r.after_expiry {
+                    let e = restart_after_expiry(p, &server, &clock, &ledger, config, r).await?;
+                    outcome.restarted = true;
+                    engine = Some(e);
+                    break;
+                }
+                server.faults().set_position_rows(r.rows);
             }
         }
-        if engine.is_none() && (seg == 0 || p.restart.is_some_and(|(at, _)| seg >= at)) {
+        if engine.is_none() && (seg == 0 || p.restart.is_some_and(|r| seg >= r.at)) {
             // A start (or a restart, tried again each segment as a supervisor would) with a
             // fresh client: recovery reads the orders, fills and positions back.
             let started = Engine::start(
@@ -312,7 +338,8 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         outcome.engine_error = true;
     }
     server.faults().clear();
-    let checked = check(&server, &ledger, deadline, &mut outcome).await;
+    let settled_ok = p.restart.is_some_and(|r| r.after_expiry);
+    let checked = check(&server, &ledger, deadline, settled_ok, &mut outcome).await;
     if std::env::var("STRANGLE_SCENARIO_SEED").is_ok() {
         // Replaying one seed: show what the ledger and the venue hold.
         let l = ledger.contents();
@@ -355,6 +382,50 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     Ok(outcome)
 }
 
+/// Three days after the crash (13 March 12:30 IST: past the legs' expiry, outside any entry
+/// window) a new engine starts: the market's faults are over, its expired products are gone
+/// from the live list and from the by-symbol endpoint, position rows are `r.rows`. The start
+/// is tried up to five times a minute apart; then the engine runs for half an hour.
+async fn restart_after_expiry(
+    p: &Plan,
+    server: &LocalServer,
+    clock: &Arc<ManualClock>,
+    ledger: &Arc<MemoryLedger>,
+    config: EngineConfig,
+    r: Restart,
+) -> Result<Engine<Arc<DeltaExchange>, Arc<MemoryLedger>, Arc<ManualClock>>, String> {
+    server.faults().clear();
+    server.faults().set_position_rows(r.rows);
+    server.faults().set_expired_by_symbol_hidden(true);
+    clock.set(t0() + Span::days(3) + Span::hours(3));
+    let mut last = String::new();
+    for _ in 0..5 {
+        match Engine::start(
+            profile(p),
+            config,
+            Arc::new(exchange(p, server, clock)?),
+            ledger.clone(),
+            clock.clone(),
+        )
+        .await
+        {
+            Ok((mut e, _handle)) => {
+                e.run_until(Some(clock.now() + Span::minutes(30)))
+                    .await
+                    .map_err(|e| format!("after expiry: {e}"))?;
+                return Ok(e);
+            }
+            Err(
+                e @ (strangle_core::Error::Mismatch { .. }
+                | strangle_core::Error::UnidentifiedPosition { .. }),
+            ) => return Err(format!("the restart after expiry refused: {e}")),
+            Err(e) => last = e.to_string(),
+        }
+        clock.set(clock.now() + Span::minutes(1));
+    }
+    Err(format!("no restart after expiry: {last}"))
+}
+
 /// A fresh exchange on `server` (a new process's: nothing cached).
 fn exchange(
     p: &Plan,
@@ -387,6 +458,7 @@ async fn check(
     server: &LocalServer,
     ledger: &MemoryLedger,
     deadline: DateTime<Utc>,
+    settled_ok: bool,
     out: &mut Outcome,
 ) -> Result<(), String> {
     let l = ledger.contents();
@@ -463,9 +535,13 @@ async fn check(
                 e.at >= s.planned_exit
                     && (e.kind.contains("error") || e.kind.contains("unresolved"))
             });
+        // Held through expiry while no engine ran: closed by its settlement instead.
+        let settled = settled_ok && s.exit_reason == Some(ExitReason::Settled);
+        out.settled |= settled && s.state == SessionState::Closed;
         let closed_in_time = s.state == SessionState::Closed
-            && s.closed_at
-                .is_some_and(|c| c <= s.planned_exit + Span::minutes(30));
+            && (settled
+                || s.closed_at
+                    .is_some_and(|c| c <= s.planned_exit + Span::minutes(30)));
         if closed_in_time {
             out.closed += 1;
         } else if reported && deadline >= s.planned_exit {
@@ -603,7 +679,8 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
     println!(
         "fault scenarios: {} run (seeds {base}..{}), {} faults injected, {} failed; {} sessions \
          ({} closed in time, {} reported), {} orders, {} fills, {} with partial fills, {} engine \
-         errors, {} crash restarts recovered; {:.1} s",
+         errors, {} crash restarts recovered ({} sessions settled after a restart past expiry); \
+         {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -616,6 +693,7 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         ok.iter().filter(|o| o.partial).count(),
         ok.iter().filter(|o| o.engine_error).count(),
         ok.iter().filter(|o| o.restarted).count(),
+        ok.iter().filter(|o| o.settled).count(),
         started.elapsed().as_secs_f64()
     );
     for (seed, r) in &done {
