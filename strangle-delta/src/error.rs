@@ -166,9 +166,21 @@ impl From<DeltaError> for CoreError {
             e if e.outcome_unknown() => ExchangeErrorKind::Uncertain,
             e => e.kind(),
         };
-        match e.code() {
-            Some(code) => CoreError::venue(kind, code.to_string(), e.to_string()),
-            None => CoreError::exchange(kind, e.to_string()),
+        match &e {
+            // Delta's code travels as a field; the message keeps the rest.
+            DeltaError::Api {
+                method,
+                path,
+                status,
+                code,
+                context,
+                ..
+            } => CoreError::venue(
+                kind,
+                code.clone(),
+                format!("{method} {path}: HTTP {status}{}", context_suffix(context)),
+            ),
+            _ => CoreError::exchange(kind, e.to_string()),
         }
     }
 }
