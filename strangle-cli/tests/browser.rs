@@ -220,6 +220,11 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         t.contains("C-BTC") && t.contains("P-BTC")
     })
     .await;
+    // The simulated market is read over its REST API: the page says where quotes come from.
+    wait_text(&c, "#quote-source", "the quote source", |t| {
+        t == "Quotes from rest"
+    })
+    .await;
     shot(&c, "live").await;
 
     // Stopped: legs flattened, engine stopped.

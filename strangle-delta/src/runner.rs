@@ -26,7 +26,6 @@ use strangle_core::clock::{Clock, ManualClock, ScaledClock, SystemClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
-use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::strategy::Status;
 use strangle_core::Exchange;
 use tokio::task::JoinHandle;
@@ -111,17 +110,17 @@ pub struct FastForward {
     pub span: Duration,
 }
 
+/// Largest move of the simulated mode's spot per snapshot (0.15 %).
+pub const SIM_MAX_MOVE: f64 = 0.0015;
+
 /// The synthetic BTC and ETH market the simulated mode trades on: a seeded random walk priced
 /// into chains every `grid` of market time.
 pub fn sim_market_source(seed: u64, grid: Duration) -> MarketSource {
     MarketSource::Walk {
-        markets: vec![
-            (SyntheticMarket::btc(), 82_000.0, 0.45),
-            (SyntheticMarket::eth(), 2_150.0, 0.6),
-        ],
+        markets: crate::server::demo_markets(),
         seed,
         grid,
-        max_move: 0.0015,
+        max_move: SIM_MAX_MOVE,
     }
 }
 

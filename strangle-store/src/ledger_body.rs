@@ -59,7 +59,7 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         // One multi-row INSERT per chunk: a group commit of many marks.
-        for chunk in marks.chunks(500) {
+        for chunk in marks.chunks(crate::MARKS_PER_INSERT) {
             let mut qb = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO marks (session_id, at, premium, gross, fees, net, trailing_level, spot) ",
             );

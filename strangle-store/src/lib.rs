@@ -36,6 +36,16 @@ pub use sqlite::Store as SqliteStore;
 /// sessions never are.
 pub const MARK_BATCH: usize = 512;
 
+/// Sessions in the rolling win rate of the analytics.
+pub const ANALYTICS_WIN_RATE_WINDOW: usize = 10;
+
+/// Bars of the analytics' PnL histogram.
+pub const ANALYTICS_HISTOGRAM_BARS: usize = 20;
+
+/// Marks per multi-row INSERT when the buffer is written: 8 bound values each, 4,096 per
+/// statement, well within SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+pub(crate) const MARKS_PER_INSERT: usize = MARK_BATCH;
+
 /// A ledger on either backend, chosen by its location.
 #[derive(Debug)]
 pub enum Store {
@@ -156,7 +166,11 @@ impl Store {
         f: &SessionFilter,
     ) -> Result<strangle_core::analytics::Analytics, StoreError> {
         let all = self.all_sessions(f).await?;
-        Ok(strangle_core::analytics::analyze(&all, 10, 20))
+        Ok(strangle_core::analytics::analyze(
+            &all,
+            ANALYTICS_WIN_RATE_WINDOW,
+            ANALYTICS_HISTOGRAM_BARS,
+        ))
     }
 
     /// Every profile.

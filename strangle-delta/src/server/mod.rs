@@ -102,6 +102,21 @@ impl std::fmt::Debug for ServerConfig {
     }
 }
 
+/// BTC's starting spot (USD) and ATM implied volatility in the synthetic demo market.
+pub const DEMO_BTC: (f64, f64) = (82_000.0, 0.45);
+
+/// ETH's starting spot (USD) and ATM implied volatility in the synthetic demo market.
+pub const DEMO_ETH: (f64, f64) = (2_150.0, 0.6);
+
+/// The markets of the synthetic demo market (the default local market, `sim` mode):
+/// BTC and ETH from [`DEMO_BTC`] and [`DEMO_ETH`].
+pub fn demo_markets() -> Vec<(SyntheticMarket, f64, f64)> {
+    vec![
+        (SyntheticMarket::btc(), DEMO_BTC.0, DEMO_BTC.1),
+        (SyntheticMarket::eth(), DEMO_ETH.0, DEMO_ETH.1),
+    ]
+}
+
 /// The demo API key the server accepts by default.
 pub const DEMO_API_KEY: &str = "sim-key";
 
@@ -125,10 +140,7 @@ impl Default for ServerConfig {
             fees: FeeModel::default(),
             initial_cash: Decimal::from(10_000),
             market: MarketSource::Synthetic {
-                markets: vec![
-                    (SyntheticMarket::btc(), 82_000.0, 0.45),
-                    (SyntheticMarket::eth(), 2_150.0, 0.6),
-                ],
+                markets: demo_markets(),
                 seed: 1,
                 step: Duration::from_secs(1),
                 max_move: 0.0005,
