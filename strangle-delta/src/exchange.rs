@@ -317,10 +317,11 @@ impl DeltaExchange {
         product: &ProductRef,
     ) -> std::result::Result<Option<Decimal>, DeltaError> {
         match self.client.product(&product.symbol).await {
-            Ok(p) if identify::settlement_index(&p).is_some() => {
-                return Ok(identify::settlement_index(&p))
+            Ok(p) => {
+                if let Some(i) = identify::settlement_index(&p) {
+                    return Ok(Some(i));
+                }
             }
-            Ok(_) => {}
             Err(e) if e.kind() == ExchangeErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
@@ -373,9 +374,7 @@ impl DeltaExchange {
                 }
             }
         }
-        if let Some(c) = self.products(false).await?.get(symbol) {
-            return Ok(c.clone());
-        }
+        // Not cached (or the cache is old): a fresh list, which may have it.
         self.products(true)
             .await?
             .get(symbol)

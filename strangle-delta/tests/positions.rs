@@ -51,12 +51,30 @@ fn profile() -> Profile {
     p
 }
 
-fn config(adopt: bool) -> EngineConfig {
-    EngineConfig {
+type TestEngine = Engine<Arc<DeltaExchange>, Arc<MemoryLedger>, Arc<ManualClock>>;
+
+/// Starts the "held" profile's engine (recovery included), adopting the exchange's state
+/// when `adopt`.
+async fn start(
+    exchange: &Arc<DeltaExchange>,
+    ledger: &Arc<MemoryLedger>,
+    clock: &Arc<ManualClock>,
+    adopt: bool,
+) -> strangle_core::Result<TestEngine> {
+    let config = EngineConfig {
         mode: Mode::Live,
         poll_interval: Span::minutes(1),
         adopt,
-    }
+    };
+    Engine::start(
+        profile(),
+        config,
+        exchange.clone(),
+        ledger.clone(),
+        clock.clone(),
+    )
+    .await
+    .map(|(engine, _handle)| engine)
 }
 
 /// Runs an engine until its strangle is entered, then drops it (a crash while short).
@@ -65,15 +83,7 @@ async fn enter(
     ledger: &Arc<MemoryLedger>,
     clock: &Arc<ManualClock>,
 ) -> strangle_core::ledger::SessionRecord {
-    let (mut engine, _h) = Engine::start(
-        profile(),
-        config(false),
-        exchange.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await
-    .expect("engine");
+    let mut engine = start(exchange, ledger, clock, false).await.expect("engine");
     engine
         .run_until(Some(clock.now() + Span::minutes(30)))
         .await
@@ -157,14 +167,7 @@ async fn position_rows_are_tied_to_products_whatever_they_carry() {
         .all(|g| g.book.open() == Decimal::from(3)));
 
     // An engine started on it stops with the refusal too.
-    let started = Engine::start(
-        profile(),
-        config(true),
-        exchange.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await;
+    let started = start(&exchange, &ledger, &clock, true).await;
     assert!(matches!(
         started.err(),
         Some(CoreError::UnidentifiedPosition { .. })
@@ -225,15 +228,9 @@ async fn a_session_held_through_expiry_settles_after_a_restart_days_later() {
         &server,
         Some(strangle_delta::server::demo_credentials()),
     )));
-    let (mut engine, _h) = Engine::start(
-        profile(),
-        config(false),
-        exchange.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await
-    .expect("the restart reconciles");
+    let mut engine = start(&exchange, &ledger, &clock, false)
+        .await
+        .expect("the restart reconciles");
     engine
         .run_until(Some(later + Span::minutes(5)))
         .await
