@@ -168,6 +168,10 @@ pub struct NativeSession {
     mode: String,
     engine: Mutex<Option<RunningEngine>>,
     ended: Mutex<Option<Ending>>,
+    /// The session's ledger, open for the session's life: the engine closes its handle when
+    /// it ends, and SQLite would then rewrite the file (its WAL checkpoint) while a reader
+    /// that opened it after the session may be looking.
+    _store: Option<Arc<Store>>,
 }
 
 /// How often `wait` looks at the engine and for Ctrl-C.
@@ -246,20 +250,24 @@ impl NativeSession {
         // A holder per session, so that a second session on the same profile in this process
         // is refused like one in another process.
         spec.holder = Some(format!("{}/py-{}", default_holder(), next_session_number()));
-        let engine = py.allow_threads(|| {
+        let (engine, store) = py.allow_threads(|| {
             rt.block_on(async move {
                 let Some(location) = ledger else {
-                    return RunningEngine::start(spec, MemoryLedger::default())
+                    let e = RunningEngine::start(spec, MemoryLedger::default())
                         .await
-                        .map_err(session_error);
+                        .map_err(session_error)?;
+                    return Ok((e, None));
                 };
-                let store = open_ledger(&location, schema.as_deref())
-                    .await
-                    .map_err(ledger_error)?;
+                let store = Arc::new(
+                    open_ledger(&location, schema.as_deref())
+                        .await
+                        .map_err(ledger_error)?,
+                );
                 // The engine takes the profile's lease and gives it up when it ends.
-                RunningEngine::start(spec, store)
+                let e = RunningEngine::start(spec, store.clone())
                     .await
-                    .map_err(session_error)
+                    .map_err(session_error)?;
+                Ok::<_, PyErr>((e, Some(store)))
             })
         })?;
         Ok(Self {
@@ -267,6 +275,7 @@ impl NativeSession {
             mode,
             engine: Mutex::new(Some(engine)),
             ended: Mutex::new(None),
+            _store: store,
         })
     }
 
