@@ -1,17 +1,13 @@
 //! The `strangle` binary: a thin front over the core, the Delta adapter and the ledger.
 
-mod cmd;
-mod error;
-mod profile_file;
-mod serve;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use strangle_store::Store;
 
-use crate::error::CliError;
+use strangle_cli::error::CliError;
+use strangle_cli::{cmd, serve};
 
 /// Delta-targeted short strangles on BTC/ETH options on Delta Exchange.
 ///

@@ -5,46 +5,44 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
-use strangle_core::error::FieldError;
 use strangle_core::profile::Profile;
 use strangle_store::StoredProfile;
 
-use super::reply::{error, invalid, store_error, ErrorBody};
+use super::error::{ApiError, ErrorBody};
 use super::Api;
 
 type St = State<Arc<Api>>;
 
 /// Parses and validates a profile body; every problem is reported, nothing is changed.
-fn profile_from(body: &Bytes) -> Result<Profile, Box<Response>> {
-    let p: Profile = serde_json::from_slice(body).map_err(|e| {
-        Box::new(invalid(
-            "profile",
-            vec![FieldError {
-                field: "body".into(),
-                message: e.to_string(),
-            }],
-        ))
-    })?;
+fn profile_from(body: &Bytes) -> Result<Profile, ApiError> {
+    let p: Profile = serde_json::from_slice(body)
+        .map_err(|e| ApiError::field("profile", "body", e.to_string()))?;
     match p.validate() {
         Ok(()) => Ok(p),
-        Err(strangle_core::Error::InvalidProfile(v)) => Err(Box::new(invalid("profile", v.0))),
-        Err(e) => Err(Box::new(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.to_string(),
-        ))),
+        Err(strangle_core::Error::InvalidProfile(v)) => Err(ApiError::Invalid {
+            what: "profile",
+            fields: v.0,
+        }),
+        Err(e) => Err(ApiError::Unprocessable(e.to_string())),
     }
+}
+
+/// Refuses a change to a profile whose engine runs.
+async fn not_running(api: &Api, id: i64, change: &str) -> Result<(), ApiError> {
+    if api.trading.is_running(id).await {
+        return Err(ApiError::Conflict(format!(
+            "the profile is running: stop it before {change} it"
+        )));
+    }
+    Ok(())
 }
 
 /// Every profile.
 #[utoipa::path(get, path = "/api/configs", tag = "configs",
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
-pub async fn list_configs(State(api): St) -> Response {
-    match api.store.profiles().await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn list_configs(State(api): St) -> Result<Json<Vec<StoredProfile>>, ApiError> {
+    Ok(Json(api.store.profiles().await?))
 }
 
 /// The settings a new profile starts from (every field at its default; `name` empty).
@@ -60,15 +58,15 @@ pub async fn default_config() -> Json<Profile> {
         (status = 201, description = "Created", body = StoredProfile),
         (status = 409, description = "A profile with this name exists", body = ErrorBody),
         (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
-pub async fn create_config(State(api): St, body: Bytes) -> Response {
-    let p = match profile_from(&body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    match api.store.create_profile(&p).await {
-        Ok(s) => (StatusCode::CREATED, Json(s)).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn create_config(
+    State(api): St,
+    body: Bytes,
+) -> Result<(StatusCode, Json<StoredProfile>), ApiError> {
+    let p = profile_from(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api.store.create_profile(&p).await?),
+    ))
 }
 
 /// One profile.
@@ -77,11 +75,11 @@ pub async fn create_config(State(api): St, body: Bytes) -> Response {
     responses(
         (status = 200, description = "The profile", body = StoredProfile),
         (status = 404, description = "No such profile", body = ErrorBody)))]
-pub async fn get_config(State(api): St, Path(id): Path<i64>) -> Response {
-    match api.store.profile_by_id(id).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn get_config(
+    State(api): St,
+    Path(id): Path<i64>,
+) -> Result<Json<StoredProfile>, ApiError> {
+    Ok(Json(api.store.profile_by_id(id).await?))
 }
 
 /// Replaces a profile's settings (refused while its engine runs).
@@ -92,21 +90,14 @@ pub async fn get_config(State(api): St, Path(id): Path<i64>) -> Response {
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "Name taken, or the profile is running", body = ErrorBody),
         (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
-pub async fn update_config(State(api): St, Path(id): Path<i64>, body: Bytes) -> Response {
-    let p = match profile_from(&body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    if api.trading.is_running(id).await {
-        return error(
-            StatusCode::CONFLICT,
-            "the profile is running: stop it before changing it",
-        );
-    }
-    match api.store.update_profile(id, &p).await {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn update_config(
+    State(api): St,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<StoredProfile>, ApiError> {
+    let p = profile_from(&body)?;
+    not_running(&api, id, "changing").await?;
+    Ok(Json(api.store.update_profile(id, &p).await?))
 }
 
 /// Deletes a profile (not the active one, not a running one).
@@ -116,17 +107,10 @@ pub async fn update_config(State(api): St, Path(id): Path<i64>, body: Bytes) -> 
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "The profile is active or running", body = ErrorBody)))]
-pub async fn delete_config(State(api): St, Path(id): Path<i64>) -> Response {
-    if api.trading.is_running(id).await {
-        return error(
-            StatusCode::CONFLICT,
-            "the profile is running: stop it before deleting it",
-        );
-    }
-    match api.store.delete_profile(id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn delete_config(State(api): St, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    not_running(&api, id, "deleting").await?;
+    api.store.delete_profile(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Makes a profile the active one.
@@ -135,9 +119,9 @@ pub async fn delete_config(State(api): St, Path(id): Path<i64>) -> Response {
     responses(
         (status = 200, description = "Now active", body = StoredProfile),
         (status = 404, description = "No such profile", body = ErrorBody)))]
-pub async fn activate_config(State(api): St, Path(id): Path<i64>) -> Response {
-    match api.store.activate_profile(id).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn activate_config(
+    State(api): St,
+    Path(id): Path<i64>,
+) -> Result<Json<StoredProfile>, ApiError> {
+    Ok(Json(api.store.activate_profile(id).await?))
 }

@@ -4,14 +4,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strangle_core::error::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
-use super::reply::{control_error, invalid, ErrorBody, QueryOr422};
+use super::error::{ApiError, ErrorBody, QueryOr422};
 use super::trading::{Action, Heartbeat, MarketKind, Runtime};
 use super::Api;
 
@@ -40,18 +39,15 @@ pub struct ControlReply {
 }
 
 /// Parses a control request, listing every problem.
-fn request_from(body: &Bytes) -> Result<ControlRequest, Box<Response>> {
+fn request_from(body: &Bytes) -> Result<ControlRequest, ApiError> {
     let field = |field: &str, message: String| FieldError {
         field: field.into(),
         message,
     };
     let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| Box::new(invalid("request", vec![field("body", e.to_string())])))?;
+        .map_err(|e| ApiError::field("request", "body", e.to_string()))?;
     let Some(obj) = value.as_object() else {
-        return Err(Box::new(invalid(
-            "request",
-            vec![field("body", "expected a JSON object".into())],
-        )));
+        return Err(ApiError::field("request", "body", "expected a JSON object"));
     };
     let mut fields = Vec::new();
     let known = ["action", "configuration_id", "market"];
@@ -82,10 +78,12 @@ fn request_from(body: &Bytes) -> Result<ControlRequest, Box<Response>> {
         }
     }
     if !fields.is_empty() {
-        return Err(Box::new(invalid("request", fields)));
+        return Err(ApiError::Invalid {
+            what: "request",
+            fields,
+        });
     }
-    serde_json::from_value(value)
-        .map_err(|e| Box::new(invalid("request", vec![field("body", e.to_string())])))
+    serde_json::from_value(value).map_err(|e| ApiError::field("request", "body", e.to_string()))
 }
 
 /// Starts, stops, restarts or panics a profile's engine.
@@ -100,32 +98,23 @@ fn request_from(body: &Bytes) -> Result<ControlRequest, Box<Response>> {
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "Already running, not running, or running in another process", body = ErrorBody),
         (status = 422, description = "Invalid request; every bad field is listed", body = ErrorBody)))]
-pub async fn control(State(api): St, body: Bytes) -> Response {
-    let req = match request_from(&body) {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
+pub async fn control(State(api): St, body: Bytes) -> Result<Json<ControlReply>, ApiError> {
+    let req = request_from(&body)?;
     if req.market.is_some() && req.action != Action::Start {
-        return invalid(
+        return Err(ApiError::field(
             "request",
-            vec![FieldError {
-                field: "market".into(),
-                message: "only start takes a market".into(),
-            }],
-        );
+            "market",
+            "only start takes a market",
+        ));
     }
-    let res = match req.action {
-        Action::Start => api.trading.start(req.configuration_id, req.market).await,
-        a => api.trading.command(req.configuration_id, a).await,
+    let heartbeat = match req.action {
+        Action::Start => api.trading.start(req.configuration_id, req.market).await?,
+        a => api.trading.command(req.configuration_id, a).await?,
     };
-    match res {
-        Ok(heartbeat) => Json(ControlReply {
-            action: req.action,
-            heartbeat,
-        })
-        .into_response(),
-        Err(e) => control_error(e),
-    }
+    Ok(Json(ControlReply {
+        action: req.action,
+        heartbeat,
+    }))
 }
 
 /// Which engine to report on.
@@ -166,19 +155,15 @@ pub async fn heartbeat(
     QueryOr422(EngineQuery {
         configuration_id: id,
     }): QueryOr422<EngineQuery>,
-) -> Response {
+) -> Result<Json<Heartbeats>, ApiError> {
     let engines = match id {
-        Some(id) => match api.trading.heartbeat(id).await {
-            Ok(h) => vec![h],
-            Err(e) => return control_error(e),
-        },
+        Some(id) => vec![api.trading.heartbeat(id).await?],
         None => api.trading.heartbeats().await,
     };
-    Json(Heartbeats {
+    Ok(Json(Heartbeats {
         server_time: Utc::now(),
         engines,
-    })
-    .into_response()
+    }))
 }
 
 /// Full live state of each engine: schedule with countdowns, legs, totals, limits,
@@ -193,7 +178,7 @@ pub async fn runtime(
     QueryOr422(EngineQuery {
         configuration_id: id,
     }): QueryOr422<EngineQuery>,
-) -> Response {
+) -> Result<Json<Runtimes>, ApiError> {
     let explicit = id.is_some();
     let ids = match id {
         Some(id) => vec![id],
@@ -211,12 +196,11 @@ pub async fn runtime(
             Ok(r) => engines.push(r),
             // A profile deleted after its engine ended is left out of the full list.
             Err(super::trading::ControlError::NotFound(_)) if !explicit => {}
-            Err(e) => return control_error(e),
+            Err(e) => return Err(e.into()),
         }
     }
-    Json(Runtimes {
+    Ok(Json(Runtimes {
         server_time: Utc::now(),
         engines,
-    })
-    .into_response()
+    }))
 }

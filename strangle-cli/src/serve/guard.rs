@@ -17,11 +17,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::reply::error;
+use super::error::ApiError;
 
 /// The hosts and origins a request may name.
 #[derive(Debug, Clone)]
@@ -98,13 +98,17 @@ fn changes_state(m: &Method) -> bool {
     )
 }
 
-/// Whether the request carries a body (a length above zero, or a chunked one).
-fn has_body(h: &HeaderMap) -> bool {
+/// Whether the request carries a body: a length above zero or a chunked one in the headers,
+/// or a body that is not known to be empty (an HTTP/2 body needs no length header).
+fn has_body(h: &HeaderMap, body: &axum::body::Body) -> bool {
+    use axum::body::HttpBody;
     let length = h
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    length.is_some_and(|n| n > 0) || h.contains_key(header::TRANSFER_ENCODING)
+    length.is_some_and(|n| n > 0)
+        || h.contains_key(header::TRANSFER_ENCODING)
+        || (!body.is_end_stream() && body.size_hint().upper() != Some(0))
 }
 
 /// Whether a Content-Type value is JSON (`application/json`, parameters allowed).
@@ -115,7 +119,11 @@ fn is_json(v: &str) -> bool {
 }
 
 /// The checks above, in order; a refused request never reaches a route.
-pub async fn check(State(allowed): State<Arc<Allowed>>, req: Request, next: Next) -> Response {
+pub async fn check(
+    State(allowed): State<Arc<Allowed>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let h = req.headers();
     let host = h
         .get(header::HOST)
@@ -124,44 +132,35 @@ pub async fn check(State(allowed): State<Arc<Allowed>>, req: Request, next: Next
         .unwrap_or("")
         .to_string();
     if !allowed.host_ok(&host) {
-        return error(
-            StatusCode::FORBIDDEN,
-            format!(
-                "host {host:?} is not this server's (a DNS-rebinding page?): call it by \
-                 127.0.0.1 or localhost, or start serve with --allow-host NAME"
-            ),
-        );
+        return Err(ApiError::Forbidden(format!(
+            "host {host:?} is not this server's (a DNS-rebinding page?): call it by \
+             127.0.0.1 or localhost, or start serve with --allow-host NAME"
+        )));
     }
     if changes_state(req.method()) {
         if let Some(origin) = h.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
             if !allowed.origin_ok(origin, &host) {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "a request from the web origin {origin:?} may not change anything here \
-                         (allow it with --cors-origin)"
-                    ),
-                );
+                return Err(ApiError::Forbidden(format!(
+                    "a request from the web origin {origin:?} may not change anything here \
+                     (allow it with --cors-origin)"
+                )));
             }
         }
         let content_type = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let json = content_type.is_some_and(is_json);
-        if (content_type.is_some() || has_body(h)) && !json {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "a request that changes state must send Content-Type: application/json, not {:?}",
-                    content_type.unwrap_or("none")
-                ),
-            );
+        if (content_type.is_some() || has_body(h, req.body())) && !json {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "a request that changes state must send Content-Type: application/json, not {:?}",
+                content_type.unwrap_or("none")
+            )));
         }
     }
-    next.run(req).await
+    Ok(next.run(req).await)
 }
 
-/// Gives error replies made outside the routes (405, 413, a body that is not JSON, …) the
-/// API's JSON error shape, keeping their status and their text.
+/// Gives error replies made outside the routes (405, 413, a path that does not parse, …) the
+/// API's JSON error shape, keeping their status and, below 500, their text.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
@@ -179,14 +178,19 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         Err(_) => String::new(),
     };
     let what = status.canonical_reason().unwrap_or("error").to_lowercase();
-    let mut out = error(
-        status,
-        if text.is_empty() {
-            what
-        } else {
-            format!("{what}: {text}")
-        },
-    );
+    let mut out = if status.is_server_error() {
+        ApiError::Internal(format!("{what}: {text}")).into_response()
+    } else {
+        ApiError::Framework {
+            status,
+            message: if text.is_empty() {
+                what
+            } else {
+                format!("{what}: {text}")
+            },
+        }
+        .into_response()
+    };
     if let Some(a) = allow {
         out.headers_mut().insert(header::ALLOW, a);
     }

@@ -18,7 +18,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use strangle_core::strategy::Status;
 
-use super::reply::error;
+use super::error::ApiError;
 use super::Api;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -192,22 +192,18 @@ pub async fn track(State(api): State<Arc<Api>>, req: Request, next: Next) -> Res
 /// The metrics in OpenMetrics text (Prometheus reads it).
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
-pub async fn metrics(State(api): State<Arc<Api>>) -> Response {
+pub async fn metrics(State(api): State<Arc<Api>>) -> Result<Response, ApiError> {
     let states = api.trading.states().await;
     api.metrics.observe_engines(&states);
     let mut out = String::new();
-    match prometheus_client::encoding::text::encode(&mut out, &api.metrics.registry) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            out,
-        )
-            .into_response(),
-        Err(e) => error(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding metrics: {e}"),
-        ),
-    }
+    prometheus_client::encoding::text::encode(&mut out, &api.metrics.registry)
+        .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
 }

@@ -12,9 +12,9 @@
 
 mod configs;
 mod control;
+mod error;
 mod guard;
 mod metrics;
-mod reply;
 mod routes;
 mod sessions;
 pub mod trading;
@@ -24,9 +24,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use clap::Args;
 use strangle_delta::runner::SimTime;
 use strangle_delta::Environment;
@@ -108,7 +108,11 @@ fn generated_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
+async fn require_token(
+    State(api): State<Arc<Api>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, error::ApiError> {
     let page = req.method() == Method::GET && web::PUBLIC.contains(&req.uri().path());
     if !page {
         let t = &api.token;
@@ -126,14 +130,10 @@ async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) ->
                     == 0
         });
         if !ok {
-            return (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(serde_json::json!({"error": "a valid bearer token is required"})),
-            )
-                .into_response();
+            return Err(error::ApiError::Unauthorized);
         }
     }
-    next.run(req).await
+    Ok(next.run(req).await)
 }
 
 fn cors(origins: &[String]) -> Result<Option<CorsLayer>, CliError> {
@@ -198,6 +198,63 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
     })
 }
 
+/// Everything the API needs besides the ledger.
+pub struct ApiSettings {
+    /// The bearer token every request but the page's files must carry.
+    pub token: String,
+    /// The address the server listens on (its own `Host`, always allowed).
+    pub listen: SocketAddr,
+    /// Other host names the server answers to.
+    pub allow_hosts: Vec<String>,
+    /// Browser origins allowed to call the API (checked: no wildcard, no path).
+    pub cors_origins: Vec<String>,
+    /// What engines may be started on.
+    pub markets: trading::MarketSettings,
+    /// Where engine failures are announced, if anywhere.
+    pub notifier: Option<strangle_delta::notify::Notifier>,
+}
+
+/// The API as a service: the router with every guard, and the engines it controls.
+pub struct App {
+    /// Every route behind the host, origin, content-type and token checks.
+    pub router: axum::Router,
+    /// The engines started through the API (stop them before dropping the app).
+    pub trading: Arc<trading::Trading>,
+}
+
+/// Builds the API over `store`: the same router `serve` listens with, so tests can drive it
+/// in process (`tower::ServiceExt::oneshot`).
+pub fn app(store: Arc<Store>, settings: ApiSettings) -> Result<App, CliError> {
+    let cors = cors(&settings.cors_origins)?;
+    let allowed = Arc::new(guard::Allowed::new(
+        settings.listen,
+        &settings.allow_hosts,
+        &settings.cors_origins,
+    ));
+    let trading = Arc::new(trading::Trading::new(
+        store.clone(),
+        settings.markets,
+        settings.notifier,
+    ));
+    let api = Arc::new(Api {
+        store,
+        token: settings.token,
+        trading: trading.clone(),
+        metrics: metrics::Metrics::new(),
+    });
+    let mut router =
+        routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));
+    // Outside the token check, so a browser's preflight is answered before it.
+    if let Some(c) = cors {
+        router = router.layer(c);
+    }
+    // Outermost: the host, origin and content-type checks, then one JSON shape for errors.
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(allowed, guard::check))
+        .layer(axum::middleware::from_fn(guard::json_errors));
+    Ok(App { router, trading })
+}
+
 /// Serves until Ctrl-C, then stops every engine (flattening open legs).
 pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
     let set_token = token();
@@ -209,31 +266,17 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
     }
     let generated = set_token.is_none();
     let token = set_token.unwrap_or_else(generated_token);
-    let cors = cors(&args.cors_origins)?;
-    let allowed = Arc::new(guard::Allowed::new(
-        args.listen,
-        &args.allow_hosts,
-        &args.cors_origins,
-    ));
-    let markets = markets(&args)?;
-    let notifier = notifier()?;
-    let trading = Arc::new(trading::Trading::new(store.clone(), markets, notifier));
-    let api = Arc::new(Api {
+    let App { router, trading } = app(
         store,
-        token: token.clone(),
-        trading: trading.clone(),
-        metrics: metrics::Metrics::new(),
-    });
-    let mut app =
-        routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));
-    // Outside the token check, so a browser's preflight is answered before it.
-    if let Some(c) = cors {
-        app = app.layer(c);
-    }
-    // Outermost: the host, origin and content-type checks, then one JSON shape for errors.
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(allowed, guard::check))
-        .layer(axum::middleware::from_fn(guard::json_errors));
+        ApiSettings {
+            token: token.clone(),
+            listen: args.listen,
+            allow_hosts: args.allow_hosts.clone(),
+            cors_origins: args.cors_origins.clone(),
+            markets: markets(&args)?,
+            notifier: notifier()?,
+        },
+    )?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -246,7 +289,7 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
         println!("  dashboard     http://{addr}/#token={token}");
         println!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
     }
-    let served = axum::serve(listener, app)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -12,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::ApiError;
 use super::{configs, control, metrics, sessions, Api};
 
 #[derive(OpenApi)]
@@ -154,10 +153,6 @@ pub(super) fn router(api: Arc<Api>) -> Router {
         .fallback(not_found)
 }
 
-async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"error": "no such endpoint"})),
-    )
-        .into_response()
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use strangle_core::ledger::{SessionRecord, SessionState};
 use strangle_store::{Page, SessionDetail, SessionFilter};
 use utoipa::{IntoParams, ToSchema};
 
-use super::reply::{error, store_error, ErrorBody, QueryOr422};
+use super::error::{ApiError, ErrorBody, QueryOr422};
 use super::trading::Heartbeat;
 use super::Api;
 
@@ -74,25 +74,21 @@ impl SessionQuery {
 pub struct Filter(SessionQuery);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &S,
-    ) -> Result<Self, Response> {
+    ) -> Result<Self, ApiError> {
         let QueryOr422(q) = QueryOr422::<SessionQuery>::from_request_parts(parts, state).await?;
         if !(1..=1000).contains(&q.limit) || q.offset < 0 {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "limit must be 1 to 1000 and offset not negative",
+            return Err(ApiError::Unprocessable(
+                "limit must be 1 to 1000 and offset not negative".into(),
             ));
         }
         if let (Some(f), Some(t)) = (q.from, q.to) {
             if f > t {
-                return Err(error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "from must not be after to",
-                ));
+                return Err(ApiError::Unprocessable("from must not be after to".into()));
             }
         }
         Ok(Filter(q))
@@ -104,11 +100,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
     responses(
         (status = 200, description = "A page of sessions", body = Page<SessionRecord>),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
-pub async fn sessions(State(api): St, Filter(q): Filter) -> Response {
-    match api.store.list_sessions(&q.filter()).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn sessions(
+    State(api): St,
+    Filter(q): Filter,
+) -> Result<Json<Page<SessionRecord>>, ApiError> {
+    Ok(Json(api.store.list_sessions(&q.filter()).await?))
 }
 
 /// Every matching session as CSV (one row per session, both legs).
@@ -116,23 +112,21 @@ pub async fn sessions(State(api): St, Filter(q): Filter) -> Response {
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String),
         (status = 422, description = "Malformed filter or format", body = ErrorBody)))]
-pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Response {
+pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Result<Response, ApiError> {
     // Any other format is a 422 from the query parser.
     let ExportFormat::Csv = q.format.unwrap_or(ExportFormat::Csv);
-    match api.store.sessions_csv(&q.filter()).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"sessions.csv\"",
-                ),
-            ],
-            csv,
-        )
-            .into_response(),
-        Err(e) => store_error(e),
-    }
+    let csv = api.store.sessions_csv(&q.filter()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sessions.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 /// One session with its legs, orders, fills and audit trail.
@@ -141,11 +135,13 @@ pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Response {
     responses(
         (status = 200, description = "The session", body = SessionDetail),
         (status = 404, description = "No such session", body = ErrorBody)))]
-pub async fn session(State(api): St, Path(id): Path<String>) -> Response {
-    match api.store.session_detail(&id).await {
-        Ok(Some(d)) => Json(d).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("no session {id:?}")),
-        Err(e) => store_error(e),
+pub async fn session(
+    State(api): St,
+    Path(id): Path<String>,
+) -> Result<Json<SessionDetail>, ApiError> {
+    match api.store.session_detail(&id).await? {
+        Some(d) => Ok(Json(d)),
+        None => Err(ApiError::NotFound(format!("no session {id:?}"))),
     }
 }
 
@@ -154,11 +150,8 @@ pub async fn session(State(api): St, Path(id): Path<String>) -> Response {
     responses(
         (status = 200, description = "KPIs and series", body = Analytics),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
-pub async fn analytics(State(api): St, Filter(q): Filter) -> Response {
-    match api.store.analytics(&q.filter()).await {
-        Ok(a) => Json(a).into_response(),
-        Err(e) => store_error(e),
-    }
+pub async fn analytics(State(api): St, Filter(q): Filter) -> Result<Json<Analytics>, ApiError> {
+    Ok(Json(api.store.analytics(&q.filter()).await?))
 }
 
 /// The dashboard's figures.
@@ -187,7 +180,7 @@ pub struct Dashboard {
     responses(
         (status = 200, description = "Dashboard figures", body = Dashboard),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
-pub async fn dashboard(State(api): St, Filter(q): Filter) -> Response {
+pub async fn dashboard(State(api): St, Filter(q): Filter) -> Result<Json<Dashboard>, ApiError> {
     let f = q.filter();
     let now = Utc::now();
     let today_start = strangle_core::schedule::ist_instant(
@@ -203,14 +196,11 @@ pub async fn dashboard(State(api): St, Filter(q): Filter) -> Response {
         offset: 0,
         ..f.clone()
     };
-    let (history, today, recent) = match tokio::try_join!(
+    let (history, today, recent) = tokio::try_join!(
         api.store.analytics(&f),
         api.store.all_sessions(&today),
         api.store.list_sessions(&recent)
-    ) {
-        Ok(v) => v,
-        Err(e) => return store_error(e),
-    };
+    )?;
     let open_pnl = api
         .trading
         .states()
@@ -226,7 +216,7 @@ pub async fn dashboard(State(api): St, Filter(q): Filter) -> Response {
         .into_iter()
         .filter(|h| f.profile.as_ref().is_none_or(|p| *p == h.profile))
         .collect();
-    Json(Dashboard {
+    Ok(Json(Dashboard {
         server_time: now,
         engines,
         open_pnl,
@@ -234,6 +224,5 @@ pub async fn dashboard(State(api): St, Filter(q): Filter) -> Response {
         today_sessions: today.len(),
         history,
         recent: recent.items,
-    })
-    .into_response()
+    }))
 }

@@ -57,17 +57,25 @@ pub struct MarketSettings {
 }
 
 /// Why a control request was refused.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     /// No such profile (404).
+    #[error("{0}")]
     NotFound(String),
-    /// Already running, not running, or locked by another process (409).
+    /// Already running, not running, locked by another process, or refused for safety (409).
+    #[error("{0}")]
     Conflict(String),
     /// Not allowed on this server, e.g. live without `--live` (403).
+    #[error("{0}")]
     Forbidden(String),
     /// The profile or request is invalid (422).
+    #[error("{0}")]
     Invalid(String),
-    /// Anything else (500).
+    /// The exchange failed or refused a call the start needed (502).
+    #[error("{0}")]
+    Upstream(String),
+    /// A fault of this server (500).
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -85,14 +93,18 @@ impl From<StoreError> for ControlError {
 
 impl From<DeltaError> for ControlError {
     fn from(e: DeltaError) -> Self {
+        use strangle_core::Error as Core;
         match &e {
-            DeltaError::Engine(strangle_core::Error::InvalidProfile(_)) => {
-                Self::Invalid(e.to_string())
-            }
+            DeltaError::Engine(Core::InvalidProfile(_)) => Self::Invalid(e.to_string()),
             DeltaError::Engine(inner) if inner.is_refusal() => Self::Conflict(e.to_string()),
-            DeltaError::Engine(strangle_core::Error::Locked { .. }) => {
-                Self::Conflict(e.to_string())
-            }
+            DeltaError::Engine(Core::Locked { .. }) => Self::Conflict(e.to_string()),
+            DeltaError::Engine(Core::Exchange { .. })
+            | DeltaError::Transport { .. }
+            | DeltaError::Api { .. }
+            | DeltaError::Decode { .. }
+            | DeltaError::WebSocket(_)
+            | DeltaError::Uncertain { .. } => Self::Upstream(e.to_string()),
+            DeltaError::Credentials(_) => Self::Forbidden(e.to_string()),
             _ => Self::Failed(e.to_string()),
         }
     }

@@ -1,0 +1,209 @@
+//! The API's one error type, [`ApiError`]: every refusal a route, an extractor or a guard
+//! makes, answered in one JSON shape, `{"error": ..., "fields": [...]}`.
+//!
+//! Handlers return `Result<_, ApiError>` and use `?`; the status code comes from the variant,
+//! in [`ApiError::status`] only. A 500 never carries the internal error's text: the text goes
+//! to the server's log and the reply says where to look.
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use strangle_core::error::FieldError;
+use strangle_store::StoreError;
+use utoipa::ToSchema;
+
+use super::trading::ControlError;
+
+/// The body of every error reply.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// Every invalid field, for 422 replies about a request body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+/// Why a request was not carried out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No valid bearer token (401).
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// Not allowed here: a foreign host or origin, live trading not enabled (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such profile, session or endpoint (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The state forbids it: a duplicate name, a running or active profile, a profile locked
+    /// by another process, a ledger that disagrees with the exchange (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A body that does not say it is JSON (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request body with invalid fields, each listed (422).
+    #[error("invalid {what}")]
+    Invalid {
+        /// What was invalid: `profile`, `request`.
+        what: &'static str,
+        /// Every invalid field.
+        fields: Vec<FieldError>,
+    },
+    /// A malformed query or request that has no field list (422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The exchange refused or failed a call the request needed (502); its answer is passed on.
+    #[error("{0}")]
+    Upstream(String),
+    /// A reply made outside the routes (405, 413, …) with the framework's status and text.
+    #[error("{message}")]
+    Framework {
+        /// The framework's status.
+        status: StatusCode,
+        /// What it said.
+        message: String,
+    },
+    /// A fault of this server (500). The text is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error: the one place statuses are chosen.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Invalid { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Framework { status, .. } => *status,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A 422 naming one invalid field.
+    pub fn field(what: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            what,
+            fields: vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match self {
+            Self::Invalid { what, fields } => ErrorBody {
+                error: format!("invalid {what}"),
+                fields,
+            },
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error answering a request");
+                ErrorBody {
+                    error: "internal error: see the server's log".into(),
+                    fields: Vec::new(),
+                }
+            }
+            other => ErrorBody {
+                error: other.to_string(),
+                fields: Vec::new(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoProfile(_) => Self::NotFound(e.to_string()),
+            StoreError::DuplicateProfile(_)
+            | StoreError::ActiveProfile(_)
+            | StoreError::Locked { .. } => Self::Conflict(e.to_string()),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::NotFound(m) => Self::NotFound(m),
+            ControlError::Conflict(m) => Self::Conflict(m),
+            ControlError::Forbidden(m) => Self::Forbidden(m),
+            ControlError::Invalid(m) => Self::Unprocessable(m),
+            ControlError::Upstream(m) => Self::Upstream(m),
+            ControlError::Failed(m) => Self::Internal(m),
+        }
+    }
+}
+
+/// A query string parsed into `T`; a malformed one is a 422 naming the problem.
+pub struct QueryOr422<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryOr422<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(Self(q)),
+            Err(e) => Err(ApiError::Unprocessable(e.body_text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_is_logged_not_sent() {
+        let r = ApiError::Internal("disk I/O error at /secret/path".into()).into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 4096)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("/secret/path"), "{text}");
+        assert!(text.contains("server's log"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn invalid_lists_every_field() {
+        let r = ApiError::Invalid {
+            what: "profile",
+            fields: vec![
+                FieldError {
+                    field: "name".into(),
+                    message: "required".into(),
+                },
+                FieldError {
+                    field: "delta_band".into(),
+                    message: "low above high".into(),
+                },
+            ],
+        }
+        .into_response();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = axum::body::to_bytes(r.into_body(), 4096)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"], "invalid profile");
+        assert_eq!(v["fields"].as_array().map(Vec::len), Some(2));
+    }
+}

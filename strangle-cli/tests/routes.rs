@@ -1,0 +1,908 @@
+//! The REST API in process: the router `serve` listens with ([`strangle_cli::serve::app`]),
+//! over a real SQLite ledger, called with `tower::ServiceExt::oneshot` — one behaviour per
+//! test. What needs a process (binding rules, the printed token, engines over real sockets)
+//! is in `api.rs`.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::{json, Value};
+use strangle_cli::serve::{app, trading, ApiSettings, App};
+use strangle_delta::runner::SimTime;
+use strangle_store::Store;
+use tower::ServiceExt;
+
+const TOKEN: &str = "t0k3n";
+const HOST: &str = "127.0.0.1:8000";
+
+/// The API over a fresh ledger.
+struct Api {
+    app: App,
+    _dir: common::Dir,
+}
+
+/// A reply: status, headers and the body parsed as JSON (`Value::Null` when it is not JSON).
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+    json: Value,
+}
+
+async fn api(tag: &str) -> Api {
+    api_with(tag, &[]).await
+}
+
+async fn api_with(tag: &str, cors_origins: &[&str]) -> Api {
+    let dir = common::Dir::new(&format!("routes_{tag}"));
+    let store = Arc::new(Store::open(&dir.ledger()).await.expect("ledger"));
+    let app = app(store, settings(cors_origins)).expect("the API builds");
+    Api { app, _dir: dir }
+}
+
+fn settings(cors_origins: &[&str]) -> ApiSettings {
+    ApiSettings {
+        token: TOKEN.into(),
+        listen: HOST.parse().expect("addr"),
+        allow_hosts: Vec::new(),
+        cors_origins: cors_origins.iter().map(|o| (*o).to_string()).collect(),
+        markets: trading::MarketSettings {
+            default: trading::MarketKind::Sim,
+            env: strangle_delta::Environment::default(),
+            seed: 1,
+            sim_time: SimTime::RealTime,
+            sim_credentials: strangle_delta::server::demo_credentials(),
+            live: None,
+            poll: chrono::Duration::seconds(5),
+        },
+        notifier: None,
+    }
+}
+
+/// A request to this server's own host, with the token.
+fn request(method: Method, path: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, HOST)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+}
+
+impl Api {
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self
+            .app
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(request(Method::GET, path).body(Body::empty()).expect("req"))
+            .await
+    }
+
+    async fn json(&self, method: Method, path: &str, body: &Value) -> Reply {
+        self.send(
+            request(method, path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("req"),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.json(Method::POST, path, body).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        self.send(
+            request(Method::DELETE, path)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+    }
+
+    /// Creates a profile and returns its id.
+    async fn profile(&self, body: Value) -> i64 {
+        let r = self.post("/api/configs", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json["id"].as_i64().expect("id")
+    }
+}
+
+fn field_names(v: &Value) -> Vec<&str> {
+    v["fields"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// Every error reply: JSON, with an `error` string.
+fn assert_error_shape(r: &Reply) {
+    let ct = r
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(ct.contains("json"), "{} {ct}: {}", r.status, r.text);
+    assert!(r.json["error"].is_string(), "{}", r.text);
+}
+
+// --- the token ---
+
+#[tokio::test]
+async fn every_api_route_needs_the_token() {
+    let a = api("token").await;
+    for path in ["/healthz", "/api/configs", "/metrics", "/api/openapi.json"] {
+        let r = a
+            .send(
+                Request::get(path)
+                    .header(header::HOST, HOST)
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_error_shape(&r);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused() {
+    let a = api("wrong_token").await;
+    for wrong in [
+        "Bearer nope",
+        "Bearer t0k3",
+        "Bearer t0k3nn",
+        "t0k3n",
+        "Basic t0k3n",
+    ] {
+        let r = a
+            .send(
+                Request::get("/api/configs")
+                    .header(header::HOST, HOST)
+                    .header(header::AUTHORIZATION, wrong)
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+    assert_eq!(a.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_page_loads_without_the_token() {
+    let a = api("page").await;
+    let r = a
+        .send(
+            Request::get("/")
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("<html"),
+        "{}",
+        &r.text[..r.text.len().min(200)]
+    );
+}
+
+// --- profiles ---
+
+#[tokio::test]
+async fn an_invalid_profile_lists_every_bad_field_and_stores_nothing() {
+    let a = api("invalid_profile").await;
+    let r = a
+        .post(
+            "/api/configs",
+            &json!({"name": "", "delta_band": {"low": 0.3, "high": 0.2}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = field_names(&r.json);
+    assert!(
+        fields.contains(&"name") && fields.contains(&"delta_band"),
+        "{}",
+        r.text
+    );
+    assert_eq!(a.get("/api/configs").await.json, json!([]));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_422_on_the_body() {
+    let a = api("not_json").await;
+    let r = a
+        .send(
+            request(Method::POST, "/api/configs")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_names(&r.json), ["body"]);
+}
+
+#[tokio::test]
+async fn a_change_without_a_json_content_type_is_415() {
+    let a = api("untyped").await;
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data"),
+    ] {
+        let mut b = request(Method::POST, "/api/configs");
+        if let Some(ct) = ct {
+            b = b.header(header::CONTENT_TYPE, ct);
+        }
+        let r = a
+            .send(b.body(Body::from("{\"name\": \"x\"}")).expect("req"))
+            .await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+        assert!(
+            r.json["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("application/json")),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(a.get("/api/configs").await.json, json!([]));
+}
+
+#[tokio::test]
+async fn creating_a_profile_answers_201_with_its_id_and_defaults() {
+    let a = api("create").await;
+    let r = a.post("/api/configs", &json!({"name": "btc"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(r.json["id"].is_i64(), "{}", r.text);
+    assert_eq!(r.json["profile"]["name"], "btc");
+    assert_eq!(r.json["profile"]["underlying"], "BTC");
+    let list = a.get("/api/configs").await;
+    assert_eq!(list.json.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_duplicate_name_is_409() {
+    let a = api("duplicate").await;
+    a.profile(json!({"name": "btc"})).await;
+    let r = a.post("/api/configs", &json!({"name": "btc"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_error_shape(&r);
+}
+
+#[tokio::test]
+async fn an_unknown_profile_is_404() {
+    let a = api("unknown_profile").await;
+    for r in [
+        a.get("/api/configs/999").await,
+        a.json(Method::PUT, "/api/configs/999", &json!({"name": "x"}))
+            .await,
+        a.delete("/api/configs/999").await,
+        a.post("/api/configs/999/activate", &json!({})).await,
+    ] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        assert_error_shape(&r);
+    }
+}
+
+#[tokio::test]
+async fn a_profile_id_that_is_not_a_number_is_a_json_400() {
+    let a = api("bad_id").await;
+    let r = a.get("/api/configs/abc").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_error_shape(&r);
+}
+
+#[tokio::test]
+async fn an_update_is_validated_then_stored() {
+    let a = api("update").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let path = format!("/api/configs/{id}");
+    let r = a
+        .json(
+            Method::PUT,
+            &path,
+            &json!({"name": "btc", "contracts_per_leg": "0"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_names(&r.json), ["contracts_per_leg"]);
+    assert_eq!(a.get(&path).await.json["profile"]["contracts_per_leg"], "1");
+    let r = a
+        .json(
+            Method::PUT,
+            &path,
+            &json!({"name": "btc", "contracts_per_leg": "4"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["profile"]["contracts_per_leg"], "4");
+    assert_eq!(a.get(&path).await.json["profile"]["contracts_per_leg"], "4");
+}
+
+#[tokio::test]
+async fn the_active_profile_cannot_be_deleted() {
+    let a = api("active").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let r = a
+        .post(&format!("/api/configs/{id}/activate"), &json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["active"], true, "{}", r.text);
+    let r = a.delete(&format!("/api/configs/{id}")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        a.get(&format!("/api/configs/{id}")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_profile_is_gone() {
+    let a = api("delete").await;
+    let id = a.profile(json!({"name": "eth", "underlying": "ETH"})).await;
+    let path = format!("/api/configs/{id}");
+    let r = a.delete(&path).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.text.is_empty());
+    assert_eq!(a.delete(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_defaults_are_a_profile_without_a_name() {
+    let a = api("defaults").await;
+    let r = a.get("/api/configs/defaults").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["name"], "");
+    assert_eq!(r.json["underlying"], "BTC");
+}
+
+// --- sessions and analytics ---
+
+#[tokio::test]
+async fn an_empty_ledger_has_an_empty_page_of_sessions() {
+    let a = api("empty_sessions").await;
+    let r = a.get("/api/trading/sessions?limit=10").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["total"], 0);
+    assert_eq!(r.json["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_malformed_session_filter_is_422() {
+    let a = api("bad_filter").await;
+    for path in [
+        "/api/trading/sessions?limit=0",
+        "/api/trading/sessions?limit=1001",
+        "/api/trading/sessions?offset=-1",
+        "/api/trading/sessions?state=weird",
+        "/api/trading/sessions?from=yesterday",
+        "/api/trading/sessions?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z",
+        "/api/analytics/history?limit=x",
+        "/api/analytics/dashboard?limit=0",
+        "/api/trading/sessions/export?format=xml",
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_error_shape(&r);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_session_is_404() {
+    let a = api("unknown_session").await;
+    let r = a.get("/api/trading/sessions/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.json["error"].as_str().is_some_and(|e| e.contains("nope")));
+}
+
+#[tokio::test]
+async fn the_export_is_csv_with_a_header_row() {
+    let a = api("export").await;
+    let r = a.get("/api/trading/sessions/export?format=csv").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/csv"));
+    assert!(r.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("cd")
+        .contains("sessions.csv"));
+    assert!(r.text.starts_with("session_id,"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn analytics_of_an_empty_ledger_count_nothing() {
+    let a = api("analytics").await;
+    let r = a.get("/api/analytics/history").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["sessions"], 0);
+    let r = a.get("/api/analytics/dashboard").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["today_sessions"], 0);
+    assert_eq!(r.json["engines"], json!([]));
+}
+
+// --- trading control ---
+
+#[tokio::test]
+async fn a_control_request_lists_every_bad_field_and_starts_nothing() {
+    let a = api("control_fields").await;
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "launch", "configuration_id": "one", "x": 1, "market": "moon"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = field_names(&r.json);
+    fields.sort_unstable();
+    assert_eq!(fields, ["action", "configuration_id", "market", "x"]);
+    let r = a.post("/api/trading/control", &json!({})).await;
+    assert_eq!(field_names(&r.json), ["action", "configuration_id"]);
+    let r = a.post("/api/trading/control", &json!([1])).await;
+    assert_eq!(field_names(&r.json), ["body"]);
+    assert_eq!(
+        a.get("/api/trading/heartbeat").await.json["engines"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn only_start_takes_a_market() {
+    let a = api("control_market").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "stop", "configuration_id": id, "market": "sim"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_names(&r.json), ["market"]);
+}
+
+#[tokio::test]
+async fn starting_an_unknown_profile_is_404() {
+    let a = api("control_unknown").await;
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "start", "configuration_id": 999}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn stopping_a_profile_that_is_not_running_is_409() {
+    let a = api("control_idle").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    for action in ["stop", "panic", "restart"] {
+        let r = a
+            .post(
+                "/api/trading/control",
+                &json!({"action": action, "configuration_id": id}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{action}");
+        assert!(
+            r.json["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not running")),
+            "{}",
+            r.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn live_is_403_unless_the_server_was_started_with_live() {
+    let a = api("control_live").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "start", "configuration_id": id, "market": "live"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.json["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("--live")));
+    assert_eq!(
+        a.get("/api/trading/heartbeat").await.json["engines"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn an_idle_profile_has_an_idle_heartbeat_and_a_schedule() {
+    let a = api("idle").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let r = a
+        .get(&format!("/api/trading/heartbeat?configuration_id={id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["engines"][0]["status"], "idle");
+    let r = a
+        .get(&format!("/api/trading/runtime?configuration_id={id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["engines"][0]["schedule"]["entry_time_ist"], "09:30");
+    assert!(r.json["engines"][0]["schedule"]["next_entry"].is_string());
+}
+
+#[tokio::test]
+async fn engine_reads_of_an_unknown_or_malformed_id() {
+    let a = api("engine_reads").await;
+    for (path, code) in [
+        ("/api/trading/heartbeat?configuration_id=999", 404),
+        ("/api/trading/heartbeat?configuration_id=x", 422),
+        ("/api/trading/runtime?configuration_id=999", 404),
+        ("/api/trading/runtime?configuration_id=1.5", 422),
+        ("/api/trading/runtime", 200),
+        ("/api/trading/heartbeat", 200),
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status.as_u16(), code, "{path}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn a_started_profile_cannot_start_twice_and_a_running_one_cannot_change() {
+    let a = api("start_twice").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    let start = json!({"action": "start", "configuration_id": id});
+    let r = a.post("/api/trading/control", &start).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["heartbeat"]["mode"], "sim");
+    assert_eq!(
+        a.post("/api/trading/control", &start).await.status,
+        StatusCode::CONFLICT
+    );
+    let path = format!("/api/configs/{id}");
+    let r = a.json(Method::PUT, &path, &json!({"name": "btc2"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(a.delete(&path).await.status, StatusCode::CONFLICT);
+    a.app.trading.stop_all().await;
+    assert!(a.app.trading.running_ids().await.is_empty());
+    let r = a.json(Method::PUT, &path, &json!({"name": "btc2"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+// --- the guard: hosts, origins, CORS ---
+
+#[tokio::test]
+async fn a_foreign_host_is_refused_even_for_reads() {
+    let a = api("rebinding").await;
+    for path in ["/", "/api/configs", "/api/trading/heartbeat", "/healthz"] {
+        let r = a
+            .send(
+                Request::get(path)
+                    .header(header::HOST, "rebind.evil.example")
+                    .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(r.json["error"].as_str().is_some_and(|e| e.contains("host")));
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_origin_may_not_change_anything_even_with_the_token() {
+    let a = api("origin").await;
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
+        let r = a
+            .send(
+                request(Method::POST, "/api/configs")
+                    .header(header::ORIGIN, origin)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(r#"{"name": "from-a-page"}"#))
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{origin}");
+    }
+    // A simple (unpreflighted) request a page can send without the token: refused first.
+    let r = a
+        .send(
+            Request::post("/api/trading/control")
+                .header(header::HOST, HOST)
+                .header(header::ORIGIN, "http://evil.example")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from(r#"{"action":"start","configuration_id":1}"#))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(a.get("/api/configs").await.json, json!([]));
+}
+
+#[tokio::test]
+async fn the_servers_own_origin_may_change_things() {
+    let a = api("own_origin").await;
+    let r = a
+        .send(
+            request(Method::POST, "/api/configs")
+                .header(header::ORIGIN, format!("http://{HOST}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"name": "own"}"#))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/configs")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization, content-type",
+        )
+        .body(Body::empty())
+        .expect("req")
+}
+
+#[tokio::test]
+async fn without_named_origins_no_cors_header_is_sent() {
+    let a = api("cors_none").await;
+    let r = a.send(preflight("http://evil.example")).await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+    let r = a
+        .send(
+            request(Method::GET, "/api/configs")
+                .header(header::ORIGIN, "http://evil.example")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn a_named_origin_is_echoed_and_others_are_not() {
+    let a = api_with("cors_named", &["http://ops.example:8080"]).await;
+    let r = a.send(preflight("http://ops.example:8080")).await;
+    assert!(r.status.is_success(), "{}", r.status);
+    assert_eq!(
+        r.headers["access-control-allow-origin"],
+        "http://ops.example:8080"
+    );
+    let r = a.send(preflight("http://evil.example")).await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+    // CORS does not replace the token.
+    let r = a
+        .send(
+            Request::get("/api/configs")
+                .header(header::HOST, HOST)
+                .header(header::ORIGIN, "http://ops.example:8080")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_wildcard_or_a_path_is_not_an_origin() {
+    let dir = common::Dir::new("routes_cors_wild");
+    let store = Arc::new(Store::open(&dir.ledger()).await.expect("ledger"));
+    for bad in [
+        "*",
+        "https://*.example.com",
+        "https://ops.example/app",
+        "ops.example",
+    ] {
+        match app(store.clone(), settings(&[bad])) {
+            Err(strangle_cli::error::CliError::Invalid(m)) => {
+                assert!(m.contains("--cors-origin"), "{m}");
+            }
+            Err(e) => panic!("{bad}: {e}"),
+            Ok(_) => panic!("{bad} accepted"),
+        }
+    }
+}
+
+// --- errors made outside the routes ---
+
+#[tokio::test]
+async fn an_unknown_endpoint_is_a_json_404() {
+    let a = api("fallback").await;
+    let r = a.get("/api/nothing").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json["error"], "no such endpoint");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405_with_allow() {
+    let a = api("method").await;
+    let r = a.json(Method::PATCH, "/api/configs", &json!({})).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error_shape(&r);
+    let allow = r.headers[header::ALLOW].to_str().expect("allow");
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_json_413() {
+    let a = api("too_large").await;
+    let r = a
+        .send(
+            request(Method::POST, "/api/configs")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(
+                    "{{\"name\": \"{}\"}}",
+                    "x".repeat(3 << 20)
+                )))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error_shape(&r);
+}
+
+// --- the OpenAPI document ---
+
+const DOCUMENTED: [&str; 15] = [
+    "/api/analytics/dashboard",
+    "/api/analytics/history",
+    "/api/configs",
+    "/api/configs/defaults",
+    "/api/configs/{id}",
+    "/api/configs/{id}/activate",
+    "/api/openapi.json",
+    "/api/trading/control",
+    "/api/trading/heartbeat",
+    "/api/trading/runtime",
+    "/api/trading/sessions",
+    "/api/trading/sessions/export",
+    "/api/trading/sessions/{id}",
+    "/healthz",
+    "/metrics",
+];
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_nothing_else() {
+    let a = api("openapi_paths").await;
+    let doc = a.get("/api/openapi.json").await.json;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let mut listed: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, DOCUMENTED);
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let a = api("openapi_served").await;
+    a.profile(json!({"name": "btc"})).await;
+    let doc = a.get("/api/openapi.json").await.json;
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("ops").keys() {
+            let url = path.replace("{id}", "1");
+            let r = match method.as_str() {
+                "get" => a.get(&url).await,
+                "post" => a.post(&url, &json!({})).await,
+                "put" => a.json(Method::PUT, &url, &json!({})).await,
+                "delete" => a.delete(&url).await,
+                other => panic!("unexpected method {other}"),
+            };
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(
+                r.json["error"], "no such endpoint",
+                "{method} {path} is documented but not served"
+            );
+            assert!(
+                r.status.as_u16() < 500,
+                "{method} {path}: {} {}",
+                r.status,
+                r.text
+            );
+        }
+    }
+    a.app.trading.stop_all().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_states_the_real_contract() {
+    let a = api("openapi_contract").await;
+    let doc = a.get("/api/openapi.json").await.json;
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for name in [
+        "Profile",
+        "Status",
+        "SessionRecord",
+        "Heartbeat",
+        "Runtime",
+        "ErrorBody",
+        "ControlRequest",
+        "Analytics",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // 401 everywhere but /healthz, 415 on changes, a required name, the export's one format.
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("ops") {
+            let codes = op["responses"].as_object().expect("responses");
+            assert_eq!(
+                codes.contains_key("401"),
+                path != "/healthz",
+                "{method} {path}"
+            );
+            assert_eq!(
+                codes.contains_key("415"),
+                method != "get",
+                "{method} {path}"
+            );
+        }
+    }
+    let required = doc["components"]["schemas"]["Profile"]["required"]
+        .as_array()
+        .expect("required fields");
+    assert!(required.iter().any(|f| f == "name"), "{required:?}");
+    let format = doc["paths"]["/api/trading/sessions/export"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "format")
+        .expect("format")
+        .to_string();
+    assert!(format.contains("\"enum\":[\"csv\"]"), "{format}");
+}
+
+#[tokio::test]
+async fn metrics_are_openmetrics_text() {
+    let a = api("metrics").await;
+    a.get("/api/configs").await;
+    let r = a.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ct")
+        .starts_with("application/openmetrics-text"));
+    assert!(r.text.ends_with("# EOF\n"), "{}", r.text);
+}
