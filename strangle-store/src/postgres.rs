@@ -5,7 +5,21 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
 
+use rust_decimal::Decimal;
+use sqlx::Row;
+use strangle_core::ledger::PnlMark;
+use strangle_core::profile::Profile;
+
+use crate::error::StoreError;
+
+// The shared queries, compiled against this backend (see the module's docs); the other backend
+// declares the same file, on purpose.
+#[allow(clippy::duplicate_mod)]
+#[path = "ledger_sql.rs"]
+mod sql;
+
 type Db = sqlx::Postgres;
+type DbRow = <Db as sqlx::Database>::Row;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -119,5 +133,3 @@ pub(crate) fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
-
-include!("ledger_body.rs");

@@ -7,7 +7,21 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use rust_decimal::Decimal;
+use sqlx::Row;
+use strangle_core::ledger::PnlMark;
+use strangle_core::profile::Profile;
+
+use crate::error::StoreError;
+
+// The shared queries, compiled against this backend (see the module's docs); the other backend
+// declares the same file, on purpose.
+#[allow(clippy::duplicate_mod)]
+#[path = "ledger_sql.rs"]
+mod sql;
+
 type Db = sqlx::Sqlite;
+type DbRow = <Db as sqlx::Database>::Row;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -114,5 +128,3 @@ impl Store {
         Self::from_pool_read_only(pool).await
     }
 }
-
-include!("ledger_body.rs");

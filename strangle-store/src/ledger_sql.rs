@@ -1,7 +1,14 @@
-// The ledger's queries, shared by the SQLite and PostgreSQL backends. This file is
-// `include!`d by `sqlite.rs` and `postgres.rs`, which define `Db`, the `Store` struct and the
-// few conversions that differ (`dec`, `get_dec`, `json`, `get_json`). The SQL is the same for
-// both: `$n` placeholders, `ON CONFLICT` upserts.
+//! The ledger's queries, written once for both backends. `sqlite.rs` and `postgres.rs` each
+//! declare this file as their `sql` module, so it is compiled once per backend against the
+//! interface that backend provides through `super`:
+//!
+//! - `Db`, the sqlx database, and `DbRow`, its row type;
+//! - `Store`, with the fields `pool: sqlx::Pool<Db>` and `marks` (the buffered PnL marks);
+//! - `MIGRATOR` and `EXISTS_MIGRATIONS_TABLE` (the query that finds sqlx's migrations table);
+//! - `dec` and `get_dec`: money into and out of a column (TEXT on SQLite, NUMERIC on
+//!   PostgreSQL); `json` and `get_json`: a profile's settings (TEXT, JSONB).
+//!
+//! The SQL is the same for both: `$n` placeholders, `ON CONFLICT` upserts.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -12,13 +19,17 @@ use strangle_core::pnl::{LegBook, SessionPnl};
 use strangle_core::profile::Profile;
 
 use crate::codec::{from_text, to_text};
-use crate::queries::{OrderRow, Page, SessionDetail, SessionFilter};
 use crate::error::StoreError;
 use crate::profiles::StoredProfile;
+use crate::queries::{OrderRow, Page, SessionDetail, SessionFilter};
 
-type DbRow = <Db as sqlx::Database>::Row;
+use super::{dec, get_dec, get_json, json, Db, DbRow, Store, EXISTS_MIGRATIONS_TABLE, MIGRATOR};
 
-fn get_dec_opt(row: &DbRow, col: &'static str, table: &'static str) -> Result<Option<Decimal>, StoreError> {
+fn get_dec_opt(
+    row: &DbRow,
+    col: &'static str,
+    table: &'static str,
+) -> Result<Option<Decimal>, StoreError> {
     match row.try_get_raw(col).map(|v| sqlx::ValueRef::is_null(&v)) {
         Ok(true) => Ok(None),
         _ => get_dec(row, col, table).map(Some),
@@ -28,7 +39,10 @@ fn get_dec_opt(row: &DbRow, col: &'static str, table: &'static str) -> Result<Op
 impl Store {
     /// Wraps a connection pool and brings its schema up to date.
     pub async fn from_pool(pool: sqlx::Pool<Db>) -> Result<Self, StoreError> {
-        let store = Self { pool, marks: tokio::sync::Mutex::new(Vec::new()) };
+        let store = Self {
+            pool,
+            marks: tokio::sync::Mutex::new(Vec::new()),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -36,7 +50,10 @@ impl Store {
     /// Wraps a pool on a database opened for reading only: checks that it holds a ledger of
     /// this build's schema version and changes nothing.
     pub async fn from_pool_read_only(pool: sqlx::Pool<Db>) -> Result<Self, StoreError> {
-        let store = Self { pool, marks: tokio::sync::Mutex::new(Vec::new()) };
+        let store = Self {
+            pool,
+            marks: tokio::sync::Mutex::new(Vec::new()),
+        };
         let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         match store.applied_version().await? {
             None => Err(StoreError::NotALedger),
@@ -256,7 +273,8 @@ impl Store {
 
     fn session_of(row: &DbRow, legs: Vec<LegRecord>) -> Result<SessionRecord, StoreError> {
         const T: &str = "sessions";
-        let text = |c: &'static str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
+        let text =
+            |c: &'static str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
         Ok(SessionRecord {
             session_id: text("session_id")?,
             profile: text("profile")?,
@@ -295,13 +313,17 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let attempts = |c: &'static str| -> Result<u32, StoreError> {
-                    u32::try_from(r.try_get::<i64, _>(c)?)
-                        .map_err(|_| StoreError::Corrupt { table: T, column: c, reason: "negative".into() })
+                    u32::try_from(r.try_get::<i64, _>(c)?).map_err(|_| StoreError::Corrupt {
+                        table: T,
+                        column: c,
+                        reason: "negative".into(),
+                    })
                 };
                 Ok(LegRecord {
                     kind: from_text(&r.try_get::<String, _>("kind")?, T, "kind")?,
                     symbol: r.try_get("symbol")?,
-                    product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
+                    product_id: u64::try_from(r.try_get::<i64, _>("product_id")?)
+                        .unwrap_or_default(),
                     strike: get_dec(r, "strike", T)?,
                     contract_size: get_dec(r, "contract_size", T)?,
                     tick_size: get_dec(r, "tick_size", T)?,
@@ -334,7 +356,11 @@ impl Store {
         }
     }
 
-    async fn sessions_where(&self, sql: &str, profile: &str) -> Result<Vec<SessionRecord>, StoreError> {
+    async fn sessions_where(
+        &self,
+        sql: &str,
+        profile: &str,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         let rows = sqlx::query(sql).bind(profile).fetch_all(&self.pool).await?;
         self.sessions_from(&rows).await
     }
@@ -368,7 +394,10 @@ impl Store {
     }
 
     /// Sessions matching `f`, newest first, one page at a time.
-    pub async fn list_sessions(&self, f: &SessionFilter) -> Result<Page<SessionRecord>, StoreError> {
+    pub async fn list_sessions(
+        &self,
+        f: &SessionFilter,
+    ) -> Result<Page<SessionRecord>, StoreError> {
         self.flush().await?;
         let limit = f.limit.clamp(1, 1000);
         let offset = f.offset.max(0);
@@ -377,10 +406,18 @@ impl Store {
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
         let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT * FROM sessions");
         Self::push_filter(&mut qb, f);
-        qb.push(" ORDER BY opened_at DESC, session_id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        qb.push(" ORDER BY opened_at DESC, session_id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
         let rows = qb.build().fetch_all(&self.pool).await?;
         let items = self.sessions_from(&rows).await?;
-        Ok(Page { items, total, limit, offset })
+        Ok(Page {
+            items,
+            total,
+            limit,
+            offset,
+        })
     }
 
     /// Every session matching `f` (no paging), oldest first: for exports and analytics.
@@ -394,14 +431,21 @@ impl Store {
     }
 
     /// One session with its legs, orders, fills and audit trail.
-    pub async fn session_detail(&self, session_id: &str) -> Result<Option<SessionDetail>, StoreError> {
+    pub async fn session_detail(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<SessionDetail>, StoreError> {
         self.flush().await?;
-        let Some(session) = self.session(session_id).await? else { return Ok(None) };
+        let Some(session) = self.session(session_id).await? else {
+            return Ok(None);
+        };
         const T: &str = "orders";
-        let rows = sqlx::query("SELECT * FROM orders WHERE session_id = $1 ORDER BY created_at, client_order_id")
-            .bind(session_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM orders WHERE session_id = $1 ORDER BY created_at, client_order_id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
         let mut orders = Vec::with_capacity(rows.len());
         for r in &rows {
             let state: String = r.try_get("state")?;
@@ -413,7 +457,11 @@ impl Store {
                 size: get_dec(r, "size", T)?,
                 order_type: from_text(&r.try_get::<String, _>("order_type")?, T, "order_type")?,
                 limit_price: get_dec_opt(r, "limit_price", T)?,
-                time_in_force: from_text(&r.try_get::<String, _>("time_in_force")?, T, "time_in_force")?,
+                time_in_force: from_text(
+                    &r.try_get::<String, _>("time_in_force")?,
+                    T,
+                    "time_in_force",
+                )?,
                 reduce_only: r.try_get("reduce_only")?,
             };
             orders.push(OrderRow {
@@ -425,7 +473,11 @@ impl Store {
                     request,
                     created_at: r.try_get("created_at")?,
                 },
-                state: if state == "intent" { None } else { Some(from_text(&state, T, "state")?) },
+                state: if state == "intent" {
+                    None
+                } else {
+                    Some(from_text(&state, T, "state")?)
+                },
                 exchange_order_id: r.try_get("exchange_order_id")?,
                 filled_size: get_dec(r, "filled_size", T)?,
                 reason: r.try_get("reason")?,
@@ -466,7 +518,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(SessionDetail { session, orders, fills, events }))
+        Ok(Some(SessionDetail {
+            session,
+            orders,
+            fills,
+            events,
+        }))
     }
 
     // ---- profiles -------------------------------------------------------------------------
@@ -496,17 +553,20 @@ impl Store {
              delta_low = excluded.delta_low, delta_high = excluded.delta_high, settings = excluded.settings, \
              updated_at = excluded.updated_at",
         );
-        Self::bind_profile(q, p, Utc::now())?.execute(&self.pool).await?;
+        Self::bind_profile(q, p, Utc::now())?
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     fn profile_of(row: &DbRow) -> Result<StoredProfile, StoreError> {
         let settings = get_json(row, "settings")?;
-        let profile: Profile = serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt {
-            table: "profiles",
-            column: "settings",
-            reason: e.to_string(),
-        })?;
+        let profile: Profile =
+            serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt {
+                table: "profiles",
+                column: "settings",
+                reason: e.to_string(),
+            })?;
         Ok(StoredProfile {
             id: row.try_get("id")?,
             active: row.try_get("active")?,
@@ -518,25 +578,41 @@ impl Store {
 
     /// Every profile, by name.
     pub async fn profiles(&self) -> Result<Vec<StoredProfile>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM profiles ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM profiles ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(Self::profile_of).collect()
     }
 
     /// One profile by id.
     pub async fn profile_by_id(&self, id: i64) -> Result<StoredProfile, StoreError> {
-        let row = sqlx::query("SELECT * FROM profiles WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::profile_of).transpose()?.ok_or_else(|| StoreError::NoProfile(id.to_string()))
+        let row = sqlx::query("SELECT * FROM profiles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(Self::profile_of)
+            .transpose()?
+            .ok_or_else(|| StoreError::NoProfile(id.to_string()))
     }
 
     /// One profile by name.
     pub async fn profile(&self, name: &str) -> Result<StoredProfile, StoreError> {
-        let row = sqlx::query("SELECT * FROM profiles WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::profile_of).transpose()?.ok_or_else(|| StoreError::NoProfile(name.to_string()))
+        let row = sqlx::query("SELECT * FROM profiles WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(Self::profile_of)
+            .transpose()?
+            .ok_or_else(|| StoreError::NoProfile(name.to_string()))
     }
 
     /// The active profile, if any.
     pub async fn active_profile(&self) -> Result<Option<StoredProfile>, StoreError> {
-        let row = sqlx::query("SELECT * FROM profiles WHERE active").fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM profiles WHERE active")
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::profile_of).transpose()
     }
 
@@ -546,9 +622,13 @@ impl Store {
             "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)",
         );
-        let res = Self::bind_profile(q, p, Utc::now())?.execute(&self.pool).await;
+        let res = Self::bind_profile(q, p, Utc::now())?
+            .execute(&self.pool)
+            .await;
         match res {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::DuplicateProfile(p.name.clone())),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicateProfile(p.name.clone()))
+            }
             Err(e) => Err(e.into()),
             Ok(_) => self.profile(&p.name).await,
         }
@@ -571,7 +651,9 @@ impl Store {
         .execute(&self.pool)
         .await;
         match res {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::DuplicateProfile(p.name.clone())),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicateProfile(p.name.clone()))
+            }
             Err(e) => Err(e.into()),
             Ok(r) if r.rows_affected() == 0 => Err(StoreError::NoProfile(id.to_string())),
             Ok(_) => self.profile_by_id(id).await,
@@ -581,8 +663,14 @@ impl Store {
     /// Makes profile `id` the only active one, atomically.
     pub async fn activate_profile(&self, id: i64) -> Result<StoredProfile, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE profiles SET active = FALSE WHERE active AND id <> $1").bind(id).execute(&mut *tx).await?;
-        let r = sqlx::query("UPDATE profiles SET active = TRUE WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE profiles SET active = FALSE WHERE active AND id <> $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let r = sqlx::query("UPDATE profiles SET active = TRUE WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NoProfile(id.to_string()));
         }
@@ -596,19 +684,26 @@ impl Store {
         if p.active {
             return Err(StoreError::ActiveProfile(p.profile.name));
         }
-        sqlx::query("DELETE FROM profiles WHERE id = $1 AND NOT active").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM profiles WHERE id = $1 AND NOT active")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Highest schema version applied, if any.
     async fn applied_version(&self) -> Result<Option<i64>, StoreError> {
-        let exists: Option<String> = sqlx::query_scalar(EXISTS_MIGRATIONS_TABLE).fetch_optional(&self.pool).await?;
+        let exists: Option<String> = sqlx::query_scalar(EXISTS_MIGRATIONS_TABLE)
+            .fetch_optional(&self.pool)
+            .await?;
         if exists.is_none() {
             return Ok(None);
         }
-        Ok(sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Applies the embedded migrations, refusing a database from a newer strangle.
@@ -635,7 +730,11 @@ impl strangle_core::Ledger for Store {
     async fn record_order_intent(&self, intent: &OrderIntent) -> strangle_core::Result<()> {
         Ok(self.put_intent(intent).await?)
     }
-    async fn record_order_update(&self, _session_id: &str, status: &OrderStatus) -> strangle_core::Result<()> {
+    async fn record_order_update(
+        &self,
+        _session_id: &str,
+        status: &OrderStatus,
+    ) -> strangle_core::Result<()> {
         Ok(self.put_order_update(status).await?)
     }
     async fn record_fill(&self, session_id: &str, fill: &Fill) -> strangle_core::Result<()> {
@@ -649,7 +748,10 @@ impl strangle_core::Ledger for Store {
     }
     async fn latest_session(&self, profile: &str) -> strangle_core::Result<Option<SessionRecord>> {
         let v = self
-            .sessions_where("SELECT * FROM sessions WHERE profile = $1 ORDER BY opened_at DESC LIMIT 1", profile)
+            .sessions_where(
+                "SELECT * FROM sessions WHERE profile = $1 ORDER BY opened_at DESC LIMIT 1",
+                profile,
+            )
             .await?;
         Ok(v.into_iter().next())
     }
