@@ -4,8 +4,8 @@
 #![allow(missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use strangle_delta::convert::quote_of;
 use strangle_delta::error::Secret;
-use strangle_delta::exchange::quote_of;
 use strangle_delta::sign::sign;
 use strangle_delta::wire::{Envelope, Ticker};
 

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
 use strangle_core::model::{ChainEntry, ChainSnapshot, OptionContract, Underlying};
 
-use crate::exchange::{contract_of, quote_of};
+use crate::convert::{contract_of, quote_of};
 use crate::wire::{Product, Ticker};
 use crate::DeltaError;
 

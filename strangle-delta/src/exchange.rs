@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rust_decimal::Decimal;
 use strangle_core::clock::Clock;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
-    Balance, ChainSnapshot, Fill as CoreFill, Greeks, OptionContract, OptionKind, OrderRequest,
-    OrderState, OrderStatus, OrderType as CoreType, Position as CorePosition, ProductRef, Quote,
+    Balance, ChainSnapshot, Fill as CoreFill, OptionContract, OrderRequest, OrderState,
+    OrderStatus, OrderType as CoreType, Position as CorePosition, ProductRef, Quote,
     Side as CoreSide, TimeInForce, Underlying,
 };
 use strangle_core::Exchange;
@@ -20,115 +20,15 @@ use tokio::time::Instant;
 use std::sync::Arc;
 
 use crate::api::DeltaClient;
+use crate::convert::{core_fill, core_side, quote_of, quote_of_ws};
 use crate::deadman::Deadman;
 pub use crate::deadman::DeadmanConfig;
 use crate::error::DeltaError;
 use crate::identify;
 use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
-use crate::wire::{CancelOrder, CreateOrder, Fill, Order, OrderType, Product, Side, Ticker};
+use crate::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
 use crate::ws::{WsClient, WsConfig, WsEvent};
-
-/// Converts a Delta product to a contract; `None` for non-options or incomplete products.
-pub fn contract_of(p: &Product) -> Option<OptionContract> {
-    let kind = match p.contract_type.as_str() {
-        "call_options" => OptionKind::Call,
-        "put_options" => OptionKind::Put,
-        _ => return None,
-    };
-    let underlying = p.underlying_asset.as_ref()?.symbol.parse().ok()?;
-    Some(OptionContract {
-        product_id: p.id,
-        symbol: p.symbol.clone(),
-        underlying,
-        kind,
-        strike: p.strike_price?,
-        expiry: p.settlement_time?,
-        contract_size: p.contract_value?,
-        tick_size: p.tick_size?,
-    })
-}
-
-/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote".
-pub fn quote_of(t: &Ticker) -> Option<Quote> {
-    let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(t.timestamp?).ok()?;
-    let q = t.quotes.clone().unwrap_or_default();
-    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
-    let bid = positive(q.best_bid);
-    let ask = positive(q.best_ask);
-    Some(Quote {
-        symbol: t.symbol.clone(),
-        timestamp,
-        mark: t.mark_price?,
-        bid,
-        bid_size: bid.and(q.bid_size).unwrap_or_default(),
-        ask,
-        ask_size: ask.and(q.ask_size).unwrap_or_default(),
-        greeks: t.greeks.as_ref().and_then(|g| {
-            Some(Greeks {
-                delta: f(g.delta)?,
-                gamma: f(g.gamma).unwrap_or(0.0),
-                theta: f(g.theta).unwrap_or(0.0),
-                vega: f(g.vega).unwrap_or(0.0),
-            })
-        }),
-        mark_iv: f(q.mark_iv).or(f(t.mark_vol)),
-        bid_iv: f(q.bid_iv),
-        ask_iv: f(q.ask_iv),
-        spot: t.spot_price,
-        open_interest: t.oi_contracts,
-    })
-}
-
-/// Converts a compact WebSocket `ticker` frame to a quote.
-pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
-    let d = t.d.first()?;
-    let timestamp = micros_to_time::<serde_json::Error>(t.ts?).ok()?;
-    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
-    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let (bid, ask) = (positive(d.best_bid()), positive(d.best_ask()));
-    Some(Quote {
-        symbol: d.s.clone(),
-        timestamp,
-        mark: d.m?,
-        bid,
-        bid_size: bid.and(d.bid_size()).unwrap_or_default(),
-        ask,
-        ask_size: ask.and(d.ask_size()).unwrap_or_default(),
-        greeks: f(d.delta()).map(|delta| Greeks {
-            delta,
-            gamma: f(d.gamma()).unwrap_or(0.0),
-            theta: f(d.theta()).unwrap_or(0.0),
-            vega: f(d.vega()).unwrap_or(0.0),
-        }),
-        mark_iv: f(d.mark_iv()),
-        bid_iv: f(d.bid_iv()),
-        ask_iv: f(d.ask_iv()),
-        spot: t.sp,
-        open_interest: d.oi_contracts(),
-    })
-}
-
-fn core_side(s: Side) -> CoreSide {
-    match s {
-        Side::Buy => CoreSide::Buy,
-        Side::Sell => CoreSide::Sell,
-    }
-}
-
-fn core_fill(f: &Fill, client_order_id: &str) -> Option<CoreFill> {
-    Some(CoreFill {
-        fill_id: f.id.clone()?,
-        client_order_id: client_order_id.to_string(),
-        symbol: f.product_symbol.clone()?,
-        side: core_side(f.side?),
-        size: f.size?,
-        price: f.price?,
-        fee: f.commission.unwrap_or_default(),
-        timestamp: f.created_at?,
-    })
-}
 
 #[derive(Debug, Default)]
 struct Products {

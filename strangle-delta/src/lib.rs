@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod convert;
 pub mod credentials;
 pub mod deadman;
 pub mod env;

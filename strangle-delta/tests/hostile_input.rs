@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use strangle_core::model::Underlying;
 use strangle_delta::chain::{chain_from, parse_products, parse_tickers};
-use strangle_delta::exchange::{contract_of, quote_of_ws};
+use strangle_delta::convert::{contract_of, quote_of_ws};
 use strangle_delta::wire::ws::Frame;
 
 fn fixture(name: &str) -> String {

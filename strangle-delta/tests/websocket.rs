@@ -95,7 +95,7 @@ async fn public_channels_by_chain_id() {
         unreachable!()
     };
     assert!(t.sy.ends_with(&chain_id[4..]), "{} is on {chain_id}", t.sy);
-    let q = strangle_delta::exchange::quote_of_ws(t).expect("a quote");
+    let q = strangle_delta::convert::quote_of_ws(t).expect("a quote");
     assert!(q.greeks.is_some() && q.mark > Decimal::ZERO);
     until(
         &mut rx,
