@@ -1,5 +1,12 @@
-//! Records the git commit for `strangle version`.
+//! Records the git commit for `strangle version`, and probes for the real market data and a
+//! browser, which some tests need (see `build-support/probe.rs`).
+
+#[path = "../build-support/probe.rs"]
+mod probe;
+
 fn main() {
+    probe::real_data();
+    probe::browser();
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

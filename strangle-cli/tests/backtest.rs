@@ -181,18 +181,20 @@ fn bad_data_is_named_with_its_line() {
 }
 
 #[test]
+#[cfg_attr(
+    not(strangle_real_data),
+    ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
+)]
 fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
     let dir = std::env::var_os("STRANGLE_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     let src = dir.join("deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv");
-    if !src.is_file() {
-        eprintln!(
-            "SKIPPED: {} is absent (set STRANGLE_DATA_DIR)",
-            src.display()
-        );
-        return;
-    }
+    assert!(
+        src.is_file(),
+        "{} is absent (set STRANGLE_DATA_DIR)",
+        src.display()
+    );
     let d = Dir::new("bt_import");
     let out = d.path("deribit.chain.csv.gz");
     strangle(&d)

@@ -94,6 +94,10 @@ async fn fill(c: &Client, css: &str, text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(strangle_browser),
+    ignore = "needs Chromium and chromedriver (apt-get install chromium chromium-driver)"
+)]
 async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     let (Some(chrome), Some(driver)) = (
         which(

@@ -113,7 +113,7 @@ impl DeltaClient {
             .and_then(DateTime::from_timestamp_micros))
     }
 
-    /// The clock of a local market (`strangle sim-server`, [`crate::server::LocalServer`]):
+    /// The clock of a local market (`strangle sim-server`, `LocalServer`):
     /// its `market_time` and `market_speed` in `GET /v2/settings`, which Delta itself does
     /// not publish. `None` when the server publishes no steady market clock.
     pub async fn market_clock(&self) -> Result<Option<ScaledClock>, DeltaError> {

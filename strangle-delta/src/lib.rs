@@ -15,8 +15,8 @@
 //! | `identify` | position rows tied to products (symbol, id in the live or expired catalogue, margined rows) |
 //! | [`notify`] | notices to a webhook and a Telegram chat |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
-//! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a sim, paper or live market |
-//! | [`server`] | [`server::LocalServer`], the Delta-compatible local market with fault knobs |
+//! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a paper or live market, or a sim one (feature `server`) |
+//! | `server` | `server::LocalServer`, the Delta-compatible local market with fault knobs (feature `server`) |
 //! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
 pub mod api;
@@ -34,6 +34,7 @@ pub mod paper;
 pub mod ratelimit;
 pub mod rest;
 pub mod runner;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod sign;
 pub mod wire;

@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use strangle_core::clock::{Clock, ManualClock, ScaledClock, SystemClock};
+use strangle_core::clock::{Clock, SystemClock};
+#[cfg(feature = "server")]
+use strangle_core::clock::{ManualClock, ScaledClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
@@ -33,13 +35,16 @@ use tokio::task::JoinHandle;
 use crate::api::DeltaClient;
 use crate::exchange::DeltaExchange;
 use crate::paper::PaperExchange;
+#[cfg(feature = "server")]
 use crate::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 use crate::{Credentials, DeltaError, Environment};
 
 /// Where the engine trades.
 #[derive(Debug, Clone)]
 pub enum Market {
-    /// The Delta-compatible local market, started in this process: no network, no keys.
+    /// The Delta-compatible local market, started in this process: no network, no keys
+    /// (feature `server`).
+    #[cfg(feature = "server")]
     Sim(SimMarket),
     /// Delta's public market data with simulated fills.
     Paper {
@@ -59,6 +64,7 @@ pub enum Market {
 
 impl Market {
     /// A simulated market in real time with the given seed and the demo credentials.
+    #[cfg(feature = "server")]
     pub fn sim(seed: u64) -> Self {
         Self::Sim(SimMarket {
             seed,
@@ -70,6 +76,7 @@ impl Market {
     /// The mode recorded on sessions traded on this market.
     pub fn mode(&self) -> Mode {
         match self {
+            #[cfg(feature = "server")]
             Self::Sim(_) => Mode::Sim,
             Self::Paper { .. } => Mode::Paper,
             Self::Live { .. } => Mode::Live,
@@ -77,6 +84,7 @@ impl Market {
     }
 }
 
+#[cfg(feature = "server")]
 /// The local simulated market's settings.
 #[derive(Debug, Clone)]
 pub struct SimMarket {
@@ -88,6 +96,7 @@ pub struct SimMarket {
     pub time: SimTime,
 }
 
+#[cfg(feature = "server")]
 /// How time passes on the simulated market.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum SimTime {
@@ -101,6 +110,7 @@ pub enum SimTime {
     FastForward(FastForward),
 }
 
+#[cfg(feature = "server")]
 /// A span of simulated time run as fast as possible.
 #[derive(Debug, Clone, Copy)]
 pub struct FastForward {
@@ -110,9 +120,11 @@ pub struct FastForward {
     pub span: Duration,
 }
 
+#[cfg(feature = "server")]
 /// Largest move of the simulated mode's spot per snapshot (0.15 %).
 pub const SIM_MAX_MOVE: f64 = 0.0015;
 
+#[cfg(feature = "server")]
 /// The synthetic BTC and ETH market the simulated mode trades on: a seeded random walk priced
 /// into chains every `grid` of market time.
 pub fn sim_market_source(seed: u64, grid: Duration) -> MarketSource {
@@ -160,7 +172,10 @@ pub struct RunSpec {
 impl RunSpec {
     /// A spec with a 5-second poll (60 s when fast-forwarding) and no adoption.
     pub fn new(profile: Profile, market: Market) -> Self {
+        #[cfg(feature = "server")]
         let fast = matches!(&market, Market::Sim(s) if matches!(s.time, SimTime::FastForward(_)));
+        #[cfg(not(feature = "server"))]
+        let fast = false;
         Self {
             profile,
             market,
@@ -174,6 +189,7 @@ impl RunSpec {
     /// (`profile:<name>@<sim|environment>`).
     pub fn lease_name(&self) -> String {
         let account = match &self.market {
+            #[cfg(feature = "server")]
             Market::Sim(_) => "sim",
             Market::Paper { env, .. } | Market::Live { env, .. } => env.name(),
         };
@@ -192,6 +208,7 @@ fn stream_age(profile: &Profile) -> std::time::Duration {
 #[derive(Default)]
 struct Ends {
     /// The in-process market it traded on, shut down with it.
+    #[cfg(feature = "server")]
     server: Option<LocalServer>,
     /// Its exchange, whose share of the dead-man switch is released.
     deadman: Option<Arc<DeltaExchange>>,
@@ -273,6 +290,7 @@ impl RunningEngine {
             adopt: spec.adopt,
         };
         match spec.market {
+            #[cfg(feature = "server")]
             Market::Sim(sim) => {
                 let (clock, until): (Arc<dyn Clock>, _) = match sim.time {
                     SimTime::FastForward(f) => {
@@ -338,6 +356,7 @@ impl RunningEngine {
                 // account from the first step on.
                 or_release!(ex.keepalive().await);
                 let ends = Ends {
+                    #[cfg(feature = "server")]
                     server: None,
                     deadman: Some(ex.clone()),
                 };
@@ -382,6 +401,7 @@ impl RunningEngine {
                 }
             }
             // The in-process market lives exactly as long as the engine that trades on it.
+            #[cfg(feature = "server")]
             if let Some(s) = ends.server {
                 s.shutdown();
             }

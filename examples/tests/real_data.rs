@@ -1,6 +1,6 @@
 //! Backtests and checks on the real Deribit chain snapshots in `../shared/data` (not in the
-//! repository: their licence is undeclared). Each test says so and passes vacuously when the
-//! data is absent; set `STRANGLE_DATA_DIR` to point elsewhere.
+//! repository: their licence is undeclared). When the data is absent the build script says so
+//! and each test is ignored (counted as skipped); set `STRANGLE_DATA_DIR` to point elsewhere.
 
 use std::path::PathBuf;
 
@@ -14,35 +14,38 @@ use strangle_core::sim::VecFeed;
 
 const SNAPSHOTS: &str = "deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv";
 
-fn data_file(rel: &str) -> Option<PathBuf> {
+/// A file of the data directory. The build script (`build-support/probe.rs`) found it, or
+/// the tests that call this are ignored; a file missing now is a failure.
+fn data_file(rel: &str) -> PathBuf {
     let dir = std::env::var_os("STRANGLE_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     let p = dir.join(rel);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (the real Deribit data lives in ../shared/data; set STRANGLE_DATA_DIR)",
-            p.display()
-        );
-        None
-    }
+    assert!(
+        p.is_file(),
+        "{} is absent (set STRANGLE_DATA_DIR)",
+        p.display()
+    );
+    p
 }
 
-fn rows() -> Option<Vec<deribit::DeribitRow>> {
-    let p = data_file(SNAPSHOTS)?;
+fn rows() -> Vec<deribit::DeribitRow> {
+    let p = data_file(SNAPSHOTS);
     let f = std::fs::File::open(&p).expect("open");
-    Some(deribit::read_rows(std::io::BufReader::new(f), &p.display().to_string()).expect("rows"))
+    deribit::read_rows(std::io::BufReader::new(f), &p.display().to_string()).expect("rows")
 }
 
-fn snapshots() -> Option<Vec<ChainSnapshot>> {
-    Some(deribit::to_snapshots(&rows()?, &DeribitImport::default()))
+fn snapshots() -> Vec<ChainSnapshot> {
+    deribit::to_snapshots(&rows(), &DeribitImport::default())
 }
 
 #[test]
+#[cfg_attr(
+    not(strangle_real_data),
+    ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
+)]
 fn the_importer_reads_every_row_of_the_real_snapshots() {
-    let Some(rows) = rows() else { return };
+    let rows = rows();
     assert_eq!(rows.len(), 78_818);
     let snaps = deribit::to_snapshots(&rows, &DeribitImport::default());
     // 111 collection runs, each with a BTC and an ETH chain.
@@ -71,8 +74,12 @@ fn the_importer_reads_every_row_of_the_real_snapshots() {
 }
 
 #[test]
+#[cfg_attr(
+    not(strangle_real_data),
+    ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
+)]
 fn black76_on_the_forward_and_mark_iv_reproduces_deribits_mark() {
-    let Some(rows) = rows() else { return };
+    let rows = rows();
     let check = deribit::pricing_check(&rows, Decimal::new(5, 4));
     eprintln!("pricing check: {check:?}");
     assert!(check.rows > 50_000, "{check:?}");
@@ -80,8 +87,12 @@ fn black76_on_the_forward_and_mark_iv_reproduces_deribits_mark() {
 }
 
 #[test]
+#[cfg_attr(
+    not(strangle_real_data),
+    ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
+)]
 fn imported_snapshots_round_trip_through_the_chain_file() {
-    let Some(snaps) = snapshots() else { return };
+    let snaps = snapshots();
     let mut w = ChainWriter::new(Vec::new()).expect("writer");
     for s in &snaps {
         w.write(s).expect("write");
@@ -104,8 +115,12 @@ pub fn btc_profile() -> Profile {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(strangle_real_data),
+    ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
+)]
 async fn four_weeks_of_real_btc_chains() {
-    let Some(snaps) = snapshots() else { return };
+    let snaps = snapshots();
     let run = || async {
         Backtest::new(btc_profile())
             .run(VecFeed::new(snaps.clone()))
