@@ -27,6 +27,11 @@
 //! | [`ids`] | deterministic session and client order ids |
 //! | [`recovery`] | reconciling the ledger with the exchange before trading |
 
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod analytics;
 pub mod backtest;
 pub mod cells;

@@ -19,6 +19,11 @@
 //! | `server` | `server::LocalServer`, the Delta-compatible local market with fault knobs (feature `server`) |
 //! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod api;
 pub mod chain;
 pub mod convert;

@@ -9,6 +9,11 @@
 //! # Ok(()) }
 //! ```
 
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod codec;
 pub mod error;
 pub mod lease;
