@@ -71,9 +71,17 @@ pub fn browser() {
             println!("cargo::rerun-if-changed={}", d.display());
             println!("cargo::rustc-cfg=strangle_browser");
         }
-        _ => println!(
-            "cargo::warning=the browser test is skipped: Chromium and chromedriver are not on PATH \
-             (apt-get install chromium chromium-driver, or set STRANGLE_CHROME and STRANGLE_CHROMEDRIVER)"
-        ),
+        _ => {
+            // Probe again once something is installed into a directory on PATH.
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            for d in std::env::split_paths(&path).filter(|d| d.is_dir()) {
+                println!("cargo::rerun-if-changed={}", d.display());
+            }
+            println!(
+                "cargo::warning=the browser test is skipped: Chromium and chromedriver are not on \
+                 PATH (apt-get install chromium chromium-driver, or set STRANGLE_CHROME and \
+                 STRANGLE_CHROMEDRIVER)"
+            );
+        }
     }
 }

@@ -27,7 +27,7 @@ use strangle_core::model::{
 };
 use strangle_core::profile::Profile;
 use strangle_core::strategy::{Action, Event, Strategy};
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};

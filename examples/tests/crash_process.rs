@@ -17,7 +17,7 @@ use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::ledger::{Ledger, Mode, SessionState};
 use strangle_core::model::Underlying;
 use strangle_core::profile::{Profile, TimeOfDay};
-use strangle_core::Exchange;
+use strangle_core::Execution;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;

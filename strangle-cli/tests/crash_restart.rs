@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use strangle_core::clock::ScaledClock;
 use strangle_core::ledger::{Ledger, SessionState};
 use strangle_core::model::{Side, Underlying};
-use strangle_core::Exchange;
+use strangle_core::Execution;
 use strangle_delta::server::{
     FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig, DEMO_API_KEY, DEMO_API_SECRET,
 };

@@ -1,30 +1,39 @@
-//! What the strategy needs from a venue.
+//! What the strategy needs from a venue, in two halves: [`MarketData`] (what is quoted) and
+//! [`Execution`] (orders, positions, settlement). A venue implements both and is then an
+//! [`Exchange`]; a test double that changes one half implements that half and borrows the
+//! other from a real venue through [`Split`].
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::Result;
 use crate::model::{
-    Balance, ChainSnapshot, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
-    Quote, Underlying,
+    ChainSnapshot, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote, Underlying,
 };
 
-/// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
-/// ([`crate::sim::SimExchange`]) for sim mode and backtests.
-///
-/// Errors are [`crate::Error::Exchange`] with a kind the engine acts on: an
-/// [`crate::error::ExchangeErrorKind::Uncertain`] placement is looked up by
-/// `client_order_id` before anything else is sent.
+/// Market data: chains, quotes and the index.
 #[async_trait]
-pub trait Exchange: Send + Sync {
-    /// Listed option contracts of `underlying`.
-    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>>;
+pub trait MarketData: Send + Sync {
     /// The whole option chain of `underlying` with quotes and greeks.
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot>;
     /// Quotes of the given symbols (missing symbols are left out).
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>>;
     /// The underlying's index price.
     async fn spot(&self, underlying: Underlying) -> Result<Decimal>;
+    /// Where the last quotes came from (`websocket`, `rest`, ...), for the heartbeat;
+    /// `None` for venues with one source.
+    fn quote_source(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Execution: orders, positions and settlement.
+///
+/// Errors are [`crate::Error::Exchange`] with a kind the engine acts on: an
+/// [`crate::error::ExchangeErrorKind::Uncertain`] placement is looked up by
+/// `client_order_id` before anything else is sent.
+#[async_trait]
+pub trait Execution: Send + Sync {
     /// Places an order; returns its state right after placement.
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus>;
     /// Cancels an order by client id; returns its final state.
@@ -35,8 +44,6 @@ pub trait Exchange: Send + Sync {
     async fn open_orders(&self) -> Result<Vec<OrderStatus>>;
     /// Non-flat positions in options of `underlying`.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
-    /// Wallet balances.
-    async fn balances(&self) -> Result<Vec<Balance>>;
     /// Settlement fills of expired contracts among `products` (Delta reports these as fills
     /// of type `settlement`): price = the contract's settlement value, fee as charged. The
     /// products are named by id too, because an expired product has left the live list.
@@ -45,18 +52,69 @@ pub trait Exchange: Send + Sync {
     async fn keepalive(&self) -> Result<()> {
         Ok(())
     }
-    /// Where the last quotes came from (`websocket`, `rest`, ...), for the heartbeat;
-    /// `None` for venues with one source.
+}
+
+/// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
+/// ([`crate::sim::SimExchange`]) for sim mode and backtests. Anything that is both
+/// [`MarketData`] and [`Execution`] is one.
+pub trait Exchange: MarketData + Execution {}
+
+impl<T: MarketData + Execution + ?Sized> Exchange for T {}
+
+/// A venue made of two parts: market data from `data`, execution by `exec`. Test doubles use
+/// it to change one half of a venue and keep the other, e.g.
+/// `Split { data: Muted(venue.clone()), exec: venue }`.
+#[derive(Debug, Clone)]
+pub struct Split<D, X> {
+    /// Where quotes come from.
+    pub data: D,
+    /// Where orders go.
+    pub exec: X,
+}
+
+#[async_trait]
+impl<D: MarketData, X: Send + Sync> MarketData for Split<D, X> {
+    async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
+        self.data.chain(underlying).await
+    }
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+        self.data.quotes(symbols).await
+    }
+    async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
+        self.data.spot(underlying).await
+    }
     fn quote_source(&self) -> Option<String> {
-        None
+        self.data.quote_source()
     }
 }
 
 #[async_trait]
-impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
-    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
-        (**self).instruments(underlying).await
+impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
+    async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
+        self.exec.place_order(request).await
     }
+    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+        self.exec.cancel_order(client_order_id, product_id).await
+    }
+    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+        self.exec.order(client_order_id).await
+    }
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
+        self.exec.open_orders().await
+    }
+    async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
+        self.exec.positions(underlying).await
+    }
+    async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
+        self.exec.settlement_fills(products).await
+    }
+    async fn keepalive(&self) -> Result<()> {
+        self.exec.keepalive().await
+    }
+}
+
+#[async_trait]
+impl<T: MarketData + ?Sized> MarketData for std::sync::Arc<T> {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         (**self).chain(underlying).await
     }
@@ -66,6 +124,13 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
         (**self).spot(underlying).await
     }
+    fn quote_source(&self) -> Option<String> {
+        (**self).quote_source()
+    }
+}
+
+#[async_trait]
+impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         (**self).place_order(request).await
     }
@@ -81,16 +146,10 @@ impl<T: Exchange + ?Sized> Exchange for std::sync::Arc<T> {
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         (**self).positions(underlying).await
     }
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        (**self).balances().await
-    }
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
         (**self).settlement_fills(products).await
     }
     async fn keepalive(&self) -> Result<()> {
         (**self).keepalive().await
-    }
-    fn quote_source(&self) -> Option<String> {
-        (**self).quote_source()
     }
 }

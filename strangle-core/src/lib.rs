@@ -57,5 +57,5 @@ pub mod strategy;
 
 pub use clock::Clock;
 pub use error::{Error, Result};
-pub use exchange::Exchange;
+pub use exchange::{Exchange, Execution, MarketData};
 pub use ledger::Ledger;

@@ -13,7 +13,7 @@ use strangle_core::model::{OrderType, Side};
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::OrderFault;
 use strangle_core::strategy::Phase;
-use strangle_core::Exchange;
+use strangle_core::Execution;
 
 async fn trailing_run() -> (LedgerContents, Decimal) {
     let mut r = rig(profile(), trailing_day(), 60).await;

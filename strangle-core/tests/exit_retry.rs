@@ -16,14 +16,12 @@ use rust_decimal::Decimal;
 use strangle_core::clock::ManualClock;
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::error::{ExchangeErrorKind, Result};
+use strangle_core::exchange::Split;
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
-use strangle_core::model::{
-    Balance, ChainSnapshot, Fill, OptionContract, OrderRequest, OrderStatus, Position, Quote,
-    Underlying,
-};
+use strangle_core::model::{ChainSnapshot, Quote, Underlying};
 use strangle_core::sim::{OrderFault, SimExchange, VecFeed};
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 
 /// The simulated venue, except that the put's quotes stop once `mute` is set.
 struct Muted {
@@ -32,10 +30,7 @@ struct Muted {
 }
 
 #[async_trait]
-impl Exchange for Muted {
-    async fn instruments(&self, u: Underlying) -> Result<Vec<OptionContract>> {
-        self.venue.instruments(u).await
-    }
+impl MarketData for Muted {
     async fn chain(&self, u: Underlying) -> Result<ChainSnapshot> {
         self.venue.chain(u).await
     }
@@ -48,30 +43,6 @@ impl Exchange for Muted {
     }
     async fn spot(&self, u: Underlying) -> Result<Decimal> {
         self.venue.spot(u).await
-    }
-    async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
-        self.venue.place_order(r).await
-    }
-    async fn cancel_order(&self, id: &str, product_id: u64) -> Result<OrderStatus> {
-        self.venue.cancel_order(id, product_id).await
-    }
-    async fn order(&self, id: &str) -> Result<Option<OrderStatus>> {
-        self.venue.order(id).await
-    }
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        self.venue.open_orders().await
-    }
-    async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
-        self.venue.positions(u).await
-    }
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        self.venue.balances().await
-    }
-    async fn settlement_fills(
-        &self,
-        symbols: &[strangle_core::model::ProductRef],
-    ) -> Result<Vec<Fill>> {
-        self.venue.settlement_fills(symbols).await
     }
 }
 
@@ -95,9 +66,19 @@ async fn a_refused_exit_is_retried_even_when_no_new_quote_comes() {
         poll_interval: Duration::seconds(5),
         adopt: false,
     };
-    let (mut engine, handle) = Engine::start(profile, config, ex.clone(), ledger.clone(), clock)
-        .await
-        .expect("engine");
+    let venue_with_muted_quotes = Split {
+        data: ex.clone(),
+        exec: venue.clone(),
+    };
+    let (mut engine, handle) = Engine::start(
+        profile,
+        config,
+        venue_with_muted_quotes,
+        ledger.clone(),
+        clock,
+    )
+    .await
+    .expect("engine");
     engine.run_until(Some(at(4, 5))).await.expect("entry");
     assert_eq!(ledger.contents().sessions[0].state, SessionState::Open);
 

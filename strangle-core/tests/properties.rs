@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use strangle_core::clock::{Clock, ManualClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
+use strangle_core::exchange::Split;
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::*;
@@ -22,7 +23,7 @@ use strangle_core::risk::TrailingStop;
 use strangle_core::select::select;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::sim::{SimExchange, VecFeed};
-use strangle_core::{Exchange, Result};
+use strangle_core::{Execution, Result};
 
 fn pct(lo: i64, hi: i64) -> impl Strategy<Value = Decimal> {
     (lo * 100..hi * 100).prop_map(|c| Decimal::new(c, 2))
@@ -283,19 +284,7 @@ fn session_part(coid: &str) -> String {
 }
 
 #[async_trait]
-impl Exchange for Audited {
-    async fn instruments(&self, u: Underlying) -> Result<Vec<OptionContract>> {
-        self.inner.instruments(u).await
-    }
-    async fn chain(&self, u: Underlying) -> Result<ChainSnapshot> {
-        self.inner.chain(u).await
-    }
-    async fn quotes(&self, s: &[String]) -> Result<Vec<Quote>> {
-        self.inner.quotes(s).await
-    }
-    async fn spot(&self, u: Underlying) -> Result<Decimal> {
-        self.inner.spot(u).await
-    }
+impl Execution for Audited {
     async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
         let mut v = Vec::new();
         if !self
@@ -342,10 +331,7 @@ impl Exchange for Audited {
     async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
         self.inner.positions(u).await
     }
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        self.inner.balances().await
-    }
-    async fn settlement_fills(&self, s: &[strangle_core::model::ProductRef]) -> Result<Vec<Fill>> {
+    async fn settlement_fills(&self, s: &[ProductRef]) -> Result<Vec<Fill>> {
         self.inner.settlement_fills(s).await
     }
 }
@@ -435,7 +421,7 @@ fn run_scenario(sc: &Scenario) -> (Vec<String>, Vec<strangle_core::ledger::Sessi
         );
         let ledger = Arc::new(MemoryLedger::new());
         let audited = Arc::new(Audited {
-            inner: venue,
+            inner: venue.clone(),
             ledger: ledger.clone(),
             violations: Mutex::new(Vec::new()),
             session_of: Mutex::new(HashMap::new()),
@@ -445,10 +431,18 @@ fn run_scenario(sc: &Scenario) -> (Vec<String>, Vec<strangle_core::ledger::Sessi
             poll_interval: Duration::seconds(120),
             adopt: false,
         };
-        let (mut engine, handle) =
-            Engine::start(p, cfg, audited.clone(), ledger.clone(), clock.clone())
-                .await
-                .expect("start");
+        let (mut engine, handle) = Engine::start(
+            p,
+            cfg,
+            Split {
+                data: venue,
+                exec: audited.clone(),
+            },
+            ledger.clone(),
+            clock.clone(),
+        )
+        .await
+        .expect("start");
         if let Some((hour, panic)) = sc.command {
             engine
                 .run_until(Some(start + Duration::hours(i64::from(hour))))

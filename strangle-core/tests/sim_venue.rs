@@ -10,7 +10,7 @@ use strangle_core::clock::ManualClock;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
 use strangle_core::sim::SimExchange;
-use strangle_core::Exchange;
+use strangle_core::Execution;
 
 fn order(
     id: &str,

@@ -9,11 +9,11 @@ use rust_decimal::Decimal;
 use strangle_core::clock::Clock;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
-    Balance, ChainSnapshot, Fill as CoreFill, OptionContract, OrderRequest, OrderState,
-    OrderStatus, OrderType as CoreType, Position as CorePosition, ProductRef, Quote,
-    Side as CoreSide, TimeInForce, Underlying,
+    ChainSnapshot, Fill as CoreFill, OptionContract, OrderRequest, OrderState, OrderStatus,
+    OrderType as CoreType, Position as CorePosition, ProductRef, Quote, Side as CoreSide,
+    TimeInForce, Underlying,
 };
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
@@ -371,18 +371,7 @@ impl DeltaExchange {
 }
 
 #[async_trait]
-impl Exchange for DeltaExchange {
-    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
-        let mut v: Vec<_> = self
-            .products(false)
-            .await?
-            .into_values()
-            .filter(|c| c.underlying == underlying)
-            .collect();
-        v.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-        Ok(v)
-    }
-
+impl MarketData for DeltaExchange {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         let tickers = self.client.tickers(underlying.as_str(), None).await?;
         let mut products = self.products(false).await?;
@@ -440,6 +429,14 @@ impl Exchange for DeltaExchange {
         Ok(self.chain(underlying).await?.spot)
     }
 
+    fn quote_source(&self) -> Option<String> {
+        let s = *self.quote_source.lock().unwrap_or_else(|e| e.into_inner());
+        s.map(|s| s.as_str().to_string())
+    }
+}
+
+#[async_trait]
+impl Execution for DeltaExchange {
     async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
         let order = CreateOrder {
             product_id: Some(r.product_id),
@@ -536,27 +533,6 @@ impl Exchange for DeltaExchange {
         }
     }
 
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        Ok(self
-            .client
-            .wallet_balances()
-            .await?
-            .into_iter()
-            .map(|w| {
-                let balance = w.balance.unwrap_or_default();
-                let available = match (w.available_balance, w.available_balance_for_robo) {
-                    (Some(a), Some(r)) => a.max(r),
-                    (a, r) => a.or(r).unwrap_or_default(),
-                };
-                Balance {
-                    asset: w.asset_symbol,
-                    balance,
-                    available,
-                }
-            })
-            .collect())
-    }
-
     /// By product id: an expired product has left the live list, but its fills are found
     /// by id however long after expiry this is asked.
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<CoreFill>> {
@@ -579,11 +555,6 @@ impl Exchange for DeltaExchange {
             Some(d) => Ok(d.keepalive(&self.client).await?),
             None => Ok(()),
         }
-    }
-
-    fn quote_source(&self) -> Option<String> {
-        let s = *self.quote_source.lock().unwrap_or_else(|e| e.into_inner());
-        s.map(|s| s.as_str().to_string())
     }
 }
 

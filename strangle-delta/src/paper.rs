@@ -12,11 +12,11 @@ use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, SystemClock};
 use strangle_core::error::Result;
 use strangle_core::model::{
-    Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
-    ProductRef, Quote, Underlying,
+    ChainSnapshot, FeeModel, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote,
+    Underlying,
 };
 use strangle_core::sim::SimExchange;
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 
 use crate::exchange::DeltaExchange;
 
@@ -64,11 +64,7 @@ impl PaperExchange {
 }
 
 #[async_trait]
-impl Exchange for PaperExchange {
-    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
-        self.data.instruments(underlying).await
-    }
-
+impl MarketData for PaperExchange {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         let c = self.data.chain(underlying).await?;
         self.venue.push_chain(c.clone());
@@ -85,6 +81,13 @@ impl Exchange for PaperExchange {
         self.data.spot(underlying).await
     }
 
+    fn quote_source(&self) -> Option<String> {
+        self.data.quote_source()
+    }
+}
+
+#[async_trait]
+impl Execution for PaperExchange {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         self.venue.place_order(request).await
     }
@@ -103,14 +106,6 @@ impl Exchange for PaperExchange {
 
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         self.venue.positions(underlying).await
-    }
-
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        self.venue.balances().await
-    }
-
-    fn quote_source(&self) -> Option<String> {
-        self.data.quote_source()
     }
 
     /// Contracts that expired while held are settled at the index price Delta published on

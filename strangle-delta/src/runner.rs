@@ -29,7 +29,7 @@ use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
 use strangle_core::strategy::Status;
-use strangle_core::Exchange;
+use strangle_core::{Exchange, Execution};
 use tokio::task::JoinHandle;
 
 use crate::api::DeltaClient;

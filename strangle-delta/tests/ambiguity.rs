@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rust_decimal_macros::dec;
 use strangle_core::error::ExchangeErrorKind;
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::server::{FaultKind, FaultRule};
 use strangle_delta::DeltaError;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use strangle_core::model::{OrderState, Underlying};
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::{DeadmanConfig, DeltaExchange};
 use strangle_delta::server::{ExistingHeartbeat, FaultKind, FaultRule};
 

@@ -15,7 +15,7 @@ use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{OrderState, Underlying};
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::{DeadmanConfig, DeltaExchange};
 use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 

@@ -39,7 +39,7 @@ use strangle_core::model::{Side, Underlying};
 use strangle_core::profile::Profile;
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::Exchange;
+use strangle_core::Execution;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;

@@ -10,7 +10,7 @@ use strangle_core::clock::ScaledClock;
 use strangle_core::model::{
     FeeModel, OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying,
 };
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::paper::PaperExchange;
 use strangle_delta::server::{FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig};

@@ -17,7 +17,7 @@ use strangle_core::model::{OrderState, ProductRef, Underlying};
 use strangle_core::profile::Profile;
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::{Error as CoreError, Exchange};
+use strangle_core::{Error as CoreError, Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::server::{LocalServer, MarketSource, PositionRows, ServerConfig};
 

@@ -375,7 +375,7 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
     use strangle_core::model::{
         OrderRequest, OrderState, OrderType as CoreType, Side as CoreSide, TimeInForce,
     };
-    use strangle_core::Exchange;
+    use strangle_core::Execution;
     let s = setup().await;
     let t = s.client.tickers("BTC", None).await.expect("tickers");
     let ticker = &t[0];

@@ -12,13 +12,14 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use strangle_core::clock::{Clock, ManualClock};
 use strangle_core::engine::{Engine, EngineConfig};
+use strangle_core::exchange::Split;
 use strangle_core::ledger::{Ledger, Mode, SessionState};
 use strangle_core::model::*;
 use strangle_core::profile::Profile;
 use strangle_core::recovery::reconcile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::sim::{SimExchange, VecFeed};
-use strangle_core::{Exchange, Result};
+use strangle_core::{Execution, MarketData, Result};
 use strangle_store::{PgStore, SqliteStore, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,19 +37,7 @@ struct Crashy {
 }
 
 #[async_trait]
-impl Exchange for Crashy {
-    async fn instruments(&self, u: Underlying) -> Result<Vec<OptionContract>> {
-        self.venue.instruments(u).await
-    }
-    async fn chain(&self, u: Underlying) -> Result<ChainSnapshot> {
-        self.venue.chain(u).await
-    }
-    async fn quotes(&self, s: &[String]) -> Result<Vec<Quote>> {
-        self.venue.quotes(s).await
-    }
-    async fn spot(&self, u: Underlying) -> Result<Decimal> {
-        self.venue.spot(u).await
-    }
+impl Execution for Crashy {
     async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
         let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
         match self.crash {
@@ -71,9 +60,6 @@ impl Exchange for Crashy {
     }
     async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
         self.venue.positions(u).await
-    }
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        self.venue.balances().await
     }
     async fn settlement_fills(&self, s: &[strangle_core::model::ProductRef]) -> Result<Vec<Fill>> {
         self.venue.settlement_fills(s).await
@@ -123,11 +109,15 @@ async fn run_and_crash(
     clock: Arc<ManualClock>,
     crash: Crash,
 ) {
-    let ex = Arc::new(Crashy {
-        venue,
-        crash: Some(crash),
-        sent: AtomicUsize::new(0),
-    });
+    // Market data from the venue itself; orders through the crashing wrapper.
+    let ex = Split {
+        data: venue.clone(),
+        exec: Crashy {
+            venue,
+            crash: Some(crash),
+            sent: AtomicUsize::new(0),
+        },
+    };
     let (mut e, _h) = Engine::start(profile(), cfg(false), ex, store, clock.clone())
         .await
         .expect("start");
@@ -249,11 +239,7 @@ async fn crash_and_recover(crash: Crash, postgres: bool) {
     }
     // A new process: the ledger is opened afresh.
     let store = backend.open().await;
-    let ex = Arc::new(Crashy {
-        venue: venue.clone(),
-        crash: None,
-        sent: AtomicUsize::new(0),
-    });
+    let ex = venue.clone();
     let (mut e, _h) = Engine::start(
         profile(),
         cfg(false),

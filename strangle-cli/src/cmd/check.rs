@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use rust_decimal::Decimal;
 use strangle_core::model::Underlying;
-use strangle_core::Exchange;
+use strangle_core::MarketData;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::server::{LocalServer, ServerConfig};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use strangle_core::model::Underlying;
-use strangle_core::Exchange;
+use strangle_core::Execution;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};

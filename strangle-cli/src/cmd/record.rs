@@ -9,7 +9,7 @@ use clap::Args;
 use strangle_core::data::chain_file::VERSION_LINE;
 use strangle_core::data::ChainWriter;
 use strangle_core::model::Underlying;
-use strangle_core::Exchange;
+use strangle_core::MarketData;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::Environment;

@@ -27,10 +27,10 @@ use rust_decimal::Decimal;
 
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
-use crate::exchange::Exchange;
+use crate::exchange::{Execution, MarketData};
 use crate::model::{
-    Balance, ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position,
-    ProductRef, Quote, Underlying,
+    ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
+    Quote, Underlying,
 };
 
 use book::Book;
@@ -226,14 +226,7 @@ impl SimExchange {
 }
 
 #[async_trait]
-impl Exchange for SimExchange {
-    async fn instruments(&self, underlying: Underlying) -> Result<Vec<OptionContract>> {
-        let b = self.sync();
-        Ok(b.chain(underlying)
-            .map(|c| c.entries.iter().map(|e| e.contract.clone()).collect())
-            .unwrap_or_default())
-    }
-
+impl MarketData for SimExchange {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         let b = self.sync();
         let now = self.clock.now();
@@ -262,7 +255,10 @@ impl Exchange for SimExchange {
             )
         })
     }
+}
 
+#[async_trait]
+impl Execution for SimExchange {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         let now = self.clock.now();
         self.sync().place(request, now)
@@ -318,14 +314,5 @@ impl Exchange for SimExchange {
             })
             .cloned()
             .collect())
-    }
-
-    async fn balances(&self) -> Result<Vec<Balance>> {
-        let b = self.sync();
-        Ok(vec![Balance {
-            asset: "USD".into(),
-            balance: b.cash,
-            available: b.cash,
-        }])
     }
 }

@@ -16,7 +16,7 @@ use strangle_core::model::{
     OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
     TimeInForce, Underlying,
 };
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 
 use super::faults::{ExistingHeartbeat, PositionRows};
 use super::render::{self, OrderMeta};

@@ -13,7 +13,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use strangle_core::model::{ChainEntry, OptionContract, OrderState, Underlying};
-use strangle_core::Exchange;
+use strangle_core::{Execution, MarketData};
 use tokio::time::Instant;
 
 use super::ServerState;
