@@ -20,8 +20,8 @@ pub fn open_strangle(s: &mut Strategy, chain: &ChainSnapshot, t: DateTime<Utc>) 
                 limit_price: r.limit_price,
                 state: OrderState::Filled,
                 fills: vec![Fill {
-                    fill_id: r.client_order_id.clone(),
-                    client_order_id: r.client_order_id.clone(),
+                    fill_id: r.client_order_id.to_string(),
+                    client_order_id: Some(r.client_order_id.clone()),
                     symbol: r.symbol.clone(),
                     side: r.side,
                     size: r.size,

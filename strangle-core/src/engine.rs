@@ -39,6 +39,7 @@ use tokio::sync::{mpsc, watch};
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::Exchange;
+use crate::ids::ClientOrderId;
 use crate::ledger::{AuditEvent, Ledger, Mode};
 use crate::profile::Profile;
 use crate::strategy::{Action, Command, Event, MarketNeed, Phase, Status, Strategy, Write};
@@ -113,7 +114,7 @@ pub struct Engine<E, L, C> {
     restart_pending: bool,
     last_error: Option<String>,
     /// Working orders whose state could not be read, with how many polls in a row failed.
-    unreadable: std::collections::HashMap<String, u32>,
+    unreadable: std::collections::HashMap<ClientOrderId, u32>,
 }
 
 /// Polls in a row that may fail to read a working order's state before the engine stops:

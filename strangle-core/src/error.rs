@@ -99,6 +99,10 @@ pub enum Error {
     /// The ledger could not record or read something.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// A session's orders cannot be named by a valid client order id (a session id read from
+    /// the ledger that [`crate::ids::session_id`] did not make): the engine refuses to trade.
+    #[error("refusing to trade: {0}")]
+    InvalidOrderId(#[from] crate::ids::InvalidClientOrderId),
     /// The engine cannot continue (e.g. it found a state it refuses to trade on).
     #[error("engine: {0}")]
     Engine(String),
@@ -123,7 +127,7 @@ pub enum Error {
     )]
     OrderStillWorking {
         /// The order's client id.
-        client_order_id: String,
+        client_order_id: crate::ids::ClientOrderId,
     },
     /// The exchange reported a position that could not be tied to a product (no symbol, an
     /// id in no catalogue): the engine cannot tell whether it is one of its legs, so it
@@ -205,6 +209,7 @@ impl Error {
             Self::Mismatch { .. }
                 | Self::OrderStillWorking { .. }
                 | Self::UnidentifiedPosition { .. }
+                | Self::InvalidOrderId(_)
         )
     }
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::Result;
+use crate::ids::ClientOrderId;
 use crate::model::{
     ChainSnapshot, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote, Underlying,
 };
@@ -37,11 +38,13 @@ pub trait Execution: Send + Sync {
     /// Places an order; returns its state right after placement.
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus>;
     /// Cancels an order by client id; returns its final state.
-    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus>;
+    async fn cancel_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<OrderStatus>;
     /// Looks an order up by client id; `Ok(None)` if the venue never saw it.
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>>;
-    /// Orders still open.
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>>;
+    async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>>;
     /// Non-flat positions in options of `underlying`.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
     /// Settlement fills of expired contracts among `products` (Delta reports these as fills
@@ -93,14 +96,15 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         self.exec.place_order(request).await
     }
-    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<OrderStatus> {
         self.exec.cancel_order(client_order_id, product_id).await
     }
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         self.exec.order(client_order_id).await
-    }
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        self.exec.open_orders().await
     }
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         self.exec.positions(underlying).await
@@ -134,14 +138,15 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         (**self).place_order(request).await
     }
-    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<OrderStatus> {
         (**self).cancel_order(client_order_id, product_id).await
     }
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         (**self).order(client_order_id).await
-    }
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        (**self).open_orders().await
     }
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         (**self).positions(underlying).await

@@ -5,10 +5,140 @@
 //! within Delta's limit of 32. The same session, leg, purpose and attempt always give the
 //! same id, so replaying a decision can never send a second, different order.
 
+use std::fmt;
+
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 use crate::ledger::OrderPurpose;
 use crate::model::OptionKind;
+
+/// Longest client order id Delta accepts.
+pub const CLIENT_ORDER_ID_MAX: usize = 32;
+
+/// An order's client id: 1 to [`CLIENT_ORDER_ID_MAX`] characters, each a letter, a digit,
+/// `-` or `_`. Delta documents only the length; the character set is ours, because the id
+/// travels in URL paths (`/v2/orders/client_order_id/{id}`) and must need no escaping.
+/// Checked once, when the id is made or read; everything that holds one can rely on it.
+///
+/// ```
+/// use strangle_core::ids::ClientOrderId;
+/// assert!(ClientOrderId::new("3f2a9c1b-260310-CE1").is_ok());
+/// assert!(ClientOrderId::new("").is_err());
+/// assert!(ClientOrderId::new("a/b").is_err());
+/// assert!(ClientOrderId::new("x".repeat(33)).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct ClientOrderId(String);
+
+/// Why a text is not a [`ClientOrderId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{id:?} is not a client order id: {reason}")]
+pub struct InvalidClientOrderId {
+    /// The text given.
+    pub id: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl ClientOrderId {
+    /// Checks `id` against the rule above.
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidClientOrderId> {
+        let id = id.into();
+        let reason = if id.is_empty() {
+            Some("empty")
+        } else if id.len() > CLIENT_ORDER_ID_MAX {
+            Some("longer than 32 characters")
+        } else if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            Some("only letters, digits, - and _ are allowed")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(InvalidClientOrderId { id, reason }),
+            None => Ok(Self(id)),
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The session part: everything before the last `-` (ids made by [`client_order_id`]).
+    pub fn session_part(&self) -> &str {
+        self.0.rsplit_once('-').map_or("", |(s, _)| s)
+    }
+}
+
+impl std::ops::Deref for ClientOrderId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ClientOrderId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ClientOrderId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for ClientOrderId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ClientOrderId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::str::FromStr for ClientOrderId {
+    type Err = InvalidClientOrderId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for ClientOrderId {
+    type Error = InvalidClientOrderId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&str> for ClientOrderId {
+    type Error = InvalidClientOrderId;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientOrderId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Eight hex digits identifying a profile name (FNV-1a, stable across runs and platforms).
 pub fn profile_tag(name: &str) -> String {
@@ -38,6 +168,19 @@ pub fn product_id(symbol: &str) -> u64 {
     h & ((1 << 53) - 1)
 }
 
+/// Reads an optional client id where an empty text (or null) means none.
+pub fn optional_client_order_id<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ClientOrderId>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => ClientOrderId::new(s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
 /// The session id of a profile's entry on an IST trading day.
 ///
 /// ```
@@ -51,18 +194,20 @@ pub fn session_id(profile: &str, day: NaiveDate) -> String {
     format!("{}-{}", profile_tag(profile), day.format("%y%m%d"))
 }
 
-/// The client order id of one attempt (1-based) of one leg.
+/// The client order id of one attempt (1-based) of one leg. A session id made by
+/// [`session_id`] gives at most 27 characters; a session id that would not (one read from
+/// elsewhere) is an error, never a truncated id.
 pub fn client_order_id(
     session_id: &str,
     leg: OptionKind,
     purpose: OrderPurpose,
     attempt: u32,
-) -> String {
+) -> Result<ClientOrderId, InvalidClientOrderId> {
     let p = match purpose {
         OrderPurpose::Entry => 'E',
         OrderPurpose::Exit => 'X',
     };
-    format!("{session_id}-{}{p}{attempt}", leg.letter())
+    ClientOrderId::new(format!("{session_id}-{}{p}{attempt}", leg.letter()))
 }
 
 #[cfg(test)]
@@ -73,11 +218,11 @@ mod tests {
     fn ids_are_short_and_distinct() {
         let d = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
         let s = session_id("a profile with a very long name indeed", d);
-        let id = client_order_id(&s, OptionKind::Put, OrderPurpose::Exit, 99_999);
+        let id = client_order_id(&s, OptionKind::Put, OrderPurpose::Exit, 99_999).expect("valid");
         assert!(id.len() <= 32, "{id} is {} chars", id.len());
         assert_ne!(
-            client_order_id(&s, OptionKind::Call, OrderPurpose::Entry, 1),
-            client_order_id(&s, OptionKind::Put, OrderPurpose::Entry, 1)
+            client_order_id(&s, OptionKind::Call, OrderPurpose::Entry, 1).expect("valid"),
+            client_order_id(&s, OptionKind::Put, OrderPurpose::Entry, 1).expect("valid")
         );
         assert_ne!(profile_tag("a"), profile_tag("b"));
         assert_eq!(profile_tag(""), "811c9dc5");

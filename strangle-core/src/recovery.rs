@@ -87,7 +87,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             (OrderPurpose::Exit, g.exit_attempts),
         ] {
             for attempt in 1..=n {
-                let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt);
+                let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt)?;
                 out.orders_checked += 1;
                 let Some(mut st) = exchange.order(&id).await? else {
                     continue;

@@ -319,14 +319,15 @@ impl Execution for Audited {
         self.violations.lock().expect("lock").extend(v);
         self.inner.place_order(r).await
     }
-    async fn cancel_order(&self, id: &str, pid: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        id: &strangle_core::ids::ClientOrderId,
+        pid: u64,
+    ) -> Result<OrderStatus> {
         self.inner.cancel_order(id, pid).await
     }
-    async fn order(&self, id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, id: &strangle_core::ids::ClientOrderId) -> Result<Option<OrderStatus>> {
         self.inner.order(id).await
-    }
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        self.inner.open_orders().await
     }
     async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
         self.inner.positions(u).await

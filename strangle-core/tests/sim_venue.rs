@@ -12,6 +12,10 @@ use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForc
 use strangle_core::sim::SimExchange;
 use strangle_core::Execution;
 
+fn coid(id: &str) -> strangle_core::ids::ClientOrderId {
+    strangle_core::ids::ClientOrderId::new(id).expect("a valid id")
+}
+
 fn order(
     id: &str,
     symbol: &str,
@@ -21,7 +25,7 @@ fn order(
     reduce_only: bool,
 ) -> OrderRequest {
     OrderRequest {
-        client_order_id: id.into(),
+        client_order_id: coid(id),
         product_id: 1,
         symbol: symbol.into(),
         side,
@@ -82,7 +86,7 @@ async fn limit_crossing_fills_at_the_quote_up_to_its_size_and_rests() {
         px(dec!(490), dec!(500), dec!(495)),
         px(dec!(400), dec!(410), dec!(405)),
     ));
-    let st = v.order("a").await.expect("query").expect("known");
+    let st = v.order(&coid("a")).await.expect("query").expect("known");
     assert_eq!(st.state, OrderState::Filled);
     assert_eq!(st.fills[1].price, dec!(480));
     let pos = v.positions(Underlying::Btc).await.expect("positions");
@@ -124,7 +128,7 @@ async fn rejections_name_the_problem() {
         .expect_err("size");
     assert!(e.to_string().contains("size"), "{e}");
     let e = v
-        .cancel_order("d", 1)
+        .cancel_order(&coid("d"), 1)
         .await
         .expect_err("filled order is not open");
     assert_eq!(e.exchange_kind(), Some(ExchangeErrorKind::NotFound));

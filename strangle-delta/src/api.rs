@@ -247,13 +247,13 @@ impl DeltaClient {
     /// says, in its own words, that no such order exists; when the lookup itself fails the
     /// answer is [`DeltaError::Uncertain`], and the caller must look again rather than send.
     pub async fn place_order(&self, order: &CreateOrder) -> Result<Order, DeltaError> {
-        let coid = order
-            .client_order_id
-            .clone()
-            .filter(|c| !c.is_empty() && c.len() <= 32)
-            .ok_or_else(|| {
-                DeltaError::Invalid("orders need a client_order_id of 1 to 32 characters".into())
-            })?;
+        // A client id is required (an order that cannot be looked up could be sent twice)
+        // and checked as strangle checks every id it makes.
+        let coid = order.client_order_id.as_deref().ok_or_else(|| {
+            DeltaError::Invalid("orders need a client_order_id (looking them up needs it)".into())
+        })?;
+        let coid = strangle_core::ids::ClientOrderId::new(coid)
+            .map_err(|e| DeltaError::Invalid(e.to_string()))?;
         let payload = body(order)?;
         let policy = self.rest.policy();
         let mut attempt = 0;

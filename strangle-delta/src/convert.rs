@@ -8,6 +8,8 @@ use strangle_core::model::{
     Fill as CoreFill, Greeks, OptionContract, OptionKind, Quote, Side as CoreSide,
 };
 
+use strangle_core::ids::ClientOrderId;
+
 use crate::lenient::micros_to_time;
 use crate::wire::{Fill, Product, Side, Ticker};
 
@@ -99,10 +101,11 @@ pub(crate) fn core_side(s: Side) -> CoreSide {
     }
 }
 
-pub(crate) fn core_fill(f: &Fill, client_order_id: &str) -> Option<CoreFill> {
+/// A fill of the order `client_order_id` (`None`: a fill of no order, e.g. settlement).
+pub(crate) fn core_fill(f: &Fill, client_order_id: Option<&ClientOrderId>) -> Option<CoreFill> {
     Some(CoreFill {
         fill_id: f.id.clone()?,
-        client_order_id: client_order_id.to_string(),
+        client_order_id: client_order_id.cloned(),
         symbol: f.product_symbol.clone()?,
         side: core_side(f.side?),
         size: f.size?,

@@ -63,7 +63,7 @@ pub enum DeltaError {
     #[error("order {client_order_id}: outcome unknown ({cause}); looking it up failed: {lookup}")]
     Uncertain {
         /// The order's client id.
-        client_order_id: String,
+        client_order_id: strangle_core::ids::ClientOrderId,
         /// The placement's answer.
         cause: Box<DeltaError>,
         /// Why the lookup failed.

@@ -29,6 +29,7 @@ use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
 use crate::ws::{WsClient, WsConfig, WsEvent};
+use strangle_core::ids::ClientOrderId;
 
 #[derive(Debug, Default)]
 struct Products {
@@ -52,7 +53,7 @@ pub struct DeltaExchange {
     spot: Mutex<HashMap<Underlying, Decimal>>,
     deadman: Option<Deadman>,
     /// Delta's order id of each order seen, by client id: cancels name the order by it.
-    order_ids: std::sync::Mutex<HashMap<String, u64>>,
+    order_ids: std::sync::Mutex<HashMap<ClientOrderId, u64>>,
     /// Where the last leg quotes came from.
     quote_source: std::sync::Mutex<Option<QuoteSource>>,
 }
@@ -293,7 +294,7 @@ impl DeltaExchange {
         &self,
         o: &Order,
         symbol: &str,
-        client_order_id: &str,
+        client_order_id: &ClientOrderId,
     ) -> Result<Vec<CoreFill>> {
         let pid = match o.product_id {
             Some(p) => p,
@@ -309,12 +310,12 @@ impl DeltaExchange {
             .await?
             .iter()
             .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
-            .filter_map(|f| core_fill(f, client_order_id))
+            .filter_map(|f| core_fill(f, Some(client_order_id)))
             .collect())
     }
 
     /// Delta's id of an order seen before, by its client id.
-    fn order_id_of(&self, client_order_id: &str) -> Option<u64> {
+    fn order_id_of(&self, client_order_id: &ClientOrderId) -> Option<u64> {
         self.order_ids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -322,12 +323,12 @@ impl DeltaExchange {
             .copied()
     }
 
-    async fn status_of(&self, o: &Order, client_order_id: &str) -> Result<OrderStatus> {
-        if o.id != 0 && !client_order_id.is_empty() {
+    async fn status_of(&self, o: &Order, client_order_id: &ClientOrderId) -> Result<OrderStatus> {
+        if o.id != 0 {
             self.order_ids
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(client_order_id.to_string(), o.id);
+                .insert(client_order_id.clone(), o.id);
         }
         let size = o.size.unwrap_or_default();
         let filled = size - o.unfilled_size.unwrap_or(size);
@@ -340,7 +341,7 @@ impl DeltaExchange {
             match self.fills_of(o, &symbol, client_order_id).await {
                 Ok(f) => fills = f,
                 Err(e) => tracing::warn!(
-                    client_order_id,
+                    client_order_id = client_order_id.as_str(),
                     error = %e,
                     "fills not read yet; the order stays open until they are"
                 ),
@@ -356,7 +357,7 @@ impl DeltaExchange {
             state = OrderState::Open;
         }
         Ok(OrderStatus {
-            client_order_id: client_order_id.to_string(),
+            client_order_id: client_order_id.clone(),
             exchange_order_id: o.id.to_string(),
             symbol,
             side: core_side(o.side),
@@ -464,13 +465,17 @@ impl Execution for DeltaExchange {
             }),
             post_only: Some(false),
             reduce_only: Some(r.reduce_only),
-            client_order_id: Some(r.client_order_id.clone()),
+            client_order_id: Some(r.client_order_id.to_string()),
         };
         let o = self.client.place_order(&order).await?;
         self.status_of(&o, &r.client_order_id).await
     }
 
-    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<OrderStatus> {
         // By Delta's order id when it is known; by client id only as a fallback.
         let id = self
             .order_id_of(client_order_id)
@@ -484,20 +489,11 @@ impl Execution for DeltaExchange {
         self.status_of(&o, client_order_id).await
     }
 
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         match self.client.order_by_client_id(client_order_id).await? {
             Some(o) => Ok(Some(self.status_of(&o, client_order_id).await?)),
             None => Ok(None),
         }
-    }
-
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        let mut out = Vec::new();
-        for o in self.client.open_orders(&[]).await? {
-            let coid = o.client_order_id.clone().unwrap_or_default();
-            out.push(self.status_of(&o, &coid).await?);
-        }
-        Ok(out)
     }
 
     /// Every non-flat option position of `underlying`, each tied to its product (see
@@ -546,7 +542,7 @@ impl Execution for DeltaExchange {
             .await?
             .iter()
             .filter(|f| f.fill_type == "settlement")
-            .filter_map(|f| core_fill(f, ""))
+            .filter_map(|f| core_fill(f, None))
             .collect())
     }
 

@@ -92,16 +92,19 @@ impl Execution for PaperExchange {
         self.venue.place_order(request).await
     }
 
-    async fn cancel_order(&self, client_order_id: &str, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        client_order_id: &strangle_core::ids::ClientOrderId,
+        product_id: u64,
+    ) -> Result<OrderStatus> {
         self.venue.cancel_order(client_order_id, product_id).await
     }
 
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(
+        &self,
+        client_order_id: &strangle_core::ids::ClientOrderId,
+    ) -> Result<Option<OrderStatus>> {
         self.venue.order(client_order_id).await
-    }
-
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        self.venue.open_orders().await
     }
 
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {

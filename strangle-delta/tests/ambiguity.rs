@@ -159,8 +159,6 @@ async fn a_resend_refused_as_a_duplicate_finds_the_first_order() {
         .server
         .venue()
         .open_orders()
-        .await
-        .expect("open")
         .iter()
         .filter(|o| o.client_order_id == "amb-dup")
         .count();
@@ -179,11 +177,13 @@ async fn cancels_name_the_order_by_delta_s_id_once_known() {
     let req = common::core_sell("amb-cancel", e, dec!(100000));
     ex.place_order(&req).await.expect("placed");
     let st = ex
-        .cancel_order("amb-cancel", e.contract.product_id)
+        .cancel_order(&common::coid("amb-cancel"), e.contract.product_id)
         .await
         .expect("cancelled");
     assert_eq!(st.state, strangle_core::model::OrderState::Cancelled);
     // An order this exchange never saw can only be named by its client id.
-    let _ = ex.cancel_order("amb-unknown", e.contract.product_id).await;
+    let _ = ex
+        .cancel_order(&common::coid("amb-unknown"), e.contract.product_id)
+        .await;
     assert_eq!(s.server.cancels_named_by(), vec!["id", "client_order_id"]);
 }

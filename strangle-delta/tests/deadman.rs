@@ -34,7 +34,11 @@ async fn resting_order(ex: &DeltaExchange, id: &str) -> String {
 }
 
 async fn state(ex: &DeltaExchange, id: &str) -> OrderState {
-    ex.order(id).await.expect("query").expect("known").state
+    ex.order(&common::coid(id))
+        .await
+        .expect("query")
+        .expect("known")
+        .state
 }
 
 #[tokio::test]

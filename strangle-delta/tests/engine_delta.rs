@@ -131,7 +131,7 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
     assert_eq!(s.server.deadman_fired(), 0);
     assert_eq!(
         exchange
-            .order("dms-1")
+            .order(&common::coid("dms-1"))
             .await
             .expect("q")
             .expect("known")
@@ -143,7 +143,7 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
     assert_eq!(s.server.deadman_fired(), 1);
     assert_eq!(
         exchange
-            .order("dms-1")
+            .order(&common::coid("dms-1"))
             .await
             .expect("q")
             .expect("known")

@@ -360,7 +360,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         }
         for (_, f) in &l.fills {
             println!(
-                "ledger fill {} {} {:?} {}",
+                "ledger fill {} {:?} {:?} {}",
                 f.fill_id, f.client_order_id, f.side, f.size
             );
         }

@@ -105,7 +105,7 @@ async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
         .find(|e| e.quote.bid.is_some())
         .expect("a bid");
     let req = OrderRequest {
-        client_order_id: "paper-1".into(),
+        client_order_id: strangle_core::ids::ClientOrderId::new("paper-1").expect("a valid id"),
         product_id: e.contract.product_id,
         symbol: e.contract.symbol.clone(),
         side: Side::Sell,

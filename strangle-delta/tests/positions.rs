@@ -245,7 +245,7 @@ async fn a_session_held_through_expiry_settles_after_a_restart_days_later() {
         let settled: Vec<_> = l
             .fills
             .iter()
-            .filter(|(_, f)| f.symbol == g.symbol && f.client_order_id.is_empty())
+            .filter(|(_, f)| f.symbol == g.symbol && f.client_order_id.is_none())
             .collect();
         assert_eq!(settled.len(), 1, "{} settled once", g.symbol);
         let contract = server

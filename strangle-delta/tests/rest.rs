@@ -12,7 +12,7 @@ use strangle_core::error::ExchangeErrorKind;
 use strangle_core::model::Underlying;
 use strangle_delta::server::{FaultKind, FaultRule};
 use strangle_delta::wire::CancelOrder;
-use strangle_delta::Credentials;
+use strangle_delta::{Credentials, DeltaError};
 
 #[tokio::test]
 async fn public_market_data() {
@@ -388,7 +388,8 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
         20,
     ));
     let request = OrderRequest {
-        client_order_id: "t-fills-later".into(),
+        client_order_id: strangle_core::ids::ClientOrderId::new("t-fills-later")
+            .expect("a valid id"),
         product_id: ticker.product_id.expect("id"),
         symbol: ticker.symbol.clone(),
         side: CoreSide::Sell,
@@ -406,10 +407,54 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
     assert!(placed.fills.is_empty());
     s.server.faults().clear();
     let later = exchange
-        .order("t-fills-later")
+        .order(&common::coid("t-fills-later"))
         .await
         .expect("lookup")
         .expect("known");
     assert_eq!(later.state, OrderState::Filled);
     assert_eq!(later.filled_size(), Decimal::ONE);
+}
+
+/// A client order id is 1 to 32 letters, digits, `-` or `_`: the client refuses another
+/// before sending, and the local market refuses it too (Delta's `bad_schema`) when a client
+/// sends one; nothing is placed either way.
+#[tokio::test]
+async fn a_bad_client_order_id_is_refused_and_nothing_is_placed() {
+    let s = setup().await;
+    let t = s.client.tickers("BTC", None).await.expect("tickers");
+    let pid = t[0].product_id.expect("id");
+    for bad in ["", "has/slash", "has space", &"x".repeat(33)] {
+        let e = s
+            .client
+            .place_order(&sell(bad, pid, 1, dec!(100000)))
+            .await
+            .expect_err(bad);
+        assert!(matches!(e, DeltaError::Invalid(_)), "{bad:?}: {e}");
+    }
+    // Signed and sent past the client's check, as another client would: the market refuses it.
+    let body = serde_json::json!({"product_id": pid, "size": 1, "side": "sell",
+        "order_type": "limit_order", "limit_price": "100000", "client_order_id": "has/slash"})
+    .to_string();
+    let e = s
+        .client
+        .rest()
+        .call::<serde_json::Value>(
+            reqwest::Method::POST,
+            "/v2/orders",
+            &strangle_delta::sign::QueryString::default(),
+            Some(&body),
+            true,
+            strangle_delta::rest::Retry::Never,
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Some("bad_schema"), "{e}");
+    assert!(s.server.venue().open_orders().is_empty());
+    assert!(s.server.venue().open_orders().is_empty());
+    let ok = s
+        .client
+        .place_order(&sell(&"y".repeat(32), pid, 1, dec!(100000)))
+        .await
+        .expect("32 characters are fine");
+    assert_eq!(ok.client_order_id.as_deref(), Some("y".repeat(32).as_str()));
 }

@@ -13,6 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
+use strangle_core::ids::ClientOrderId;
 use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
 use strangle_core::model::{Fill, OrderStatus};
 use strangle_core::pnl::{LegBook, SessionPnl};
@@ -34,6 +35,16 @@ fn get_dec_opt(
         Ok(true) => Ok(None),
         _ => get_dec(row, col, table).map(Some),
     }
+}
+
+/// The `client_order_id` column of `row`, checked.
+fn client_order_id(row: &DbRow, table: &'static str) -> Result<ClientOrderId, StoreError> {
+    let s: String = row.try_get("client_order_id")?;
+    ClientOrderId::new(s).map_err(|e| StoreError::Corrupt {
+        table,
+        column: "client_order_id",
+        reason: e.to_string(),
+    })
 }
 
 impl Store {
@@ -176,7 +187,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'intent', NULL, $15, NULL, $16) \
              ON CONFLICT (client_order_id) DO NOTHING",
         )
-        .bind(&r.client_order_id)
+        .bind(r.client_order_id.as_str())
         .bind(&i.session_id)
         .bind(to_text(&i.leg))
         .bind(to_text(&i.purpose))
@@ -211,11 +222,11 @@ impl Store {
         .bind(dec(filled))
         .bind(&s.reason)
         .bind(s.updated_at)
-        .bind(&s.client_order_id)
+        .bind(s.client_order_id.as_str())
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO order_updates (client_order_id, state, filled_size, reason, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&s.client_order_id)
+            .bind(s.client_order_id.as_str())
             .bind(&state)
             .bind(dec(filled))
             .bind(&s.reason)
@@ -234,7 +245,8 @@ impl Store {
         )
         .bind(&f.fill_id)
         .bind(session_id)
-        .bind(&f.client_order_id)
+        // A fill of no order (settlement) is stored with an empty client id.
+        .bind(f.client_order_id.as_deref().unwrap_or(""))
         .bind(&f.symbol)
         .bind(to_text(&f.side))
         .bind(dec(f.size))
@@ -450,7 +462,7 @@ impl Store {
         for r in &rows {
             let state: String = r.try_get("state")?;
             let request = strangle_core::model::OrderRequest {
-                client_order_id: r.try_get("client_order_id")?,
+                client_order_id: client_order_id(r, T)?,
                 product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
                 symbol: r.try_get("symbol")?,
                 side: from_text(&r.try_get::<String, _>("side")?, T, "side")?,
@@ -493,7 +505,10 @@ impl Store {
         for r in &rows {
             fills.push(Fill {
                 fill_id: r.try_get("fill_id")?,
-                client_order_id: r.try_get("client_order_id")?,
+                client_order_id: match r.try_get::<String, _>("client_order_id")? {
+                    s if s.is_empty() => None,
+                    _ => Some(client_order_id(r, F)?),
+                },
                 symbol: r.try_get("symbol")?,
                 side: from_text(&r.try_get::<String, _>("side")?, F, "side")?,
                 size: get_dec(r, "size", F)?,

@@ -49,14 +49,15 @@ impl Execution for Crashy {
             _ => self.venue.place_order(r).await,
         }
     }
-    async fn cancel_order(&self, id: &str, pid: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        id: &strangle_core::ids::ClientOrderId,
+        pid: u64,
+    ) -> Result<OrderStatus> {
         self.venue.cancel_order(id, pid).await
     }
-    async fn order(&self, id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, id: &strangle_core::ids::ClientOrderId) -> Result<Option<OrderStatus>> {
         self.venue.order(id).await
-    }
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        self.venue.open_orders().await
     }
     async fn positions(&self, u: Underlying) -> Result<Vec<Position>> {
         self.venue.positions(u).await
@@ -330,7 +331,7 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
         .pop()
         .expect("quote");
     let manual = OrderRequest {
-        client_order_id: "manual-1".into(),
+        client_order_id: strangle_core::ids::ClientOrderId::new("manual-1").expect("a valid id"),
         product_id: g.product_id,
         symbol: g.symbol.clone(),
         side: Side::Sell,

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::ClientOrderId;
+
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,8 +43,8 @@ pub enum TimeInForce {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderRequest {
-    /// Deterministic id (≤ 32 chars) derived from session, leg, purpose and attempt.
-    pub client_order_id: String,
+    /// Deterministic id derived from session, leg, purpose and attempt.
+    pub client_order_id: ClientOrderId,
     /// Venue product id.
     pub product_id: u64,
     /// Contract symbol.
@@ -89,8 +91,10 @@ impl OrderState {
 pub struct Fill {
     /// Venue's fill id (unique per venue).
     pub fill_id: String,
-    /// The order's client id.
-    pub client_order_id: String,
+    /// The order's client id; `None` for fills of no order (settlement at expiry), also
+    /// read from an empty text.
+    #[serde(default, deserialize_with = "crate::ids::optional_client_order_id")]
+    pub client_order_id: Option<ClientOrderId>,
     /// Contract symbol.
     pub symbol: String,
     /// Buy or sell.
@@ -109,7 +113,7 @@ pub struct Fill {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderStatus {
     /// The client id we gave it.
-    pub client_order_id: String,
+    pub client_order_id: ClientOrderId,
     /// The venue's id.
     pub exchange_order_id: String,
     /// Contract symbol.

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{OrderFault, Settlement};
 use crate::error::{Error, ExchangeErrorKind, Result};
+use crate::ids::ClientOrderId;
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType, Quote, Side, TimeInForce, Underlying,
@@ -44,7 +45,7 @@ pub(super) struct Book {
     /// Symbol → (underlying, index into that chain's entries).
     index: HashMap<String, (Underlying, usize)>,
     contracts: HashMap<String, OptionContract>,
-    pub orders: HashMap<String, SimOrder>,
+    pub orders: HashMap<ClientOrderId, SimOrder>,
     order_seq: u64,
     pub positions: HashMap<String, SimPosition>,
     pub fills: Vec<Fill>,
@@ -189,7 +190,7 @@ impl Book {
     }
 
     fn match_resting(&mut self, u: Underlying, t: DateTime<Utc>) {
-        let mut open: Vec<(u64, String)> = self
+        let mut open: Vec<(u64, ClientOrderId)> = self
             .orders
             .iter()
             .filter(|(_, o)| !o.status.state.is_terminal())
@@ -261,7 +262,7 @@ impl Book {
         self.fill_seq += 1;
         let fill = Fill {
             fill_id: format!("sim-{}", self.fill_seq),
-            client_order_id: o.status.client_order_id.clone(),
+            client_order_id: Some(o.status.client_order_id.clone()),
             symbol: o.status.symbol.clone(),
             side: o.status.side,
             size: qty,
@@ -489,7 +490,7 @@ impl Book {
             self.fill_seq += 1;
             self.fills.push(Fill {
                 fill_id: format!("{SETTLEMENT_PREFIX}{}", self.fill_seq),
-                client_order_id: String::new(),
+                client_order_id: None,
                 symbol: sym.clone(),
                 side: if p.size < Decimal::ZERO {
                     Side::Buy

@@ -28,6 +28,7 @@ use rust_decimal::Decimal;
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::{Execution, MarketData};
+use crate::ids::ClientOrderId;
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
     Quote, Underlying,
@@ -114,6 +115,19 @@ impl std::fmt::Debug for SimExchange {
 }
 
 impl SimExchange {
+    /// Orders still open, by client id (the local market's open-order list).
+    pub fn open_orders(&self) -> Vec<OrderStatus> {
+        let b = self.sync();
+        let mut v: Vec<_> = b
+            .orders
+            .values()
+            .filter(|o| !o.status.state.is_terminal())
+            .map(|o| o.status.clone())
+            .collect();
+        v.sort_by(|a, b| a.client_order_id.cmp(&b.client_order_id));
+        v
+    }
+
     /// A venue with no market yet, charging `fees`, with `cash` USD in the wallet.
     pub fn new(clock: Arc<dyn Clock>, fees: FeeModel, cash: Decimal) -> Self {
         Self {
@@ -264,29 +278,21 @@ impl Execution for SimExchange {
         self.sync().place(request, now)
     }
 
-    async fn cancel_order(&self, client_order_id: &str, _product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        _product_id: u64,
+    ) -> Result<OrderStatus> {
         let now = self.clock.now();
         self.sync().cancel(client_order_id, now)
     }
 
-    async fn order(&self, client_order_id: &str) -> Result<Option<OrderStatus>> {
+    async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         Ok(self
             .sync()
             .orders
             .get(client_order_id)
             .map(|o| o.status.clone()))
-    }
-
-    async fn open_orders(&self) -> Result<Vec<OrderStatus>> {
-        let b = self.sync();
-        let mut v: Vec<_> = b
-            .orders
-            .values()
-            .filter(|o| !o.status.state.is_terminal())
-            .map(|o| o.status.clone())
-            .collect();
-        v.sort_by(|a, b| a.client_order_id.cmp(&b.client_order_id));
-        Ok(v)
     }
 
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids;
+use crate::ids::{self, ClientOrderId};
 use crate::ledger::{
     AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
 };
@@ -73,7 +73,7 @@ pub enum Event {
     /// Placing an order failed and the venue has no trace of it.
     OrderFailed {
         /// The order's client id.
-        client_order_id: String,
+        client_order_id: ClientOrderId,
         /// What the venue or the transport said.
         reason: String,
     },
@@ -120,7 +120,7 @@ pub enum Action {
     /// Cancel an order.
     Cancel {
         /// Client id of the order.
-        client_order_id: String,
+        client_order_id: ClientOrderId,
         /// Its product.
         product_id: u64,
     },
@@ -157,7 +157,7 @@ struct LegWork {
 
 #[derive(Debug, Clone)]
 struct Work {
-    client_order_id: String,
+    client_order_id: ClientOrderId,
     product_id: u64,
     sent_at: DateTime<Utc>,
     cancel_sent_at: Option<DateTime<Utc>>,
@@ -176,7 +176,7 @@ struct Live {
     panic: bool,
     seen_fills: HashSet<String>,
     /// Client order id → leg index, for every order of the session.
-    orders: HashMap<String, usize>,
+    orders: HashMap<ClientOrderId, usize>,
     /// Lowest and highest spot seen since entry (or since the engine resumed the session).
     spot_range: Option<(Decimal, Decimal)>,
 }
@@ -278,7 +278,7 @@ impl Strategy {
     }
 
     /// Client ids of orders working at the venue (to poll their state).
-    pub fn working_orders(&self) -> Vec<String> {
+    pub fn working_orders(&self) -> Vec<ClientOrderId> {
         self.live
             .iter()
             .flat_map(|l| l.work.iter())

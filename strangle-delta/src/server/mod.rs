@@ -27,6 +27,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use strangle_core::clock::{Clock, SystemClock};
+use strangle_core::ids::ClientOrderId;
 use strangle_core::model::{ChainSnapshot, FeeModel};
 use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
 use strangle_core::sim::{MarketFeed, SimExchange, VecFeed};
@@ -153,8 +154,8 @@ impl Default for ServerConfig {
 
 #[derive(Debug, Default)]
 pub(crate) struct Orders {
-    by_coid: HashMap<String, OrderMeta>,
-    by_id: HashMap<u64, String>,
+    by_coid: HashMap<ClientOrderId, OrderMeta>,
+    by_id: HashMap<u64, ClientOrderId>,
     auto: u64,
     /// How each `DELETE /v2/orders` named its order: `"id"` or `"client_order_id"`.
     cancelled_by: Vec<&'static str>,

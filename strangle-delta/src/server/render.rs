@@ -183,6 +183,6 @@ pub fn fill(f: &CoreFill, product_id: u64, order_id: Option<u64>, settlement: bo
         product_id: Some(product_id),
         product_symbol: Some(f.symbol.clone()),
         order_id: order_id.map(|i| i.to_string()),
-        client_order_id: (!f.client_order_id.is_empty()).then(|| f.client_order_id.clone()),
+        client_order_id: f.client_order_id.as_ref().map(ToString::to_string),
     }
 }

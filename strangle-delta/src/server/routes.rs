@@ -12,6 +12,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
+use strangle_core::ids::ClientOrderId;
 use strangle_core::model::{
     OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
     TimeInForce, Underlying,
@@ -294,13 +295,13 @@ async fn place(State(st): St, body: Bytes) -> Response {
     let Some(c) = contract else {
         return bad("invalid_contract", "unknown product_id / product_symbol");
     };
-    if req
-        .client_order_id
-        .as_ref()
-        .is_some_and(|id| id.is_empty() || id.len() > 32)
-    {
-        return bad("bad_schema", "client_order_id must be 1 to 32 characters");
-    }
+    // Delta documents 1 to 32 characters; this market also keeps to letters, digits, - and _
+    // (strangle's own rule, `ClientOrderId`), and says so when an id breaks it.
+    let given = match req.client_order_id.as_deref().map(ClientOrderId::new) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => return bad("bad_schema", format!("client_order_id: {e}")),
+    };
     if req.size <= 0 {
         return bad("bad_schema", "size must be a positive integer");
     }
@@ -342,12 +343,15 @@ async fn place(State(st): St, body: Bytes) -> Response {
             );
         }
     }
-    let coid = match &req.client_order_id {
-        Some(id) => id.clone(),
+    let coid = match given {
+        Some(id) => id,
         None => {
             let mut o = st.orders();
             o.auto += 1;
-            format!("~srv{}", o.auto)
+            match ClientOrderId::new(format!("_srv{}", o.auto)) {
+                Ok(id) => id,
+                Err(e) => return bad("internal_error", e.to_string()),
+            }
         }
     };
     let core = OrderRequest {
@@ -410,7 +414,7 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
         (Some(id), _) => u64::try_from(*id)
             .ok()
             .and_then(|id| st.orders().by_id.get(&id).cloned()),
-        (None, Some(c)) => Some(c.clone()),
+        (None, Some(c)) => ClientOrderId::new(c.as_str()).ok(),
         (None, None) => return bad("bad_schema", "id or client_order_id is required"),
     };
     let Some(coid) = coid.filter(|c| meta_of(&st, c).is_some()) else {
@@ -435,7 +439,7 @@ pub(crate) async fn cancel_all(st: &ServerState) -> usize {
 
 /// Cancels the open orders whose symbol `pick` accepts; returns how many.
 pub(crate) async fn cancel_where(st: &ServerState, pick: impl Fn(&str) -> bool) -> usize {
-    let open = st.venue.open_orders().await.unwrap_or_default();
+    let open = st.venue.open_orders();
     let mut n = 0;
     for o in open.iter().filter(|o| pick(&o.symbol)) {
         if st.venue.cancel_order(&o.client_order_id, 0).await.is_ok() {
@@ -472,7 +476,7 @@ async fn open_orders(State(st): St, Query(q): Q) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let open = st.venue.open_orders().await.unwrap_or_default();
+    let open = st.venue.open_orders();
     let out: Vec<_> = open
         .iter()
         .filter_map(|s| render_order(&st, s))
@@ -513,15 +517,15 @@ async fn order_by_id(State(st): St, Path(id): Path<String>) -> Response {
 
 async fn order_by_coid(State(st): St, Path(coid): Path<String>) -> Response {
     let user_given = meta_of(&st, &coid).is_some_and(|m| m.client_order_id.is_some());
-    let found = if user_given {
-        st.venue
+    let found = match ClientOrderId::new(coid.as_str()) {
+        Ok(coid) if user_given => st
+            .venue
             .order(&coid)
             .await
             .ok()
             .flatten()
-            .and_then(|s| render_order(&st, &s))
-    } else {
-        None
+            .and_then(|s| render_order(&st, &s)),
+        _ => None,
     };
     found.map_or_else(
         || {
@@ -557,8 +561,8 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
             if ids.as_ref().is_some_and(|v| !v.contains(&pid)) {
                 return None;
             }
-            let meta = meta_of(&st, &f.client_order_id);
-            let settlement = f.client_order_id.is_empty();
+            let meta = f.client_order_id.as_deref().and_then(|c| meta_of(&st, c));
+            let settlement = f.client_order_id.is_none();
             let mut w = render::fill(f, pid, meta.as_ref().map(|m| m.id), settlement);
             w.client_order_id = meta.and_then(|m| m.client_order_id);
             Some(w)

@@ -105,7 +105,7 @@ struct Conn {
     heartbeat: bool,
     subs: Vec<Channel>,
     sent_ts: HashMap<(String, String), i64>,
-    orders_seen: HashMap<String, (OrderState, Decimal)>,
+    orders_seen: HashMap<strangle_core::ids::ClientOrderId, (OrderState, Decimal)>,
     fills_sent: usize,
     positions_seen: HashMap<String, Decimal>,
 }
@@ -438,7 +438,7 @@ impl Conn {
     }
 
     async fn orders_snapshot(&mut self) -> String {
-        let open = self.st.venue.open_orders().await.unwrap_or_default();
+        let open = self.st.venue.open_orders();
         let mut result = Vec::new();
         for s in &open {
             self.orders_seen
@@ -512,7 +512,11 @@ impl Conn {
         let fills = self.st.venue.fills();
         if self.symbols("v2/user_trades").is_some() {
             for f in fills.iter().skip(self.fills_sent) {
-                let Some(meta) = self.st.orders().by_coid.get(&f.client_order_id).cloned() else {
+                let Some(meta) = f
+                    .client_order_id
+                    .as_ref()
+                    .and_then(|c| self.st.orders().by_coid.get(c).cloned())
+                else {
                     continue;
                 };
                 let t = UserTradeFrame {

@@ -15,6 +15,11 @@ use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, Server
 use strangle_delta::Credentials;
 
 /// 2026-03-10 04:00 UTC (09:30 IST).
+/// A client order id for a test, checked.
+pub fn coid(id: &str) -> strangle_core::ids::ClientOrderId {
+    strangle_core::ids::ClientOrderId::new(id).expect("a valid client order id")
+}
+
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
         .single()
@@ -100,7 +105,7 @@ pub fn core_sell(
 ) -> strangle_core::model::OrderRequest {
     use strangle_core::model::{OrderRequest, OrderType, Side, TimeInForce};
     OrderRequest {
-        client_order_id: client_order_id.into(),
+        client_order_id: coid(client_order_id),
         product_id: entry.contract.product_id,
         symbol: entry.contract.symbol.clone(),
         side: Side::Sell,
