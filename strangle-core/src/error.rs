@@ -73,6 +73,7 @@ impl fmt::Display for ValidationErrors {
 /// Errors of the core: configuration, symbols, and the failures that the
 /// `Exchange` and `Ledger` implementations report through the core's traits.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The profile failed validation; every bad field is listed.
     #[error("invalid profile: {0}")]

@@ -6,6 +6,7 @@ use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
 
 /// A failed call to Delta (or to the local server), with everything needed to act on it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeltaError {
     /// The request never got an answer: connect failure, reset, or timeout.
     #[error("{method} {path}: transport error: {message}")]

@@ -2,6 +2,7 @@
 
 /// What went wrong with the ledger's database.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The database URL or path is not usable.
     #[error("invalid database location {location:?}: {reason}")]

@@ -20,6 +20,7 @@ use crate::schedule::ist_date;
 
 /// The headline figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Kpis {
     /// Sessions started.
     pub sessions: usize,
@@ -60,6 +61,7 @@ pub struct Kpis {
 
 /// KPIs and series of one backtest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// Headline figures.
     pub kpis: Kpis,

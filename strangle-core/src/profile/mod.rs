@@ -105,6 +105,7 @@ pub struct PremiumWindows {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Liquidity {
     /// Require a best bid (we sell at it).
     pub require_bid: bool,
@@ -167,6 +168,7 @@ pub struct Trailing {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Execution {
     /// Limit orders tried per leg before giving up or falling back to market.
     pub limit_attempts: u32,
@@ -200,6 +202,7 @@ impl Default for Execution {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Profile {
     /// Unique name.
     pub name: String,
