@@ -18,7 +18,7 @@ use tokio::runtime::Runtime;
 
 fn mark(i: u64) -> PnlMark {
     PnlMark {
-        session_id: "bench-session".into(),
+        session_id: strangle_core::ids::SessionId::new("bench-session").expect("a valid id"),
         at: Utc::now(),
         pnl: SessionPnl {
             premium: Decimal::new(9_000, 3),

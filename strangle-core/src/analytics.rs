@@ -196,7 +196,7 @@ mod tests {
             .expect("t")
             + Duration::days(day);
         SessionRecord {
-            session_id: format!("s{day}"),
+            session_id: crate::ids::SessionId::new(format!("s{day}")).expect("a valid id"),
             profile: "p".into(),
             underlying: Underlying::Btc,
             mode: Mode::Backtest,

@@ -100,10 +100,6 @@ pub enum Error {
     /// The ledger could not record or read something.
     #[error("ledger: {0}")]
     Ledger(String),
-    /// A session's orders cannot be named by a valid client order id (a session id read from
-    /// the ledger that [`crate::ids::session_id`] did not make): the engine refuses to trade.
-    #[error("refusing to trade: {0}")]
-    InvalidOrderId(#[from] crate::ids::InvalidClientOrderId),
     /// The engine cannot continue (e.g. it found a state it refuses to trade on).
     #[error("engine: {0}")]
     Engine(String),
@@ -116,7 +112,7 @@ pub enum Error {
     )]
     Mismatch {
         /// The session.
-        session_id: String,
+        session_id: crate::ids::SessionId,
         /// Each difference, leg by leg.
         differences: Vec<String>,
     },
@@ -210,7 +206,6 @@ impl Error {
             Self::Mismatch { .. }
                 | Self::OrderStillWorking { .. }
                 | Self::UnidentifiedPosition { .. }
-                | Self::InvalidOrderId(_)
         )
     }
 

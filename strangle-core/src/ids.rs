@@ -47,19 +47,7 @@ impl ClientOrderId {
     /// Checks `id` against the rule above.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidClientOrderId> {
         let id = id.into();
-        let reason = if id.is_empty() {
-            Some("empty")
-        } else if id.len() > CLIENT_ORDER_ID_MAX {
-            Some("longer than 32 characters")
-        } else if !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            Some("only letters, digits, - and _ are allowed")
-        } else {
-            None
-        };
-        match reason {
+        match id_problem(&id, CLIENT_ORDER_ID_MAX) {
             Some(reason) => Err(InvalidClientOrderId { id, reason }),
             None => Ok(Self(id)),
         }
@@ -73,43 +61,6 @@ impl ClientOrderId {
     /// The session part: everything before the last `-` (ids made by [`client_order_id`]).
     pub fn session_part(&self) -> &str {
         self.0.rsplit_once('-').map_or("", |(s, _)| s)
-    }
-}
-
-impl std::ops::Deref for ClientOrderId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for ClientOrderId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for ClientOrderId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ClientOrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl PartialEq<str> for ClientOrderId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for ClientOrderId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
     }
 }
 
@@ -168,6 +119,125 @@ pub fn product_id(symbol: &str) -> u64 {
     h & ((1 << 53) - 1)
 }
 
+/// Longest session id: with the longest suffix [`client_order_id`] adds (`-CE` and a 10-digit
+/// attempt) the client order id stays within [`CLIENT_ORDER_ID_MAX`].
+pub const SESSION_ID_MAX: usize = 19;
+
+/// A session's id: 1 to [`SESSION_ID_MAX`] letters, digits, `-` or `_` (ids made by
+/// [`session_id`] have 15: `3f2a9c1b-260310`). Checked once, when made or read, so every
+/// client order id made from it is valid.
+///
+/// ```
+/// use strangle_core::ids::SessionId;
+/// assert!(SessionId::new("3f2a9c1b-260310").is_ok());
+/// assert!(SessionId::new("").is_err());
+/// assert!(SessionId::new("x".repeat(20)).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+/// Why a text is not a [`SessionId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{id:?} is not a session id: {reason}")]
+pub struct InvalidSessionId {
+    /// The text given.
+    pub id: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl SessionId {
+    /// Checks `id` against the rule above.
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidSessionId> {
+        let id = id.into();
+        match id_problem(&id, SESSION_ID_MAX) {
+            Some(reason) => Err(InvalidSessionId { id, reason }),
+            None => Ok(Self(id)),
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = InvalidSessionId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+/// What is wrong with `id` as an id of at most `max` characters, if anything.
+fn id_problem(id: &str, max: usize) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("empty")
+    } else if id.len() > max {
+        Some("too long")
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Some("only letters, digits, - and _ are allowed")
+    } else {
+        None
+    }
+}
+
+/// The text traits both id types share: read as `&str` everywhere, shown as themselves.
+macro_rules! text_id {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
+}
+
+text_id!(ClientOrderId);
+text_id!(SessionId);
+
 /// Reads an optional client id where an empty text (or null) means none.
 pub fn optional_client_order_id<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -190,24 +260,24 @@ pub fn optional_client_order_id<'de, D: serde::Deserializer<'de>>(
 /// assert_eq!(session_id("btc-daily", d), session_id("btc-daily", d));
 /// assert!(session_id("btc-daily", d).ends_with("-260310"));
 /// ```
-pub fn session_id(profile: &str, day: NaiveDate) -> String {
-    format!("{}-{}", profile_tag(profile), day.format("%y%m%d"))
+pub fn session_id(profile: &str, day: NaiveDate) -> SessionId {
+    // Eight hex digits, `-` and six digits: always a valid id.
+    SessionId(format!("{}-{}", profile_tag(profile), day.format("%y%m%d")))
 }
 
-/// The client order id of one attempt (1-based) of one leg. A session id made by
-/// [`session_id`] gives at most 27 characters; a session id that would not (one read from
-/// elsewhere) is an error, never a truncated id.
+/// The client order id of one attempt (1-based) of one leg: at most 19 + 3 + 10 = 32
+/// characters of the allowed set, because the session id is checked.
 pub fn client_order_id(
-    session_id: &str,
+    session_id: &SessionId,
     leg: OptionKind,
     purpose: OrderPurpose,
     attempt: u32,
-) -> Result<ClientOrderId, InvalidClientOrderId> {
+) -> ClientOrderId {
     let p = match purpose {
         OrderPurpose::Entry => 'E',
         OrderPurpose::Exit => 'X',
     };
-    ClientOrderId::new(format!("{session_id}-{}{p}{attempt}", leg.letter()))
+    ClientOrderId(format!("{session_id}-{}{p}{attempt}", leg.letter()))
 }
 
 #[cfg(test)]
@@ -218,11 +288,15 @@ mod tests {
     fn ids_are_short_and_distinct() {
         let d = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
         let s = session_id("a profile with a very long name indeed", d);
-        let id = client_order_id(&s, OptionKind::Put, OrderPurpose::Exit, 99_999).expect("valid");
+        let id = client_order_id(&s, OptionKind::Put, OrderPurpose::Exit, u32::MAX);
+        assert!(ClientOrderId::new(id.as_str()).is_ok(), "{id}");
+        let longest = SessionId::new("s".repeat(SESSION_ID_MAX)).expect("valid");
+        let id = client_order_id(&longest, OptionKind::Put, OrderPurpose::Entry, u32::MAX);
+        assert!(ClientOrderId::new(id.as_str()).is_ok(), "{id}");
         assert!(id.len() <= 32, "{id} is {} chars", id.len());
         assert_ne!(
-            client_order_id(&s, OptionKind::Call, OrderPurpose::Entry, 1).expect("valid"),
-            client_order_id(&s, OptionKind::Put, OrderPurpose::Entry, 1).expect("valid")
+            client_order_id(&s, OptionKind::Call, OrderPurpose::Entry, 1),
+            client_order_id(&s, OptionKind::Put, OrderPurpose::Entry, 1)
         );
         assert_ne!(profile_tag("a"), profile_tag("b"));
         assert_eq!(profile_tag(""), "811c9dc5");

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::ids::SessionId;
 use crate::model::{Fill, OptionKind, OrderRequest, OrderStatus, Underlying};
 use crate::pnl::{LegBook, SessionPnl};
 use crate::profile::Profile;
@@ -120,7 +121,7 @@ impl LegRecord {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionRecord {
     /// Deterministic id: profile tag and IST trading day.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Profile name.
     pub profile: String,
     /// BTC or ETH.
@@ -160,7 +161,7 @@ pub struct SessionRecord {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderIntent {
     /// Owning session.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Which leg.
     pub leg: OptionKind,
     /// Entry or exit.
@@ -177,7 +178,7 @@ pub struct OrderIntent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PnlMark {
     /// Session.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// When.
     pub at: DateTime<Utc>,
     /// PnL at the marks.
@@ -197,7 +198,7 @@ pub struct AuditEvent {
     /// Profile name.
     pub profile: String,
     /// Session, if any.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// Short machine-readable kind, e.g. `entry`, `no_entry`, `exit`, `order_error`.
     pub kind: String,
     /// Human-readable detail.
@@ -214,9 +215,10 @@ pub trait Ledger: Send + Sync {
     /// Records an order before it is sent.
     async fn record_order_intent(&self, intent: &OrderIntent) -> Result<()>;
     /// Records the venue's latest view of an order.
-    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()>;
+    async fn record_order_update(&self, session_id: &SessionId, status: &OrderStatus)
+        -> Result<()>;
     /// Records a fill (idempotent per fill id).
-    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()>;
+    async fn record_fill(&self, session_id: &SessionId, fill: &Fill) -> Result<()>;
     /// Records a PnL mark.
     async fn record_mark(&self, mark: &PnlMark) -> Result<()>;
     /// Appends to the audit trail.
@@ -279,10 +281,14 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
     async fn record_order_intent(&self, intent: &OrderIntent) -> Result<()> {
         (**self).record_order_intent(intent).await
     }
-    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()> {
+    async fn record_order_update(
+        &self,
+        session_id: &SessionId,
+        status: &OrderStatus,
+    ) -> Result<()> {
         (**self).record_order_update(session_id, status).await
     }
-    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()> {
+    async fn record_fill(&self, session_id: &SessionId, fill: &Fill) -> Result<()> {
         (**self).record_fill(session_id, fill).await
     }
     async fn record_mark(&self, mark: &PnlMark) -> Result<()> {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::ids::SessionId;
 use crate::ledger::{AuditEvent, Ledger, OrderIntent, PnlMark, SessionRecord};
 use crate::model::{Fill, OrderStatus};
 use crate::profile::Profile;
@@ -19,9 +20,9 @@ pub struct LedgerContents {
     /// Order intents in the order they were recorded.
     pub intents: Vec<OrderIntent>,
     /// Order updates: (session id, status).
-    pub order_updates: Vec<(String, OrderStatus)>,
+    pub order_updates: Vec<(SessionId, OrderStatus)>,
     /// Fills: (session id, fill), each fill id once.
-    pub fills: Vec<(String, Fill)>,
+    pub fills: Vec<(SessionId, Fill)>,
     /// PnL marks.
     pub marks: Vec<PnlMark>,
     /// The audit trail.
@@ -102,17 +103,21 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 
-    async fn record_order_update(&self, session_id: &str, status: &OrderStatus) -> Result<()> {
+    async fn record_order_update(
+        &self,
+        session_id: &SessionId,
+        status: &OrderStatus,
+    ) -> Result<()> {
         self.lock()
             .order_updates
-            .push((session_id.to_string(), status.clone()));
+            .push((session_id.clone(), status.clone()));
         Ok(())
     }
 
-    async fn record_fill(&self, session_id: &str, fill: &Fill) -> Result<()> {
+    async fn record_fill(&self, session_id: &SessionId, fill: &Fill) -> Result<()> {
         let mut g = self.lock();
         if !g.fills.iter().any(|(_, f)| f.fill_id == fill.fill_id) {
-            g.fills.push((session_id.to_string(), fill.clone()));
+            g.fills.push((session_id.clone(), fill.clone()));
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::SessionId;
 use crate::ledger::Mode;
 use crate::model::OptionKind;
 use crate::risk::ExitReason;
@@ -77,7 +78,7 @@ pub enum Notice {
         /// Live, paper or sim.
         mode: Mode,
         /// Session id.
-        session_id: String,
+        session_id: SessionId,
         /// When it was seen open.
         at: DateTime<Utc>,
         /// Call and put.
@@ -94,7 +95,7 @@ pub enum Notice {
         /// Live, paper or sim.
         mode: Mode,
         /// Session id.
-        session_id: String,
+        session_id: SessionId,
         /// When it closed.
         at: DateTime<Utc>,
         /// Why.
@@ -217,8 +218,8 @@ impl Notice {
 /// Turns successive heartbeats of one engine into notices.
 #[derive(Debug, Clone, Default)]
 pub struct NoticeTracker {
-    announced_entry: Option<String>,
-    announced_exit: Option<String>,
+    announced_entry: Option<SessionId>,
+    announced_exit: Option<SessionId>,
     last_error: Option<String>,
     day: Option<NaiveDate>,
     today: DayTotals,
@@ -269,12 +270,12 @@ impl NoticeTracker {
             _ => {}
         }
         if let Some(last) = &s.last_session {
-            if self.announced_exit.as_deref() != Some(last.session_id.as_str()) {
+            if self.announced_exit.as_ref() != Some(&last.session_id) {
                 self.announced_exit = Some(last.session_id.clone());
                 // A session that opened and closed between two observed heartbeats still gets
                 // its entry announced first (when anything was sold).
                 let sold = last.legs.iter().any(|g| g.book.entry_price().is_some());
-                if sold && self.announced_entry.as_deref() != Some(last.session_id.as_str()) {
+                if sold && self.announced_entry.as_ref() != Some(&last.session_id) {
                     self.announced_entry = Some(last.session_id.clone());
                     out.push(Notice::Entry {
                         profile: s.profile.clone(),

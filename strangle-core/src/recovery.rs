@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::ids;
+use crate::ids::SessionId;
 use crate::ledger::{AuditEvent, Ledger, OrderPurpose, SessionRecord};
 use crate::model::{Fill, OrderStatus, Side};
 use crate::pnl::{LegBook, SessionPnl};
@@ -25,7 +26,7 @@ use crate::pnl::{LegBook, SessionPnl};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciled {
     /// The session reconciled, if the profile had an active one.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// Orders looked up at the exchange.
     pub orders_checked: usize,
     /// Working orders cancelled.
@@ -87,7 +88,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             (OrderPurpose::Exit, g.exit_attempts),
         ] {
             for attempt in 1..=n {
-                let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt)?;
+                let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt);
                 out.orders_checked += 1;
                 let Some(mut st) = exchange.order(&id).await? else {
                     continue;

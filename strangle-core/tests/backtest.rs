@@ -83,7 +83,7 @@ async fn the_renderings_hold_every_session() {
     let rep = r.report();
     let table = rep.to_table(&r);
     for s in &r.sessions {
-        assert!(table.contains(&s.session_id), "{table}");
+        assert!(table.contains(s.session_id.as_str()), "{table}");
     }
     assert!(table.contains("Sharpe / Sortino"));
     let json: serde_json::Value = serde_json::from_str(&rep.to_json(&r)).expect("json");

@@ -13,7 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, SessionId};
 use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
 use strangle_core::model::{Fill, OrderStatus};
 use strangle_core::pnl::{LegBook, SessionPnl};
@@ -35,6 +35,16 @@ fn get_dec_opt(
         Ok(true) => Ok(None),
         _ => get_dec(row, col, table).map(Some),
     }
+}
+
+/// The `session_id` column of `row`, checked.
+fn session_id(row: &DbRow, table: &'static str) -> Result<SessionId, StoreError> {
+    let s: String = row.try_get("session_id")?;
+    SessionId::new(s).map_err(|e| StoreError::Corrupt {
+        table,
+        column: "session_id",
+        reason: e.to_string(),
+    })
 }
 
 /// The `client_order_id` column of `row`, checked.
@@ -92,7 +102,7 @@ impl Store {
                 "INSERT INTO marks (session_id, at, premium, gross, fees, net, trailing_level, spot) ",
             );
             qb.push_values(chunk, |mut b, m| {
-                b.push_bind(m.session_id.clone())
+                b.push_bind(m.session_id.to_string())
                     .push_bind(m.at)
                     .push_bind(dec(m.pnl.premium))
                     .push_bind(dec(m.pnl.gross))
@@ -121,7 +131,7 @@ impl Store {
              peak_pnl_pct = excluded.peak_pnl_pct, trough_pnl_pct = excluded.trough_pnl_pct, \
              entry_spot = excluded.entry_spot, planned_exit = excluded.planned_exit",
         )
-        .bind(&s.session_id)
+        .bind(s.session_id.as_str())
         .bind(&s.profile)
         .bind(to_text(&s.underlying))
         .bind(to_text(&s.mode))
@@ -153,7 +163,7 @@ impl Store {
                  fees = excluded.fees, mark = excluded.mark, entry_attempts = excluded.entry_attempts, \
                  exit_attempts = excluded.exit_attempts",
             )
-            .bind(&s.session_id)
+            .bind(s.session_id.as_str())
             .bind(to_text(&g.kind))
             .bind(&g.symbol)
             .bind(g.product_id as i64)
@@ -188,7 +198,7 @@ impl Store {
              ON CONFLICT (client_order_id) DO NOTHING",
         )
         .bind(r.client_order_id.as_str())
-        .bind(&i.session_id)
+        .bind(i.session_id.as_str())
         .bind(to_text(&i.leg))
         .bind(to_text(&i.purpose))
         .bind(i64::from(i.attempt))
@@ -275,7 +285,7 @@ impl Store {
         sqlx::query("INSERT INTO events (at, profile, session_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(e.at)
             .bind(&e.profile)
-            .bind(&e.session_id)
+            .bind(e.session_id.as_deref())
             .bind(&e.kind)
             .bind(&e.detail)
             .execute(&self.pool)
@@ -288,7 +298,7 @@ impl Store {
         let text =
             |c: &'static str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
         Ok(SessionRecord {
-            session_id: text("session_id")?,
+            session_id: session_id(row, T)?,
             profile: text("profile")?,
             underlying: from_text(&text("underlying")?, T, "underlying")?,
             mode: from_text(&text("mode")?, T, "mode")?,
@@ -478,7 +488,7 @@ impl Store {
             };
             orders.push(OrderRow {
                 intent: OrderIntent {
-                    session_id: session_id.to_string(),
+                    session_id: self::session_id(r, T)?,
                     leg: from_text(&r.try_get::<String, _>("leg")?, T, "leg")?,
                     purpose: from_text(&r.try_get::<String, _>("purpose")?, T, "purpose")?,
                     attempt: u32::try_from(r.try_get::<i64, _>("attempt")?).unwrap_or_default(),
@@ -527,7 +537,10 @@ impl Store {
                 Ok(AuditEvent {
                     at: r.try_get("at")?,
                     profile: r.try_get("profile")?,
-                    session_id: r.try_get("session_id")?,
+                    session_id: match r.try_get::<Option<String>, _>("session_id")? {
+                        Some(_) => Some(self::session_id(r, "events")?),
+                        None => None,
+                    },
                     kind: r.try_get("kind")?,
                     detail: r.try_get("detail")?,
                 })
@@ -747,12 +760,12 @@ impl strangle_core::Ledger for Store {
     }
     async fn record_order_update(
         &self,
-        _session_id: &str,
+        _session_id: &SessionId,
         status: &OrderStatus,
     ) -> strangle_core::Result<()> {
         Ok(self.put_order_update(status).await?)
     }
-    async fn record_fill(&self, session_id: &str, fill: &Fill) -> strangle_core::Result<()> {
+    async fn record_fill(&self, session_id: &SessionId, fill: &Fill) -> strangle_core::Result<()> {
         Ok(self.put_fill(session_id, fill).await?)
     }
     async fn record_mark(&self, mark: &PnlMark) -> strangle_core::Result<()> {

@@ -232,12 +232,16 @@ impl Ledger for Store {
     }
     async fn record_order_update(
         &self,
-        session_id: &str,
+        session_id: &strangle_core::ids::SessionId,
         status: &OrderStatus,
     ) -> strangle_core::Result<()> {
         both!(self, s => s.record_order_update(session_id, status).await)
     }
-    async fn record_fill(&self, session_id: &str, fill: &Fill) -> strangle_core::Result<()> {
+    async fn record_fill(
+        &self,
+        session_id: &strangle_core::ids::SessionId,
+        fill: &Fill,
+    ) -> strangle_core::Result<()> {
         both!(self, s => s.record_fill(session_id, fill).await)
     }
     async fn record_mark(&self, mark: &PnlMark) -> strangle_core::Result<()> {

@@ -154,7 +154,7 @@ pub struct Heartbeat {
     /// The strategy's phase (absent when idle).
     pub phase: Option<strangle_core::strategy::Phase>,
     /// The open session, if any.
-    pub session_id: Option<String>,
+    pub session_id: Option<strangle_core::ids::SessionId>,
     /// When the engine started.
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, ManualClock};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
+use crate::ids::SessionId;
 use crate::ledger::{AuditEvent, Mode, SessionRecord};
 use crate::memory::MemoryLedger;
 use crate::model::{ChainSnapshot, Fill};
@@ -128,7 +129,7 @@ pub struct BacktestResult {
     /// Every session, in order (an open one is still open when the data ended).
     pub sessions: Vec<SessionRecord>,
     /// Every fill, with its session id.
-    pub fills: Vec<(String, Fill)>,
+    pub fills: Vec<(SessionId, Fill)>,
     /// The audit trail.
     pub events: Vec<AuditEvent>,
     /// Cash on the venue at the end, USD.

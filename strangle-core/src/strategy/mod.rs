@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, ClientOrderId};
+use crate::ids::{self, ClientOrderId, SessionId};
 use crate::ledger::{
     AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
 };
@@ -93,14 +93,14 @@ pub enum Write {
     /// An order changed at the venue.
     OrderUpdate {
         /// Session of the order.
-        session_id: String,
+        session_id: SessionId,
         /// Its state.
         status: OrderStatus,
     },
     /// A new fill.
     Fill {
         /// Session of the fill.
-        session_id: String,
+        session_id: SessionId,
         /// The fill.
         fill: Fill,
     },

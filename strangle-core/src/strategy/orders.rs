@@ -290,18 +290,7 @@ impl Strategy {
                 g.exit_attempts
             }
         };
-        // Recovery has made every id of a session read from the ledger before the strategy
-        // sees it, and a session opened here has an id of `ids::session_id`: an error is not
-        // expected. Should one come, nothing is sent and the audit trail says why.
-        let client_order_id =
-            match ids::client_order_id(&l.rec.session_id, g.kind, purpose, attempt) {
-                Ok(id) => id,
-                Err(e) => {
-                    let detail = format!("no order sent: {e}");
-                    self.audit(now, "invalid_order_id", detail, out);
-                    return;
-                }
-            };
+        let client_order_id = ids::client_order_id(&l.rec.session_id, g.kind, purpose, attempt);
         let request = OrderRequest {
             client_order_id: client_order_id.clone(),
             product_id: g.product_id,

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{Phase, Strategy};
+use crate::ids::SessionId;
 use crate::ledger::{Mode, SessionRecord};
 use crate::model::OptionKind;
 use crate::pnl::SessionPnl;
@@ -50,7 +51,7 @@ pub struct Status {
     /// Next entry window start, when waiting.
     pub next_entry: Option<DateTime<Utc>>,
     /// Active session id.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// Planned IST exit of the active session.
     pub planned_exit: Option<DateTime<Utc>>,
     /// Expiry of the active session.
