@@ -1,0 +1,132 @@
+"""Ledgers opened read-only: sessions, analytics and profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Union
+
+from . import _strangle
+from ._convert import _jsonable, _py, _utc
+from .profiles import Profile
+
+
+_STATES = ("entering", "open", "exiting", "closed")
+
+
+def _filter(profile: Optional[str], since: Optional[datetime], until: Optional[datetime], state: Optional[str],
+            limit: Optional[int], offset: Optional[int]) -> str:
+    if state is not None and state not in _STATES:
+        raise ValueError(f"state {state!r}: expected one of {', '.join(_STATES)}")
+    return json.dumps({
+        "profile": profile, "from": None if since is None else _jsonable(_utc(since)),
+        "to": None if until is None else _jsonable(_utc(until)), "state": state, "limit": limit, "offset": offset,
+    })
+
+
+class Ledger:
+    """A strangle ledger opened **read-only**: a SQLite file path or a ``postgres://`` URL
+    (``schema`` picks a PostgreSQL schema). Nothing is created or migrated, and the database
+    itself refuses writes. Raises :class:`LedgerError` when it cannot be opened.
+
+    >>> with strangle.Ledger("strangle.db") as ledger:      # doctest: +SKIP
+    ...     ledger.sessions(profile="btc")[0]["pnl"]["net"]
+    """
+
+    def __init__(self, location: Union[str, "os.PathLike[str]"], *, schema: Optional[str] = None) -> None:
+        self._native: Any = _strangle.NativeLedger(os.fspath(location), schema)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgres``."""
+        return self._native.backend()
+
+    def sessions(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                 until: Optional[datetime] = None, state: Optional[str] = None, limit: Optional[int] = None,
+                 offset: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Sessions with their legs and PnL, newest first. Without ``limit``, every matching
+        session; with it, one page (``limit`` 1–1000 from ``offset``). ``state`` is one of
+        ``entering``, ``open``, ``exiting``, ``closed``."""
+        f = _filter(profile, since, until, state, limit, offset)
+        if limit is None and offset is None:
+            return list(reversed(_py(json.loads(self._native.all_sessions(f)))))
+        return _py(json.loads(self._native.sessions(f)))["items"]
+
+    def session(self, session_id: str) -> Optional[Dict[str, Any]]:
+        """One session with ``session`` (legs, PnL), ``orders`` (with client order ids),
+        ``fills`` and ``events`` (the audit trail); ``None`` when unknown."""
+        raw = self._native.session(session_id)
+        return None if raw is None else _py(json.loads(raw))
+
+    def legs(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's legs."""
+        return self._detail(session_id)["session"]["legs"]
+
+    def orders(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's orders, oldest first."""
+        return self._detail(session_id)["orders"]
+
+    def fills(self, session_id: str) -> List[Dict[str, Any]]:
+        """A session's fills, oldest first."""
+        return self._detail(session_id)["fills"]
+
+    def _detail(self, session_id: str) -> Dict[str, Any]:
+        d = self.session(session_id)
+        if d is None:
+            raise KeyError(f"no session {session_id!r} in this ledger")
+        return d
+
+    def analytics(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                  until: Optional[datetime] = None) -> Dict[str, Any]:
+        """KPIs and series over the closed sessions: net, win rate, profit factor, drawdown,
+        cumulative PnL, rolling win rate, histogram."""
+        return _py(json.loads(self._native.analytics(_filter(profile, since, until, None, None, None))))
+
+    def sessions_csv(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
+                     until: Optional[datetime] = None) -> str:
+        """The sessions as CSV, one row per session with both legs."""
+        return self._native.sessions_csv(_filter(profile, since, until, None, None, None))
+
+    def profiles(self) -> List[Dict[str, Any]]:
+        """Stored profiles: ``id``, ``active``, ``created_at``, ``updated_at`` and ``profile``
+        (a :class:`Profile`)."""
+        out = []
+        for p in json.loads(self._native.profiles()):
+            settings = p.pop("profile")
+            row = _py(p)
+            row["profile"] = Profile.from_dict(settings)
+            out.append(row)
+        return out
+
+    def records(self, **filters: Any) -> List[Dict[str, Any]]:
+        """One flat row per session (for pandas); takes the filters of :meth:`sessions`."""
+        rows = []
+        for s in self.sessions(**filters):
+            legs = s.get("legs") or []
+            rows.append({
+                "session_id": s["session_id"], "profile": s["profile"], "mode": s["mode"], "state": s["state"],
+                "opened_at": s["opened_at"], "closed_at": s["closed_at"], "exit_reason": s["exit_reason"],
+                "call": legs[0]["symbol"] if legs else None, "put": legs[1]["symbol"] if len(legs) > 1 else None,
+                "premium": s["pnl"]["premium"], "gross": s["pnl"]["gross"], "fees": s["pnl"]["fees"], "net": s["pnl"]["net"],
+            })
+        return rows
+
+    def to_pandas(self, **filters: Any):  # type: ignore[no-untyped-def]
+        """The sessions as a pandas DataFrame (needs pandas)."""
+        import pandas as pd  # optional dependency
+
+        return pd.DataFrame.from_records(self.records(**filters))
+
+    def close(self) -> None:
+        """Closes the connections (also done when the object goes away)."""
+        self._native = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.backend})" if self._native is not None else "Ledger(closed)"

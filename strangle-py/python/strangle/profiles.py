@@ -1,0 +1,69 @@
+"""Profiles: every setting of one strategy, validated by the engine's own rules."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Union
+
+from . import _strangle
+from ._convert import _jsonable, _py
+
+
+class Profile:
+    """Every setting of one strangle strategy, validated by the engine's own rules.
+
+    Build from keyword arguments (``Profile(name="btc", delta_band={"low": 0.1, "high": 0.15})``),
+    a dict (:meth:`from_dict`) or a TOML/JSON file (:meth:`from_file`). An invalid profile raises
+    :class:`ProfileError`, whose ``fields`` lists every bad field. Settings read as attributes.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, **settings: Any) -> None:
+        self._data: Dict[str, Any] = json.loads(_strangle.profile_from_json(json.dumps(_jsonable(settings))))
+
+    @classmethod
+    def from_dict(cls, settings: Dict[str, Any]) -> "Profile":
+        """A profile from a dict of settings (missing ones take their defaults)."""
+        return cls(**settings)
+
+    @classmethod
+    def from_file(cls, path: Union[str, "os.PathLike[str]"]) -> "Profile":
+        """A profile from a ``.toml`` or ``.json`` file."""
+        text = open(path, encoding="utf-8").read()
+        p = cls.__new__(cls)
+        if str(path).lower().endswith(".json"):
+            p._data = json.loads(_strangle.profile_from_json(text))
+        else:
+            p._data = json.loads(_strangle.profile_from_toml(text))
+        return p
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every setting, defaults included (decimals as :class:`~decimal.Decimal`)."""
+        return _py(json.loads(json.dumps(self._data)))
+
+    def to_toml(self) -> str:
+        """The profile as TOML, as `strangle` reads it."""
+        return _strangle.profile_to_toml(json.dumps(self._data))
+
+    def replace(self, **changes: Any) -> "Profile":
+        """A copy with some settings changed (validated again)."""
+        d = json.loads(json.dumps(self._data))
+        d.update(_jsonable(changes))
+        return Profile(**d)
+
+    def _json(self) -> str:
+        return json.dumps(self._data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _py(self._data[name], name)
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Profile) and self._data == other._data
+
+    def __repr__(self) -> str:
+        return f"Profile(name={self._data.get('name')!r}, underlying={self._data.get('underlying')!r})"
