@@ -1,4 +1,4 @@
-//! [`DeltaExchange`]: the core's [`Exchange`] on Delta Exchange (live trading).
+//! [`DeltaExchange`]: the core's [`Exchange`](strangle_core::Exchange) on Delta Exchange (live trading).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,7 +43,7 @@ struct Products {
 /// states come with their fills, and an order whose fills have not all been published yet is
 /// reported as still open so that the strategy never mistakes it for a partial fill. When a
 /// dead-man switch is configured it is armed on first use and refreshed from
-/// [`Exchange::keepalive`], which the engine calls on every step.
+/// [`Execution::keepalive`], which the engine calls on every step.
 #[derive(Debug)]
 pub struct DeltaExchange {
     client: DeltaClient,

@@ -5,7 +5,7 @@
 //! the token comes from `STRANGLE_API_TOKEN`, or is generated at start and printed once in
 //! the dashboard link (`http://127.0.0.1:8000/#token=…`, a fragment, which the browser never
 //! sends); any address but loopback needs a token set by the operator. The request guard
-//! ([`guard`]) refuses other hosts (DNS rebinding), cross-origin changes and non-JSON bodies.
+//! (`guard`) refuses other hosts (DNS rebinding), cross-origin changes and non-JSON bodies.
 //! Invalid input gets 422 with every field error and changes nothing; unknown ids 404;
 //! conflicts 409. No CORS header is sent unless origins are named with `--cors-origin` (never
 //! a wildcard). The web dashboard is served at `/`.
