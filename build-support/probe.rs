@@ -19,7 +19,8 @@ pub fn data_dir(manifest_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| manifest_dir.join("../../shared/data"))
 }
 
-/// Sets `cfg(strangle_real_data)` when the real Deribit snapshots are readable.
+/// Sets `cfg(strangle_real_data)` when the real Deribit snapshots are readable, and gives the
+/// tests their path as `env!("STRANGLE_DERIBIT_SNAPSHOTS")`, found here once.
 pub fn real_data() {
     println!("cargo::rustc-check-cfg=cfg(strangle_real_data)");
     println!("cargo::rerun-if-env-changed=STRANGLE_DATA_DIR");
@@ -37,6 +38,10 @@ pub fn real_data() {
             file.display()
         ),
     }
+    println!(
+        "cargo::rustc-env=STRANGLE_DERIBIT_SNAPSHOTS={}",
+        file.display()
+    );
     if file.is_file() {
         println!("cargo::rustc-cfg=strangle_real_data");
     }

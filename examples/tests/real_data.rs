@@ -12,15 +12,10 @@ use strangle_core::model::ChainSnapshot;
 use strangle_core::profile::Profile;
 use strangle_core::sim::VecFeed;
 
-const SNAPSHOTS: &str = "deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv";
-
-/// A file of the data directory. The build script (`build-support/probe.rs`) found it, or
-/// the tests that call this are ignored; a file missing now is a failure.
-fn data_file(rel: &str) -> PathBuf {
-    let dir = std::env::var_os("STRANGLE_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let p = dir.join(rel);
+/// The real Deribit snapshots, where the build script (`build-support/probe.rs`) looked for
+/// them: found, or the tests that read them are ignored; a file missing now is a failure.
+fn snapshots_file() -> PathBuf {
+    let p = PathBuf::from(env!("STRANGLE_DERIBIT_SNAPSHOTS"));
     assert!(
         p.is_file(),
         "{} is absent (set STRANGLE_DATA_DIR)",
@@ -30,7 +25,7 @@ fn data_file(rel: &str) -> PathBuf {
 }
 
 fn rows() -> Vec<deribit::DeribitRow> {
-    let p = data_file(SNAPSHOTS);
+    let p = snapshots_file();
     let f = std::fs::File::open(&p).expect("open");
     deribit::read_rows(std::io::BufReader::new(f), &p.display().to_string()).expect("rows")
 }

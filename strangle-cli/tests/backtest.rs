@@ -186,10 +186,8 @@ fn bad_data_is_named_with_its_line() {
     ignore = "needs the real Deribit data in ../shared/data (set STRANGLE_DATA_DIR)"
 )]
 fn deribit_snapshots_import_into_a_chain_file_that_backtests() {
-    let dir = std::env::var_os("STRANGLE_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let src = dir.join("deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv");
+    // Where the build script (`build-support/probe.rs`) found the data.
+    let src = PathBuf::from(env!("STRANGLE_DERIBIT_SNAPSHOTS"));
     assert!(
         src.is_file(),
         "{} is absent (set STRANGLE_DATA_DIR)",

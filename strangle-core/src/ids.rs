@@ -1,8 +1,8 @@
 //! Deterministic identifiers for sessions and orders.
 //!
 //! A session id is `<profile tag>-<YYMMDD>` (the IST trading day); an order's client id is
-//! `<session id>-<C|P><E|X><attempt>`, e.g. `3f2a9c1b-260310-CE1`: at most 27 characters,
-//! within Delta's limit of 32. The same session, leg, purpose and attempt always give the
+//! `<session id>-<C|P><E|X><attempt>`, e.g. `3f2a9c1b-260310-CE1`: a session id is checked
+//! to at most 19 characters, so a client id stays within Delta's limit of 32. The same session, leg, purpose and attempt always give the
 //! same id, so replaying a decision can never send a second, different order.
 
 use std::fmt;
@@ -16,80 +16,159 @@ use crate::model::OptionKind;
 /// Longest client order id Delta accepts.
 pub const CLIENT_ORDER_ID_MAX: usize = 32;
 
-/// An order's client id: 1 to [`CLIENT_ORDER_ID_MAX`] characters, each a letter, a digit,
-/// `-` or `_`. Delta documents only the length; the character set is ours, because the id
-/// travels in URL paths (`/v2/orders/client_order_id/{id}`) and must need no escaping.
-/// Checked once, when the id is made or read; everything that holds one can rely on it.
-///
-/// ```
-/// use strangle_core::ids::ClientOrderId;
-/// assert!(ClientOrderId::new("3f2a9c1b-260310-CE1").is_ok());
-/// assert!(ClientOrderId::new("").is_err());
-/// assert!(ClientOrderId::new("a/b").is_err());
-/// assert!(ClientOrderId::new("x".repeat(33)).is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(transparent)]
-pub struct ClientOrderId(String);
+/// Longest session id: with the longest suffix [`client_order_id`] adds (`-CE` and a 10-digit
+/// attempt) the client order id stays within [`CLIENT_ORDER_ID_MAX`].
+pub const SESSION_ID_MAX: usize = 19;
 
-/// Why a text is not a [`ClientOrderId`].
+/// Why a text is not an id of the kind named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{id:?} is not a client order id: {reason}")]
-pub struct InvalidClientOrderId {
+#[error("{id:?} is not a {kind}: {reason}")]
+pub struct InvalidId {
+    /// Which kind of id: `client order id`, `session id`.
+    pub kind: &'static str,
     /// The text given.
     pub id: String,
     /// What is wrong with it.
     pub reason: &'static str,
 }
 
-impl ClientOrderId {
-    /// Checks `id` against the rule above.
-    pub fn new(id: impl Into<String>) -> Result<Self, InvalidClientOrderId> {
-        let id = id.into();
-        match id_problem(&id, CLIENT_ORDER_ID_MAX) {
-            Some(reason) => Err(InvalidClientOrderId { id, reason }),
-            None => Ok(Self(id)),
+/// What is wrong with `id` as an id of at most `max` characters, if anything.
+fn id_problem(id: &str, max: usize) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("empty")
+    } else if id.len() > max {
+        Some("too long")
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Some("only letters, digits, - and _ are allowed")
+    } else {
+        None
+    }
+}
+
+/// A checked text id: 1 to `$max` letters, digits, `-` or `_`, checked by `new`, by parsing
+/// and by deserializing, and read as `&str` everywhere.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $t:ident, $max:expr, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(transparent)]
+        pub struct $t(String);
+
+        impl $t {
+            /// Checks `id` against the rule above.
+            pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
+                let id = id.into();
+                match id_problem(&id, $max) {
+                    Some(reason) => Err(InvalidId {
+                        kind: $kind,
+                        id,
+                        reason,
+                    }),
+                    None => Ok(Self(id)),
+                }
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl std::str::FromStr for $t {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
 
-    /// The session part: everything before the last `-` (ids made by [`client_order_id`]).
-    pub fn session_part(&self) -> &str {
-        self.0.rsplit_once('-').map_or("", |(s, _)| s)
-    }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
 }
 
-impl std::str::FromStr for ClientOrderId {
-    type Err = InvalidClientOrderId;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
+text_id!(
+    /// An order's client id: 1 to [`CLIENT_ORDER_ID_MAX`] characters, each a letter, a digit,
+    /// `-` or `_`. Delta documents only the length; the character set is ours, because the id
+    /// travels in URL paths (`/v2/orders/client_order_id/{id}`) and must need no escaping.
+    /// Checked once, when the id is made or read; everything that holds one can rely on it.
+    ///
+    /// ```
+    /// use strangle_core::ids::ClientOrderId;
+    /// assert!(ClientOrderId::new("3f2a9c1b-260310-CE1").is_ok());
+    /// assert!(ClientOrderId::new("").is_err());
+    /// assert!(ClientOrderId::new("a/b").is_err());
+    /// assert!(ClientOrderId::new("x".repeat(33)).is_err());
+    /// ```
+    ClientOrderId,
+    CLIENT_ORDER_ID_MAX,
+    "client order id"
+);
 
-impl TryFrom<String> for ClientOrderId {
-    type Error = InvalidClientOrderId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<&str> for ClientOrderId {
-    type Error = InvalidClientOrderId;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Self::new(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for ClientOrderId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
+text_id!(
+    /// A session's id: 1 to [`SESSION_ID_MAX`] letters, digits, `-` or `_` (ids made by
+    /// [`session_id`] have 15: `3f2a9c1b-260310`). Checked once, when made or read, so every
+    /// client order id made from it is valid.
+    ///
+    /// ```
+    /// use strangle_core::ids::SessionId;
+    /// assert!(SessionId::new("3f2a9c1b-260310").is_ok());
+    /// assert!(SessionId::new("").is_err());
+    /// assert!(SessionId::new("x".repeat(20)).is_err());
+    /// ```
+    SessionId,
+    SESSION_ID_MAX,
+    "session id"
+);
 
 /// Eight hex digits identifying a profile name (FNV-1a, stable across runs and platforms).
 pub fn profile_tag(name: &str) -> String {
@@ -118,125 +197,6 @@ pub fn product_id(symbol: &str) -> u64 {
     // Keep ids exact in JSON numbers (53 bits).
     h & ((1 << 53) - 1)
 }
-
-/// Longest session id: with the longest suffix [`client_order_id`] adds (`-CE` and a 10-digit
-/// attempt) the client order id stays within [`CLIENT_ORDER_ID_MAX`].
-pub const SESSION_ID_MAX: usize = 19;
-
-/// A session's id: 1 to [`SESSION_ID_MAX`] letters, digits, `-` or `_` (ids made by
-/// [`session_id`] have 15: `3f2a9c1b-260310`). Checked once, when made or read, so every
-/// client order id made from it is valid.
-///
-/// ```
-/// use strangle_core::ids::SessionId;
-/// assert!(SessionId::new("3f2a9c1b-260310").is_ok());
-/// assert!(SessionId::new("").is_err());
-/// assert!(SessionId::new("x".repeat(20)).is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(transparent)]
-pub struct SessionId(String);
-
-/// Why a text is not a [`SessionId`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{id:?} is not a session id: {reason}")]
-pub struct InvalidSessionId {
-    /// The text given.
-    pub id: String,
-    /// What is wrong with it.
-    pub reason: &'static str,
-}
-
-impl SessionId {
-    /// Checks `id` against the rule above.
-    pub fn new(id: impl Into<String>) -> Result<Self, InvalidSessionId> {
-        let id = id.into();
-        match id_problem(&id, SESSION_ID_MAX) {
-            Some(reason) => Err(InvalidSessionId { id, reason }),
-            None => Ok(Self(id)),
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for SessionId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl std::str::FromStr for SessionId {
-    type Err = InvalidSessionId;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
-/// What is wrong with `id` as an id of at most `max` characters, if anything.
-fn id_problem(id: &str, max: usize) -> Option<&'static str> {
-    if id.is_empty() {
-        Some("empty")
-    } else if id.len() > max {
-        Some("too long")
-    } else if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        Some("only letters, digits, - and _ are allowed")
-    } else {
-        None
-    }
-}
-
-/// The text traits both id types share: read as `&str` everywhere, shown as themselves.
-macro_rules! text_id {
-    ($t:ty) => {
-        impl std::ops::Deref for $t {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-        impl std::borrow::Borrow<str> for $t {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl PartialEq<str> for $t {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-        impl PartialEq<&str> for $t {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
-        impl PartialEq<String> for $t {
-            fn eq(&self, other: &String) -> bool {
-                &self.0 == other
-            }
-        }
-    };
-}
-
-text_id!(ClientOrderId);
-text_id!(SessionId);
 
 /// Reads an optional client id where an empty text (or null) means none.
 pub fn optional_client_order_id<'de, D: serde::Deserializer<'de>>(
