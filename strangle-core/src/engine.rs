@@ -112,6 +112,9 @@ pub struct Engine<E, L, C> {
     commands: mpsc::UnboundedReceiver<EngineCommand>,
     status: watch::Sender<Status>,
     restart_pending: bool,
+    /// The operator's stop or panic, kept so that a restart replacing the strategy hands it
+    /// on instead of forgetting it.
+    stop_requested: Option<Command>,
     last_error: Option<String>,
     /// Working orders whose state could not be read, with how many polls in a row failed.
     unreadable: std::collections::HashMap<ClientOrderId, u32>,
@@ -151,6 +154,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             commands: rx,
             status: stx,
             restart_pending: false,
+            stop_requested: None,
             unreadable: std::collections::HashMap::new(),
             last_error: None,
         };
@@ -221,13 +225,21 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     async fn queue_command(&mut self, cmd: EngineCommand) -> Result<()> {
         let now = self.clock.now();
         match cmd {
-            EngineCommand::Stop => self.feed(now, Event::Command(Command::Stop)).await,
-            EngineCommand::Panic => self.feed(now, Event::Command(Command::Panic)).await,
+            EngineCommand::Stop => self.operator_stop(now, Command::Stop).await,
+            EngineCommand::Panic => self.operator_stop(now, Command::Panic).await,
             EngineCommand::Restart => {
                 self.restart_pending = true;
                 Ok(())
             }
         }
+    }
+
+    /// Feeds a stop or panic and remembers it (a panic outranks a stop).
+    async fn operator_stop(&mut self, now: DateTime<Utc>, cmd: Command) -> Result<()> {
+        if self.stop_requested != Some(Command::Panic) {
+            self.stop_requested = Some(cmd);
+        }
+        self.feed(now, Event::Command(cmd)).await
     }
 
     /// One pass: commands, restart, order polls, market data.
@@ -243,6 +255,10 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.strategy = Strategy::resume(profile, self.config.mode, latest);
             self.audit(now, "restart", "engine restarted from the ledger".into())
                 .await?;
+            // A stop or panic asked before the restart still holds for the new strategy.
+            if let Some(cmd) = self.stop_requested {
+                self.feed(now, Event::Command(cmd)).await?;
+            }
         }
         if let Err(e) = self.exchange.keepalive().await {
             self.exchange_error(now, "keepalive", &e).await?;

@@ -398,3 +398,25 @@ async fn legs_held_to_expiry_are_cash_settled_and_the_session_closes() {
     assert_eq!(r.venue.cash(), dec!(10000) + s.pnl.net);
     assert!(l.events.iter().any(|e| e.kind == "settled"));
 }
+
+/// A stop sent right after a restart (before the restart has happened) still stops the
+/// engine: the restarted strategy gets the stop again instead of forgetting it.
+#[tokio::test]
+async fn a_stop_right_after_a_restart_is_not_lost() {
+    for cmd in [EngineCommand::Stop, EngineCommand::Panic] {
+        let mut r = rig(profile(), trailing_day(), 60).await;
+        r.engine.run_until(Some(at(5, 30))).await.expect("run");
+        assert!(r.handle.send(EngineCommand::Restart));
+        assert!(r.handle.send(cmd));
+        let st = r.engine.run_until(Some(at(8, 0))).await.expect("run");
+        assert_eq!(st.phase, Phase::Stopped, "{cmd:?}");
+        let l = r.ledger.contents();
+        let want = if cmd == EngineCommand::Stop {
+            ExitReason::OperatorStop
+        } else {
+            ExitReason::Panic
+        };
+        assert_eq!(l.sessions[0].exit_reason, Some(want), "{cmd:?}");
+        assert_eq!(l.sessions[0].state, SessionState::Closed);
+    }
+}
