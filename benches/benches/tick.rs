@@ -36,7 +36,7 @@ struct Rig {
     _server: LocalServer,
     rest: DeltaExchange,
     stream: DeltaExchange,
-    legs: Vec<String>,
+    legs: Vec<strangle_core::ids::Symbol>,
     product_id: u64,
     chain: ChainSnapshot,
     clock: Arc<ScaledClock>,
@@ -66,7 +66,8 @@ async fn rig() -> Rig {
     // The legs the strategy picks on this chain.
     let opened = open_strategy(&chain, clock.now());
     let session = opened.session().expect("open");
-    let legs: Vec<String> = session.legs.iter().map(|g| g.symbol.clone()).collect();
+    let legs: Vec<strangle_core::ids::Symbol> =
+        session.legs.iter().map(|g| g.symbol.clone()).collect();
     let product_id = session.legs[0].product_id;
     // Subscribe, then let the stream deliver.
     let _ = stream.quotes(&legs).await;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::Result;
-use crate::ids::ClientOrderId;
+use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote, Underlying,
 };
@@ -18,7 +18,7 @@ pub trait MarketData: Send + Sync {
     /// The whole option chain of `underlying` with quotes and greeks.
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot>;
     /// Quotes of the given symbols (missing symbols are left out).
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>>;
+    async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>>;
     /// The underlying's index price.
     async fn spot(&self, underlying: Underlying) -> Result<Decimal>;
     /// Where the last quotes came from (`websocket`, `rest`, ...), for the heartbeat;
@@ -80,7 +80,7 @@ impl<D: MarketData, X: Send + Sync> MarketData for Split<D, X> {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         self.data.chain(underlying).await
     }
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>> {
         self.data.quotes(symbols).await
     }
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
@@ -122,7 +122,7 @@ impl<T: MarketData + ?Sized> MarketData for std::sync::Arc<T> {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
         (**self).chain(underlying).await
     }
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>> {
         (**self).quotes(symbols).await
     }
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {

@@ -32,26 +32,34 @@ pub struct InvalidId {
     pub reason: &'static str,
 }
 
-/// What is wrong with `id` as an id of at most `max` characters, if anything.
-fn id_problem(id: &str, max: usize) -> Option<&'static str> {
+/// Longest contract symbol accepted (Delta's are under 30 characters).
+pub const SYMBOL_MAX: usize = 64;
+
+/// What is wrong with `id` as an id of at most `max` characters, if anything: letters, digits,
+/// `-` and `_` are allowed, and `.` where `dot` is set.
+fn id_problem(id: &str, max: usize, dot: bool) -> Option<&'static str> {
     if id.is_empty() {
         Some("empty")
     } else if id.len() > max {
         Some("too long")
     } else if !id
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (dot && b == b'.'))
     {
-        Some("only letters, digits, - and _ are allowed")
+        Some(if dot {
+            "only letters, digits, -, _ and . are allowed"
+        } else {
+            "only letters, digits, - and _ are allowed"
+        })
     } else {
         None
     }
 }
 
-/// A checked text id: 1 to `$max` letters, digits, `-` or `_`, checked by `new`, by parsing
-/// and by deserializing, and read as `&str` everywhere.
+/// A checked text id: 1 to `$max` letters, digits, `-` or `_` (and `.` where `$dot`),
+/// checked by `new`, by parsing and by deserializing, and read as `&str` everywhere.
 macro_rules! text_id {
-    ($(#[$doc:meta])* $t:ident, $max:expr, $kind:literal) => {
+    ($(#[$doc:meta])* $t:ident, $max:expr, $dot:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -62,7 +70,7 @@ macro_rules! text_id {
             /// Checks `id` against the rule above.
             pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
                 let id = id.into();
-                match id_problem(&id, $max) {
+                match id_problem(&id, $max, $dot) {
                     Some(reason) => Err(InvalidId {
                         kind: $kind,
                         id,
@@ -133,6 +141,24 @@ macro_rules! text_id {
                 &self.0 == other
             }
         }
+
+        impl PartialEq<$t> for String {
+            fn eq(&self, other: &$t) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$t> for str {
+            fn eq(&self, other: &$t) -> bool {
+                self == other.0
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(id: $t) -> String {
+                id.0
+            }
+        }
     };
 }
 
@@ -151,6 +177,7 @@ text_id!(
     /// ```
     ClientOrderId,
     CLIENT_ORDER_ID_MAX,
+    false,
     "client order id"
 );
 
@@ -167,8 +194,37 @@ text_id!(
     /// ```
     SessionId,
     SESSION_ID_MAX,
+    false,
     "session id"
 );
+
+text_id!(
+    /// A contract's symbol on the venue (`C-BTC-90000-310125` on Delta, `BTC-28MAR25-90000-C`
+    /// in Deribit's files): 1 to [`SYMBOL_MAX`] letters, digits, `-`, `_` or `.`. Checked once,
+    /// where a symbol enters from outside (the venue's answers, data files, the operator), so
+    /// it can go into a URL path or query unescaped.
+    ///
+    /// ```
+    /// use strangle_core::ids::Symbol;
+    /// assert!(Symbol::new("C-BTC-90000-310125").is_ok());
+    /// assert!(Symbol::new("").is_err());
+    /// assert!(Symbol::new("C-BTC-90000-310125&x=1").is_err());
+    /// ```
+    Symbol,
+    SYMBOL_MAX,
+    true,
+    "contract symbol"
+);
+
+impl Symbol {
+    /// A symbol this crate formatted itself from checked parts (an [`OptionSymbol`]'s text).
+    ///
+    /// [`OptionSymbol`]: crate::model::OptionSymbol
+    pub(crate) fn from_formatted(s: String) -> Self {
+        debug_assert!(id_problem(&s, SYMBOL_MAX, true).is_none(), "{s:?}");
+        Self(s)
+    }
+}
 
 /// Eight hex digits identifying a profile name (FNV-1a, stable across runs and platforms).
 pub fn profile_tag(name: &str) -> String {

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::ids::SessionId;
+use crate::ids::{SessionId, Symbol};
 use crate::model::{Fill, OptionKind, OrderRequest, OrderStatus, Underlying};
 use crate::pnl::{LegBook, SessionPnl};
 use crate::profile::Profile;
@@ -83,7 +83,7 @@ pub struct LegRecord {
     /// Call or put.
     pub kind: OptionKind,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Venue product id.
     pub product_id: u64,
     /// Strike, USD.

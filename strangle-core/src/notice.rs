@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::SessionId;
+use crate::ids::{SessionId, Symbol};
 use crate::ledger::Mode;
 use crate::model::OptionKind;
 use crate::risk::ExitReason;
@@ -35,7 +35,7 @@ pub struct NoticeLeg {
     /// Call or put.
     pub kind: OptionKind,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Strike, USD.
     pub strike: Decimal,
     /// Contracts sold.
@@ -49,7 +49,7 @@ pub struct NoticeLeg {
 impl NoticeLeg {
     fn new(
         kind: OptionKind,
-        symbol: &str,
+        symbol: &Symbol,
         strike: Decimal,
         size: Decimal,
         price: Option<Decimal>,
@@ -57,7 +57,7 @@ impl NoticeLeg {
     ) -> Self {
         Self {
             kind,
-            symbol: symbol.to_string(),
+            symbol: symbol.clone(),
             strike,
             size,
             price,

@@ -14,6 +14,7 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::Symbol;
 use crate::model::{ChainEntry, ChainSnapshot, OptionKind};
 use crate::profile::{PickRule, PriceWindow, Profile, StrikeMode};
 
@@ -68,7 +69,7 @@ impl fmt::Display for Measure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NearMiss {
     /// Delta's product symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Strike price.
     pub strike: Decimal,
     /// Its |delta| (to 4 places) or premium.

@@ -34,7 +34,7 @@ impl MarketData for Muted {
     async fn chain(&self, u: Underlying) -> Result<ChainSnapshot> {
         self.venue.chain(u).await
     }
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[strangle_core::ids::Symbol]) -> Result<Vec<Quote>> {
         let mut q = self.venue.quotes(symbols).await?;
         if self.mute.load(Ordering::Relaxed) {
             q.retain(|q| q.symbol != PUT);

@@ -14,6 +14,7 @@ use rust_decimal_macros::dec;
 use strangle_core::clock::{Clock, ManualClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::exchange::Split;
+use strangle_core::ids::Symbol;
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::*;
@@ -142,6 +143,7 @@ fn build_chain(raw: &[RawEntry]) -> ChainSnapshot {
                 strike,
                 expiry.format("%d%m%y")
             );
+            let symbol = Symbol::new(symbol).expect("symbol");
             let bid = r.bid.map(Decimal::from);
             ChainEntry {
                 contract: OptionContract {
@@ -274,7 +276,7 @@ struct Audited {
     inner: Arc<SimExchange>,
     ledger: Arc<MemoryLedger>,
     violations: Mutex<Vec<String>>,
-    session_of: Mutex<HashMap<String, String>>,
+    session_of: Mutex<HashMap<Symbol, String>>,
 }
 
 fn session_part(coid: &str) -> String {

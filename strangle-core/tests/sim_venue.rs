@@ -8,6 +8,7 @@ use common::*;
 use rust_decimal_macros::dec;
 use strangle_core::clock::ManualClock;
 use strangle_core::error::ExchangeErrorKind;
+use strangle_core::ids::Symbol;
 use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
 use strangle_core::sim::SimExchange;
 use strangle_core::Execution;
@@ -27,7 +28,7 @@ fn order(
     OrderRequest {
         client_order_id: coid(id),
         product_id: 1,
-        symbol: symbol.into(),
+        symbol: Symbol::new(symbol).expect("symbol"),
         side,
         size: size.into(),
         order_type: if price.is_some() {

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
+use strangle_core::ids::Symbol;
 use strangle_core::model::{ChainEntry, ChainSnapshot, OptionContract, Underlying};
 
 use crate::convert::{contract_of, quote_of};
@@ -26,7 +27,7 @@ use crate::wire::{Product, Ticker};
 use crate::DeltaError;
 
 /// Option contracts by symbol, from a product list (other contract types are left out).
-pub type Contracts = HashMap<String, OptionContract>;
+pub type Contracts = HashMap<Symbol, OptionContract>;
 
 fn parse_list<T: DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, DeltaError> {
     #[derive(serde::Deserialize)]
@@ -91,7 +92,7 @@ pub fn chain_from(
     let mut entries = Vec::with_capacity(tickers.len());
     let (mut spot, mut ts) = (None, None::<DateTime<Utc>>);
     for t in tickers {
-        let (Some(contract), Some(quote)) = (products.get(&t.symbol), quote_of(t)) else {
+        let (Some(contract), Some(quote)) = (products.get(t.symbol.as_str()), quote_of(t)) else {
             continue;
         };
         if contract.underlying != underlying {
@@ -126,7 +127,7 @@ pub fn chain_from(
 pub fn unknown_symbols<'a>(tickers: &'a [Ticker], products: &Contracts) -> Vec<&'a str> {
     tickers
         .iter()
-        .filter(|t| !products.contains_key(&t.symbol))
+        .filter(|t| !products.contains_key(t.symbol.as_str()))
         .map(|t| t.symbol.as_str())
         .collect()
 }

@@ -8,12 +8,13 @@ use strangle_core::model::{
     Fill as CoreFill, Greeks, OptionContract, OptionKind, Quote, Side as CoreSide,
 };
 
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, Symbol};
 
 use crate::lenient::micros_to_time;
 use crate::wire::{Fill, Product, Side, Ticker};
 
-/// Converts a Delta product to a contract; `None` for non-options or incomplete products.
+/// Converts a Delta product to a contract; `None` for non-options, incomplete products and
+/// symbols outside [`Symbol`]'s character set.
 pub fn contract_of(p: &Product) -> Option<OptionContract> {
     let kind = match p.contract_type.as_str() {
         "call_options" => OptionKind::Call,
@@ -23,7 +24,7 @@ pub fn contract_of(p: &Product) -> Option<OptionContract> {
     let underlying = p.underlying_asset.as_ref()?.symbol.parse().ok()?;
     Some(OptionContract {
         product_id: p.id,
-        symbol: p.symbol.clone(),
+        symbol: Symbol::new(p.symbol.as_str()).ok()?,
         underlying,
         kind,
         strike: p.strike_price?,
@@ -33,7 +34,8 @@ pub fn contract_of(p: &Product) -> Option<OptionContract> {
     })
 }
 
-/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote".
+/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote"; `None` when
+/// the ticker lacks a time or mark, or its symbol is not a [`Symbol`].
 pub fn quote_of(t: &Ticker) -> Option<Quote> {
     let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(t.timestamp?).ok()?;
     let q = t.quotes.clone().unwrap_or_default();
@@ -42,7 +44,7 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
     let bid = positive(q.best_bid);
     let ask = positive(q.best_ask);
     Some(Quote {
-        symbol: t.symbol.clone(),
+        symbol: Symbol::new(t.symbol.as_str()).ok()?,
         timestamp,
         mark: t.mark_price?,
         bid,
@@ -73,7 +75,7 @@ pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
     let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
     let (bid, ask) = (positive(d.best_bid()), positive(d.best_ask()));
     Some(Quote {
-        symbol: d.s.clone(),
+        symbol: Symbol::new(d.s.as_str()).ok()?,
         timestamp,
         mark: d.m?,
         bid,
@@ -106,11 +108,38 @@ pub(crate) fn core_fill(f: &Fill, client_order_id: Option<&ClientOrderId>) -> Op
     Some(CoreFill {
         fill_id: f.id.clone()?,
         client_order_id: client_order_id.cloned(),
-        symbol: f.product_symbol.clone()?,
+        symbol: Symbol::new(f.product_symbol.clone()?).ok()?,
         side: core_side(f.side?),
         size: f.size?,
         price: f.price?,
         fee: f.commission.unwrap_or_default(),
         timestamp: f.created_at?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn ticker(symbol: &str) -> Ticker {
+        Ticker {
+            symbol: symbol.into(),
+            timestamp: Some(1_773_136_800_000_000),
+            mark_price: Some(dec!(512.5)),
+            ..Ticker::default()
+        }
+    }
+
+    /// A ticker is a quote only when its symbol is one the rest of strangle can carry (into
+    /// a URL, a ledger row); anything else is left out, as a non-option is.
+    #[test]
+    fn a_ticker_with_a_symbol_outside_the_allowed_set_is_no_quote() {
+        let q = quote_of(&ticker("C-BTC-84000-130326")).expect("a quote");
+        assert_eq!(q.symbol, "C-BTC-84000-130326");
+        assert_eq!(q.mark, dec!(512.5));
+        for bad in ["", "C-BTC-84000-130326&x=1", "C BTC", "C-BTC-84000/130326"] {
+            assert_eq!(quote_of(&ticker(bad)), None, "{bad:?}");
+        }
+    }
 }

@@ -29,11 +29,11 @@ use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
 use crate::ws::{WsClient, WsConfig, WsEvent};
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, Symbol};
 
 #[derive(Debug, Default)]
 struct Products {
-    by_symbol: HashMap<String, OptionContract>,
+    by_symbol: HashMap<Symbol, OptionContract>,
     fetched: Option<Instant>,
 }
 
@@ -61,7 +61,7 @@ pub struct DeltaExchange {
 /// The WebSocket quote cache of a [`DeltaExchange`].
 struct Stream {
     ws: WsClient,
-    cache: Arc<std::sync::Mutex<HashMap<String, (Quote, Instant)>>>,
+    cache: Arc<std::sync::Mutex<HashMap<Symbol, (Quote, Instant)>>>,
     max_age: Duration,
     /// The market's clock, when known: quotes are judged by their own timestamps too.
     clock: Option<Arc<dyn Clock>>,
@@ -164,7 +164,7 @@ impl DeltaExchange {
     pub fn with_stream(mut self, max_age: Duration) -> Self {
         let cfg = WsConfig::new(self.client.rest().env().clone(), None);
         let (mut rx, ws) = WsClient::spawn(cfg, None);
-        let cache: Arc<std::sync::Mutex<HashMap<String, (Quote, Instant)>>> = Arc::default();
+        let cache: Arc<std::sync::Mutex<HashMap<Symbol, (Quote, Instant)>>> = Arc::default();
         let sink = cache.clone();
         let task = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
@@ -182,7 +182,7 @@ impl DeltaExchange {
                         }
                     }
                     Frame::ObL1(l) => {
-                        if let Some((q, at)) = c.get_mut(&l.sy) {
+                        if let Some((q, at)) = c.get_mut(l.sy.as_str()) {
                             let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
                             q.bid = positive(l.bp);
                             q.bid_size = q.bid.and(l.bs).unwrap_or_default();
@@ -250,7 +250,7 @@ impl DeltaExchange {
         &self.client
     }
 
-    async fn products(&self, force: bool) -> Result<HashMap<String, OptionContract>> {
+    async fn products(&self, force: bool) -> Result<HashMap<Symbol, OptionContract>> {
         {
             let p = self.products.read().await;
             if !force && p.fetched.is_some_and(|t| t.elapsed() < self.refresh) {
@@ -286,6 +286,27 @@ impl DeltaExchange {
                     format!("no live product {symbol}"),
                 )
             })
+    }
+
+    /// The symbol of the product an order without a (valid) `product_symbol` is for, from the
+    /// product list; an error when the list does not have it either.
+    async fn symbol_of_product(&self, o: &Order) -> Result<Symbol> {
+        let unknown = || {
+            CoreError::exchange(
+                ExchangeErrorKind::InvalidResponse,
+                format!(
+                    "order {} names no product we know (symbol {:?}, product id {:?})",
+                    o.id, o.product_symbol, o.product_id
+                ),
+            )
+        };
+        let pid = o.product_id.ok_or_else(unknown)?;
+        self.products(false)
+            .await?
+            .into_values()
+            .find(|c| c.product_id == pid)
+            .map(|c| c.symbol)
+            .ok_or_else(unknown)
     }
 
     /// The venue's order with its fills. A terminal order whose fills are not all visible yet
@@ -332,7 +353,10 @@ impl DeltaExchange {
         }
         let size = o.size.unwrap_or_default();
         let filled = size - o.unfilled_size.unwrap_or(size);
-        let symbol = o.product_symbol.clone().unwrap_or_default();
+        let symbol = match o.product_symbol.as_deref().map(Symbol::new) {
+            Some(Ok(s)) => s,
+            _ => self.symbol_of_product(o).await?,
+        };
         let mut fills = Vec::new();
         if filled > Decimal::ZERO {
             // The order itself is known: a failure to read its fills (429, 5xx, timeout) must
@@ -384,7 +408,7 @@ impl MarketData for DeltaExchange {
         Ok(chain)
     }
 
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>> {
         let mut out = Vec::with_capacity(symbols.len());
         let mut from_rest = 0;
         for s in symbols {

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
+use strangle_core::ids::Symbol;
 use strangle_core::model::{OptionContract, OptionSymbol, Position as CorePosition, Underlying};
 
 use crate::wire::{MarginedPosition, Position};
@@ -20,16 +21,18 @@ use crate::wire::{MarginedPosition, Position};
 #[derive(Debug, Default)]
 pub(crate) struct Sources {
     /// Option products known so far, by symbol (live; expired ones once read).
-    pub products: HashMap<String, OptionContract>,
+    pub products: HashMap<Symbol, OptionContract>,
     /// `/v2/positions/margined`, once read.
     pub margined: Option<Vec<MarginedPosition>>,
 }
 
 /// Whether `symbol` is an option of `u` (`C-BTC-…`, `P-BTC-…`).
-fn option_of(symbol: &str, u: Underlying) -> bool {
-    symbol
-        .parse::<OptionSymbol>()
-        .is_ok_and(|s| s.underlying == u)
+fn option_of(symbol: &str, u: Underlying) -> Option<Symbol> {
+    let parsed = symbol.parse::<OptionSymbol>().ok()?;
+    if parsed.underlying != u {
+        return None;
+    }
+    Symbol::new(symbol).ok()
 }
 
 /// The non-flat option positions of `u` among `rows`, or the first row that the sources do
@@ -54,7 +57,7 @@ pub(crate) fn positions(
         }
         let symbol = match (&row.product_symbol, row.product_id) {
             (Some(s), _) => Some(s.clone()),
-            (None, Some(id)) => by_id.get(&id).map(|c| c.symbol.clone()).or_else(|| {
+            (None, Some(id)) => by_id.get(&id).map(|c| c.symbol.to_string()).or_else(|| {
                 margined
                     .iter()
                     .find(|m| m.product_id == Some(id))
@@ -68,9 +71,9 @@ pub(crate) fn positions(
         let Some(symbol) = symbol else {
             return Err(row.clone());
         };
-        if !option_of(&symbol, u) {
+        let Some(symbol) = option_of(&symbol, u) else {
             continue;
-        }
+        };
         let product_id = match row.product_id {
             Some(id) => id,
             None => match src.products.get(&symbol) {
@@ -94,14 +97,15 @@ pub(crate) fn positions(
         let mut candidates = margined.iter().filter(|m| {
             m.size == Some(size)
                 && same_price(m)
-                && m.product_symbol
-                    .as_deref()
-                    .is_some_and(|s| option_of(s, u) && !out.iter().any(|p| p.symbol == s))
+                && m.product_symbol.as_deref().is_some_and(|s| {
+                    option_of(s, u).is_some() && !out.iter().any(|p| p.symbol == s)
+                })
         });
         let (Some(m), None) = (candidates.next(), candidates.next()) else {
             return Err(row.clone());
         };
-        let (Some(symbol), Some(product_id)) = (m.product_symbol.clone(), m.product_id) else {
+        let symbol = m.product_symbol.as_deref().and_then(|s| option_of(s, u));
+        let (Some(symbol), Some(product_id)) = (symbol, m.product_id) else {
             return Err(row.clone());
         };
         out.push(CorePosition {
@@ -159,7 +163,7 @@ mod tests {
     fn rows_are_named_by_symbol_then_id_then_margined_rows() {
         let mut src = Sources::default();
         src.products.insert(
-            "C-BTC-84000-130326".into(),
+            "C-BTC-84000-130326".parse().expect("symbol"),
             contract(7, "C-BTC-84000-130326"),
         );
         let rows = vec![

@@ -71,7 +71,7 @@ impl MarketData for PaperExchange {
         Ok(c)
     }
 
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[strangle_core::ids::Symbol]) -> Result<Vec<Quote>> {
         let q = self.data.quotes(symbols).await?;
         self.venue.push_quotes(q.clone());
         Ok(q)

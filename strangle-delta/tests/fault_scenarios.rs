@@ -504,7 +504,7 @@ async fn check(
         .positions(Underlying::Btc)
         .await
         .map_err(|e| format!("venue positions: {e}"))?;
-    let mut open: HashMap<String, Decimal> = HashMap::new();
+    let mut open: HashMap<strangle_core::ids::Symbol, Decimal> = HashMap::new();
     for s in &l.sessions {
         for leg in &s.legs {
             *open.entry(leg.symbol.clone()).or_default() += leg.book.open();

@@ -391,7 +391,7 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
         client_order_id: strangle_core::ids::ClientOrderId::new("t-fills-later")
             .expect("a valid id"),
         product_id: ticker.product_id.expect("id"),
-        symbol: ticker.symbol.clone(),
+        symbol: ticker.symbol.parse().expect("symbol"),
         side: CoreSide::Sell,
         size: Decimal::ONE,
         order_type: CoreType::Market,

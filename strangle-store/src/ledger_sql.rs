@@ -13,7 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
-use strangle_core::ids::{ClientOrderId, SessionId};
+use strangle_core::ids::{ClientOrderId, InvalidId, SessionId, Symbol};
 use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
 use strangle_core::model::{Fill, OrderStatus};
 use strangle_core::pnl::{LegBook, SessionPnl};
@@ -39,20 +39,29 @@ fn get_dec_opt(
 
 /// The `session_id` column of `row`, checked.
 fn session_id(row: &DbRow, table: &'static str) -> Result<SessionId, StoreError> {
-    let s: String = row.try_get("session_id")?;
-    SessionId::new(s).map_err(|e| StoreError::Corrupt {
-        table,
-        column: "session_id",
-        reason: e.to_string(),
-    })
+    checked(row, table, "session_id")
 }
 
 /// The `client_order_id` column of `row`, checked.
 fn client_order_id(row: &DbRow, table: &'static str) -> Result<ClientOrderId, StoreError> {
-    let s: String = row.try_get("client_order_id")?;
-    ClientOrderId::new(s).map_err(|e| StoreError::Corrupt {
+    checked(row, table, "client_order_id")
+}
+
+/// The `symbol` column of `row`, checked.
+fn symbol(row: &DbRow, table: &'static str) -> Result<Symbol, StoreError> {
+    checked(row, table, "symbol")
+}
+
+/// A text column holding a checked id; a stored text that fails the check is corruption.
+fn checked<T: std::str::FromStr<Err = InvalidId>>(
+    row: &DbRow,
+    table: &'static str,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    let s: String = row.try_get(column)?;
+    s.parse().map_err(|e: InvalidId| StoreError::Corrupt {
         table,
-        column: "client_order_id",
+        column,
         reason: e.to_string(),
     })
 }
@@ -165,7 +174,7 @@ impl Store {
             )
             .bind(s.session_id.as_str())
             .bind(to_text(&g.kind))
-            .bind(&g.symbol)
+            .bind(g.symbol.as_str())
             .bind(g.product_id as i64)
             .bind(dec(g.strike))
             .bind(dec(g.contract_size))
@@ -203,7 +212,7 @@ impl Store {
         .bind(to_text(&i.purpose))
         .bind(i64::from(i.attempt))
         .bind(r.product_id as i64)
-        .bind(&r.symbol)
+        .bind(r.symbol.as_str())
         .bind(to_text(&r.side))
         .bind(dec(r.size))
         .bind(to_text(&r.order_type))
@@ -257,7 +266,7 @@ impl Store {
         .bind(session_id)
         // A fill of no order (settlement) is stored with an empty client id.
         .bind(f.client_order_id.as_deref().unwrap_or(""))
-        .bind(&f.symbol)
+        .bind(f.symbol.as_str())
         .bind(to_text(&f.side))
         .bind(dec(f.size))
         .bind(dec(f.price))
@@ -343,7 +352,7 @@ impl Store {
                 };
                 Ok(LegRecord {
                     kind: from_text(&r.try_get::<String, _>("kind")?, T, "kind")?,
-                    symbol: r.try_get("symbol")?,
+                    symbol: symbol(r, T)?,
                     product_id: u64::try_from(r.try_get::<i64, _>("product_id")?)
                         .unwrap_or_default(),
                     strike: get_dec(r, "strike", T)?,
@@ -474,7 +483,7 @@ impl Store {
             let request = strangle_core::model::OrderRequest {
                 client_order_id: client_order_id(r, T)?,
                 product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
-                symbol: r.try_get("symbol")?,
+                symbol: symbol(r, T)?,
                 side: from_text(&r.try_get::<String, _>("side")?, T, "side")?,
                 size: get_dec(r, "size", T)?,
                 order_type: from_text(&r.try_get::<String, _>("order_type")?, T, "order_type")?,
@@ -519,7 +528,7 @@ impl Store {
                     s if s.is_empty() => None,
                     _ => Some(client_order_id(r, F)?),
                 },
-                symbol: r.try_get("symbol")?,
+                symbol: symbol(r, F)?,
                 side: from_text(&r.try_get::<String, _>("side")?, F, "side")?,
                 size: get_dec(r, "size", F)?,
                 price: get_dec(r, "price", F)?,

@@ -392,6 +392,46 @@ async fn sqlite_reopens_with_everything_and_refuses_a_newer_schema() {
     }
 }
 
+/// A leg's symbol edited by hand into something no venue sends is reported as corruption of
+/// that table and column, not passed on to the engine.
+#[tokio::test]
+async fn a_bad_symbol_in_the_file_is_corruption() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("strangle_badsym")));
+    let store = Store::Sqlite(SqliteStore::open(&path).await.expect("open"));
+    let store = Arc::new(store);
+    run_days(store.clone()).await;
+    store.flush().await.expect("flush");
+    let sid = store
+        .latest_session("store-test")
+        .await
+        .expect("read")
+        .expect("a session")
+        .session_id;
+    assert!(store.session_detail(&sid).await.expect("detail").is_some());
+    if let Store::Sqlite(s) = &*store {
+        sqlx::query("UPDATE legs SET symbol = 'C-BTC-1 OR 1=1'")
+            .execute(s.pool())
+            .await
+            .expect("edit");
+    }
+    let err = store.session_detail(&sid).await.expect_err("a bad symbol");
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                table: "legs",
+                column: "symbol",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    drop(store);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
 #[tokio::test]
 async fn postgres_refuses_a_newer_schema_and_enforces_one_active_profile() {
     let db = postgres().await;
@@ -517,12 +557,13 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
     // Text that a spreadsheet would run as a formula is neutralised; numbers stay numbers.
     let mut evil = all.items[0].clone();
     evil.profile = "=HYPERLINK(\"http://x\")".into();
-    evil.legs[0].symbol = "@SUM(A1)".into();
+    // A symbol cannot hold `@`, `=` or `+`, but it can start with `-`.
+    evil.legs[0].symbol = "-2-3".parse().expect("a symbol");
     let csv = strangle_store::queries::sessions_csv(&[evil.clone()]).expect("csv");
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     let row = r.records().next().expect("a row").expect("row");
     assert_eq!(&row[1], "'=HYPERLINK(\"http://x\")");
-    assert_eq!(&row[9], "'@SUM(A1)");
+    assert_eq!(&row[9], "'-2-3");
     assert_eq!(
         row[net_col].parse::<Decimal>().expect("decimal"),
         evil.pnl.net

@@ -357,7 +357,7 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
         strangle_core::Error::Mismatch { differences, .. } => assert!(
             differences
                 .iter()
-                .any(|d| d.contains(&g.symbol) && d.contains("holds 6 short")),
+                .any(|d| d.contains(g.symbol.as_str()) && d.contains("holds 6 short")),
             "{differences:?}"
         ),
         other => panic!("expected a mismatch, got {other:?}"),

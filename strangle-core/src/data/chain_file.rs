@@ -117,7 +117,7 @@ impl<W: Write> ChainWriter<W> {
                 time.clone(),
                 underlying.clone(),
                 spot.clone(),
-                c.symbol.clone(),
+                c.symbol.to_string(),
                 c.expiry
                     .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 c.contract_size.to_string(),
@@ -351,7 +351,7 @@ impl<R: BufRead> ChainReader<R> {
         };
         Ok(OptionContract {
             product_id: product_id(symbol),
-            symbol: s.to_string(),
+            symbol: s.symbol(),
             underlying: s.underlying,
             kind: s.kind,
             strike: s.strike,

@@ -245,7 +245,7 @@ fn entry(r: &DeribitRow, spot: Decimal, opts: &DeribitImport) -> ChainEntry {
         strike: r.strike.normalize(),
         expiry_date: r.expiry.date_naive(),
     }
-    .to_string();
+    .symbol();
     let years = (r.expiry - r.timestamp).num_seconds() as f64 / (365.0 * 86_400.0);
     let f = r.forward.to_f64().unwrap_or(0.0);
     let k = r.strike.to_f64().unwrap_or(0.0);

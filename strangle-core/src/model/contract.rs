@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::ids::Symbol;
 
 /// The assets whose options strangle trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -143,6 +144,13 @@ impl FromStr for OptionSymbol {
     }
 }
 
+impl OptionSymbol {
+    /// The symbol as the venue writes it.
+    pub fn symbol(&self) -> Symbol {
+        Symbol::from_formatted(self.to_string())
+    }
+}
+
 impl fmt::Display for OptionSymbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -167,7 +175,7 @@ pub struct OptionContract {
     /// The venue's product id (used by orders and positions).
     pub product_id: u64,
     /// Delta symbol, e.g. `C-BTC-90000-310125`.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// BTC or ETH.
     pub underlying: Underlying,
     /// Call or put.
@@ -193,7 +201,7 @@ impl OptionContract {
         let s: OptionSymbol = symbol.parse()?;
         Ok(Self {
             product_id,
-            symbol: s.to_string(),
+            symbol: s.symbol(),
             underlying: s.underlying,
             kind: s.kind,
             strike: s.strike,

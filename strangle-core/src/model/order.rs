@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::ClientOrderId;
+use crate::ids::{ClientOrderId, Symbol};
 
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ pub struct OrderRequest {
     /// Venue product id.
     pub product_id: u64,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Buy or sell.
     pub side: Side,
     /// Contracts.
@@ -96,7 +96,7 @@ pub struct Fill {
     #[serde(default, deserialize_with = "crate::ids::optional_client_order_id")]
     pub client_order_id: Option<ClientOrderId>,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Buy or sell.
     pub side: Side,
     /// Contracts filled.
@@ -117,7 +117,7 @@ pub struct OrderStatus {
     /// The venue's id.
     pub exchange_order_id: String,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Buy or sell.
     pub side: Side,
     /// Ordered contracts.
@@ -152,7 +152,7 @@ pub struct Position {
     /// Venue product id.
     pub product_id: u64,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Signed contracts: negative = short.
     pub size: Decimal,
     /// Average entry price, if not flat.
@@ -166,7 +166,7 @@ pub struct ProductRef {
     /// Venue product id.
     pub product_id: u64,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
 }
 
 /// A wallet balance in one asset.

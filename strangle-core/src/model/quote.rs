@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::contract::{OptionContract, Underlying};
+use crate::ids::Symbol;
 
 /// Option greeks per one unit of underlying (Delta's convention).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -23,7 +24,7 @@ pub struct Greeks {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
     /// The contract's symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// When the venue produced this quote.
     pub timestamp: DateTime<Utc>,
     /// Fair (mark) price per one unit of underlying.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{OrderFault, Settlement};
 use crate::error::{Error, ExchangeErrorKind, Result};
-use crate::ids::ClientOrderId;
+use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType, Quote, Side, TimeInForce, Underlying,
@@ -43,11 +43,11 @@ pub(super) struct Book {
     pub now: Option<DateTime<Utc>>,
     chains: BTreeMap<Underlying, ChainSnapshot>,
     /// Symbol → (underlying, index into that chain's entries).
-    index: HashMap<String, (Underlying, usize)>,
-    contracts: HashMap<String, OptionContract>,
+    index: HashMap<Symbol, (Underlying, usize)>,
+    contracts: HashMap<Symbol, OptionContract>,
     pub orders: HashMap<ClientOrderId, SimOrder>,
     order_seq: u64,
-    pub positions: HashMap<String, SimPosition>,
+    pub positions: HashMap<Symbol, SimPosition>,
     pub fills: Vec<Fill>,
     fill_seq: u64,
     pub requests: Vec<OrderRequest>,
@@ -56,7 +56,7 @@ pub(super) struct Book {
     pub expiries: BTreeMap<(Underlying, DateTime<Utc>), Option<Decimal>>,
     pub faults: Vec<OrderFault>,
     /// Liquidity already taken from the current snapshot: (from the bid, from the ask).
-    used: HashMap<String, (Decimal, Decimal)>,
+    used: HashMap<Symbol, (Decimal, Decimal)>,
 }
 
 /// A refusal in Delta's terms: its kind, Delta's code for it, and the details.
@@ -341,7 +341,7 @@ impl Book {
             return Err(reject(
                 ExchangeErrorKind::NotFound,
                 "invalid_contract",
-                req.symbol.clone(),
+                req.symbol.to_string(),
             ));
         };
         if c.expiry <= now {
@@ -464,7 +464,7 @@ impl Book {
                 *settled = Some(index);
             }
         }
-        let mut due: Vec<String> = self
+        let mut due: Vec<Symbol> = self
             .positions
             .iter()
             .filter(|(_, p)| p.underlying == u && !p.size.is_zero())

@@ -28,7 +28,7 @@ use rust_decimal::Decimal;
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::{Execution, MarketData};
-use crate::ids::ClientOrderId;
+use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
     Quote, Underlying,
@@ -90,7 +90,7 @@ pub enum OrderFault {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Settlement instant.
     pub at: DateTime<Utc>,
     /// Index price used.
@@ -255,7 +255,7 @@ impl MarketData for SimExchange {
         Ok(c)
     }
 
-    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>> {
+    async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>> {
         let b = self.sync();
         Ok(symbols.iter().filter_map(|s| b.quote(s).cloned()).collect())
     }

@@ -151,7 +151,7 @@ impl SyntheticMarket {
             strike,
             expiry_date: expiry.date_naive(),
         }
-        .to_string();
+        .symbol();
         let product_id = u64::from_str_radix(&profile_tag(&sym), 16).unwrap_or(0);
         let g = black76(kind, f, k, years, iv);
         let tick = self.tick_size;

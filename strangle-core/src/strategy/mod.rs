@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, ClientOrderId, SessionId};
+use crate::ids::{self, ClientOrderId, SessionId, Symbol};
 use crate::ledger::{
     AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
 };
@@ -134,7 +134,7 @@ pub enum MarketNeed {
     /// The whole chain of an underlying (to select strikes).
     Chain(Underlying),
     /// Quotes of these symbols (the legs).
-    Quotes(Vec<String>),
+    Quotes(Vec<Symbol>),
     /// The legs reached their expiry while short: their settlement fills.
     Settlement(Vec<ProductRef>),
 }

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{Phase, Strategy};
-use crate::ids::SessionId;
+use crate::ids::{SessionId, Symbol};
 use crate::ledger::{Mode, SessionRecord};
 use crate::model::OptionKind;
 use crate::pnl::SessionPnl;
@@ -19,7 +19,7 @@ pub struct LegStatus {
     /// Call or put.
     pub kind: OptionKind,
     /// Contract symbol.
-    pub symbol: String,
+    pub symbol: Symbol,
     /// Strike, USD.
     pub strike: Decimal,
     /// Delta at selection.

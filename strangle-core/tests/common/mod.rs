@@ -53,10 +53,11 @@ fn entry(sym: &str, delta: f64, p: Px, t: DateTime<Utc>, spot: Decimal) -> Chain
         dec!(0.1),
     )
     .expect("valid symbol");
+    let symbol = contract.symbol.clone();
     ChainEntry {
         contract,
         quote: Quote {
-            symbol: sym.to_string(),
+            symbol,
             timestamp: t,
             mark: p.mark,
             bid: Some(p.bid),

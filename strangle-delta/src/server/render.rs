@@ -27,7 +27,7 @@ pub fn product(c: &OptionContract, fees: &FeeModel) -> Product {
     let hundred = Decimal::ONE_HUNDRED;
     Product {
         id: c.product_id,
-        symbol: c.symbol.clone(),
+        symbol: c.symbol.to_string(),
         contract_type: contract_type(c.kind).into(),
         strike_price: Some(c.strike),
         settlement_time: Some(c.expiry),
@@ -68,7 +68,7 @@ pub fn expired_product(c: &OptionContract, fees: &FeeModel, index: Option<Decima
 /// A quote as a Delta ticker.
 pub fn ticker(c: &OptionContract, q: &Quote) -> Ticker {
     Ticker {
-        symbol: c.symbol.clone(),
+        symbol: c.symbol.to_string(),
         product_id: Some(c.product_id),
         contract_type: contract_type(c.kind).into(),
         strike_price: Some(c.strike),
@@ -138,7 +138,7 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Order {
         id: meta.id,
         user_id: Some(1),
         product_id: Some(meta.product_id),
-        product_symbol: Some(st.symbol.clone()),
+        product_symbol: Some(st.symbol.to_string()),
         size: Some(st.size),
         unfilled_size: Some(st.size - filled),
         side: side(st.side),
@@ -181,7 +181,7 @@ pub fn fill(f: &CoreFill, product_id: u64, order_id: Option<u64>, settlement: bo
         commission: Some(f.fee),
         created_at: Some(f.timestamp),
         product_id: Some(product_id),
-        product_symbol: Some(f.symbol.clone()),
+        product_symbol: Some(f.symbol.to_string()),
         order_id: order_id.map(|i| i.to_string()),
         client_order_id: f.client_order_id.as_ref().map(ToString::to_string),
     }

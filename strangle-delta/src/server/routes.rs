@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, Symbol};
 use strangle_core::model::{
     OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
     TimeInForce, Underlying,
@@ -199,7 +199,7 @@ async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
     };
     match st
         .venue
-        .quotes(std::slice::from_ref(&symbol))
+        .quotes(std::slice::from_ref(&c.symbol))
         .await
         .ok()
         .and_then(|mut v| v.pop())
@@ -214,13 +214,11 @@ async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
 }
 
 async fn orderbook(State(st): St, Path(symbol): Path<String>) -> Response {
-    let Some(q) = st
-        .venue
-        .quotes(std::slice::from_ref(&symbol))
-        .await
-        .ok()
-        .and_then(|mut v| v.pop())
-    else {
+    let quote = match Symbol::new(symbol.as_str()) {
+        Ok(s) => st.venue.quotes(std::slice::from_ref(&s)).await.ok(),
+        Err(_) => None,
+    };
+    let Some(q) = quote.and_then(|mut v| v.pop()) else {
         return api_error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -545,7 +543,7 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
         Err(r) => return *r,
     };
     let start = q.get("start_time").and_then(|s| s.parse::<i64>().ok());
-    let contracts: HashMap<String, u64> = st
+    let contracts: HashMap<Symbol, u64> = st
         .venue
         .contracts()
         .into_iter()
@@ -637,7 +635,7 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                 .into_iter()
                 .map(|p| crate::wire::Position {
                     product_id: (shape != PositionRows::SizeOnly).then_some(p.product_id),
-                    product_symbol: (shape == PositionRows::Full).then_some(p.symbol),
+                    product_symbol: (shape == PositionRows::Full).then(|| p.symbol.to_string()),
                     size: Some(p.size),
                     entry_price: p.entry_price,
                     timestamp: Some(ts),
@@ -657,8 +655,8 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let quotes: HashMap<String, Decimal> = {
-        let syms: Vec<String> = all_positions(&st)
+    let quotes: HashMap<Symbol, Decimal> = {
+        let syms: Vec<Symbol> = all_positions(&st)
             .await
             .into_iter()
             .map(|p| p.symbol)
@@ -671,7 +669,7 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
             .map(|q| (q.symbol, q.mark))
             .collect()
     };
-    let contracts: HashMap<String, Decimal> = st
+    let contracts: HashMap<Symbol, Decimal> = st
         .venue
         .contracts()
         .into_iter()
@@ -692,7 +690,7 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
             };
             crate::wire::MarginedPosition {
                 product_id: Some(p.product_id),
-                product_symbol: Some(p.symbol),
+                product_symbol: Some(p.symbol.into()),
                 size: Some(p.size),
                 entry_price: p.entry_price,
                 mark_price: mark,

@@ -42,7 +42,7 @@ fn matches(symbols: &[String], c: &OptionContract, prefix: &str) -> bool {
     symbols.iter().any(|s| {
         let s = s.strip_prefix(prefix).unwrap_or(s);
         s == "all"
-            || s == c.symbol
+            || c.symbol == s
             || s == chain_id(c)
             || (s == "call_options" && c.symbol.starts_with("C-"))
             || (s == "put_options" && c.symbol.starts_with("P-"))
@@ -65,11 +65,11 @@ fn ticker_frame(e: &ChainEntry) -> TickerFrame {
         ]
     });
     TickerFrame {
-        sy: e.contract.symbol.clone(),
+        sy: e.contract.symbol.to_string(),
         sp: q.spot,
         ts: Some(q.timestamp.timestamp_micros()),
         d: vec![TickerData {
-            s: e.contract.symbol.clone(),
+            s: e.contract.symbol.to_string(),
             i: Some(e.contract.product_id),
             m: Some(q.mark),
             g,
@@ -375,7 +375,7 @@ impl Conn {
                 {
                     let q = &e.quote;
                     let f = ObL1Frame {
-                        sy: c.symbol.clone(),
+                        sy: c.symbol.to_string(),
                         ap: q.ask,
                         ask_size: q.ask.map(|_| q.ask_size),
                         bp: q.bid,
@@ -423,7 +423,7 @@ impl Conn {
             action: action.into(),
             result: None,
             reason: reason.map(str::to_string),
-            symbol: Some(s.symbol.clone()),
+            symbol: Some(s.symbol.to_string()),
             product_id: Some(meta.product_id),
             order_id: i64::try_from(meta.id).ok(),
             client_order_id: meta.client_order_id,
@@ -477,10 +477,10 @@ impl Conn {
     async fn positions_snapshot(&mut self) -> String {
         let mut result = Vec::new();
         for p in self.all_positions().await {
-            self.positions_seen.insert(p.symbol.clone(), p.size);
+            self.positions_seen.insert(p.symbol.to_string(), p.size);
             result.push(WsPosition {
                 product_id: Some(p.product_id),
-                product_symbol: Some(p.symbol),
+                product_symbol: Some(p.symbol.into()),
                 symbol: None,
                 size: Some(p.size),
                 entry_price: p.entry_price,
@@ -520,7 +520,7 @@ impl Conn {
                     continue;
                 };
                 let t = UserTradeFrame {
-                    sy: f.symbol.clone(),
+                    sy: f.symbol.to_string(),
                     f: Some(f.fill_id.clone()),
                     o: Some(meta.id.to_string()),
                     side: Some(match f.side {
@@ -542,7 +542,7 @@ impl Conn {
                 .all_positions()
                 .await
                 .into_iter()
-                .map(|p| (p.symbol, (p.product_id, p.size, p.entry_price)))
+                .map(|p| (p.symbol.into(), (p.product_id, p.size, p.entry_price)))
                 .collect();
             let mut symbols: Vec<String> = now
                 .keys()
