@@ -7,8 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use strangle_core::backtest::sweep::{self as core_sweep, Grid, SharedFeed};
 use strangle_core::backtest::{Backtest, BacktestResult, Report};
 use strangle_core::data::source::{take_error, DataFile, DataKind};
@@ -16,9 +15,10 @@ use strangle_core::model::Underlying;
 use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
 use strangle_core::sim::MarketFeed;
 
-use crate::errors::{data_error, to_json, BacktestError};
+use crate::errors::{data_error, BacktestError};
 use crate::interrupt::{self, Cancel, Cancellable};
 use crate::profiles;
+use crate::topy::to_py;
 
 /// Where a backtest's market comes from (the JSON the Python package sends).
 #[derive(Debug, Clone, Deserialize)]
@@ -195,26 +195,41 @@ fn run_one(bt: &Backtest, market: &Market, cancel: Cancel) -> Result<BacktestRes
 }
 
 /// Runs a backtest of a profile on a data source, on a worker thread without the GIL
-/// (Ctrl-C interrupts it). Returns `{"result", "report", "html", "legs_csv"}` as JSON.
+/// (Ctrl-C interrupts it). Returns `{"result", "report", "html", "legs_csv"}`.
 #[pyfunction]
 pub fn backtest(
     py: Python<'_>,
     profile_json: &str,
     data_json: &str,
     options_json: &str,
-) -> PyResult<String> {
+) -> PyResult<PyObject> {
     let bt = settings(profile_json, options_json)?;
     let market = market(data_json)?;
     let result = interrupt::run(py, move |cancel| run_one(&bt, &market, cancel))??;
     let report = Report::new(&result);
     let html = report.to_html(&result);
     let csv = Report::legs_csv(&result);
-    to_json(&json!({"result": result, "report": report, "html": html, "legs_csv": csv}))
+    #[derive(Serialize)]
+    struct Outcome<'a> {
+        result: &'a BacktestResult,
+        report: &'a Report,
+        html: String,
+        legs_csv: String,
+    }
+    to_py(
+        py,
+        &Outcome {
+            result: &result,
+            report: &report,
+            html,
+            legs_csv: csv,
+        },
+    )
 }
 
 /// Runs one backtest per profile of `grid` (`{"dotted.field": [values]}` over the base
 /// profile) on `threads` worker threads, without the GIL and interruptible. Returns
-/// `{"rows": [ranked rows], "profiles": {name: profile}}` as JSON.
+/// `{"rows": [ranked rows], "profiles": {name: profile}}`.
 #[pyfunction]
 #[pyo3(signature = (profile_json, grid_json, data_json, options_json, threads=None))]
 pub fn sweep(
@@ -224,7 +239,7 @@ pub fn sweep(
     data_json: &str,
     options_json: &str,
     threads: Option<usize>,
-) -> PyResult<String> {
+) -> PyResult<PyObject> {
     let bt = settings(profile_json, options_json)?;
     let grid_value: serde_json::Value =
         serde_json::from_str(grid_json).map_err(|e| PyValueError::new_err(format!("grid: {e}")))?;
@@ -277,14 +292,14 @@ pub fn sweep(
         ))
     })??;
     let rows = core_sweep::rank(&variants, &results);
-    let profiles: serde_json::Map<String, serde_json::Value> = variants
+    #[derive(Serialize)]
+    struct Ranked<'a, R: Serialize> {
+        rows: R,
+        profiles: std::collections::BTreeMap<&'a str, &'a strangle_core::profile::Profile>,
+    }
+    let profiles = variants
         .iter()
-        .map(|v| {
-            (
-                v.profile.name.clone(),
-                serde_json::to_value(&v.profile).unwrap_or_default(),
-            )
-        })
+        .map(|v| (v.profile.name.as_str(), &v.profile))
         .collect();
-    to_json(&json!({"rows": rows, "profiles": profiles}))
+    to_py(py, &Ranked { rows, profiles })
 }

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use strangle_core::ledger::SessionState;
 use strangle_store::{SessionFilter, Store};
 
-use crate::errors::{ledger_error, to_json};
+use crate::errors::ledger_error;
 use crate::interrupt::runtime;
+use crate::topy::to_py;
 
 /// The filter the Python package sends.
 #[derive(Debug, Default, Deserialize)]
@@ -87,29 +88,27 @@ impl NativeLedger {
         self.store.backend()
     }
 
-    /// One page of sessions (newest first) as JSON: `{"items", "total", "limit", "offset"}`.
-    fn sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+    /// One page of sessions (newest first): `{"items", "total", "limit", "offset"}`.
+    fn sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<PyObject> {
         let f = filter(filter_json)?;
-        to_json(&self.block(py, self.store.list_sessions(&f))?)
+        to_py(py, &self.block(py, self.store.list_sessions(&f))?)
     }
 
-    /// Every matching session (oldest first) as a JSON list.
-    fn all_sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+    /// Every matching session (oldest first).
+    fn all_sessions(&self, py: Python<'_>, filter_json: &str) -> PyResult<PyObject> {
         let f = filter(filter_json)?;
-        to_json(&self.block(py, self.store.all_sessions(&f))?)
+        to_py(py, &self.block(py, self.store.all_sessions(&f))?)
     }
 
     /// One session with its legs, orders, fills and audit events, or `None`.
-    fn session(&self, py: Python<'_>, session_id: &str) -> PyResult<Option<String>> {
-        self.block(py, self.store.session_detail(session_id))?
-            .map(|d| to_json(&d))
-            .transpose()
+    fn session(&self, py: Python<'_>, session_id: &str) -> PyResult<PyObject> {
+        to_py(py, &self.block(py, self.store.session_detail(session_id))?)
     }
 
-    /// KPIs and series over the matching closed sessions, as JSON.
-    fn analytics(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
+    /// KPIs and series over the matching closed sessions.
+    fn analytics(&self, py: Python<'_>, filter_json: &str) -> PyResult<PyObject> {
         let f = filter(filter_json)?;
-        to_json(&self.block(py, self.store.analytics(&f))?)
+        to_py(py, &self.block(py, self.store.analytics(&f))?)
     }
 
     /// The matching sessions as CSV.
@@ -118,9 +117,8 @@ impl NativeLedger {
         self.block(py, self.store.sessions_csv(&f))
     }
 
-    /// Every stored profile as a JSON list (`id`, `active`, `created_at`, `updated_at`,
-    /// `profile`).
-    fn profiles(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.block(py, self.store.profiles())?)
+    /// Every stored profile (`id`, `active`, `created_at`, `updated_at`, `profile`).
+    fn profiles(&self, py: Python<'_>) -> PyResult<PyObject> {
+        to_py(py, &self.block(py, self.store.profiles())?)
     }
 }

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod pricing;
 pub mod profiles;
 pub mod sessions;
+pub mod topy;
 
 /// The native part of the `strangle` package.
 #[pymodule]
@@ -32,11 +33,13 @@ fn _strangle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profiles::profile_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_from_toml, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(profiles::profile_view, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::black76_many, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::implied_vol_many, m)?)?;
     m.add_function(wrap_pyfunction!(chains::read_chain_file, m)?)?;
     m.add_function(wrap_pyfunction!(chains::chain_from_delta, m)?)?;
     m.add_function(wrap_pyfunction!(chains::select, m)?)?;
+    m.add_function(wrap_pyfunction!(chains::chain_view, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::backtest, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::sweep, m)?)?;
     m.add_class::<ledger::NativeLedger>()?;

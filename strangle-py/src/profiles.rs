@@ -43,6 +43,13 @@ pub fn profile_from_toml(text: &str) -> PyResult<String> {
     checked(toml::from_str::<Profile>(text))
 }
 
+/// Every setting of a profile (given as the package's JSON), typed for Python: decimals as
+/// `Decimal`.
+#[pyfunction]
+pub fn profile_view(py: Python<'_>, json_text: &str) -> PyResult<PyObject> {
+    crate::topy::to_py(py, &parse(json_text)?)
+}
+
 /// A profile as TOML text.
 #[pyfunction]
 pub fn profile_to_toml(json_text: &str) -> PyResult<String> {

@@ -20,9 +20,10 @@ use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{default_holder, PgStore, Store};
 
-use crate::errors::{ledger_error, session_error, to_json, SessionError};
+use crate::errors::{ledger_error, session_error, SessionError};
 use crate::interrupt::runtime;
 use crate::profiles;
+use crate::topy::to_py;
 
 /// The market the Python package asks for.
 #[derive(Debug, Deserialize)]
@@ -158,8 +159,8 @@ fn next_session_number() -> u64 {
     N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// How a session ended: its last heartbeat as JSON, or the error that ended it.
-type Ending = Result<String, String>;
+/// How a session ended: its last heartbeat, or the error that ended it.
+type Ending = Result<strangle_core::strategy::Status, String>;
 
 /// A running (or ended) trading session.
 #[pyclass(module = "strangle._strangle", frozen)]
@@ -192,7 +193,7 @@ impl NativeSession {
                     Some(e) => e.wait().await.map_err(|e| e.to_string()),
                     None => Err("the session's engine was lost".to_string()),
                 };
-                res.and_then(|s| serde_json::to_string(&s).map_err(|e| e.to_string()))
+                res
             })
         });
         *self.ended.lock().map_err(poisoned)? = Some(ending.clone());
@@ -285,9 +286,9 @@ impl NativeSession {
         &self.mode
     }
 
-    /// The latest heartbeat as JSON.
-    fn status(&self) -> PyResult<String> {
-        to_json(&self.handle.status())
+    /// The latest heartbeat.
+    fn status(&self, py: Python<'_>) -> PyResult<PyObject> {
+        to_py(py, &self.handle.status())
     }
 
     /// Whether the engine is still running.
@@ -311,10 +312,10 @@ impl NativeSession {
     }
 
     /// Waits for the engine to end (at most `timeout` seconds; Ctrl-C interrupts the wait,
-    /// not the session). Returns the last heartbeat as JSON, or `None` on timeout; raises
+    /// not the session). Returns the last heartbeat, or `None` on timeout; raises
     /// `SessionError` when the engine ended with an error.
     #[pyo3(signature = (timeout=None))]
-    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<String>> {
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
         if let Some(t) = timeout.filter(|t| !(t.is_finite() && *t >= 0.0)) {
             return Err(PyValueError::new_err(format!(
                 "timeout must be a non-negative number of seconds, not {t}"
@@ -329,7 +330,7 @@ impl NativeSession {
             py.check_signals()?;
         }
         match self.finish(py)? {
-            Ok(status) => Ok(Some(status)),
+            Ok(status) => Ok(Some(to_py(py, &status)?)),
             Err(e) => Err(SessionError::new_err(e)),
         }
     }

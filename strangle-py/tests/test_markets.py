@@ -9,7 +9,6 @@ import _thread
 import json
 import threading
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import pytest

@@ -5,9 +5,9 @@ environment). The chain file is written by the `strangle` binary's own format te
 generated here from Black-76 so the test needs no data file.
 """
 
-import math
-import os
+import re
 import threading
+from datetime import date
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -153,6 +153,40 @@ def test_backtest_from_python(chain_path, tmp_path):
     assert r.legs_csv().count("\n") == 1 + 2 * len(r.sessions)
     # Deterministic to the last digit.
     assert strangle.backtest(p, chain_path).to_dict() == d
+
+
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?$")
+
+
+def _text_leaves(v, path="$"):
+    """Every (path, text) leaf of a nested value."""
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield from _text_leaves(x, f"{path}.{k}")
+    elif isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            yield from _text_leaves(x, f"{path}[{i}]")
+    elif isinstance(v, str):
+        yield path, v
+
+
+def test_every_amount_and_time_arrives_typed(chain_path):
+    """The engine types its answers by the Rust types (no list of field names): no number or
+    time is left as text anywhere in a backtest's result, a chain or a profile."""
+    p = strangle.Profile(name="typed", contracts_per_leg="5", liquidity={"max_quote_age_secs": 900})
+    r = strangle.backtest(p, chain_path)
+    chain = strangle.read_chain_file(chain_path)[0]
+    for name, value in [("backtest", r.to_dict()), ("chain", chain.to_dict()), ("profile", p.to_dict())]:
+        bad = [(path, t) for path, t in _text_leaves(value)
+               if (_NUMBER.match(t) or _TIME.match(t)) and not path.endswith("_csv")]
+        assert bad == [], f"{name}: {bad[:5]}"
+    day, net = r.to_dict()["report"]["daily"][0]
+    assert isinstance(day, date) and isinstance(net, Decimal)
+    s = r.sessions[0]
+    assert s["opened_at"].tzinfo is not None and isinstance(s["pnl"]["net"], Decimal)
+    assert isinstance(chain.entries[0]["quote"]["mark"], Decimal)
+    assert isinstance(chain.entries[0]["contract"]["expiry"], datetime)
 
 
 def test_backtests_release_the_gil(chain_path):

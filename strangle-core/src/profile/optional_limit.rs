@@ -7,10 +7,11 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serializer};
 
-/// Writes `None` as `"off"` and a value as a decimal string.
+/// Writes `None` as `"off"` and a value as the decimal itself (a decimal string in JSON and
+/// TOML; handed over as `Some` so that a serializer that types decimals sees one).
 pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(d) => s.collect_str(d),
+        Some(d) => s.serialize_some(d),
         None => s.serialize_str("off"),
     }
 }

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _strangle
-from ._convert import _existing, _jsonable, _py, _utc
+from ._convert import _existing, _jsonable, _utc
 from .profiles import Profile
 
 
@@ -24,12 +24,12 @@ class BacktestResult:
     def kpis(self) -> Dict[str, Any]:
         """Net, gross, fees, win rate, average win/loss, profit factor, max drawdown, Sharpe,
         Sortino, sessions."""
-        return _py(self._raw["report"]["kpis"])
+        return self._raw["report"]["kpis"]
 
     @property
     def sessions(self) -> List[Dict[str, Any]]:
         """Every session with its legs."""
-        return _py(self._raw["result"]["sessions"])
+        return self._raw["result"]["sessions"]
 
     @property
     def exit_reasons(self) -> Dict[str, int]:
@@ -38,7 +38,7 @@ class BacktestResult:
 
     def to_dict(self) -> Dict[str, Any]:
         """Everything: data read, sessions, fills, KPIs, daily PnL and curves."""
-        return {"result": _py(self._raw["result"]), "report": _py(self._raw["report"])}
+        return {"result": self._raw["result"], "report": self._raw["report"]}
 
     def records(self) -> List[Dict[str, Any]]:
         """One flat row per session (for pandas)."""
@@ -135,8 +135,7 @@ def backtest(profile: Profile, data: Data, *, cash: Union[str, Decimal, int] = "
     give the same result, to the last digit.
     """
     spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
-    raw = _strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until))
-    return BacktestResult(json.loads(raw))
+    return BacktestResult(_strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until)))
 
 
 class SweepResult:
@@ -149,7 +148,7 @@ class SweepResult:
     @property
     def rows(self) -> List[Dict[str, Any]]:
         """``rank``, ``name``, ``params`` (``field=value``), ``kpis`` (or ``None``) and ``error``."""
-        return _py(self._raw["rows"])
+        return self._raw["rows"]
 
     @property
     def best(self) -> Dict[str, Any]:
@@ -174,7 +173,7 @@ class SweepResult:
 
     def to_dict(self) -> Dict[str, Any]:
         """The ranked rows and every profile's settings."""
-        return {"rows": self.rows, "profiles": {k: Profile.from_dict(v).to_dict() for k, v in self._raw["profiles"].items()}}
+        return {"rows": self.rows, "profiles": dict(self._raw["profiles"])}
 
     def to_pandas(self):  # type: ignore[no-untyped-def]
         """The rows as a pandas DataFrame (needs pandas)."""
@@ -201,5 +200,4 @@ def sweep(profile: Profile, grid: Mapping[str, Sequence[Any]], data: Data, *, th
     value raises :class:`ProfileError`. Ctrl-C interrupts it."""
     spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
     g = json.dumps({k: _jsonable(list(v)) for k, v in grid.items()})
-    raw = _strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until), threads)
-    return SweepResult(json.loads(raw))
+    return SweepResult(_strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until), threads))

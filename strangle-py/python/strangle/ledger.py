@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Union
 
 from . import _strangle
-from ._convert import _jsonable, _py, _utc
+from ._convert import _jsonable, _utc
 from .profiles import Profile
 
 
@@ -50,14 +50,13 @@ class Ledger:
         ``entering``, ``open``, ``exiting``, ``closed``."""
         f = _filter(profile, since, until, state, limit, offset)
         if limit is None and offset is None:
-            return list(reversed(_py(json.loads(self._native.all_sessions(f)))))
-        return _py(json.loads(self._native.sessions(f)))["items"]
+            return list(reversed(self._native.all_sessions(f)))
+        return self._native.sessions(f)["items"]
 
     def session(self, session_id: str) -> Optional[Dict[str, Any]]:
         """One session with ``session`` (legs, PnL), ``orders`` (with client order ids),
         ``fills`` and ``events`` (the audit trail); ``None`` when unknown."""
-        raw = self._native.session(session_id)
-        return None if raw is None else _py(json.loads(raw))
+        return self._native.session(session_id)
 
     def legs(self, session_id: str) -> List[Dict[str, Any]]:
         """A session's legs."""
@@ -81,7 +80,7 @@ class Ledger:
                   until: Optional[datetime] = None) -> Dict[str, Any]:
         """KPIs and series over the closed sessions: net, win rate, profit factor, drawdown,
         cumulative PnL, rolling win rate, histogram."""
-        return _py(json.loads(self._native.analytics(_filter(profile, since, until, None, None, None))))
+        return self._native.analytics(_filter(profile, since, until, None, None, None))
 
     def sessions_csv(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
                      until: Optional[datetime] = None) -> str:
@@ -92,10 +91,8 @@ class Ledger:
         """Stored profiles: ``id``, ``active``, ``created_at``, ``updated_at`` and ``profile``
         (a :class:`Profile`)."""
         out = []
-        for p in json.loads(self._native.profiles()):
-            settings = p.pop("profile")
-            row = _py(p)
-            row["profile"] = Profile.from_dict(settings)
+        for row in self._native.profiles():
+            row["profile"] = Profile.from_dict(row["profile"])
             out.append(row)
         return out
 

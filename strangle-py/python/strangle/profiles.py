@@ -7,7 +7,7 @@ import os
 from typing import Any, Dict, Union
 
 from . import _strangle
-from ._convert import _jsonable, _py
+from ._convert import _jsonable
 
 
 class Profile:
@@ -41,7 +41,7 @@ class Profile:
 
     def to_dict(self) -> Dict[str, Any]:
         """Every setting, defaults included (decimals as :class:`~decimal.Decimal`)."""
-        return _py(json.loads(json.dumps(self._data)))
+        return _strangle.profile_view(self._json())
 
     def to_toml(self) -> str:
         """The profile as TOML, as `strangle` reads it."""
@@ -57,10 +57,9 @@ class Profile:
         return json.dumps(self._data)
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return _py(self._data[name], name)
-        except KeyError:
-            raise AttributeError(name) from None
+        if name.startswith("_") or name not in self._data:
+            raise AttributeError(name)
+        return _strangle.profile_view(self._json())[name]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Profile) and self._data == other._data

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, AsyncIterator, Dict, Iterator, Optional, Union
 
 from . import _strangle
-from ._convert import _jsonable, _py, _utc
+from ._convert import _jsonable, _utc
 from .profiles import Profile
 
 
@@ -142,7 +142,7 @@ class Session:
     def status(self) -> Dict[str, Any]:
         """The latest heartbeat: ``phase``, ``session_id``, ``legs`` (strike, entry, mark, PnL),
         ``pnl``, ``pnl_pct``, ``trailing_level``, ``spot``, ``next_entry``, ``planned_exit``…"""
-        return _py(json.loads(self._native.status()))
+        return self._native.status()
 
     @property
     def running(self) -> bool:
@@ -165,8 +165,7 @@ class Session:
         """Waits for the engine to end (at most ``timeout`` seconds) and returns its last
         heartbeat, or ``None`` on timeout. Raises :class:`SessionError` if it ended with an
         error. Ctrl-C interrupts the wait, not the session."""
-        raw = self._native.wait(timeout)
-        return None if raw is None else _py(json.loads(raw))
+        return self._native.wait(timeout)
 
     async def wait_async(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
         """:meth:`wait` without blocking the event loop."""
