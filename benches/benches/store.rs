@@ -26,6 +26,7 @@ fn mark(i: u64) -> PnlMark {
             fees: Decimal::new(99, 2),
             net: Decimal::from(i),
         },
+        close_now_net: Some(Decimal::from(i) - Decimal::ONE),
         trailing_level: Some(Decimal::from(25)),
         spot: Some(Decimal::new(820_005, 1)),
     }

@@ -183,6 +183,9 @@ pub struct PnlMark {
     pub at: DateTime<Utc>,
     /// PnL at the marks.
     pub pnl: SessionPnl,
+    /// Net PnL if the open legs were bought back at the asks now, exit fees included (`None`
+    /// while a leg had no ask).
+    pub close_now_net: Option<Decimal>,
     /// Locked trailing level.
     pub trailing_level: Option<Decimal>,
     /// Spot, if known.

@@ -67,6 +67,31 @@ impl LegBook {
     }
 }
 
+impl LegBook {
+    /// PnL of the leg if its open contracts were bought back now at `ask`, paying `exit_fee`
+    /// for that: what closing would realise, where [`LegBook::pnl`] values them at the mark.
+    ///
+    /// ```
+    /// use rust_decimal_macros::dec;
+    /// use strangle_core::pnl::LegBook;
+    /// let mut b = LegBook::default();
+    /// b.sell(dec!(10), dec!(500), dec!(0.6));
+    /// let at_mark = b.pnl(dec!(450), dec!(0.001));
+    /// let close = b.close_now(dec!(470), dec!(0.001), dec!(0.55));
+    /// assert_eq!(at_mark.net, dec!(-0.1)); // 0.5 − 0.6
+    /// assert_eq!(close.net, dec!(-0.85)); // 0.3 − 0.6 − 0.55
+    /// ```
+    pub fn close_now(&self, ask: Decimal, contract_size: Decimal, exit_fee: Decimal) -> LegPnl {
+        let p = self.pnl(ask, contract_size);
+        let fees = p.fees + exit_fee;
+        LegPnl {
+            fees,
+            net: p.gross - fees,
+            ..p
+        }
+    }
+}
+
 /// PnL of one leg, USD.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegPnl {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::{Profile, Trailing};
+use crate::profile::{PnlBasis, Profile, Trailing};
 
 /// Why a strangle was closed (or never completed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -112,8 +112,11 @@ impl TrailingStop {
 pub struct ExitInputs {
     /// Now.
     pub now: DateTime<Utc>,
-    /// Net PnL in % of premium, when the marks are fresh enough to trust.
-    pub pnl_pct: Option<Decimal>,
+    /// Net PnL at the marks in % of premium, when the quotes are fresh enough to trust.
+    pub mark_pct: Option<Decimal>,
+    /// Net PnL if closed now at the asks (exit fees included) in % of premium, when the
+    /// quotes are fresh and every open leg has an ask.
+    pub close_pct: Option<Decimal>,
     /// The IST exit time fixed at entry.
     pub planned_exit: DateTime<Utc>,
     /// Settlement of the legs.
@@ -122,22 +125,39 @@ pub struct ExitInputs {
     pub stop_requested: bool,
 }
 
-/// Evaluates the exits in order and returns the first that fires. Updates the trailing stop
-/// with the current profit first, so a new peak is locked before it is tested.
+impl ExitInputs {
+    /// The profit on `basis`, if known.
+    pub fn pct(&self, basis: PnlBasis) -> Option<Decimal> {
+        match basis {
+            PnlBasis::Mark => self.mark_pct,
+            PnlBasis::CloseNow => self.close_pct,
+        }
+    }
+}
+
+/// Evaluates the exits in order and returns the first that fires, each rule on the PnL basis
+/// the profile gives it (a rule whose basis is unknown now does not fire). Updates the
+/// trailing stop with the current profit first, so a new peak is locked before it is tested.
 pub fn check_exit(
     profile: &Profile,
     trailing: &mut TrailingStop,
     inp: &ExitInputs,
 ) -> Option<ExitReason> {
-    if let Some(pct) = inp.pnl_pct {
+    let basis = profile.exit_basis;
+    let trail = inp.pct(basis.trailing);
+    if let Some(pct) = trail {
         trailing.update(&profile.trailing, pct);
-        if profile.max_loss_pct.is_some_and(|m| pct <= -m) {
+    }
+    if let (Some(m), Some(pct)) = (profile.max_loss_pct, inp.pct(basis.max_loss)) {
+        if pct <= -m {
             return Some(ExitReason::MaxLoss);
         }
-        if trailing.hit(pct) {
-            return Some(ExitReason::TrailingStop);
-        }
-        if profile.max_profit_pct.is_some_and(|m| pct >= m) {
+    }
+    if trail.is_some_and(|pct| trailing.hit(pct)) {
+        return Some(ExitReason::TrailingStop);
+    }
+    if let (Some(m), Some(pct)) = (profile.max_profit_pct, inp.pct(basis.max_profit)) {
+        if pct >= m {
             return Some(ExitReason::MaxProfit);
         }
     }
@@ -208,7 +228,8 @@ mod tests {
             .expect("t");
         let inp = ExitInputs {
             now: t0 + Duration::hours(10),
-            pnl_pct: Some(dec!(-150)),
+            mark_pct: Some(dec!(-150)),
+            close_pct: Some(dec!(-160)),
             planned_exit: t0 + Duration::hours(5),
             expiry: t0 + Duration::hours(11),
             stop_requested: true,
@@ -216,12 +237,14 @@ mod tests {
         let mut ts = TrailingStop::default();
         assert_eq!(check_exit(&p, &mut ts, &inp), Some(ExitReason::MaxLoss));
         let inp2 = ExitInputs {
-            pnl_pct: Some(dec!(5)),
+            mark_pct: Some(dec!(5)),
+            close_pct: Some(dec!(4)),
             ..inp
         };
         assert_eq!(check_exit(&p, &mut ts, &inp2), Some(ExitReason::ExitTime));
         let inp3 = ExitInputs {
-            pnl_pct: None,
+            mark_pct: None,
+            close_pct: None,
             now: t0 + Duration::hours(1),
             ..inp
         };
@@ -232,7 +255,8 @@ mod tests {
         let inp4 = ExitInputs {
             now: t0 + Duration::minutes(60 * 10 + 31),
             planned_exit: t0 + Duration::hours(20),
-            pnl_pct: None,
+            mark_pct: None,
+            close_pct: None,
             stop_requested: false,
             ..inp
         };
@@ -240,5 +264,66 @@ mod tests {
             check_exit(&p, &mut ts, &inp4),
             Some(ExitReason::ExpiryBuffer)
         );
+    }
+
+    fn at(h: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("t")
+            + Duration::hours(h)
+    }
+
+    fn inputs(mark: Option<Decimal>, close: Option<Decimal>) -> ExitInputs {
+        ExitInputs {
+            now: at(0),
+            mark_pct: mark,
+            close_pct: close,
+            planned_exit: at(5),
+            expiry: at(30),
+            stop_requested: false,
+        }
+    }
+
+    /// Max profit and the trailing stop look at what closing would realise by default; max
+    /// loss at the mark. Each can be set to the other basis.
+    #[test]
+    fn each_rule_reads_its_own_basis() {
+        let mut p = Profile::named("b");
+        p.max_profit_pct = Some(dec!(50));
+        p.max_loss_pct = Some(dec!(100));
+        let mut ts = TrailingStop::default();
+        // The mark says 55 % profit, closing would realise 35 %: no max-profit exit.
+        let inp = inputs(Some(dec!(55)), Some(dec!(35)));
+        assert_eq!(check_exit(&p, &mut ts, &inp), None);
+        assert_eq!(
+            ts.peak_pct,
+            Some(dec!(35)),
+            "the trailing peak is on close-now"
+        );
+        // Closing would realise 50 %: exit.
+        let inp = inputs(Some(dec!(60)), Some(dec!(50)));
+        assert_eq!(
+            check_exit(&p, &mut TrailingStop::default(), &inp),
+            Some(ExitReason::MaxProfit)
+        );
+        // A spread blow-out: closing would cost 130 % of premium, the mark says −40 %.
+        let inp = inputs(Some(dec!(-40)), Some(dec!(-130)));
+        assert_eq!(check_exit(&p, &mut TrailingStop::default(), &inp), None);
+        // On the mark basis (the original platform's behaviour) the mark decides everything.
+        p.exit_basis = crate::profile::ExitBasis::mark();
+        let inp = inputs(Some(dec!(55)), Some(dec!(35)));
+        assert_eq!(
+            check_exit(&p, &mut TrailingStop::default(), &inp),
+            Some(ExitReason::MaxProfit)
+        );
+        // Without an ask on a leg, close-now is unknown: its rules wait, the others work.
+        p.exit_basis = crate::profile::ExitBasis::default();
+        let inp = inputs(Some(dec!(-120)), None);
+        assert_eq!(
+            check_exit(&p, &mut TrailingStop::default(), &inp),
+            Some(ExitReason::MaxLoss)
+        );
+        let inp = inputs(Some(dec!(90)), None);
+        assert_eq!(check_exit(&p, &mut TrailingStop::default(), &inp), None);
     }
 }

@@ -19,7 +19,9 @@ use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::*;
 use strangle_core::pnl::{LegBook, SessionPnl};
-use strangle_core::profile::{DeltaBand, PickRule, Profile, Trailing, TrailingStep, TrailingTier};
+use strangle_core::profile::{
+    DeltaBand, ExitBasis, PickRule, Profile, Trailing, TrailingStep, TrailingTier,
+};
 use strangle_core::risk::TrailingStop;
 use strangle_core::select::select;
 use strangle_core::sim::synthetic::SyntheticMarket;
@@ -386,6 +388,14 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 }
 
 fn run_scenario(sc: &Scenario) -> (Vec<String>, Vec<strangle_core::ledger::SessionRecord>) {
+    run_with(sc, |_| {})
+}
+
+/// Runs a scenario with the profile changed by `tweak` after the scenario's settings.
+fn run_with(
+    sc: &Scenario,
+    tweak: impl Fn(&mut Profile),
+) -> (Vec<String>, Vec<strangle_core::ledger::SessionRecord>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -418,6 +428,7 @@ fn run_scenario(sc: &Scenario) -> (Vec<String>, Vec<strangle_core::ledger::Sessi
         p.liquidity.max_quote_age_secs = 3600;
         p.execution.market_fallback = sc.market_fallback;
         p.execution.partial_fill_threshold_pct = dec!(50);
+        tweak(&mut p);
         let venue = Arc::new(
             SimExchange::new(clock.clone(), p.fees.clone(), dec!(100000))
                 .with_feed(Box::new(VecFeed::new(snaps))),
@@ -490,4 +501,77 @@ proptest! {
         }
         prop_assert!(sessions.iter().filter(|s| s.state.is_active()).count() <= 1);
     }
+}
+
+/// The sessions of `sc` that closed on max profit, with the target, on `basis`.
+fn profit_exits(
+    sc: &Scenario,
+    target: i64,
+    basis: ExitBasis,
+) -> Vec<strangle_core::ledger::SessionRecord> {
+    // Quotes deep enough that an exit fills at the quoted asks, no trailing stop, no command.
+    let sc = Scenario {
+        quote_size: 1000,
+        command: None,
+        ..sc.clone()
+    };
+    let (violations, sessions) = run_with(&sc, |p| {
+        p.max_profit_pct = Some(Decimal::from(target));
+        p.trailing = Trailing::default();
+        p.exit_basis = basis;
+    });
+    assert!(violations.is_empty(), "{violations:?}");
+    sessions
+        .into_iter()
+        .filter(|s| {
+            s.state == SessionState::Closed
+                && s.exit_reason == Some(strangle_core::risk::ExitReason::MaxProfit)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// With max profit on the close-now basis (the default), an exit that fills at the quoted
+    /// asks realises at least the profit that triggered it: spread and exit fees were counted
+    /// before the trigger, not discovered after the fill.
+    #[test]
+    fn a_close_now_profit_exit_realises_at_least_its_trigger(sc in scenario(), target in 2i64..40) {
+        for s in profit_exits(&sc, target, ExitBasis::default()) {
+            let realised = s.pnl.pct_of_premium().expect("premium");
+            prop_assert!(
+                realised >= Decimal::from(target),
+                "{} realised {realised} % on a {target} % max-profit exit",
+                s.session_id
+            );
+        }
+    }
+}
+
+/// The same exits on the mark basis realise less than their trigger (the spread and the exit
+/// fee come after it): the case the close-now basis exists for, so the property above can fail.
+#[test]
+fn a_mark_profit_exit_can_realise_less_than_its_trigger() {
+    let sc = Scenario {
+        steps: vec![-10; 72],
+        quote_size: 1000,
+        contracts: 10,
+        max_loss: 100,
+        lo: 10,
+        entry_minute: 0,
+        market_fallback: false,
+        command: None,
+    };
+    let short: Vec<_> = (2..40)
+        .flat_map(|target| {
+            profit_exits(&sc, target, ExitBasis::mark())
+                .into_iter()
+                .map(move |s| (target, s.pnl.pct_of_premium().expect("premium")))
+        })
+        .filter(|(target, realised)| *realised < Decimal::from(*target))
+        .collect();
+    assert!(
+        !short.is_empty(),
+        "no mark-basis exit fell short of its trigger"
+    );
 }

@@ -108,7 +108,8 @@ impl Store {
         // One multi-row INSERT per chunk: a group commit of many marks.
         for chunk in marks.chunks(crate::MARKS_PER_INSERT) {
             let mut qb = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO marks (session_id, at, premium, gross, fees, net, trailing_level, spot) ",
+                "INSERT INTO marks (session_id, at, premium, gross, fees, net, close_now_net, \
+                 trailing_level, spot) ",
             );
             qb.push_values(chunk, |mut b, m| {
                 b.push_bind(m.session_id.to_string())
@@ -117,6 +118,7 @@ impl Store {
                     .push_bind(dec(m.pnl.gross))
                     .push_bind(dec(m.pnl.fees))
                     .push_bind(dec(m.pnl.net))
+                    .push_bind(m.close_now_net.map(dec))
                     .push_bind(m.trailing_level.map(dec))
                     .push_bind(m.spot.map(dec));
             });

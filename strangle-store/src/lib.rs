@@ -47,7 +47,7 @@ pub const ANALYTICS_WIN_RATE_WINDOW: usize = 10;
 /// Bars of the analytics' PnL histogram.
 pub const ANALYTICS_HISTOGRAM_BARS: usize = 20;
 
-/// Marks per multi-row INSERT when the buffer is written: 8 bound values each, 4,096 per
+/// Marks per multi-row INSERT when the buffer is written: 9 bound values each, 4,608 per
 /// statement, well within SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 pub(crate) const MARKS_PER_INSERT: usize = MARK_BATCH;
 

@@ -335,6 +335,8 @@ async fn marks_are_group_committed(store: Arc<Store>) {
                 fees: dec!(0.5),
                 net: Decimal::from(i) - dec!(0.5),
             },
+            // Every other mark had a leg without an ask.
+            close_now_net: (i % 2 == 0).then(|| Decimal::from(i) - dec!(1.25)),
             trailing_level: None,
             spot: Some(dec!(82000.5)),
         };
@@ -355,6 +357,14 @@ async fn marks_are_group_committed(store: Arc<Store>) {
         Store::Postgres(s) => pg_count(s.pool(), "marks").await,
     };
     assert_eq!(after as usize, n);
+    // What closing would have realised is kept beside the mark, NULL where it was unknown.
+    let q = "SELECT COUNT(close_now_net) FROM marks";
+    let with_close: i64 = match &*store {
+        Store::Sqlite(s) => sqlx::query_scalar(q).fetch_one(s.pool()).await,
+        Store::Postgres(s) => sqlx::query_scalar(q).fetch_one(s.pool()).await,
+    }
+    .expect("count");
+    assert_eq!(with_close as usize, n.div_ceil(2));
     let _ = SessionState::Closed;
 }
 

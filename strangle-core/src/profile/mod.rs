@@ -198,6 +198,55 @@ impl Default for Execution {
     }
 }
 
+/// What an exit rule compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PnlBasis {
+    /// Net PnL with the open contracts valued at the mark (the exchange's fair price).
+    Mark,
+    /// Net PnL if the open contracts were bought back now at the quoted asks, the exit fees
+    /// the fee model predicts included: what closing would realise.
+    CloseNow,
+}
+
+/// The PnL basis of each exit rule. By default a profit exit (max profit, the trailing stop)
+/// looks at what closing would realise, so it never fires on a profit the spread and the exit
+/// fee would eat; max loss looks at the mark, so a momentary blow-out of the spread does not
+/// stop a position out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ExitBasis {
+    /// Basis of `max_profit_pct` (default `close_now`).
+    pub max_profit: PnlBasis,
+    /// Basis of the trailing stop's peak and lock (default `close_now`).
+    pub trailing: PnlBasis,
+    /// Basis of `max_loss_pct` (default `mark`).
+    pub max_loss: PnlBasis,
+}
+
+impl Default for ExitBasis {
+    fn default() -> Self {
+        Self {
+            max_profit: PnlBasis::CloseNow,
+            trailing: PnlBasis::CloseNow,
+            max_loss: PnlBasis::Mark,
+        }
+    }
+}
+
+impl ExitBasis {
+    /// Every rule on the mark: the original platform's behaviour.
+    pub fn mark() -> Self {
+        Self {
+            max_profit: PnlBasis::Mark,
+            trailing: PnlBasis::Mark,
+            max_loss: PnlBasis::Mark,
+        }
+    }
+}
+
 /// Every setting of one strangle strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -242,6 +291,8 @@ pub struct Profile {
     pub max_profit_pct: Option<Decimal>,
     /// Tiered trailing stop on profit.
     pub trailing: Trailing,
+    /// The PnL each exit rule looks at (mark, or what closing now would realise).
+    pub exit_basis: ExitBasis,
     /// Order working.
     pub execution: Execution,
     /// Fees used by the simulated venue.
@@ -283,6 +334,7 @@ impl Default for Profile {
                     lock_pct: Decimal::from(5),
                 }),
             },
+            exit_basis: ExitBasis::default(),
             execution: Execution::default(),
             fees: FeeModel::default(),
         }

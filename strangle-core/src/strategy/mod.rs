@@ -179,6 +179,9 @@ struct Live {
     orders: HashMap<ClientOrderId, usize>,
     /// Lowest and highest spot seen since entry (or since the engine resumed the session).
     spot_range: Option<(Decimal, Decimal)>,
+    /// What closing now would realise, at the latest quotes (`None` while a leg with open
+    /// contracts has no ask).
+    close_now: Option<SessionPnl>,
 }
 
 impl Live {
@@ -258,6 +261,7 @@ impl Strategy {
             seen_fills: HashSet::new(),
             orders: HashMap::new(),
             spot_range: None,
+            close_now: None,
         });
         s
     }
@@ -345,7 +349,7 @@ impl Strategy {
                 reason,
             } => self.on_order_failed(now, &client_order_id, reason, &mut out),
             Event::Settlement(fills) => self.on_settlement(now, fills, &mut out),
-            Event::Timer => self.check_exits(now, None, &mut out),
+            Event::Timer => self.check_exits(now, None, None, &mut out),
             Event::Command(c) => self.on_command(now, c, &mut out),
         }
         self.drive(now, &mut out);
@@ -448,6 +452,7 @@ impl Strategy {
             seen_fills: HashSet::new(),
             orders: HashMap::new(),
             spot_range: Some((chain.spot, chain.spot)),
+            close_now: None,
         });
         self.phase = Phase::Entering;
         let fmt_delta = |d: Option<f64>| d.map_or("n/a".to_string(), |d| format!("{d:.4}"));
@@ -506,36 +511,51 @@ impl Strategy {
             .iter()
             .all(|q| q.as_ref().is_some_and(|q| q.age_secs(now) <= max_age));
         let pnl = refresh_pnl(&mut l.rec);
-        let pct = pnl.pct_of_premium();
+        l.close_now = close_now_pnl(&self.profile, &l.rec, &l.quotes, self.spot);
+        let close = l.close_now;
         if l.rec.state == SessionState::Open {
             out.push(Action::Write(Write::Mark(PnlMark {
                 session_id: l.rec.session_id.clone(),
                 at: now,
                 pnl,
+                close_now_net: close.map(|c| c.net),
                 trailing_level: l.trailing.level,
                 spot: self.spot,
             })));
         }
-        self.check_exits(now, if fresh { pct } else { None }, out);
+        let (mark_pct, close_pct) = if fresh {
+            (pnl.pct_of_premium(), close.and_then(|c| c.pct_of_premium()))
+        } else {
+            (None, None)
+        };
+        self.check_exits(now, mark_pct, close_pct, out);
     }
 
-    /// Evaluates the exit rules of an open session with the given profit (None when marks
-    /// are not trustworthy: only time rules apply then).
-    fn check_exits(&mut self, now: DateTime<Utc>, pnl_pct: Option<Decimal>, out: &mut Vec<Action>) {
+    /// Evaluates the exit rules of an open session with the given profits at the marks and
+    /// on closing now (None when not trustworthy: only the time rules and the rules on the
+    /// other basis apply then).
+    fn check_exits(
+        &mut self,
+        now: DateTime<Utc>,
+        mark_pct: Option<Decimal>,
+        close_pct: Option<Decimal>,
+        out: &mut Vec<Action>,
+    ) {
         if self.phase != Phase::Open {
             return;
         }
         let Some(l) = self.live.as_mut() else { return };
         let inputs = ExitInputs {
             now,
-            pnl_pct,
+            mark_pct,
+            close_pct,
             planned_exit: l.rec.planned_exit,
             expiry: l.rec.expiry,
             stop_requested: self.stop_requested,
         };
         let before = l.trailing.level;
         let reason = check_exit(&self.profile, &mut l.trailing, &inputs);
-        if let Some(p) = pnl_pct {
+        if let Some(p) = mark_pct {
             l.rec.peak_pnl_pct = Some(l.rec.peak_pnl_pct.map_or(p, |x| x.max(p)));
             l.rec.trough_pnl_pct = Some(l.rec.trough_pnl_pct.map_or(p, |x| x.min(p)));
         }
@@ -563,11 +583,17 @@ impl Strategy {
             l.panic = true;
         }
         let pnl = l.rec.pnl;
+        let close = l
+            .close_now
+            .map_or("unknown".to_string(), |c| format!("{} USD", c.net));
         self.phase = Phase::Exiting;
         self.audit(
             now,
             "exit",
-            format!("exit: {reason} (net PnL at marks {} USD)", pnl.net),
+            format!(
+                "exit: {reason} (net PnL at marks {} USD, closing now at the asks {close})",
+                pnl.net
+            ),
             out,
         );
         self.write_session(out);
@@ -594,8 +620,11 @@ impl Strategy {
                 if panic {
                     self.begin_exit(now, ExitReason::Panic, out);
                 } else {
-                    let pct = self.live.as_ref().and_then(|l| l.rec.pnl.pct_of_premium());
-                    self.check_exits(now, pct, out);
+                    let (mark, close) = self.live.as_ref().map_or((None, None), |l| {
+                        let close = l.close_now.and_then(|c| c.pct_of_premium());
+                        (l.rec.pnl.pct_of_premium(), close)
+                    });
+                    self.check_exits(now, mark, close, out);
                 }
             }
             Phase::Exiting => {
@@ -686,6 +715,32 @@ fn refresh_pnl(rec: &mut SessionRecord) -> SessionPnl {
         .collect();
     rec.pnl = SessionPnl::from_legs(&legs);
     rec.pnl
+}
+
+/// What closing every open contract now would realise: each leg bought back at its quote's
+/// ask (rounded to the tick as the exit order prices it), paying the taker fee the profile's
+/// fee model gives at `spot`. `None` while a leg with open contracts has no quote with an ask,
+/// or no spot is known.
+fn close_now_pnl(
+    profile: &Profile,
+    rec: &SessionRecord,
+    quotes: &[Option<Quote>; 2],
+    spot: Option<Decimal>,
+) -> Option<SessionPnl> {
+    let mut legs = Vec::with_capacity(rec.legs.len());
+    for (i, g) in rec.legs.iter().enumerate() {
+        let open = g.book.open();
+        if open.is_zero() {
+            legs.push(g.book.pnl(Decimal::ZERO, g.contract_size));
+            continue;
+        }
+        let q = quotes.get(i)?.as_ref()?;
+        let price = orders::buy_price(profile, q, g.tick_size, 1)?;
+        let spot = spot.or(q.spot)?;
+        let fee = profile.fees.fee(spot, price, g.contract_size, open, true);
+        legs.push(g.book.close_now(price, g.contract_size, fee));
+    }
+    Some(SessionPnl::from_legs(&legs))
 }
 
 fn opt(d: Option<Decimal>) -> String {

@@ -62,6 +62,11 @@ pub struct Status {
     pub pnl: Option<SessionPnl>,
     /// Net PnL in % of premium.
     pub pnl_pct: Option<Decimal>,
+    /// PnL if the open legs were bought back now at the asks, exit fees included (`None`
+    /// while a leg has no ask).
+    pub close_now_pnl: Option<SessionPnl>,
+    /// `close_now_pnl`'s net in % of premium.
+    pub close_now_pnl_pct: Option<Decimal>,
     /// Locked trailing level, % of premium.
     pub trailing_level: Option<Decimal>,
     /// Highest profit seen, % of premium.
@@ -100,6 +105,7 @@ impl Strategy {
     pub fn status(&self, now: DateTime<Utc>) -> Status {
         let rec = self.live.as_ref().map(|l| &l.rec);
         let range = self.live.as_ref().and_then(|l| l.spot_range);
+        let close_now = self.live.as_ref().and_then(|l| l.close_now);
         let spot = self.spot;
         let legs = rec
             .map(|r| {
@@ -142,6 +148,8 @@ impl Strategy {
             legs,
             pnl: rec.map(|r| r.pnl),
             pnl_pct: rec.and_then(|r| r.pnl.pct_of_premium()),
+            close_now_pnl: close_now,
+            close_now_pnl_pct: close_now.and_then(|c| c.pct_of_premium()),
             trailing_level: rec.and_then(|r| r.trailing_level),
             max_profit_pct: rec.and_then(|r| r.peak_pnl_pct),
             max_drawdown_pct: rec.and_then(|r| r.trough_pnl_pct),
