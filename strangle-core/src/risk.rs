@@ -32,6 +32,9 @@ pub enum ExitReason {
     FailedEntry,
     /// The contracts reached settlement while open (cash-settled by the venue).
     Settled,
+    /// A backtest's data (or its `until`) ended with the strangle still open: valued at its
+    /// last marks, with no exit fill.
+    DataEnd,
 }
 
 impl fmt::Display for ExitReason {
@@ -46,6 +49,7 @@ impl fmt::Display for ExitReason {
             Self::Panic => "panic",
             Self::FailedEntry => "failed_entry",
             Self::Settled => "settled",
+            Self::DataEnd => "data_end",
         })
     }
 }

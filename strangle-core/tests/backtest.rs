@@ -147,3 +147,77 @@ fn a_sweep_ranks_the_same_whatever_the_thread_count() {
     let table = strangle_core::backtest::sweep::table(&one);
     assert!(table.contains("synthetic#1") && table.contains("max_profit_pct=40"));
 }
+
+/// `until` bounds everything: a session still open then is closed at its last marks with
+/// exit reason `data_end` (counted in the KPIs, not left open), and none opens after it.
+#[tokio::test]
+async fn until_closes_an_open_session_at_its_marks_as_data_end() {
+    let until = Utc
+        .with_ymd_and_hms(2026, 3, 10, 6, 0, 0)
+        .single()
+        .expect("time");
+    let r = Backtest {
+        until: Some(until),
+        ..backtest()
+    }
+    .run(VecFeed::new(chains()))
+    .await
+    .expect("backtest");
+    assert_eq!(
+        r.sessions.len(),
+        1,
+        "the first day's session, opened at 04:00 UTC"
+    );
+    let s = &r.sessions[0];
+    assert!(s.opened_at <= until);
+    assert_eq!(s.state, strangle_core::ledger::SessionState::Closed);
+    assert_eq!(
+        s.exit_reason,
+        Some(strangle_core::risk::ExitReason::DataEnd)
+    );
+    assert_eq!(s.closed_at, Some(until));
+    // Valued at the legs' last marks, fees paid so far, no exit fill.
+    let at_marks: Decimal = s
+        .legs
+        .iter()
+        .map(|g| g.book.pnl(g.mark.expect("a mark"), g.contract_size).net)
+        .sum();
+    assert_eq!(s.pnl.net, at_marks);
+    assert!(s.legs.iter().all(|g| g.book.bought.is_zero()));
+    let rep = r.report();
+    assert_eq!(rep.kpis.closed, 1);
+    assert_eq!(rep.kpis.open_at_end, 0);
+    assert_eq!(
+        rep.exit_reasons.get("data_end"),
+        Some(&1),
+        "{:?}",
+        rep.exit_reasons
+    );
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.events.iter().any(|e| e.kind == "data_end"));
+}
+
+/// An `until` before the first snapshot runs nothing and says so.
+#[tokio::test]
+async fn until_before_the_data_runs_nothing_and_warns() {
+    let until = Utc
+        .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    let r = Backtest {
+        until: Some(until),
+        ..backtest()
+    }
+    .run(VecFeed::new(chains()))
+    .await
+    .expect("backtest");
+    assert!(r.sessions.is_empty());
+    assert!(r.fills.is_empty());
+    assert_eq!(r.final_cash, r.initial_cash);
+    assert_eq!(r.warnings.len(), 1);
+    assert!(
+        r.warnings[0].contains("precedes the data"),
+        "{:?}",
+        r.warnings
+    );
+}

@@ -181,6 +181,9 @@ pub async fn run(store: Option<Arc<Store>>, args: BacktestArgs) -> Result<(), Cl
     let secs = started.elapsed().as_secs_f64();
     let report = result.report();
     print!("{}", report.to_table(&result));
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "replayed {} quotes in {:.2} s ({:.0} quotes/s)",
         result.data.quotes,

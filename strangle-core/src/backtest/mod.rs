@@ -41,10 +41,12 @@ use crate::clock::{Clock, ManualClock};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::ids::SessionId;
-use crate::ledger::{AuditEvent, Mode, SessionRecord};
+use crate::ledger::{AuditEvent, Mode, SessionRecord, SessionState};
 use crate::memory::MemoryLedger;
 use crate::model::{ChainSnapshot, Fill};
+use crate::pnl::SessionPnl;
 use crate::profile::Profile;
+use crate::risk::ExitReason;
 use crate::sim::{MarketFeed, SimExchange};
 use crate::strategy::Phase;
 
@@ -132,10 +134,14 @@ pub struct BacktestResult {
     pub fills: Vec<(SessionId, Fill)>,
     /// The audit trail.
     pub events: Vec<AuditEvent>,
-    /// Cash on the venue at the end, USD.
+    /// Cash on the venue at the end, USD (a `data_end` session's legs are still open there).
     pub final_cash: Decimal,
     /// Starting cash, USD.
     pub initial_cash: Decimal,
+    /// What the run wants the user to know (an `until` before the data, a session closed by
+    /// the end of the data).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl BacktestResult {
@@ -178,6 +184,23 @@ impl Backtest {
         let start = feed
             .peek_time()
             .ok_or_else(|| Error::Engine("the backtest data holds no snapshot".into()))?;
+        if let Some(u) = self.until.filter(|u| *u < start) {
+            // Nothing may happen after `until`, and the data starts after it: no engine runs.
+            return Ok(BacktestResult {
+                profile: self.profile.clone(),
+                data: DataStats::default(),
+                sessions: Vec::new(),
+                fills: Vec::new(),
+                events: Vec::new(),
+                final_cash: self.cash,
+                initial_cash: self.cash,
+                warnings: vec![format!(
+                    "until {} precedes the data (first snapshot {}): nothing ran",
+                    u.to_rfc3339(),
+                    start.to_rfc3339()
+                )],
+            });
+        }
         let clock = Arc::new(ManualClock::new(start));
         let venue = Arc::new(
             SimExchange::new(clock.clone(), self.profile.fees.clone(), self.cash)
@@ -221,7 +244,25 @@ impl Backtest {
                 break;
             }
         }
-        let c = ledger.contents();
+        let mut c = ledger.contents();
+        let mut warnings = Vec::new();
+        let end = clock.now();
+        for s in c.sessions.iter_mut().filter(|s| s.state.is_active()) {
+            close_at_data_end(s, end);
+            let detail = format!(
+                "the data ended with session {} open: closed at its last marks, net {} USD, \
+                 with no exit fill",
+                s.session_id, s.pnl.net
+            );
+            c.events.push(AuditEvent {
+                at: end,
+                profile: s.profile.clone(),
+                session_id: Some(s.session_id.clone()),
+                kind: "data_end".into(),
+                detail: detail.clone(),
+            });
+            warnings.push(detail);
+        }
         Ok(BacktestResult {
             profile: self.profile.clone(),
             data: stats_now(),
@@ -230,6 +271,24 @@ impl Backtest {
             events: c.events,
             final_cash: venue.cash(),
             initial_cash: self.cash,
+            warnings,
         })
     }
+}
+
+/// Closes a session the data ended on: every open contract valued at its leg's last mark (the
+/// entry price where a leg never had one), exit reason [`ExitReason::DataEnd`].
+fn close_at_data_end(s: &mut SessionRecord, end: DateTime<Utc>) {
+    let legs: Vec<_> = s
+        .legs
+        .iter()
+        .map(|g| {
+            let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
+            g.book.pnl(mark, g.contract_size)
+        })
+        .collect();
+    s.pnl = SessionPnl::from_legs(&legs);
+    s.state = SessionState::Closed;
+    s.exit_reason = Some(ExitReason::DataEnd);
+    s.closed_at = Some(end);
 }
