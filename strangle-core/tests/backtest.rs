@@ -221,3 +221,50 @@ async fn until_before_the_data_runs_nothing_and_warns() {
         r.warnings
     );
 }
+
+/// A strangle held to expiry settles at the expiry by the clock even though the data stops
+/// before it, and the report says how old the settlement index was.
+#[tokio::test]
+async fn a_position_held_to_expiry_settles_when_the_data_stops_before_it() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 10, 11, 0, 0)
+        .single()
+        .expect("time");
+    // Data from 11:00 to 11:50 UTC; today's contracts settle at 12:00 UTC.
+    let snaps = SyntheticMarket::btc().path(
+        start,
+        start + Duration::minutes(50),
+        Duration::minutes(10),
+        0.45,
+        |_| Decimal::from(82_000),
+    );
+    let mut p = profile();
+    p.entry_time = strangle_core::profile::TimeOfDay::hm(16, 35).expect("time"); // 11:05 UTC
+    p.exit_time = strangle_core::profile::TimeOfDay::hm(16, 0).expect("time"); // tomorrow
+    p.expiry_buffer_hours = 0;
+    p.exit_before_expiry_minutes = 0;
+    p.max_loss_pct = None;
+    p.max_profit_pct = None;
+    p.trailing = strangle_core::profile::Trailing::default();
+    let r = Backtest {
+        poll: Duration::minutes(5),
+        ..Backtest::new(p)
+    }
+    .run(VecFeed::new(snaps))
+    .await
+    .expect("backtest");
+    assert_eq!(r.sessions.len(), 1);
+    let s = &r.sessions[0];
+    assert_eq!(s.expiry.format("%H:%M").to_string(), "12:00");
+    assert_eq!(
+        s.exit_reason,
+        Some(strangle_core::risk::ExitReason::Settled),
+        "{:?}",
+        r.events
+    );
+    let rep = r.report();
+    assert_eq!(rep.settlements, 2);
+    assert_eq!(rep.max_settlement_index_age_secs, Some(10 * 60));
+    assert!(rep.to_table(&r).contains("settlements"));
+    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+}

@@ -406,6 +406,55 @@ async fn legs_held_to_expiry_are_cash_settled_and_the_session_closes() {
     assert!(l.events.iter().any(|e| e.kind == "settled"));
 }
 
+/// Settlement goes by the clock: with no snapshot after the expiry, the legs still settle at
+/// 12:00 on the last index before it (11:55), and the venue says how old that index was.
+#[tokio::test]
+async fn legs_settle_at_expiry_by_the_clock_without_a_later_snapshot() {
+    let mut p = profile();
+    p.entry_time = strangle_core::profile::TimeOfDay::hm(17, 0).expect("time");
+    p.exit_time = strangle_core::profile::TimeOfDay::hm(16, 0).expect("time");
+    p.expiry_buffer_hours = 0;
+    p.exit_before_expiry_minutes = 0;
+    let flat = px(dec!(500), dec!(510), dec!(505));
+    let day = vec![
+        market(at(11, 30), dec!(82000), flat, flat),
+        market(at(11, 55), dec!(87000), flat, flat), // the last snapshot there is
+    ];
+    let mut r = rig(p, day, 60).await;
+    r.engine.run_until(Some(at(12, 5))).await.expect("run");
+    let l = r.ledger.contents();
+    let s = &l.sessions[0];
+    assert_eq!(s.state, SessionState::Closed);
+    assert_eq!(s.exit_reason, Some(ExitReason::Settled));
+    assert_eq!(s.legs[0].book.exit_price(), Some(dec!(1000)));
+    assert_eq!(s.pnl.net, dec!(-8.2));
+    let settled = r.venue.settlements();
+    assert_eq!(settled.len(), 2);
+    for st in &settled {
+        assert_eq!(st.at, at(12, 0));
+        assert_eq!(st.index, dec!(87000));
+        assert_eq!(st.index_at, at(11, 55), "five minutes old");
+    }
+
+    // With a settlement fee (0.015 % of notional, capped at 10 % of the cash settled): the
+    // call in the money pays 87,000 × 0.01 × 0.015 % = 0.1305; the worthless put pays nothing.
+    let mut p = profile();
+    p.entry_time = strangle_core::profile::TimeOfDay::hm(17, 0).expect("time");
+    p.exit_time = strangle_core::profile::TimeOfDay::hm(16, 0).expect("time");
+    p.expiry_buffer_hours = 0;
+    p.exit_before_expiry_minutes = 0;
+    p.fees.settlement_rate_pct = dec!(0.015);
+    let day = vec![
+        market(at(11, 30), dec!(82000), flat, flat),
+        market(at(11, 55), dec!(87000), flat, flat),
+    ];
+    let mut r = rig(p, day, 60).await;
+    r.engine.run_until(Some(at(12, 5))).await.expect("run");
+    let s = &r.ledger.contents().sessions[0];
+    assert_eq!(s.pnl.net, dec!(-8.3305));
+    assert_eq!(r.venue.cash(), dec!(10000) + s.pnl.net);
+}
+
 /// A stop sent right after a restart (before the restart has happened) still stops the
 /// engine: the restarted strategy gets the stop again instead of forgetting it.
 #[tokio::test]

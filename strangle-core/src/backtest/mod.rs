@@ -47,7 +47,7 @@ use crate::model::{ChainSnapshot, Fill};
 use crate::pnl::SessionPnl;
 use crate::profile::Profile;
 use crate::risk::ExitReason;
-use crate::sim::{MarketFeed, SimExchange};
+use crate::sim::{MarketFeed, Settlement, SimExchange};
 use crate::strategy::Phase;
 
 pub use report::{Kpis, Report};
@@ -138,6 +138,9 @@ pub struct BacktestResult {
     pub final_cash: Decimal,
     /// Starting cash, USD.
     pub initial_cash: Decimal,
+    /// Every expiry settlement the venue carried out, with the age of the index it used.
+    #[serde(default)]
+    pub settlements: Vec<Settlement>,
     /// What the run wants the user to know (an `until` before the data, a session closed by
     /// the end of the data).
     #[serde(default)]
@@ -194,6 +197,7 @@ impl Backtest {
                 events: Vec::new(),
                 final_cash: self.cash,
                 initial_cash: self.cash,
+                settlements: Vec::new(),
                 warnings: vec![format!(
                     "until {} precedes the data (first snapshot {}): nothing ran",
                     u.to_rfc3339(),
@@ -271,6 +275,7 @@ impl Backtest {
             events: c.events,
             final_cash: venue.cash(),
             initial_cash: self.cash,
+            settlements: venue.settlements(),
             warnings,
         })
     }

@@ -73,6 +73,11 @@ pub struct Report {
     pub equity: Vec<Point<Decimal>>,
     /// Cumulative net minus its running peak at each session close.
     pub drawdown: Vec<Point<Decimal>>,
+    /// Positions cash-settled at expiry.
+    pub settlements: usize,
+    /// The oldest index a settlement used, in seconds before its expiry (the data had no
+    /// snapshot closer to the settlement instant).
+    pub max_settlement_index_age_secs: Option<i64>,
 }
 
 impl Report {
@@ -117,6 +122,12 @@ impl Report {
             daily,
             equity: a.cumulative,
             drawdown: a.drawdown,
+            settlements: r.settlements.len(),
+            max_settlement_index_age_secs: r
+                .settlements
+                .iter()
+                .map(|s| (s.at - s.index_at).num_seconds())
+                .max(),
         }
     }
 }
@@ -196,6 +207,8 @@ struct JsonReport<'a> {
     #[serde(flatten)]
     report: &'a Report,
     sessions: &'a [SessionRecord],
+    settlement_list: &'a [crate::sim::Settlement],
+    warnings: &'a [String],
 }
 
 impl Report {
@@ -304,6 +317,16 @@ impl Report {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(o, "{:<18} {}", "exit reasons", reasons.join(", "));
+        if self.settlements > 0 {
+            let age = self
+                .max_settlement_index_age_secs
+                .map_or("–".into(), |s| format!("{:.1} min", s as f64 / 60.0));
+            let _ = writeln!(
+                o,
+                "{:<18} {} (the oldest index used was {age} before its expiry)",
+                "settlements", self.settlements
+            );
+        }
         o
     }
 
@@ -316,6 +339,8 @@ impl Report {
             final_cash: r.final_cash,
             report: self,
             sessions: &r.sessions,
+            settlement_list: &r.settlements,
+            warnings: &r.warnings,
         })
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 /// use strangle_core::model::FeeModel;
 /// // Delta's help-centre example: 300 contracts, spot 26,200, premium 15.
 /// let m = FeeModel { taker_rate_pct: dec!(0.03), maker_rate_pct: dec!(0.03),
-///                    premium_cap_pct: dec!(10), tax_pct: dec!(0) };
+///                    premium_cap_pct: dec!(10), tax_pct: dec!(0),
+///                    settlement_rate_pct: dec!(0) };
 /// assert_eq!(m.fee(dec!(26200), dec!(15), dec!(0.001), dec!(300), true), dec!(0.45));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,13 @@ pub struct FeeModel {
     pub premium_cap_pct: Decimal,
     /// Tax on the fee, in % (18 for India's GST; 0 for none).
     pub tax_pct: Decimal,
+    /// Fee on contracts still open at expiry, as % of notional at the settlement index,
+    /// capped at `premium_cap_pct` of the cash settled (so an option expiring worthless pays
+    /// nothing), plus `tax_pct`. Delta's fees page says a settlement fee "may apply" without
+    /// an amount in the API documentation (`delta-exchange-api.md`, fees: unverified), so the
+    /// default is 0: set your account's rate when you know it.
+    #[serde(default)]
+    pub settlement_rate_pct: Decimal,
 }
 
 impl Default for FeeModel {
@@ -40,6 +48,7 @@ impl Default for FeeModel {
             maker_rate_pct: Decimal::new(3, 2),
             premium_cap_pct: Decimal::TEN,
             tax_pct: Decimal::new(18, 0),
+            settlement_rate_pct: Decimal::ZERO,
         }
     }
 }
@@ -52,6 +61,7 @@ impl FeeModel {
             maker_rate_pct: Decimal::ZERO,
             premium_cap_pct: Decimal::ZERO,
             tax_pct: Decimal::ZERO,
+            settlement_rate_pct: Decimal::ZERO,
         }
     }
 
@@ -72,6 +82,34 @@ impl FeeModel {
         let qty = size.abs() * contract_size;
         let on_notional = spot * qty * rate / Decimal::ONE_HUNDRED;
         let cap = price.abs() * qty * self.premium_cap_pct / Decimal::ONE_HUNDRED;
+        let base = on_notional.min(cap);
+        let with_tax = base + base * self.tax_pct / Decimal::ONE_HUNDRED;
+        with_tax.round_dp(8)
+    }
+
+    /// Settlement fee in USD for `size` contracts cash-settled at `index` for `value` each
+    /// (the intrinsic value per unit of underlying).
+    ///
+    /// ```
+    /// use rust_decimal_macros::dec;
+    /// use strangle_core::model::FeeModel;
+    /// let m = FeeModel { settlement_rate_pct: dec!(0.015), tax_pct: dec!(0), ..FeeModel::zero() };
+    /// // 10 contracts of 0.001 BTC at index 87,000: notional 870; 0.015 % of it = 0.1305 ...
+    /// let capped = FeeModel { premium_cap_pct: dec!(10), ..m.clone() };
+    /// assert_eq!(capped.settlement_fee(dec!(87000), dec!(1000), dec!(0.001), dec!(10)), dec!(0.1305));
+    /// // ... and nothing for an option that expires worthless.
+    /// assert_eq!(capped.settlement_fee(dec!(87000), dec!(0), dec!(0.001), dec!(10)), dec!(0));
+    /// ```
+    pub fn settlement_fee(
+        &self,
+        index: Decimal,
+        value: Decimal,
+        contract_size: Decimal,
+        size: Decimal,
+    ) -> Decimal {
+        let qty = size.abs() * contract_size;
+        let on_notional = index * qty * self.settlement_rate_pct / Decimal::ONE_HUNDRED;
+        let cap = value.abs() * qty * self.premium_cap_pct / Decimal::ONE_HUNDRED;
         let base = on_notional.min(cap);
         let with_tax = base + base * self.tax_pct / Decimal::ONE_HUNDRED;
         with_tax.round_dp(8)

@@ -120,7 +120,10 @@ impl Book {
         // Contracts that expired before this snapshot settle at the index in force at their
         // expiry: the previous snapshot's (this one's when there is none). A snapshot at the
         // settlement instant itself is applied first: its index is the settlement price.
-        let index = self.chains.get(&u).map_or(chain.spot, |c| c.spot);
+        let index = self
+            .chains
+            .get(&u)
+            .map_or((chain.spot, t), |c| (c.spot, c.timestamp));
         let spot = chain.spot;
         self.settle_due(u, |expiry| expiry < t, index);
         // Recorded and synthetic chains usually list the same contracts in the same order
@@ -151,7 +154,7 @@ impl Book {
             }
         }
         self.chains.insert(u, chain);
-        self.settle_due(u, |expiry| expiry <= t, spot);
+        self.settle_due(u, |expiry| expiry <= t, (spot, t));
         self.now = self.now.max(Some(t));
         self.match_resting(u, t);
     }
@@ -447,17 +450,33 @@ impl Book {
         }
     }
 
-    /// Cash-settles every position of `u` whose contract expires at or before `at`.
+    /// Cash-settles every position of `u` whose contract expires at or before `at`, at an
+    /// index published at `at`.
     pub fn settle(&mut self, u: Underlying, at: DateTime<Utc>, index: Decimal) {
-        self.settle_due(u, |expiry| expiry <= at, index);
+        self.settle_due(u, |expiry| expiry <= at, (index, at));
     }
 
-    /// Cash-settles every open position of `u` whose expiry satisfies `due` at `index`.
+    /// Settles by the clock: every expiry at or before `now` that no later snapshot has
+    /// settled settles at the index of the last snapshot (which is at or before the expiry,
+    /// or that snapshot would have settled it), whether or not another snapshot ever comes.
+    pub fn settle_by_clock(&mut self, now: DateTime<Utc>) {
+        let last: Vec<_> = self
+            .chains
+            .iter()
+            .map(|(u, c)| (*u, c.spot, c.timestamp))
+            .collect();
+        for (u, spot, at) in last {
+            self.settle_due(u, |expiry| expiry <= now, (spot, at));
+        }
+    }
+
+    /// Cash-settles every open position of `u` whose expiry satisfies `due` at `index`, an
+    /// index price and the time it was published.
     fn settle_due(
         &mut self,
         u: Underlying,
         is_due: impl Fn(DateTime<Utc>) -> bool,
-        index: Decimal,
+        (index, index_at): (Decimal, DateTime<Utc>),
     ) {
         for ((uu, expiry), settled) in self.expiries.iter_mut() {
             if *uu == u && settled.is_none() && is_due(*expiry) {
@@ -478,12 +497,16 @@ impl Book {
                 continue;
             };
             let value = c.intrinsic(index);
+            let fee = self
+                .fees
+                .settlement_fee(index, value, c.contract_size, p.size);
             let cash = p.size * value * c.contract_size;
-            self.cash += cash;
+            self.cash += cash - fee;
             self.settlements.push(Settlement {
                 symbol: sym.clone(),
                 at: c.expiry,
                 index,
+                index_at,
                 size: p.size,
                 cash,
             });
@@ -499,7 +522,7 @@ impl Book {
                 },
                 size: p.size.abs(),
                 price: value,
-                fee: Decimal::ZERO,
+                fee,
                 timestamp: c.expiry,
             });
             p.size = Decimal::ZERO;

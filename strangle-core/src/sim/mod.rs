@@ -13,7 +13,9 @@
 //! - reduce-only orders must reduce an existing position;
 //! - fees come from the [`FeeModel`]; positions in contracts that reach their expiry are
 //!   cash-settled at the index in force at the settlement instant: a snapshot stamped exactly
-//!   then is applied first (its index settles), otherwise the last one before it.
+//!   then is applied first (its index settles), otherwise the last one before it. Settlement
+//!   goes by the clock: it happens when the clock passes the expiry, whether or not a later
+//!   snapshot ever comes, and [`Settlement::index_at`] says how old the index was.
 
 mod book;
 pub mod synthetic;
@@ -87,7 +89,7 @@ pub enum OrderFault {
 }
 
 /// A settlement that the venue carried out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Settlement {
     /// Contract symbol.
     pub symbol: Symbol,
@@ -95,6 +97,9 @@ pub struct Settlement {
     pub at: DateTime<Utc>,
     /// Index price used.
     pub index: Decimal,
+    /// When that index was published (the snapshot it came from): at or before `at`; how
+    /// much before is how stale the settlement price was.
+    pub index_at: DateTime<Utc>,
     /// Signed contracts settled.
     pub size: Decimal,
     /// Cash paid (negative) or received, USD.
@@ -235,6 +240,7 @@ impl SimExchange {
             }
         }
         book.now = book.now.max(Some(now));
+        book.settle_by_clock(now);
         book
     }
 }

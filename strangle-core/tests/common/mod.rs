@@ -110,6 +110,7 @@ pub fn fees() -> FeeModel {
         maker_rate_pct: dec!(0.03),
         premium_cap_pct: dec!(10),
         tax_pct: dec!(0),
+        settlement_rate_pct: dec!(0),
     }
 }
 
