@@ -58,7 +58,18 @@ fn configs_lifecycle_with_clear_errors() {
         .args(["configs", "create"])
         .arg(&b)
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+    // A fraction where a percent is meant is accepted, with a warning naming the field.
+    let frac = d.write("frac.toml", "name = \"gamma\"\nmax_profit_pct = \"0.8\"\n");
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&frac)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: max_profit_pct: 0.8 means 0.8 % of premium; for 80 % write 80",
+        ));
     strangle(&d)
         .args(["configs", "create"])
         .arg(&a)

@@ -53,6 +53,8 @@ pub enum Outcome {
     Fail,
     /// It could not be tried here.
     Skip,
+    /// It works, but probably not as meant (the command still passes).
+    Warn,
 }
 
 /// The lines printed: check name, outcome, what was seen.
@@ -89,6 +91,13 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
     let underlying = match &profile {
         Ok(p) => {
             r.add("profile", Outcome::Pass, format!("{} is valid", p.name));
+            for w in p.warnings() {
+                r.add(
+                    "profile",
+                    Outcome::Warn,
+                    format!("{}: {}", w.field, w.message),
+                );
+            }
             p.underlying
         }
         Err(e) => {
@@ -263,6 +272,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
                 "FAIL"
             }
             Outcome::Skip => "SKIP",
+            Outcome::Warn => "WARN",
         };
         println!("{tag}  {name:<15} {detail}");
     }

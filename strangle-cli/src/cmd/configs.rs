@@ -98,6 +98,7 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
         Configs::Create { file } => {
             let p = store.create_profile(&profile_file::read(&file)?).await?;
             println!("created profile {} (id {})", p.profile.name, p.id);
+            warn(&p.profile);
         }
         Configs::Update { profile, file } => {
             let id = find(store, &profile).await?.id;
@@ -105,6 +106,7 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
                 .update_profile(id, &profile_file::read(&file)?)
                 .await?;
             println!("updated profile {} (id {})", p.profile.name, p.id);
+            warn(&p.profile);
         }
         Configs::Activate { profile } => {
             let id = find(store, &profile).await?.id;
@@ -124,6 +126,7 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
                 Err(e) => return Err(e.into()),
             };
             println!("imported profile {} (id {})", p.profile.name, p.id);
+            warn(&p.profile);
         }
     }
     Ok(())
@@ -151,5 +154,12 @@ pub async fn resolve(
                         .into(),
                 )
             }),
+    }
+}
+
+/// Prints the profile's warnings (settings that are valid but probably not meant) to stderr.
+pub fn warn(p: &strangle_core::profile::Profile) {
+    for w in p.warnings() {
+        eprintln!("warning: {}: {}", w.field, w.message);
     }
 }

@@ -23,6 +23,53 @@ impl Problems {
 }
 
 impl Profile {
+    /// Settings that are valid but probably not what was meant, each naming its field: a
+    /// percentage between 0 and 1 (`max_profit_pct = 0.8` is 0.8 %, not 80 %). Shown by
+    /// `strangle check` and `configs create/update`; nothing is refused.
+    ///
+    /// ```
+    /// use rust_decimal_macros::dec;
+    /// use strangle_core::profile::Profile;
+    /// let mut p = Profile::named("x");
+    /// assert!(p.warnings().is_empty());
+    /// p.max_profit_pct = Some(dec!(0.8));
+    /// let w = p.warnings();
+    /// assert_eq!(w[0].field, "max_profit_pct");
+    /// assert!(w[0].message.contains("0.8 %"));
+    /// ```
+    pub fn warnings(&self) -> Vec<FieldError> {
+        let mut w = Problems(Vec::new());
+        let mut pcts: Vec<(String, Decimal)> = Vec::new();
+        if let Some(v) = self.max_profit_pct {
+            pcts.push(("max_profit_pct".into(), v));
+        }
+        if let Some(v) = self.max_loss_pct {
+            pcts.push(("max_loss_pct".into(), v));
+        }
+        for (i, t) in self.trailing.tiers.iter().enumerate() {
+            pcts.push((format!("trailing.tiers[{i}].trigger_pct"), t.trigger_pct));
+            pcts.push((format!("trailing.tiers[{i}].lock_pct"), t.lock_pct));
+        }
+        if let Some(s) = &self.trailing.step {
+            pcts.push(("trailing.step.every_pct".into(), s.every_pct));
+            pcts.push(("trailing.step.lock_pct".into(), s.lock_pct));
+        }
+        for (field, v) in pcts {
+            if v > Decimal::ZERO && v < Decimal::ONE {
+                let as_pct = v * Decimal::ONE_HUNDRED;
+                w.add(
+                    field,
+                    format!(
+                        "{v} means {v} % of premium; for {} % write {}",
+                        as_pct.normalize(),
+                        as_pct.normalize()
+                    ),
+                );
+            }
+        }
+        w.0
+    }
+
     /// Checks every field; returns all problems found, each naming its field.
     ///
     /// ```
