@@ -5,9 +5,7 @@ The Delta payloads are the repository's copies of Delta's exact schema
 (examples/data).
 """
 
-import _thread
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -120,27 +118,17 @@ def test_a_bad_grid_is_refused():
 
 # ----------------------------------------------------------------------------- Ctrl-C
 
-def test_ctrl_c_interrupts_a_long_backtest():
+def test_ctrl_c_interrupts_a_long_backtest(ctrl_c):
     p = strangle.Profile(name="long")
     m = strangle.Synthetic(days=3000, step_minutes=1)  # far longer than the test waits
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            strangle.backtest(p, m)
-    finally:
-        timer.cancel()
+    with ctrl_c(0.5), pytest.raises(KeyboardInterrupt):
+        strangle.backtest(p, m)
     # The package still works afterwards.
     assert strangle.backtest(p, strangle.Synthetic(days=1)).kpis["sessions"] >= 0
 
 
-def test_ctrl_c_interrupts_a_long_sweep():
+def test_ctrl_c_interrupts_a_long_sweep(ctrl_c):
     p = strangle.Profile(name="long")
     m = strangle.Synthetic(days=3000, step_minutes=1)
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            strangle.sweep(p, {"contracts_per_leg": ["1", "2"]}, m, threads=2)
-    finally:
-        timer.cancel()
+    with ctrl_c(0.5), pytest.raises(KeyboardInterrupt):
+        strangle.sweep(p, {"contracts_per_leg": ["1", "2"]}, m, threads=2)

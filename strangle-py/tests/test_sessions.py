@@ -6,13 +6,11 @@ network. The PostgreSQL tests need a server at STRANGLE_TEST_PG_URL (default
 postgres://postgres@127.0.0.1:5432/test; `.ci/run` starts one).
 """
 
-import _thread
 import asyncio
 import hashlib
 import os
 import shutil
 import subprocess
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -235,15 +233,10 @@ def test_bad_session_settings_change_nothing(tmp_path):
     assert not db.exists(), "a refused session created its ledger"
 
 
-def test_ctrl_c_interrupts_a_wait_but_not_the_session():
+def test_ctrl_c_interrupts_a_wait_but_not_the_session(ctrl_c):
     s = strangle.Session.sim(profile("py-wait"), start=BEFORE_ENTRY)
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            s.wait()
-    finally:
-        timer.cancel()
+    with ctrl_c(0.3), pytest.raises(KeyboardInterrupt):
+        s.wait()
     assert s.running
     s.stop()
     assert s.wait() is not None

@@ -54,6 +54,9 @@ pub(super) struct Book {
     pub settlements: Vec<Settlement>,
     /// Every expiry listed so far, with the index it settled at once it has.
     pub expiries: BTreeMap<(Underlying, DateTime<Utc>), Option<Decimal>>,
+    /// The earliest expiry not settled yet (`Some(None)`: none), or `None` when it must be
+    /// looked up again: lets [`Book::settle_by_clock`] do nothing until an expiry is due.
+    next_due: Option<Option<DateTime<Utc>>>,
     pub faults: Vec<OrderFault>,
     /// Liquidity already taken from the current snapshot: (from the bid, from the ask).
     used: HashMap<Symbol, (Decimal, Decimal)>,
@@ -81,6 +84,7 @@ impl Book {
             requests: Vec::new(),
             settlements: Vec::new(),
             expiries: BTreeMap::new(),
+            next_due: None,
             faults: Vec::new(),
             used: HashMap::new(),
         }
@@ -155,6 +159,7 @@ impl Book {
         }
         self.chains.insert(u, chain);
         self.settle_due(u, |expiry| expiry <= t, (spot, t));
+        self.next_due = None;
         self.now = self.now.max(Some(t));
         self.match_resting(u, t);
     }
@@ -454,12 +459,30 @@ impl Book {
     /// index published at `at`.
     pub fn settle(&mut self, u: Underlying, at: DateTime<Utc>, index: Decimal) {
         self.settle_due(u, |expiry| expiry <= at, (index, at));
+        self.next_due = None;
     }
 
     /// Settles by the clock: every expiry at or before `now` that no later snapshot has
     /// settled settles at the index of the last snapshot (which is at or before the expiry,
     /// or that snapshot would have settled it), whether or not another snapshot ever comes.
     pub fn settle_by_clock(&mut self, now: DateTime<Utc>) {
+        let next = match self.next_due {
+            Some(n) => n,
+            None => {
+                let n = self
+                    .expiries
+                    .iter()
+                    .filter(|(_, settled)| settled.is_none())
+                    .map(|((_, e), _)| *e)
+                    .min();
+                self.next_due = Some(n);
+                n
+            }
+        };
+        if next.is_none_or(|t| t > now) {
+            return;
+        }
+        self.next_due = None;
         let last: Vec<_> = self
             .chains
             .iter()
