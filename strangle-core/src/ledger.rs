@@ -107,6 +107,13 @@ pub struct LegRecord {
 }
 
 impl LegRecord {
+    /// The leg's PnL with its open contracts at the last mark (the entry price before the
+    /// first mark).
+    pub fn pnl_at_mark(&self) -> crate::pnl::LegPnl {
+        let mark = self.mark.or(self.book.entry_price()).unwrap_or_default();
+        self.book.pnl(mark, self.contract_size)
+    }
+
     /// The leg's product, by id and symbol.
     pub fn product(&self) -> crate::model::ProductRef {
         crate::model::ProductRef {
@@ -154,6 +161,13 @@ pub struct SessionRecord {
     pub peak_pnl_pct: Option<Decimal>,
     /// Lowest profit seen (deepest drawdown), % of premium.
     pub trough_pnl_pct: Option<Decimal>,
+}
+
+impl SessionRecord {
+    /// The session's PnL with every leg at its last mark.
+    pub fn pnl_at_marks(&self) -> SessionPnl {
+        SessionPnl::from_legs(self.legs.iter().map(LegRecord::pnl_at_mark))
+    }
 }
 
 /// An order as intended, written before it is sent.

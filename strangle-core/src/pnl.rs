@@ -120,14 +120,20 @@ pub struct SessionPnl {
 }
 
 impl SessionPnl {
-    /// Adds up legs.
-    pub fn from_legs<'a>(legs: impl IntoIterator<Item = &'a LegPnl>) -> Self {
-        legs.into_iter().fold(Self::default(), |acc, l| Self {
-            premium: acc.premium + l.premium,
-            gross: acc.gross + l.gross,
-            fees: acc.fees + l.fees,
-            net: acc.net + l.net,
-        })
+    /// Adds up legs (owned or borrowed).
+    pub fn from_legs<L: std::borrow::Borrow<LegPnl>>(legs: impl IntoIterator<Item = L>) -> Self {
+        legs.into_iter()
+            .fold(Self::default(), |acc, l| acc.plus(l.borrow()))
+    }
+
+    /// This PnL with one more leg added.
+    pub fn plus(self, l: &LegPnl) -> Self {
+        Self {
+            premium: self.premium + l.premium,
+            gross: self.gross + l.gross,
+            fees: self.fees + l.fees,
+            net: self.net + l.net,
+        }
     }
 
     /// Net PnL as a percentage of premium received (`25` = 25 %), rounded to 6 places;

@@ -20,7 +20,7 @@ use crate::ids;
 use crate::ids::SessionId;
 use crate::ledger::{AuditEvent, Ledger, OrderPurpose, SessionRecord};
 use crate::model::{Fill, OrderStatus, Side};
-use crate::pnl::{LegBook, SessionPnl};
+use crate::pnl::LegBook;
 
 /// What reconciliation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -196,17 +196,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
     for (g, b) in s.legs.iter_mut().zip(books) {
         g.book = b;
     }
-    let legs: Vec<_> = s
-        .legs
-        .iter()
-        .map(|g| {
-            g.book.pnl(
-                g.mark.or(g.book.entry_price()).unwrap_or_default(),
-                g.contract_size,
-            )
-        })
-        .collect();
-    s.pnl = SessionPnl::from_legs(&legs);
+    s.pnl = s.pnl_at_marks();
     if changed {
         ledger.upsert_session(&s).await?;
         let detail = if out.adopted.is_empty() {

@@ -156,13 +156,7 @@ async fn until_closes_an_open_session_at_its_marks_as_data_end() {
         .with_ymd_and_hms(2026, 3, 10, 6, 0, 0)
         .single()
         .expect("time");
-    let r = Backtest {
-        until: Some(until),
-        ..backtest()
-    }
-    .run(VecFeed::new(chains()))
-    .await
-    .expect("backtest");
+    let r = run_until(until).await;
     assert_eq!(
         r.sessions.len(),
         1,
@@ -204,13 +198,7 @@ async fn until_before_the_data_runs_nothing_and_warns() {
         .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
         .single()
         .expect("time");
-    let r = Backtest {
-        until: Some(until),
-        ..backtest()
-    }
-    .run(VecFeed::new(chains()))
-    .await
-    .expect("backtest");
+    let r = run_until(until).await;
     assert!(r.sessions.is_empty());
     assert!(r.fills.is_empty());
     assert_eq!(r.final_cash, r.initial_cash);
@@ -267,4 +255,15 @@ async fn a_position_held_to_expiry_settles_when_the_data_stops_before_it() {
     assert_eq!(rep.max_settlement_index_age_secs, Some(10 * 60));
     assert!(rep.to_table(&r).contains("settlements"));
     assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+}
+
+/// The synthetic backtest bounded by `until`.
+async fn run_until(until: chrono::DateTime<Utc>) -> strangle_core::backtest::BacktestResult {
+    Backtest {
+        until: Some(until),
+        ..backtest()
+    }
+    .run(VecFeed::new(chains()))
+    .await
+    .expect("backtest")
 }

@@ -44,7 +44,6 @@ use crate::ids::SessionId;
 use crate::ledger::{AuditEvent, Mode, SessionRecord, SessionState};
 use crate::memory::MemoryLedger;
 use crate::model::{ChainSnapshot, Fill};
-use crate::pnl::SessionPnl;
 use crate::profile::Profile;
 use crate::risk::ExitReason;
 use crate::sim::{MarketFeed, Settlement, SimExchange};
@@ -284,15 +283,7 @@ impl Backtest {
 /// Closes a session the data ended on: every open contract valued at its leg's last mark (the
 /// entry price where a leg never had one), exit reason [`ExitReason::DataEnd`].
 fn close_at_data_end(s: &mut SessionRecord, end: DateTime<Utc>) {
-    let legs: Vec<_> = s
-        .legs
-        .iter()
-        .map(|g| {
-            let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
-            g.book.pnl(mark, g.contract_size)
-        })
-        .collect();
-    s.pnl = SessionPnl::from_legs(&legs);
+    s.pnl = s.pnl_at_marks();
     s.state = SessionState::Closed;
     s.exit_reason = Some(ExitReason::DataEnd);
     s.closed_at = Some(end);

@@ -705,15 +705,7 @@ impl Strategy {
 
 /// Recomputes a session's PnL from its legs at their latest marks.
 fn refresh_pnl(rec: &mut SessionRecord) -> SessionPnl {
-    let legs: Vec<_> = rec
-        .legs
-        .iter()
-        .map(|g| {
-            let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
-            g.book.pnl(mark, g.contract_size)
-        })
-        .collect();
-    rec.pnl = SessionPnl::from_legs(&legs);
+    rec.pnl = rec.pnl_at_marks();
     rec.pnl
 }
 
@@ -727,20 +719,20 @@ fn close_now_pnl(
     quotes: &[Option<Quote>; 2],
     spot: Option<Decimal>,
 ) -> Option<SessionPnl> {
-    let mut legs = Vec::with_capacity(rec.legs.len());
+    let mut total = SessionPnl::default();
     for (i, g) in rec.legs.iter().enumerate() {
         let open = g.book.open();
         if open.is_zero() {
-            legs.push(g.book.pnl(Decimal::ZERO, g.contract_size));
+            total = total.plus(&g.book.pnl(Decimal::ZERO, g.contract_size));
             continue;
         }
         let q = quotes.get(i)?.as_ref()?;
         let price = orders::buy_price(profile, q, g.tick_size, 1)?;
         let spot = spot.or(q.spot)?;
         let fee = profile.fees.fee(spot, price, g.contract_size, open, true);
-        legs.push(g.book.close_now(price, g.contract_size, fee));
+        total = total.plus(&g.book.close_now(price, g.contract_size, fee));
     }
-    Some(SessionPnl::from_legs(&legs))
+    Some(total)
 }
 
 fn opt(d: Option<Decimal>) -> String {

@@ -112,7 +112,6 @@ impl Strategy {
                 r.legs
                     .iter()
                     .map(|g| {
-                        let mark = g.mark.or(g.book.entry_price()).unwrap_or_default();
                         let distance_pct = spot.filter(|s| !s.is_zero()).map(|s| {
                             let d = match g.kind {
                                 OptionKind::Call => g.strike - s,
@@ -128,7 +127,7 @@ impl Strategy {
                             open: g.book.open(),
                             entry_price: g.book.entry_price(),
                             mark: g.mark,
-                            pnl: g.book.pnl(mark, g.contract_size).net,
+                            pnl: g.pnl_at_mark().net,
                             distance_pct,
                         }
                     })
