@@ -338,6 +338,15 @@ fn check_reports_a_table_and_fails_on_any_failure() {
         .stdout(
             predicate::str::contains("PASS  websocket").and(predicate::str::contains("PASS  auth")),
         );
+    // A stop within the round trip's cost is named (priced on the strangle the profile would
+    // sell now, or against the capped fees when nothing is selectable).
+    let tight = d.write("tight.toml", "name = \"tight\"\nmax_loss_pct = \"5\"\n");
+    strangle(&d)
+        .args(["check", "--env", "sim", "--config"])
+        .arg(&tight)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match("WARN  exit costs +max_loss_pct: 5 %").expect("regex"));
     let bad = d.write("bad.toml", "name = \"\"\n");
     strangle(&d)
         .args(["check", "--env", "sim", "--config"])

@@ -283,8 +283,37 @@ async fn creating_a_profile_answers_201_with_its_id_and_defaults() {
     assert!(r.json["id"].is_i64(), "{}", r.text);
     assert_eq!(r.json["profile"]["name"], "btc");
     assert_eq!(r.json["profile"]["underlying"], "BTC");
+    assert_eq!(r.json["warnings"], json!([]), "{}", r.text);
     let list = a.get("/api/configs").await;
     assert_eq!(list.json.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_saved_profile_comes_back_with_its_warnings() {
+    let a = api("warnings").await;
+    let body = json!({"name": "btc", "max_profit_pct": "0.8", "max_loss_pct": "15"});
+    let r = a.post("/api/configs", &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let fields: Vec<&str> = r.json["warnings"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|w| w["field"].as_str())
+        .collect();
+    // A fraction meant as a percent, and both thresholds within the capped round-trip fees.
+    assert_eq!(
+        fields,
+        ["max_profit_pct", "max_profit_pct", "max_loss_pct"],
+        "{}",
+        r.text
+    );
+    let id = r.json["id"].as_i64().expect("an id");
+    let body = json!({"name": "btc", "max_profit_pct": "50"});
+    let r = a
+        .json(Method::PUT, &format!("/api/configs/{id}"), &body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["warnings"], json!([]), "{}", r.text);
 }
 
 #[tokio::test]

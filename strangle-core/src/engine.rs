@@ -142,7 +142,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         crate::recovery::reconcile(&exchange, &ledger, &profile.name, config.adopt, clock.now())
             .await?;
         let latest = ledger.latest_session(&profile.name).await?;
-        let strategy = Strategy::resume(profile, config.mode, latest);
+        let strategy = Strategy::resume(profile, config.mode, latest).started_at(clock.now());
         let (tx, rx) = mpsc::unbounded_channel();
         let (stx, srx) = watch::channel(strategy.status(clock.now()));
         let engine = Self {
@@ -252,7 +252,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.restart_pending = false;
             let profile = self.strategy.profile().clone();
             let latest = self.ledger.latest_session(&profile.name).await?;
-            self.strategy = Strategy::resume(profile, self.config.mode, latest);
+            self.strategy = Strategy::resume(profile, self.config.mode, latest).started_at(now);
             self.audit(now, "restart", "engine restarted from the ledger".into())
                 .await?;
             // A stop or panic asked before the restart still holds for the new strategy.

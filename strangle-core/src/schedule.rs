@@ -68,6 +68,37 @@ pub fn next_entry(
     }
 }
 
+/// Which rule the next entry follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EntryRule {
+    /// The profile's daily entry window.
+    Window,
+    /// A late start (`late_entry`): at once, the day's window having passed.
+    LateStart,
+}
+
+/// The trading day a late start at `started` may still enter at `now`: the day whose entry
+/// window ended before `started` and whose planned exit (from the window's start) is after
+/// both. `None` when the profile has no `late_entry`, or the start was inside a window or
+/// after the exit.
+pub fn late_day(
+    profile: &Profile,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<NaiveDate> {
+    if !profile.late_entry {
+        return None;
+    }
+    let today = ist_date(started);
+    [today, today.pred_opt()?].into_iter().find(|d| {
+        let (start, end) = entry_window(profile, *d);
+        let exit = planned_exit(profile, start);
+        end < started && started < exit && now < exit
+    })
+}
+
 /// The first IST `exit_time` strictly after `entry`: fixed once, at entry.
 pub fn planned_exit(profile: &Profile, entry: DateTime<Utc>) -> DateTime<Utc> {
     let day = ist_date(entry);

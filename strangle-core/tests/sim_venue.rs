@@ -10,7 +10,7 @@ use strangle_core::clock::ManualClock;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ids::Symbol;
 use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
-use strangle_core::sim::SimExchange;
+use strangle_core::sim::{QuoteRule, SimExchange, StaleQuotes};
 use strangle_core::Execution;
 
 fn coid(id: &str) -> strangle_core::ids::ClientOrderId {
@@ -209,4 +209,120 @@ async fn settlement_applies_a_same_timestamp_price_first_and_never_a_later_one()
             .expect("positions")
             .is_empty());
     }
+}
+
+fn ruled(stale: StaleQuotes) -> (Arc<ManualClock>, SimExchange) {
+    let (clock, v) = venue();
+    let v = v.with_quote_rule(QuoteRule {
+        max_age: chrono::Duration::seconds(60),
+        stale,
+    });
+    (clock, v)
+}
+
+/// An order meeting only a quote older than the limit does not fill: a limit rests until a
+/// fresh quote comes, a market (IOC) order is cancelled unfilled, and both are counted.
+#[tokio::test]
+async fn nothing_fills_on_a_quote_older_than_the_limit() {
+    let (clock, v) = ruled(StaleQuotes::Wait);
+    clock.set(at(4, 5));
+    let st = v
+        .place_order(&order("g", CALL, Side::Sell, 2, Some(dec!(480)), false))
+        .await
+        .expect("placed");
+    assert_eq!((st.state, st.filled_size()), (OrderState::Open, dec!(0)));
+    let st = v
+        .place_order(&order("m", PUT, Side::Sell, 1, None, false))
+        .await
+        .expect("placed");
+    assert_eq!(
+        (st.state, st.filled_size()),
+        (OrderState::Cancelled, dec!(0))
+    );
+    assert!(
+        st.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("age limit")),
+        "{st:?}"
+    );
+    assert_eq!(v.quote_stats().orders_waited, 2);
+    // A fresh snapshot fills the resting limit (as maker, at its limit).
+    clock.set(at(4, 6));
+    v.push_chain(market(
+        at(4, 6),
+        dec!(82000),
+        px(dec!(490), dec!(500), dec!(495)),
+        px(dec!(400), dec!(410), dec!(405)),
+    ));
+    let st = v.order(&coid("g")).await.expect("query").expect("known");
+    assert_eq!(st.state, OrderState::Filled);
+    assert_eq!(st.fills[0].price, dec!(480));
+    assert_eq!(st.fills[0].timestamp, at(4, 6));
+    assert!(v.quote_stats().model_fills.is_empty());
+}
+
+/// With model pricing, an exit on a stale quote fills at the Black-76 price of the quote's IV
+/// at the current index and time left, keeping the quote's spread over its mark; an entry on
+/// the same stale market still waits, and quotes of contracts not held stay as they were.
+#[tokio::test]
+async fn the_model_prices_exits_only() {
+    use rust_decimal::prelude::ToPrimitive;
+    use strangle_core::MarketData;
+    let (clock, v) = ruled(StaleQuotes::Model);
+    let sold = v
+        .place_order(&order("s", CALL, Side::Sell, 2, Some(dec!(500)), false))
+        .await
+        .expect("placed");
+    assert_eq!(sold.filled_size(), dec!(2));
+    clock.set(at(6, 0));
+    let q = v
+        .quotes(&[
+            Symbol::new(CALL).expect("symbol"),
+            Symbol::new(PUT).expect("symbol"),
+        ])
+        .await
+        .expect("quotes");
+    let (call, put) = (&q[0], &q[1]);
+    assert_eq!(put.timestamp, at(4, 0), "not held: the stored quote");
+    assert_eq!(call.timestamp, at(6, 0), "held and stale: a model quote");
+    let expiry = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 11, 12, 0, 0)
+        .single()
+        .expect("time");
+    let years = (expiry - at(6, 0)).num_seconds() as f64 / (365.0 * 86_400.0);
+    let want = strangle_core::pricing::black76(
+        strangle_core::model::OptionKind::Call,
+        82_000.0,
+        90_000.0,
+        years,
+        0.45,
+    )
+    .price;
+    let mark = call.mark.to_f64().expect("f64");
+    assert!((mark - want).abs() < 1e-6, "{mark} vs {want}");
+    // The quote's ask was 5 over its mark: the model ask is too, rounded up to the tick.
+    let ask = call.ask.expect("an ask");
+    assert!(
+        ask >= call.mark + dec!(5) && ask < call.mark + dec!(5.1),
+        "{ask}"
+    );
+
+    let exit = v
+        .place_order(&order("x", CALL, Side::Buy, 2, None, true))
+        .await
+        .expect("placed");
+    assert_eq!(exit.state, OrderState::Filled);
+    assert_eq!(exit.fills[0].price, ask);
+    assert_eq!(
+        v.quote_stats().model_fills,
+        vec![exit.fills[0].fill_id.clone()]
+    );
+    let entry = v
+        .place_order(&order("e", PUT, Side::Sell, 1, Some(dec!(400)), false))
+        .await
+        .expect("placed");
+    assert_eq!(
+        (entry.state, entry.filled_size()),
+        (OrderState::Open, dec!(0))
+    );
+    assert_eq!(v.quote_stats().orders_waited, 1);
 }

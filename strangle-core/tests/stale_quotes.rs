@@ -36,6 +36,16 @@ async fn an_exit_waits_for_a_fresh_quote_and_the_heartbeat_says_why() {
     let why = status.stale_quotes.expect("the heartbeat says why");
     assert!(why.contains(CALL) && why.contains(PUT), "{why}");
     assert!(why.contains("at most 120 s old"), "{why}");
+    // The audit trail says when each leg's wait began, once.
+    let waits: Vec<_> = r
+        .ledger
+        .contents()
+        .events
+        .into_iter()
+        .filter(|e| e.kind == strangle_core::strategy::QUOTE_WAIT)
+        .collect();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits.iter().all(|e| e.at == at(4, 10)), "{waits:?}");
 
     // The 05:00 quotes are fresh: both legs are bought back at their asks.
     r.engine.run_until(Some(at(5, 30))).await.expect("exit");

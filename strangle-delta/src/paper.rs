@@ -15,7 +15,7 @@ use strangle_core::model::{
     ChainSnapshot, FeeModel, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote,
     Underlying,
 };
-use strangle_core::sim::SimExchange;
+use strangle_core::sim::{QuoteRule, SimExchange};
 use strangle_core::{Execution, MarketData};
 
 use crate::exchange::DeltaExchange;
@@ -54,6 +54,15 @@ impl PaperExchange {
             data,
             venue: SimExchange::new(clock.clone(), fees, cash),
             clock,
+        }
+    }
+
+    /// Fills paper orders only against quotes no older than `rule` allows (the profile's
+    /// `max_quote_age_secs`, see [`QuoteRule::of`]): an order on an older quote waits.
+    pub fn with_quote_rule(self, rule: QuoteRule) -> Self {
+        Self {
+            venue: self.venue.with_quote_rule(rule),
+            ..self
         }
     }
 

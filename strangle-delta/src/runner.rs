@@ -28,6 +28,7 @@ use strangle_core::clock::{ManualClock, ScaledClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
+use strangle_core::sim::QuoteRule;
 use strangle_core::strategy::Status;
 use strangle_core::{Exchange, Execution};
 use tokio::task::JoinHandle;
@@ -330,7 +331,8 @@ impl RunningEngine {
                     .with_stream(stream_age(&spec.profile))
                     .with_market_clock(clock.clone());
                 let ex =
-                    PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone());
+                    PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone())
+                        .with_quote_rule(QuoteRule::of(&spec.profile));
                 Self::spawn(
                     spec.profile,
                     config,

@@ -13,7 +13,7 @@ use strangle_core::backtest::{Backtest, BacktestResult, Report};
 use strangle_core::data::source::{take_error, DataFile, DataKind};
 use strangle_core::model::Underlying;
 use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
-use strangle_core::sim::MarketFeed;
+use strangle_core::sim::{MarketFeed, StaleQuotes};
 
 use crate::errors::{data_error, BacktestError};
 use crate::interrupt::{self, Cancel, Cancellable};
@@ -143,6 +143,8 @@ struct Options {
     cash: Decimal,
     poll_seconds: i64,
     until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    stale_quotes: StaleQuotes,
 }
 
 fn settings(profile_json: &str, options_json: &str) -> PyResult<Backtest> {
@@ -165,6 +167,7 @@ fn settings(profile_json: &str, options_json: &str) -> PyResult<Backtest> {
         cash: o.cash,
         poll: Duration::seconds(o.poll_seconds),
         until: o.until,
+        stale_quotes: o.stale_quotes,
         ..Backtest::new(profile)
     })
 }

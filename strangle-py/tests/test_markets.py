@@ -86,6 +86,25 @@ def test_a_spot_series_backtest_with_a_window():
         strangle.backtest(p, SPOT, start=datetime(2030, 1, 1, tzinfo=timezone.utc))
 
 
+def test_stale_quotes_wait_or_are_priced_by_the_model():
+    # Hourly chains, quotes usable for 10 minutes, exits 5 minutes before the 12:00 UTC expiry.
+    p = strangle.Profile(name="stale", liquidity={"max_quote_age_secs": 600}, expiry_buffer_hours=0,
+                         exit_time="18:00", exit_before_expiry_minutes=5, max_loss_pct=None,
+                         max_profit_pct=None, trailing={"tiers": []})
+    start = datetime(2021, 11, 1, tzinfo=timezone.utc)
+    until = datetime(2021, 11, 7, 6, tzinfo=timezone.utc)
+    waited = strangle.backtest(p, SPOT, start=start, until=until)
+    assert waited.stale_quotes == {"exits_waited": 2, "longest_exit_wait_secs": 300,
+                                   "orders_waited": 0, "model_fills": 0}
+    assert waited.exit_reasons == {"settled": 2, "data_end": 1}
+    assert any("data_end" in w or "ended" in w for w in waited.warnings), waited.warnings
+    modelled = strangle.backtest(p, SPOT, start=start, until=until, stale_quotes="model")
+    assert modelled.stale_quotes["model_fills"] == 4
+    assert modelled.stale_quotes["exits_waited"] == 0
+    with pytest.raises(ValueError, match="stale_quotes"):
+        strangle.backtest(p, SPOT, start=start, until=until, stale_quotes="guess")
+
+
 # ----------------------------------------------------------------------------- sweeps
 
 def test_a_sweep_ranks_every_combination():

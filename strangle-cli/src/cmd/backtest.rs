@@ -15,7 +15,7 @@ use strangle_core::data::source::{take_error, DataFile, DataKind};
 use strangle_core::data::ChainWriter;
 use strangle_core::model::ChainSnapshot;
 use strangle_core::profile::Profile;
-use strangle_core::sim::MarketFeed;
+use strangle_core::sim::{MarketFeed, StaleQuotes};
 use strangle_store::Store;
 
 use crate::cmd::configs;
@@ -48,6 +48,11 @@ pub struct BacktestArgs {
     /// Deribit data: size given to each present bid and ask, in coins.
     #[arg(long, default_value = "1")]
     pub quoted_size: Decimal,
+    /// An exit whose quote is older than the profile's `max_quote_age_secs`: `wait` for a
+    /// fresh quote, or `model` (fill at a Black-76 price on the quote's IV and the current
+    /// index; the report counts these fills).
+    #[arg(long, default_value = "wait", value_parser = ["wait", "model"])]
+    pub stale_quotes: String,
     /// Spot series only: Deribit DVOL CSV for the implied volatility (default: 30-day
     /// realised volatility of the series).
     #[arg(long)]
@@ -161,6 +166,12 @@ pub async fn run(store: Option<Arc<Store>>, args: BacktestArgs) -> Result<(), Cl
         cash: args.cash,
         poll: Duration::seconds(i64::from(args.poll.max(1))),
         until: args.until,
+        stale_quotes: StaleQuotes::from_name(&args.stale_quotes).ok_or_else(|| {
+            CliError::Invalid(format!(
+                "--stale-quotes {}: wait or model",
+                args.stale_quotes
+            ))
+        })?,
         ..Backtest::new(base.clone())
     };
     if let Some(grid) = &args.sweep {

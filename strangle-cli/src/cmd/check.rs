@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use rust_decimal::Decimal;
-use strangle_core::model::Underlying;
+use strangle_core::model::{ChainSnapshot, Underlying};
+use strangle_core::profile::Profile;
 use strangle_core::MarketData;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
@@ -171,6 +172,9 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
                     c.spot
                 ),
             );
+            if let Ok(p) = &profile {
+                round_trip(p, &c, &mut r);
+            }
             c.entries
                 .first()
                 .map(|e| (c.spot, e.contract.contract_size))
@@ -283,6 +287,62 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
 }
 
 /// Subscribes to the index price on the public WebSocket and waits for the acknowledgement.
+/// The round trip of the strangle the profile would sell now, and the exit thresholds within
+/// its cost (without a selection: the thresholds within the capped fees).
+fn round_trip(p: &Profile, chain: &ChainSnapshot, r: &mut Report) {
+    let warn = |r: &mut Report, w: Vec<strangle_core::error::FieldError>| {
+        for w in w {
+            r.add(
+                "exit costs",
+                Outcome::Warn,
+                format!("{}: {}", w.field, w.message),
+            );
+        }
+    };
+    let sel = match strangle_core::select::select(chain, p, chain.timestamp) {
+        Ok(s) => s,
+        Err(why) => {
+            r.add(
+                "exit costs",
+                Outcome::Skip,
+                format!("no strangle to price now ({why}); thresholds checked against the fee cap"),
+            );
+            return warn(r, p.fee_warnings());
+        }
+    };
+    match p.round_trip(&sel.call, &sel.put, chain.spot) {
+        Some(rt) => {
+            r.add(
+                "exit costs",
+                Outcome::Pass,
+                format!(
+                    "{} / {}: a round trip costs {} % of premium ({} USD fees, {} USD spread on \
+                     {} USD premium); right after entry the mark PnL is −{} %",
+                    sel.call.contract.symbol,
+                    sel.put.contract.symbol,
+                    rt.pct,
+                    rt.fees.round_dp(4),
+                    rt.spread.round_dp(4),
+                    rt.premium.round_dp(4),
+                    rt.mark_pct
+                ),
+            );
+            warn(r, p.cost_warnings(&rt));
+        }
+        None => {
+            r.add(
+                "exit costs",
+                Outcome::Skip,
+                format!(
+                    "{} / {} lack a bid or an ask; thresholds checked against the fee cap",
+                    sel.call.contract.symbol, sel.put.contract.symbol
+                ),
+            );
+            warn(r, p.fee_warnings());
+        }
+    }
+}
+
 async fn websocket(env: &Environment, url: &str, r: &mut Report) {
     let mut cfg = WsConfig::new(env.clone(), None);
     cfg.public = vec![Channel {

@@ -159,7 +159,7 @@ pub async fn resolve(
 
 /// Prints the profile's warnings (settings that are valid but probably not meant) to stderr.
 pub fn warn(p: &strangle_core::profile::Profile) {
-    for w in p.warnings() {
+    for w in p.warnings().into_iter().chain(p.fee_warnings()) {
         eprintln!("warning: {}: {}", w.field, w.message);
     }
 }

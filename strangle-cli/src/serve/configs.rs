@@ -14,6 +14,25 @@ use super::Api;
 
 type St = State<Arc<Api>>;
 
+/// A profile as saved, with the settings that are valid but probably not what was meant
+/// (a fraction written for a percent, an exit threshold within the capped round-trip fees).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SavedProfile {
+    /// The stored profile.
+    #[serde(flatten)]
+    pub stored: StoredProfile,
+    /// Warnings, each naming its field; nothing was refused.
+    pub warnings: Vec<strangle_core::error::FieldError>,
+}
+
+impl SavedProfile {
+    fn of(stored: StoredProfile) -> Self {
+        let p = &stored.profile;
+        let warnings = p.warnings().into_iter().chain(p.fee_warnings()).collect();
+        Self { stored, warnings }
+    }
+}
+
 /// Parses and validates a profile body; every problem is reported, nothing is changed.
 fn profile_from(body: &Bytes) -> Result<Profile, ApiError> {
     let p: Profile = serde_json::from_slice(body)
@@ -55,17 +74,17 @@ pub async fn default_config() -> Json<Profile> {
 /// Creates a profile.
 #[utoipa::path(post, path = "/api/configs", tag = "configs", request_body = Profile,
     responses(
-        (status = 201, description = "Created", body = StoredProfile),
+        (status = 201, description = "Created, with warnings", body = SavedProfile),
         (status = 409, description = "A profile with this name exists", body = ErrorBody),
         (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
 pub async fn create_config(
     State(api): St,
     body: Bytes,
-) -> Result<(StatusCode, Json<StoredProfile>), ApiError> {
+) -> Result<(StatusCode, Json<SavedProfile>), ApiError> {
     let p = profile_from(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(api.store.create_profile(&p).await?),
+        Json(SavedProfile::of(api.store.create_profile(&p).await?)),
     ))
 }
 
@@ -86,7 +105,7 @@ pub async fn get_config(
 #[utoipa::path(put, path = "/api/configs/{id}", tag = "configs", request_body = Profile,
     params(("id" = i64, Path, description = "Profile id")),
     responses(
-        (status = 200, description = "Updated", body = StoredProfile),
+        (status = 200, description = "Updated, with warnings", body = SavedProfile),
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "Name taken, or the profile is running", body = ErrorBody),
         (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
@@ -94,10 +113,12 @@ pub async fn update_config(
     State(api): St,
     Path(id): Path<i64>,
     body: Bytes,
-) -> Result<Json<StoredProfile>, ApiError> {
+) -> Result<Json<SavedProfile>, ApiError> {
     let p = profile_from(&body)?;
     not_running(&api, id, "changing").await?;
-    Ok(Json(api.store.update_profile(id, &p).await?))
+    Ok(Json(SavedProfile::of(
+        api.store.update_profile(id, &p).await?,
+    )))
 }
 
 /// Deletes a profile (not the active one, not a running one).

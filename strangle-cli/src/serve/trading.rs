@@ -190,6 +190,11 @@ pub struct ScheduleView {
     pub next_entry: Option<DateTime<Utc>>,
     /// Seconds until `next_entry`.
     pub seconds_to_entry: Option<i64>,
+    /// The rule of `next_entry`: `window` (the daily entry window) or `late_start` (the
+    /// profile's `late_entry`: at once, the day's window having passed).
+    pub next_entry_rule: Option<schedule::EntryRule>,
+    /// Whether the profile enters on a late start.
+    pub late_entry: bool,
     /// The open session's planned exit.
     pub planned_exit: Option<DateTime<Utc>>,
     /// Seconds until `planned_exit`.
@@ -565,9 +570,12 @@ fn idle(id: i64, name: &str) -> Heartbeat {
 fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runtime {
     let now = state.as_ref().map_or(heartbeat.server_time, |s| s.at);
     let secs = |t: Option<DateTime<Utc>>| t.map(|t| (t - now).num_seconds());
-    let next_entry = match &state {
-        Some(s) => s.next_entry,
-        None => Some(schedule::next_entry(p, now, None)),
+    let (next_entry, next_entry_rule) = match &state {
+        Some(s) => (s.next_entry, s.next_entry_rule),
+        None => (
+            Some(schedule::next_entry(p, now, None)),
+            Some(schedule::EntryRule::Window),
+        ),
     };
     let planned_exit = state.as_ref().and_then(|s| s.planned_exit);
     let expiry = state.as_ref().and_then(|s| s.expiry);
@@ -580,6 +588,8 @@ fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runti
             entry_window_minutes: p.entry_window_minutes,
             next_entry,
             seconds_to_entry: secs(next_entry),
+            next_entry_rule,
+            late_entry: p.late_entry,
             planned_exit,
             seconds_to_exit: secs(planned_exit),
             expiry,

@@ -4,8 +4,10 @@
 //! [`Backtest::run`] starts a [`ManualClock`] at the first snapshot, feeds the
 //! [`SimExchange`] from a [`MarketFeed`] as the clock passes each snapshot's time, and drives
 //! the [`Engine`] in `backtest` mode with an in-memory ledger until the data ends (or
-//! `until`). Fills cross the quoted bid/ask up to the quoted size, fees come from the profile's
-//! fee model, expiries are cash-settled by the venue. Nothing reads the wall clock, so the
+//! `until`). Fills cross the quoted bid/ask up to the quoted size, and only quotes no older than
+//! the profile's `max_quote_age_secs` (an order on an older one waits for a fresh quote, or with
+//! [`Backtest::stale_quotes`] set to model, an exit fills at a Black-76 price); fees come from
+//! the profile's fee model, expiries are cash-settled by the venue. Nothing reads the wall clock, so the
 //! same data and profile give the same [`BacktestResult`] every run, to the last digit.
 //!
 //! ```
@@ -46,7 +48,7 @@ use crate::memory::MemoryLedger;
 use crate::model::{ChainSnapshot, Fill};
 use crate::profile::Profile;
 use crate::risk::ExitReason;
-use crate::sim::{MarketFeed, Settlement, SimExchange};
+use crate::sim::{MarketFeed, QuoteRule, QuoteStats, Settlement, SimExchange, StaleQuotes};
 use crate::strategy::Phase;
 
 pub use report::{Kpis, Report};
@@ -118,6 +120,9 @@ pub struct Backtest {
     pub poll: Duration,
     /// Stop here even if the data goes on.
     pub until: Option<DateTime<Utc>>,
+    /// What an exit does when its quote is older than the profile's `max_quote_age_secs`:
+    /// wait for a fresh one (the default) or fill at a model price.
+    pub stale_quotes: StaleQuotes,
 }
 
 /// Everything a backtest produced.
@@ -144,6 +149,9 @@ pub struct BacktestResult {
     /// the end of the data).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Orders that waited at the venue for a fresh quote, and fills priced by the model.
+    #[serde(default)]
+    pub quote_stats: QuoteStats,
 }
 
 impl BacktestResult {
@@ -161,6 +169,7 @@ impl Backtest {
             cash: Decimal::from(10_000),
             poll: Duration::minutes(1),
             until: None,
+            stale_quotes: StaleQuotes::Wait,
         }
     }
 
@@ -202,12 +211,17 @@ impl Backtest {
                     u.to_rfc3339(),
                     start.to_rfc3339()
                 )],
+                quote_stats: QuoteStats::default(),
             });
         }
         let clock = Arc::new(ManualClock::new(start));
         let venue = Arc::new(
             SimExchange::new(clock.clone(), self.profile.fees.clone(), self.cash)
-                .with_feed(Box::new(feed)),
+                .with_feed(Box::new(feed))
+                .with_quote_rule(QuoteRule {
+                    stale: self.stale_quotes,
+                    ..QuoteRule::of(&self.profile)
+                }),
         );
         let ledger = Arc::new(MemoryLedger::without_marks());
         let config = EngineConfig {
@@ -276,6 +290,7 @@ impl Backtest {
             initial_cash: self.cash,
             settlements: venue.settlements(),
             warnings,
+            quote_stats: venue.quote_stats(),
         })
     }
 }

@@ -17,6 +17,7 @@ use super::BacktestResult;
 use crate::analytics::{analyze, Point};
 use crate::ledger::{SessionRecord, SessionState};
 use crate::schedule::ist_date;
+use crate::strategy::QUOTE_WAIT;
 
 /// The headline figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -78,6 +79,15 @@ pub struct Report {
     /// The oldest index a settlement used, in seconds before its expiry (the data had no
     /// snapshot closer to the settlement instant).
     pub max_settlement_index_age_secs: Option<i64>,
+    /// Sessions whose exit had to wait for a fresh quote (an exit rule fired, or the exit
+    /// time came, while the legs' quotes were older than the profile's limit).
+    pub exits_waited: usize,
+    /// The longest of those waits: from the first wait to flat, in seconds.
+    pub longest_exit_wait_secs: Option<i64>,
+    /// Orders that met only a stale quote at the venue (each counted once).
+    pub orders_waited: usize,
+    /// Exit fills priced by the model instead of a quote (opt-in).
+    pub model_fills: usize,
 }
 
 impl Report {
@@ -96,6 +106,7 @@ impl Report {
                 .map_or("unknown".to_string(), |x| x.to_string());
             *exit_reasons.entry(k).or_insert(0) += 1;
         }
+        let waits = exit_waits(r);
         let daily = every_day(r.data.first, r.data.last, &a.daily);
         let (sharpe, sortino) = ratios(&daily);
         Self {
@@ -128,8 +139,31 @@ impl Report {
                 .iter()
                 .map(|s| (s.at - s.index_at).num_seconds())
                 .max(),
+            exits_waited: waits.len(),
+            longest_exit_wait_secs: waits.iter().copied().max(),
+            orders_waited: r.quote_stats.orders_waited,
+            model_fills: r.quote_stats.model_fills.len(),
         }
     }
+}
+
+/// For each session whose exit waited for a fresh quote: seconds from the first wait to the
+/// session's close (the end of the run for one still open).
+fn exit_waits(r: &BacktestResult) -> Vec<i64> {
+    let mut first: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for e in r.events.iter().filter(|e| e.kind == QUOTE_WAIT) {
+        if let Some(id) = &e.session_id {
+            first.entry(id.as_str()).or_insert(e.at);
+        }
+    }
+    r.sessions
+        .iter()
+        .filter_map(|s| {
+            let since = first.get(s.session_id.as_str())?;
+            let until = s.closed_at.or(r.data.last)?;
+            Some((until - *since).num_seconds().max(0))
+        })
+        .collect()
 }
 
 /// Every IST day from the first to the last data time, with the closed sessions' net.
@@ -176,6 +210,15 @@ fn ratios(daily: &[(NaiveDate, Decimal)]) -> (Option<f64>, Option<f64>) {
     let sharpe = (var > 0.0).then(|| round(mean / var.sqrt() * ann));
     let sortino = (down > 0.0).then(|| round(mean / down * ann));
     (sharpe, sortino)
+}
+
+/// `2h 05m` (or `45 s` under a minute).
+fn hours_minutes(secs: i64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
+    }
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -327,6 +370,15 @@ impl Report {
                 "settlements", self.settlements
             );
         }
+        let longest = self
+            .longest_exit_wait_secs
+            .map_or(String::new(), |s| format!(", longest {}", hours_minutes(s)));
+        let _ = writeln!(
+            o,
+            "{:<18} {} exits waited for a fresh quote{longest}; {} orders waited at the venue; \
+             {} fills priced by the model",
+            "stale quotes", self.exits_waited, self.orders_waited, self.model_fills
+        );
         o
     }
 

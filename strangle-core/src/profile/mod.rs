@@ -11,6 +11,7 @@
 //! assert!(p.validate().is_ok());
 //! ```
 
+mod cost;
 mod optional_limit;
 mod time_of_day;
 mod validate;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{FeeModel, Underlying};
 
+pub use cost::RoundTrip;
 pub use time_of_day::TimeOfDay;
 
 /// How strikes are chosen.
@@ -273,6 +275,11 @@ pub struct Profile {
     pub entry_window_minutes: u32,
     /// IST time of day at which an open strangle is closed (the first one after entry).
     pub exit_time: TimeOfDay,
+    /// Started (or restarted) after the day's entry window but before its exit time, with no
+    /// session that day yet: enter at once instead of waiting for the next day's window (the
+    /// original platform's entry gate, any time after `trade_time_ist`). Off by default; the
+    /// status's `next_entry_rule` says which rule applies.
+    pub late_entry: bool,
     /// Minimum hours from entry to the chosen expiry's settlement.
     pub expiry_buffer_hours: u32,
     /// Close an open strangle this many minutes before settlement at the latest.
@@ -312,6 +319,7 @@ impl Default for Profile {
             entry_time: TimeOfDay(NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default()),
             entry_window_minutes: 30,
             exit_time: TimeOfDay(NaiveTime::from_hms_opt(15, 20, 0).unwrap_or_default()),
+            late_entry: false,
             expiry_buffer_hours: 24,
             exit_before_expiry_minutes: 30,
             contracts_per_leg: Decimal::ONE,

@@ -1,17 +1,18 @@
 //! The simulated venue's state and matching rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::{OrderFault, Settlement};
+use super::{OrderFault, QuoteRule, Settlement, StaleQuotes};
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
-    ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderState, OrderStatus,
+    ChainSnapshot, FeeModel, Fill, Greeks, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType, Quote, Side, TimeInForce, Underlying,
 };
+use crate::pricing::black76;
 
 /// Fill ids of settlements start with this.
 pub(super) const SETTLEMENT_PREFIX: &str = "settle-";
@@ -60,6 +61,43 @@ pub(super) struct Book {
     pub faults: Vec<OrderFault>,
     /// Liquidity already taken from the current snapshot: (from the bid, from the ask).
     used: HashMap<Symbol, (Decimal, Decimal)>,
+    /// The rule for old quotes, if any.
+    pub rule: Option<QuoteRule>,
+    /// Orders that met only a stale quote.
+    pub waited: BTreeSet<ClientOrderId>,
+    /// Fills priced by the model (fill ids).
+    pub model_fills: Vec<String>,
+}
+
+/// The price an order may fill against now.
+enum FillQuote {
+    /// A quote within the age limit (or any quote when there is no rule).
+    Quoted(Quote),
+    /// A model price standing in for a stale quote.
+    Model(Quote),
+    /// Only a stale quote: the order waits.
+    Stale,
+    /// No quote at all.
+    Missing,
+}
+
+/// Seconds in the 365-day year of [`black76`].
+const SECS_PER_YEAR: f64 = 365.0 * 86_400.0;
+
+fn floor_to(p: Decimal, tick: Decimal) -> Decimal {
+    if tick > Decimal::ZERO {
+        (p / tick).floor() * tick
+    } else {
+        p
+    }
+}
+
+fn ceil_to(p: Decimal, tick: Decimal) -> Decimal {
+    if tick > Decimal::ZERO {
+        (p / tick).ceil() * tick
+    } else {
+        p
+    }
 }
 
 /// A refusal in Delta's terms: its kind, Delta's code for it, and the details.
@@ -87,6 +125,9 @@ impl Book {
             next_due: None,
             faults: Vec::new(),
             used: HashMap::new(),
+            rule: None,
+            waited: BTreeSet::new(),
+            model_fills: Vec::new(),
         }
     }
 
@@ -115,6 +156,95 @@ impl Book {
     pub fn quote(&self, symbol: &str) -> Option<&Quote> {
         let (u, i) = self.index.get(symbol)?;
         self.chains.get(u)?.entries.get(*i).map(|e| &e.quote)
+    }
+
+    /// Whether `q` is too old to fill against at `at` under the quote rule.
+    fn is_stale(&self, q: &Quote, at: DateTime<Utc>) -> bool {
+        self.rule.is_some_and(|r| at - q.timestamp > r.max_age)
+    }
+
+    /// Whether an order of `side` in `symbol` reduces a position the venue holds.
+    fn reduces(&self, symbol: &str, side: Side) -> bool {
+        let pos = self.positions.get(symbol).map_or(Decimal::ZERO, |p| p.size);
+        match side {
+            Side::Buy => pos < Decimal::ZERO,
+            Side::Sell => pos > Decimal::ZERO,
+        }
+    }
+
+    /// What an order of `side` in `symbol` fills against at `at`.
+    fn fill_quote(&self, symbol: &str, side: Side, at: DateTime<Utc>) -> FillQuote {
+        let Some(q) = self.quote(symbol) else {
+            return FillQuote::Missing;
+        };
+        if !self.is_stale(q, at) {
+            return FillQuote::Quoted(q.clone());
+        }
+        let model = self.rule.is_some_and(|r| r.stale == StaleQuotes::Model);
+        match self.model_quote(q, at) {
+            Some(m) if model && self.reduces(symbol, side) => FillQuote::Model(m),
+            _ => FillQuote::Stale,
+        }
+    }
+
+    /// The quote of `symbol` as the venue answers it at `now`: with [`StaleQuotes::Model`],
+    /// a stale quote of a contract the venue holds a position in is replaced by its model
+    /// price (what an exit would fill at); otherwise the stored quote, however old.
+    pub fn quote_for_holder(&self, symbol: &str, now: DateTime<Utc>) -> Option<Quote> {
+        let q = self.quote(symbol)?;
+        let held = self
+            .positions
+            .get(symbol)
+            .is_some_and(|p| !p.size.is_zero());
+        let model = self.rule.is_some_and(|r| r.stale == StaleQuotes::Model);
+        if model && held && self.is_stale(q, now) {
+            if let Some(m) = self.model_quote(q, now) {
+                return Some(m);
+            }
+        }
+        Some(q.clone())
+    }
+
+    /// Black-76 price of `q`'s contract at `at`: the quote's mark IV, the underlying's
+    /// latest index and the time left to expiry; bid and ask keep the quote's distance from
+    /// its mark (rounded to the tick away from the mark). `None` without a mark IV.
+    fn model_quote(&self, q: &Quote, at: DateTime<Utc>) -> Option<Quote> {
+        use rust_decimal::prelude::ToPrimitive;
+        let c = self.contracts.get(&q.symbol)?;
+        let spot = self.chains.get(&c.underlying)?.spot;
+        let iv = q.mark_iv.filter(|v| v.is_finite() && *v > 0.0)?;
+        let years = (c.expiry - at).num_seconds() as f64 / SECS_PER_YEAR;
+        let p = black76(c.kind, spot.to_f64()?, c.strike.to_f64()?, years, iv);
+        let mark = Decimal::try_from(p.price).ok()?.round_dp(8);
+        let ask = q
+            .ask
+            .map(|a| ceil_to(mark + (a - q.mark).max(Decimal::ZERO), c.tick_size))
+            .filter(|a| *a > Decimal::ZERO)
+            .or_else(|| q.ask.map(|_| c.tick_size));
+        let bid = q
+            .bid
+            .map(|b| floor_to(mark - (q.mark - b).max(Decimal::ZERO), c.tick_size))
+            .filter(|b| *b > Decimal::ZERO);
+        Some(Quote {
+            symbol: q.symbol.clone(),
+            timestamp: at,
+            mark,
+            bid,
+            bid_size: q.bid_size,
+            ask,
+            ask_size: q.ask_size,
+            greeks: Some(Greeks {
+                delta: p.delta,
+                gamma: p.gamma,
+                theta: p.theta,
+                vega: p.vega,
+            }),
+            mark_iv: Some(iv),
+            bid_iv: None,
+            ask_iv: None,
+            spot: Some(spot),
+            open_interest: q.open_interest,
+        })
     }
 
     /// Applies a new snapshot: settles what expired before it, then re-quotes and matches.
@@ -223,8 +353,16 @@ impl Book {
         let side = o.status.side;
         let limit = o.status.limit_price;
         let remaining = o.remaining;
-        let Some(q) = self.quote(&symbol).cloned() else {
-            return;
+        let (q, model) = match self.fill_quote(&symbol, side, t) {
+            FillQuote::Quoted(q) => (q, false),
+            FillQuote::Model(q) => (q, true),
+            FillQuote::Stale => {
+                if let Some(o) = self.orders.get(id) {
+                    self.waited.insert(o.status.client_order_id.clone());
+                }
+                return;
+            }
+            FillQuote::Missing => return,
         };
         let used = self.used.get(&symbol).copied().unwrap_or_default();
         let (book_price, avail) = match side {
@@ -253,6 +391,9 @@ impl Book {
             Side::Buy => u.1 += qty,
         }
         self.fill(id, qty, price, taker, t);
+        if model {
+            self.model_fills.push(format!("sim-{}", self.fill_seq));
+        }
     }
 
     fn fill(&mut self, id: &str, qty: Decimal, price: Decimal, taker: bool, t: DateTime<Utc>) {
@@ -434,7 +575,11 @@ impl Book {
             .ok_or_else(|| Error::exchange(ExchangeErrorKind::InvalidResponse, "order vanished"))?;
         if tif == TimeInForce::Ioc && !o.status.state.is_terminal() {
             o.status.state = OrderState::Cancelled;
-            o.status.reason = Some("ioc: unfilled part cancelled".into());
+            o.status.reason = Some(if self.waited.contains(id) {
+                "ioc: no quote within the age limit; unfilled part cancelled".into()
+            } else {
+                "ioc: unfilled part cancelled".into()
+            });
         }
         Ok(o.status.clone())
     }

@@ -15,7 +15,14 @@
 //!   cash-settled at the index in force at the settlement instant: a snapshot stamped exactly
 //!   then is applied first (its index settles), otherwise the last one before it. Settlement
 //!   goes by the clock: it happens when the clock passes the expiry, whether or not a later
-//!   snapshot ever comes, and [`Settlement::index_at`] says how old the index was.
+//!   snapshot ever comes, and [`Settlement::index_at`] says how old the index was;
+//! - with a [`QuoteRule`] (backtests and sim mode set one from the profile's
+//!   `max_quote_age_secs`), an order never fills against a quote older than the limit: it waits
+//!   for a fresh one (market and IOC orders are cancelled unfilled), and the venue counts the
+//!   orders that waited ([`QuoteStats`]). With [`StaleQuotes::Model`], an exit (an order that
+//!   reduces a held position) on a stale quote is instead priced by Black-76 on that quote's
+//!   mark IV, the current underlying and the time left, keeping the quote's last spread
+//!   around the mark; such fills are counted too.
 
 mod book;
 pub mod synthetic;
@@ -88,6 +95,64 @@ pub enum OrderFault {
     RejectSymbol(String, ExchangeErrorKind),
 }
 
+/// What the simulated venue does with an order whose quote is older than the limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleQuotes {
+    /// The order waits for a fresh quote (the default: nothing fills on an old price).
+    #[default]
+    Wait,
+    /// An exit is priced by Black-76 on the stale quote's mark IV and the current underlying
+    /// (a modelling choice a backtest opts into; entries still wait).
+    Model,
+}
+
+impl StaleQuotes {
+    /// The name used by the CLI, Python and reports: `wait` or `model`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Wait => "wait",
+            Self::Model => "model",
+        }
+    }
+
+    /// The variant of a name given by [`StaleQuotes::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Wait, Self::Model]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
+/// The venue's rule for old quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuoteRule {
+    /// The oldest quote an order may fill against.
+    pub max_age: chrono::Duration,
+    /// What happens to an order whose quote is older.
+    pub stale: StaleQuotes,
+}
+
+impl QuoteRule {
+    /// The rule of a profile: its `liquidity.max_quote_age_secs`, orders waiting on older
+    /// quotes.
+    pub fn of(profile: &crate::profile::Profile) -> Self {
+        Self {
+            max_age: chrono::Duration::seconds(i64::from(profile.liquidity.max_quote_age_secs)),
+            stale: StaleQuotes::Wait,
+        }
+    }
+}
+
+/// What the quote rule did over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuoteStats {
+    /// Orders that found only a stale quote when they tried to fill (each counted once).
+    pub orders_waited: usize,
+    /// Fills priced by the model instead of a quote (fill ids).
+    pub model_fills: Vec<String>,
+}
+
 /// A settlement that the venue carried out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Settlement {
@@ -157,6 +222,21 @@ impl SimExchange {
     /// matches resting orders against them. Quotes of unknown symbols are ignored.
     pub fn push_quotes(&self, quotes: Vec<Quote>) {
         self.book().apply_quotes(quotes);
+    }
+
+    /// Sets the rule for old quotes (none by default: every quote fills, as on an exchange).
+    pub fn with_quote_rule(self, rule: QuoteRule) -> Self {
+        self.book().rule = Some(rule);
+        self
+    }
+
+    /// What the quote rule did so far.
+    pub fn quote_stats(&self) -> QuoteStats {
+        let b = self.book();
+        QuoteStats {
+            orders_waited: b.waited.len(),
+            model_fills: b.model_fills.clone(),
+        }
     }
 
     /// Injects a fault into order placement.
@@ -262,8 +342,12 @@ impl MarketData for SimExchange {
     }
 
     async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>> {
+        let now = self.clock.now();
         let b = self.sync();
-        Ok(symbols.iter().filter_map(|s| b.quote(s).cloned()).collect())
+        Ok(symbols
+            .iter()
+            .filter_map(|s| b.quote_for_holder(s, now))
+            .collect())
     }
 
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {

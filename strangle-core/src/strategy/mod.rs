@@ -27,6 +27,7 @@ use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
 use crate::select::select;
 
+pub use orders::QUOTE_WAIT;
 pub use status::{LegStatus, Status};
 
 /// What the strategy is doing.
@@ -208,6 +209,8 @@ pub struct Strategy {
     /// Why the open entry window has not been used yet (cleared outside the window).
     last_no_entry: Option<crate::select::NoEntry>,
     last_error: Option<String>,
+    /// When the engine started this strategy (what a late start is judged by).
+    started_at: Option<DateTime<Utc>>,
 }
 
 impl Strategy {
@@ -224,7 +227,34 @@ impl Strategy {
             spot: None,
             last_no_entry: None,
             last_error: None,
+            started_at: None,
         }
+    }
+
+    /// Records when the engine started the strategy: with the profile's `late_entry`, a start
+    /// after the day's entry window and before its exit time enters at once.
+    pub fn started_at(mut self, now: DateTime<Utc>) -> Self {
+        self.started_at = Some(now);
+        self
+    }
+
+    /// When the next entry may happen and by which rule (`now` when a window is open or a
+    /// late start may enter).
+    pub fn next_entry(&self, now: DateTime<Utc>) -> (DateTime<Utc>, schedule::EntryRule) {
+        let unused = |d: &NaiveDate| self.used_day.is_none_or(|u| *d > u);
+        if schedule::window_day(&self.profile, now).is_none()
+            && self.late_day(now).filter(unused).is_some()
+        {
+            return (now, schedule::EntryRule::LateStart);
+        }
+        (
+            schedule::next_entry(&self.profile, now, self.used_day),
+            schedule::EntryRule::Window,
+        )
+    }
+
+    fn late_day(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        schedule::late_day(&self.profile, self.started_at?, now)
     }
 
     /// A strategy that continues from the profile's latest recorded session: a closed one
@@ -315,7 +345,7 @@ impl Strategy {
     pub fn next_deadline(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match (&self.live, self.phase) {
             (_, Phase::Stopped) => None,
-            (None, _) => Some(schedule::next_entry(&self.profile, now, self.used_day)),
+            (None, _) => Some(self.next_entry(now).0),
             (Some(l), _) => {
                 let ex = &self.profile.execution;
                 let mut t = vec![
@@ -379,7 +409,9 @@ impl Strategy {
         }
         // Days only move forward: a day at or before the last one entered is never entered,
         // so a replay on an existing ledger cannot overwrite a recorded session.
-        schedule::window_day(&self.profile, now).filter(|d| self.used_day.is_none_or(|u| *d > u))
+        schedule::window_day(&self.profile, now)
+            .or_else(|| self.late_day(now))
+            .filter(|d| self.used_day.is_none_or(|u| *d > u))
     }
 
     fn try_enter(&mut self, now: DateTime<Utc>, chain: &ChainSnapshot, out: &mut Vec<Action>) {
@@ -408,6 +440,20 @@ impl Strategy {
         };
         self.last_no_entry = None;
         self.used_day = Some(day);
+        if schedule::window_day(&self.profile, now).is_none() {
+            let (start, end) = schedule::entry_window(&self.profile, day);
+            self.audit(
+                now,
+                "late_entry",
+                format!(
+                    "late start: entering now, after the {day} window ({}–{} UTC), before its \
+                     exit time",
+                    start.format("%H:%M"),
+                    end.format("%H:%M")
+                ),
+                out,
+            );
+        }
         let target = self.profile.contracts_per_leg;
         let leg = |e: &crate::model::ChainEntry| LegRecord {
             kind: e.contract.kind,

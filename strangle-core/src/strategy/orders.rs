@@ -17,6 +17,9 @@ use crate::model::{OrderRequest, OrderState, OrderStatus, OrderType, Quote, Side
 use crate::profile::Profile;
 use crate::risk::ExitReason;
 
+/// Audit kind of an exit that found no fresh quote and began waiting for one.
+pub const QUOTE_WAIT: &str = "quote_wait";
+
 fn floor_to_tick(p: Decimal, tick: Decimal) -> Decimal {
     if tick > Decimal::ZERO {
         (p / tick).floor() * tick
@@ -252,14 +255,30 @@ impl Strategy {
             .as_ref()
             .filter(|q| q.age_secs(now) <= i64::from(max_age));
         let limit = fresh.and_then(|q| buy_price(&self.profile, q, g.tick_size, attempt));
-        // An exit is never priced on an old quote: it waits for a fresh one (the heartbeat
-        // says so), unless it is a panic. A fresh quote without an ask goes to market if
-        // allowed, else waits for one.
-        let price = match (market, fresh, limit) {
+        // An exit is never sent on an old quote, not even at market: it waits for a fresh one
+        // (the heartbeat says so, and the audit trail says when the wait began), unless it is
+        // a panic. A fresh quote without an ask goes to market if allowed, else waits for one.
+        let price = match (l.panic, market, fresh, limit) {
             (true, ..) => None,
-            (false, _, Some(p)) => Some(p),
-            (false, Some(_), None) if ex.market_fallback => None,
-            (false, ..) => {
+            (false, _, None, _) => {
+                if w.waiting_since.is_none() {
+                    w.waiting_since = Some(now);
+                    let age = l.quotes[i].as_ref().map(|q| q.age_secs(now));
+                    let detail = format!(
+                        "{}: exit waits for a fresh quote ({}; limit {max_age} s)",
+                        g.symbol,
+                        age.map_or("no quote yet".to_string(), |a| format!(
+                            "last one {a} s old"
+                        )),
+                    );
+                    self.audit(now, QUOTE_WAIT, detail, out);
+                }
+                return;
+            }
+            (false, true, Some(_), _) => None,
+            (false, false, Some(_), Some(p)) => Some(p),
+            (false, false, Some(_), None) if ex.market_fallback => None,
+            (false, false, Some(_), None) => {
                 w.waiting_since.get_or_insert(now);
                 return;
             }

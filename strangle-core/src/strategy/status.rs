@@ -48,8 +48,11 @@ pub struct Status {
     pub phase: Phase,
     /// When this snapshot was taken.
     pub at: DateTime<Utc>,
-    /// Next entry window start, when waiting.
+    /// Next entry window start (or now, when a late start may enter), when waiting.
     pub next_entry: Option<DateTime<Utc>>,
+    /// The rule `next_entry` follows: the daily window, or a late start.
+    #[serde(default)]
+    pub next_entry_rule: Option<schedule::EntryRule>,
     /// Active session id.
     pub session_id: Option<SessionId>,
     /// Planned IST exit of the active session.
@@ -134,13 +137,15 @@ impl Strategy {
                     .collect()
             })
             .unwrap_or_default();
+        let waiting = self.live.is_none() && self.phase == Phase::Waiting;
+        let next = waiting.then(|| self.next_entry(now));
         Status {
             profile: self.profile.name.clone(),
             mode: self.mode,
             phase: self.phase,
             at: now,
-            next_entry: (self.live.is_none() && self.phase == Phase::Waiting)
-                .then(|| schedule::next_entry(&self.profile, now, self.used_day)),
+            next_entry: next.map(|n| n.0),
+            next_entry_rule: next.map(|n| n.1),
             session_id: rec.map(|r| r.session_id.clone()),
             planned_exit: rec.map(|r| r.planned_exit),
             expiry: rec.map(|r| r.expiry),

@@ -176,6 +176,16 @@ pub struct Rig {
 }
 
 pub async fn rig(profile: Profile, snapshots: Vec<ChainSnapshot>, poll_secs: i64) -> Rig {
+    rig_on(profile, snapshots, poll_secs, Arc::new(MemoryLedger::new())).await
+}
+
+/// A rig on an existing ledger (a restart).
+pub async fn rig_on(
+    profile: Profile,
+    snapshots: Vec<ChainSnapshot>,
+    poll_secs: i64,
+    ledger: Arc<MemoryLedger>,
+) -> Rig {
     let start = snapshots
         .first()
         .map(|c| c.timestamp)
@@ -185,7 +195,6 @@ pub async fn rig(profile: Profile, snapshots: Vec<ChainSnapshot>, poll_secs: i64
         SimExchange::new(clock.clone(), profile.fees.clone(), dec!(10000))
             .with_feed(Box::new(VecFeed::new(snapshots))),
     );
-    let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(poll_secs),

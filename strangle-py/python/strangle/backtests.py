@@ -36,6 +36,20 @@ class BacktestResult:
         """How many sessions ended for each reason (``exit_time``, ``max_loss``, ...)."""
         return dict(self._raw["report"]["exit_reasons"])
 
+    @property
+    def stale_quotes(self) -> Dict[str, Any]:
+        """How the quote-age rule acted: ``exits_waited`` (sessions whose exit waited for a fresh
+        quote), ``longest_exit_wait_secs``, ``orders_waited`` (at the simulated venue) and
+        ``model_fills`` (exits priced by Black-76 with ``stale_quotes="model"``)."""
+        r = self._raw["report"]
+        return {k: r[k] for k in ("exits_waited", "longest_exit_wait_secs", "orders_waited", "model_fills")}
+
+    @property
+    def warnings(self) -> List[str]:
+        """What the run wants you to know: an ``until`` before the data, a session the data
+        ended on (closed at its marks as ``data_end``)."""
+        return list(self._raw["result"].get("warnings", []))
+
     def to_dict(self) -> Dict[str, Any]:
         """Everything: data read, sessions, fills, KPIs, daily PnL and curves."""
         return {"result": self._raw["result"], "report": self._raw["report"]}
@@ -118,24 +132,30 @@ def _data_spec(data: Data, quoted_size: Any, iv: Any, start: Optional[datetime],
     }})
 
 
-def _options(cash: Any, poll_seconds: int, until: Optional[datetime]) -> str:
+def _options(cash: Any, poll_seconds: int, until: Optional[datetime], stale_quotes: str) -> str:
+    if stale_quotes not in ("wait", "model"):
+        raise ValueError(f"stale_quotes must be 'wait' or 'model', not {stale_quotes!r}")
     return json.dumps({"cash": str(cash), "poll_seconds": int(poll_seconds),
-                       "until": None if until is None else _jsonable(_utc(until))})
+                       "until": None if until is None else _jsonable(_utc(until)),
+                       "stale_quotes": stale_quotes})
 
 
 def backtest(profile: Profile, data: Data, *, cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60,
              until: Optional[datetime] = None, quoted_size: Union[str, Decimal, None] = None,
-             iv: Union[str, "os.PathLike[str]", None] = None, start: Optional[datetime] = None) -> BacktestResult:
+             iv: Union[str, "os.PathLike[str]", None] = None, start: Optional[datetime] = None,
+             stale_quotes: str = "wait") -> BacktestResult:
     """Backtests ``profile`` with the engine, the simulated venue and a simulated clock.
 
     ``data`` is a file — a chain file (``#strangle-chain v1``, ``.gz`` too), a Deribit snapshot
     CSV (``quoted_size`` coins per side, default 1) or a BTC spot series priced into chains (at
     the DVOL CSV ``iv``, default 30-day realised volatility, between ``start`` and ``until``) —
-    or a :class:`Synthetic` market. Runs without the GIL; Ctrl-C interrupts it. The same inputs
-    give the same result, to the last digit.
+    or a :class:`Synthetic` market. Nothing fills on a quote older than the profile's
+    ``max_quote_age_secs``: an exit waits for a fresh one, or with ``stale_quotes="model"`` fills
+    at a Black-76 price (the report counts both). Runs without the GIL; Ctrl-C interrupts it. The
+    same inputs give the same result, to the last digit.
     """
     spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
-    return BacktestResult(_strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until)))
+    return BacktestResult(_strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until, stale_quotes)))
 
 
 class SweepResult:
@@ -193,11 +213,11 @@ class SweepResult:
 def sweep(profile: Profile, grid: Mapping[str, Sequence[Any]], data: Data, *, threads: Optional[int] = None,
           cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60, until: Optional[datetime] = None,
           quoted_size: Union[str, Decimal, None] = None, iv: Union[str, "os.PathLike[str]", None] = None,
-          start: Optional[datetime] = None) -> SweepResult:
+          start: Optional[datetime] = None, stale_quotes: str = "wait") -> SweepResult:
     """Backtests every combination of ``grid`` (``{"delta_band.low": [0.1, 0.15], ...}``,
     dotted profile fields to lists of values) over ``profile`` on the same data, on
     ``threads`` worker threads (default: one per core), and ranks them. An invalid field or
     value raises :class:`ProfileError`. Ctrl-C interrupts it."""
     spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
     g = json.dumps({k: _jsonable(list(v)) for k, v in grid.items()})
-    return SweepResult(_strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until), threads))
+    return SweepResult(_strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until, stale_quotes), threads))

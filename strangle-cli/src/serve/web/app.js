@@ -174,6 +174,7 @@ const FIELDS = [
     ["entry_time", "Entry time", "time"],
     ["entry_window_minutes", "Entry window (min)", "int"],
     ["exit_time", "Exit time", "time"],
+    ["late_entry", "Enter on a late start (after the window, before the exit)", "bool"],
     ["expiry_buffer_hours", "Expiry buffer (h)", "int"],
     ["exit_before_expiry_minutes", "Exit before expiry (min)", "int"],
   ]],
@@ -356,11 +357,13 @@ $("#profile-form").addEventListener("submit", async (ev) => {
   clearErrors();
   const body = collect();
   try {
-    if (editing) await api("PUT", `/api/configs/${editing.id}`, body);
-    else await api("POST", "/api/configs", body);
+    const saved = editing ? await api("PUT", `/api/configs/${editing.id}`, body) : await api("POST", "/api/configs", body);
     $("#profile-form").hidden = true;
     editing = null;
     await loadProfiles();
+    // Saved; what is valid but probably not meant is said, not refused.
+    const warnings = (saved && saved.warnings) || [];
+    banner(warnings.length ? `Saved ${saved.profile.name}, but: ` + warnings.map((w) => `${w.field}: ${w.message}`).join("; ") : "");
   } catch (e) {
     if (e.status === 422 && e.fields.length) showErrors(e.fields);
     else $("#form-error").textContent = e.message;
@@ -429,7 +432,12 @@ async function pollLive() {
   const cards = el("div", { class: "cards" },
     card("Status", el("span", { "data-status": hb.status, text: hb.status }), " ", mode),
     card("Phase", el("span", { id: "live-phase", text: hb.phase || "–" })),
-    card("Next entry", !sc.next_entry ? "–" : sc.seconds_to_entry <= 0 ? "window open now" : `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})`),
+    card("Next entry", !sc.next_entry ? "–"
+      : sc.next_entry_rule === "late_start" ? "now (late start)"
+      : sc.seconds_to_entry <= 0 ? "window open now" : `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})`,
+      el("small", { text: sc.next_entry_rule === "late_start"
+        ? ` · started after the ${sc.entry_time_ist} IST window, before the ${sc.exit_time_ist} exit`
+        : ` · window ${sc.entry_time_ist} IST + ${sc.entry_window_minutes} min${sc.late_entry ? "; late start on" : ""}` })),
     card("Planned exit", sc.planned_exit ? `${ist(sc.planned_exit)} (${span(sc.seconds_to_exit)})` : `${sc.exit_time_ist} IST`),
     card("PnL at marks (USD)", pnl ? signed(pnl.net, 4) : "–", s && s.pnl_pct !== null && s.pnl_pct !== undefined ? el("small", {}, " ", signed(s.pnl_pct, 1), " %") : ""),
     card("Closing now (USD)", s && s.close_now_pnl ? signed(s.close_now_pnl.net, 4) : "–", s && s.close_now_pnl_pct !== null && s.close_now_pnl_pct !== undefined ? el("small", {}, " ", signed(s.close_now_pnl_pct, 1), " % · at the asks, exit fees in") : ""),
