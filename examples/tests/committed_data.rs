@@ -88,6 +88,9 @@ async fn the_report_counts_stale_quote_waits_settlements_and_data_end() {
         table.contains("2 exits waited for a fresh quote, longest 0h 05m"),
         "{table}"
     );
+    let html = rep.to_html(&r);
+    assert!(html.contains("<p>Stale quotes: 2 exits waited"), "{html}");
+    assert!(html.contains("<p>Settlements: 4;"), "{html}");
 }
 
 /// With model pricing chosen, the same exits fill at 11:55 on Black-76 prices, counted.

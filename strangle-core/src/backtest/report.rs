@@ -370,16 +370,20 @@ impl Report {
                 "settlements", self.settlements
             );
         }
+        let _ = writeln!(o, "{:<18} {}", "stale quotes", self.stale_quotes());
+        o
+    }
+
+    /// What the quote-age rule did, in one line.
+    fn stale_quotes(&self) -> String {
         let longest = self
             .longest_exit_wait_secs
             .map_or(String::new(), |s| format!(", longest {}", hours_minutes(s)));
-        let _ = writeln!(
-            o,
-            "{:<18} {} exits waited for a fresh quote{longest}; {} orders waited at the venue; \
-             {} fills priced by the model",
-            "stale quotes", self.exits_waited, self.orders_waited, self.model_fills
-        );
-        o
+        format!(
+            "{} exits waited for a fresh quote{longest}; {} orders waited at the venue; {} fills \
+             priced by the model",
+            self.exits_waited, self.orders_waited, self.model_fills
+        )
     }
 
     /// The JSON document (pretty-printed).
@@ -505,7 +509,21 @@ impl Report {
         for (reason, n) in &self.exit_reasons {
             let _ = writeln!(o, "<tr><td>{}</td><td>{n}</td></tr>", esc(reason));
         }
-        o.push_str("</table>\n<h2>Sessions</h2>\n<table><tr><th>session</th><th>opened (UTC)</th><th>closed (UTC)</th><th>call K</th><th>call Δ</th><th>put K</th><th>put Δ</th><th>premium</th><th>exit</th><th>net USD</th></tr>\n");
+        o.push_str("</table>\n");
+        let _ = writeln!(o, "<p>Stale quotes: {}.</p>", esc(&self.stale_quotes()));
+        if self.settlements > 0 {
+            let _ = writeln!(
+                o,
+                "<p>Settlements: {}; the oldest index used was {} before its expiry.</p>",
+                self.settlements,
+                self.max_settlement_index_age_secs
+                    .map_or("–".into(), hours_minutes)
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(o, "<p class=\"mut\">Warning: {}</p>", esc(w));
+        }
+        o.push_str("<h2>Sessions</h2>\n<table><tr><th>session</th><th>opened (UTC)</th><th>closed (UTC)</th><th>call K</th><th>call Δ</th><th>put K</th><th>put Δ</th><th>premium</th><th>exit</th><th>net USD</th></tr>\n");
         for s in &r.sessions {
             let (ck, cd, _) = leg_cells(s, 0);
             let (pk, pd, _) = leg_cells(s, 1);

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Profile, StrikeMode};
+use super::{PnlBasis, Profile, StrikeMode};
 use crate::error::{Error, FieldError, ValidationErrors};
 
 struct Problems(Vec<FieldError>);
@@ -24,7 +24,8 @@ impl Problems {
 
 impl Profile {
     /// Settings that are valid but probably not what was meant, each naming its field: a
-    /// percentage between 0 and 1 (`max_profit_pct = 0.8` is 0.8 %, not 80 %). Shown by
+    /// percentage between 0 and 1 (`max_profit_pct = 0.8` is 0.8 %, not 80 %), an exit basis
+    /// other than the default (what the rule then means). Shown by
     /// `strangle check` and `configs create/update`; nothing is refused.
     ///
     /// ```
@@ -53,6 +54,30 @@ impl Profile {
         if let Some(s) = &self.trailing.step {
             pcts.push(("trailing.step.every_pct".into(), s.every_pct));
             pcts.push(("trailing.step.lock_pct".into(), s.lock_pct));
+        }
+        // A basis other than the default changes what the rule means: say how.
+        let b = &self.exit_basis;
+        if b.max_profit == PnlBasis::Mark && self.max_profit_pct.is_some() {
+            w.add(
+                "exit_basis.max_profit",
+                "mark: the mark leaves out the bid/ask spread and the exit fee, so a profit exit \
+                 can close at a loss (close_now, the default, fires only on a profit closing \
+                 would realise)",
+            );
+        }
+        if b.trailing == PnlBasis::Mark && !self.trailing.tiers.is_empty() {
+            w.add(
+                "exit_basis.trailing",
+                "mark: the peak and the locked level are mark profits, which closing realises \
+                 less of by the spread and the exit fee (close_now is the default)",
+            );
+        }
+        if b.max_loss == PnlBasis::CloseNow && self.max_loss_pct.is_some() {
+            w.add(
+                "exit_basis.max_loss",
+                "close_now: a momentary widening of the asks counts as a loss and can stop the \
+                 strangle out (mark, the default, ignores the spread)",
+            );
         }
         for (field, v) in pcts {
             if v > Decimal::ZERO && v < Decimal::ONE {
@@ -396,5 +421,25 @@ mod tests {
             lock_pct: Decimal::ZERO,
         }];
         assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_basis_other_than_the_default_is_explained() {
+        let mut p = Profile::named("a");
+        assert!(p.warnings().is_empty());
+        p.exit_basis = super::super::ExitBasis::mark();
+        let w: Vec<_> = p.warnings().into_iter().map(|w| w.field).collect();
+        assert_eq!(w, ["exit_basis.max_profit", "exit_basis.trailing"]);
+        p.exit_basis.max_loss = PnlBasis::CloseNow;
+        p.max_profit_pct = None;
+        p.trailing.tiers.clear();
+        let w = p.warnings();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].field, "exit_basis.max_loss");
+        assert!(
+            w[0].message.contains("widening of the asks"),
+            "{}",
+            w[0].message
+        );
     }
 }
