@@ -435,9 +435,9 @@ async function pollLive() {
     card("Next entry", !sc.next_entry ? "–"
       : sc.next_entry_rule === "late_start" ? "now (late start)"
       : sc.seconds_to_entry <= 0 ? "window open now" : `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})`,
-      el("small", { text: sc.next_entry_rule === "late_start"
-        ? ` · started after the ${sc.entry_time_ist} IST window, before the ${sc.exit_time_ist} exit`
-        : ` · window ${sc.entry_time_ist} IST + ${sc.entry_window_minutes} min${sc.late_entry ? "; late start on" : ""}` })),
+      !sc.next_entry ? "" : el("span", { class: "rule", text: sc.next_entry_rule === "late_start"
+        ? `started after the ${sc.entry_time_ist} IST window, before the ${sc.exit_time_ist} exit`
+        : `window ${sc.entry_time_ist} IST + ${sc.entry_window_minutes} min${sc.late_entry ? " · late start on" : ""}` })),
     card("Planned exit", sc.planned_exit ? `${ist(sc.planned_exit)} (${span(sc.seconds_to_exit)})` : `${sc.exit_time_ist} IST`),
     card("PnL at marks (USD)", pnl ? signed(pnl.net, 4) : "–", s && s.pnl_pct !== null && s.pnl_pct !== undefined ? el("small", {}, " ", signed(s.pnl_pct, 1), " %") : ""),
     card("Closing now (USD)", s && s.close_now_pnl ? signed(s.close_now_pnl.net, 4) : "–", s && s.close_now_pnl_pct !== null && s.close_now_pnl_pct !== undefined ? el("small", {}, " ", signed(s.close_now_pnl_pct, 1), " % · at the asks, exit fees in") : ""),
