@@ -97,16 +97,18 @@ async fn engines_on_one_scope_share_the_heartbeat_and_the_last_one_flat_disarms_
 #[tokio::test]
 async fn an_engine_that_stops_with_open_legs_leaves_the_switch_to_fire() {
     let s = common::setup().await;
+    // Time to place the order (a chain read and an order, in a debug build on a busy
+    // machine) before the switch fires.
     let ex = DeltaExchange::new(s.client.clone()).with_deadman(config(
         "t-not-flat",
-        300,
+        1500,
         Underlying::Btc,
     ));
     ex.keepalive().await.expect("armed");
     let order = resting_order(&ex, "left-1").await;
     ex.release_deadman(false).await.expect("released");
     assert!(s.server.deadman_armed(), "not disarmed");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(s.server.deadman_fired(), 1);
     assert_eq!(state(&ex, &order).await, OrderState::Cancelled);
 }

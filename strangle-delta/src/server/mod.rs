@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod faults;
+mod full;
 mod render;
 mod routes;
 mod ws;
@@ -225,9 +226,55 @@ pub(crate) struct ServerState {
     orders: Mutex<Orders>,
     deadman: Mutex<DeadMan>,
     ws_heartbeat: Duration,
+    /// Delta JSON already rendered: live products, and tickers by quote.
+    rendered: Mutex<Rendered>,
+}
+
+/// Payloads rendered once: a live product does not change, a ticker changes with its quote.
+#[derive(Default)]
+struct Rendered {
+    products: HashMap<u64, Arc<str>>,
+    tickers: HashMap<strangle_core::ids::Symbol, (chrono::DateTime<chrono::Utc>, Arc<str>)>,
 }
 
 impl ServerState {
+    fn rendered(&self) -> std::sync::MutexGuard<'_, Rendered> {
+        self.rendered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A quote as a Delta ticker (JSON), rendered once per quote.
+    fn ticker_json(
+        &self,
+        c: &strangle_core::model::OptionContract,
+        q: &strangle_core::model::Quote,
+    ) -> Arc<str> {
+        if let Some((at, json)) = self.rendered().tickers.get(&c.symbol) {
+            if *at == q.timestamp {
+                return json.clone();
+            }
+        }
+        let json: Arc<str> = full::ticker(c, q, full::quote_ivs(c, q)).into();
+        self.rendered()
+            .tickers
+            .insert(c.symbol.clone(), (q.timestamp, json.clone()));
+        json
+    }
+
+    /// A contract as a Delta product (JSON): live ones rendered once; an expired one with
+    /// its settlement, whenever asked.
+    fn product_json(&self, c: &strangle_core::model::OptionContract) -> Arc<str> {
+        if c.expiry <= self.clock.now() {
+            let index = self.venue.settlement_index(&c.symbol);
+            return full::product(c, &self.fees, true, index).to_string().into();
+        }
+        if let Some(json) = self.rendered().products.get(&c.product_id) {
+            return json.clone();
+        }
+        let json: Arc<str> = full::product(c, &self.fees, false, None).to_string().into();
+        self.rendered().products.insert(c.product_id, json.clone());
+        json
+    }
+
     fn orders(&self) -> std::sync::MutexGuard<'_, Orders> {
         self.orders.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -239,7 +286,21 @@ impl ServerState {
 
 /// An error answer in Delta's envelope.
 pub(crate) fn api_error(status: StatusCode, code: &str, context: Option<String>) -> Response {
-    let ctx = context.map(|c| serde_json::json!({ "message": c }));
+    let ctx = context.map(|c| {
+        if code == "bad_schema" {
+            // Delta lists each invalid parameter: `{"schema_errors": [{code, message, param}]}`.
+            // The parameter is the message's first word when it names one.
+            let first = c.split([' ', ':']).next().unwrap_or_default();
+            let named =
+                !first.is_empty() && first.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_');
+            let param = if named { first } else { "body" };
+            serde_json::json!({ "schema_errors": [
+                {"code": "validation_error", "message": c, "param": param}
+            ]})
+        } else {
+            serde_json::json!({ "message": c })
+        }
+    });
     (status, axum::Json(Envelope::<()>::err(code, ctx))).into_response()
 }
 
@@ -323,6 +384,7 @@ impl LocalServer {
             orders: Mutex::new(Orders::default()),
             deadman: Mutex::new(DeadMan::default()),
             ws_heartbeat: config.ws_heartbeat,
+            rendered: Mutex::new(Rendered::default()),
         });
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

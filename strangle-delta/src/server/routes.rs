@@ -20,11 +20,11 @@ use strangle_core::model::{
 use strangle_core::{Execution, MarketData};
 
 use super::faults::{ExistingHeartbeat, PositionRows};
-use super::render::{self, OrderMeta};
+use super::full;
+use super::render::OrderMeta;
 use super::{api_error, auth, Beat, ServerState};
-use crate::wire::{
-    CancelOrder, CreateOrder, Envelope, L2Level, L2Orderbook, Meta, OrderType, Side, WalletBalance,
-};
+use crate::wire::{CancelOrder, CreateOrder, Envelope, Meta, OrderType, Side};
+use serde_json::Value;
 
 type St = State<Arc<ServerState>>;
 type Q = Query<HashMap<String, String>>;
@@ -33,6 +33,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
     let private = Router::new()
         .route("/v2/orders", post(place).delete(cancel).get(open_orders))
         .route("/v2/orders/all", delete(cancel_all_route))
+        .route("/v2/orders/history", get(order_history))
         .route("/v2/orders/{id}", get(order_by_id))
         .route("/v2/orders/client_order_id/{coid}", get(order_by_coid))
         .route("/v2/orders/cancel_after", post(cancel_after))
@@ -50,6 +51,8 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/v2/tickers/{symbol}", get(ticker))
         .route("/v2/l2orderbook/{symbol}", get(orderbook))
         .route("/v2/settings", get(settings))
+        .route("/v2/assets", get(assets))
+        .route("/v2/indices", get(indices))
         .route("/ws", get(super::ws::private))
         .route("/ws/public", get(super::ws::public))
         .merge(private)
@@ -90,41 +93,17 @@ async fn products(State(st): St, Query(q): Q) -> Response {
     let states = q.get("states").cloned().unwrap_or_else(|| "live".into());
     let wanted = |s: &str| states.split(',').any(|x| x.trim() == s);
     let now = st.clock.now();
-    let mut all: Vec<_> = st
+    let mut listed: Vec<_> = st
         .venue
         .contracts()
         .into_iter()
         .filter(|c| kind_ok(&types, c))
-        .filter_map(|c| {
-            if c.expiry > now {
-                wanted("live").then(|| render::product(&c, &st.fees))
-            } else {
-                wanted("expired").then(|| rendered_expired(&st, &c))
-            }
-        })
+        .filter(|c| wanted(if c.expiry > now { "live" } else { "expired" }))
         .collect();
-    all.sort_by_key(|p| p.id);
-    let size = q
-        .get("page_size")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(100)
-        .clamp(1, 500);
-    let start = q
-        .get("after")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    let page: Vec<_> = all.iter().skip(start).take(size).cloned().collect();
-    let after = (start + size < all.len()).then(|| (start + size).to_string());
-    let mut env = Envelope::ok(page);
-    env.meta = Some(Meta {
-        after,
-        before: None,
-    });
-    Json(env).into_response()
-}
-
-fn rendered_expired(st: &ServerState, c: &OptionContract) -> crate::wire::Product {
-    render::expired_product(c, &st.fees, st.venue.settlement_index(&c.symbol))
+    listed.sort_by_key(|c| c.product_id);
+    let (page, meta) = page_of(listed, &q, 100, 500);
+    let items: Vec<Arc<str>> = page.iter().map(|c| st.product_json(c)).collect();
+    raw_ok(&raw_list(&items), Some(&meta))
 }
 
 async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
@@ -134,8 +113,9 @@ async fn product(State(st): St, Path(symbol): Path<String>) -> Response {
         .into_iter()
         .find(|c| c.symbol == symbol)
     {
-        Some(c) if c.expiry > st.clock.now() => ok(render::product(&c, &st.fees)),
-        Some(c) if !st.faults.expired_by_symbol_hidden() => ok(rendered_expired(&st, &c)),
+        Some(c) if c.expiry > st.clock.now() || !st.faults.expired_by_symbol_hidden() => {
+            raw_ok(&st.product_json(&c), None)
+        }
         _ => api_error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -177,11 +157,11 @@ async fn tickers(State(st): St, Query(q): Q) -> Response {
             if kind_ok(&types, &e.contract)
                 && expiry.is_none_or(|d| e.contract.expiry.date_naive() == d)
             {
-                out.push(render::ticker(&e.contract, &e.quote));
+                out.push(st.ticker_json(&e.contract, &e.quote));
             }
         }
     }
-    ok(out)
+    raw_ok(&raw_list(&out), None)
 }
 
 async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
@@ -204,7 +184,7 @@ async fn ticker(State(st): St, Path(symbol): Path<String>) -> Response {
         .ok()
         .and_then(|mut v| v.pop())
     {
-        Some(q) => ok(render::ticker(&c, &q)),
+        Some(q) => raw_ok(&st.ticker_json(&c, &q), None),
         None => api_error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -225,18 +205,32 @@ async fn orderbook(State(st): St, Path(symbol): Path<String>) -> Response {
             Some(format!("no book for {symbol}")),
         );
     };
-    let level = |p: Option<Decimal>, s: Decimal| {
-        p.map(|p| L2Level {
-            price: Some(p),
-            size: Some(s),
+    // One level a side: the quoted price and size (`depth` is the cumulative size).
+    let level = |p: Option<Decimal>, size: Decimal| {
+        p.map(|p| {
+            serde_json::json!({
+                "depth": size.normalize().to_string(),
+                "price": p.normalize().to_string(),
+                "size": rust_decimal::prelude::ToPrimitive::to_i64(&size.trunc()).unwrap_or(0),
+            })
         })
     };
-    ok(L2Orderbook {
-        symbol,
-        last_updated_at: Some(q.timestamp.timestamp_micros()),
-        buy: level(q.bid, q.bid_size).into_iter().collect(),
-        sell: level(q.ask, q.ask_size).into_iter().collect(),
-    })
+    ok(serde_json::json!({
+        "buy": level(q.bid, q.bid_size).into_iter().collect::<Vec<_>>(),
+        "sell": level(q.ask, q.ask_size).into_iter().collect::<Vec<_>>(),
+        "last_updated_at": q.timestamp.timestamp_micros(),
+        "symbol": symbol,
+    }))
+}
+
+/// `GET /v2/assets`: the assets this market knows.
+async fn assets() -> Response {
+    ok(["BTC", "USD", "ETH"].map(full::asset))
+}
+
+/// `GET /v2/indices`: the spot indices of the underlyings.
+async fn indices() -> Response {
+    ok([Underlying::Btc, Underlying::Eth].map(full::spot_index))
 }
 
 async fn settings(State(st): St) -> Response {
@@ -254,8 +248,8 @@ fn meta_of(st: &ServerState, coid: &str) -> Option<OrderMeta> {
     st.orders().by_coid.get(coid).cloned()
 }
 
-fn render_order(st: &ServerState, s: &OrderStatus) -> Option<crate::wire::Order> {
-    meta_of(st, &s.client_order_id).map(|m| render::order(s, &m))
+fn render_order(st: &ServerState, s: &OrderStatus) -> Option<Value> {
+    meta_of(st, &s.client_order_id).map(|m| full::order(s, &m))
 }
 
 /// Maps a venue refusal to Delta's answer: the venue's code when it gave one, else one
@@ -318,7 +312,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
         OrderType::MarketOrder => CoreType::Market,
     };
     if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
-        return bad("bad_schema", "limit orders need a limit_price above 0");
+        return bad("bad_schema", "limit_price must be above 0 for limit orders");
     }
     // Post-only: refused when it would take liquidity now (Delta's
     // `immediate_execution_post_only`).
@@ -392,7 +386,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 o.by_id.insert(id, coid.clone());
                 o.by_coid.insert(coid, meta.clone());
             }
-            ok(render::order(&status, &meta))
+            ok(full::order(&status, &meta))
         }
         Err(e) => refusal(&e),
     }
@@ -459,7 +453,7 @@ fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Box<R
             let ids: Result<Vec<u64>, _> = s.split(',').map(|x| x.trim().parse::<u64>()).collect();
             match ids {
                 Ok(v) if v.len() <= 10 => Ok(Some(v)),
-                Ok(_) => Err(Box::new(bad("bad_schema", "at most 10 product_ids"))),
+                Ok(_) => Err(Box::new(bad("bad_schema", "product_ids: at most 10"))),
                 Err(_) => Err(Box::new(bad(
                     "bad_schema",
                     format!("product_ids {s:?} must be integers"),
@@ -470,20 +464,148 @@ fn product_filter(q: &HashMap<String, String>) -> Result<Option<Vec<u64>>, Box<R
 }
 
 async fn open_orders(State(st): St, Query(q): Q) -> Response {
-    let ids = match product_filter(&q) {
+    orders_page(&st, &q, false)
+}
+
+async fn order_history(State(st): St, Query(q): Q) -> Response {
+    orders_page(&st, &q, true)
+}
+
+/// A comma list of a query parameter.
+fn list(q: &HashMap<String, String>, key: &str) -> Option<Vec<String>> {
+    q.get(key)
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+}
+
+/// A µs time filter.
+fn micros(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, Box<Response>> {
+    match q.get(key) {
+        None => Ok(None),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            Box::new(bad(
+                "bad_schema",
+                format!("{key} {v:?} must be an integer (microseconds)"),
+            ))
+        }),
+    }
+}
+
+/// One page of a list, Delta's way: `page_size` (up to `max`), an opaque `after` cursor, and
+/// `meta.after` until the last page.
+fn paged(all: Vec<Value>, q: &HashMap<String, String>, default: usize, max: usize) -> Response {
+    let (page, meta) = page_of(all, q, default, max);
+    let mut env = Envelope::ok(page);
+    env.meta = Some(meta);
+    Json(env).into_response()
+}
+
+/// The page of `all` that `page_size` and `after` ask for (`page_size` up to `max`), and
+/// its cursors.
+fn page_of<T>(
+    all: Vec<T>,
+    q: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> (Vec<T>, Meta) {
+    let size = q
+        .get("page_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(default)
+        .clamp(1, max);
+    let start = q
+        .get("after")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let before = (start > 0).then(|| start.saturating_sub(size).to_string());
+    let after = (start + size < all.len()).then(|| (start + size).to_string());
+    let page = all.into_iter().skip(start).take(size).collect();
+    (page, Meta { after, before })
+}
+
+/// A JSON array of rendered items.
+fn raw_list(items: &[Arc<str>]) -> String {
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
+
+/// `{"success": true, "result": <result>, "meta": ...}` around JSON already rendered.
+fn raw_ok(result: &str, meta: Option<&Meta>) -> Response {
+    let meta = meta.and_then(|m| serde_json::to_string(m).ok());
+    let mut body = String::with_capacity(result.len() + 96);
+    body.push_str(r#"{"success":true,"result":"#);
+    body.push_str(result);
+    if let Some(m) = meta {
+        body.push_str(r#","meta":"#);
+        body.push_str(&m);
+    }
+    body.push('}');
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Open orders (`history` false: `GET /v2/orders`) or closed and cancelled ones (`GET
+/// /v2/orders/history`, newest first), with Delta's filters: `product_ids`, `contract_types`,
+/// `states`, `start_time`/`end_time` (µs, on creation), paged.
+fn orders_page(st: &ServerState, q: &HashMap<String, String>, history: bool) -> Response {
+    let ids = match product_filter(q) {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let open = st.venue.open_orders();
-    let out: Vec<_> = open
+    let (from, to) = match (micros(q, "start_time"), micros(q, "end_time")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
+    let types = contract_types(q);
+    let states = list(q, "states");
+    let contracts: HashMap<Symbol, OptionContract> = st
+        .venue
+        .contracts()
+        .into_iter()
+        .map(|c| (c.symbol.clone(), c))
+        .collect();
+    let mut rows: Vec<(u64, Value)> = st
+        .venue
+        .all_orders()
         .iter()
-        .filter_map(|s| render_order(&st, s))
-        .filter(|o| {
-            ids.as_ref()
-                .is_none_or(|v| o.product_id.is_some_and(|p| v.contains(&p)))
+        .filter(|o| o.state.is_terminal() == history)
+        .filter_map(|o| {
+            let m = meta_of(st, &o.client_order_id)?;
+            let c = contracts.get(&o.symbol)?;
+            let created = m.created_at.timestamp_micros();
+            let keep = ids.as_ref().is_none_or(|v| v.contains(&m.product_id))
+                && kind_ok(&types, c)
+                && from.is_none_or(|t| created >= t)
+                && to.is_none_or(|t| created <= t);
+            let row = full::order(o, &m);
+            let state_ok = states.as_ref().is_none_or(|v| {
+                let st = row.get("state").and_then(Value::as_str).unwrap_or_default();
+                v.iter()
+                    .any(|x| x == st || (x == "pending" && st == "open"))
+            });
+            (keep && state_ok).then_some((m.id, row))
         })
         .collect();
-    ok(out)
+    rows.sort_by_key(|(id, _)| *id);
+    if history {
+        rows.reverse();
+    }
+    let all = rows.into_iter().map(|(_, v)| v).collect();
+    if history {
+        paged(all, q, 50, 50)
+    } else {
+        paged(all, q, 100, 500)
+    }
 }
 
 async fn order_by_id(State(st): St, Path(id): Path<String>) -> Response {
@@ -542,47 +664,35 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let start = q.get("start_time").and_then(|s| s.parse::<i64>().ok());
-    let contracts: HashMap<Symbol, u64> = st
+    let (from, to) = match (micros(&q, "start_time"), micros(&q, "end_time")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
+    let types = contract_types(&q);
+    let contracts: HashMap<Symbol, OptionContract> = st
         .venue
         .contracts()
         .into_iter()
-        .map(|c| (c.symbol, c.product_id))
+        .map(|c| (c.symbol.clone(), c))
         .collect();
-    let all: Vec<_> = st
+    let all: Vec<Value> = st
         .venue
         .fills()
         .iter()
-        .filter(|f| start.is_none_or(|s| f.timestamp.timestamp_micros() >= s))
+        .filter(|f| {
+            let t = f.timestamp.timestamp_micros();
+            from.is_none_or(|s| t >= s) && to.is_none_or(|e| t <= e)
+        })
         .filter_map(|f| {
-            let pid = *contracts.get(&f.symbol)?;
-            if ids.as_ref().is_some_and(|v| !v.contains(&pid)) {
+            let c = contracts.get(&f.symbol)?;
+            if ids.as_ref().is_some_and(|v| !v.contains(&c.product_id)) || !kind_ok(&types, c) {
                 return None;
             }
-            let meta = f.client_order_id.as_deref().and_then(|c| meta_of(&st, c));
-            let settlement = f.client_order_id.is_none();
-            let mut w = render::fill(f, pid, meta.as_ref().map(|m| m.id), settlement);
-            w.client_order_id = meta.and_then(|m| m.client_order_id);
-            Some(w)
+            let meta = f.client_order_id.as_deref().and_then(|id| meta_of(&st, id));
+            Some(full::fill(f, c.product_id, meta.as_ref()))
         })
         .collect();
-    let size = q
-        .get("page_size")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(50)
-        .clamp(1, 50);
-    let start_at = q
-        .get("after")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    let page: Vec<_> = all.iter().skip(start_at).take(size).cloned().collect();
-    let after = (start_at + size < all.len()).then(|| (start_at + size).to_string());
-    let mut env = Envelope::ok(page);
-    env.meta = Some(Meta {
-        after,
-        before: None,
-    });
-    Json(env).into_response()
+    paged(all, &q, 50, 50)
 }
 
 async fn all_positions(st: &ServerState) -> Vec<strangle_core::model::Position> {
@@ -611,19 +721,17 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                 .await
                 .into_iter()
                 .find(|p| p.product_id == pid);
-            ok(crate::wire::Position {
-                product_id: None,
-                product_symbol: None,
-                size: Some(p.as_ref().map_or(Decimal::ZERO, |p| p.size)),
-                entry_price: p.and_then(|p| p.entry_price),
-                timestamp: Some(ts),
-            })
+            ok(full::position(
+                p.as_ref().map_or(Decimal::ZERO, |p| p.size),
+                p.and_then(|p| p.entry_price),
+                ts,
+            ))
         }
         (None, Some(u)) => {
             let Ok(u) = u.parse::<Underlying>() else {
                 return bad(
                     "bad_schema",
-                    format!("unknown underlying_asset_symbol {u:?}"),
+                    format!("underlying_asset_symbol {u:?} is unknown"),
                 );
             };
             let shape = st.faults.position_rows();
@@ -633,19 +741,25 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                 .await
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| crate::wire::Position {
-                    product_id: (shape != PositionRows::SizeOnly).then_some(p.product_id),
-                    product_symbol: (shape == PositionRows::Full).then(|| p.symbol.to_string()),
-                    size: Some(p.size),
-                    entry_price: p.entry_price,
-                    timestamp: Some(ts),
+                .map(|p| {
+                    let mut row = full::position(p.size, p.entry_price, ts);
+                    if let Some(m) = row.as_object_mut() {
+                        // Rows name their product unless a fault says otherwise.
+                        if shape != PositionRows::SizeOnly {
+                            m.insert("product_id".into(), p.product_id.into());
+                        }
+                        if shape == PositionRows::Full {
+                            m.insert("product_symbol".into(), p.symbol.as_str().into());
+                        }
+                    }
+                    row
                 })
                 .collect();
             ok(v)
         }
         _ => bad(
             "bad_schema",
-            "send exactly one of product_id or underlying_asset_symbol",
+            "product_id or underlying_asset_symbol: send exactly one",
         ),
     }
 }
@@ -669,35 +783,33 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
             .map(|q| (q.symbol, q.mark))
             .collect()
     };
-    let contracts: HashMap<Symbol, Decimal> = st
+    let contracts: HashMap<Symbol, OptionContract> = st
         .venue
         .contracts()
         .into_iter()
-        .map(|c| (c.symbol, c.contract_size))
+        .map(|c| (c.symbol.clone(), c))
         .collect();
+    let types = contract_types(&q);
     let lagging = st.faults.margined_lagging();
-    let v: Vec<_> = all_positions(&st)
+    let now = st.clock.now();
+    let mut spots = HashMap::new();
+    for u in [Underlying::Btc, Underlying::Eth] {
+        if let Ok(x) = st.venue.spot(u).await {
+            spots.insert(u, x);
+        }
+    }
+    let v: Vec<Value> = all_positions(&st)
         .await
         .into_iter()
         .filter(|_| !lagging)
         .filter(|p| ids.as_ref().is_none_or(|v| v.contains(&p.product_id)))
-        .map(|p| {
-            let mark = quotes.get(&p.symbol).copied();
-            let cs = contracts.get(&p.symbol).copied().unwrap_or(Decimal::ONE);
-            let upnl = match (mark, p.entry_price) {
-                (Some(m), Some(e)) => Some((m - e) * p.size * cs),
-                _ => None,
-            };
-            crate::wire::MarginedPosition {
-                product_id: Some(p.product_id),
-                product_symbol: Some(p.symbol.into()),
-                size: Some(p.size),
-                entry_price: p.entry_price,
-                mark_price: mark,
-                margin: Some(Decimal::ZERO),
-                realized_pnl: Some(Decimal::ZERO),
-                unrealized_pnl: upnl,
-            }
+        .filter_map(|p| {
+            let c = contracts.get(&p.symbol)?;
+            kind_ok(&types, c).then(|| {
+                let spot = spots.get(&c.underlying).copied().unwrap_or_default();
+                let mark = quotes.get(&p.symbol).copied();
+                full::margined_position(&p, c, &st.fees, mark, spot, now)
+            })
         })
         .collect();
     ok(v)
@@ -705,17 +817,13 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
 
 async fn balances(State(st): St) -> Response {
     let cash = st.venue.cash();
-    let w = WalletBalance {
-        asset_id: Some(14),
-        asset_symbol: "USD".into(),
-        balance: Some(cash),
-        available_balance: Some(cash),
-        available_balance_for_robo: Some(cash),
-        blocked_margin: Some(Decimal::ZERO),
-    };
-    let mut env = Envelope::ok(vec![w]);
-    env.meta = None;
-    Json(env).into_response()
+    let equity = cash.normalize().to_string();
+    Json(serde_json::json!({
+        "success": true,
+        "meta": {"net_equity": equity, "robo_trading_equity": equity},
+        "result": [full::wallet_row(cash)],
+    }))
+    .into_response()
 }
 
 async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
