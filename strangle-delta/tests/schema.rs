@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -369,4 +370,185 @@ async fn lists_page_with_an_after_cursor() {
     }
     let all = s.client.option_products().await.expect("products").len();
     assert_eq!(seen, all);
+}
+
+/// The JSON frames a raw WebSocket receives within `secs` seconds after `send`ing its messages,
+/// until `done` says it has what it needs.
+async fn frames(
+    url: String,
+    send: Vec<Value>,
+    secs: u64,
+    mut done: impl FnMut(&[Value]) -> bool,
+) -> Vec<Value> {
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects");
+    for m in send {
+        ws.send(Message::text(m.to_string())).await.expect("sent");
+    }
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done(&got) {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                got.push(serde_json::from_str(t.as_str()).expect("a JSON frame"));
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    got
+}
+
+fn of_type<'a>(frames: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    frames.iter().filter(|f| f["type"] == kind).collect()
+}
+
+/// Every WebSocket channel the local market serves sends frames with every key of Delta's
+/// recorded frames, typed the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_websocket_frame_has_deltas_whole_schema() {
+    let s = setup().await;
+    let ws = s.server.base_url().replacen("http", "ws", 1);
+    let tickers = get(&s, "/v2/tickers", "?contract_types=call_options").await;
+    // The call nearest the money (far in the money, a bid under intrinsic value has no IV).
+    let t = tickers["result"]
+        .as_array()
+        .expect("tickers")
+        .iter()
+        .filter(|t| t["quotes"]["best_bid"].is_string())
+        .min_by_key(|t| {
+            let strike: Decimal = t["strike_price"]
+                .as_str()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or_default();
+            (strike - Decimal::from(84_000)).abs()
+        })
+        .expect("a quoted call");
+    let symbol = t["symbol"].as_str().expect("symbol").to_string();
+    let pid = t["product_id"].as_u64().expect("id");
+    let bid = t["quotes"]["best_bid"].as_str().expect("a bid").to_string();
+
+    // Public channels.
+    let subscribe = json!({"type": "subscribe", "payload": {"channels": [
+        {"name": "ticker", "symbols": [symbol]},
+        {"name": "ob_l1", "symbols": [symbol]},
+        {"name": "mark_price", "symbols": [format!("MARK:{symbol}")]},
+        {"name": "spot_price", "symbols": [".DEXBTUSD"]},
+    ]}});
+    let public = frames(format!("{ws}/ws/public"), vec![subscribe], 10, |f| {
+        [
+            "subscriptions",
+            "ticker",
+            "ob_l1",
+            "mark_price",
+            "spot_price",
+        ]
+        .iter()
+        .all(|k| !of_type(f, k).is_empty())
+    })
+    .await;
+    for (kind, file) in [
+        ("subscriptions", "ws_subscriptions_ack.json"),
+        ("ticker", "ws_ticker.json"),
+        ("ob_l1", "ws_ob_l1.json"),
+        ("mark_price", "ws_mark_price.json"),
+        ("spot_price", "ws_spot_price.json"),
+    ] {
+        let got = of_type(&public, kind);
+        assert!(!got.is_empty(), "no {kind} frame: {public:?}");
+        for f in got {
+            assert_schema(&format!("the {kind} frame"), &fixture(file), f);
+        }
+    }
+
+    // Private channels: a resting order and a position first (for the snapshots), then
+    // key-auth, then an order that fills.
+    let order = |coid: &str, price: &str| {
+        json!({"product_id": pid, "size": 10, "side": "sell", "order_type": "limit_order",
+               "limit_price": price, "time_in_force": "gtc", "client_order_id": coid})
+    };
+    for o in [order("ws-rest", "99999"), order("ws-0", &bid)] {
+        let (st, placed) = raw(&s, Method::POST, "/v2/orders", "", Some(o)).await;
+        assert_eq!(st, 200, "{placed}");
+    }
+    let creds = demo_credentials();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = strangle_delta::sign::sign(&creds.secret, "GET", &ts, "/live", "", "");
+    let auth = json!({"type": "key-auth", "payload": {"api-key": creds.api_key, "signature": sig, "timestamp": ts}});
+    let subscribe = json!({"type": "subscribe", "payload": {"channels": [
+        {"name": "orders", "symbols": ["all"]},
+        {"name": "positions", "symbols": ["all"]},
+        {"name": "v2/user_trades", "symbols": ["all"]},
+    ]}});
+    let url = format!("{ws}/ws");
+    let watcher = tokio::spawn(frames(
+        url,
+        vec![auth, json!({"type": "enable_heartbeat"}), subscribe],
+        10,
+        |f| {
+            f.iter()
+                .any(|x| x["type"] == "orders" && x["reason"] == "fill")
+                && f.iter()
+                    .any(|x| x["type"] == "positions" && x["action"] != "snapshot")
+                && !of_type(f, "v2/user_trades").is_empty()
+        },
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (st, placed) = raw(
+        &s,
+        Method::POST,
+        "/v2/orders",
+        "",
+        Some(order("ws-1", &bid)),
+    )
+    .await;
+    assert_eq!(st, 200, "{placed}");
+    let private = watcher.await.expect("frames");
+    let pick = |kind: &str, snapshot: bool| -> Vec<&Value> {
+        of_type(&private, kind)
+            .into_iter()
+            .filter(|f| (f["action"] == "snapshot") == snapshot)
+            // The fixture's order update is a fill.
+            .filter(|f| kind != "orders" || snapshot || f["reason"] == "fill")
+            .collect()
+    };
+    for (what, got, file) in [
+        (
+            "key-auth",
+            of_type(&private, "key-auth"),
+            "ws_key_auth_success.json",
+        ),
+        (
+            "orders snapshot",
+            pick("orders", true),
+            "ws_orders_snapshot.json",
+        ),
+        (
+            "orders update",
+            pick("orders", false),
+            "ws_orders_update.json",
+        ),
+        (
+            "positions snapshot",
+            pick("positions", true),
+            "ws_positions_snapshot.json",
+        ),
+        (
+            "positions update",
+            pick("positions", false),
+            "ws_positions_update.json",
+        ),
+        (
+            "v2/user_trades",
+            of_type(&private, "v2/user_trades"),
+            "ws_v2_user_trades.json",
+        ),
+    ] {
+        assert!(!got.is_empty(), "no {what} frame: {private:?}");
+        for f in got {
+            assert_schema(&format!("the {what} frame"), &fixture(file), f);
+        }
+    }
 }

@@ -20,7 +20,7 @@ use strangle_core::model::{
     Side as CoreSide, Underlying,
 };
 
-use super::render::OrderMeta;
+use super::OrderMeta;
 use crate::wire::OrderType;
 
 /// The user id every account of the local market reports.
@@ -340,6 +340,44 @@ pub fn ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>)) ->
     serde_json::to_string(&out).unwrap_or_default()
 }
 
+/// A quote as the public `ticker` channel's compact frame (Delta's new public endpoint):
+/// greeks `g` [delta, gamma, rho, theta, vega], quotes `q` [ask, ask size, bid, bid size,
+/// impact mid], IVs `qiv` [ask, bid, mark], OI `oi` [contracts, 6 h change USD], price band
+/// `pb`, `ohlc` and turnover `to` (not modelled: the mark, and zero).
+pub fn ws_ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>)) -> String {
+    let mark = q.mark.to_f64().unwrap_or_default();
+    let iv = |x: Option<f64>| x.and_then(d8);
+    let g = q.greeks.map(|g| {
+        [
+            d8(g.delta),
+            d8(g.gamma),
+            Some(Decimal::ZERO),
+            d8(g.theta),
+            d8(g.vega),
+        ]
+    });
+    json!({
+        "d": [{
+            "g": g,
+            "i": c.product_id,
+            "m": q.mark,
+            "m24hc": "0",
+            "ohlc": [mark, mark, mark, mark],
+            "oi": [q.open_interest.unwrap_or_default(), Decimal::ZERO],
+            "pb": [c.tick_size, (q.mark * Decimal::from(3) + c.tick_size).round_dp(8)],
+            "q": [q.ask, q.ask.map(|_| q.ask_size), q.bid, q.bid.map(|_| q.bid_size), None::<Decimal>],
+            "qiv": [iv(ivs.1), iv(ivs.0), iv(q.mark_iv)],
+            "s": c.symbol.as_str(),
+            "to": [0.0, 0.0],
+        }],
+        "sp": q.spot,
+        "sy": c.symbol.as_str(),
+        "ts": q.timestamp.timestamp_micros(),
+        "type": "ticker",
+    })
+    .to_string()
+}
+
 /// The IVs of a quote's best bid and ask: the quote's own, or implied by Black-76 on its spot
 /// (Delta publishes them; a market with only prices gets them implied).
 pub fn quote_ivs(c: &OptionContract, q: &Quote) -> (Option<f64>, Option<f64>) {
@@ -388,10 +426,7 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Value {
         "size": int(st.size),
         "unfilled_size": int(st.size - filled),
         "side": side(st.side),
-        "order_type": match meta.order_type {
-            OrderType::LimitOrder => "limit_order",
-            OrderType::MarketOrder => "market_order",
-        },
+        "order_type": order_type(meta.order_type),
         "limit_price": s_opt(st.limit_price),
         "stop_order_type": null,
         "stop_price": null,
@@ -473,6 +508,31 @@ pub fn position(size: Decimal, entry_price: Option<Decimal>, at_micros: i64) -> 
 /// modelled; longs block nothing (their premium is paid).
 pub const SHORT_MARGIN_PCT: u32 = 20;
 
+/// A position's margin under [`SHORT_MARGIN_PCT`].
+#[derive(Debug, Clone, Copy)]
+struct Margins {
+    margin: Decimal,
+    bankruptcy: Decimal,
+    liquidation: Decimal,
+}
+
+fn margins(p: &strangle_core::model::Position, c: &OptionContract, spot: Decimal) -> Margins {
+    if p.size >= Decimal::ZERO {
+        return Margins {
+            margin: Decimal::ZERO,
+            bankruptcy: Decimal::ZERO,
+            liquidation: Decimal::ZERO,
+        };
+    }
+    let per_unit = spot * Decimal::from(SHORT_MARGIN_PCT) / Decimal::ONE_HUNDRED;
+    let entry = p.entry_price.unwrap_or_default();
+    Margins {
+        margin: (per_unit * c.contract_size * p.size.abs()).round_dp(8),
+        bankruptcy: (entry + per_unit).round_dp(8),
+        liquidation: (entry + per_unit / Decimal::TWO).round_dp(8),
+    }
+}
+
 /// A position with its margin fields and its product (`/v2/positions/margined`). A short is
 /// margined at [`SHORT_MARGIN_PCT`] of its notional at `spot`; its bankruptcy price is the
 /// option price at which that margin is gone, its liquidation price where half of it is.
@@ -488,18 +548,8 @@ pub fn margined_position(
         (Some(m), Some(e)) => Some(((m - e) * p.size * c.contract_size).round_dp(8)),
         _ => None,
     };
-    let short = p.size < Decimal::ZERO;
-    let per_unit = spot * Decimal::from(SHORT_MARGIN_PCT) / Decimal::ONE_HUNDRED;
-    let entry = p.entry_price.unwrap_or_default();
-    let (margin, bankruptcy, liquidation) = if short {
-        (
-            (per_unit * c.contract_size * p.size.abs()).round_dp(8),
-            (entry + per_unit).round_dp(8),
-            (entry + per_unit / Decimal::TWO).round_dp(8),
-        )
-    } else {
-        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)
-    };
+    let m = margins(p, c, spot);
+    let (margin, bankruptcy, liquidation) = (m.margin, m.bankruptcy, m.liquidation);
     json!({
         "user_id": USER_ID,
         "product_id": p.product_id,
@@ -551,4 +601,185 @@ pub fn wallet_row(cash: Decimal) -> Value {
         "unvested_amount": "0",
         "user_id": USER_ID,
     })
+}
+
+/// An order as the `orders` channel's snapshot lists it.
+pub fn ws_order(st: &OrderStatus, meta: &OrderMeta) -> Value {
+    let filled = st.filled_size();
+    let avg = (!filled.is_zero())
+        .then(|| st.fills.iter().map(|f| f.price * f.size).sum::<Decimal>() / filled);
+    json!({
+        "id": meta.id,
+        "limit_price": s_opt(st.limit_price),
+        "order_type": order_type(meta.order_type),
+        "product_id": meta.product_id,
+        "reduce_only": meta.reduce_only,
+        "side": side(st.side),
+        "size": int(st.size),
+        "state": order_state(st.state),
+        "stop_order_type": null,
+        "stop_price": null,
+        "time_in_force": meta.time_in_force,
+        "trail_amount": null,
+        "unfilled_size": int(st.size - filled),
+        "average_fill_price": s_opt(avg),
+        "user_id": USER_ID,
+        "client_order_id": meta.client_order_id,
+    })
+}
+
+/// The `orders` channel's snapshot of the open orders.
+pub fn ws_orders_snapshot(orders: Vec<Value>, seq_no: u64, at_micros: i64) -> String {
+    json!({
+        "meta": {"seq_no": seq_no, "timestamp": at_micros},
+        "result": orders,
+        "success": true,
+        "symbol": "all",
+        "type": "orders",
+        "action": "snapshot",
+    })
+    .to_string()
+}
+
+/// An `orders` channel event (`create`, `update` with reason `fill`, ...).
+pub fn ws_order_update(
+    st: &OrderStatus,
+    meta: &OrderMeta,
+    action: &str,
+    reason: Option<&str>,
+    seq_no: u64,
+    at_micros: i64,
+) -> String {
+    let o = ws_order(st, meta);
+    let cancellation = match st.state {
+        OrderState::Cancelled | OrderState::Rejected => Some(
+            st.reason
+                .clone()
+                .unwrap_or_else(|| "cancelled_by_user".into()),
+        ),
+        _ => None,
+    };
+    json!({
+        "type": "orders",
+        "action": action,
+        "reason": reason,
+        "symbol": st.symbol.as_str(),
+        "product_id": meta.product_id,
+        "order_id": meta.id,
+        "client_order_id": meta.client_order_id,
+        "size": o["size"],
+        "unfilled_size": o["unfilled_size"],
+        "average_fill_price": o["average_fill_price"],
+        "limit_price": o["limit_price"],
+        "side": side(st.side),
+        "cancellation_reason": cancellation,
+        "stop_order_type": null,
+        "bracket_order": false,
+        "state": order_state(st.state),
+        "seq_no": seq_no,
+        "timestamp": at_micros,
+        "stop_price": null,
+        "trigger_price_max_or_min": null,
+        "bracket_stop_loss_price": null,
+        "bracket_stop_loss_limit_price": null,
+        "bracket_take_profit_price": null,
+        "bracket_take_profit_limit_price": null,
+        "bracket_trail_amount": null,
+    })
+    .to_string()
+}
+
+/// A position as the `positions` channel lists it (margin as in [`margined_position`]).
+pub fn ws_position(
+    p: &strangle_core::model::Position,
+    c: &OptionContract,
+    spot: Decimal,
+    at: DateTime<Utc>,
+) -> Value {
+    let m = margins(p, c, spot);
+    json!({
+        "adl_level": null,
+        "auto_topup": false,
+        "bankruptcy_price": s(m.bankruptcy),
+        "commission": "0",
+        "created_at": iso(at),
+        "entry_price": s_opt(p.entry_price),
+        "liquidation_price": s(m.liquidation),
+        "margin": s(m.margin),
+        "product_id": p.product_id,
+        "product_symbol": p.symbol.as_str(),
+        "realized_funding": "0",
+        "realized_pnl": "0",
+        "size": int(p.size),
+        "updated_at": iso(at),
+        "user_id": USER_ID,
+        "symbol": p.symbol.as_str(),
+    })
+}
+
+/// A `positions` channel event (`create`, `update`, `delete`) for one product; `p` is `None`
+/// once flat.
+pub fn ws_position_update(
+    action: &str,
+    symbol: &str,
+    product_id: u64,
+    p: Option<(&strangle_core::model::Position, &OptionContract)>,
+    spot: Decimal,
+) -> String {
+    let m = p.map(|(p, c)| margins(p, c, spot));
+    json!({
+        "type": "positions",
+        "action": action,
+        "reason": null,
+        "symbol": symbol,
+        "product_id": product_id,
+        "size": p.map_or(json!(0), |(p, _)| int(p.size)),
+        "margin": s(m.map_or(Decimal::ZERO, |m| m.margin)),
+        "entry_price": s_opt(p.and_then(|(p, _)| p.entry_price)),
+        "liquidation_price": s(m.map_or(Decimal::ZERO, |m| m.liquidation)),
+        "bankruptcy_price": s(m.map_or(Decimal::ZERO, |m| m.bankruptcy)),
+        "commission": "0",
+    })
+    .to_string()
+}
+
+/// A `v2/user_trades` frame: one fill of an order, with the position after it (`po`).
+pub fn ws_user_trade(f: &CoreFill, meta: &OrderMeta, position_after: Decimal, seq: u64) -> String {
+    let role = if f.timestamp > meta.created_at {
+        "maker"
+    } else {
+        "taker"
+    };
+    json!({
+        "type": "v2/user_trades",
+        "sy": f.symbol.as_str(),
+        "f": f.fill_id,
+        "R": "normal",
+        "u": USER_ID,
+        "o": meta.id,
+        "S": side(f.side),
+        "s": int(f.size),
+        "p": s(f.price),
+        "po": int(position_after),
+        "r": role,
+        "c": meta.client_order_id,
+        "t": f.timestamp.timestamp_micros(),
+        "se": seq,
+    })
+    .to_string()
+}
+
+fn order_type(t: OrderType) -> &'static str {
+    match t {
+        OrderType::LimitOrder => "limit_order",
+        OrderType::MarketOrder => "market_order",
+    }
+}
+
+fn order_state(s: OrderState) -> &'static str {
+    match s {
+        OrderState::Open => "open",
+        OrderState::Filled => "closed",
+        OrderState::Cancelled | OrderState::Rejected => "cancelled",
+    }
 }

@@ -15,7 +15,6 @@
 mod auth;
 pub mod faults;
 mod full;
-mod render;
 mod routes;
 mod ws;
 
@@ -40,7 +39,6 @@ use crate::error::{DeltaError, Secret};
 use crate::wire::Envelope;
 
 pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, PositionRows};
-use render::OrderMeta;
 
 /// How the server's market moves.
 #[derive(Debug, Clone)]
@@ -215,6 +213,25 @@ pub struct HeartbeatView {
     pub contract_types: Vec<String>,
     /// Whether a deadline is running (a heartbeat with a TTL above zero came last).
     pub armed: bool,
+}
+
+/// What the server remembers of an order beyond the venue's status.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderMeta {
+    /// Exchange id.
+    pub id: u64,
+    /// Product id.
+    pub product_id: u64,
+    /// Market or limit.
+    pub order_type: crate::wire::OrderType,
+    /// `gtc` / `ioc`.
+    pub time_in_force: String,
+    /// Reduce-only.
+    pub reduce_only: bool,
+    /// The client's id, if the client gave one.
+    pub client_order_id: Option<String>,
+    /// Creation time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub(crate) struct ServerState {

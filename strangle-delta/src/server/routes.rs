@@ -21,7 +21,7 @@ use strangle_core::{Execution, MarketData};
 
 use super::faults::{ExistingHeartbeat, PositionRows};
 use super::full;
-use super::render::OrderMeta;
+use super::OrderMeta;
 use super::{api_error, auth, Beat, ServerState};
 use crate::wire::{CancelOrder, CreateOrder, Envelope, Meta, OrderType, Side};
 use serde_json::Value;

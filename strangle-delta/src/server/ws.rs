@@ -9,19 +9,15 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use strangle_core::model::{ChainEntry, OptionContract, OrderState, Underlying};
+use strangle_core::model::{OptionContract, OrderState, Underlying};
 use strangle_core::{Execution, MarketData};
 use tokio::time::Instant;
 
 use super::ServerState;
 use crate::sign::verify;
-use crate::wire::ws::{
-    Channel, Num, ObL1Frame, OrdersFrame, PriceFrame, TickerData, TickerFrame, UserTradeFrame,
-    WsPosition,
-};
+use crate::wire::ws::{Channel, ObL1Frame, PriceFrame};
 
 const PUBLIC: &[&str] = &["ticker", "ob_l1", "mark_price", "spot_price"];
 const PRIVATE: &[&str] = &["orders", "positions", "v2/user_trades"];
@@ -49,47 +45,6 @@ fn matches(symbols: &[String], c: &OptionContract, prefix: &str) -> bool {
     })
 }
 
-fn d(x: f64) -> Num {
-    Num(Decimal::from_f64(x).map(|v| v.round_dp(8)))
-}
-
-fn ticker_frame(e: &ChainEntry) -> TickerFrame {
-    let q = &e.quote;
-    let g = q.greeks.map(|g| {
-        vec![
-            d(g.delta),
-            d(g.gamma),
-            Num(Some(Decimal::ZERO)),
-            d(g.theta),
-            d(g.vega),
-        ]
-    });
-    TickerFrame {
-        sy: e.contract.symbol.to_string(),
-        sp: q.spot,
-        ts: Some(q.timestamp.timestamp_micros()),
-        d: vec![TickerData {
-            s: e.contract.symbol.to_string(),
-            i: Some(e.contract.product_id),
-            m: Some(q.mark),
-            g,
-            q: Some(vec![
-                Num(q.ask),
-                Num(q.ask.map(|_| q.ask_size)),
-                Num(q.bid),
-                Num(q.bid.map(|_| q.bid_size)),
-                Num(None),
-            ]),
-            qiv: Some(vec![
-                q.ask_iv.map_or(Num(None), d),
-                q.bid_iv.map_or(Num(None), d),
-                q.mark_iv.map_or(Num(None), d),
-            ]),
-            oi: Some(vec![Num(q.open_interest), Num(Some(Decimal::ZERO))]),
-        }],
-    }
-}
-
 fn typed<T: serde::Serialize>(kind: &str, v: &T) -> String {
     let mut j = serde_json::to_value(v).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut j {
@@ -108,6 +63,8 @@ struct Conn {
     orders_seen: HashMap<strangle_core::ids::ClientOrderId, (OrderState, Decimal)>,
     fills_sent: usize,
     positions_seen: HashMap<String, Decimal>,
+    /// Sequence number of the private frames sent on this connection.
+    seq: u64,
 }
 
 async fn session(mut socket: WebSocket, st: Arc<ServerState>, private: bool) {
@@ -122,6 +79,7 @@ async fn session(mut socket: WebSocket, st: Arc<ServerState>, private: bool) {
         orders_seen: HashMap::new(),
         fills_sent: st.venue.fills().len(),
         positions_seen: HashMap::new(),
+        seq: 0,
     };
     let opened = Instant::now();
     let mut heard = false;
@@ -368,7 +326,8 @@ impl Conn {
                 if self.symbols("ticker").is_some_and(|s| matches(s, c, ""))
                     && self.newer("ticker", &c.symbol, qts)
                 {
-                    out.push(typed("ticker", &ticker_frame(e)));
+                    let ivs = super::full::quote_ivs(c, &e.quote);
+                    out.push(super::full::ws_ticker(c, &e.quote, ivs));
                 }
                 if self.symbols("ob_l1").is_some_and(|s| matches(s, c, ""))
                     && self.newer("ob_l1", &c.symbol, qts)
@@ -411,50 +370,65 @@ impl Conn {
         true
     }
 
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
     fn order_frame(
-        &self,
+        &mut self,
         s: &strangle_core::model::OrderStatus,
         action: &str,
         reason: Option<&str>,
-    ) -> Option<OrdersFrame> {
+    ) -> Option<String> {
         let meta = self.st.orders().by_coid.get(&s.client_order_id).cloned()?;
-        let o = super::render::order(s, &meta);
-        Some(OrdersFrame {
-            action: action.into(),
-            result: None,
-            reason: reason.map(str::to_string),
-            symbol: Some(s.symbol.to_string()),
-            product_id: Some(meta.product_id),
-            order_id: i64::try_from(meta.id).ok(),
-            client_order_id: meta.client_order_id,
-            size: o.size,
-            unfilled_size: o.unfilled_size,
-            average_fill_price: o.average_fill_price,
-            side: Some(o.side),
-            state: Some(o.state),
-            seq_no: None,
-            timestamp: Some(chrono::Utc::now().timestamp_micros()),
-        })
+        let seq = self.next_seq();
+        let now = chrono::Utc::now().timestamp_micros();
+        Some(super::full::ws_order_update(
+            s, &meta, action, reason, seq, now,
+        ))
     }
 
     async fn orders_snapshot(&mut self) -> String {
+        // Orders that ended before the subscription are history, not news.
+        for s in self.st.venue.all_orders() {
+            self.orders_seen
+                .insert(s.client_order_id.clone(), (s.state, s.filled_size()));
+        }
         let open = self.st.venue.open_orders();
         let mut result = Vec::new();
         for s in &open {
             self.orders_seen
                 .insert(s.client_order_id.clone(), (s.state, s.filled_size()));
             if let Some(meta) = self.st.orders().by_coid.get(&s.client_order_id) {
-                result.push(super::render::order(s, meta));
+                result.push(super::full::ws_order(s, meta));
             }
         }
-        typed(
-            "orders",
-            &OrdersFrame {
-                action: "snapshot".into(),
-                result: Some(result),
-                ..OrdersFrame::default()
-            },
-        )
+        let seq = self.next_seq();
+        super::full::ws_orders_snapshot(result, seq, chrono::Utc::now().timestamp_micros())
+    }
+
+    /// The contracts by symbol and each underlying's spot (for the positions' margins).
+    async fn contracts_and_spots(
+        &self,
+    ) -> (
+        HashMap<String, OptionContract>,
+        HashMap<Underlying, Decimal>,
+    ) {
+        let contracts = self
+            .st
+            .venue
+            .contracts()
+            .into_iter()
+            .map(|c| (c.symbol.to_string(), c))
+            .collect();
+        let mut spots = HashMap::new();
+        for u in [Underlying::Btc, Underlying::Eth] {
+            if let Ok(x) = self.st.venue.spot(u).await {
+                spots.insert(u, x);
+            }
+        }
+        (contracts, spots)
     }
 
     async fn all_positions(&self) -> Vec<strangle_core::model::Position> {
@@ -475,16 +449,15 @@ impl Conn {
     }
 
     async fn positions_snapshot(&mut self) -> String {
+        let (contracts, spots) = self.contracts_and_spots().await;
+        let now = self.st.clock.now();
         let mut result = Vec::new();
         for p in self.all_positions().await {
             self.positions_seen.insert(p.symbol.to_string(), p.size);
-            result.push(WsPosition {
-                product_id: Some(p.product_id),
-                product_symbol: Some(p.symbol.into()),
-                symbol: None,
-                size: Some(p.size),
-                entry_price: p.entry_price,
-            });
+            if let Some(c) = contracts.get(p.symbol.as_str()) {
+                let spot = spots.get(&c.underlying).copied().unwrap_or_default();
+                result.push(super::full::ws_position(&p, c, spot, now));
+            }
         }
         json!({"type": "positions", "action": "snapshot", "success": true, "result": result})
             .to_string()
@@ -499,19 +472,42 @@ impl Conn {
                 if before == Some(now) {
                     continue;
                 }
-                let (action, reason) = match before {
-                    None => ("create", None),
-                    Some((_, f)) if f != now.1 => ("update", Some("fill")),
-                    Some(_) => ("update", None),
-                };
-                if let Some(f) = self.order_frame(&s, action, reason) {
-                    out.push(typed("orders", &f));
+                // A new order is announced (`create`); any fill since the last look is an
+                // `update` with reason `fill` (an order filled on arrival gets both).
+                let filled_since = now.1 != before.map_or(Decimal::ZERO, |b| b.1);
+                let mut events = Vec::new();
+                if before.is_none() {
+                    events.push(("create", None));
+                }
+                if filled_since {
+                    events.push(("update", Some("fill")));
+                } else if before.is_some() {
+                    events.push(("update", None));
+                }
+                for (action, reason) in events {
+                    if let Some(f) = self.order_frame(&s, action, reason) {
+                        out.push(f);
+                    }
                 }
             }
         }
         let fills = self.st.venue.fills();
         if self.symbols("v2/user_trades").is_some() {
-            for f in fills.iter().skip(self.fills_sent) {
+            // The position after each fill, counted from the fills before it.
+            let mut held: HashMap<&str, Decimal> = HashMap::new();
+            for (i, f) in fills.iter().enumerate() {
+                let signed = match f.side {
+                    strangle_core::model::Side::Buy => f.size,
+                    strangle_core::model::Side::Sell => -f.size,
+                };
+                let after = {
+                    let h = held.entry(f.symbol.as_str()).or_default();
+                    *h += signed;
+                    *h
+                };
+                if i < self.fills_sent {
+                    continue;
+                }
                 let Some(meta) = f
                     .client_order_id
                     .as_ref()
@@ -519,30 +515,18 @@ impl Conn {
                 else {
                     continue;
                 };
-                let t = UserTradeFrame {
-                    sy: f.symbol.to_string(),
-                    f: Some(f.fill_id.clone()),
-                    o: Some(meta.id.to_string()),
-                    side: Some(match f.side {
-                        strangle_core::model::Side::Buy => crate::wire::Side::Buy,
-                        strangle_core::model::Side::Sell => crate::wire::Side::Sell,
-                    }),
-                    s: Some(f.size),
-                    p: Some(f.price),
-                    po: None,
-                    c: meta.client_order_id,
-                    t: Some(f.timestamp.timestamp_micros()),
-                };
-                out.push(typed("v2/user_trades", &t));
+                let seq = self.next_seq();
+                out.push(super::full::ws_user_trade(f, &meta, after, seq));
             }
         }
         self.fills_sent = fills.len();
         if self.symbols("positions").is_some() {
-            let now: HashMap<String, (u64, Decimal, Option<Decimal>)> = self
+            let (contracts, spots) = self.contracts_and_spots().await;
+            let now: HashMap<String, strangle_core::model::Position> = self
                 .all_positions()
                 .await
                 .into_iter()
-                .map(|p| (p.symbol.into(), (p.product_id, p.size, p.entry_price)))
+                .map(|p| (p.symbol.to_string(), p))
                 .collect();
             let mut symbols: Vec<String> = now
                 .keys()
@@ -552,7 +536,8 @@ impl Conn {
             symbols.sort();
             symbols.dedup();
             for sym in symbols {
-                let (pid, size, entry) = now.get(&sym).cloned().unwrap_or((0, Decimal::ZERO, None));
+                let p = now.get(&sym);
+                let size = p.map_or(Decimal::ZERO, |p| p.size);
                 let before = self.positions_seen.get(&sym).copied();
                 if before == Some(size) || (before.is_none() && size.is_zero()) {
                     continue;
@@ -563,11 +548,18 @@ impl Conn {
                     (_, true) => "delete",
                     _ => "update",
                 };
-                out.push(
-                    json!({"type": "positions", "action": action, "reason": null, "symbol": sym,
-                           "product_id": (pid > 0).then_some(pid), "size": size, "entry_price": entry})
-                    .to_string(),
-                );
+                let Some(c) = contracts.get(&sym) else {
+                    continue;
+                };
+                let spot = spots.get(&c.underlying).copied().unwrap_or_default();
+                let held = p.filter(|p| !p.size.is_zero()).map(|p| (p, c));
+                out.push(super::full::ws_position_update(
+                    action,
+                    &sym,
+                    c.product_id,
+                    held,
+                    spot,
+                ));
             }
         }
         out
