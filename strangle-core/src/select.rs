@@ -103,13 +103,25 @@ impl Nearest {
         }
     }
 
-    /// Keeps `miss` if it is the closest so far on its side of the range.
+    /// Keeps `miss` if it is the closest so far on its side of the range; between equally
+    /// close ones, the lower symbol, so the answer does not depend on the chain's order.
     fn offer(&mut self, miss: NearMiss) {
+        let closer = |m: &NearMiss, kept: &NearMiss, nearer: std::cmp::Ordering| {
+            m.value.cmp(&kept.value) == nearer || (m.value == kept.value && m.symbol < kept.symbol)
+        };
         if miss.value < self.low {
-            if self.below.as_ref().is_none_or(|b| miss.value > b.value) {
+            if self
+                .below
+                .as_ref()
+                .is_none_or(|b| closer(&miss, b, std::cmp::Ordering::Greater))
+            {
                 self.below = Some(miss);
             }
-        } else if miss.value > self.high && self.above.as_ref().is_none_or(|a| miss.value < a.value)
+        } else if miss.value > self.high
+            && self
+                .above
+                .as_ref()
+                .is_none_or(|a| closer(&miss, a, std::cmp::Ordering::Less))
         {
             self.above = Some(miss);
         }

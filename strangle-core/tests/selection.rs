@@ -179,3 +179,30 @@ fn an_empty_band_names_the_nearest_contracts_on_each_side() {
     assert!(again.same_cause(&err));
     assert!(!NoEntry::EmptyChain.same_cause(&err));
 }
+
+/// Two contracts equally near the band: the one named does not depend on the chain's order
+/// (the lower symbol), so a replay explains a missed entry the same way every time.
+#[test]
+fn equally_near_contracts_are_named_whatever_the_order() {
+    let mut p = profile();
+    p.delta_band.low = 0.15;
+    p.delta_band.high = 0.19;
+    let mut c = chain();
+    for e in &mut c.entries {
+        if e.contract.symbol == "C-BTC-86000-110326" {
+            e.quote.greeks.as_mut().expect("greeks").delta = 0.14;
+        }
+    }
+    let named = |c: &strangle_core::model::ChainSnapshot| match select(c, &p, at(4, 0)) {
+        Err(NoEntry::NoContract {
+            kind: OptionKind::Call,
+            nearest,
+            ..
+        }) => nearest.below.expect("a call under the band").symbol,
+        other => panic!("expected no call, got {other:?}"),
+    };
+    let first = named(&c);
+    c.entries.reverse();
+    assert_eq!(named(&c), first);
+    assert_eq!(first, "C-BTC-86000-110326");
+}
