@@ -87,7 +87,8 @@ async fn raw(
 ) -> (u16, Value) {
     let creds = demo_credentials();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let ts = chrono::Utc::now().timestamp().to_string();
+    // A signature carries the wall-clock time the server checks it against (not a market time).
+    let ts = chrono::Utc::now().timestamp().to_string(); // wall-clock-ok: a request signature
     let sig = strangle_delta::sign::sign(&creds.secret, method.as_str(), &ts, path, query, &body);
     let url = format!("{}{path}{query}", s.server.environment().rest_url());
     let resp = reqwest::Client::new()
@@ -474,7 +475,7 @@ async fn every_websocket_frame_has_deltas_whole_schema() {
         assert_eq!(st, 200, "{placed}");
     }
     let creds = demo_credentials();
-    let ts = chrono::Utc::now().timestamp().to_string();
+    let ts = chrono::Utc::now().timestamp().to_string(); // wall-clock-ok: a key-auth signature
     let sig = strangle_delta::sign::sign(&creds.secret, "GET", &ts, "/live", "", "");
     let auth = json!({"type": "key-auth", "payload": {"api-key": creds.api_key, "signature": sig, "timestamp": ts}});
     let subscribe = json!({"type": "subscribe", "payload": {"channels": [
