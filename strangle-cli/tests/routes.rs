@@ -294,16 +294,20 @@ async fn a_saved_profile_comes_back_with_its_warnings() {
     let body = json!({"name": "btc", "max_profit_pct": "0.8", "max_loss_pct": "15"});
     let r = a.post("/api/configs", &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let fields: Vec<&str> = r.json["warnings"]
+    let warnings: Vec<(&str, &str)> = r.json["warnings"]
         .as_array()
         .expect("a list")
         .iter()
-        .filter_map(|w| w["field"].as_str())
+        .filter_map(|w| Some((w["field"].as_str()?, w["kind"].as_str()?)))
         .collect();
     // A fraction meant as a percent, and both thresholds within the capped round-trip fees.
     assert_eq!(
-        fields,
-        ["max_profit_pct", "max_profit_pct", "max_loss_pct"],
+        warnings,
+        [
+            ("max_profit_pct", "fraction_for_percent"),
+            ("max_profit_pct", "within_capped_fees"),
+            ("max_loss_pct", "within_capped_fees")
+        ],
         "{}",
         r.text
     );

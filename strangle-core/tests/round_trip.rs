@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use rust_decimal_macros::dec;
-use strangle_core::profile::{PnlBasis, Profile};
+use strangle_core::profile::{PnlBasis, Profile, WarningKind};
 
 fn legs() -> (
     strangle_core::model::ChainEntry,
@@ -44,58 +44,60 @@ fn the_round_trip_adds_two_taker_fees_and_the_spread() {
     assert_eq!(r.mark_pct, dec!(6.58));
 }
 
+/// The (field, kind) of each warning.
+fn kinds(p: &Profile) -> Vec<(String, WarningKind)> {
+    p.cost_warnings(&rt(p))
+        .into_iter()
+        .map(|w| (w.field, w.kind))
+        .collect()
+}
+
+fn one(field: &str, kind: WarningKind) -> Vec<(String, WarningKind)> {
+    vec![(field.to_string(), kind)]
+}
+
 #[test]
 fn thresholds_within_the_cost_are_named_with_what_they_will_do() {
     let mut p = profile();
-    assert!(
-        p.cost_warnings(&rt(&p)).is_empty(),
-        "the defaults are far from the cost"
-    );
-
+    assert!(kinds(&p).is_empty(), "the defaults are far from the cost");
+    // 10 % is below the 13.16 % round trip, whatever the basis.
     p.max_profit_pct = Some(dec!(10));
-    let w = p.cost_warnings(&rt(&p));
-    assert_eq!(w.len(), 1);
-    assert_eq!(w[0].field, "max_profit_pct");
-    assert!(
-        w[0].message.contains("decayed by about 23.16 %"),
-        "{}",
-        w[0].message
+    assert_eq!(
+        kinds(&p),
+        one("max_profit_pct", WarningKind::ProfitWithinCost)
     );
     p.exit_basis.max_profit = PnlBasis::Mark;
-    let w = p.cost_warnings(&rt(&p));
-    assert!(w[0].message.contains("realise a loss"), "{}", w[0].message);
+    assert_eq!(
+        kinds(&p),
+        one("max_profit_pct", WarningKind::ProfitWithinCost)
+    );
+    p.max_profit_pct = Some(dec!(13.16));
+    assert!(kinds(&p).is_empty(), "at the cost itself: no warning");
 
-    p.max_profit_pct = Some(dec!(50));
+    // On the mark basis the PnL right after entry is −6.58 %: a 5 % stop fires at once, a
+    // 10 % one sits inside the 13.16 % round trip.
     p.max_loss_pct = Some(dec!(5));
-    let w = p.cost_warnings(&rt(&p));
-    assert_eq!(w.len(), 1);
-    assert_eq!(w[0].field, "max_loss_pct");
-    assert!(w[0].message.contains("fires at once"), "{}", w[0].message);
-    assert!(
-        w[0].message.contains("mark PnL is already −6.58 %"),
-        "{}",
-        w[0].message
-    );
+    assert_eq!(kinds(&p), one("max_loss_pct", WarningKind::LossFiresAtOnce));
     p.max_loss_pct = Some(dec!(10));
-    let w = p.cost_warnings(&rt(&p));
-    assert!(w[0].message.contains("small move"), "{}", w[0].message);
+    assert_eq!(kinds(&p), one("max_loss_pct", WarningKind::LossWithinCost));
+    // On the close-now basis the PnL right after entry is −13.16 %: 10 % fires at once.
     p.exit_basis.max_loss = PnlBasis::CloseNow;
-    let w = p.cost_warnings(&rt(&p));
-    assert!(
-        w[0].message.contains("close-now PnL is already −13.16 %"),
-        "{}",
-        w[0].message
-    );
+    assert_eq!(kinds(&p), one("max_loss_pct", WarningKind::LossFiresAtOnce));
+    p.max_loss_pct = Some(dec!(13.17));
+    assert!(kinds(&p).is_empty());
 }
 
 #[test]
 fn without_prices_a_threshold_below_the_capped_fees_is_named() {
     let mut p = Profile::named("fees");
-    assert!(p.fee_warnings().is_empty());
     // Delta's default fee model: 10 % cap per side, 18 % GST: up to 23.6 % both ways.
+    assert_eq!(p.capped_round_trip_fee_pct(), dec!(23.6));
+    assert!(p.fee_warnings().is_empty());
     p.max_profit_pct = Some(dec!(10));
-    let w = p.fee_warnings();
-    assert_eq!(w.len(), 1);
-    assert_eq!(w[0].field, "max_profit_pct");
-    assert!(w[0].message.contains("reach 23.6 %"), "{}", w[0].message);
+    let w: Vec<_> = p
+        .fee_warnings()
+        .into_iter()
+        .map(|w| (w.field, w.kind))
+        .collect();
+    assert_eq!(w, one("max_profit_pct", WarningKind::WithinCappedFees));
 }

@@ -290,7 +290,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
 /// The round trip of the strangle the profile would sell now, and the exit thresholds within
 /// its cost (without a selection: the thresholds within the capped fees).
 fn round_trip(p: &Profile, chain: &ChainSnapshot, r: &mut Report) {
-    let warn = |r: &mut Report, w: Vec<strangle_core::error::FieldError>| {
+    let warn = |r: &mut Report, w: Vec<strangle_core::profile::Warning>| {
         for w in w {
             r.add(
                 "exit costs",

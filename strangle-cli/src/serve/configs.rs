@@ -22,7 +22,7 @@ pub struct SavedProfile {
     #[serde(flatten)]
     pub stored: StoredProfile,
     /// Warnings, each naming its field; nothing was refused.
-    pub warnings: Vec<strangle_core::error::FieldError>,
+    pub warnings: Vec<strangle_core::profile::Warning>,
 }
 
 impl SavedProfile {

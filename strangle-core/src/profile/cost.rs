@@ -11,8 +11,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{PnlBasis, Profile};
-use crate::error::FieldError;
+use super::{PnlBasis, Profile, Warning, WarningKind};
 use crate::model::ChainEntry;
 
 /// The cost of one round trip: sell both legs at the bids, buy them back at the asks, taker
@@ -74,7 +73,7 @@ impl Profile {
 
     /// Warnings for exit thresholds within the round-trip cost `rt`, each naming its field and
     /// what the threshold will do on its basis.
-    pub fn cost_warnings(&self, rt: &RoundTrip) -> Vec<FieldError> {
+    pub fn cost_warnings(&self, rt: &RoundTrip) -> Vec<Warning> {
         let mut out = Vec::new();
         let cost = format!(
             "the round trip costs {} % of premium at current prices ({} USD fees, {} USD bid/ask \
@@ -95,10 +94,11 @@ impl Profile {
                                    leaves out the ask and the exit fee)"
                     .to_string(),
             };
-            out.push(FieldError {
-                field: "max_profit_pct".into(),
-                message: format!("{v} % is below the cost: {cost}; {what}"),
-            });
+            out.push(Warning::new(
+                "max_profit_pct",
+                WarningKind::ProfitWithinCost,
+                format!("{v} % is below the cost: {cost}; {what}"),
+            ));
         }
         if let Some(v) = self.max_loss_pct {
             let (at_entry, basis) = match self.exit_basis.max_loss {
@@ -106,42 +106,49 @@ impl Profile {
                 PnlBasis::Mark => (rt.mark_pct, "mark"),
             };
             if v <= at_entry {
-                out.push(FieldError {
-                    field: "max_loss_pct".into(),
-                    message: format!(
+                out.push(Warning::new(
+                    "max_loss_pct",
+                    WarningKind::LossFiresAtOnce,
+                    format!(
                         "{v} % fires at once: right after entry the {basis} PnL is already \
                          −{at_entry} % ({cost})"
                     ),
-                });
+                ));
             } else if v < rt.pct {
-                out.push(FieldError {
-                    field: "max_loss_pct".into(),
-                    message: format!(
-                        "{v} % is below the cost: {cost}; a small move stops the strangle out"
-                    ),
-                });
+                out.push(Warning::new(
+                    "max_loss_pct",
+                    WarningKind::LossWithinCost,
+                    format!("{v} % is below the cost: {cost}; a small move stops the strangle out"),
+                ));
             }
         }
         out
     }
 
-    /// Warnings that need no prices: an exit threshold below the most the two taker fees can
-    /// cost, as % of premium (both sides at the fee model's premium cap, plus tax). The fees
-    /// are lower when the notional rate is below the cap; `strangle check` measures the cost
-    /// at current prices.
-    pub fn fee_warnings(&self) -> Vec<FieldError> {
+    /// The most the two taker fees of a round trip can cost, as % of premium: both sides at
+    /// the fee model's premium cap, plus tax (the fees are lower when the notional rate is
+    /// below the cap).
+    pub fn capped_round_trip_fee_pct(&self) -> Decimal {
         let f = &self.fees;
-        let cap = Decimal::TWO * f.premium_cap_pct * (Decimal::ONE_HUNDRED + f.tax_pct)
-            / Decimal::ONE_HUNDRED;
+        Decimal::TWO * f.premium_cap_pct * (Decimal::ONE_HUNDRED + f.tax_pct) / Decimal::ONE_HUNDRED
+    }
+
+    /// Warnings that need no prices: an exit threshold below
+    /// [`Profile::capped_round_trip_fee_pct`]; `strangle check` measures the cost at current
+    /// prices.
+    pub fn fee_warnings(&self) -> Vec<Warning> {
+        let f = &self.fees;
+        let cap = self.capped_round_trip_fee_pct();
         let mut out = Vec::new();
         for (field, v) in [
             ("max_profit_pct", self.max_profit_pct),
             ("max_loss_pct", self.max_loss_pct),
         ] {
             if let Some(v) = v.filter(|v| *v < cap) {
-                out.push(FieldError {
-                    field: field.into(),
-                    message: format!(
+                out.push(Warning::new(
+                    field,
+                    WarningKind::WithinCappedFees,
+                    format!(
                         "{v} % may be within the round-trip fees alone: entry and exit fees can \
                          reach {} % of premium (two sides at the {} % premium cap plus {} % \
                          tax); `strangle check` measures the cost at current prices",
@@ -149,7 +156,7 @@ impl Profile {
                         f.premium_cap_pct.normalize(),
                         f.tax_pct.normalize()
                     ),
-                });
+                ));
             }
         }
         out

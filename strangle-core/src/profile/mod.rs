@@ -15,6 +15,7 @@ mod cost;
 mod optional_limit;
 mod time_of_day;
 mod validate;
+mod warning;
 
 use chrono::NaiveTime;
 use rust_decimal::Decimal;
@@ -24,6 +25,7 @@ use crate::model::{FeeModel, Underlying};
 
 pub use cost::RoundTrip;
 pub use time_of_day::TimeOfDay;
+pub use warning::{Warning, WarningKind};
 
 /// How strikes are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{PnlBasis, Profile, StrikeMode};
+use super::{PnlBasis, Profile, StrikeMode, Warning, WarningKind};
 use crate::error::{Error, FieldError, ValidationErrors};
 
 struct Problems(Vec<FieldError>);
@@ -36,10 +36,10 @@ impl Profile {
     /// p.max_profit_pct = Some(dec!(0.8));
     /// let w = p.warnings();
     /// assert_eq!(w[0].field, "max_profit_pct");
-    /// assert!(w[0].message.contains("0.8 %"));
+    /// assert_eq!(w[0].kind, strangle_core::profile::WarningKind::FractionForPercent);
     /// ```
-    pub fn warnings(&self) -> Vec<FieldError> {
-        let mut w = Problems(Vec::new());
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut w = Vec::new();
         let mut pcts: Vec<(String, Decimal)> = Vec::new();
         if let Some(v) = self.max_profit_pct {
             pcts.push(("max_profit_pct".into(), v));
@@ -58,41 +58,45 @@ impl Profile {
         // A basis other than the default changes what the rule means: say how.
         let b = &self.exit_basis;
         if b.max_profit == PnlBasis::Mark && self.max_profit_pct.is_some() {
-            w.add(
+            w.push(Warning::new(
                 "exit_basis.max_profit",
+                WarningKind::ProfitOnMark,
                 "mark: the mark leaves out the bid/ask spread and the exit fee, so a profit exit \
                  can close at a loss (close_now, the default, fires only on a profit closing \
                  would realise)",
-            );
+            ));
         }
         if b.trailing == PnlBasis::Mark && !self.trailing.tiers.is_empty() {
-            w.add(
+            w.push(Warning::new(
                 "exit_basis.trailing",
+                WarningKind::TrailingOnMark,
                 "mark: the peak and the locked level are mark profits, which closing realises \
                  less of by the spread and the exit fee (close_now is the default)",
-            );
+            ));
         }
         if b.max_loss == PnlBasis::CloseNow && self.max_loss_pct.is_some() {
-            w.add(
+            w.push(Warning::new(
                 "exit_basis.max_loss",
+                WarningKind::LossOnCloseNow,
                 "close_now: a momentary widening of the asks counts as a loss and can stop the \
                  strangle out (mark, the default, ignores the spread)",
-            );
+            ));
         }
         for (field, v) in pcts {
             if v > Decimal::ZERO && v < Decimal::ONE {
                 let as_pct = v * Decimal::ONE_HUNDRED;
-                w.add(
+                w.push(Warning::new(
                     field,
+                    WarningKind::FractionForPercent,
                     format!(
                         "{v} means {v} % of premium; for {} % write {}",
                         as_pct.normalize(),
                         as_pct.normalize()
                     ),
-                );
+                ));
             }
         }
-        w.0
+        w
     }
 
     /// Checks every field; returns all problems found, each naming its field.
@@ -428,18 +432,30 @@ mod tests {
         let mut p = Profile::named("a");
         assert!(p.warnings().is_empty());
         p.exit_basis = super::super::ExitBasis::mark();
-        let w: Vec<_> = p.warnings().into_iter().map(|w| w.field).collect();
-        assert_eq!(w, ["exit_basis.max_profit", "exit_basis.trailing"]);
+        let w: Vec<_> = p
+            .warnings()
+            .into_iter()
+            .map(|w| (w.field, w.kind))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                (
+                    "exit_basis.max_profit".to_string(),
+                    WarningKind::ProfitOnMark
+                ),
+                (
+                    "exit_basis.trailing".to_string(),
+                    WarningKind::TrailingOnMark
+                )
+            ]
+        );
         p.exit_basis.max_loss = PnlBasis::CloseNow;
         p.max_profit_pct = None;
         p.trailing.tiers.clear();
         let w = p.warnings();
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].field, "exit_basis.max_loss");
-        assert!(
-            w[0].message.contains("widening of the asks"),
-            "{}",
-            w[0].message
-        );
+        assert_eq!(w[0].kind, WarningKind::LossOnCloseNow);
     }
 }
