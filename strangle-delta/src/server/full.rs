@@ -457,14 +457,16 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Value {
 }
 
 /// A venue fill as a Delta fill. `order` is the order it belongs to (none for a settlement);
-/// a fill at the order's creation instant took liquidity (`taker`), a later one rested.
-pub fn fill(f: &CoreFill, product_id: u64, order: Option<&OrderMeta>) -> Value {
+/// a fill at the order's creation instant took liquidity (`taker`), a later one rested. The
+/// effective commission rate is the fee model's rate for that role (on notional, before the
+/// premium cap).
+pub fn fill(f: &CoreFill, product_id: u64, order: Option<&OrderMeta>, fees: &FeeModel) -> Value {
     let settlement = f.client_order_id.is_none();
-    let role = match order {
-        Some(m) if f.timestamp > m.created_at => "maker",
-        _ => "taker",
+    let (role, rate) = match order {
+        Some(m) if f.timestamp > m.created_at => ("maker", fees.maker_rate_pct),
+        Some(_) => ("taker", fees.taker_rate_pct),
+        None => ("taker", fees.settlement_rate_pct),
     };
-    let notional_rate = "0";
     json!({
         "id": f.fill_id,
         "size": int(f.size),
@@ -482,7 +484,7 @@ pub fn fill(f: &CoreFill, product_id: u64, order: Option<&OrderMeta>) -> Value {
         "meta_data": {
             "commission_deto": "0",
             "commission_deto_in_settling_asset": "0",
-            "effective_commission_rate": notional_rate,
+            "effective_commission_rate": s(rate / Decimal::ONE_HUNDRED),
             "liquidation_fee_deto": "0",
             "liquidation_fee_deto_in_settling_asset": "0",
             "order_price": order.map_or(Value::Null, |_| s(f.price)),

@@ -255,6 +255,32 @@ struct Rendered {
 }
 
 impl ServerState {
+    /// Every listed contract by symbol.
+    fn contracts_by_symbol(
+        &self,
+    ) -> HashMap<strangle_core::ids::Symbol, strangle_core::model::OptionContract> {
+        self.venue
+            .contracts()
+            .into_iter()
+            .map(|c| (c.symbol.clone(), c))
+            .collect()
+    }
+
+    /// Each underlying's spot (for the positions' margins).
+    async fn spots(&self) -> HashMap<strangle_core::model::Underlying, rust_decimal::Decimal> {
+        use strangle_core::MarketData;
+        let mut spots = HashMap::new();
+        for u in [
+            strangle_core::model::Underlying::Btc,
+            strangle_core::model::Underlying::Eth,
+        ] {
+            if let Ok(x) = self.venue.spot(u).await {
+                spots.insert(u, x);
+            }
+        }
+        spots
+    }
+
     fn rendered(&self) -> std::sync::MutexGuard<'_, Rendered> {
         self.rendered.lock().unwrap_or_else(|e| e.into_inner())
     }

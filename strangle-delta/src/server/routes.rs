@@ -568,12 +568,7 @@ fn orders_page(st: &ServerState, q: &HashMap<String, String>, history: bool) -> 
     };
     let types = contract_types(q);
     let states = list(q, "states");
-    let contracts: HashMap<Symbol, OptionContract> = st
-        .venue
-        .contracts()
-        .into_iter()
-        .map(|c| (c.symbol.clone(), c))
-        .collect();
+    let contracts = st.contracts_by_symbol();
     let mut rows: Vec<(u64, Value)> = st
         .venue
         .all_orders()
@@ -669,12 +664,7 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
         (Err(r), _) | (_, Err(r)) => return *r,
     };
     let types = contract_types(&q);
-    let contracts: HashMap<Symbol, OptionContract> = st
-        .venue
-        .contracts()
-        .into_iter()
-        .map(|c| (c.symbol.clone(), c))
-        .collect();
+    let contracts = st.contracts_by_symbol();
     let all: Vec<Value> = st
         .venue
         .fills()
@@ -689,7 +679,7 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
                 return None;
             }
             let meta = f.client_order_id.as_deref().and_then(|id| meta_of(&st, id));
-            Some(full::fill(f, c.product_id, meta.as_ref()))
+            Some(full::fill(f, c.product_id, meta.as_ref(), &st.fees))
         })
         .collect();
     paged(all, &q, 50, 50)
@@ -783,21 +773,11 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
             .map(|q| (q.symbol, q.mark))
             .collect()
     };
-    let contracts: HashMap<Symbol, OptionContract> = st
-        .venue
-        .contracts()
-        .into_iter()
-        .map(|c| (c.symbol.clone(), c))
-        .collect();
+    let contracts = st.contracts_by_symbol();
     let types = contract_types(&q);
     let lagging = st.faults.margined_lagging();
     let now = st.clock.now();
-    let mut spots = HashMap::new();
-    for u in [Underlying::Btc, Underlying::Eth] {
-        if let Ok(x) = st.venue.spot(u).await {
-            spots.insert(u, x);
-        }
-    }
+    let spots = st.spots().await;
     let v: Vec<Value> = all_positions(&st)
         .await
         .into_iter()

@@ -412,23 +412,10 @@ impl Conn {
     async fn contracts_and_spots(
         &self,
     ) -> (
-        HashMap<String, OptionContract>,
+        HashMap<strangle_core::ids::Symbol, OptionContract>,
         HashMap<Underlying, Decimal>,
     ) {
-        let contracts = self
-            .st
-            .venue
-            .contracts()
-            .into_iter()
-            .map(|c| (c.symbol.to_string(), c))
-            .collect();
-        let mut spots = HashMap::new();
-        for u in [Underlying::Btc, Underlying::Eth] {
-            if let Ok(x) = self.st.venue.spot(u).await {
-                spots.insert(u, x);
-            }
-        }
-        (contracts, spots)
+        (self.st.contracts_by_symbol(), self.st.spots().await)
     }
 
     async fn all_positions(&self) -> Vec<strangle_core::model::Position> {
@@ -548,7 +535,7 @@ impl Conn {
                     (_, true) => "delete",
                     _ => "update",
                 };
-                let Some(c) = contracts.get(&sym) else {
+                let Some(c) = contracts.get(sym.as_str()) else {
                     continue;
                 };
                 let spot = spots.get(&c.underlying).copied().unwrap_or_default();
