@@ -196,6 +196,16 @@ impl Secret {
         Self(s.into())
     }
 
+    /// Whether `given` is this secret, compared in time independent of where they differ.
+    pub fn matches(&self, given: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        let mut diff = u8::from(a.len() != b.len());
+        for (i, x) in a.iter().enumerate() {
+            diff |= x ^ b.get(i).copied().unwrap_or(0);
+        }
+        diff == 0 && !a.is_empty()
+    }
+
     /// The secret's bytes, for signing only.
     pub(crate) fn expose(&self) -> &str {
         &self.0

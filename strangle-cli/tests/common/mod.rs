@@ -100,15 +100,29 @@ pub fn sim_server() -> (Proc, String, Vec<String>) {
 
 /// [`sim_server`] with more arguments (`--misbehave reject-orders`, ...).
 pub fn sim_server_with(args: &[&str]) -> (Proc, String, Vec<String>) {
+    sim_server_env(args, &[])
+}
+
+/// [`sim_server_with`] with environment variables set (`STRANGLE_SIM_ADMIN_TOKEN`, ...).
+/// The market starts at 09:30 IST unless `args` give `--start` or `--replay`.
+pub fn sim_server_env(args: &[&str], env: &[(&str, &str)]) -> (Proc, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
+    let start = entry_0930_ist().to_rfc3339();
+    let own_start = args.iter().any(|a| *a == "--start" || *a == "--replay");
     let mut p = Proc(
         Command::new(env!("CARGO_BIN_EXE_strangle"))
-            .args(["sim-server", "--port", "0", "--start"])
-            .arg(entry_0930_ist().to_rfc3339())
+            .args(["sim-server", "--port", "0"])
+            .args(if own_start {
+                vec![]
+            } else {
+                vec!["--start", &start]
+            })
             .args(args)
             .env_remove("STRANGLE_SIM_API_KEY")
             .env_remove("STRANGLE_SIM_API_SECRET")
+            .env_remove("STRANGLE_SIM_ADMIN_TOKEN")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("sim-server starts"),

@@ -84,18 +84,18 @@ impl FaultRule {
     }
 }
 
-#[derive(Debug, Default)]
-struct State {
-    rules: Vec<FaultRule>,
-    latency: Duration,
-    clock_skew_secs: i64,
-    stale_quotes: bool,
-    ws_generation: u64,
-    hits: u64,
-    existing_heartbeat: ExistingHeartbeat,
-    position_rows: PositionRows,
-    margined_lagging: bool,
-    expired_by_symbol_hidden: bool,
+#[derive(Debug, Default, Clone)]
+pub(crate) struct State {
+    pub rules: Vec<FaultRule>,
+    pub latency: Duration,
+    pub clock_skew_secs: i64,
+    pub stale_quotes: bool,
+    pub ws_generation: u64,
+    pub hits: u64,
+    pub existing_heartbeat: ExistingHeartbeat,
+    pub position_rows: PositionRows,
+    pub margined_lagging: bool,
+    pub expired_by_symbol_hidden: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -107,6 +107,11 @@ pub struct Faults {
 impl Faults {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every knob's setting now.
+    pub(crate) fn snapshot(&self) -> State {
+        self.lock().clone()
     }
 
     /// Adds a rule.

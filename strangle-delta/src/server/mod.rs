@@ -12,7 +12,9 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod auth;
+pub mod control;
 pub mod faults;
 mod full;
 mod routes;
@@ -90,6 +92,8 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Interval of WebSocket heartbeats once a client enables them (Delta: 30 s).
     pub ws_heartbeat: Duration,
+    /// The token `/admin/faults` requires; `None` turns the admin endpoint off.
+    pub admin_token: Option<Secret>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -147,6 +151,7 @@ impl Default for ServerConfig {
             },
             clock: Arc::new(SystemClock),
             ws_heartbeat: Duration::from_secs(30),
+            admin_token: None,
         }
     }
 }
@@ -243,6 +248,7 @@ pub(crate) struct ServerState {
     orders: Mutex<Orders>,
     deadman: Mutex<DeadMan>,
     ws_heartbeat: Duration,
+    admin_token: Option<Secret>,
     /// Delta JSON already rendered: live products, and tickers by quote.
     rendered: Mutex<Rendered>,
 }
@@ -427,6 +433,7 @@ impl LocalServer {
             orders: Mutex::new(Orders::default()),
             deadman: Mutex::new(DeadMan::default()),
             ws_heartbeat: config.ws_heartbeat,
+            admin_token: config.admin_token.clone(),
             rendered: Mutex::new(Rendered::default()),
         });
         let listener = tokio::net::TcpListener::bind(config.addr)
@@ -435,7 +442,7 @@ impl LocalServer {
         let addr = listener
             .local_addr()
             .map_err(|e| DeltaError::Server(format!("no local address: {e}")))?;
-        let app = routes::router(state.clone());
+        let app = routes::router(state.clone()).merge(admin::router(state.clone()));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let mut tasks = vec![tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -477,6 +484,22 @@ impl LocalServer {
     /// The simulated venue behind the API (to inspect orders, fills, positions).
     pub fn venue(&self) -> &SimExchange {
         &self.state.venue
+    }
+
+    /// Applies a scenario's steps as the market clock reaches them (steps already due apply
+    /// at once). Stops with the server.
+    pub fn play(&mut self, scenario: &control::Scenario, start: chrono::DateTime<chrono::Utc>) {
+        let timeline = scenario.timeline(start);
+        let st = self.state.clone();
+        self.tasks.push(tokio::spawn(async move {
+            for (at, spec) in timeline {
+                while st.clock.now() < at {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                st.faults.apply(&spec);
+                tracing::info!(fault = %spec.knob.name(), at = %at, "scenario: fault set");
+            }
+        }));
     }
 
     /// Pushes a chain snapshot (for [`MarketSource::Scripted`] markets or replays).
