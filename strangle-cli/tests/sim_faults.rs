@@ -343,6 +343,8 @@ fn bad_fault_specs_and_scenarios_are_refused_with_the_reason() {
             "sim-server",
             "--port",
             "0",
+            "--start",
+            "2026-03-10T04:00:00Z",
             "--fault",
             "latency:ms=5,path=/v2",
         ])
@@ -354,7 +356,14 @@ fn bad_fault_specs_and_scenarios_are_refused_with_the_reason() {
     let d = Dir::new("bad-scenario");
     let file = d.write("s.toml", "[[step]]\nfault = \"clear\"\n");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .args(["sim-server", "--port", "0", "--scenario"])
+        .args([
+            "sim-server",
+            "--port",
+            "0",
+            "--start",
+            "2026-03-10T04:00:00Z",
+            "--scenario",
+        ])
         .arg(&file)
         .output()
         .expect("runs");

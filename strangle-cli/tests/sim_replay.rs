@@ -1,6 +1,7 @@
-//! `strangle sim-server --replay FILE`: a recorded chain file served as Delta's market, each
-//! snapshot when the market clock reaches it; a client polling a ticker sees the file's quotes
-//! in the file's order.
+//! What `strangle sim-server` quotes: with `--replay FILE` a recorded chain file served as
+//! Delta's market, each snapshot when the market clock reaches it (a client polling a ticker
+//! sees the file's quotes in the file's order); without it the synthetic market, the same for
+//! the same `--seed` and `--start` at the same market instant.
 
 mod common;
 
@@ -47,10 +48,7 @@ fn a_replayed_chain_file_is_served_in_order() {
         .iter()
         .map(|s| {
             let e = s.get(&symbol).expect("listed in every snapshot");
-            (
-                s.timestamp.timestamp_micros(),
-                e.quote.mark.to_string(),
-            )
+            (s.timestamp.timestamp_micros(), e.quote.mark.to_string())
         })
         .collect();
 
@@ -101,7 +99,14 @@ fn a_replayed_chain_file_is_served_in_order() {
 #[test]
 fn a_spot_series_is_not_replayed() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strangle"))
-        .args(["sim-server", "--port", "0", "--replay"])
+        .args([
+            "sim-server",
+            "--port",
+            "0",
+            "--start",
+            "2026-03-10T04:00:00Z",
+            "--replay",
+        ])
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../examples/data/btcusd_1h_20210324_20220301.csv"
@@ -110,5 +115,81 @@ fn a_spot_series_is_not_replayed() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("a spot series has no quotes to replay"), "{err}");
+    assert!(
+        err.contains("a spot series has no quotes to replay"),
+        "{err}"
+    );
+}
+
+/// A ticker's (quote time, mark, best bid) on the server at `url`, polled for `span`.
+async fn marks_over(
+    url: &str,
+    symbol: &str,
+    span: Duration,
+) -> std::collections::BTreeMap<i64, (String, String)> {
+    let http = reqwest::Client::builder()
+        .user_agent("seed-test")
+        .build()
+        .expect("client");
+    let mut seen = std::collections::BTreeMap::new();
+    let begun = Instant::now();
+    while begun.elapsed() < span {
+        let v: serde_json::Value = http
+            .get(format!("{url}/v2/tickers/{symbol}"))
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("json");
+        let t = &v["result"];
+        seen.insert(
+            t["timestamp"].as_i64().expect("timestamp"),
+            (
+                t["mark_price"].as_str().expect("mark").to_string(),
+                t["quotes"]["best_bid"].to_string(),
+            ),
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    seen
+}
+
+#[test]
+fn the_same_seed_quotes_the_same_market_at_the_same_market_time() {
+    // Three servers from the same instant at 60x: two with seed 7, one with seed 8. Whenever
+    // two of them quote the same market instant, seed 7 agrees with itself to the digit and
+    // seed 8 does not.
+    let args = |seed: &'static str| ["--speed", "60", "--seed", seed];
+    let (_a, a, banner) = sim_server_with(&args("7"));
+    assert!(
+        banner.iter().any(|l| l.contains("seed 7")),
+        "the banner states the seed: {banner:?}"
+    );
+    let (_b, b, _) = sim_server_with(&args("7"));
+    let (_c, c, _) = sim_server_with(&args("8"));
+    let symbol = "C-BTC-82500-100326";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (ma, mb, mc) = rt.block_on(async {
+        let span = Duration::from_secs(3);
+        tokio::join!(
+            marks_over(&a, symbol, span),
+            marks_over(&b, symbol, span),
+            marks_over(&c, symbol, span)
+        )
+    });
+    let same: Vec<_> = ma.keys().filter(|t| mb.contains_key(t)).collect();
+    assert!(same.len() >= 3, "a few common instants: {}", same.len());
+    for t in &same {
+        assert_eq!(ma[*t], mb[*t], "seed 7 at {t}");
+    }
+    let other: Vec<_> = ma.keys().filter(|t| mc.contains_key(t)).collect();
+    assert!(!other.is_empty());
+    assert!(
+        other.iter().any(|t| ma[*t] != mc[*t]),
+        "another seed, another market"
+    );
 }

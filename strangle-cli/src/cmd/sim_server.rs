@@ -239,6 +239,7 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
             (start, speed) => Arc::new(ScaledClock::new(start.unwrap_or_else(Utc::now), speed)),
         },
         admin_token: admin.clone(),
+        origin: start,
         ..ServerConfig::default()
     };
     let config_clock = config.clock.clone();

@@ -48,6 +48,19 @@ pub struct SyntheticMarket {
     pub smile: f64,
     /// IV added per unit of negative log-moneyness (puts richer than calls).
     pub skew: f64,
+    /// Term structure: an expiry's ATM IV is `atm_iv × (1 + term_slope × ln(7 days / time
+    /// left))`, kept within ½× and 2× (positive: shorter expiries richer). 0: flat.
+    pub term_slope: f64,
+    /// The spread grows by this fraction of the ATM spread per standard deviation of
+    /// moneyness (`|ln(K/F)| / (σ√T)`). 0: the same spread on every strike.
+    pub wing_spread: f64,
+    /// In the last 24 hours before expiry the spread grows linearly by up to this fraction
+    /// of itself. 0: no change near expiry.
+    pub expiry_spread: f64,
+    /// The quoted size divides by `1 + wing_size × z` (z as for `wing_spread`), and by the
+    /// same near-expiry factor as the spread; never below one contract. 0: the same size
+    /// everywhere.
+    pub wing_size: f64,
 }
 
 impl SyntheticMarket {
@@ -66,6 +79,36 @@ impl SyntheticMarket {
             quote_size: Decimal::from(500),
             smile: 1.5,
             skew: 0.3,
+            term_slope: 0.0,
+            wing_spread: 0.0,
+            expiry_spread: 0.0,
+            wing_size: 0.0,
+        }
+    }
+
+    /// The same market with liquidity shaped like a real order book: spreads widen and sizes
+    /// thin away from the money (+50 % of the ATM spread and ÷1.5 size per standard
+    /// deviation) and in the last day before expiry (up to twice the spread, half the size),
+    /// and short expiries carry a little more IV (`term_slope` 0.05). The local market
+    /// (`sim-server`, `sim` mode) quotes this; backtests on a spot series keep the flat shape
+    /// so their results stay comparable.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use strangle_core::sim::synthetic::SyntheticMarket;
+    /// let t = Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0).unwrap();
+    /// let chain = SyntheticMarket::btc().realistic().chain(t, Decimal::from(82_000), 0.45);
+    /// let spread = |sym: &str| chain.get(sym).unwrap().quote.spread_pct().unwrap();
+    /// assert!(spread("C-BTC-83000-100326") > spread("C-BTC-82000-100326"));
+    /// ```
+    pub fn realistic(self) -> Self {
+        Self {
+            term_slope: 0.05,
+            wing_spread: 0.5,
+            expiry_spread: 1.0,
+            wing_size: 0.5,
+            ..self
         }
     }
 
@@ -87,6 +130,7 @@ impl SyntheticMarket {
         let mut entries = Vec::new();
         for expiry in self.expiry_list(t) {
             let years = (expiry - t).num_seconds() as f64 / (365.0 * 86_400.0);
+            let expiry_iv = atm_iv * self.term_factor(years);
             for i in -(self.strikes_each_side as i64)..=(self.strikes_each_side as i64) {
                 let strike = atm + self.strike_step * Decimal::from(i);
                 if strike <= Decimal::ZERO {
@@ -94,7 +138,8 @@ impl SyntheticMarket {
                 }
                 let k = strike.to_f64().unwrap_or(0.0);
                 let m = (k / f).ln();
-                let iv = (atm_iv * (1.0 + self.smile * m * m) - self.skew * m * atm_iv).max(0.05);
+                let iv =
+                    (expiry_iv * (1.0 + self.smile * m * m) - self.skew * m * expiry_iv).max(0.05);
                 for kind in [OptionKind::Call, OptionKind::Put] {
                     entries.push(self.entry(kind, strike, expiry, t, spot, f, k, years, iv));
                 }
@@ -132,6 +177,31 @@ impl SyntheticMarket {
         out
     }
 
+    /// The term structure's factor on the ATM IV for an expiry `years` away.
+    fn term_factor(&self, years: f64) -> f64 {
+        if self.term_slope == 0.0 || years <= 0.0 {
+            return 1.0;
+        }
+        let week = 7.0 / 365.0;
+        (1.0 + self.term_slope * (week / years).ln()).clamp(0.5, 2.0)
+    }
+
+    /// The spread (in % of the price) and the quoted size of a contract `z` standard
+    /// deviations from the money with `hours` left.
+    fn liquidity(&self, z: f64, hours: f64) -> (f64, Decimal) {
+        let near = self.expiry_spread * (1.0 - hours / 24.0).clamp(0.0, 1.0);
+        let spread = self.spread_pct * (1.0 + self.wing_spread * z) * (1.0 + near);
+        let thin = (1.0 + self.wing_size * z) * (1.0 + near);
+        let size = if thin <= 1.0 {
+            self.quote_size
+        } else {
+            Decimal::from_f64(self.quote_size.to_f64().unwrap_or(0.0) / thin)
+                .map(|d| d.floor().max(Decimal::ONE))
+                .unwrap_or(self.quote_size)
+        };
+        (spread, size)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn entry(
         &self,
@@ -161,21 +231,36 @@ impl SyntheticMarket {
                 .unwrap_or_default()
         };
         let mark = round(g.price).max(tick);
-        let half = g.price * self.spread_pct / 200.0;
-        let bid = round(g.price - half);
-        let ask = round(g.price + half).max(mark + tick);
+        let z = if years > 0.0 && iv > 0.0 {
+            (k / f).ln().abs() / (iv * years.sqrt())
+        } else {
+            0.0
+        };
+        let (spread_pct, size) = self.liquidity(z, years * 365.0 * 24.0);
+        // The spread is a share of the time value (all of an OTM option's price): a deep ITM
+        // option is quoted as tightly around its intrinsic value as the OTM option of the
+        // same strike on the other side, and never bid below intrinsic value (a buyer there
+        // could exercise at a profit), so its quotes imply a volatility.
+        let intrinsic_f = match kind {
+            OptionKind::Call => (f - k).max(0.0),
+            OptionKind::Put => (k - f).max(0.0),
+        };
+        let half = (g.price - intrinsic_f).max(0.0) * spread_pct / 200.0;
+        let intrinsic = match kind {
+            OptionKind::Call => (spot - strike).max(Decimal::ZERO),
+            OptionKind::Put => (strike - spot).max(Decimal::ZERO),
+        };
+        let intrinsic = (intrinsic / tick).ceil() * tick;
+        let bid = round(g.price - half).max(intrinsic);
+        let ask = round(g.price + half).max(mark + tick).max(bid + tick);
         let quote = Quote {
             symbol: sym.clone(),
             timestamp: t,
             mark,
             bid: (bid >= tick).then_some(bid),
-            bid_size: if bid >= tick {
-                self.quote_size
-            } else {
-                Decimal::ZERO
-            },
+            bid_size: if bid >= tick { size } else { Decimal::ZERO },
             ask: Some(ask),
-            ask_size: self.quote_size,
+            ask_size: size,
             greeks: Some(Greeks {
                 delta: g.delta,
                 gamma: g.gamma,
@@ -346,6 +431,112 @@ impl crate::sim::MarketFeed for WalkFeed {
                 }
             }
             self.next += self.grid * i32::try_from(skipped).unwrap_or(i32::MAX);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pricing::implied_vol;
+    use chrono::TimeZone;
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("instant")
+    }
+
+    /// OTM calls of one expiry, nearest the money first.
+    fn otm_calls(c: &ChainSnapshot, expiry: DateTime<Utc>) -> Vec<&ChainEntry> {
+        let mut v: Vec<_> = c
+            .entries
+            .iter()
+            .filter(|e| {
+                e.contract.expiry == expiry
+                    && e.contract.kind == OptionKind::Call
+                    && e.contract.strike > c.spot
+                    && e.quote.bid.is_some()
+            })
+            .collect();
+        v.sort_by_key(|e| e.contract.strike);
+        v
+    }
+
+    #[test]
+    fn realistic_quotes_thin_out_away_from_the_money_and_near_expiry() {
+        let m = SyntheticMarket::btc().realistic();
+        let chain = m.chain(at(), Decimal::from(82_000), 0.45);
+        let expiries = m.expiry_list(at());
+        // Away from the money: spreads (in %) widen, sizes never grow.
+        for e in &expiries {
+            let calls = otm_calls(&chain, *e);
+            assert!(calls.len() >= 3, "{e}");
+            for w in calls.windows(2) {
+                let (a, b) = (&w[0].quote, &w[1].quote);
+                assert!(b.ask_size <= a.ask_size, "{} {}", a.symbol, b.symbol);
+                // Rounding both sides to the tick can move a spread by up to two ticks.
+                let slack = m.tick_size * Decimal::from(200) / b.mark;
+                let (sa, sb) = (a.spread_pct().expect("a"), b.spread_pct().expect("b"));
+                assert!(sb + slack >= sa, "{a:?}\n{b:?}");
+            }
+            let (near, far) = (&calls[0].quote, &calls[calls.len() - 1].quote);
+            assert!(far.ask_size < near.ask_size, "{e}");
+            assert!(far.spread_pct() > near.spread_pct(), "{e}");
+        }
+        // Near expiry (8 hours left) the same moneyness is quoted thinner than a week out.
+        let day = otm_calls(&chain, expiries[0])[0];
+        let week = otm_calls(&chain, expiries[expiries.len() - 1])[0];
+        assert!(day.quote.ask_size < week.quote.ask_size);
+        // Term structure: the shortest expiry's ATM IV is above the longest's.
+        let atm_iv = |e: DateTime<Utc>| {
+            chain
+                .entries
+                .iter()
+                .find(|x| x.contract.expiry == e && x.contract.strike == Decimal::from(82_000))
+                .and_then(|x| x.quote.mark_iv)
+                .expect("an ATM IV")
+        };
+        assert!(atm_iv(expiries[0]) > atm_iv(expiries[expiries.len() - 1]));
+        // The flat market quotes one size everywhere.
+        let flat = SyntheticMarket::btc().chain(at(), Decimal::from(82_000), 0.45);
+        assert!(flat
+            .entries
+            .iter()
+            .all(|e| e.quote.ask_size == Decimal::from(500)));
+    }
+
+    #[test]
+    fn no_bid_is_below_intrinsic_so_every_quote_implies_a_volatility() {
+        for m in [SyntheticMarket::btc(), SyntheticMarket::btc().realistic()] {
+            let spot = Decimal::from(82_000);
+            let chain = m.chain(at(), spot, 0.45);
+            let f = 82_000.0;
+            for e in &chain.entries {
+                let c = &e.contract;
+                let intrinsic = match c.kind {
+                    OptionKind::Call => (spot - c.strike).max(Decimal::ZERO),
+                    OptionKind::Put => (c.strike - spot).max(Decimal::ZERO),
+                };
+                let years = (c.expiry - at()).num_seconds() as f64 / (365.0 * 86_400.0);
+                let k = c.strike.to_f64().expect("strike");
+                let ask = e.quote.ask.expect("an ask");
+                assert!(ask > intrinsic, "{}: ask {ask} ≤ intrinsic", c.symbol);
+                let ask_f = ask.to_f64().expect("ask");
+                assert!(
+                    implied_vol(c.kind, ask_f, f, k, years).is_some(),
+                    "{}: no IV at the ask {ask}",
+                    c.symbol
+                );
+                if let Some(bid) = e.quote.bid {
+                    assert!(
+                        bid >= intrinsic,
+                        "{}: bid {bid} < intrinsic {intrinsic}",
+                        c.symbol
+                    );
+                    assert!(bid < ask);
+                }
+            }
         }
     }
 }

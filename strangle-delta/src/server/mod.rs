@@ -94,6 +94,10 @@ pub struct ServerConfig {
     pub ws_heartbeat: Duration,
     /// The token `/admin/faults` requires; `None` turns the admin endpoint off.
     pub admin_token: Option<Secret>,
+    /// The market instant a synthetic market's walk starts from (`None`: the clock's time
+    /// when the server starts). Two servers with the same seed and origin quote the same
+    /// prices at the same market instant.
+    pub origin: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -113,11 +117,12 @@ pub const DEMO_BTC: (f64, f64) = (82_000.0, 0.45);
 pub const DEMO_ETH: (f64, f64) = (2_150.0, 0.6);
 
 /// The markets of the synthetic demo market (the default local market, `sim` mode):
-/// BTC and ETH from [`DEMO_BTC`] and [`DEMO_ETH`].
+/// BTC and ETH from [`DEMO_BTC`] and [`DEMO_ETH`], with realistic liquidity (spreads widen
+/// and sizes thin away from the money and near expiry; see [`SyntheticMarket::realistic`]).
 pub fn demo_markets() -> Vec<(SyntheticMarket, f64, f64)> {
     vec![
-        (SyntheticMarket::btc(), DEMO_BTC.0, DEMO_BTC.1),
-        (SyntheticMarket::eth(), DEMO_ETH.0, DEMO_ETH.1),
+        (SyntheticMarket::btc().realistic(), DEMO_BTC.0, DEMO_BTC.1),
+        (SyntheticMarket::eth().realistic(), DEMO_ETH.0, DEMO_ETH.1),
     ]
 }
 
@@ -152,6 +157,7 @@ impl Default for ServerConfig {
             clock: Arc::new(SystemClock),
             ws_heartbeat: Duration::from_secs(30),
             admin_token: None,
+            origin: None,
         }
     }
 }
@@ -373,7 +379,7 @@ impl LocalServer {
     /// Binds and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, DeltaError> {
         let faults = Arc::new(Faults::default());
-        let now = config.clock.now();
+        let now = config.origin.unwrap_or_else(|| config.clock.now());
         let feed: Option<Box<dyn MarketFeed>> = match &config.market {
             MarketSource::Replay(chains) => Some(Box::new(VecFeed::new(chains.clone()))),
             MarketSource::Walk {
