@@ -90,6 +90,20 @@ async fn live_call(c: &RestClient) -> (u64, String) {
     )
 }
 
+/// The spot of the product's underlying, from its ticker.
+async fn row_spot(c: &RestClient, product_id: u64) -> f64 {
+    let tickers = call(c, "GET", "/v2/tickers", &[], None)
+        .await
+        .expect("tickers");
+    tickers
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|t| t["product_id"].as_u64() == Some(product_id))
+        .and_then(|t| t["spot_price"].as_str()?.parse().ok())
+        .expect("a spot")
+}
+
 /// Sells one contract at the market; the order's answer.
 async fn sell_one(c: &RestClient, product_id: u64) -> Result<Value, DeltaError> {
     call(
@@ -271,6 +285,18 @@ fn position_knobs_from_the_command_line() {
             let row = &rows.as_array().expect("rows")[0];
             assert_eq!(row["product_id"].as_u64(), Some(id));
             assert_eq!(row.get("product_symbol").is_none(), faulty, "{row}");
+            // The wallet blocks the short's margin (20 % of its notional).
+            let w = call(&c, "GET", "/v2/wallet/balances", &[], None)
+                .await
+                .expect("wallet");
+            let d = |k: &str| -> f64 { w[0][k].as_str().expect(k).parse().expect(k) };
+            let spot: f64 = row_spot(&c, id).await;
+            assert!(
+                (d("position_margin") - 0.2 * spot * 0.001).abs() < 0.01 * 0.2 * spot * 0.001,
+                "{w}"
+            );
+            assert_eq!(d("blocked_margin"), d("position_margin"));
+            assert!((d("available_balance") - (d("balance") - d("blocked_margin"))).abs() < 1e-6);
             let margined = call(&c, "GET", "/v2/positions/margined", &[], None)
                 .await
                 .expect("margined");

@@ -510,6 +510,21 @@ pub fn position(size: Decimal, entry_price: Option<Decimal>, at_micros: i64) -> 
 /// modelled; longs block nothing (their premium is paid).
 pub const SHORT_MARGIN_PCT: u32 = 20;
 
+/// The margin `contracts` short contracts of `c` block at `spot` under [`SHORT_MARGIN_PCT`].
+pub fn short_margin(contracts: Decimal, c: &OptionContract, spot: Decimal) -> Decimal {
+    (spot * Decimal::from(SHORT_MARGIN_PCT) / Decimal::ONE_HUNDRED * c.contract_size * contracts)
+        .round_dp(8)
+}
+
+/// The margin a short position blocks under [`SHORT_MARGIN_PCT`].
+pub fn position_margin(
+    p: &strangle_core::model::Position,
+    c: &OptionContract,
+    spot: Decimal,
+) -> Decimal {
+    margins(p, c, spot).margin
+}
+
 /// A position's margin under [`SHORT_MARGIN_PCT`].
 #[derive(Debug, Clone, Copy)]
 struct Margins {
@@ -529,7 +544,7 @@ fn margins(p: &strangle_core::model::Position, c: &OptionContract, spot: Decimal
     let per_unit = spot * Decimal::from(SHORT_MARGIN_PCT) / Decimal::ONE_HUNDRED;
     let entry = p.entry_price.unwrap_or_default();
     Margins {
-        margin: (per_unit * c.contract_size * p.size.abs()).round_dp(8),
+        margin: short_margin(p.size.abs(), c, spot),
         bankruptcy: (entry + per_unit).round_dp(8),
         liquidation: (entry + per_unit / Decimal::TWO).round_dp(8),
     }
@@ -577,15 +592,20 @@ pub fn margined_position(
     })
 }
 
-/// The USD wallet row of `/v2/wallet/balances`. No margin is blocked by the local market.
-pub fn wallet_row(cash: Decimal) -> Value {
+/// The USD wallet row of `/v2/wallet/balances`: `balance` is the cash, `blocked_margin` the
+/// short positions' margin plus the margin open sell orders would block (both at
+/// [`SHORT_MARGIN_PCT`]), and `available_balance` what is left (Delta: `balance −
+/// blocked_margin`). The local market shows the margin but does not refuse orders for it.
+pub fn wallet_row(cash: Decimal, position_margin: Decimal, order_margin: Decimal) -> Value {
+    let blocked = position_margin + order_margin;
+    let available = (cash - blocked).max(Decimal::ZERO);
     json!({
         "asset_id": 14,
         "asset_symbol": "USD",
-        "available_balance": s(cash),
-        "available_balance_for_robo": s(cash),
+        "available_balance": s(available),
+        "available_balance_for_robo": s(available),
         "balance": s(cash),
-        "blocked_margin": "0",
+        "blocked_margin": s(blocked),
         "commission": "0",
         "cross_asset_liability": "0",
         "cross_commission": "0",
@@ -594,11 +614,11 @@ pub fn wallet_row(cash: Decimal) -> Value {
         "cross_position_margin": "0",
         "id": 6_019_871,
         "interest_credit": "0",
-        "order_margin": "0",
+        "order_margin": s(order_margin),
         "pending_referral_bonus": "0",
         "pending_trading_fee_credit": "0",
         "portfolio_margin": "0",
-        "position_margin": "0",
+        "position_margin": s(position_margin),
         "trading_fee_credit": "0",
         "unvested_amount": "0",
         "user_id": USER_ID,

@@ -797,11 +797,39 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
 
 async fn balances(State(st): St) -> Response {
     let cash = st.venue.cash();
+    let contracts = st.contracts_by_symbol();
+    let spots = st.spots().await;
+    let spot_of = |c: &OptionContract| spots.get(&c.underlying).copied().unwrap_or_default();
+    let position_margin: Decimal = all_positions(&st)
+        .await
+        .iter()
+        .filter_map(|p| {
+            let c = contracts.get(&p.symbol)?;
+            Some(full::position_margin(p, c, spot_of(c)))
+        })
+        .sum();
+    let reduce_only: std::collections::HashSet<ClientOrderId> = st
+        .orders()
+        .by_coid
+        .iter()
+        .filter(|(_, m)| m.reduce_only)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let order_margin: Decimal = st
+        .venue
+        .open_orders()
+        .iter()
+        .filter(|o| o.side == CoreSide::Sell && !reduce_only.contains(&o.client_order_id))
+        .filter_map(|o| {
+            let c = contracts.get(&o.symbol)?;
+            Some(full::short_margin(o.size - o.filled_size(), c, spot_of(c)))
+        })
+        .sum();
     let equity = cash.normalize().to_string();
     Json(serde_json::json!({
         "success": true,
         "meta": {"net_equity": equity, "robo_trading_equity": equity},
-        "result": [full::wallet_row(cash)],
+        "result": [full::wallet_row(cash, position_margin, order_margin)],
     }))
     .into_response()
 }
