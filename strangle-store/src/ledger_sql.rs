@@ -584,7 +584,27 @@ impl Store {
             .bind(now))
     }
 
+    /// Saves a profile by name: updates a known one in place (an upsert would spend an id
+    /// of PostgreSQL's sequence, and SQLite's AUTOINCREMENT, each time), creates an unknown
+    /// one.
     async fn put_profile(&self, p: &Profile) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE profiles SET underlying = $1, strike_mode = $2, delta_low = $3, delta_high = $4, \
+             settings = $5, updated_at = $6 WHERE name = $7",
+        )
+        .bind(to_text(&p.underlying))
+        .bind(to_text(&p.strike_mode))
+        .bind(p.delta_band.low)
+        .bind(p.delta_band.high)
+        .bind(json(p)?)
+        .bind(Utc::now())
+        .bind(&p.name)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() > 0 {
+            return Ok(());
+        }
+        // Another process may create it between the two statements: the upsert covers that.
         let q = sqlx::query(
             "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE) \

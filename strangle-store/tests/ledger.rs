@@ -107,6 +107,7 @@ macro_rules! on_both {
 on_both!(
     engine_records_match_the_memory_ledger,
     profiles_single_active_and_conflicts,
+    saving_a_known_profile_does_not_spend_ids,
     writes_are_idempotent_and_events_append_only,
     marks_are_group_committed,
     queries_pages_detail_csv_and_analytics,
@@ -189,6 +190,32 @@ async fn engine_records_match_the_memory_ledger(store: Arc<Store>) {
         .await
         .expect("profile saved by the engine");
     assert_eq!(p.profile.contracts_per_leg, dec!(3));
+}
+
+/// An engine saves its profile at every start: that must neither change the profile's id nor
+/// spend ids (PostgreSQL spends a sequence value on every `INSERT … ON CONFLICT`), so the next
+/// profile created gets the next id.
+async fn saving_a_known_profile_does_not_spend_ids(store: Arc<Store>) {
+    use strangle_core::Ledger;
+    let a = store
+        .create_profile(&Profile::named("first"))
+        .await
+        .expect("create");
+    for _ in 0..5 {
+        store.save_profile(&a.profile).await.expect("save");
+    }
+    assert_eq!(store.profile("first").await.expect("read").id, a.id);
+    let b = store
+        .create_profile(&Profile::named("second"))
+        .await
+        .expect("create");
+    assert_eq!(b.id, a.id + 1, "no id spent by the five saves");
+    // A profile the ledger does not know is created by saving it.
+    store
+        .save_profile(&Profile::named("third"))
+        .await
+        .expect("save");
+    assert_eq!(store.profile("third").await.expect("read").id, b.id + 1);
 }
 
 async fn profiles_single_active_and_conflicts(store: Arc<Store>) {
