@@ -215,6 +215,58 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .await;
     shot(&c, "config").await;
 
+    // An edit from the form changes what the form shows and keeps what it does not: the exit
+    // basis, set through the API, survives a change of contracts made on the page.
+    let http = reqwest::Client::new();
+    let profiles: serde_json::Value = http
+        .get(format!("{url}/api/configs"))
+        .bearer_auth("ui-token")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let id = profiles[0]["id"].as_i64().expect("an id");
+    let patched = http
+        .patch(format!("{url}/api/configs/{id}"))
+        .bearer_auth("ui-token")
+        .json(&json!({"exit_basis": {"max_loss": "close_now"}}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(patched.status(), 200);
+    click(&c, "#profiles tbody button[data-edit]").await;
+    wait_text(&c, "#form-title", "the edit form", |t| {
+        t.starts_with("Edit")
+    })
+    .await;
+    fill(&c, "#f-contracts_per_leg", "2").await;
+    click(&c, "#save-profile").await;
+    let mut stored = serde_json::Value::Null;
+    for _ in 0..100 {
+        stored = http
+            .get(format!("{url}/api/configs/{id}"))
+            .bearer_auth("ui-token")
+            .send()
+            .await
+            .expect("read")
+            .json()
+            .await
+            .expect("json");
+        if stored["profile"]["contracts_per_leg"] == "2" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored["profile"]["contracts_per_leg"], "2", "{stored}");
+    assert_eq!(
+        stored["profile"]["exit_basis"]["max_loss"], "close_now",
+        "{stored}"
+    );
+    assert_eq!(stored["profile"]["liquidity"]["max_quote_age_secs"], 900);
+    assert_eq!(stored["active"], true);
+
     // Started on the simulated market; the 09:30 IST entry opens a strangle.
     click(&c, "#tab-live").await;
     wait_text(&c, "#live-profile", "the profile", |t| t.contains("btc-ui")).await;

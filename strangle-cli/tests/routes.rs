@@ -312,9 +312,9 @@ async fn a_saved_profile_comes_back_with_its_warnings() {
         r.text
     );
     let id = r.json["id"].as_i64().expect("an id");
-    let body = json!({"name": "btc", "max_profit_pct": "50"});
+    let body = json!({"max_profit_pct": "50", "max_loss_pct": "30"});
     let r = a
-        .json(Method::PUT, &format!("/api/configs/{id}"), &body)
+        .json(Method::PATCH, &format!("/api/configs/{id}"), &body)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["warnings"], json!([]), "{}", r.text);
@@ -335,6 +335,8 @@ async fn an_unknown_profile_is_404() {
     for r in [
         a.get("/api/configs/999").await,
         a.json(Method::PUT, "/api/configs/999", &json!({"name": "x"}))
+            .await,
+        a.json(Method::PATCH, "/api/configs/999", &json!({"name": "x"}))
             .await,
         a.delete("/api/configs/999").await,
         a.post("/api/configs/999/activate", &json!({})).await,
@@ -358,25 +360,96 @@ async fn an_update_is_validated_then_stored() {
     let id = a.profile(json!({"name": "btc"})).await;
     let path = format!("/api/configs/{id}");
     let r = a
-        .json(
-            Method::PUT,
-            &path,
-            &json!({"name": "btc", "contracts_per_leg": "0"}),
-        )
+        .json(Method::PATCH, &path, &json!({"contracts_per_leg": "0"}))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(field_names(&r.json), ["contracts_per_leg"]);
     assert_eq!(a.get(&path).await.json["profile"]["contracts_per_leg"], "1");
     let r = a
-        .json(
-            Method::PUT,
-            &path,
-            &json!({"name": "btc", "contracts_per_leg": "4"}),
-        )
+        .json(Method::PATCH, &path, &json!({"contracts_per_leg": "4"}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["profile"]["contracts_per_leg"], "4");
     assert_eq!(a.get(&path).await.json["profile"]["contracts_per_leg"], "4");
+}
+
+#[tokio::test]
+async fn patch_merges_put_replaces_the_whole_profile() {
+    let a = api("patch_put").await;
+    let id = a
+        .profile(json!({
+            "name": "eth",
+            "underlying": "ETH",
+            "max_loss_pct": "40",
+            "delta_band": {"low": 0.05, "high": 0.08},
+            "fees": {"taker_rate_pct": "0.05"},
+        }))
+        .await;
+    let path = format!("/api/configs/{id}");
+    let before = a.get(&path).await.json["profile"].clone();
+    // Nested objects take defaults for what they leave out, as `execution` always did.
+    assert_eq!(before["fees"]["taker_rate_pct"], "0.05");
+    assert_eq!(before["fees"]["tax_pct"], "18");
+
+    // PATCH: only the fields given change, nested objects field by field.
+    let r = a
+        .json(
+            Method::PATCH,
+            &path,
+            &json!({"delta_band": {"high": 0.09}, "max_profit_pct": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let after = a.get(&path).await.json["profile"].clone();
+    assert_eq!(after["underlying"], "ETH");
+    assert_eq!(after["max_loss_pct"], "40");
+    assert_eq!(after["delta_band"], json!({"low": 0.05, "high": 0.09}));
+    assert_eq!(after["fees"], before["fees"]);
+    assert_eq!(after["max_profit_pct"], "off", "null turns a limit off");
+
+    // PUT with part of a profile: 422 naming every missing field, nothing changed.
+    let r = a
+        .json(
+            Method::PUT,
+            &path,
+            &json!({"name": "eth", "delta_band": {"low": 0.05}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let missing = field_names(&r.json);
+    for f in [
+        "underlying",
+        "max_loss_pct",
+        "delta_band.high",
+        "fees",
+        "execution",
+    ] {
+        assert!(missing.contains(&f), "{f} in {missing:?}");
+    }
+    assert!(!missing.contains(&"name") && !missing.contains(&"delta_band.low"));
+    assert_eq!(a.get(&path).await.json["profile"], after);
+
+    // PUT with the whole profile replaces it.
+    let mut whole = after.clone();
+    whole["contracts_per_leg"] = json!("3");
+    let r = a.json(Method::PUT, &path, &whole).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(a.get(&path).await.json["profile"], whole);
+
+    // A JSON array (or anything but an object) is not a profile, for any method.
+    for (method, url) in [
+        (Method::POST, "/api/configs".to_string()),
+        (Method::PUT, path.clone()),
+        (Method::PATCH, path.clone()),
+    ] {
+        let r = a.json(method.clone(), &url, &json!([{"name": "x"}])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{method}");
+        assert!(
+            r.text.contains("a profile is a JSON object, not an array"),
+            "{}",
+            r.text
+        );
+    }
 }
 
 #[tokio::test]
@@ -623,12 +696,12 @@ async fn a_started_profile_cannot_start_twice_and_a_running_one_cannot_change() 
         StatusCode::CONFLICT
     );
     let path = format!("/api/configs/{id}");
-    let r = a.json(Method::PUT, &path, &json!({"name": "btc2"})).await;
+    let r = a.json(Method::PATCH, &path, &json!({"name": "btc2"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert_eq!(a.delete(&path).await.status, StatusCode::CONFLICT);
     a.app.trading.stop_all().await;
     assert!(a.app.trading.running_ids().await.is_empty());
-    let r = a.json(Method::PUT, &path, &json!({"name": "btc2"})).await;
+    let r = a.json(Method::PATCH, &path, &json!({"name": "btc2"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
@@ -857,6 +930,7 @@ async fn every_documented_operation_is_served() {
                 "get" => a.get(&url).await,
                 "post" => a.post(&url, &json!({})).await,
                 "put" => a.json(Method::PUT, &url, &json!({})).await,
+                "patch" => a.json(Method::PATCH, &url, &json!({})).await,
                 "delete" => a.delete(&url).await,
                 other => panic!("unexpected method {other}"),
             };

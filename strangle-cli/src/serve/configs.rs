@@ -6,6 +6,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use serde_json::{Map, Value};
+use strangle_core::error::FieldError;
 use strangle_core::profile::Profile;
 use strangle_store::StoredProfile;
 
@@ -33,10 +35,79 @@ impl SavedProfile {
     }
 }
 
+/// The body as a JSON object (a profile is never an array, a string or a number).
+fn object_of(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::field(
+            "profile",
+            "body",
+            format!("a profile is a JSON object, not {}", kind_of(&other)),
+        )),
+        Err(e) => Err(ApiError::field("profile", "body", e.to_string())),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The fields of `full` (a whole profile as JSON) that `given` leaves out, as dotted paths;
+/// nested objects are compared field by field.
+fn missing_fields(
+    given: &Map<String, Value>,
+    full: &Map<String, Value>,
+    prefix: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in full {
+        let path = format!("{prefix}{k}");
+        match (given.get(k), v) {
+            (None, _) => out.push(path),
+            (Some(Value::Object(g)), Value::Object(f)) => {
+                out.extend(missing_fields(g, f, &format!("{path}.")))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Merges `patch` into `target` (RFC 7386, except that `null` sets a field to null — "off"
+/// for a limit, none for an optional setting — instead of removing it): objects merge field
+/// by field, anything else replaces.
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match t.get_mut(&k) {
+                    Some(slot) if v.is_object() && slot.is_object() => merge(slot, v),
+                    _ => {
+                        t.insert(k, v);
+                    }
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
 /// Parses and validates a profile body; every problem is reported, nothing is changed.
 fn profile_from(body: &Bytes) -> Result<Profile, ApiError> {
-    let p: Profile = serde_json::from_slice(body)
-        .map_err(|e| ApiError::field("profile", "body", e.to_string()))?;
+    profile_of(Value::Object(object_of(body)?))
+}
+
+/// Reads and validates a profile from JSON.
+fn profile_of(v: Value) -> Result<Profile, ApiError> {
+    let p: Profile =
+        serde_json::from_value(v).map_err(|e| ApiError::field("profile", "body", e.to_string()))?;
     match p.validate() {
         Ok(()) => Ok(p),
         Err(strangle_core::Error::InvalidProfile(v)) => Err(ApiError::Invalid {
@@ -101,20 +172,70 @@ pub async fn get_config(
     Ok(Json(api.store.profile_by_id(id).await?))
 }
 
-/// Replaces a profile's settings (refused while its engine runs).
+/// Replaces a profile's settings with the whole profile given (refused while its engine
+/// runs). Every field must be there: a field left out is a 422 naming it (PATCH changes some
+/// fields and keeps the rest).
 #[utoipa::path(put, path = "/api/configs/{id}", tag = "configs", request_body = Profile,
     params(("id" = i64, Path, description = "Profile id")),
     responses(
         (status = 200, description = "Updated, with warnings", body = SavedProfile),
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "Name taken, or the profile is running", body = ErrorBody),
-        (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
+        (status = 422, description = "Invalid or partial profile; every bad or missing field is listed", body = ErrorBody)))]
 pub async fn update_config(
     State(api): St,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<SavedProfile>, ApiError> {
-    let p = profile_from(&body)?;
+    let given = object_of(&body)?;
+    api.store.profile_by_id(id).await?;
+    not_running(&api, id, "changing").await?;
+    let full = match serde_json::to_value(Profile::default()) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let missing = missing_fields(&given, &full, "");
+    if !missing.is_empty() {
+        return Err(ApiError::Invalid {
+            what: "profile",
+            fields: missing
+                .into_iter()
+                .map(|field| FieldError {
+                    field,
+                    message: "missing: PUT replaces the whole profile (PATCH changes only the \
+                              fields it is given)"
+                        .into(),
+                })
+                .collect(),
+        });
+    }
+    let p = profile_of(Value::Object(given))?;
+    Ok(Json(SavedProfile::of(
+        api.store.update_profile(id, &p).await?,
+    )))
+}
+
+/// Changes the fields given and keeps every other (a JSON merge patch: nested objects merge
+/// field by field, `null` turns a limit off or clears an optional setting). Refused while the
+/// profile's engine runs; the result is validated as a whole.
+#[utoipa::path(patch, path = "/api/configs/{id}", tag = "configs", request_body = Object,
+    params(("id" = i64, Path, description = "Profile id")),
+    responses(
+        (status = 200, description = "Updated, with warnings", body = SavedProfile),
+        (status = 404, description = "No such profile", body = ErrorBody),
+        (status = 409, description = "Name taken, or the profile is running", body = ErrorBody),
+        (status = 422, description = "The result is invalid; every bad field is listed", body = ErrorBody)))]
+pub async fn patch_config(
+    State(api): St,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<SavedProfile>, ApiError> {
+    let patch = object_of(&body)?;
+    let stored = api.store.profile_by_id(id).await?;
+    let mut merged = serde_json::to_value(&stored.profile)
+        .map_err(|e| ApiError::Internal(format!("profile {id} as JSON: {e}")))?;
+    merge(&mut merged, Value::Object(patch));
+    let p = profile_of(merged)?;
     not_running(&api, id, "changing").await?;
     Ok(Json(SavedProfile::of(
         api.store.update_profile(id, &p).await?,

@@ -70,6 +70,7 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(
             configs::get_config,
             configs::update_config,
+            configs::patch_config,
             configs::delete_config
         ))
         .routes(routes!(configs::activate_config))
@@ -110,6 +111,7 @@ fn document_guard(doc: &mut utoipa::openapi::OpenApi) {
             (HttpMethod::Get, item.get.as_mut()),
             (HttpMethod::Post, item.post.as_mut()),
             (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
             (HttpMethod::Delete, item.delete.as_mut()),
         ] {
             let Some(op) = op else { continue };

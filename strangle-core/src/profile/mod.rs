@@ -51,10 +51,10 @@ pub enum PickRule {
     HighestDelta,
 }
 
-/// Inclusive |delta| band, `0 < low < high < 1`.
+/// Inclusive |delta| band, `0 < low < high < 1`; a field left out takes its default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeltaBand {
     /// Lowest |delta| accepted.
     pub low: f64,

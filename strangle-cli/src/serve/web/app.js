@@ -246,10 +246,14 @@ function input(path, kind, value, opts) {
     "data-group": opts.group || null, value: v === null || v === undefined ? "" : String(v) });
 }
 
+let formDefaults = {};
+
 async function openForm(stored) {
   editing = stored;
-  // A new profile starts from the server's defaults, so nothing changes by omission.
-  const p = stored ? stored.profile : await api("GET", "/api/configs/defaults");
+  // A new profile starts from the server's defaults, so nothing changes by omission; a field
+  // emptied while editing goes back to its default.
+  formDefaults = await api("GET", "/api/configs/defaults");
+  const p = stored ? stored.profile : formDefaults;
   $("#form-title").textContent = stored ? `Edit ${p.name}` : "New profile";
   const root = $("#form-fields");
   root.replaceChildren(...FIELDS.map(([title, fields]) => el("fieldset", {}, el("legend", { text: title }),
@@ -306,8 +310,11 @@ function collect() {
       if (s === "") {
         // Empty: an optional field is cleared, any other takes the server's default.
         if (group) { groups[group] = groups[group] || false; continue; }
-        if (!opt) continue;
-        v = null;
+        if (!opt) {
+          const d = getPath(formDefaults, path);
+          if (d === undefined) continue;
+          v = d;
+        } else v = null;
       } else if (kind === "float") v = Number.isFinite(Number(s)) ? Number(s) : s;
       else if (kind === "int") v = /^\d+$/.test(s) ? Number(s) : s;
       else v = s;
@@ -357,7 +364,8 @@ $("#profile-form").addEventListener("submit", async (ev) => {
   clearErrors();
   const body = collect();
   try {
-    const saved = editing ? await api("PUT", `/api/configs/${editing.id}`, body) : await api("POST", "/api/configs", body);
+    // An edit changes the form's fields and keeps the rest of the profile (fees, exit basis).
+    const saved = editing ? await api("PATCH", `/api/configs/${editing.id}`, body) : await api("POST", "/api/configs", body);
     $("#profile-form").hidden = true;
     editing = null;
     await loadProfiles();
