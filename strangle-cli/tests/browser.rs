@@ -301,7 +301,28 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     // Analytics: one closed session.
     click(&c, "#tab-analytics").await;
     wait_text(&c, "#kpis", "one session", |t| t.contains("Sessions\n1")).await;
+    // The figures say which mode they count, and the chart's axis is dated.
+    wait_text(&c, "#range-note", "the mode", |t| t.starts_with("Sim sessions")).await;
+    wait_text(&c, "#charts svg", "a dated axis", |t| t.contains("Mar")).await;
     shot(&c, "analytics").await;
+    // Another mode counts nothing (never a mix), and "All" brings the range back.
+    c.find(Locator::Css("#range-mode option[value=paper]"))
+        .await
+        .expect("the paper option")
+        .click()
+        .await
+        .expect("choose paper");
+    wait_text(&c, "#kpis", "no paper session", |t| t.contains("Sessions\n0")).await;
+    wait_text(&c, "#range-note", "the mode", |t| t.starts_with("Paper sessions")).await;
+    c.find(Locator::Css("#range-mode option[value='']"))
+        .await
+        .expect("the default option")
+        .click()
+        .await
+        .expect("choose the default");
+    click(&c, ".presets button[data-days='']").await;
+    wait_text(&c, "#kpis", "one session", |t| t.contains("Sessions\n1")).await;
+    shot(&c, "analytics-modes").await;
 
     // A profile whose band no contract reaches: the live panel says why it does not enter,
     // naming the nearest contracts.

@@ -37,10 +37,34 @@ async fn api(tag: &str) -> Api {
 }
 
 async fn api_with(tag: &str, cors_origins: &[&str]) -> Api {
+    api_store(tag, cors_origins).await.0
+}
+
+/// The API and its ledger (to write sessions the way engines do).
+async fn api_store(tag: &str, cors_origins: &[&str]) -> (Api, Arc<Store>) {
     let dir = common::Dir::new(&format!("routes_{tag}"));
     let store = Arc::new(Store::open(&dir.ledger()).await.expect("ledger"));
-    let app = app(store, settings(cors_origins)).expect("the API builds");
-    Api { app, _dir: dir }
+    let app = app(store.clone(), settings(cors_origins)).expect("the API builds");
+    (Api { app, _dir: dir }, store)
+}
+
+/// A closed session of `mode` opened on `day` (2026-03-DD) with this net PnL.
+fn closed_session(
+    id: &str,
+    mode: &str,
+    day: u32,
+    net: &str,
+) -> strangle_core::ledger::SessionRecord {
+    serde_json::from_value(json!({
+        "session_id": id, "profile": "btc", "underlying": "BTC", "mode": mode,
+        "trading_day": format!("2026-03-{day:02}"), "state": "closed",
+        "opened_at": format!("2026-03-{day:02}T04:00:00Z"), "closed_at": format!("2026-03-{day:02}T09:50:00Z"),
+        "expiry": format!("2026-03-{:02}T12:00:00Z", day + 1), "planned_exit": format!("2026-03-{day:02}T09:50:00Z"),
+        "entry_spot": "82000", "legs": [], "exit_reason": "exit_time",
+        "pnl": {"premium": "10", "gross": net, "fees": "0", "net": net},
+        "trailing_level": null, "peak_pnl_pct": null, "trough_pnl_pct": null,
+    }))
+    .expect("a session record")
 }
 
 fn settings(cors_origins: &[&str]) -> ApiSettings {
@@ -543,6 +567,98 @@ async fn the_export_is_csv_with_a_header_row() {
         .expect("cd")
         .contains("sessions.csv"));
     assert!(r.text.starts_with("session_id,"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn analytics_and_history_read_one_mode_unless_asked_for_all() {
+    use strangle_core::Ledger;
+    let (a, store) = api_store("modes", &[]).await;
+    for s in [
+        closed_session("s1", "sim", 2, "5"),
+        closed_session("s2", "sim", 3, "-1"),
+        closed_session("p1", "paper", 4, "2"),
+    ] {
+        store.upsert_session(&s).await.expect("written");
+    }
+    // Paper beats sim by default (live would beat both): never a mix.
+    let r = a.get("/api/analytics/history").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (r.json["mode"].clone(), r.json["sessions"].clone()),
+        (json!("paper"), json!(1))
+    );
+    assert_eq!(r.json["net"], "2");
+    let r = a.get("/api/analytics/history?mode=sim").await;
+    assert_eq!(
+        (r.json["mode"].clone(), r.json["sessions"].clone()),
+        (json!("sim"), json!(2))
+    );
+    assert_eq!(r.json["net"], "4");
+    let r = a.get("/api/analytics/history?mode=all").await;
+    assert_eq!(
+        (r.json["mode"].clone(), r.json["sessions"].clone()),
+        (json!(null), json!(3))
+    );
+    let r = a.get("/api/analytics/history?mode=live").await;
+    assert_eq!(r.json["sessions"], 0);
+    // The session list and the export say which mode they cover.
+    let r = a.get("/api/trading/sessions").await;
+    assert_eq!(r.json["total"], 1);
+    assert_eq!(r.json["items"][0]["mode"], "paper");
+    let r = a.get("/api/trading/sessions?mode=sim").await;
+    assert_eq!(r.json["total"], 2);
+    let r = a.get("/api/analytics/dashboard?mode=all").await;
+    assert_eq!(r.json["mode"], json!(null));
+    assert_eq!(r.json["recent"].as_array().map(Vec::len), Some(3));
+    let r = a.get("/api/trading/sessions/export?mode=sim").await;
+    assert_eq!(
+        r.text.lines().count(),
+        3,
+        "a header and two rows: {}",
+        r.text
+    );
+    // A mode that does not exist is a 422 naming the choices.
+    let r = a.get("/api/analytics/history?mode=demo").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text.contains("live") && r.text.contains("all"),
+        "{}",
+        r.text
+    );
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_422_naming_them() {
+    let a = api("unknown_params").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    for (path, name) in [
+        ("/api/trading/sessions?page=2".to_string(), "page"),
+        ("/api/analytics/history?modes=live".to_string(), "modes"),
+        ("/api/analytics/dashboard?prfile=btc".to_string(), "prfile"),
+        ("/api/trading/heartbeat?id=1".to_string(), "id"),
+        ("/api/trading/runtime?config=1".to_string(), "config"),
+        ("/api/configs?page=2".to_string(), "page"),
+        (format!("/api/configs/{id}?verbose=1"), "verbose"),
+        ("/api/configs/defaults?x".to_string(), "x"),
+        ("/api/trading/sessions/nope?full=1".to_string(), "full"),
+    ] {
+        let r = a.get(&path).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            r.text
+        );
+        assert!(r.text.contains(name), "{path}: {}", r.text);
+        assert_error_shape(&r);
+    }
+    let r = a
+        .post(&format!("/api/configs/{id}/activate?now=1"), &json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(!a.get(&format!("/api/configs/{id}")).await.json["active"]
+        .as_bool()
+        .unwrap_or(true));
 }
 
 #[tokio::test]

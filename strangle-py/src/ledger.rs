@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::Deserialize;
-use strangle_core::ledger::SessionState;
+use strangle_core::ledger::{Mode, SessionState};
 use strangle_store::{SessionFilter, Store};
 
 use crate::errors::ledger_error;
@@ -22,6 +22,7 @@ struct Filter {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     state: Option<SessionState>,
+    mode: Option<Mode>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -46,6 +47,7 @@ fn filter(json: &str) -> PyResult<SessionFilter> {
         from: f.from,
         to: f.to,
         state: f.state,
+        mode: f.mode,
         limit,
         offset,
     })
@@ -115,6 +117,11 @@ impl NativeLedger {
     fn sessions_csv(&self, py: Python<'_>, filter_json: &str) -> PyResult<String> {
         let f = filter(filter_json)?;
         self.block(py, self.store.sessions_csv(&f))
+    }
+
+    /// The modes the ledger has sessions in (`live`, `paper`, `sim`, `backtest`).
+    fn modes(&self, py: Python<'_>) -> PyResult<PyObject> {
+        to_py(py, &self.block(py, self.store.modes())?)
     }
 
     /// Every stored profile (`id`, `active`, `created_at`, `updated_at`, `profile`).

@@ -424,6 +424,20 @@ impl Store {
         if let Some(s) = f.state {
             qb.push(" AND state = ").push_bind(to_text(&s));
         }
+        if let Some(m) = f.mode {
+            qb.push(" AND mode = ").push_bind(to_text(&m));
+        }
+    }
+
+    /// The modes the ledger has sessions in.
+    pub async fn modes(&self) -> Result<Vec<strangle_core::ledger::Mode>, StoreError> {
+        self.flush().await?;
+        let rows: Vec<String> = sqlx::query_scalar("SELECT DISTINCT mode FROM sessions")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|m| from_text(m, "sessions", "mode"))
+            .collect()
     }
 
     /// Sessions matching `f`, newest first, one page at a time.

@@ -141,6 +141,11 @@ impl Store {
         both!(self, s => s.list_sessions(f).await)
     }
 
+    /// The modes the ledger has sessions in (live, paper, sim, backtest).
+    pub async fn modes(&self) -> Result<Vec<strangle_core::ledger::Mode>, StoreError> {
+        both!(self, s => s.modes().await)
+    }
+
     /// Every session matching `f`, oldest first (the filter's paging is ignored).
     pub async fn all_sessions(&self, f: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
         both!(self, s => s.all_sessions(f).await)

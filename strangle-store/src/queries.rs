@@ -18,6 +18,8 @@ pub struct SessionFilter {
     pub to: Option<DateTime<Utc>>,
     /// Only this state.
     pub state: Option<SessionState>,
+    /// Only this mode (live, paper, sim, backtest).
+    pub mode: Option<strangle_core::ledger::Mode>,
     /// Page size (1–1000).
     pub limit: i64,
     /// Sessions skipped.
@@ -31,6 +33,7 @@ impl Default for SessionFilter {
             from: None,
             to: None,
             state: None,
+            mode: None,
             limit: 50,
             offset: 0,
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::Subcommand;
-use strangle_core::ledger::SessionState;
+use strangle_core::ledger::{Mode, SessionState};
 use strangle_store::{SessionFilter, Store};
 
 use crate::error::CliError;
@@ -27,6 +27,9 @@ pub enum Sessions {
         /// Only open or closed sessions.
         #[arg(long, value_parser = ["open", "closed"])]
         state: Option<String>,
+        /// Only sessions in this mode (default: every mode; the table says which each is).
+        #[arg(long, value_parser = ["live", "paper", "sim", "backtest"])]
+        mode: Option<String>,
         /// Page size.
         #[arg(long, default_value_t = 20)]
         limit: i64,
@@ -74,10 +77,18 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
             from,
             to,
             state,
+            mode,
             limit,
             offset,
             json,
         } => {
+            let mode = match mode.as_deref() {
+                Some("live") => Some(Mode::Live),
+                Some("paper") => Some(Mode::Paper),
+                Some("sim") => Some(Mode::Sim),
+                Some("backtest") => Some(Mode::Backtest),
+                _ => None,
+            };
             let state = match state.as_deref() {
                 Some("open") => Some(SessionState::Open),
                 Some("closed") => Some(SessionState::Closed),
@@ -88,6 +99,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                 from: from.map(day),
                 to: to.map(day),
                 state,
+                mode,
                 limit,
                 offset,
             };
@@ -101,14 +113,15 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                 return Ok(());
             }
             println!(
-                "{:<16} {:<16} {:<8} {:<17} {:<14} {:>12}",
-                "session", "profile", "state", "opened (IST)", "exit", "net USD"
+                "{:<16} {:<16} {:<8} {:<8} {:<17} {:<14} {:>12}",
+                "session", "profile", "mode", "state", "opened (IST)", "exit", "net USD"
             );
             for s in &page.items {
                 println!(
-                    "{:<16} {:<16} {:<8} {:<17} {:<14} {:>12}",
+                    "{:<16} {:<16} {:<8} {:<8} {:<17} {:<14} {:>12}",
                     s.session_id,
                     s.profile,
+                    s.mode.to_string(),
                     format!("{:?}", s.state).to_lowercase(),
                     ist(s.opened_at),
                     s.exit_reason.map(|r| r.to_string()).unwrap_or_default(),

@@ -11,7 +11,7 @@ use strangle_core::error::FieldError;
 use strangle_core::profile::Profile;
 use strangle_store::StoredProfile;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, NoQuery};
 use super::Api;
 
 type St = State<Arc<Api>>;
@@ -131,14 +131,17 @@ async fn not_running(api: &Api, id: i64, change: &str) -> Result<(), ApiError> {
 /// Every profile.
 #[utoipa::path(get, path = "/api/configs", tag = "configs",
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
-pub async fn list_configs(State(api): St) -> Result<Json<Vec<StoredProfile>>, ApiError> {
+pub async fn list_configs(
+    State(api): St,
+    _: NoQuery,
+) -> Result<Json<Vec<StoredProfile>>, ApiError> {
     Ok(Json(api.store.profiles().await?))
 }
 
 /// The settings a new profile starts from (every field at its default; `name` empty).
 #[utoipa::path(get, path = "/api/configs/defaults", tag = "configs",
     responses((status = 200, description = "A profile with every default", body = Profile)))]
-pub async fn default_config() -> Json<Profile> {
+pub async fn default_config(_: NoQuery) -> Json<Profile> {
     Json(Profile::default())
 }
 
@@ -150,6 +153,7 @@ pub async fn default_config() -> Json<Profile> {
         (status = 422, description = "Invalid profile; every bad field is listed", body = ErrorBody)))]
 pub async fn create_config(
     State(api): St,
+    _: NoQuery,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SavedProfile>), ApiError> {
     let p = profile_from(&body)?;
@@ -167,6 +171,7 @@ pub async fn create_config(
         (status = 404, description = "No such profile", body = ErrorBody)))]
 pub async fn get_config(
     State(api): St,
+    _: NoQuery,
     Path(id): Path<i64>,
 ) -> Result<Json<StoredProfile>, ApiError> {
     Ok(Json(api.store.profile_by_id(id).await?))
@@ -184,6 +189,7 @@ pub async fn get_config(
         (status = 422, description = "Invalid or partial profile; every bad or missing field is listed", body = ErrorBody)))]
 pub async fn update_config(
     State(api): St,
+    _: NoQuery,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<SavedProfile>, ApiError> {
@@ -227,6 +233,7 @@ pub async fn update_config(
         (status = 422, description = "The result is invalid; every bad field is listed", body = ErrorBody)))]
 pub async fn patch_config(
     State(api): St,
+    _: NoQuery,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<SavedProfile>, ApiError> {
@@ -249,7 +256,11 @@ pub async fn patch_config(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "The profile is active or running", body = ErrorBody)))]
-pub async fn delete_config(State(api): St, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn delete_config(
+    State(api): St,
+    Path(id): Path<i64>,
+    _: NoQuery,
+) -> Result<StatusCode, ApiError> {
     not_running(&api, id, "deleting").await?;
     api.store.delete_profile(id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -263,6 +274,7 @@ pub async fn delete_config(State(api): St, Path(id): Path<i64>) -> Result<Status
         (status = 404, description = "No such profile", body = ErrorBody)))]
 pub async fn activate_config(
     State(api): St,
+    _: NoQuery,
     Path(id): Path<i64>,
 ) -> Result<Json<StoredProfile>, ApiError> {
     Ok(Json(api.store.activate_profile(id).await?))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use strangle_core::error::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody, QueryOr422};
+use super::error::{ApiError, ErrorBody, NoQuery, QueryOr422};
 use super::trading::{Action, Heartbeat, MarketKind, Runtime};
 use super::Api;
 
@@ -98,7 +98,11 @@ fn request_from(body: &Bytes) -> Result<ControlRequest, ApiError> {
         (status = 404, description = "No such profile", body = ErrorBody),
         (status = 409, description = "Already running, not running, or running in another process", body = ErrorBody),
         (status = 422, description = "Invalid request; every bad field is listed", body = ErrorBody)))]
-pub async fn control(State(api): St, body: Bytes) -> Result<Json<ControlReply>, ApiError> {
+pub async fn control(
+    State(api): St,
+    _: NoQuery,
+    body: Bytes,
+) -> Result<Json<ControlReply>, ApiError> {
     let req = request_from(&body)?;
     if req.market.is_some() && req.action != Action::Start {
         return Err(ApiError::field(
@@ -120,6 +124,7 @@ pub async fn control(State(api): St, body: Bytes) -> Result<Json<ControlReply>, 
 /// Which engine to report on.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct EngineQuery {
     /// One profile's id (reported even when idle); default: every engine this server runs
     /// or ran.

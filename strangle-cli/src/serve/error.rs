@@ -152,7 +152,35 @@ impl From<ControlError> for ApiError {
     }
 }
 
-/// A query string parsed into `T`; a malformed one is a 422 naming the problem.
+/// For routes that take no query parameters: any query string is a 422 naming its
+/// parameters (a misspelt filter must not be silently ignored).
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let names: Vec<&str> = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| kv.split('=').next().unwrap_or(kv))
+            .collect();
+        if names.is_empty() {
+            return Ok(Self);
+        }
+        Err(ApiError::Unprocessable(format!(
+            "unknown query parameter{} {}: this endpoint takes none",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )))
+    }
+}
+
+/// A query string parsed into `T` (whose fields are the only parameters accepted); a
+/// malformed one, or an unknown parameter, is a 422 naming the problem.
 pub struct QueryOr422<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryOr422<T> {

@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use strangle_core::analytics::Analytics;
-use strangle_core::ledger::{SessionRecord, SessionState};
+use strangle_core::ledger::{Mode, SessionRecord, SessionState};
 use strangle_store::{Page, SessionDetail, SessionFilter};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody, QueryOr422};
+use super::error::{ApiError, ErrorBody, NoQuery, QueryOr422};
 use super::trading::Heartbeat;
 use super::Api;
 
@@ -23,6 +23,7 @@ type St = State<Arc<Api>>;
 /// Filters of the session and analytics routes.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// Only this profile's sessions (by name).
     profile: Option<String>,
@@ -32,6 +33,10 @@ pub struct SessionQuery {
     to: Option<DateTime<Utc>>,
     /// Only sessions in this state.
     state: Option<SessionState>,
+    /// Only sessions in this mode, or `all`. Default: one mode, never a mix — live when the
+    /// ledger has live sessions, else paper, else sim, else backtest.
+    #[param(inline)]
+    mode: Option<ModeChoice>,
     /// Page size, 1 to 1000 (default 50).
     #[serde(default = "default_limit")]
     #[param(minimum = 1, maximum = 1000)]
@@ -57,17 +62,56 @@ fn default_limit() -> i64 {
     50
 }
 
+/// The `mode` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeChoice {
+    /// Real orders.
+    Live,
+    /// Delta's market data, simulated fills.
+    Paper,
+    /// The local simulated market.
+    Sim,
+    /// Backtests recorded in the ledger.
+    Backtest,
+    /// Every mode together (asked for, never the default).
+    All,
+}
+
+/// Which mode a request without `mode` reads: the first the ledger has in this order.
+const DEFAULT_MODES: [Mode; 4] = [Mode::Live, Mode::Paper, Mode::Sim, Mode::Backtest];
+
 impl SessionQuery {
-    fn filter(&self) -> SessionFilter {
-        SessionFilter {
+    /// The store's filter, with the mode resolved (`None`: every mode).
+    async fn filter(&self, api: &Api) -> Result<SessionFilter, ApiError> {
+        let mode = match self.mode {
+            Some(ModeChoice::Live) => Some(Mode::Live),
+            Some(ModeChoice::Paper) => Some(Mode::Paper),
+            Some(ModeChoice::Sim) => Some(Mode::Sim),
+            Some(ModeChoice::Backtest) => Some(Mode::Backtest),
+            Some(ModeChoice::All) => None,
+            None => {
+                let present = api.store.modes().await?;
+                DEFAULT_MODES.into_iter().find(|m| present.contains(m))
+            }
+        };
+        Ok(SessionFilter {
             profile: self.profile.clone(),
             from: self.from,
             to: self.to,
             state: self.state,
+            mode,
             limit: self.limit,
             offset: self.offset,
-        }
+        })
     }
+}
+
+/// The header naming the mode a session or analytics answer covers (`all` for every mode).
+pub const MODE_HEADER: &str = "x-strangle-mode";
+
+fn mode_name(m: Option<Mode>) -> String {
+    m.map_or_else(|| "all".into(), |m| m.to_string())
 }
 
 /// The query string of the session routes; a malformed one is answered with 422.
@@ -100,11 +144,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filter {
     responses(
         (status = 200, description = "A page of sessions", body = Page<SessionRecord>),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
-pub async fn sessions(
-    State(api): St,
-    Filter(q): Filter,
-) -> Result<Json<Page<SessionRecord>>, ApiError> {
-    Ok(Json(api.store.list_sessions(&q.filter()).await?))
+pub async fn sessions(State(api): St, Filter(q): Filter) -> Result<Response, ApiError> {
+    let f = q.filter(&api).await?;
+    let page: Page<SessionRecord> = api.store.list_sessions(&f).await?;
+    Ok(([(MODE_HEADER, mode_name(f.mode))], Json(page)).into_response())
 }
 
 /// Every matching session as CSV (one row per session, both legs).
@@ -115,13 +158,18 @@ pub async fn sessions(
 pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Result<Response, ApiError> {
     // Any other format is a 422 from the query parser.
     let ExportFormat::Csv = q.format.unwrap_or(ExportFormat::Csv);
-    let csv = api.store.sessions_csv(&q.filter()).await?;
+    let f = q.filter(&api).await?;
+    let csv = api.store.sessions_csv(&f).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::HeaderName::from_static(MODE_HEADER),
+                mode_name(f.mode),
+            ),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"sessions.csv\"",
+                "attachment; filename=\"sessions.csv\"".to_string(),
             ),
         ],
         csv,
@@ -137,6 +185,7 @@ pub async fn export_sessions(State(api): St, Filter(q): Filter) -> Result<Respon
         (status = 404, description = "No such session", body = ErrorBody)))]
 pub async fn session(
     State(api): St,
+    _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     match api.store.session_detail(&id).await? {
@@ -148,10 +197,24 @@ pub async fn session(
 /// KPIs and chart series of the closed sessions matching the filter.
 #[utoipa::path(get, path = "/api/analytics/history", tag = "analytics", params(SessionQuery),
     responses(
-        (status = 200, description = "KPIs and series", body = Analytics),
+        (status = 200, description = "KPIs and series", body = History),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
-pub async fn analytics(State(api): St, Filter(q): Filter) -> Result<Json<Analytics>, ApiError> {
-    Ok(Json(api.store.analytics(&q.filter()).await?))
+pub async fn analytics(State(api): St, Filter(q): Filter) -> Result<Json<History>, ApiError> {
+    let f = q.filter(&api).await?;
+    Ok(Json(History {
+        mode: f.mode,
+        analytics: api.store.analytics(&f).await?,
+    }))
+}
+
+/// KPIs and chart series, with the mode they cover.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    /// The mode counted (`null`: every mode, asked for with `mode=all`).
+    pub mode: Option<Mode>,
+    /// The figures.
+    #[serde(flatten)]
+    pub analytics: Analytics,
 }
 
 /// The dashboard's figures.
@@ -159,6 +222,9 @@ pub async fn analytics(State(api): St, Filter(q): Filter) -> Result<Json<Analyti
 pub struct Dashboard {
     /// The server's clock.
     pub server_time: DateTime<Utc>,
+    /// The mode the history, today's figures and the recent sessions cover (`null`: every
+    /// mode).
+    pub mode: Option<Mode>,
     /// Engines this server runs or ran.
     pub engines: Vec<Heartbeat>,
     /// Net PnL of the running engines' open sessions at the marks, USD.
@@ -181,7 +247,7 @@ pub struct Dashboard {
         (status = 200, description = "Dashboard figures", body = Dashboard),
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
 pub async fn dashboard(State(api): St, Filter(q): Filter) -> Result<Json<Dashboard>, ApiError> {
-    let f = q.filter();
+    let f = q.filter(&api).await?;
     let now = Utc::now();
     let today_start = strangle_core::schedule::ist_instant(
         strangle_core::schedule::ist_date(now),
@@ -218,6 +284,7 @@ pub async fn dashboard(State(api): St, Filter(q): Filter) -> Result<Json<Dashboa
         .collect();
     Ok(Json(Dashboard {
         server_time: now,
+        mode: f.mode,
         engines,
         open_pnl,
         today_net: today.iter().map(|s| s.pnl.net).sum(),

@@ -15,13 +15,19 @@ from .profiles import Profile
 _STATES = ("entering", "open", "exiting", "closed")
 
 
+_MODES = ("live", "paper", "sim", "backtest")
+
+
 def _filter(profile: Optional[str], since: Optional[datetime], until: Optional[datetime], state: Optional[str],
-            limit: Optional[int], offset: Optional[int]) -> str:
+            limit: Optional[int], offset: Optional[int], mode: Optional[str] = None) -> str:
     if state is not None and state not in _STATES:
         raise ValueError(f"state {state!r}: expected one of {', '.join(_STATES)}")
+    if mode is not None and mode not in _MODES:
+        raise ValueError(f"mode {mode!r}: expected one of {', '.join(_MODES)} or 'all'")
     return json.dumps({
         "profile": profile, "from": None if since is None else _jsonable(_utc(since)),
-        "to": None if until is None else _jsonable(_utc(until)), "state": state, "limit": limit, "offset": offset,
+        "to": None if until is None else _jsonable(_utc(until)), "state": state, "mode": mode,
+        "limit": limit, "offset": offset,
     })
 
 
@@ -42,13 +48,29 @@ class Ledger:
         """``sqlite`` or ``postgres``."""
         return self._native.backend()
 
+    def modes(self) -> List[str]:
+        """The modes this ledger has sessions in (``live``, ``paper``, ``sim``, ``backtest``)."""
+        return list(self._native.modes())
+
+    def _mode(self, mode: Optional[str]) -> Optional[str]:
+        """``mode`` as given (``"all"``: every mode), or without it the first of live, paper,
+        sim, backtest that the ledger has: results never mix modes unless asked to."""
+        if mode == "all":
+            return None
+        if mode is not None:
+            return mode
+        present = self.modes()
+        return next((m for m in _MODES if m in present), None)
+
     def sessions(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
                  until: Optional[datetime] = None, state: Optional[str] = None, limit: Optional[int] = None,
-                 offset: Optional[int] = None) -> List[Dict[str, Any]]:
+                 offset: Optional[int] = None, mode: Optional[str] = None) -> List[Dict[str, Any]]:
         """Sessions with their legs and PnL, newest first. Without ``limit``, every matching
         session; with it, one page (``limit`` 1–1000 from ``offset``). ``state`` is one of
-        ``entering``, ``open``, ``exiting``, ``closed``."""
-        f = _filter(profile, since, until, state, limit, offset)
+        ``entering``, ``open``, ``exiting``, ``closed``; ``mode`` one of ``live``, ``paper``,
+        ``sim``, ``backtest`` or ``all`` (default: live if the ledger has any, else paper, else
+        sim, else backtest — never a mix unless asked)."""
+        f = _filter(profile, since, until, state, limit, offset, self._mode(mode))
         if limit is None and offset is None:
             return list(reversed(self._native.all_sessions(f)))
         return self._native.sessions(f)["items"]
@@ -77,15 +99,16 @@ class Ledger:
         return d
 
     def analytics(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
-                  until: Optional[datetime] = None) -> Dict[str, Any]:
-        """KPIs and series over the closed sessions: net, win rate, profit factor, drawdown,
-        cumulative PnL, rolling win rate, histogram."""
-        return self._native.analytics(_filter(profile, since, until, None, None, None))
+                  until: Optional[datetime] = None, mode: Optional[str] = None) -> Dict[str, Any]:
+        """KPIs and series over the closed sessions of one mode (as :meth:`sessions` picks it):
+        net, win rate, profit factor, drawdown, cumulative PnL, rolling win rate, histogram."""
+        return self._native.analytics(_filter(profile, since, until, None, None, None, self._mode(mode)))
 
     def sessions_csv(self, *, profile: Optional[str] = None, since: Optional[datetime] = None,
-                     until: Optional[datetime] = None) -> str:
-        """The sessions as CSV, one row per session with both legs."""
-        return self._native.sessions_csv(_filter(profile, since, until, None, None, None))
+                     until: Optional[datetime] = None, mode: Optional[str] = None) -> str:
+        """The sessions of one mode (as :meth:`sessions` picks it) as CSV, one row per session
+        with both legs."""
+        return self._native.sessions_csv(_filter(profile, since, until, None, None, None, self._mode(mode)))
 
     def profiles(self) -> List[Dict[str, Any]]:
         """Stored profiles: ``id``, ``active``, ``created_at``, ``updated_at`` and ``profile``

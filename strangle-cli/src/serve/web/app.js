@@ -479,7 +479,8 @@ async function pollLive() {
 const page = { offset: 0, limit: 20, total: 0 };
 
 async function loadSessions() {
-  const p = await api("GET", `/api/trading/sessions?limit=${page.limit}&offset=${page.offset}`);
+  const mode = $("#history-mode").value ? "&mode=" + encodeURIComponent($("#history-mode").value) : "";
+  const p = await api("GET", `/api/trading/sessions?limit=${page.limit}&offset=${page.offset}${mode}`);
   page.total = p.total;
   const dur = (s) => (s.closed_at ? span((new Date(s.closed_at) - new Date(s.opened_at)) / 1000).replace("in ", "") : "open");
   $("#sessions tbody").replaceChildren(...p.items.map((s) => el("tr", { class: "clickable", tabindex: 0, "data-session": s.session_id,
@@ -494,6 +495,7 @@ async function loadSessions() {
   $("#prev-page").disabled = page.offset === 0;
   $("#next-page").disabled = page.offset + page.limit >= p.total;
 }
+$("#history-mode").addEventListener("change", () => { page.offset = 0; refresh(); });
 $("#prev-page").addEventListener("click", () => { page.offset = Math.max(0, page.offset - page.limit); refresh(); });
 $("#next-page").addEventListener("click", () => { page.offset += page.limit; refresh(); });
 
@@ -522,7 +524,8 @@ async function showSession(id) {
 
 $("#export-csv").addEventListener("click", async () => {
   try {
-    const r = await fetch("/api/trading/sessions/export?format=csv", { headers: token ? { Authorization: "Bearer " + token } : {} });
+    const mode = $("#history-mode").value ? "&mode=" + encodeURIComponent($("#history-mode").value) : "";
+    const r = await fetch("/api/trading/sessions/export?format=csv" + mode, { headers: token ? { Authorization: "Bearer " + token } : {} });
     if (r.status === 401) return askToken();
     if (!r.ok) throw new Error((await r.json()).error);
     const url = URL.createObjectURL(await r.blob());
@@ -536,16 +539,33 @@ $("#export-csv").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- analytics
 
+// A date as the axes write it: "10 Mar" (IST), with the year when the range spans years.
+function axisDate(ms, withYear) {
+  const o = { day: "2-digit", month: "short", timeZone: "Asia/Kolkata" };
+  if (withYear) o.year = "2-digit";
+  return new Date(ms).toLocaleDateString("en-GB", o);
+}
+
 function lineChart(title, points, opts = {}) {
-  const W = 600, H = 220, P = 36;
+  const W = 600, H = 240, P = 40, B = 22;
   const box = el("div", { class: "chart" }, el("h3", { text: title }));
   if (!points.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
   const xs = points.map((p) => new Date(p.at).getTime()), ys = points.map((p) => Number(p.value));
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
   const y0 = Math.min(0, ...ys), y1 = Math.max(opts.max ?? 0, ...ys);
   const sx = (x) => P + (x1 > x0 ? ((x - x0) / (x1 - x0)) * (W - 2 * P) : (W - 2 * P) / 2);
-  const sy = (y) => H - P - (y1 > y0 ? ((y - y0) / (y1 - y0)) * (H - 2 * P) : 0);
+  const sy = (y) => H - B - (y1 > y0 ? ((y - y0) / (y1 - y0)) * (H - B - 14) : 0);
+  const color = opts.color || "var(--acc)";
   const d = xs.map((x, i) => `${i ? "L" : "M"}${sx(x).toFixed(1)},${sy(ys[i]).toFixed(1)}`).join(" ");
+  const years = new Date(x0).getUTCFullYear() !== new Date(x1).getUTCFullYear();
+  // Dated x axis: first and last point, and the middle of the range when it is wide.
+  const ticks = x1 > x0 ? [x0, (x0 + x1) / 2, x1] : [x0];
+  const tick = (x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="11" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === ticks.length - 1 ? "end" : "middle"}">${axisDate(x, years)}</text>`;
+  // One or two points: a stem from zero and the value, so a single session reads as a figure.
+  const few = points.length <= 2
+    ? xs.map((x, i) => `<line x1="${sx(x).toFixed(1)}" x2="${sx(x).toFixed(1)}" y1="${sy(0)}" y2="${sy(ys[i]).toFixed(1)}" stroke="${color}" stroke-width="6" stroke-opacity=".35"/>`
+      + `<text x="${(sx(x) + 8).toFixed(1)}" y="${(sy(ys[i]) + 4).toFixed(1)}" font-size="12" fill="currentColor">${ys[i].toFixed(2)}</text>`).join("")
+    : "";
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -554,8 +574,9 @@ function lineChart(title, points, opts = {}) {
   svg.innerHTML = `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
     + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
     + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`
-    + `<path d="${d}" fill="none" stroke="${opts.color || "var(--acc)"}" stroke-width="2"/>`
-    + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="2.5" fill="${opts.color || "var(--acc)"}"/>`).join("");
+    + ticks.map(tick).join("") + few
+    + `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`
+    + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="${few ? 4 : 2.5}" fill="${color}"><title>${axisDate(x, true)}: ${ys[i].toFixed(4)}</title></circle>`).join("");
   box.append(svg);
   return box;
 }
@@ -581,11 +602,30 @@ function barChart(title, buckets) {
   return box;
 }
 
-async function loadAnalytics() {
+// The analytics filter as a query string (mode, profile, dates).
+function analyticsQuery() {
   const q = [];
+  if ($("#range-mode").value) q.push("mode=" + encodeURIComponent($("#range-mode").value));
+  if ($("#range-profile").value) q.push("profile=" + encodeURIComponent($("#range-profile").value));
   if ($("#range-from").value) q.push("from=" + $("#range-from").value + "T00:00:00Z");
   if ($("#range-to").value) q.push("to=" + $("#range-to").value + "T23:59:59Z");
-  const a = await api("GET", "/api/analytics/history" + (q.length ? "?" + q.join("&") : ""));
+  return q.join("&");
+}
+
+let lastAnalytics = null;
+
+async function loadAnalytics() {
+  const known = new Set($$("#range-profile option").map((o) => o.value));
+  for (const s of await api("GET", "/api/configs")) {
+    if (!known.has(s.profile.name)) $("#range-profile").append(el("option", { value: s.profile.name, text: s.profile.name }));
+  }
+  const q = analyticsQuery();
+  const a = await api("GET", "/api/analytics/history" + (q ? "?" + q : ""));
+  lastAnalytics = a;
+  const range = $("#range-from").value || $("#range-to").value
+    ? `from ${$("#range-from").value || "the first session"} to ${$("#range-to").value || "today"}` : "all time";
+  $("#range-note").textContent = `${a.mode ? a.mode[0].toUpperCase() + a.mode.slice(1) : "All modes together"} sessions`
+    + `${$("#range-profile").value ? " of " + $("#range-profile").value : ""}, ${range}.`;
   const kpi = (label, value) => el("div", { class: "kpi" }, label, el("b", {}, value));
   $("#kpis").replaceChildren(
     kpi("Net PnL (USD)", signed(a.net, 4)), kpi("Gross (USD)", signed(a.gross, 4)), kpi("Fees (USD)", money(a.fees, 4)),
@@ -599,6 +639,33 @@ async function loadAnalytics() {
     barChart("Sessions by net PnL", a.histogram));
 }
 $("#range").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+for (const b of $$(".presets button")) {
+  b.addEventListener("click", () => {
+    const days = b.dataset.days;
+    const from = new Date(Date.now() - Number(days) * 86400000);
+    $("#range-from").value = days ? from.toISOString().slice(0, 10) : "";
+    $("#range-to").value = "";
+    for (const o of $$(".presets button")) o.setAttribute("aria-pressed", String(o === b));
+    refresh();
+  });
+}
+for (const id of ["#range-mode", "#range-profile"]) $(id).addEventListener("change", () => refresh());
+
+// The analytics shown, as CSV: the KPIs, then one row per point of the series.
+$("#analytics-csv").addEventListener("click", () => {
+  const a = lastAnalytics;
+  if (!a) return;
+  const kpis = ["sessions", "net", "gross", "fees", "win_rate_pct", "max_drawdown", "longest_win_streak", "longest_loss_streak", "profitable_days", "trading_days"];
+  const lines = ["metric,value", `mode,${a.mode || "all"}`, ...kpis.map((k) => `${k},${a[k] ?? ""}`), "", "at,cumulative_pnl,drawdown"];
+  const dd = new Map((a.drawdown || []).map((p) => [p.at, p.value]));
+  for (const p of a.cumulative || []) lines.push(`${p.at},${p.value},${dd.get(p.at) ?? ""}`);
+  const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
+  const link = el("a", { href: url, download: "analytics.csv" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+});
 
 // ---------------------------------------------------------------- start
 
