@@ -281,6 +281,11 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         t == "Quotes from rest"
     })
     .await;
+    // The running session's PnL over time, with its exit levels drawn.
+    wait_text(&c, "#pnl-chart .legend", "the PnL chart", |t| {
+        t.contains("max loss") && t.contains("max profit")
+    })
+    .await;
     shot(&c, "live").await;
 
     // Stopped: legs flattened, engine stopped.
@@ -296,13 +301,20 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .await;
     assert!(detail.contains("operator_stop"), "{detail}");
     assert!(detail.contains("-CE1"), "client order ids shown: {detail}");
+    wait_text(&c, "#session-detail #pnl-chart svg", "the session's PnL chart", |t| {
+        t.contains("IST")
+    })
+    .await;
     shot(&c, "history").await;
 
     // Analytics: one closed session.
     click(&c, "#tab-analytics").await;
     wait_text(&c, "#kpis", "one session", |t| t.contains("Sessions\n1")).await;
     // The figures say which mode they count, and the chart's axis is dated.
-    wait_text(&c, "#range-note", "the mode", |t| t.starts_with("Sim sessions")).await;
+    wait_text(&c, "#range-note", "the mode", |t| {
+        t.starts_with("Sim sessions")
+    })
+    .await;
     wait_text(&c, "#charts svg", "a dated axis", |t| t.contains("Mar")).await;
     shot(&c, "analytics").await;
     // Another mode counts nothing (never a mix), and "All" brings the range back.
@@ -312,8 +324,14 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         .click()
         .await
         .expect("choose paper");
-    wait_text(&c, "#kpis", "no paper session", |t| t.contains("Sessions\n0")).await;
-    wait_text(&c, "#range-note", "the mode", |t| t.starts_with("Paper sessions")).await;
+    wait_text(&c, "#kpis", "no paper session", |t| {
+        t.contains("Sessions\n0")
+    })
+    .await;
+    wait_text(&c, "#range-note", "the mode", |t| {
+        t.starts_with("Paper sessions")
+    })
+    .await;
     c.find(Locator::Css("#range-mode option[value='']"))
         .await
         .expect("the default option")

@@ -628,6 +628,63 @@ async fn analytics_and_history_read_one_mode_unless_asked_for_all() {
 }
 
 #[tokio::test]
+async fn a_sessions_marks_come_thinned_with_its_exit_levels() {
+    use strangle_core::Ledger;
+    let (a, store) = api_store("marks", &[]).await;
+    a.profile(json!({"name": "btc", "max_loss_pct": "40", "max_profit_pct": "50"}))
+        .await;
+    let s = closed_session("m1", "sim", 2, "1");
+    store.upsert_session(&s).await.expect("session");
+    for i in 0..300i64 {
+        let net = rust_decimal::Decimal::new(i - 150, 2);
+        let m = strangle_core::ledger::PnlMark {
+            session_id: s.session_id.clone(),
+            at: s.opened_at + chrono::Duration::minutes(i),
+            pnl: strangle_core::pnl::SessionPnl {
+                premium: rust_decimal::Decimal::TEN,
+                net,
+                ..Default::default()
+            },
+            close_now_net: Some(net - rust_decimal::Decimal::ONE),
+            trailing_level: None,
+            spot: None,
+        };
+        store.record_mark(&m).await.expect("mark");
+    }
+    let r = a.get("/api/trading/sessions/m1/marks?points=40").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["total"], 300);
+    let marks = r.json["marks"].as_array().expect("marks");
+    assert!(marks.len() <= 40 && marks.len() >= 20, "{}", marks.len());
+    assert_eq!(marks[0]["pnl"]["net"], "-1.50");
+    assert_eq!(marks[marks.len() - 1]["pnl"]["net"], "1.49");
+    assert_eq!(marks[0]["close_now_net"], "-2.50");
+    // 40 % and 50 % of the 10 USD premium.
+    assert_eq!(
+        r.json["levels"],
+        json!({"max_loss_usd": "-4", "max_profit_usd": "5"})
+    );
+    assert_eq!(r.json["mode"], "sim");
+    let r = a.get("/api/trading/sessions/m1/marks").await;
+    assert_eq!(r.json["marks"].as_array().map(Vec::len), Some(300));
+    for (path, status) in [
+        ("/api/trading/sessions/nope/marks", StatusCode::NOT_FOUND),
+        (
+            "/api/trading/sessions/m1/marks?points=1",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/trading/sessions/m1/marks?pts=9",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status, status, "{path}: {}", r.text);
+        assert_error_shape(&r);
+    }
+}
+
+#[tokio::test]
 async fn unknown_query_parameters_are_422_naming_them() {
     let a = api("unknown_params").await;
     let id = a.profile(json!({"name": "btc"})).await;
@@ -1001,7 +1058,7 @@ async fn a_body_over_the_limit_is_a_json_413() {
 
 // --- the OpenAPI document ---
 
-const DOCUMENTED: [&str; 15] = [
+const DOCUMENTED: [&str; 16] = [
     "/api/analytics/dashboard",
     "/api/analytics/history",
     "/api/configs",
@@ -1015,6 +1072,7 @@ const DOCUMENTED: [&str; 15] = [
     "/api/trading/sessions",
     "/api/trading/sessions/export",
     "/api/trading/sessions/{id}",
+    "/api/trading/sessions/{id}/marks",
     "/healthz",
     "/metrics",
 ];

@@ -190,6 +190,7 @@ pub struct OrderIntent {
 
 /// A PnL observation of an open session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PnlMark {
     /// Session.
     pub session_id: SessionId,

@@ -429,6 +429,39 @@ impl Store {
         }
     }
 
+    /// A session's PnL marks, oldest first; more than `points` are thinned to about
+    /// `points` (see [`crate::thin_marks`]). The second value is how many the ledger holds.
+    pub async fn marks(
+        &self,
+        session: &str,
+        points: usize,
+    ) -> Result<(Vec<PnlMark>, usize), StoreError> {
+        self.flush().await?;
+        let rows = sqlx::query("SELECT * FROM marks WHERE session_id = $1 ORDER BY at, id")
+            .bind(session)
+            .fetch_all(&self.pool)
+            .await?;
+        const T: &str = "marks";
+        let mut all = Vec::with_capacity(rows.len());
+        for row in &rows {
+            all.push(PnlMark {
+                session_id: session_id(row, T)?,
+                at: row.try_get::<DateTime<Utc>, _>("at")?,
+                pnl: SessionPnl {
+                    premium: get_dec(row, "premium", T)?,
+                    gross: get_dec(row, "gross", T)?,
+                    fees: get_dec(row, "fees", T)?,
+                    net: get_dec(row, "net", T)?,
+                },
+                close_now_net: get_dec_opt(row, "close_now_net", T)?,
+                trailing_level: get_dec_opt(row, "trailing_level", T)?,
+                spot: get_dec_opt(row, "spot", T)?,
+            });
+        }
+        let total = all.len();
+        Ok((crate::thin_marks(all, points), total))
+    }
+
     /// The modes the ledger has sessions in.
     pub async fn modes(&self) -> Result<Vec<strangle_core::ledger::Mode>, StoreError> {
         self.flush().await?;

@@ -141,6 +141,17 @@ impl Store {
         both!(self, s => s.list_sessions(f).await)
     }
 
+    /// A session's PnL marks, oldest first, thinned to about `points` when there are more
+    /// (each stretch keeps its lowest and highest net PnL, so peaks and troughs survive), and
+    /// how many the ledger holds.
+    pub async fn marks(
+        &self,
+        session_id: &str,
+        points: usize,
+    ) -> Result<(Vec<strangle_core::ledger::PnlMark>, usize), StoreError> {
+        both!(self, s => s.marks(session_id, points).await)
+    }
+
     /// The modes the ledger has sessions in (live, paper, sim, backtest).
     pub async fn modes(&self) -> Result<Vec<strangle_core::ledger::Mode>, StoreError> {
         both!(self, s => s.modes().await)
@@ -273,5 +284,96 @@ impl Ledger for Store {
     }
     async fn flush(&self) -> strangle_core::Result<()> {
         Ok(Store::flush(self).await?)
+    }
+}
+
+/// Thins `marks` (oldest first) to about `points`: the first and the last are kept, and the
+/// marks between are cut into stretches of which each keeps its lowest and its highest net
+/// PnL, in time order. `points` of 0 keeps everything; fewer marks than `points` are kept as
+/// they are.
+pub fn thin_marks(
+    marks: Vec<strangle_core::ledger::PnlMark>,
+    points: usize,
+) -> Vec<strangle_core::ledger::PnlMark> {
+    let points = points.max(4);
+    if marks.len() <= points {
+        return marks;
+    }
+    let n = marks.len();
+    let inner = &marks[1..n - 1];
+    let stretches = (points - 2) / 2;
+    let size = inner.len().div_ceil(stretches);
+    let mut out = Vec::with_capacity(points);
+    out.push(marks[0].clone());
+    for chunk in inner.chunks(size.max(1)) {
+        let (mut lo, mut hi) = (0, 0);
+        for (i, m) in chunk.iter().enumerate() {
+            if m.pnl.net < chunk[lo].pnl.net {
+                lo = i;
+            }
+            if m.pnl.net > chunk[hi].pnl.net {
+                hi = i;
+            }
+        }
+        let (a, b) = (lo.min(hi), lo.max(hi));
+        out.push(chunk[a].clone());
+        if b != a {
+            out.push(chunk[b].clone());
+        }
+    }
+    out.push(marks[n - 1].clone());
+    out
+}
+
+#[cfg(test)]
+mod thin_tests {
+    use super::thin_marks;
+    use chrono::TimeZone;
+    use rust_decimal::Decimal;
+    use strangle_core::ledger::PnlMark;
+    use strangle_core::pnl::SessionPnl;
+
+    fn mark(i: i64, net: i64) -> PnlMark {
+        PnlMark {
+            session_id: strangle_core::ids::SessionId::new("s").expect("id"),
+            at: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+                .single()
+                .expect("t")
+                + chrono::Duration::seconds(i),
+            pnl: SessionPnl {
+                net: Decimal::from(net),
+                ..SessionPnl::default()
+            },
+            close_now_net: None,
+            trailing_level: None,
+            spot: None,
+        }
+    }
+
+    #[test]
+    fn thinning_keeps_the_ends_the_extremes_and_the_order() {
+        // 1,000 marks: a slow rise with one spike down at 400 and one up at 700.
+        let marks: Vec<_> = (0..1000)
+            .map(|i| {
+                mark(
+                    i,
+                    match i {
+                        400 => -500,
+                        700 => 900,
+                        _ => i / 10,
+                    },
+                )
+            })
+            .collect();
+        let thin = thin_marks(marks.clone(), 100);
+        assert!(thin.len() <= 100 && thin.len() >= 50, "{}", thin.len());
+        assert_eq!(thin[0], marks[0]);
+        assert_eq!(thin.last(), marks.last());
+        assert!(thin.windows(2).all(|w| w[0].at < w[1].at), "time order");
+        assert!(thin.iter().any(|m| m.pnl.net == Decimal::from(-500)));
+        assert!(thin.iter().any(|m| m.pnl.net == Decimal::from(900)));
+        // Few marks stay as they are.
+        assert_eq!(thin_marks(marks[..10].to_vec(), 100), marks[..10].to_vec());
     }
 }

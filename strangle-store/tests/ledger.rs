@@ -392,6 +392,23 @@ async fn marks_are_group_committed(store: Arc<Store>) {
     }
     .expect("count");
     assert_eq!(with_close as usize, n.div_ceil(2));
+    // Read back in full, in order, every field as written; or thinned to about 40 points.
+    let (all, total) = store
+        .marks(s.session_id.as_str(), n + 1)
+        .await
+        .expect("marks");
+    assert_eq!((all.len(), total), (n, n));
+    assert_eq!(all[3].pnl.net, dec!(2.5));
+    assert_eq!(all[4].close_now_net, Some(dec!(2.75)));
+    assert_eq!(all[3].close_now_net, None);
+    assert_eq!(all[5].spot, Some(dec!(82000.5)));
+    assert!(all.windows(2).all(|w| w[0].at < w[1].at));
+    let (thin, total) = store.marks(s.session_id.as_str(), 40).await.expect("marks");
+    assert_eq!(total, n);
+    assert!(thin.len() <= 40, "{}", thin.len());
+    assert_eq!((thin.first(), thin.last()), (all.first(), all.last()));
+    let (none, total) = store.marks("no-such-session", 40).await.expect("marks");
+    assert!(none.is_empty() && total == 0);
     let _ = SessionState::Closed;
 }
 

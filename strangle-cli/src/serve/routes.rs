@@ -80,6 +80,7 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::sessions))
         .routes(routes!(sessions::export_sessions))
         .routes(routes!(sessions::session))
+        .routes(routes!(sessions::session_marks))
         .routes(routes!(sessions::analytics))
         .routes(routes!(sessions::dashboard))
         .with_state(api)

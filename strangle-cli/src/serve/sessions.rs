@@ -194,6 +194,92 @@ pub async fn session(
     }
 }
 
+/// How many marks to send.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MarksQuery {
+    /// About how many points (2 to 5000, default 500): longer histories are thinned, each
+    /// stretch keeping its lowest and highest net PnL.
+    #[serde(default = "default_points")]
+    #[param(minimum = 2, maximum = 5000)]
+    points: usize,
+}
+
+fn default_points() -> usize {
+    500
+}
+
+/// A session's exit levels in USD of net PnL, from its profile's settings and its premium.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Levels {
+    /// Where the max-loss exit fires (negative), if the profile has one.
+    #[schema(value_type = Option<String>)]
+    pub max_loss_usd: Option<Decimal>,
+    /// Where the max-profit exit fires, if the profile has one.
+    #[schema(value_type = Option<String>)]
+    pub max_profit_usd: Option<Decimal>,
+}
+
+/// A session's PnL over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionMarks {
+    /// The session.
+    pub session_id: String,
+    /// Its mode.
+    pub mode: Mode,
+    /// Premium received, USD (the base of the % levels).
+    #[schema(value_type = String)]
+    pub premium: Decimal,
+    /// Exit levels (none when the profile is gone or has the limit off).
+    pub levels: Levels,
+    /// Marks in the ledger for this session.
+    pub total: usize,
+    /// The marks sent, oldest first: time, PnL at the marks, close-now net PnL, locked
+    /// trailing level (% of premium), spot.
+    pub marks: Vec<strangle_core::ledger::PnlMark>,
+}
+
+/// A session's PnL marks over time (thinned to about `points`) with its exit levels.
+#[utoipa::path(get, path = "/api/trading/sessions/{id}/marks", tag = "sessions",
+    params(("id" = String, Path, description = "Session id"), MarksQuery),
+    responses(
+        (status = 200, description = "The marks", body = SessionMarks),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 422, description = "Malformed query", body = ErrorBody)))]
+pub async fn session_marks(
+    State(api): St,
+    Path(id): Path<String>,
+    QueryOr422(q): QueryOr422<MarksQuery>,
+) -> Result<Json<SessionMarks>, ApiError> {
+    if !(2..=5000).contains(&q.points) {
+        return Err(ApiError::Unprocessable(format!(
+            "points must be 2 to 5000, not {}",
+            q.points
+        )));
+    }
+    let Some(d) = api.store.session_detail(&id).await? else {
+        return Err(ApiError::NotFound(format!("no session {id:?}")));
+    };
+    let s = d.session;
+    let (marks, total) = api.store.marks(&id, q.points).await?;
+    let premium = s.pnl.premium;
+    let profile = api.store.profile(&s.profile).await.ok().map(|p| p.profile);
+    let level =
+        |pct: Option<Decimal>| pct.map(|p| (premium * p / Decimal::ONE_HUNDRED).round_dp(8));
+    Ok(Json(SessionMarks {
+        session_id: s.session_id.to_string(),
+        mode: s.mode,
+        premium,
+        levels: Levels {
+            max_loss_usd: level(profile.as_ref().and_then(|p| p.max_loss_pct)).map(|v| -v),
+            max_profit_usd: level(profile.as_ref().and_then(|p| p.max_profit_pct)),
+        },
+        total,
+        marks,
+    }))
+}
+
 /// KPIs and chart series of the closed sessions matching the filter.
 #[utoipa::path(get, path = "/api/analytics/history", tag = "analytics", params(SessionQuery),
     responses(

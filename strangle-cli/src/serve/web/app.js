@@ -471,7 +471,61 @@ async function pollLive() {
     hb.quote_source ? el("p", { class: "hint", id: "quote-source", text: "Quotes from " + hb.quote_source }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
     el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
-  root.replaceChildren(cards, legs, notes);
+  let chart = "";
+  if (hb.session_id) {
+    const m = await api("GET", `/api/trading/sessions/${encodeURIComponent(hb.session_id)}/marks?points=400`).catch(() => null);
+    if (m) chart = pnlChart(`PnL of ${hb.session_id} (USD)`, m.marks, levelsOf(m, lim));
+  }
+  root.replaceChildren(cards, chart, legs, notes);
+}
+
+// A session's PnL over time: net at the marks, what closing would realise, and the exit
+// levels (max loss, max profit, trailing) as dashed lines, with a dated time axis.
+function pnlChart(title, marks, levels) {
+  const W = 900, H = 260, P = 48, B = 22;
+  const box = el("div", { class: "chart wide", id: "pnl-chart" }, el("h3", { text: title }));
+  if (!marks.length) return box.append(el("p", { class: "hint", text: "No mark recorded yet." })), box;
+  const xs = marks.map((m) => new Date(m.at).getTime());
+  const net = marks.map((m) => Number(m.pnl.net));
+  const close = marks.map((m) => (m.close_now_net === null ? null : Number(m.close_now_net)));
+  const lv = levels.filter((l) => l.value !== null && l.value !== undefined && Number.isFinite(Number(l.value)));
+  const all = [0, ...net, ...close.filter((v) => v !== null), ...lv.map((l) => Number(l.value))];
+  const y0 = Math.min(...all), y1 = Math.max(...all);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  const sx = (x) => P + (x1 > x0 ? ((x - x0) / (x1 - x0)) * (W - 2 * P) : (W - 2 * P) / 2);
+  const sy = (y) => H - B - (y1 > y0 ? ((y - y0) / (y1 - y0)) * (H - B - 14) : 0);
+  const path = (ys) => ys.map((y, i) => (y === null ? "" : `${i && ys[i - 1] !== null ? "L" : "M"}${sx(xs[i]).toFixed(1)},${sy(y).toFixed(1)}`)).join(" ");
+  const time = (ms) => new Date(ms).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Kolkata" });
+  const ticks = x1 > x0 ? [x0, (x0 + x1) / 2, x1] : [x0];
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  svg.innerHTML = `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
+    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
+    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`
+    + ticks.map((x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="11" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === 2 ? "end" : "middle"}">${time(x)} IST</text>`).join("")
+    + lv.map((l) => `<line x1="${P}" x2="${W - P}" y1="${sy(Number(l.value)).toFixed(1)}" y2="${sy(Number(l.value)).toFixed(1)}" stroke="${l.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`
+      + `<text x="${P + 4}" y="${(sy(Number(l.value)) - 4).toFixed(1)}" font-size="11" fill="${l.color}">${l.label}</text>`).join("")
+    + `<path d="${path(close)}" fill="none" stroke="var(--warn)" stroke-width="1.5"/>`
+    + `<path d="${path(net)}" fill="none" stroke="var(--acc)" stroke-width="2"/>`
+    + (marks.length <= 2 ? xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(net[i]).toFixed(1)}" r="4" fill="var(--acc)"/>`).join("") : "");
+  box.append(svg, el("p", { class: "hint legend" },
+    el("span", { class: "key acc", text: "PnL at marks" }), " ", el("span", { class: "key warn", text: "closing now (asks, exit fees in)" }),
+    lv.length ? " · dashed: " + lv.map((l) => `${l.label} ${money(l.value, 4)}`).join(", ") : ""));
+  return box;
+}
+
+// The exit levels of a marks answer, for pnlChart.
+function levelsOf(m, live) {
+  const trailing = live ? live.trailing_level_usd
+    : (() => { const t = [...m.marks].reverse().find((x) => x.trailing_level !== null); return t ? Number(m.premium) * Number(t.trailing_level) / 100 : null; })();
+  return [
+    { label: "max loss", value: live ? live.max_loss_usd : m.levels.max_loss_usd, color: "var(--bad)" },
+    { label: "max profit", value: live ? live.max_profit_usd : m.levels.max_profit_usd, color: "var(--ok)" },
+    { label: "trailing", value: trailing, color: "var(--warn)" },
+  ];
 }
 
 // ---------------------------------------------------------------- history
@@ -505,11 +559,13 @@ function table(headers, rows) {
 }
 
 async function showSession(id) {
-  const d = await api("GET", `/api/trading/sessions/${encodeURIComponent(id)}`);
+  const [d, marks] = await Promise.all([api("GET", `/api/trading/sessions/${encodeURIComponent(id)}`),
+    api("GET", `/api/trading/sessions/${encodeURIComponent(id)}/marks?points=600`)]);
   const s = d.session;
   $("#session-detail").replaceChildren(
     el("h2", { id: "detail-title", text: `Session ${s.session_id}` }),
     el("p", {}, `${s.profile} · ${s.mode} · opened ${ist(s.opened_at)} · closed ${ist(s.closed_at)} · exit ${s.exit_reason || s.state} · net `, signed(s.pnl.net, 4), " USD"),
+    pnlChart("PnL over the session (USD)", marks.marks, levelsOf(marks, null)),
     el("h3", { text: "Legs" }),
     table(["Symbol", "Strike", "Δ at entry", "Sold", "Entry", "Bought", "Exit", "Fees"], s.legs.map((g) => [g.symbol, g.strike,
       g.entry_delta === null ? null : g.entry_delta.toFixed(3), g.book.sold, money(g.book.sold_value / g.book.sold || null),
