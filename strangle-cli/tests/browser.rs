@@ -301,9 +301,12 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .await;
     assert!(detail.contains("operator_stop"), "{detail}");
     assert!(detail.contains("-CE1"), "client order ids shown: {detail}");
-    wait_text(&c, "#session-detail #pnl-chart svg", "the session's PnL chart", |t| {
-        t.contains("IST")
-    })
+    wait_text(
+        &c,
+        "#session-detail #pnl-chart svg",
+        "the session's PnL chart",
+        |t| t.contains("IST"),
+    )
     .await;
     shot(&c, "history").await;
 

@@ -172,8 +172,52 @@ fn a_fast_forwarded_sim_run_then_its_sessions() {
         .assert()
         .success()
         .stdout(predicate::str::contains("orders:").and(predicate::str::contains("fills:")));
+    // The PnL over time: a thinned table, every mark as CSV, the marks in JSON.
+    let out = strangle(&d)
+        .args(["sessions", "show", &id, "--marks", "--points", "12"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("marks ("))
+        .expect("a marks heading");
+    let (shown, total): (usize, usize) = {
+        let inner = line.trim_start_matches("marks (").trim_end_matches("):");
+        let (a, b) = inner.split_once(" of ").expect("n of m");
+        (a.parse().expect("n"), b.parse().expect("m"))
+    };
+    assert!(shown <= 12 && total > shown, "{line}");
+    let marks_csv = d.path("m.csv");
+    strangle(&d)
+        .args(["sessions", "marks", &id, "-o"])
+        .arg(&marks_csv)
+        .assert()
+        .success();
+    let rows = std::fs::read_to_string(&marks_csv).expect("csv");
+    assert!(rows.starts_with("at,premium,gross,fees,net,close_now_net,trailing_level_pct,spot\n"));
+    assert_eq!(rows.lines().count(), total + 1, "every mark");
+    let out = strangle(&d)
+        .args([
+            "sessions", "show", &id, "--json", "--marks", "--points", "0",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["marks"].as_array().map(Vec::len), Some(total));
+    assert_eq!(v["marks_total"], total);
     strangle(&d)
         .args(["sessions", "show", "nope"])
+        .assert()
+        .code(4);
+    strangle(&d)
+        .args(["sessions", "marks", "nope"])
         .assert()
         .code(4);
     let csv = d.path("s.csv");
@@ -454,4 +498,53 @@ fn a_run_on_sim_server_follows_the_market_clock_and_says_why_it_waits() {
         line.contains("no |delta| in 0.01–0.011 (nearest: "),
         "the band and the nearest contracts: {line}"
     );
+}
+
+#[test]
+fn configurations_of_the_original_platform_are_imported_with_their_mapping() {
+    let d = Dir::new("seed");
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed/original-configs.json");
+    // A dry run prints the mapping and stores nothing.
+    strangle(&d)
+        .args(["configs", "import", "--dry-run", "--from-seed", seed])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dry run: not stored"));
+    strangle(&d)
+        .args(["configs", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no profiles"));
+    let out = strangle(&d)
+        .args(["configs", "import", "--from-seed", seed])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    for line in [
+        "imported as profile btc-daily (id 1), active",
+        "imported as profile eth-premium (id 2)",
+        "0.4 read as a fraction: 40 % of premium",
+        "26-12-2025: a fixed date is not carried",
+        "price → premium",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    // A file with a bad configuration imports nothing and names the problem.
+    let bad = d.write(
+        "bad.json",
+        r#"[{"name": "fine"}, {"name": "broken", "trade_time_ist": "noon"}]"#,
+    );
+    strangle(&d)
+        .args(["configs", "import", "--from-seed"])
+        .arg(&bad)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("broken: trade_time_ist"));
+    strangle(&d)
+        .args(["configs", "show", "fine"])
+        .assert()
+        .failure();
 }

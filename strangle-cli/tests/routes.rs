@@ -685,6 +685,80 @@ async fn a_sessions_marks_come_thinned_with_its_exit_levels() {
 }
 
 #[tokio::test]
+async fn the_original_platforms_configurations_are_imported_with_every_mapping_named() {
+    let a = api("seed").await;
+    let seed: Value =
+        serde_json::from_str(include_str!("../../examples/seed/original-configs.json"))
+            .expect("the example export");
+    // A dry run reads and reports, and stores nothing.
+    let r = a
+        .post(
+            "/api/configs/import",
+            &json!({"from_seed": seed, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["imported"].as_array().map(Vec::len), Some(2));
+    assert_eq!(r.json["imported"][0]["id"], Value::Null);
+    assert_eq!(a.get("/api/configs").await.json, json!([]));
+    // Stored: the active one made active, a fraction read as a percent, a fixed expiry named
+    // as not carried.
+    let r = a
+        .post("/api/configs/import", &json!({"from_seed": seed}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let first = &r.json["imported"][0];
+    assert_eq!(
+        (first["profile"]["name"].clone(), first["active"].clone()),
+        (json!("btc-daily"), json!(true))
+    );
+    assert_eq!(first["profile"]["max_loss_pct"], "40");
+    let notes = r.json["imported"][1]["notes"].as_array().expect("notes");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["from"] == "expiry_date" && n["kind"] == "not_carried"),
+        "{notes:?}"
+    );
+    assert!(notes
+        .iter()
+        .any(|n| n["from"] == "max_profit_pct" && n["kind"] == "converted"));
+    assert_eq!(
+        a.get("/api/configs").await.json.as_array().map(Vec::len),
+        Some(2)
+    );
+    // Importing again replaces by name: no new profile, same ids.
+    let again = a
+        .post("/api/configs/import", &json!({"from_seed": seed}))
+        .await;
+    assert_eq!(again.json["imported"][0]["id"], first["id"]);
+    // One bad configuration refuses all, naming each problem by configuration and field.
+    let r = a
+        .post(
+            "/api/configs/import",
+            &json!({"from_seed": [{"name": "ok"}, {"name": "bad", "underlying": "SOL", "quantity": 0}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let fields = field_names(&r.json);
+    assert!(
+        fields.contains(&"bad: underlying") && fields.contains(&"bad: quantity"),
+        "{fields:?}"
+    );
+    assert!(a
+        .get("/api/configs")
+        .await
+        .json
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|p| p["profile"]["name"] != "ok"));
+    // The flag is required: a bare configuration is not guessed at.
+    let r = a.post("/api/configs/import", &json!({"name": "x"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn unknown_query_parameters_are_422_naming_them() {
     let a = api("unknown_params").await;
     let id = a.profile(json!({"name": "btc"})).await;
@@ -1058,11 +1132,12 @@ async fn a_body_over_the_limit_is_a_json_413() {
 
 // --- the OpenAPI document ---
 
-const DOCUMENTED: [&str; 16] = [
+const DOCUMENTED: [&str; 17] = [
     "/api/analytics/dashboard",
     "/api/analytics/history",
     "/api/configs",
     "/api/configs/defaults",
+    "/api/configs/import",
     "/api/configs/{id}",
     "/api/configs/{id}/activate",
     "/api/openapi.json",

@@ -119,6 +119,20 @@ impl NativeLedger {
         self.block(py, self.store.sessions_csv(&f))
     }
 
+    /// A session's PnL marks, oldest first, thinned to about `points` (0: every mark):
+    /// `{"marks": [...], "total": n}`.
+    fn marks(&self, py: Python<'_>, session_id: &str, points: usize) -> PyResult<PyObject> {
+        let points = if points == 0 { usize::MAX } else { points };
+        #[derive(serde::Serialize)]
+        struct Marks {
+            marks: Vec<strangle_core::ledger::PnlMark>,
+            total: usize,
+        }
+        let (marks, total) = self.block(py, self.store.marks(session_id, points))?;
+        // Typed (not through a JSON value), so decimals and times arrive as Python's own.
+        to_py(py, &Marks { marks, total })
+    }
+
     /// The modes the ledger has sessions in (`live`, `paper`, `sim`, `backtest`).
     fn modes(&self, py: Python<'_>) -> PyResult<PyObject> {
         to_py(py, &self.block(py, self.store.modes())?)

@@ -81,6 +81,22 @@ def test_a_fast_forwarded_sim_session_into_a_sqlite_ledger_then_read_only(tmp_pa
         with pytest.raises(ValueError, match="state"):
             ledger.sessions(state="sideways")
         assert len(ledger.records()) == 2
+        # One mode only, unless asked: this ledger has sim sessions, so sim is the default.
+        assert ledger.modes() == ["sim"]
+        assert ledger.analytics(mode="paper")["sessions"] == 0
+        assert ledger.analytics(mode="all")["sessions"] == 2
+        assert ledger.sessions(mode="live") == []
+        with pytest.raises(ValueError, match="mode"):
+            ledger.sessions(mode="demo")
+        # The PnL over time: flat records for pandas, thinned on request, ends kept.
+        marks = ledger.marks(one["session_id"])
+        assert len(marks) > 20 and all(isinstance(m["net"], Decimal) for m in marks)
+        assert [m["at"] for m in marks] == sorted(m["at"] for m in marks)
+        assert set(marks[0]) == {"at", "premium", "gross", "fees", "net", "close_now_net", "trailing_level_pct", "spot"}
+        thin = ledger.marks(one["session_id"], points=10)
+        assert len(thin) <= 10 and thin[0] == marks[0] and thin[-1] == marks[-1]
+        with pytest.raises(KeyError):
+            ledger.marks("nope")
     assert sha(db) == before, "reading changed the ledger file"
 
 

@@ -43,10 +43,19 @@ pub enum Configs {
         /// Name or id.
         profile: String,
     },
-    /// Add or replace a profile from a file, by its name.
+    /// Add or replace a profile from a file, by its name; or, with --from-seed, the
+    /// configurations of the original Python platform (a JSON row, a list of rows, or its
+    /// `GET /api/configs` answer), printing every mapping made and every field not carried.
     Import {
-        /// The file.
-        file: PathBuf,
+        /// The file (a strangle profile, TOML or JSON).
+        #[arg(required_unless_present = "from_seed", conflicts_with = "from_seed")]
+        file: Option<PathBuf>,
+        /// A JSON export of the original platform's configurations.
+        #[arg(long, value_name = "FILE")]
+        from_seed: Option<PathBuf>,
+        /// With --from-seed: print the mapping, store nothing.
+        #[arg(long, requires = "from_seed")]
+        dry_run: bool,
     },
     /// Write a profile to standard output.
     Export {
@@ -118,13 +127,21 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
             store.delete_profile(p.id).await?;
             println!("deleted profile {} (id {})", p.profile.name, p.id);
         }
-        Configs::Import { file } => {
-            let new = profile_file::read(&file)?;
-            let p = match store.profile(&new.name).await {
-                Ok(old) => store.update_profile(old.id, &new).await?,
-                Err(strangle_store::StoreError::NoProfile(_)) => store.create_profile(&new).await?,
-                Err(e) => return Err(e.into()),
+        Configs::Import {
+            file,
+            from_seed,
+            dry_run,
+        } => {
+            if let Some(seed) = from_seed {
+                return import_seed(store, &seed, dry_run).await;
+            }
+            let Some(file) = file else {
+                return Err(CliError::Invalid(
+                    "give a profile file or --from-seed FILE".into(),
+                ));
             };
+            let new = profile_file::read(&file)?;
+            let p = put_by_name(store, &new).await?;
             println!("imported profile {} (id {})", p.profile.name, p.id);
             warn(&p.profile);
         }
@@ -155,6 +172,87 @@ pub async fn resolve(
                 )
             }),
     }
+}
+
+/// Creates the profile, or replaces the settings of the one with its name.
+async fn put_by_name(
+    store: &Store,
+    new: &strangle_core::profile::Profile,
+) -> Result<StoredProfile, CliError> {
+    Ok(match store.profile(&new.name).await {
+        Ok(old) => store.update_profile(old.id, new).await?,
+        Err(strangle_store::StoreError::NoProfile(_)) => store.create_profile(new).await?,
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// `configs import --from-seed`: every configuration is read (and refused, all of them, if
+/// any is wrong) before anything is stored.
+async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Result<(), CliError> {
+    use strangle_core::profile::seed;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Invalid(format!("{}: not JSON: {e}", path.display())))?;
+    let mut imports = Vec::new();
+    let mut problems = Vec::new();
+    for (i, row) in seed::configurations(&v)?.into_iter().enumerate() {
+        let name = row
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map_or_else(|| format!("configuration {}", i + 1), str::to_string);
+        match seed::from_seed(&serde_json::Value::Object(row.clone())) {
+            Ok(imp) => imports.push(imp),
+            Err(strangle_core::Error::InvalidProfile(v)) => {
+                for e in v.0 {
+                    problems.push(format!("{name}: {}: {}", e.field, e.message));
+                }
+            }
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(format!(
+            "{}: nothing imported:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )));
+    }
+    for imp in &imports {
+        println!("{}:", imp.profile.name);
+        for n in &imp.notes {
+            let kind = serde_json::to_value(n.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default();
+            println!(
+                "  {:<28} {:<28} {:<11} {}",
+                n.from,
+                n.to.as_deref()
+                    .map_or("-".to_string(), |t| format!("→ {t}")),
+                kind,
+                n.message
+            );
+        }
+        if dry_run {
+            println!("  (dry run: not stored)");
+            continue;
+        }
+        let p = put_by_name(store, &imp.profile).await?;
+        let p = if imp.active {
+            store.activate_profile(p.id).await?
+        } else {
+            p
+        };
+        println!(
+            "  imported as profile {} (id {}){}",
+            p.profile.name,
+            p.id,
+            if p.active { ", active" } else { "" }
+        );
+        warn(&p.profile);
+    }
+    Ok(())
 }
 
 /// Prints the profile's warnings (settings that are valid but probably not meant) to stderr.

@@ -47,6 +47,22 @@ pub enum Sessions {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also show the PnL marks over time (with --json: a `marks` list).
+        #[arg(long)]
+        marks: bool,
+        /// With --marks: about this many (longer histories are thinned, keeping each
+        /// stretch's low and high; 0 keeps every mark).
+        #[arg(long, default_value_t = 40, requires = "marks")]
+        points: usize,
+    },
+    /// Write one session's PnL marks as CSV (every mark: time, premium, gross, fees, net,
+    /// close-now net, trailing level %, spot).
+    Marks {
+        /// Session id.
+        id: String,
+        /// Write here instead of standard output (`-` is standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Export sessions as CSV.
     Export {
@@ -135,15 +151,34 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                 page.offset
             );
         }
-        Sessions::Show { id, json } => {
+        Sessions::Show {
+            id,
+            json,
+            marks,
+            points,
+        } => {
             let d = store
                 .session_detail(&id)
                 .await?
                 .ok_or_else(|| CliError::NotFound(format!("no session {id:?}")))?;
+            let marks = if marks {
+                let (m, total) = store
+                    .marks(&id, if points == 0 { usize::MAX } else { points })
+                    .await?;
+                Some((m, total))
+            } else {
+                None
+            };
             if json {
+                let mut v =
+                    serde_json::to_value(&d).map_err(|e| CliError::Failed(e.to_string()))?;
+                if let (Some((m, total)), Some(obj)) = (&marks, v.as_object_mut()) {
+                    obj.insert("marks".into(), serde_json::json!(m));
+                    obj.insert("marks_total".into(), serde_json::json!(total));
+                }
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&d)
+                    serde_json::to_string_pretty(&v)
                         .map_err(|e| CliError::Failed(e.to_string()))?
                 );
                 return Ok(());
@@ -212,6 +247,54 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     "  {:<12} {:?} {} {} @ {} fee {}",
                     f.fill_id, f.side, f.size, f.symbol, f.price, f.fee
                 );
+            }
+            if let Some((m, total)) = marks {
+                println!("marks ({} of {total}):", m.len());
+                println!(
+                    "  {:<17} {:>12} {:>12} {:>9} {:>12}",
+                    "time (IST)", "net USD", "close now", "trailing", "spot"
+                );
+                let opt = |d: Option<rust_decimal::Decimal>, dp: u32| {
+                    d.map(|v| v.round_dp(dp).to_string()).unwrap_or("-".into())
+                };
+                for k in &m {
+                    println!(
+                        "  {:<17} {:>12} {:>12} {:>9} {:>12}",
+                        ist(k.at),
+                        k.pnl.net.round_dp(4),
+                        opt(k.close_now_net, 4),
+                        opt(k.trailing_level, 2),
+                        opt(k.spot, 2)
+                    );
+                }
+            }
+        }
+        Sessions::Marks { id, output } => {
+            if store.session_detail(&id).await?.is_none() {
+                return Err(CliError::NotFound(format!("no session {id:?}")));
+            }
+            let (m, _) = store.marks(&id, usize::MAX).await?;
+            let opt =
+                |d: Option<rust_decimal::Decimal>| d.map(|v| v.to_string()).unwrap_or_default();
+            let mut csv =
+                String::from("at,premium,gross,fees,net,close_now_net,trailing_level_pct,spot\n");
+            for k in &m {
+                csv.push_str(&format!(
+                    "{},{},{},{},{},{},{},{}\n",
+                    k.at.to_rfc3339(),
+                    k.pnl.premium,
+                    k.pnl.gross,
+                    k.pnl.fees,
+                    k.pnl.net,
+                    opt(k.close_now_net),
+                    opt(k.trailing_level),
+                    opt(k.spot)
+                ));
+            }
+            match output.filter(|p| p.as_os_str() != "-") {
+                Some(p) => std::fs::write(&p, csv)
+                    .map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
+                None => print!("{csv}"),
             }
         }
         Sessions::Export { profile, output } => {

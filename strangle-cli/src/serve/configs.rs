@@ -279,3 +279,133 @@ pub async fn activate_config(
 ) -> Result<Json<StoredProfile>, ApiError> {
     Ok(Json(api.store.activate_profile(id).await?))
 }
+
+/// `POST /api/configs/import`: what to import.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// Configurations of the original Python platform: one row, a list of rows, or its
+    /// `GET /api/configs` answer (`{"configurations": [...]}`).
+    #[schema(value_type = Object)]
+    pub from_seed: Value,
+    /// Report the mapping without storing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// One imported configuration.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    /// The profile as read (stored unless a dry run).
+    pub profile: Profile,
+    /// Its id in the ledger (none in a dry run).
+    pub id: Option<i64>,
+    /// Whether it is now the active profile.
+    pub active: bool,
+    /// Every mapping made and every field not carried.
+    pub notes: Vec<strangle_core::profile::seed::Note>,
+    /// Settings that are valid but probably not meant.
+    pub warnings: Vec<strangle_core::profile::Warning>,
+}
+
+/// The import's result.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReply {
+    /// Nothing was stored.
+    pub dry_run: bool,
+    /// One per configuration, in the order given.
+    pub imported: Vec<Imported>,
+}
+
+/// Imports configurations of the original Python platform (`from_seed`): each is mapped to
+/// a profile and created, or replaces the profile of its name; the answer lists every mapping
+/// made and every field not carried. All are read before any is stored: one bad field refuses
+/// them all (422 naming each as `NAME: field`). A running profile is not replaced (409).
+#[utoipa::path(post, path = "/api/configs/import", tag = "configs", request_body = ImportRequest,
+    responses(
+        (status = 200, description = "Imported (or, in a dry run, read)", body = ImportReply),
+        (status = 409, description = "A profile to replace is running", body = ErrorBody),
+        (status = 422, description = "A configuration cannot be read; every bad field is listed", body = ErrorBody)))]
+pub async fn import_configs(
+    State(api): St,
+    _: NoQuery,
+    body: Bytes,
+) -> Result<Json<ImportReply>, ApiError> {
+    use strangle_core::profile::seed;
+    let req: ImportRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::field("request", "body", e.to_string()))?;
+    let rows = seed::configurations(&req.from_seed).map_err(|e| match e {
+        strangle_core::Error::InvalidProfile(v) => ApiError::Invalid {
+            what: "request",
+            fields: v.0,
+        },
+        e => ApiError::Unprocessable(e.to_string()),
+    })?;
+    let mut reads = Vec::new();
+    let mut bad = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let name = row
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| format!("[{i}]"), str::to_string);
+        match seed::from_seed(&Value::Object(row.clone())) {
+            Ok(r) => reads.push(r),
+            Err(strangle_core::Error::InvalidProfile(v)) => {
+                bad.extend(v.0.into_iter().map(|e| FieldError {
+                    field: format!("{name}: {}", e.field),
+                    message: e.message,
+                }))
+            }
+            Err(e) => bad.push(FieldError {
+                field: name,
+                message: e.to_string(),
+            }),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Invalid {
+            what: "profile",
+            fields: bad,
+        });
+    }
+    let mut imported = Vec::new();
+    for r in reads {
+        let p = &r.profile;
+        let warnings = p.warnings().into_iter().chain(p.fee_warnings()).collect();
+        if req.dry_run {
+            imported.push(Imported {
+                profile: r.profile.clone(),
+                id: None,
+                active: false,
+                notes: r.notes,
+                warnings,
+            });
+            continue;
+        }
+        let stored = match api.store.profile(&p.name).await {
+            Ok(old) => {
+                not_running(&api, old.id, "replacing").await?;
+                api.store.update_profile(old.id, p).await?
+            }
+            Err(strangle_store::StoreError::NoProfile(_)) => api.store.create_profile(p).await?,
+            Err(e) => return Err(e.into()),
+        };
+        let stored = if r.active {
+            api.store.activate_profile(stored.id).await?
+        } else {
+            stored
+        };
+        imported.push(Imported {
+            profile: stored.profile,
+            id: Some(stored.id),
+            active: stored.active,
+            notes: r.notes,
+            warnings,
+        });
+    }
+    Ok(Json(ImportReply {
+        dry_run: req.dry_run,
+        imported,
+    }))
+}

@@ -74,6 +74,7 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
             configs::delete_config
         ))
         .routes(routes!(configs::activate_config))
+        .routes(routes!(configs::import_configs))
         .routes(routes!(control::control))
         .routes(routes!(control::heartbeat))
         .routes(routes!(control::runtime))

@@ -13,6 +13,7 @@
 
 mod cost;
 mod optional_limit;
+pub mod seed;
 mod time_of_day;
 mod validate;
 mod warning;

@@ -80,6 +80,23 @@ class Ledger:
         ``fills`` and ``events`` (the audit trail); ``None`` when unknown."""
         return self._native.session(session_id)
 
+    def marks(self, session_id: str, *, points: Optional[int] = None) -> List[Dict[str, Any]]:
+        """A session's PnL over time, oldest first: one flat record per mark (``at``,
+        ``premium``, ``gross``, ``fees``, ``net``, ``close_now_net`` — what buying back at the
+        asks would have realised, ``None`` while a leg had no ask — ``trailing_level_pct``,
+        ``spot``), ready for ``pandas.DataFrame``. With ``points``, a long history is thinned
+        to about that many marks, each stretch keeping its lowest and highest net PnL. Raises
+        ``KeyError`` for an unknown session."""
+        if points is not None and points < 2:
+            raise ValueError(f"points must be at least 2, not {points}")
+        self._detail(session_id)
+        raw = self._native.marks(session_id, points or 0)
+        return [{
+            "at": m["at"], "premium": m["pnl"]["premium"], "gross": m["pnl"]["gross"], "fees": m["pnl"]["fees"],
+            "net": m["pnl"]["net"], "close_now_net": m["close_now_net"], "trailing_level_pct": m["trailing_level"],
+            "spot": m["spot"],
+        } for m in raw["marks"]]
+
     def legs(self, session_id: str) -> List[Dict[str, Any]]:
         """A session's legs."""
         return self._detail(session_id)["session"]["legs"]

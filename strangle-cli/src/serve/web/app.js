@@ -512,7 +512,7 @@ function pnlChart(title, marks, levels) {
     + `<path d="${path(net)}" fill="none" stroke="var(--acc)" stroke-width="2"/>`
     + (marks.length <= 2 ? xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(net[i]).toFixed(1)}" r="4" fill="var(--acc)"/>`).join("") : "");
   box.append(svg, el("p", { class: "hint legend" },
-    el("span", { class: "key acc", text: "PnL at marks" }), " ", el("span", { class: "key warn", text: "closing now (asks, exit fees in)" }),
+    el("span", { class: "key k-acc", text: "PnL at marks" }), " ", el("span", { class: "key k-warn", text: "closing now (asks, exit fees in)" }),
     lv.length ? " · dashed: " + lv.map((l) => `${l.label} ${money(l.value, 4)}`).join(", ") : ""));
   return box;
 }
