@@ -281,6 +281,11 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         t == "Quotes from rest"
     })
     .await;
+    // The header shows the simulated market's time and speed beside the wall clock.
+    wait_text(&c, "#sim-clock", "the market clock badge", |t| {
+        t.starts_with("Market 10 Mar") && t.ends_with("60×")
+    })
+    .await;
     // The running session's PnL over time, with its exit levels drawn.
     wait_text(&c, "#pnl-chart .legend", "the PnL chart", |t| {
         t.contains("max loss") && t.contains("max profit")

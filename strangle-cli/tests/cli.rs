@@ -503,7 +503,10 @@ fn a_run_on_sim_server_follows_the_market_clock_and_says_why_it_waits() {
 #[test]
 fn configurations_of_the_original_platform_are_imported_with_their_mapping() {
     let d = Dir::new("seed");
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed/original-configs.json");
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/seed/original-configs.json"
+    );
     // A dry run prints the mapping and stores nothing.
     strangle(&d)
         .args(["configs", "import", "--dry-run", "--from-seed", seed])

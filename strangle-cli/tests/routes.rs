@@ -952,6 +952,73 @@ async fn a_started_profile_cannot_start_twice_and_a_running_one_cannot_change() 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
+#[tokio::test]
+async fn a_start_request_can_set_the_simulated_markets_clock() {
+    let a = api("sim_clock").await;
+    let id = a.profile(json!({"name": "btc"})).await;
+    // Bad clocks are refused, naming the field; nothing starts.
+    for (body, field) in [
+        (
+            json!({"action": "start", "configuration_id": id, "sim_speed": 0}),
+            "sim_speed",
+        ),
+        (
+            json!({"action": "start", "configuration_id": id, "sim_start": "soon"}),
+            "sim_start",
+        ),
+    ] {
+        let r = a.post("/api/trading/control", &body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(field_names(&r.json), [field]);
+    }
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "start", "configuration_id": id, "market": "paper",
+                    "sim_start": "2026-03-10T03:59:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(a.app.trading.running_ids().await.is_empty());
+
+    // A minute before the 09:30 IST window, 60x: every time the engine reports is on it.
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "start", "configuration_id": id,
+                    "sim_start": "2026-03-10T03:59:00Z", "sim_speed": 60}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let hb = &r.json["heartbeat"];
+    assert_eq!(hb["market_speed"], 60.0);
+    let market: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(hb["market_time"].clone()).expect("a market time");
+    let started: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(hb["started_at"].clone()).expect("a start time");
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().expect("time");
+    assert!(
+        market >= at("2026-03-10T03:59:00Z") && market < at("2026-03-10T05:00:00Z"),
+        "{market}"
+    );
+    assert!(
+        started >= at("2026-03-10T03:59:00Z") && started < at("2026-03-10T05:00:00Z"),
+        "{started}"
+    );
+    // The server itself has no simulated clock here (it runs on the wall clock).
+    let r = a.get("/api/trading/heartbeat").await;
+    assert_eq!(r.json["market_time"], Value::Null);
+    assert_eq!(r.json["engines"][0]["market_speed"], 60.0);
+    let r = a
+        .post(
+            "/api/trading/control",
+            &json!({"action": "stop", "configuration_id": id, "sim_speed": 5}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    a.app.trading.stop_all().await;
+}
+
 // --- the guard: hosts, origins, CORS ---
 
 #[tokio::test]

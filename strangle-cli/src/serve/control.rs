@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use strangle_core::error::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
+use strangle_core::clock::Clock;
+
 use super::error::{ApiError, ErrorBody, NoQuery, QueryOr422};
 use super::trading::{Action, Heartbeat, MarketKind, Runtime};
 use super::Api;
@@ -26,6 +28,12 @@ pub struct ControlRequest {
     pub configuration_id: i64,
     /// Start only: the market (default: the server's `--market`).
     pub market: Option<MarketKind>,
+    /// Start on the sim market only: the simulated market's time at the start (RFC 3339),
+    /// e.g. a minute before the entry window (default: the server's `--sim-start`, or now).
+    pub sim_start: Option<DateTime<Utc>>,
+    /// Start on the sim market only: market seconds per real second, above 0 and at most
+    /// 10000 (default: the server's `--sim-speed`, or 1).
+    pub sim_speed: Option<f64>,
 }
 
 /// The answer to a control request.
@@ -50,7 +58,13 @@ fn request_from(body: &Bytes) -> Result<ControlRequest, ApiError> {
         return Err(ApiError::field("request", "body", "expected a JSON object"));
     };
     let mut fields = Vec::new();
-    let known = ["action", "configuration_id", "market"];
+    let known = [
+        "action",
+        "configuration_id",
+        "market",
+        "sim_start",
+        "sim_speed",
+    ];
     for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
         fields.push(field(k, "unknown field".into()));
     }
@@ -75,6 +89,20 @@ fn request_from(body: &Bytes) -> Result<ControlRequest, ApiError> {
                 "market",
                 format!("{m} is not one of sim, paper, live"),
             ));
+        }
+    }
+    if let Some(t) = obj.get("sim_start").filter(|t| !t.is_null()) {
+        if serde_json::from_value::<DateTime<Utc>>(t.clone()).is_err() {
+            fields.push(field("sim_start", format!("{t} is not an RFC 3339 time")));
+        }
+    }
+    if let Some(v) = obj.get("sim_speed").filter(|v| !v.is_null()) {
+        match v.as_f64() {
+            Some(x) if x > 0.0 && x <= 10_000.0 => {}
+            _ => fields.push(field(
+                "sim_speed",
+                format!("{v}: expected a number above 0 and at most 10000"),
+            )),
         }
     }
     if !fields.is_empty() {
@@ -111,8 +139,32 @@ pub async fn control(
             "only start takes a market",
         ));
     }
+    let sim = (req.sim_start.is_some() || req.sim_speed.is_some()).then(|| {
+        let server = api.trading.sim_clock();
+        crate::serve::trading::SimStart {
+            start: req
+                .sim_start
+                .or_else(|| server.as_ref().map(|c| c.now()))
+                .unwrap_or_else(Utc::now),
+            speed: req
+                .sim_speed
+                .or_else(|| server.as_ref().map(|c| c.speed()))
+                .unwrap_or(1.0),
+        }
+    });
+    if sim.is_some() && req.action != Action::Start {
+        return Err(ApiError::field(
+            "request",
+            "sim_start",
+            "only start takes sim_start and sim_speed",
+        ));
+    }
     let heartbeat = match req.action {
-        Action::Start => api.trading.start(req.configuration_id, req.market).await?,
+        Action::Start => {
+            api.trading
+                .start(req.configuration_id, req.market, sim)
+                .await?
+        }
         a => api.trading.command(req.configuration_id, a).await?,
     };
     Ok(Json(ControlReply {
@@ -136,6 +188,11 @@ pub struct EngineQuery {
 pub struct Heartbeats {
     /// The server's clock.
     pub server_time: DateTime<Utc>,
+    /// The server's simulated market time (`--sim-start`/`--sim-speed`; none: the wall
+    /// clock). An engine started with its own sim clock reports its time in its heartbeat.
+    pub market_time: Option<DateTime<Utc>>,
+    /// Market seconds per real second of that clock.
+    pub market_speed: Option<f64>,
     /// One per engine.
     pub engines: Vec<Heartbeat>,
 }
@@ -145,6 +202,10 @@ pub struct Heartbeats {
 pub struct Runtimes {
     /// The server's clock.
     pub server_time: DateTime<Utc>,
+    /// The server's simulated market time (none: the wall clock).
+    pub market_time: Option<DateTime<Utc>>,
+    /// Market seconds per real second of that clock.
+    pub market_speed: Option<f64>,
     /// One per engine.
     pub engines: Vec<Runtime>,
 }
@@ -165,8 +226,11 @@ pub async fn heartbeat(
         Some(id) => vec![api.trading.heartbeat(id).await?],
         None => api.trading.heartbeats().await,
     };
+    let clock = api.trading.sim_clock();
     Ok(Json(Heartbeats {
         server_time: Utc::now(),
+        market_time: clock.as_ref().map(|c| c.now()),
+        market_speed: clock.as_ref().map(|c| c.speed()),
         engines,
     }))
 }
@@ -204,8 +268,11 @@ pub async fn runtime(
             Err(e) => return Err(e.into()),
         }
     }
+    let clock = api.trading.sim_clock();
     Ok(Json(Runtimes {
         server_time: Utc::now(),
+        market_time: clock.as_ref().map(|c| c.now()),
+        market_speed: clock.as_ref().map(|c| c.speed()),
         engines,
     }))
 }

@@ -308,6 +308,11 @@ pub struct History {
 pub struct Dashboard {
     /// The server's clock.
     pub server_time: DateTime<Utc>,
+    /// The server's simulated market time (none: the wall clock). "Today" is the market's
+    /// day when the figures are of sim sessions and this is set.
+    pub market_time: Option<DateTime<Utc>>,
+    /// Market seconds per real second of that clock.
+    pub market_speed: Option<f64>,
     /// The mode the history, today's figures and the recent sessions cover (`null`: every
     /// mode).
     pub mode: Option<Mode>,
@@ -334,7 +339,13 @@ pub struct Dashboard {
         (status = 422, description = "Malformed filter", body = ErrorBody)))]
 pub async fn dashboard(State(api): St, Filter(q): Filter) -> Result<Json<Dashboard>, ApiError> {
     let f = q.filter(&api).await?;
-    let now = Utc::now();
+    let clock = api.trading.sim_clock();
+    let market_time = clock.as_ref().map(strangle_core::clock::Clock::now);
+    // "Today" is the simulated market's day when the figures are of sim sessions.
+    let now = match (f.mode, market_time) {
+        (Some(Mode::Sim), Some(t)) => t,
+        _ => Utc::now(),
+    };
     let today_start = strangle_core::schedule::ist_instant(
         strangle_core::schedule::ist_date(now),
         strangle_core::profile::TimeOfDay(chrono::NaiveTime::MIN),
@@ -369,7 +380,9 @@ pub async fn dashboard(State(api): St, Filter(q): Filter) -> Result<Json<Dashboa
         .filter(|h| f.profile.as_ref().is_none_or(|p| *p == h.profile))
         .collect();
     Ok(Json(Dashboard {
-        server_time: now,
+        server_time: Utc::now(),
+        market_time,
+        market_speed: clock.as_ref().map(|c| c.speed()),
         mode: f.mode,
         engines,
         open_pnl,

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use strangle_core::clock::{Clock, ScaledClock};
 use strangle_core::engine::EngineHandle;
 use strangle_core::ledger::Mode;
 use strangle_core::notice::Notice;
@@ -117,11 +118,33 @@ struct Slot {
     started_at: DateTime<Utc>,
     stopping: bool,
     reaper: Option<JoinHandle<()>>,
+    /// The simulated market's clock, when it is not the wall clock.
+    clock: Option<ScaledClock>,
+}
+
+/// A simulated clock asked for by a start request: the market starts at `start` and runs
+/// `speed` times faster than the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimStart {
+    /// The market's time at the start.
+    pub start: DateTime<Utc>,
+    /// Market seconds per real second.
+    pub speed: f64,
+}
+
+/// The market time and speed of a simulated clock (none for the wall clock).
+fn market_of(clock: Option<&ScaledClock>) -> (Option<DateTime<Utc>>, Option<f64>) {
+    match clock {
+        Some(c) => (Some(c.now()), Some(c.speed())),
+        None => (None, None),
+    }
 }
 
 /// How an engine ended.
 #[derive(Debug, Clone)]
 struct Ended {
+    /// The simulated market's clock it ran on (none: the wall clock).
+    clock: Option<ScaledClock>,
     name: String,
     mode: Mode,
     started_at: DateTime<Utc>,
@@ -163,6 +186,11 @@ pub struct Heartbeat {
     pub updated_at: Option<DateTime<Utc>>,
     /// The server's clock.
     pub server_time: DateTime<Utc>,
+    /// The engine's market time, when it runs on a simulated clock (its timestamps —
+    /// `started_at`, `updated_at`, `ended_at`, orders, fills, sessions — are on this clock).
+    pub market_time: Option<DateTime<Utc>>,
+    /// Market seconds per real second of that clock.
+    pub market_speed: Option<f64>,
     /// The latest error.
     pub last_error: Option<String>,
     /// Why a running engine inside its entry window has not entered: the selection's failure
@@ -270,6 +298,7 @@ impl Trading {
         self: &Arc<Self>,
         id: i64,
         market: Option<MarketKind>,
+        sim: Option<SimStart>,
     ) -> Result<Heartbeat, ControlError> {
         // Held across the start so two concurrent starts of one profile cannot both succeed.
         let mut running = self.running.lock().await;
@@ -280,7 +309,20 @@ impl Trading {
                 stored.profile.name
             )));
         }
-        let market = self.market(market.unwrap_or(self.markets.default))?;
+        let kind = market.unwrap_or(self.markets.default);
+        if sim.is_some() && kind != MarketKind::Sim {
+            return Err(ControlError::Invalid(
+                "sim_start and sim_speed set the simulated market's clock: start on the sim market to use them".into(),
+            ));
+        }
+        let market = self.market(kind, sim)?;
+        let clock = match &market {
+            Market::Sim(SimMarket {
+                time: SimTime::Scaled(c),
+                ..
+            }) => Some(*c),
+            _ => None,
+        };
         let spec = RunSpec {
             poll: self.markets.poll,
             ..RunSpec::new(stored.profile.clone(), market)
@@ -312,6 +354,7 @@ impl Trading {
             started_at,
             stopping: false,
             reaper: Some(reaper),
+            clock,
         };
         let hb = heartbeat_of(id, &slot);
         running.insert(id, slot);
@@ -350,7 +393,8 @@ impl Trading {
                     name: slot.name,
                     mode: slot.mode,
                     started_at: slot.started_at,
-                    ended_at: Utc::now(),
+                    ended_at: slot.clock.as_ref().map_or_else(Utc::now, |c| c.now()),
+                    clock: slot.clock,
                     last,
                     error,
                 },
@@ -358,12 +402,23 @@ impl Trading {
         }
     }
 
-    fn market(&self, kind: MarketKind) -> Result<Market, ControlError> {
+    /// The server's simulated clock, when `--sim-start`/`--sim-speed` set one.
+    pub fn sim_clock(&self) -> Option<ScaledClock> {
+        match self.markets.sim_time {
+            SimTime::Scaled(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn market(&self, kind: MarketKind, sim: Option<SimStart>) -> Result<Market, ControlError> {
         Ok(match kind {
             MarketKind::Sim => Market::Sim(SimMarket {
                 seed: self.markets.seed,
                 credentials: self.markets.sim_credentials.clone(),
-                time: self.markets.sim_time,
+                time: match sim {
+                    Some(s) => SimTime::Scaled(ScaledClock::new(s.start, s.speed)),
+                    None => self.markets.sim_time,
+                },
             }),
             MarketKind::Paper => Market::Paper {
                 env: self.markets.env.clone(),
@@ -517,6 +572,8 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
         ended_at: None,
         updated_at: Some(st.at),
         server_time: Utc::now(),
+        market_time: market_of(s.clock.as_ref()).0,
+        market_speed: market_of(s.clock.as_ref()).1,
         last_error: st.last_error,
         no_entry_reason: st.no_entry_reason,
         stale_quotes: st.stale_quotes,
@@ -541,6 +598,8 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         ended_at: Some(e.ended_at),
         updated_at: Some(e.last.at),
         server_time: Utc::now(),
+        market_time: market_of(e.clock.as_ref()).0,
+        market_speed: market_of(e.clock.as_ref()).1,
         last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
         no_entry_reason: None,
         stale_quotes: None,
@@ -560,6 +619,8 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         ended_at: None,
         updated_at: None,
         server_time: Utc::now(),
+        market_time: None,
+        market_speed: None,
         last_error: None,
         no_entry_reason: None,
         stale_quotes: None,

@@ -135,10 +135,28 @@ function refresh() {
 
 for (const b of $$("nav button")) b.addEventListener("click", () => show(b.dataset.panel));
 
+// The simulated market's clock, when the server or the shown engine runs on one: its time
+// at `seen` (page time) and its speed.
+let simClock = null;
+
+function noteMarketClock(marketTime, speed) {
+  simClock = marketTime ? { at: new Date(marketTime).getTime(), seen: Date.now(), speed: speed || 1 } : null;
+  tick();
+}
+
 function tick() {
   const now = new Date();
   $("#clock-ist").textContent = now.toLocaleTimeString("en-GB", { timeZone: "Asia/Kolkata" }) + " IST";
   $("#clock-utc").textContent = now.toLocaleTimeString("en-GB", { timeZone: "UTC" }) + " UTC";
+  const badge = $("#sim-clock");
+  if (simClock) {
+    const market = simClock.at + (Date.now() - simClock.seen) * simClock.speed;
+    // Shown whenever the simulated market is not simply the wall clock.
+    const shown = simClock.speed !== 1 || Math.abs(market - Date.now()) > 60000;
+    badge.hidden = !shown;
+    badge.textContent = `Market ${new Date(market).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "Asia/Kolkata" })} IST · ${simClock.speed}×`;
+    badge.title = "The simulated market's clock: engines, sessions and orders on it use this time.";
+  } else badge.hidden = true;
 }
 setInterval(tick, 1000);
 tick();
@@ -414,8 +432,16 @@ async function control(action) {
   if (action === "panic" && !(await confirmAction(`PANIC ${name}: cancel working orders and market-close every leg now?`))) return;
   if (action !== "start" && action !== "panic" && liveMode === "live" && !(await confirmAction(`${action.toUpperCase()} ${name} on the LIVE market?`))) return;
   if (action === "start" && market === "live" && !(await confirmAction(`Start ${name} on the LIVE market? Real orders, real money.`))) return;
+  const body = { action, configuration_id: id, market: action === "start" ? market : undefined };
+  if (action === "start" && $("#sim-start").value) {
+    // The input is IST wall time: 05:30 ahead of UTC.
+    const [d, t] = $("#sim-start").value.split("T");
+    const [y, mo, da] = d.split("-").map(Number), [h, mi] = t.split(":").map(Number);
+    body.sim_start = new Date(Date.UTC(y, mo - 1, da, h, mi) - 330 * 60000).toISOString();
+  }
+  if (action === "start" && $("#sim-speed").value) body.sim_speed = Number($("#sim-speed").value);
   try {
-    await api("POST", "/api/trading/control", { action, configuration_id: id, market: action === "start" ? market : undefined });
+    await api("POST", "/api/trading/control", body);
     banner("");
   } catch (e) { banner(e.message); }
   await pollLive();
@@ -430,6 +456,9 @@ async function pollLive() {
   const r = data.engines[0];
   if (!r) return;
   const hb = r.heartbeat, s = r.state, sc = r.schedule, lim = r.limits;
+  // The engine's own simulated clock if it has one, else the server's.
+  if (hb.market_time) noteMarketClock(hb.market_time, hb.market_speed);
+  else noteMarketClock(data.market_time, data.market_speed);
   liveMode = hb.mode;
   const running = hb.status === "running" || hb.status === "stopping";
   $("#act-start").disabled = running;
