@@ -379,7 +379,7 @@ impl Trading {
             let notice = Notice::Error {
                 profile: slot.name.clone(),
                 mode: slot.mode,
-                at: Utc::now(),
+                at: slot.clock.as_ref().map_or_else(Utc::now, |c| c.now()),
                 message: format!("the engine stopped: {e}"),
             };
             if let Err(e) = n.send(&notice).await {
