@@ -73,19 +73,8 @@ fn a_replayed_chain_file_is_served_in_order() {
             let mut seen: Vec<(i64, String)> = Vec::new();
             let begun = Instant::now();
             while seen.len() < want.len() && begun.elapsed() < Duration::from_secs(30) {
-                let v: serde_json::Value = http
-                    .get(format!("{url}/v2/tickers/{symbol}"))
-                    .send()
-                    .await
-                    .expect("answer")
-                    .json()
-                    .await
-                    .expect("json");
-                let t = &v["result"];
-                let got = (
-                    t["timestamp"].as_i64().expect("timestamp"),
-                    t["mark_price"].as_str().expect("mark").to_string(),
-                );
+                let (at, mark, _) = ticker(&http, &url, &symbol).await;
+                let got = (at, mark);
                 if seen.last() != Some(&got) {
                     seen.push(got);
                 }
@@ -121,6 +110,24 @@ fn a_spot_series_is_not_replayed() {
     );
 }
 
+/// `symbol`'s ticker on the server at `url`: quote time (µs), mark price, best bid.
+async fn ticker(http: &reqwest::Client, url: &str, symbol: &str) -> (i64, String, String) {
+    let v: serde_json::Value = http
+        .get(format!("{url}/v2/tickers/{symbol}"))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let t = &v["result"];
+    (
+        t["timestamp"].as_i64().expect("timestamp"),
+        t["mark_price"].as_str().expect("mark").to_string(),
+        t["quotes"]["best_bid"].to_string(),
+    )
+}
+
 /// A ticker's (quote time, mark, best bid) on the server at `url`, polled for `span`.
 async fn marks_over(
     url: &str,
@@ -134,22 +141,8 @@ async fn marks_over(
     let mut seen = std::collections::BTreeMap::new();
     let begun = Instant::now();
     while begun.elapsed() < span {
-        let v: serde_json::Value = http
-            .get(format!("{url}/v2/tickers/{symbol}"))
-            .send()
-            .await
-            .expect("answer")
-            .json()
-            .await
-            .expect("json");
-        let t = &v["result"];
-        seen.insert(
-            t["timestamp"].as_i64().expect("timestamp"),
-            (
-                t["mark_price"].as_str().expect("mark").to_string(),
-                t["quotes"]["best_bid"].to_string(),
-            ),
-        );
+        let (at, mark, bid) = ticker(&http, url, symbol).await;
+        seen.insert(at, (mark, bid));
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     seen

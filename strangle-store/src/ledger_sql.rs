@@ -42,6 +42,16 @@ fn session_id(row: &DbRow, table: &'static str) -> Result<SessionId, StoreError>
     checked(row, table, "session_id")
 }
 
+/// The `premium`, `gross`, `fees` and `net` columns of `row` (sessions and marks).
+fn pnl_of(row: &DbRow, table: &'static str) -> Result<SessionPnl, StoreError> {
+    Ok(SessionPnl {
+        premium: get_dec(row, "premium", table)?,
+        gross: get_dec(row, "gross", table)?,
+        fees: get_dec(row, "fees", table)?,
+        net: get_dec(row, "net", table)?,
+    })
+}
+
 /// The `client_order_id` column of `row`, checked.
 fn client_order_id(row: &DbRow, table: &'static str) -> Result<ClientOrderId, StoreError> {
     checked(row, table, "client_order_id")
@@ -325,12 +335,7 @@ impl Store {
                 Some(r) => Some(from_text(&r, T, "exit_reason")?),
                 None => None,
             },
-            pnl: SessionPnl {
-                premium: get_dec(row, "premium", T)?,
-                gross: get_dec(row, "gross", T)?,
-                fees: get_dec(row, "fees", T)?,
-                net: get_dec(row, "net", T)?,
-            },
+            pnl: pnl_of(row, T)?,
             trailing_level: get_dec_opt(row, "trailing_level", T)?,
             peak_pnl_pct: get_dec_opt(row, "peak_pnl_pct", T)?,
             trough_pnl_pct: get_dec_opt(row, "trough_pnl_pct", T)?,
@@ -447,12 +452,7 @@ impl Store {
             all.push(PnlMark {
                 session_id: session_id(row, T)?,
                 at: row.try_get::<DateTime<Utc>, _>("at")?,
-                pnl: SessionPnl {
-                    premium: get_dec(row, "premium", T)?,
-                    gross: get_dec(row, "gross", T)?,
-                    fees: get_dec(row, "fees", T)?,
-                    net: get_dec(row, "net", T)?,
-                },
+                pnl: pnl_of(row, T)?,
                 close_now_net: get_dec_opt(row, "close_now_net", T)?,
                 trailing_level: get_dec_opt(row, "trailing_level", T)?,
                 spot: get_dec_opt(row, "spot", T)?,

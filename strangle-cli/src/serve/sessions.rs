@@ -258,13 +258,17 @@ pub async fn session_marks(
             q.points
         )));
     }
-    let Some(d) = api.store.session_detail(&id).await? else {
+    let Some(s) = api.store.session(&id).await? else {
         return Err(ApiError::NotFound(format!("no session {id:?}")));
     };
-    let s = d.session;
     let (marks, total) = api.store.marks(&id, q.points).await?;
     let premium = s.pnl.premium;
-    let profile = api.store.profile(&s.profile).await.ok().map(|p| p.profile);
+    // A deleted profile leaves the levels out; any other failure is an error.
+    let profile = match api.store.profile(&s.profile).await {
+        Ok(p) => Some(p.profile),
+        Err(strangle_store::StoreError::NoProfile(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let level =
         |pct: Option<Decimal>| pct.map(|p| (premium * p / Decimal::ONE_HUNDRED).round_dp(8));
     Ok(Json(SessionMarks {

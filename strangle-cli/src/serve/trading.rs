@@ -561,6 +561,7 @@ pub enum Action {
 
 fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
     let st = s.handle.status();
+    let (market_time, market_speed) = market_of(s.clock.as_ref());
     Heartbeat {
         configuration_id: id,
         profile: s.name.clone(),
@@ -572,8 +573,8 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
         ended_at: None,
         updated_at: Some(st.at),
         server_time: Utc::now(),
-        market_time: market_of(s.clock.as_ref()).0,
-        market_speed: market_of(s.clock.as_ref()).1,
+        market_time,
+        market_speed,
         last_error: st.last_error,
         no_entry_reason: st.no_entry_reason,
         stale_quotes: st.stale_quotes,
@@ -582,6 +583,7 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
 }
 
 fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
+    let (market_time, market_speed) = market_of(e.clock.as_ref());
     Heartbeat {
         configuration_id: id,
         profile: e.name.clone(),
@@ -598,8 +600,8 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         ended_at: Some(e.ended_at),
         updated_at: Some(e.last.at),
         server_time: Utc::now(),
-        market_time: market_of(e.clock.as_ref()).0,
-        market_speed: market_of(e.clock.as_ref()).1,
+        market_time,
+        market_speed,
         last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
         no_entry_reason: None,
         stale_quotes: None,

@@ -381,7 +381,7 @@ pub fn from_seed(v: &Value) -> Result<SeedImport, Error> {
             }
         }
     }
-    if key_is_set(&r, "max_loss_pct") {
+    if r.get("max_loss_pct").is_some() {
         r.note(
             "max_loss_pct",
             Some("exit_basis.max_loss"),
@@ -389,7 +389,7 @@ pub fn from_seed(v: &Value) -> Result<SeedImport, Error> {
             "judged on the PnL at the marks, as in the original (exit_basis.max_loss = mark)",
         );
     }
-    if key_is_set(&r, "max_profit_pct") {
+    if r.get("max_profit_pct").is_some() {
         r.note(
             "max_profit_pct",
             Some("exit_basis.max_profit"),
@@ -593,10 +593,6 @@ pub fn from_seed(v: &Value) -> Result<SeedImport, Error> {
         active,
         notes: r.notes,
     })
-}
-
-fn key_is_set(r: &Reader, key: &str) -> bool {
-    r.get(key).is_some()
 }
 
 #[cfg(test)]

@@ -565,12 +565,12 @@ impl Scenario {
             .iter()
             .map(|s| {
                 let at = match s.when {
-                    When::After(secs) => {
-                        start
-                            + chrono::Duration::seconds(
-                                i64::try_from(secs).unwrap_or(i64::MAX / 1000),
-                            )
-                    }
+                    // A step beyond any representable time never comes.
+                    When::After(secs) => i64::try_from(secs)
+                        .ok()
+                        .and_then(chrono::Duration::try_seconds)
+                        .and_then(|d| start.checked_add_signed(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC),
                     When::At(at) => at,
                 };
                 (at, s.fault.clone())
@@ -648,6 +648,12 @@ mod tests {
             .map(|(_, f)| f.knob.name())
             .collect();
         assert_eq!(names, ["latency", "stale_quotes", "clear"]);
+        // A step too far to represent is scheduled never, not a panic.
+        let far = Scenario::from_value(serde_json::json!({"step": [
+            {"after_secs": u64::MAX, "fault": "clear"},
+        ]}))
+        .expect("valid");
+        assert_eq!(far.timeline(start)[0].0, DateTime::<Utc>::MAX_UTC);
         for (v, says) in [
             (
                 serde_json::json!({"step": [{"fault": "clear"}]}),

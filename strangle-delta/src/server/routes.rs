@@ -808,18 +808,12 @@ async fn balances(State(st): St) -> Response {
             Some(full::position_margin(p, c, spot_of(c)))
         })
         .sum();
-    let reduce_only: std::collections::HashSet<ClientOrderId> = st
-        .orders()
-        .by_coid
+    let open = st.venue.open_orders();
+    let reduce_only =
+        |id: &ClientOrderId| st.orders().by_coid.get(id).is_some_and(|m| m.reduce_only);
+    let order_margin: Decimal = open
         .iter()
-        .filter(|(_, m)| m.reduce_only)
-        .map(|(id, _)| id.clone())
-        .collect();
-    let order_margin: Decimal = st
-        .venue
-        .open_orders()
-        .iter()
-        .filter(|o| o.side == CoreSide::Sell && !reduce_only.contains(&o.client_order_id))
+        .filter(|o| o.side == CoreSide::Sell && !reduce_only(&o.client_order_id))
         .filter_map(|o| {
             let c = contracts.get(&o.symbol)?;
             Some(full::short_margin(o.size - o.filled_size(), c, spot_of(c)))

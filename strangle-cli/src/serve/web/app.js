@@ -508,6 +508,23 @@ async function pollLive() {
   root.replaceChildren(cards, chart, legs, notes);
 }
 
+// An SVG chart of W×H with this accessible title and markup.
+function svgOf(W, H, title, markup) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  svg.innerHTML = markup;
+  return svg;
+}
+
+// The zero line and the y range's labels of a chart with left padding P.
+function yAxis(P, W, sy, y0, y1) {
+  return `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
+    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
+    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`;
+}
+
 // A session's PnL over time: net at the marks, what closing would realise, and the exit
 // levels (max loss, max profit, trailing) as dashed lines, with a dated time axis.
 function pnlChart(title, marks, levels) {
@@ -526,20 +543,13 @@ function pnlChart(title, marks, levels) {
   const path = (ys) => ys.map((y, i) => (y === null ? "" : `${i && ys[i - 1] !== null ? "L" : "M"}${sx(xs[i]).toFixed(1)},${sy(y).toFixed(1)}`)).join(" ");
   const time = (ms) => new Date(ms).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Kolkata" });
   const ticks = x1 > x0 ? [x0, (x0 + x1) / 2, x1] : [x0];
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", title);
-  svg.innerHTML = `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
-    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
-    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`
+  const svg = svgOf(W, H, title, yAxis(P, W, sy, y0, y1)
     + ticks.map((x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="11" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === 2 ? "end" : "middle"}">${time(x)} IST</text>`).join("")
     + lv.map((l) => `<line x1="${P}" x2="${W - P}" y1="${sy(Number(l.value)).toFixed(1)}" y2="${sy(Number(l.value)).toFixed(1)}" stroke="${l.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`
       + `<text x="${P + 4}" y="${(sy(Number(l.value)) - 4).toFixed(1)}" font-size="11" fill="${l.color}">${l.label}</text>`).join("")
     + `<path d="${path(close)}" fill="none" stroke="var(--warn)" stroke-width="1.5"/>`
     + `<path d="${path(net)}" fill="none" stroke="var(--acc)" stroke-width="2"/>`
-    + (marks.length <= 2 ? xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(net[i]).toFixed(1)}" r="4" fill="var(--acc)"/>`).join("") : "");
+    + (marks.length <= 2 ? xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(net[i]).toFixed(1)}" r="4" fill="var(--acc)"/>`).join("") : ""));
   box.append(svg, el("p", { class: "hint legend" },
     el("span", { class: "key k-acc", text: "PnL at marks" }), " ", el("span", { class: "key k-warn", text: "closing now (asks, exit fees in)" }),
     lv.length ? " · dashed: " + lv.map((l) => `${l.label} ${money(l.value, 4)}`).join(", ") : ""));
@@ -651,17 +661,10 @@ function lineChart(title, points, opts = {}) {
     ? xs.map((x, i) => `<line x1="${sx(x).toFixed(1)}" x2="${sx(x).toFixed(1)}" y1="${sy(0)}" y2="${sy(ys[i]).toFixed(1)}" stroke="${color}" stroke-width="6" stroke-opacity=".35"/>`
       + `<text x="${(sx(x) + 8).toFixed(1)}" y="${(sy(ys[i]) + 4).toFixed(1)}" font-size="12" fill="currentColor">${ys[i].toFixed(2)}</text>`).join("")
     : "";
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", title);
-  svg.innerHTML = `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
-    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
-    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`
+  const svg = svgOf(W, H, title, yAxis(P, W, sy, y0, y1)
     + ticks.map(tick).join("") + few
     + `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`
-    + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="${few ? 4 : 2.5}" fill="${color}"><title>${axisDate(x, true)}: ${ys[i].toFixed(4)}</title></circle>`).join("");
+    + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="${few ? 4 : 2.5}" fill="${color}"><title>${axisDate(x, true)}: ${ys[i].toFixed(4)}</title></circle>`).join(""));
   box.append(svg);
   return box;
 }
@@ -672,17 +675,12 @@ function barChart(title, buckets) {
   if (!buckets.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
   const max = Math.max(...buckets.map((b) => b.count), 1);
   const w = (W - 2 * P) / buckets.length;
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", title);
-  svg.innerHTML = buckets.map((b, i) => {
+  const svg = svgOf(W, H, title, buckets.map((b, i) => {
     const h = (b.count / max) * (H - 2 * P);
     const color = Number(b.to) <= 0 ? "var(--bad)" : "var(--ok)";
     return `<rect x="${(P + i * w + 1).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${Math.max(w - 2, 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${Number(b.from).toFixed(2)} to ${Number(b.to).toFixed(2)} USD: ${b.count}</title></rect>`;
   }).join("") + `<text x="${P}" y="${H - 8}" font-size="11" fill="currentColor">${Number(buckets[0].from).toFixed(2)}</text>`
-    + `<text x="${W - P}" y="${H - 8}" font-size="11" text-anchor="end" fill="currentColor">${Number(buckets[buckets.length - 1].to).toFixed(2)}</text>`;
+    + `<text x="${W - P}" y="${H - 8}" font-size="11" text-anchor="end" fill="currentColor">${Number(buckets[buckets.length - 1].to).toFixed(2)}</text>`);
   box.append(svg);
   return box;
 }
