@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use strangle_core::clock::ScaledClock;
+use strangle_core::model::Quote;
 
 use crate::credentials::Credentials;
 use crate::env::Environment;
@@ -211,6 +212,51 @@ impl DeltaClient {
             .await?
             .result
             .unwrap_or_default())
+    }
+
+    /// The quotes of an underlying's option tickers, optionally for one expiry date: the
+    /// same quotes as [`DeltaClient::tickers`] converted with
+    /// [`crate::convert::quote_of`], read straight from the answer's bytes
+    /// ([`crate::scan`]); an answer the fast path leaves alone is decoded the typed way.
+    pub async fn ticker_quotes(
+        &self,
+        underlying: &str,
+        expiry: Option<NaiveDate>,
+    ) -> Result<Vec<Quote>, DeltaError> {
+        let date = expiry.map(|d| d.format("%d-%m-%Y").to_string());
+        let mut pairs = vec![
+            ("contract_types", "call_options,put_options"),
+            ("underlying_asset_symbols", underlying),
+        ];
+        if let Some(d) = date.as_deref() {
+            pairs.push(("expiry_date", d));
+        }
+        let path = "/v2/tickers";
+        self.rest
+            .call_with(
+                Method::GET,
+                path,
+                &QueryString::new(pairs),
+                None,
+                false,
+                Retry::Safe,
+                |status, reset, bytes| {
+                    if (200..300).contains(&status) {
+                        if let Ok(quotes) = crate::scan::quotes_from_envelope(bytes) {
+                            return Ok(quotes);
+                        }
+                    }
+                    let env =
+                        crate::rest::decode::<Vec<Ticker>>("GET", path, status, reset, bytes)?;
+                    Ok(env
+                        .result
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(crate::convert::quote_of)
+                        .collect())
+                },
+            )
+            .await
     }
 
     /// One ticker.

@@ -5,12 +5,12 @@
 //!
 //! ```
 //! use strangle_core::model::Underlying;
-//! use strangle_delta::chain::{chain_from, parse_products, parse_tickers};
+//! use strangle_delta::chain::{chain_from, parse_products, parse_quotes};
 //!
 //! let products = parse_products(r#"{"success": true, "result": []}"#)?;
-//! let tickers = parse_tickers("[]")?;
+//! let quotes = parse_quotes("[]")?;
 //! // No ticker means no spot price: an error naming the underlying.
-//! assert!(chain_from(Underlying::Btc, &tickers, &products).is_err());
+//! assert!(chain_from(Underlying::Btc, &quotes, &products).is_err());
 //! # Ok::<(), strangle_delta::DeltaError>(())
 //! ```
 
@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
 use strangle_core::ids::Symbol;
-use strangle_core::model::{ChainEntry, ChainSnapshot, OptionContract, Underlying};
+use strangle_core::model::{ChainEntry, ChainSnapshot, OptionContract, Quote, Underlying};
 
 use crate::convert::{contract_of, quote_of};
 use crate::wire::{Product, Ticker};
@@ -67,6 +67,16 @@ pub fn parse_tickers(text: &str) -> Result<Vec<Ticker>, DeltaError> {
     parse_list(text, "/v2/tickers")
 }
 
+/// Parses a `/v2/tickers` answer (the whole envelope or its `result` list) into quotes: the
+/// same quotes as [`parse_tickers`] converted with [`quote_of`], by the fast path
+/// ([`crate::scan`]) when it can, and the typed way otherwise (and for the error).
+pub fn parse_quotes(text: &str) -> Result<Vec<Quote>, DeltaError> {
+    if let Ok(quotes) = crate::scan::quotes_from_payload(text.as_bytes()) {
+        return Ok(quotes);
+    }
+    Ok(parse_tickers(text)?.iter().filter_map(quote_of).collect())
+}
+
 /// Parses a `/v2/products` answer into option contracts by symbol.
 pub fn parse_products(text: &str) -> Result<Contracts, DeltaError> {
     Ok(contracts(&parse_list::<Product>(text, "/v2/products")?))
@@ -81,23 +91,24 @@ pub fn contracts(products: &[Product]) -> Contracts {
         .collect()
 }
 
-/// The chain of `underlying`: every ticker whose product is known and whose quote is usable,
-/// sorted by symbol, timestamped by the newest quote, with the spot of the first ticker that
-/// carries one. Tickers of other underlyings are left out.
+/// The chain of `underlying`: every quote whose product is known, sorted by symbol,
+/// timestamped by the newest quote, with the spot of the first quote that carries one.
+/// Quotes of other underlyings are left out.
 pub fn chain_from(
     underlying: Underlying,
-    tickers: &[Ticker],
+    quotes: &[Quote],
     products: &Contracts,
 ) -> Result<ChainSnapshot, DeltaError> {
-    let mut entries = Vec::with_capacity(tickers.len());
+    let mut entries = Vec::with_capacity(quotes.len());
     let (mut spot, mut ts) = (None, None::<DateTime<Utc>>);
-    for t in tickers {
-        let (Some(contract), Some(quote)) = (products.get(t.symbol.as_str()), quote_of(t)) else {
+    for quote in quotes {
+        let Some(contract) = products.get(&quote.symbol) else {
             continue;
         };
         if contract.underlying != underlying {
             continue;
         }
+        let quote = quote.clone();
         spot = spot.or(quote.spot);
         ts = ts.max(Some(quote.timestamp));
         entries.push(ChainEntry {
@@ -123,12 +134,12 @@ pub fn chain_from(
     }
 }
 
-/// Tickers whose product is not in `products` (a reason to refresh the product list).
-pub fn unknown_symbols<'a>(tickers: &'a [Ticker], products: &Contracts) -> Vec<&'a str> {
-    tickers
+/// Quotes whose product is not in `products` (a reason to refresh the product list).
+pub fn unknown_symbols<'a>(quotes: &'a [Quote], products: &Contracts) -> Vec<&'a str> {
+    quotes
         .iter()
-        .filter(|t| !products.contains_key(t.symbol.as_str()))
-        .map(|t| t.symbol.as_str())
+        .filter(|q| !products.contains_key(&q.symbol))
+        .map(|q| q.symbol.as_str())
         .collect()
 }
 
@@ -151,7 +162,7 @@ mod tests {
         ) else {
             panic!("the Delta fixtures are missing from tests/fixtures");
         };
-        let tickers = parse_tickers(&t).expect("tickers");
+        let tickers = parse_quotes(&t).expect("tickers");
         let products = parse_products(&p).expect("products");
         assert!(!products.is_empty());
         assert!(unknown_symbols(&tickers, &products).is_empty());
@@ -176,6 +187,11 @@ mod tests {
         let e = parse_tickers("{\"result\": [{\"symbol\": 5}]}").expect_err("bad item");
         assert!(e.to_string().contains("item 0"), "{e}");
         let e = parse_tickers("[1,").expect_err("syntax");
+        assert!(e.to_string().contains("line 1"), "{e}");
+        // The quotes' fast path gives up on both and the typed decoder names the problem.
+        let e = parse_quotes("{\"result\": [{\"symbol\": 5}]}").expect_err("bad item");
+        assert!(e.to_string().contains("item 0"), "{e}");
+        let e = parse_quotes("[1,").expect_err("syntax");
         assert!(e.to_string().contains("line 1"), "{e}");
         let e = parse_products("{\"nothing\": 1}").expect_err("shape");
         assert!(e.to_string().contains("expected a list"), "{e}");

@@ -34,13 +34,37 @@ pub fn contract_of(p: &Product) -> Option<OptionContract> {
     })
 }
 
+/// Powers of ten a binary float holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The binary float nearest to a decimal (correctly rounded, as parsing its text would give),
+/// for greeks and IVs. The common case (a mantissa under 2^53, at most 22 decimals) is one
+/// exact division; the rest goes through the decimal's text.
+pub fn decimal_f64(d: Decimal) -> f64 {
+    let m = d.mantissa().unsigned_abs();
+    let scale = d.scale() as usize;
+    let magnitude = if m < (1u128 << 53) && scale < EXACT_POW10.len() {
+        (m as u64) as f64 / EXACT_POW10[scale]
+    } else {
+        d.abs().to_string().parse().unwrap_or(f64::NAN)
+    };
+    if d.is_sign_negative() {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 /// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote"; `None` when
 /// the ticker lacks a time or mark, or its symbol is not a [`Symbol`].
 pub fn quote_of(t: &Ticker) -> Option<Quote> {
     let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(t.timestamp?).ok()?;
     let q = t.quotes.clone().unwrap_or_default();
     let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
+    let f = |d: Option<Decimal>| d.map(decimal_f64);
     let bid = positive(q.best_bid);
     let ask = positive(q.best_ask);
     Some(Quote {
@@ -71,7 +95,7 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
 pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
     let d = t.d.first()?;
     let timestamp = micros_to_time::<serde_json::Error>(t.ts?).ok()?;
-    let f = |d: Option<Decimal>| d.and_then(|x| rust_decimal::prelude::ToPrimitive::to_f64(&x));
+    let f = |d: Option<Decimal>| d.map(decimal_f64);
     let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
     let (bid, ask) = (positive(d.best_bid()), positive(d.best_ask()));
     Some(Quote {
@@ -128,6 +152,31 @@ mod tests {
             timestamp: Some(1_773_136_800_000_000),
             mark_price: Some(dec!(512.5)),
             ..Ticker::default()
+        }
+    }
+
+    /// Greeks and IVs are the floats their text gives (correctly rounded), whatever the
+    /// decimal's scale or size.
+    #[test]
+    fn decimals_become_the_nearest_float() {
+        use std::str::FromStr;
+        for s in [
+            "0.58022087",
+            "-194.83141094",
+            "-0.00000000",
+            "0.1",
+            "0.3",
+            "2.38749299",
+            "123456789012345678.9",
+            "0.0000000000000000000000000001",
+            "79228162514264337593543950335",
+            "9007199254740993",
+        ] {
+            let d = Decimal::from_str(s).expect(s);
+            let f = decimal_f64(d);
+            // The decimal's own text: `-0.00000000` reads as zero, with no sign.
+            let want: f64 = d.to_string().parse().expect(s);
+            assert_eq!(f.to_bits(), want.to_bits(), "{s}");
         }
     }
 

@@ -398,12 +398,12 @@ impl DeltaExchange {
 #[async_trait]
 impl MarketData for DeltaExchange {
     async fn chain(&self, underlying: Underlying) -> Result<ChainSnapshot> {
-        let tickers = self.client.tickers(underlying.as_str(), None).await?;
+        let quotes = self.client.ticker_quotes(underlying.as_str(), None).await?;
         let mut products = self.products(false).await?;
-        if !crate::chain::unknown_symbols(&tickers, &products).is_empty() {
+        if !crate::chain::unknown_symbols(&quotes, &products).is_empty() {
             products = self.products(true).await?;
         }
-        let chain = crate::chain::chain_from(underlying, &tickers, &products)?;
+        let chain = crate::chain::chain_from(underlying, &quotes, &products)?;
         self.spot.lock().await.insert(underlying, chain.spot);
         Ok(chain)
     }

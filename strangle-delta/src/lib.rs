@@ -7,6 +7,7 @@
 //! | [`credentials`] | API key and secret from the environment or an owner-only file |
 //! | [`sign`] | HMAC-SHA256 request signing and the query string built once |
 //! | [`wire`] | Delta's JSON payloads (REST and WebSocket) with lenient number parsing ([`lenient`]) |
+//! | [`scan`] | the fast path from `/v2/tickers` bytes to quotes, checked against [`wire`] |
 //! | [`ratelimit`] | the weighted 10,000-units-per-5-minutes budget |
 //! | [`rest`] | the signed transport: budget, signing, retries with backoff |
 //! | [`api`] | typed endpoints ([`api::DeltaClient`]), order placement that never duplicates |
@@ -39,6 +40,7 @@ pub mod paper;
 pub mod ratelimit;
 pub mod rest;
 pub mod runner;
+pub mod scan;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod sign;

@@ -148,9 +148,38 @@ impl RestClient {
         auth: bool,
         retry: Retry,
     ) -> Result<Envelope<T>, DeltaError> {
+        let m = method.as_str().to_string();
+        self.call_with(
+            method,
+            path,
+            query,
+            body,
+            auth,
+            retry,
+            |status, reset, bytes| decode(&m, path, status, reset, bytes),
+        )
+        .await
+    }
+
+    /// Sends a request and reads the answer with `read(status, rate-limit reset, bytes)`,
+    /// retrying as [`RestClient::call`] does (a fast decoder for a hot payload uses this).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_with<R>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &QueryString,
+        body: Option<&str>,
+        auth: bool,
+        retry: Retry,
+        read: impl Fn(u16, Option<u64>, &[u8]) -> Result<R, DeltaError>,
+    ) -> Result<R, DeltaError> {
         let mut attempt = 0;
         loop {
-            let res = self.once::<T>(&method, path, query, body, auth).await;
+            let res = self
+                .once(&method, path, query, body, auth)
+                .await
+                .and_then(|(status, reset, bytes)| read(status, reset, &bytes));
             match res {
                 Ok(v) => return Ok(v),
                 Err(e) => {
@@ -175,14 +204,15 @@ impl RestClient {
         }
     }
 
-    async fn once<T: DeserializeOwned>(
+    /// One attempt: the answer's status, rate-limit reset (ms) and bytes.
+    async fn once(
         &self,
         method: &Method,
         path: &str,
         query: &QueryString,
         body: Option<&str>,
         auth: bool,
-    ) -> Result<Envelope<T>, DeltaError> {
+    ) -> Result<(u16, Option<u64>, bytes::Bytes), DeltaError> {
         let m = method.as_str();
         // Budget first, then the timestamp: waiting never ages a signature.
         self.limiter.acquire(weight(m, path)).await;
@@ -228,7 +258,7 @@ impl RestClient {
         if status == 429 {
             self.limiter.blocked_for(reset.unwrap_or(1000)).await;
         }
-        decode(m, path, status, reset, &bytes)
+        Ok((status, reset, bytes))
     }
 }
 

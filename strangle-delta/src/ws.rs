@@ -379,7 +379,7 @@ async fn connection(
                 last_heard = Instant::now();
                 match msg {
                     Some(Ok(Message::Text(t))) => {
-                        let frame = serde_json::from_str::<Frame>(&t).unwrap_or(Frame::Other);
+                        let frame = Frame::parse(&t).unwrap_or(Frame::Other);
                         let _ = tx.send(WsEvent::Frame { endpoint, frame: Box::new(frame), received: last_heard });
                     }
                     Some(Ok(Message::Close(_))) | None => return End::Retry("closed by the server".into()),

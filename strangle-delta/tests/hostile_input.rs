@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 use strangle_core::model::Underlying;
-use strangle_delta::chain::{chain_from, parse_products, parse_tickers};
+use strangle_delta::chain::{chain_from, parse_products, parse_quotes, parse_tickers};
 use strangle_delta::convert::{contract_of, quote_of_ws};
 use strangle_delta::wire::ws::Frame;
 
@@ -75,6 +75,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let text = String::from_utf8_lossy(&bytes);
         let _ = parse_tickers(&text);
+        let _ = parse_quotes(&text);
         let _ = parse_products(&text);
         frame(&text);
     }
@@ -90,7 +91,7 @@ proptest! {
         } else {
             (tickers, mutate(&products, kind, a, b, byte))
         };
-        match (parse_tickers(&t), parse_products(&p)) {
+        match (parse_quotes(&t), parse_products(&p)) {
             (Ok(t), Ok(p)) => {
                 if let Ok(c) = chain_from(Underlying::Btc, &t, &p) {
                     // Whatever survived is a well-formed chain.

@@ -111,7 +111,82 @@ on_both!(
     writes_are_idempotent_and_events_append_only,
     marks_are_group_committed,
     queries_pages_detail_csv_and_analytics,
+    cached_profiles_follow_every_write,
 );
+
+/// The cached profile list (the API's reads) shows every write made through the store at
+/// once: each write empties the cache, so none of these reads waits for its expiry.
+async fn cached_profiles_follow_every_write(store: Arc<Store>) {
+    let names = |l: &[strangle_store::StoredProfile]| -> Vec<String> {
+        l.iter().map(|p| p.profile.name.clone()).collect()
+    };
+    assert!(store.cached_profiles().await.expect("list").is_empty());
+    let a = store
+        .create_profile(&Profile::named("alpha"))
+        .await
+        .expect("create");
+    assert_eq!(
+        names(&store.cached_profiles().await.expect("list")),
+        ["alpha"]
+    );
+    let mut changed = a.profile.clone();
+    changed.name = "gamma".into();
+    store.update_profile(a.id, &changed).await.expect("update");
+    assert_eq!(
+        store
+            .cached_profile_by_id(a.id)
+            .await
+            .expect("one")
+            .profile
+            .name,
+        "gamma"
+    );
+    store.activate_profile(a.id).await.expect("activate");
+    assert!(store.cached_profile_by_id(a.id).await.expect("one").active);
+    store
+        .save_profile(&Profile::named("beta"))
+        .await
+        .expect("engine saves its profile");
+    assert_eq!(
+        names(&store.cached_profiles().await.expect("list")),
+        ["beta", "gamma"]
+    );
+    let beta = store.profile("beta").await.expect("beta");
+    store.delete_profile(beta.id).await.expect("delete");
+    assert_eq!(
+        names(&store.cached_profiles().await.expect("list")),
+        ["gamma"]
+    );
+    assert!(matches!(
+        store.cached_profile_by_id(beta.id).await,
+        Err(StoreError::NoProfile(_))
+    ));
+}
+
+/// Another process's write is not seen through this store's cache until the cached list
+/// expires ([`strangle_store::cache::PROFILE_CACHE_TTL`]); then it is.
+#[tokio::test]
+async fn another_processs_write_shows_once_the_cached_list_expires() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("strangle_cache")));
+    let api = Store::Sqlite(SqliteStore::open(&path).await.expect("opens"));
+    let other = Store::Sqlite(SqliteStore::open(&path).await.expect("opens"));
+    assert!(api.cached_profiles().await.expect("list").is_empty());
+    other
+        .create_profile(&Profile::named("elsewhere"))
+        .await
+        .expect("create");
+    // Served from memory: no database read, so the other process's row is not there yet.
+    assert!(api.cached_profiles().await.expect("list").is_empty());
+    tokio::time::sleep(
+        strangle_store::cache::PROFILE_CACHE_TTL + std::time::Duration::from_millis(50),
+    )
+    .await;
+    assert_eq!(api.cached_profiles().await.expect("list").len(), 1);
+    drop((api, other));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
 
 /// Runs a two-day sim with `ledger`; returns nothing, the ledger holds the records.
 async fn run_days<L: Ledger + 'static>(ledger: Arc<L>) {

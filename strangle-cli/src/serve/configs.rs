@@ -134,8 +134,8 @@ async fn not_running(api: &Api, id: i64, change: &str) -> Result<(), ApiError> {
 pub async fn list_configs(
     State(api): St,
     _: NoQuery,
-) -> Result<Json<Vec<StoredProfile>>, ApiError> {
-    Ok(Json(api.store.profiles().await?))
+) -> Result<Json<std::sync::Arc<Vec<StoredProfile>>>, ApiError> {
+    Ok(Json(api.store.cached_profiles().await?))
 }
 
 /// The settings a new profile starts from (every field at its default; `name` empty).
@@ -174,7 +174,7 @@ pub async fn get_config(
     _: NoQuery,
     Path(id): Path<i64>,
 ) -> Result<Json<StoredProfile>, ApiError> {
-    Ok(Json(api.store.profile_by_id(id).await?))
+    Ok(Json(api.store.cached_profile_by_id(id).await?))
 }
 
 /// Replaces a profile's settings with the whole profile given (refused while its engine

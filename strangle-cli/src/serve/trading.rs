@@ -494,7 +494,7 @@ impl Trading {
 
     /// The full runtime state of profile `id`.
     pub async fn runtime(&self, id: i64) -> Result<Runtime, ControlError> {
-        let stored = self.store.profile_by_id(id).await?;
+        let stored = self.store.cached_profile_by_id(id).await?;
         let (hb, state) = {
             let running = self.running.lock().await;
             match running.get(&id) {

@@ -1,0 +1,208 @@
+//! The fast path from `/v2/tickers` bytes to quotes (`strangle_delta::scan`) against the
+//! reference: serde through the wire types, then `convert::quote_of`. Wherever the fast path
+//! answers, its quotes are the reference's, field for field and bit for bit; on Delta's own
+//! payloads it always answers (so the comparison is not vacuous); on mutated payloads it
+//! either agrees or leaves the bytes to the reference.
+//!
+//! WebSocket frames decoded by `Frame::parse` (type first, then the variant's struct) are
+//! the frames serde's tagged enum gives, on Delta's frames and on mutations of them.
+//!
+//! `PROPTEST_CASES` sets the executions per property (default 2,000 here).
+
+use proptest::prelude::*;
+use strangle_core::model::Quote;
+use strangle_delta::convert::quote_of;
+use strangle_delta::rest::decode;
+use strangle_delta::scan::{quotes_from_envelope, quotes_from_payload};
+use strangle_delta::wire::ws::Frame;
+use strangle_delta::wire::Ticker;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+/// The reference: the REST decoder's envelope, then one quote per ticker that makes one.
+fn reference(bytes: &[u8]) -> Option<Vec<Quote>> {
+    let env = decode::<Vec<Ticker>>("GET", "/v2/tickers", 200, None, bytes).ok()?;
+    Some(
+        env.result
+            .unwrap_or_default()
+            .iter()
+            .filter_map(quote_of)
+            .collect(),
+    )
+}
+
+/// Quotes compared through their JSON, so a float's bits and a decimal's scale count.
+fn same(a: &[Quote], b: &[Quote]) -> bool {
+    serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
+        && a.iter().zip(b).all(|(x, y)| {
+            let bits = |q: &Quote| {
+                (
+                    q.mark_iv.map(f64::to_bits),
+                    q.bid_iv.map(f64::to_bits),
+                    q.ask_iv.map(f64::to_bits),
+                    q.greeks
+                        .as_ref()
+                        .map(|g| [g.delta, g.gamma, g.theta, g.vega].map(f64::to_bits)),
+                )
+            };
+            bits(x) == bits(y)
+        })
+}
+
+const CHAINS: &[&str] = &[
+    "tickers_btc_chain_full.json",
+    "tickers_eth_chain_full.json",
+    "tickers_btc_options.json",
+];
+
+#[test]
+fn delta_payloads_take_the_fast_path_and_agree_with_the_reference() {
+    for name in CHAINS {
+        let bytes = fixture(name);
+        let fast = quotes_from_envelope(&bytes).unwrap_or_else(|_| panic!("{name}: fell back"));
+        let want = reference(&bytes).expect(name);
+        assert!(!want.is_empty(), "{name}");
+        assert_eq!(fast.len(), want.len(), "{name}");
+        assert!(same(&fast, &want), "{name}");
+        // The recorded-file reader takes the envelope, and the bare list inside it.
+        let payload = quotes_from_payload(&bytes).expect(name);
+        assert!(same(&payload, &want), "{name}");
+        let value: serde_json::Value = serde_json::from_slice(&bytes).expect(name);
+        let list = serde_json::to_vec(&value["result"]).expect(name);
+        assert!(
+            same(&quotes_from_payload(&list).expect(name), &want),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn answers_that_are_not_a_success_are_left_to_the_reference() {
+    for text in [
+        r#"{"success": false, "error": {"code": "bad"}}"#,
+        r#"{"result": []}"#,
+        r#"{"success": true}"#,
+        r#"{"success": true, "result": null}"#,
+        r#"{"success": true, "result": [], "error": "x"}"#,
+        r#"{"success": true, "result": [], "result": []}"#,
+        r#"{"success": true, "result": [{"symbol": "C-BTC-1-010126", "symbol": "x"}]}"#,
+        r#"{"success": true, "result": [{"mark_price": "1"}]}"#,
+        r#"{"success": true, "result": [{"symbol": "s", "contract_type": null}]}"#,
+        r#"{"success": true, "result": [{"symbol": "s", "mark_price": "1e3"}]}"#,
+        r#"{"success": true, "result": [{"symbol": "s", "mark_price": "abc"}]}"#,
+        r#"{"success": true, "result": [{"symbol": "s", "product_id": "1"}]}"#,
+        r#"{"success": true, "result": [{"symbol": "s\u0041"}]}"#,
+        r#"{"success": true, "result": []} x"#,
+    ] {
+        assert!(quotes_from_envelope(text.as_bytes()).is_err(), "{text}");
+    }
+    // A success with an empty list, unknown fields and a null meta: the fast path answers.
+    let ok = r#"{"success": true, "result": [], "meta": {"after": null}, "x": [1, {"y": "\n"}]}"#;
+    assert_eq!(quotes_from_envelope(ok.as_bytes()), Ok(vec![]));
+}
+
+/// A mutation of `bytes` (not necessarily UTF-8 any more): a byte replaced, a slice cut out,
+/// a slice duplicated, or the bytes cut short.
+fn mutate(bytes: &[u8], kind: u8, a: usize, b: usize, byte: u8) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    let (i, j) = (a % v.len(), b % v.len());
+    let (lo, hi) = (i.min(j), i.max(j));
+    match kind % 4 {
+        0 => v[i] = byte,
+        1 => {
+            v.drain(lo..hi);
+        }
+        2 => {
+            let piece = v[lo..hi].to_vec();
+            v.splice(lo..lo, piece);
+        }
+        _ => v.truncate(i),
+    }
+    v
+}
+
+const FRAMES: &[&str] = &[
+    "ws_ticker.json",
+    "ws_ticker_untraded.json",
+    "ws_ob_l1.json",
+    "ws_mark_price.json",
+    "ws_spot_price.json",
+    "ws_orders_update.json",
+    "ws_heartbeat.json",
+    "ws_v2_ticker_legacy.json",
+];
+
+fn frame_reference(text: &str) -> Option<Frame> {
+    serde_json::from_str::<Frame>(text).ok()
+}
+
+#[test]
+fn delta_frames_decode_as_the_tagged_enum_does() {
+    for name in FRAMES {
+        let text = String::from_utf8(fixture(name)).expect(name);
+        let want = frame_reference(&text);
+        assert!(want.is_some(), "{name}");
+        assert_eq!(Frame::parse(&text), want, "{name}");
+    }
+    let ticker = String::from_utf8(fixture("ws_ticker.json")).expect("ticker");
+    assert!(matches!(Frame::parse(&ticker), Some(Frame::Ticker(_))));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Wherever the fast path answers a mutated payload, the reference answers the same.
+    #[test]
+    fn mutated_payloads_agree_or_fall_back(
+        n in 0..CHAINS.len(), kind in any::<u8>(), a in any::<usize>(), b in any::<usize>(), byte in any::<u8>()
+    ) {
+        let bytes = mutate(&fixture(CHAINS[n]), kind, a, b, byte);
+        if let Ok(fast) = quotes_from_envelope(&bytes) {
+            let want = reference(&bytes);
+            prop_assert!(want.is_some(), "the fast path accepted what the reference refuses");
+            prop_assert!(same(&fast, &want.unwrap_or_default()));
+        }
+    }
+
+    /// Random decimal texts in every field the quote reads: fast and reference agree.
+    #[test]
+    fn decimal_forms_agree(
+        digits in "-?[0-9]{1,20}(\\.[0-9]{1,20})?", field in 0usize..6, number in any::<bool>()
+    ) {
+        let fields = ["mark_price", "spot_price", "oi_contracts", "mark_vol", "strike_price", "size"];
+        let value = if number && !digits.contains('.') { digits.clone() } else { format!("\"{digits}\"") };
+        let text = format!(
+            r#"{{"success":true,"result":[{{"symbol":"C-BTC-1-010126","timestamp":1773115200000000,"mark_price":"1","quotes":{{"best_bid":{value},"bid_iv":{value}}},"greeks":{{"delta":{value}}},"{}":{value}}}]}}"#,
+            fields[field]
+        );
+        let want = reference(text.as_bytes());
+        if let Ok(fast) = quotes_from_envelope(text.as_bytes()) {
+            prop_assert!(want.is_some());
+            prop_assert!(same(&fast, &want.unwrap_or_default()), "{}", text);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Mutated frames: `Frame::parse` and the tagged enum agree, both ways.
+    #[test]
+    fn mutated_frames_agree(
+        n in 0..FRAMES.len(), kind in any::<u8>(), a in any::<usize>(), b in any::<usize>(), byte in any::<u8>()
+    ) {
+        let bytes = mutate(&fixture(FRAMES[n]), kind, a, b, byte);
+        let text = String::from_utf8_lossy(&bytes);
+        prop_assert_eq!(Frame::parse(&text), frame_reference(&text));
+    }
+}
