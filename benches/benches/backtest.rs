@@ -54,6 +54,18 @@ fn replay(c: &mut Criterion) {
                 .expect("backtest")
         })
     });
+    // The same run stepping every minute while idle, as before backtests advanced by
+    // events: the side-by-side figure for that change.
+    let stepping = Backtest {
+        step_while_idle: true,
+        ..bt.clone()
+    };
+    g.bench_function("replay/1_day_1000_contracts_1min_stepping_idle", |b| {
+        b.iter(|| {
+            rt.block_on(stepping.run(SharedFeed::new(data.clone())))
+                .expect("backtest")
+        })
+    });
     g.finish();
 }
 

@@ -36,6 +36,59 @@ async fn a_week_of_real_btc_hourly_data_trades_every_day_deterministically() {
     assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
 }
 
+/// Backtests advance by events: with no session open the clock jumps to the next entry
+/// window instead of stepping every poll. The result and the report are byte for byte those
+/// of stepping every minute, on the committed data, with the settings of the tests below
+/// too (stale exits that wait, model fills, settlement at expiry).
+#[tokio::test]
+async fn jumping_over_idle_time_changes_nothing_in_the_result() {
+    let plain = profile(&committed("profiles/btc-hourly.toml")).expect("profile");
+    let until = Utc.with_ymd_and_hms(2021, 11, 7, 6, 0, 0).single();
+    for (name, p, stale) in [
+        ("btc-hourly", plain, strangle_core::sim::StaleQuotes::Wait),
+        (
+            "ten-minute quotes",
+            ten_minute_quotes(),
+            strangle_core::sim::StaleQuotes::Wait,
+        ),
+        (
+            "model fills",
+            ten_minute_quotes(),
+            strangle_core::sim::StaleQuotes::Model,
+        ),
+    ] {
+        let bt = Backtest {
+            until,
+            stale_quotes: stale,
+            ..Backtest::new(p)
+        };
+        let jumping = bt.run(feed()).await.expect("backtest");
+        let stepping = Backtest {
+            step_while_idle: true,
+            ..bt.clone()
+        }
+        .run(feed())
+        .await
+        .expect("backtest");
+        assert!(!jumping.sessions.is_empty(), "{name}: it trades");
+        assert!(
+            jumping.engine_steps * 2 < stepping.engine_steps,
+            "{name}: idle time is jumped over ({} steps against {})",
+            jumping.engine_steps,
+            stepping.engine_steps
+        );
+        let json = |r: &strangle_core::backtest::BacktestResult| {
+            serde_json::to_string(r).expect("serialises")
+        };
+        assert_eq!(json(&jumping), json(&stepping), "{name}");
+        assert_eq!(
+            jumping.report().to_json(&jumping),
+            stepping.report().to_json(&stepping),
+            "{name}"
+        );
+    }
+}
+
 /// The btc-hourly profile with quotes usable for 10 minutes, exiting five minutes before the
 /// 12:00 UTC expiry: the exit finds the 11:00 quotes stale.
 fn ten_minute_quotes() -> strangle_core::profile::Profile {

@@ -112,6 +112,10 @@ pub struct Engine<E, L, C> {
     commands: mpsc::UnboundedReceiver<EngineCommand>,
     status: watch::Sender<Status>,
     restart_pending: bool,
+    /// Step every poll interval even with nothing to watch (see [`Engine::step_while_idle`]).
+    step_idle: bool,
+    /// Steps taken so far.
+    steps: u64,
     /// The operator's stop or panic, kept so that a restart replacing the strategy hands it
     /// on instead of forgetting it.
     stop_requested: Option<Command>,
@@ -154,6 +158,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             commands: rx,
             status: stx,
             restart_pending: false,
+            step_idle: false,
+            steps: 0,
             stop_requested: None,
             unreadable: std::collections::HashMap::new(),
             last_error: None,
@@ -207,7 +213,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             let mut wake = now + self.config.poll_interval;
             if let Some(d) = self.strategy.next_deadline(now).filter(|d| *d > now) {
-                wake = wake.min(d);
+                // A backtest with nothing to watch jumps to the next thing due: the steps
+                // in between would ask nothing and decide nothing (see `idle_until`).
+                wake = if self.idle_until(now) { d } else { wake.min(d) };
             }
             if let Some(u) = until {
                 wake = wake.min(u);
@@ -220,6 +228,24 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 () = self.clock.sleep_until(wake) => {}
             }
         }
+    }
+
+    /// Makes a backtest step every poll interval even when idle, as every engine did before
+    /// backtests advanced by events; the results are the same (tested), only slower.
+    pub fn step_while_idle(&mut self, on: bool) {
+        self.step_idle = on;
+    }
+
+    /// Whether the steps from `now` to the strategy's next deadline can be skipped without
+    /// changing anything: a backtest (no dead-man switch to keep alive, no operator, a
+    /// venue that moves only when asked), no session, no restart pending and nothing to
+    /// ask the market. Such a step feeds only a timer, which decides nothing without a
+    /// session; the market is first asked at the deadline, as it would be by stepping.
+    fn idle_until(&self, now: DateTime<Utc>) -> bool {
+        self.config.mode == Mode::Backtest
+            && !self.step_idle
+            && !self.restart_pending
+            && self.strategy.is_idle(now)
     }
 
     async fn queue_command(&mut self, cmd: EngineCommand) -> Result<()> {
@@ -242,8 +268,14 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         self.feed(now, Event::Command(cmd)).await
     }
 
+    /// Steps taken so far (a backtest's measure of work).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// One pass: commands, restart, order polls, market data.
     pub async fn step(&mut self) -> Result<()> {
+        self.steps += 1;
         let now = self.clock.now();
         while let Ok(cmd) = self.commands.try_recv() {
             self.queue_command(cmd).await?;

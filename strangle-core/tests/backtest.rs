@@ -74,6 +74,38 @@ async fn a_backtest_trades_each_day_and_repeats_itself_exactly() {
     assert_eq!(rep.to_html(&r), rep2.to_html(&again));
 }
 
+/// On minute chains (an entry, exits and expiries that fall between snapshots of an hourly
+/// series never would), jumping over idle time gives the result of stepping every poll, to
+/// the byte, with a fraction of the steps.
+#[tokio::test]
+async fn jumping_over_idle_time_gives_the_stepped_result() {
+    let jumping = backtest()
+        .run(VecFeed::new(chains()))
+        .await
+        .expect("backtest");
+    let stepping = Backtest {
+        step_while_idle: true,
+        ..backtest()
+    }
+    .run(VecFeed::new(chains()))
+    .await
+    .expect("backtest");
+    assert_eq!(jumping.sessions.len(), 3);
+    let json =
+        |r: &strangle_core::backtest::BacktestResult| serde_json::to_string(r).expect("json");
+    assert_eq!(json(&jumping), json(&stepping));
+    assert_eq!(
+        jumping.report().to_json(&jumping),
+        stepping.report().to_json(&stepping)
+    );
+    assert!(
+        jumping.engine_steps * 2 < stepping.engine_steps,
+        "{} steps against {}",
+        jumping.engine_steps,
+        stepping.engine_steps
+    );
+}
+
 #[tokio::test]
 async fn the_renderings_hold_every_session() {
     let r = backtest()

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{Map, Value};
 use strangle_core::error::FieldError;
@@ -128,14 +129,35 @@ async fn not_running(api: &Api, id: i64, change: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The JSON of the profile list last served, with the list it was made from: while the
+/// store's cache hands out the same list (no write, not expired), the body is reused.
+#[derive(Default)]
+pub struct ListJson(std::sync::Mutex<Option<(Arc<Vec<StoredProfile>>, Bytes)>>);
+
+impl ListJson {
+    /// The body for `list`, made once per list.
+    fn body(&self, list: Arc<Vec<StoredProfile>>) -> Result<Bytes, ApiError> {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made_from, body)) = last.as_ref() {
+            if Arc::ptr_eq(made_from, &list) {
+                return Ok(body.clone());
+            }
+        }
+        let body = Bytes::from(
+            serde_json::to_vec(&*list)
+                .map_err(|e| ApiError::Internal(format!("profiles to JSON: {e}")))?,
+        );
+        *last = Some((list, body.clone()));
+        Ok(body)
+    }
+}
+
 /// Every profile.
 #[utoipa::path(get, path = "/api/configs", tag = "configs",
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
-pub async fn list_configs(
-    State(api): St,
-    _: NoQuery,
-) -> Result<Json<std::sync::Arc<Vec<StoredProfile>>>, ApiError> {
-    Ok(Json(api.store.cached_profiles().await?))
+pub async fn list_configs(State(api): St, _: NoQuery) -> Result<Response, ApiError> {
+    let body = api.configs_json.body(api.store.cached_profiles().await?)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The settings a new profile starts from (every field at its default; `name` empty).

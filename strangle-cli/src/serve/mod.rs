@@ -94,6 +94,8 @@ pub struct Api {
     token: String,
     trading: Arc<trading::Trading>,
     metrics: metrics::Metrics,
+    /// `GET /api/configs`'s body for the profile list it was made from.
+    configs_json: configs::ListJson,
 }
 
 /// The API token from the environment (never from the command line, never printed).
@@ -241,6 +243,7 @@ pub fn app(store: Arc<Store>, settings: ApiSettings) -> Result<App, CliError> {
         token: settings.token,
         trading: trading.clone(),
         metrics: metrics::Metrics::new(),
+        configs_json: configs::ListJson::default(),
     });
     let mut router =
         routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));

@@ -123,6 +123,9 @@ pub struct Backtest {
     /// What an exit does when its quote is older than the profile's `max_quote_age_secs`:
     /// wait for a fresh one (the default) or fill at a model price.
     pub stale_quotes: StaleQuotes,
+    /// Step every poll interval while no session is open, instead of jumping to the next
+    /// entry window (the results are the same; this only exists to show that they are).
+    pub step_while_idle: bool,
 }
 
 /// Everything a backtest produced.
@@ -152,6 +155,11 @@ pub struct BacktestResult {
     /// Orders that waited at the venue for a fresh quote, and fills priced by the model.
     #[serde(default)]
     pub quote_stats: QuoteStats,
+    /// Engine steps the run took: how much work it was, not part of what it found (left out
+    /// of the serialised result, which is the same whether idle time was stepped through or
+    /// jumped over).
+    #[serde(skip)]
+    pub engine_steps: u64,
 }
 
 impl BacktestResult {
@@ -170,6 +178,7 @@ impl Backtest {
             poll: Duration::minutes(1),
             until: None,
             stale_quotes: StaleQuotes::Wait,
+            step_while_idle: false,
         }
     }
 
@@ -212,6 +221,7 @@ impl Backtest {
                     start.to_rfc3339()
                 )],
                 quote_stats: QuoteStats::default(),
+                engine_steps: 0,
             });
         }
         let clock = Arc::new(ManualClock::new(start));
@@ -237,6 +247,7 @@ impl Backtest {
             clock.clone(),
         )
         .await?;
+        engine.step_while_idle(self.step_while_idle);
         let stats_now = || stats.lock().map(|s| s.clone()).unwrap_or_default();
         loop {
             let now = clock.now();
@@ -291,6 +302,7 @@ impl Backtest {
             settlements: venue.settlements(),
             warnings,
             quote_stats: venue.quote_stats(),
+            engine_steps: engine.steps(),
         })
     }
 }

@@ -340,6 +340,14 @@ impl Strategy {
         MarketNeed::Nothing
     }
 
+    /// No session and nothing to ask the market at `now`: a timer at `now` decides nothing,
+    /// and nothing changes until [`Strategy::next_deadline`].
+    pub fn is_idle(&self, now: DateTime<Utc>) -> bool {
+        self.live.is_none()
+            && self.working_orders().is_empty()
+            && matches!(self.market_need(now), MarketNeed::Nothing)
+    }
+
     /// The next instant at which something is due without any market change: the next
     /// entry window, an order timeout, the planned exit or the expiry buffer.
     pub fn next_deadline(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
