@@ -286,6 +286,22 @@ fn pick_side<'a>(
     expiry: DateTime<Utc>,
     kind: OptionKind,
 ) -> Result<&'a ChainEntry, NoEntry> {
+    // The near misses only explain a side with no contract: they are looked for (a decimal
+    // and a symbol per contract outside the range) on a second pass, only then.
+    scan_side(chain, profile, now, expiry, kind, false)
+        .or_else(|_| scan_side(chain, profile, now, expiry, kind, true))
+}
+
+/// One pass over a side's contracts on `expiry`: the best one, or why there is none (with
+/// the nearest contracts when `near_misses`).
+fn scan_side<'a>(
+    chain: &'a ChainSnapshot,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    expiry: DateTime<Utc>,
+    kind: OptionKind,
+    near_misses: bool,
+) -> Result<&'a ChainEntry, NoEntry> {
     let mut rej = Rejections::default();
     let mut nearest = wanted(profile, kind);
     let stale_before =
@@ -299,12 +315,14 @@ fn pick_side<'a>(
         rej.listed += 1;
         let score = match score(e, profile, stale_before, &mut rej) {
             Ok(score) => score,
-            Err(Some(value)) => {
-                nearest.offer(NearMiss {
-                    symbol: e.contract.symbol.clone(),
-                    strike: e.contract.strike,
-                    value,
-                });
+            Err(Some(miss)) => {
+                if near_misses {
+                    nearest.offer(NearMiss {
+                        symbol: e.contract.symbol.clone(),
+                        strike: e.contract.strike,
+                        value: miss.value(),
+                    });
+                }
                 continue;
             }
             Err(None) => continue,
@@ -321,6 +339,24 @@ fn pick_side<'a>(
         rejected: rej,
         nearest: Box::new(nearest),
     })
+}
+
+/// A contract outside the wanted range, by what it was measured on.
+enum Miss {
+    /// Its |delta|.
+    Delta(f64),
+    /// Its premium.
+    Premium(Decimal),
+}
+
+impl Miss {
+    /// The value a [`NearMiss`] reports: |delta| to four places, or the premium.
+    fn value(&self) -> Decimal {
+        match self {
+            Miss::Delta(d) => delta_value(*d),
+            Miss::Premium(p) => *p,
+        }
+    }
 }
 
 /// The range a side's contracts must fall in, with no contract offered yet.
@@ -372,7 +408,7 @@ fn score(
     profile: &Profile,
     stale_before: DateTime<Utc>,
     rej: &mut Rejections,
-) -> Result<f64, Option<Decimal>> {
+) -> Result<f64, Option<Miss>> {
     let q = &e.quote;
     let liq = &profile.liquidity;
     if q.timestamp < stale_before {
@@ -394,7 +430,7 @@ fn score(
             };
             if !profile.delta_band.contains(d) {
                 rej.outside += 1;
-                return Err(Some(delta_value(d)));
+                return Err(Some(Miss::Delta(d)));
             }
             match profile.pick_rule {
                 PickRule::ClosestToMid => (d - profile.delta_band.mid()).abs(),
@@ -424,7 +460,7 @@ fn score(
             };
             if price < w.min || price > w.max {
                 rej.outside += 1;
-                return Err(Some(price));
+                return Err(Some(Miss::Premium(price)));
             }
             let mid = (w.min + w.max) / Decimal::TWO;
             (price - mid).abs().to_f64().ok_or(None)?
