@@ -199,16 +199,8 @@ impl DeltaClient {
         underlying: &str,
         expiry: Option<NaiveDate>,
     ) -> Result<Vec<Ticker>, DeltaError> {
-        let date = expiry.map(|d| d.format("%d-%m-%Y").to_string());
-        let mut pairs = vec![
-            ("contract_types", "call_options,put_options"),
-            ("underlying_asset_symbols", underlying),
-        ];
-        if let Some(d) = date.as_deref() {
-            pairs.push(("expiry_date", d));
-        }
         Ok(self
-            .get("/v2/tickers", QueryString::new(pairs), false)
+            .get("/v2/tickers", tickers_query(underlying, expiry), false)
             .await?
             .result
             .unwrap_or_default())
@@ -223,20 +215,12 @@ impl DeltaClient {
         underlying: &str,
         expiry: Option<NaiveDate>,
     ) -> Result<Vec<Quote>, DeltaError> {
-        let date = expiry.map(|d| d.format("%d-%m-%Y").to_string());
-        let mut pairs = vec![
-            ("contract_types", "call_options,put_options"),
-            ("underlying_asset_symbols", underlying),
-        ];
-        if let Some(d) = date.as_deref() {
-            pairs.push(("expiry_date", d));
-        }
         let path = "/v2/tickers";
         self.rest
             .call_with(
                 Method::GET,
                 path,
-                &QueryString::new(pairs),
+                &tickers_query(underlying, expiry),
                 None,
                 false,
                 Retry::Safe,
@@ -576,4 +560,17 @@ fn not_found_is_none<T>(r: Result<Envelope<T>, DeltaError>) -> Result<Option<T>,
         Err(e) if says_order_absent(&e) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The query of `GET /v2/tickers` for an underlying's options, optionally one expiry date.
+fn tickers_query(underlying: &str, expiry: Option<NaiveDate>) -> QueryString {
+    let date = expiry.map(|d| d.format("%d-%m-%Y").to_string());
+    let mut pairs = vec![
+        ("contract_types", "call_options,put_options"),
+        ("underlying_asset_symbols", underlying),
+    ];
+    if let Some(d) = date.as_deref() {
+        pairs.push(("expiry_date", d));
+    }
+    QueryString::new(pairs)
 }

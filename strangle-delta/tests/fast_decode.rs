@@ -9,6 +9,9 @@
 //!
 //! `PROPTEST_CASES` sets the executions per property (default 2,000 here).
 
+mod mutate;
+
+use mutate::mutate;
 use proptest::prelude::*;
 use strangle_core::model::Quote;
 use strangle_delta::convert::quote_of;
@@ -109,26 +112,6 @@ fn answers_that_are_not_a_success_are_left_to_the_reference() {
     // A success with an empty list, unknown fields and a null meta: the fast path answers.
     let ok = r#"{"success": true, "result": [], "meta": {"after": null}, "x": [1, {"y": "\n"}]}"#;
     assert_eq!(quotes_from_envelope(ok.as_bytes()), Ok(vec![]));
-}
-
-/// A mutation of `bytes` (not necessarily UTF-8 any more): a byte replaced, a slice cut out,
-/// a slice duplicated, or the bytes cut short.
-fn mutate(bytes: &[u8], kind: u8, a: usize, b: usize, byte: u8) -> Vec<u8> {
-    let mut v = bytes.to_vec();
-    let (i, j) = (a % v.len(), b % v.len());
-    let (lo, hi) = (i.min(j), i.max(j));
-    match kind % 4 {
-        0 => v[i] = byte,
-        1 => {
-            v.drain(lo..hi);
-        }
-        2 => {
-            let piece = v[lo..hi].to_vec();
-            v.splice(lo..lo, piece);
-        }
-        _ => v.truncate(i),
-    }
-    v
 }
 
 const FRAMES: &[&str] = &[

@@ -6,6 +6,8 @@
 //! `PROPTEST_CASES` sets the executions per property (default 2,000 here; the full
 //! reliability run uses 100,000).
 
+mod mutate;
+
 use proptest::prelude::*;
 use strangle_core::model::Underlying;
 use strangle_delta::chain::{chain_from, parse_products, parse_quotes, parse_tickers};
@@ -24,27 +26,9 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
-/// A mutation of `text`: a byte replaced, a slice cut out, a slice duplicated, or the text
-/// cut short, at positions proptest picks.
+/// A mutation of `text` (see `mutate::mutate`), read back as text.
 fn mutate(text: &str, kind: u8, a: usize, b: usize, byte: u8) -> String {
-    let mut v = text.as_bytes().to_vec();
-    if v.is_empty() {
-        return String::new();
-    }
-    let (i, j) = (a % v.len(), b % v.len());
-    let (lo, hi) = (i.min(j), i.max(j));
-    match kind % 4 {
-        0 => v[i] = byte,
-        1 => {
-            v.drain(lo..hi);
-        }
-        2 => {
-            let piece = v[lo..hi].to_vec();
-            v.splice(lo..lo, piece);
-        }
-        _ => v.truncate(i),
-    }
-    String::from_utf8_lossy(&v).into_owned()
+    String::from_utf8_lossy(&mutate::mutate(text.as_bytes(), kind, a, b, byte)).into_owned()
 }
 
 const WS_FIXTURES: &[&str] = &[

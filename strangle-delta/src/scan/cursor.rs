@@ -264,27 +264,8 @@ impl<'a> Cursor<'a> {
                     }
                 }
             }
-            b'[' => {
-                if depth >= MAX_DEPTH {
-                    return Err(Fallback);
-                }
-                self.at += 1;
-                if self.peek()? == b']' {
-                    self.at += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_nested(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Fallback),
-                    }
-                }
-            }
+            b'[' if depth < MAX_DEPTH => self.array(|c| c.skip_nested(depth + 1)),
+            b'[' => Err(Fallback),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
