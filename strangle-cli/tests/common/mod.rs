@@ -146,12 +146,17 @@ pub fn sim_server_env(args: &[&str], env: &[(&str, &str)]) -> (Proc, String, Vec
 /// `strangle serve` on a free loopback port with its ledger in `dir`, the API token set and
 /// notifications off (stdout drained, stderr dropped). Returns the process and its base URL.
 pub fn serve(dir: &Dir, token: &str, args: &[&str]) -> (Proc, String) {
+    serve_on(&dir.ledger(), token, args)
+}
+
+/// [`serve`] on any ledger location (a SQLite file or a `postgres://` URL).
+pub fn serve_on(ledger: &str, token: &str, args: &[&str]) -> (Proc, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Proc(
         Command::new(env!("CARGO_BIN_EXE_strangle"))
             .arg("--ledger")
-            .arg(dir.ledger())
+            .arg(ledger)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env("STRANGLE_API_TOKEN", token)
