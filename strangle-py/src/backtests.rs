@@ -263,30 +263,8 @@ pub fn sweep(
         })
         .collect();
     let results = interrupt::run(py, move |cancel| -> PyResult<_> {
-        let make: Box<dyn Fn() -> Box<dyn MarketFeed> + Sync> = match &market {
-            Market::File(file) if file.kind == DataKind::Spot => {
-                let feed = file.series_feed().map_err(data_error)?;
-                Box::new(move || Box::new(feed.clone()))
-            }
-            Market::File(file) => {
-                let data = Arc::new(file.load_all().map_err(data_error)?);
-                Box::new(move || Box::new(SharedFeed::new(data.clone())))
-            }
-            Market::Synthetic(s) => {
-                let feed = s.feed();
-                Box::new(move || Box::new(feed.clone()))
-            }
-        };
-        let runs: Vec<Backtest> = match &market {
-            Market::Synthetic(s) => runs
-                .into_iter()
-                .map(|r| Backtest {
-                    until: Some(r.until.map_or(s.end(), |u| u.min(s.end()))),
-                    ..r
-                })
-                .collect(),
-            Market::File(_) => runs,
-        };
+        let make = feed_factory(&market)?;
+        let runs = within_synthetic(runs, &market);
         Ok(core_sweep::sweep_with(
             &runs,
             threads,
@@ -295,9 +273,18 @@ pub fn sweep(
         ))
     })??;
     let rows = core_sweep::rank(&variants, &results);
+    ranked(py, &variants, rows)
+}
+
+/// `{"rows": [ranked rows], "profiles": {name: profile}}`, as `sweep` returns it.
+fn ranked(
+    py: Python<'_>,
+    variants: &[core_sweep::Variant],
+    rows: Vec<core_sweep::SweepRow>,
+) -> PyResult<PyObject> {
     #[derive(Serialize)]
-    struct Ranked<'a, R: Serialize> {
-        rows: R,
+    struct Ranked<'a> {
+        rows: Vec<core_sweep::SweepRow>,
         profiles: std::collections::BTreeMap<&'a str, &'a strangle_core::profile::Profile>,
     }
     let profiles = variants
@@ -305,4 +292,115 @@ pub fn sweep(
         .map(|v| (v.profile.name.as_str(), &v.profile))
         .collect();
     to_py(py, &Ranked { rows, profiles })
+}
+
+/// A fresh feed of the market for each run: one shared copy of a chain file, a series or a
+/// synthetic walk.
+type FeedFactory = Box<dyn Fn() -> Box<dyn MarketFeed> + Sync>;
+
+fn feed_factory(market: &Market) -> PyResult<FeedFactory> {
+    Ok(match market {
+        Market::File(file) if file.kind == DataKind::Spot => {
+            let feed = file.series_feed().map_err(data_error)?;
+            Box::new(move || Box::new(feed.clone()))
+        }
+        Market::File(file) => {
+            let data = Arc::new(file.load_all().map_err(data_error)?);
+            Box::new(move || Box::new(SharedFeed::new(data.clone())))
+        }
+        Market::Synthetic(s) => {
+            let feed = s.feed();
+            Box::new(move || Box::new(feed.clone()))
+        }
+    })
+}
+
+/// Runs on a synthetic market end where the market does.
+fn within_synthetic(runs: Vec<Backtest>, market: &Market) -> Vec<Backtest> {
+    match market {
+        Market::Synthetic(s) => runs
+            .into_iter()
+            .map(|r| Backtest {
+                until: Some(r.until.map_or(s.end(), |u| u.min(s.end()))),
+                ..r
+            })
+            .collect(),
+        Market::File(_) => runs,
+    }
+}
+
+/// The profiles of a sweep, in grid order, each as the JSON a task takes
+/// ([`sweep_task`]): what `strangle.sweep` hands an executor, one task per profile.
+#[pyfunction]
+pub fn sweep_plan(profile_json: &str, grid_json: &str) -> PyResult<Vec<String>> {
+    let variants = plan(profile_json, grid_json)?;
+    variants
+        .iter()
+        .map(|v| {
+            serde_json::to_string(&v.profile)
+                .map_err(|e| PyValueError::new_err(format!("profile to JSON: {e}")))
+        })
+        .collect()
+}
+
+fn plan(profile_json: &str, grid_json: &str) -> PyResult<Vec<core_sweep::Variant>> {
+    let base = profiles::parse(profile_json)?;
+    let grid_value: serde_json::Value =
+        serde_json::from_str(grid_json).map_err(|e| PyValueError::new_err(format!("grid: {e}")))?;
+    let grid =
+        Grid::from_json(&grid_value).map_err(|e| PyValueError::new_err(format!("grid: {e}")))?;
+    grid.profiles(&base).map_err(crate::errors::profile_error)
+}
+
+/// One task of a sweep on an executor: the backtest of one profile, without the GIL.
+/// Returns `{"kpis": …}` or `{"error": "…"}` as JSON text (a failed run is a row of the
+/// sweep, as in the in-process sweep, not an exception).
+#[pyfunction]
+pub fn sweep_task(
+    py: Python<'_>,
+    profile_json: &str,
+    data_json: &str,
+    options_json: &str,
+) -> PyResult<String> {
+    let bt = settings(profile_json, options_json)?;
+    let market = market(data_json)?;
+    let outcome = interrupt::run(py, move |cancel| -> PyResult<_> {
+        let make = feed_factory(&market)?;
+        let bt = within_synthetic(vec![bt], &market).remove(0);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| BacktestError::new_err(format!("cannot start a runtime: {e}")))?;
+        Ok(rt.block_on(bt.run(Cancellable::new(make(), cancel))))
+    })??;
+    serde_json::to_string(&core_sweep::Outcome::of(&outcome))
+        .map_err(|e| PyValueError::new_err(format!("outcome: {e}")))
+}
+
+/// Ranks the outcomes of [`sweep_task`]s, given in [`sweep_plan`]'s order, exactly as the
+/// in-process sweep ranks its runs. Returns what `sweep` returns.
+#[pyfunction]
+pub fn sweep_rank(
+    py: Python<'_>,
+    profile_json: &str,
+    grid_json: &str,
+    outcomes: Vec<String>,
+) -> PyResult<PyObject> {
+    let variants = plan(profile_json, grid_json)?;
+    if outcomes.len() != variants.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} outcomes for {} profiles",
+            outcomes.len(),
+            variants.len()
+        )));
+    }
+    let outcomes = outcomes
+        .iter()
+        .map(|o| {
+            serde_json::from_str::<core_sweep::Outcome>(o)
+                .map_err(|e| PyValueError::new_err(format!("outcome: {e}")))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let rows = core_sweep::rank_outcomes(&variants, &outcomes);
+    ranked(py, &variants, rows)
 }

@@ -42,6 +42,9 @@ fn _strangle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chains::chain_view, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::backtest, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(backtests::sweep_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(backtests::sweep_task, m)?)?;
+    m.add_function(wrap_pyfunction!(backtests::sweep_rank, m)?)?;
     m.add_class::<ledger::NativeLedger>()?;
     m.add_class::<sessions::NativeSession>()?;
     m.add_class::<sessions::NativeLocalServer>()?;

@@ -227,17 +227,50 @@ pub fn sweep_with<F: MarketFeed + 'static>(
         .collect()
 }
 
+/// What one run of a sweep came to: its KPIs, or why it failed. What a run on another
+/// process or machine sends back ([`rank_outcomes`] ranks them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The run's KPIs.
+    Kpis(Kpis),
+    /// The run's error, as text.
+    Error(String),
+}
+
+impl Outcome {
+    /// The outcome of a run.
+    pub fn of(r: &Result<BacktestResult>) -> Self {
+        match r {
+            Ok(r) => Outcome::Kpis(r.report().kpis),
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    }
+}
+
 /// Ranks results: highest net first, then smallest drawdown, then name; failed runs last.
 pub fn rank(variants: &[Variant], results: &[Result<BacktestResult>]) -> Vec<SweepRow> {
+    let outcomes: Vec<Outcome> = results.iter().map(Outcome::of).collect();
+    rank_outcomes(variants, &outcomes)
+}
+
+/// [`rank`] of outcomes, one per variant in grid order (runs made elsewhere).
+pub fn rank_outcomes(variants: &[Variant], outcomes: &[Outcome]) -> Vec<SweepRow> {
     let mut rows: Vec<SweepRow> = variants
         .iter()
-        .zip(results)
-        .map(|(v, r)| SweepRow {
+        .zip(outcomes)
+        .map(|(v, o)| SweepRow {
             rank: 0,
             name: v.profile.name.clone(),
             params: v.params.clone(),
-            kpis: r.as_ref().ok().map(|r| r.report().kpis),
-            error: r.as_ref().err().map(ToString::to_string),
+            kpis: match o {
+                Outcome::Kpis(k) => Some(k.clone()),
+                Outcome::Error(_) => None,
+            },
+            error: match o {
+                Outcome::Kpis(_) => None,
+                Outcome::Error(e) => Some(e.clone()),
+            },
         })
         .collect();
     rows.sort_by(|a, b| match (&a.kpis, &b.kpis) {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _strangle
 from ._convert import _existing, _jsonable, _utc
@@ -213,11 +214,42 @@ class SweepResult:
 def sweep(profile: Profile, grid: Mapping[str, Sequence[Any]], data: Data, *, threads: Optional[int] = None,
           cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60, until: Optional[datetime] = None,
           quoted_size: Union[str, Decimal, None] = None, iv: Union[str, "os.PathLike[str]", None] = None,
-          start: Optional[datetime] = None, stale_quotes: str = "wait") -> SweepResult:
+          start: Optional[datetime] = None, stale_quotes: str = "wait",
+          executor: Optional["concurrent.futures.Executor"] = None,
+          progress: Optional[Callable[[int, int], None]] = None) -> SweepResult:
     """Backtests every combination of ``grid`` (``{"delta_band.low": [0.1, 0.15], ...}``,
     dotted profile fields to lists of values) over ``profile`` on the same data, on
     ``threads`` worker threads (default: one per core), and ranks them. An invalid field or
-    value raises :class:`ProfileError`. Ctrl-C interrupts it."""
+    value raises :class:`ProfileError`. Ctrl-C interrupts it.
+
+    With ``executor`` (any :class:`concurrent.futures.Executor`: a
+    :class:`~concurrent.futures.ProcessPoolExecutor`, ``dask.distributed.Client(...)
+    .get_executor()``, ...) each profile's backtest is one task submitted to it instead; every
+    worker must be able to read ``data`` at the same path. The ranking is the in-process
+    sweep's, to the last digit. ``progress(done, total)`` is called as tasks finish; Ctrl-C
+    (or any error) cancels the tasks not yet started."""
     spec = _data_spec(data, quoted_size, iv, start, until if not isinstance(data, Synthetic) else None)
     g = json.dumps({k: _jsonable(list(v)) for k, v in grid.items()})
-    return SweepResult(_strangle.sweep(profile._json(), g, spec, _options(cash, poll_seconds, until, stale_quotes), threads))
+    options = _options(cash, poll_seconds, until, stale_quotes)
+    if executor is None:
+        return SweepResult(_strangle.sweep(profile._json(), g, spec, options, threads))
+    plan = _strangle.sweep_plan(profile._json(), g)
+    futures: List[concurrent.futures.Future] = []
+    try:
+        for p in plan:
+            futures.append(executor.submit(_sweep_task, p, spec, options))
+        for done, _ in enumerate(concurrent.futures.as_completed(futures), start=1):
+            if progress is not None:
+                progress(done, len(futures))
+        outcomes = [f.result() for f in futures]
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    return SweepResult(_strangle.sweep_rank(profile._json(), g, outcomes))
+
+
+def _sweep_task(profile_json: str, spec: str, options: str) -> str:
+    """One profile's backtest in a sweep on an executor (runs in the worker; plain strings in
+    and out, so it pickles)."""
+    return _strangle.sweep_task(profile_json, spec, options)
