@@ -233,7 +233,7 @@ pub fn sweep_with<F: MarketFeed + 'static>(
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The run's KPIs.
-    Kpis(Kpis),
+    Kpis(Box<Kpis>),
     /// The run's error, as text.
     Error(String),
 }
@@ -242,7 +242,7 @@ impl Outcome {
     /// The outcome of a run.
     pub fn of(r: &Result<BacktestResult>) -> Self {
         match r {
-            Ok(r) => Outcome::Kpis(r.report().kpis),
+            Ok(r) => Outcome::Kpis(Box::new(r.report().kpis)),
             Err(e) => Outcome::Error(e.to_string()),
         }
     }
@@ -264,7 +264,7 @@ pub fn rank_outcomes(variants: &[Variant], outcomes: &[Outcome]) -> Vec<SweepRow
             name: v.profile.name.clone(),
             params: v.params.clone(),
             kpis: match o {
-                Outcome::Kpis(k) => Some(k.clone()),
+                Outcome::Kpis(k) => Some((**k).clone()),
                 Outcome::Error(_) => None,
             },
             error: match o {
