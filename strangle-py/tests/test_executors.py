@@ -70,3 +70,15 @@ def test_a_sweep_on_a_dask_cluster_ranks_as_the_in_process_sweep():
         got = strangle.sweep(profile(), GRID, SPOT, start=START, until=START + timedelta(days=7),
                              executor=client.get_executor())
     assert same(got, want)
+
+
+def test_what_a_task_needs_pickles():
+    import pickle
+
+    p = profile()
+    assert pickle.loads(pickle.dumps(p)).to_dict() == p.to_dict()
+    market = strangle.Synthetic(seed=3, days=2)
+    r = strangle.backtest(strangle.Profile(name="pickled"), market)
+    assert pickle.loads(pickle.dumps(r)).to_dict() == r.to_dict()
+    again = strangle.backtest(strangle.Profile(name="pickled"), pickle.loads(pickle.dumps(market)))
+    assert again.kpis == r.kpis
