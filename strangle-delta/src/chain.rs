@@ -10,7 +10,7 @@
 //! let products = parse_products(r#"{"success": true, "result": []}"#)?;
 //! let quotes = parse_quotes("[]")?;
 //! // No ticker means no spot price: an error naming the underlying.
-//! assert!(chain_from(Underlying::Btc, &quotes, &products).is_err());
+//! assert!(chain_from(Underlying::Btc, quotes, &products).is_err());
 //! # Ok::<(), strangle_delta::DeltaError>(())
 //! ```
 
@@ -96,7 +96,7 @@ pub fn contracts(products: &[Product]) -> Contracts {
 /// Quotes of other underlyings are left out.
 pub fn chain_from(
     underlying: Underlying,
-    quotes: &[Quote],
+    quotes: Vec<Quote>,
     products: &Contracts,
 ) -> Result<ChainSnapshot, DeltaError> {
     let mut entries = Vec::with_capacity(quotes.len());
@@ -108,7 +108,6 @@ pub fn chain_from(
         if contract.underlying != underlying {
             continue;
         }
-        let quote = quote.clone();
         spot = spot.or(quote.spot);
         ts = ts.max(Some(quote.timestamp));
         entries.push(ChainEntry {
@@ -166,7 +165,7 @@ mod tests {
         let products = parse_products(&p).expect("products");
         assert!(!products.is_empty());
         assert!(unknown_symbols(&tickers, &products).is_empty());
-        let c = chain_from(Underlying::Btc, &tickers, &products).expect("chain");
+        let c = chain_from(Underlying::Btc, tickers.clone(), &products).expect("chain");
         assert_eq!(c.entries.len(), tickers.len());
         assert!(c
             .entries
@@ -178,7 +177,7 @@ mod tests {
             .all(|e| e.contract.underlying == Underlying::Btc));
         assert!(c.spot > rust_decimal::Decimal::ZERO);
         // The products hold no ETH option: an ETH chain has no spot and says so.
-        let e = chain_from(Underlying::Eth, &tickers, &products).expect_err("no ETH");
+        let e = chain_from(Underlying::Eth, tickers, &products).expect_err("no ETH");
         assert!(e.to_string().contains("ETH"), "{e}");
     }
 

@@ -58,66 +58,110 @@ pub fn decimal_f64(d: Decimal) -> f64 {
     }
 }
 
-/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote"; `None` when
-/// the ticker lacks a time or mark, or its symbol is not a [`Symbol`].
+/// What a quote is made of, however the ticker was read: a REST [`Ticker`], a WebSocket
+/// ticker frame, or the fast path's scan ([`crate::scan`]). One place decides what makes a
+/// quote, so the three agree.
+#[derive(Debug, Default)]
+pub(crate) struct TickerParts<'a> {
+    pub(crate) symbol: &'a str,
+    /// µs since the epoch.
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mark: Option<Decimal>,
+    /// The ticker's mark volatility, the IV when the quotes carry no `mark_iv`.
+    pub(crate) mark_vol: Option<Decimal>,
+    pub(crate) spot: Option<Decimal>,
+    pub(crate) open_interest: Option<Decimal>,
+    pub(crate) best_bid: Option<Decimal>,
+    pub(crate) best_ask: Option<Decimal>,
+    pub(crate) bid_size: Option<Decimal>,
+    pub(crate) ask_size: Option<Decimal>,
+    pub(crate) bid_iv: Option<Decimal>,
+    pub(crate) ask_iv: Option<Decimal>,
+    pub(crate) mark_iv: Option<Decimal>,
+    /// Delta, gamma, theta, vega, when the ticker carries greeks.
+    pub(crate) greeks: Option<[Option<Decimal>; 4]>,
+}
+
+impl TickerParts<'_> {
+    /// The quote: zero or missing bids/asks are "no quote"; `None` without a time or a mark,
+    /// or with a symbol that is not a [`Symbol`]; greeks only with a delta.
+    pub(crate) fn quote(self) -> Option<Quote> {
+        let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(self.timestamp?).ok()?;
+        let mark = self.mark?;
+        let symbol = Symbol::new(self.symbol).ok()?;
+        let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
+        let f = |d: Option<Decimal>| d.map(decimal_f64);
+        let (bid, ask) = (positive(self.best_bid), positive(self.best_ask));
+        Some(Quote {
+            symbol,
+            timestamp,
+            mark,
+            bid,
+            bid_size: bid.and(self.bid_size).unwrap_or_default(),
+            ask,
+            ask_size: ask.and(self.ask_size).unwrap_or_default(),
+            greeks: self.greeks.and_then(|[delta, gamma, theta, vega]| {
+                Some(Greeks {
+                    delta: f(delta)?,
+                    gamma: f(gamma).unwrap_or(0.0),
+                    theta: f(theta).unwrap_or(0.0),
+                    vega: f(vega).unwrap_or(0.0),
+                })
+            }),
+            mark_iv: f(self.mark_iv).or(f(self.mark_vol)),
+            bid_iv: f(self.bid_iv),
+            ask_iv: f(self.ask_iv),
+            spot: self.spot,
+            open_interest: self.open_interest,
+        })
+    }
+}
+
+/// Converts a Delta ticker to a quote (see [`TickerParts::quote`] for the rules).
 pub fn quote_of(t: &Ticker) -> Option<Quote> {
-    let timestamp: DateTime<Utc> = micros_to_time::<serde_json::Error>(t.timestamp?).ok()?;
-    let q = t.quotes.clone().unwrap_or_default();
-    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let f = |d: Option<Decimal>| d.map(decimal_f64);
-    let bid = positive(q.best_bid);
-    let ask = positive(q.best_ask);
-    Some(Quote {
-        symbol: Symbol::new(t.symbol.as_str()).ok()?,
-        timestamp,
-        mark: t.mark_price?,
-        bid,
-        bid_size: bid.and(q.bid_size).unwrap_or_default(),
-        ask,
-        ask_size: ask.and(q.ask_size).unwrap_or_default(),
-        greeks: t.greeks.as_ref().and_then(|g| {
-            Some(Greeks {
-                delta: f(g.delta)?,
-                gamma: f(g.gamma).unwrap_or(0.0),
-                theta: f(g.theta).unwrap_or(0.0),
-                vega: f(g.vega).unwrap_or(0.0),
-            })
-        }),
-        mark_iv: f(q.mark_iv).or(f(t.mark_vol)),
-        bid_iv: f(q.bid_iv),
-        ask_iv: f(q.ask_iv),
+    let q = t.quotes.as_ref();
+    TickerParts {
+        symbol: &t.symbol,
+        timestamp: t.timestamp,
+        mark: t.mark_price,
+        mark_vol: t.mark_vol,
         spot: t.spot_price,
         open_interest: t.oi_contracts,
-    })
+        best_bid: q.and_then(|q| q.best_bid),
+        best_ask: q.and_then(|q| q.best_ask),
+        bid_size: q.and_then(|q| q.bid_size),
+        ask_size: q.and_then(|q| q.ask_size),
+        bid_iv: q.and_then(|q| q.bid_iv),
+        ask_iv: q.and_then(|q| q.ask_iv),
+        mark_iv: q.and_then(|q| q.mark_iv),
+        greeks: t
+            .greeks
+            .as_ref()
+            .map(|g| [g.delta, g.gamma, g.theta, g.vega]),
+    }
+    .quote()
 }
 
 /// Converts a compact WebSocket `ticker` frame to a quote.
 pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
     let d = t.d.first()?;
-    let timestamp = micros_to_time::<serde_json::Error>(t.ts?).ok()?;
-    let f = |d: Option<Decimal>| d.map(decimal_f64);
-    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let (bid, ask) = (positive(d.best_bid()), positive(d.best_ask()));
-    Some(Quote {
-        symbol: Symbol::new(d.s.as_str()).ok()?,
-        timestamp,
-        mark: d.m?,
-        bid,
-        bid_size: bid.and(d.bid_size()).unwrap_or_default(),
-        ask,
-        ask_size: ask.and(d.ask_size()).unwrap_or_default(),
-        greeks: f(d.delta()).map(|delta| Greeks {
-            delta,
-            gamma: f(d.gamma()).unwrap_or(0.0),
-            theta: f(d.theta()).unwrap_or(0.0),
-            vega: f(d.vega()).unwrap_or(0.0),
-        }),
-        mark_iv: f(d.mark_iv()),
-        bid_iv: f(d.bid_iv()),
-        ask_iv: f(d.ask_iv()),
+    TickerParts {
+        symbol: &d.s,
+        timestamp: t.ts,
+        mark: d.m,
+        mark_vol: None,
         spot: t.sp,
         open_interest: d.oi_contracts(),
-    })
+        best_bid: d.best_bid(),
+        best_ask: d.best_ask(),
+        bid_size: d.bid_size(),
+        ask_size: d.ask_size(),
+        bid_iv: d.bid_iv(),
+        ask_iv: d.ask_iv(),
+        mark_iv: d.mark_iv(),
+        greeks: Some([d.delta(), d.gamma(), d.theta(), d.vega()]),
+    }
+    .quote()
 }
 
 pub(crate) fn core_side(s: Side) -> CoreSide {

@@ -403,7 +403,7 @@ impl MarketData for DeltaExchange {
         if !crate::chain::unknown_symbols(&quotes, &products).is_empty() {
             products = self.products(true).await?;
         }
-        let chain = crate::chain::chain_from(underlying, &quotes, &products)?;
+        let chain = crate::chain::chain_from(underlying, quotes, &products)?;
         self.spot.lock().await.insert(underlying, chain.spot);
         Ok(chain)
     }

@@ -77,7 +77,7 @@ proptest! {
         };
         match (parse_quotes(&t), parse_products(&p)) {
             (Ok(t), Ok(p)) => {
-                if let Ok(c) = chain_from(Underlying::Btc, &t, &p) {
+                if let Ok(c) = chain_from(Underlying::Btc, t, &p) {
                     // Whatever survived is a well-formed chain.
                     prop_assert!(c.entries.iter().all(|e| e.contract.underlying == Underlying::Btc));
                     prop_assert!(c.entries.windows(2).all(|w| w[0].contract.symbol <= w[1].contract.symbol));

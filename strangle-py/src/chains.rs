@@ -52,7 +52,7 @@ pub fn chain_from_delta(tickers: &str, products: &str, underlying: &str) -> PyRe
     let bad = |e: strangle_delta::DeltaError| DataError::new_err(e.to_string());
     let tickers = strangle_delta::chain::parse_quotes(tickers).map_err(bad)?;
     let products = strangle_delta::chain::parse_products(products).map_err(bad)?;
-    let chain = strangle_delta::chain::chain_from(underlying, &tickers, &products).map_err(bad)?;
+    let chain = strangle_delta::chain::chain_from(underlying, tickers, &products).map_err(bad)?;
     to_json(&chain)
 }
 

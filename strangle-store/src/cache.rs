@@ -55,11 +55,27 @@ impl ProfileCache {
         }
     }
 
-    /// Forgets the list: a write to the profiles is under way or done.
-    pub(crate) fn invalidate(&self) {
+    /// Forgets the list now and again when the returned guard drops (the write ended, failed
+    /// or was cancelled): a read that started during the write is not served afterwards.
+    pub(crate) fn writing(&self) -> Writing<'_> {
+        self.invalidate();
+        Writing(self)
+    }
+
+    /// Forgets the list.
+    fn invalidate(&self) {
         let mut s = self.lock();
         s.generation = s.generation.wrapping_add(1);
         s.list = None;
+    }
+}
+
+/// A write to the profiles under way (see [`ProfileCache::writing`]).
+pub(crate) struct Writing<'a>(&'a ProfileCache);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.invalidate();
     }
 }
 
@@ -71,14 +87,20 @@ mod tests {
     fn a_write_during_a_read_keeps_the_read_out_of_the_cache() {
         let c = ProfileCache::default();
         let g = c.get().expect_err("empty");
-        c.invalidate();
+        let writing = c.writing();
         c.put(g, Arc::new(vec![]), Instant::now());
         assert!(c.get().is_err(), "a list read before a write is not kept");
         let g = c.get().expect_err("still empty");
         c.put(g, Arc::new(vec![]), Instant::now());
+        assert!(
+            c.get().is_ok(),
+            "a list read during the write is kept while it lasts"
+        );
+        drop(writing);
+        assert!(c.get().is_err(), "and forgotten when the write ends");
+        let g = c.get().expect_err("empty");
+        c.put(g, Arc::new(vec![]), Instant::now());
         assert!(c.get().is_ok());
-        c.invalidate();
-        assert!(c.get().is_err());
     }
 
     #[test]

@@ -640,8 +640,7 @@ impl Store {
     /// of PostgreSQL's sequence, and SQLite's AUTOINCREMENT, each time), creates an unknown
     /// one.
     async fn put_profile(&self, p: &Profile) -> Result<(), StoreError> {
-        self.profiles.invalidate();
-        let _written = Invalidate(&self.profiles);
+        let _writing = self.profiles.writing();
         let updated = sqlx::query(
             "UPDATE profiles SET underlying = $1, strike_mode = $2, delta_low = $3, delta_high = $4, \
              settings = $5, updated_at = $6 WHERE name = $7",
@@ -744,8 +743,7 @@ impl Store {
 
     /// Adds a new profile; a taken name is [`StoreError::DuplicateProfile`].
     pub async fn create_profile(&self, p: &Profile) -> Result<StoredProfile, StoreError> {
-        self.profiles.invalidate();
-        let _written = Invalidate(&self.profiles);
+        let _writing = self.profiles.writing();
         let q = sqlx::query(
             "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)",
@@ -764,8 +762,7 @@ impl Store {
 
     /// Replaces the settings of profile `id` (the name may change, but not to a taken one).
     pub async fn update_profile(&self, id: i64, p: &Profile) -> Result<StoredProfile, StoreError> {
-        self.profiles.invalidate();
-        let _written = Invalidate(&self.profiles);
+        let _writing = self.profiles.writing();
         let res = sqlx::query(
             "UPDATE profiles SET name = $1, underlying = $2, strike_mode = $3, delta_low = $4, delta_high = $5, \
              settings = $6, updated_at = $7 WHERE id = $8",
@@ -792,8 +789,7 @@ impl Store {
 
     /// Makes profile `id` the only active one, atomically.
     pub async fn activate_profile(&self, id: i64) -> Result<StoredProfile, StoreError> {
-        self.profiles.invalidate();
-        let _written = Invalidate(&self.profiles);
+        let _writing = self.profiles.writing();
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE profiles SET active = FALSE WHERE active AND id <> $1")
             .bind(id)
@@ -812,8 +808,7 @@ impl Store {
 
     /// Deletes profile `id`, unless it is the active one.
     pub async fn delete_profile(&self, id: i64) -> Result<(), StoreError> {
-        self.profiles.invalidate();
-        let _written = Invalidate(&self.profiles);
+        let _writing = self.profiles.writing();
         let p = self.profile_by_id(id).await?;
         if p.active {
             return Err(StoreError::ActiveProfile(p.profile.name));
@@ -893,15 +888,5 @@ impl strangle_core::Ledger for Store {
         Ok(self
             .sessions_where("SELECT * FROM sessions WHERE profile = $1 AND state <> 'closed' ORDER BY opened_at", profile)
             .await?)
-    }
-}
-
-/// Empties the profile cache again when a write ends (also on an error or a cancelled
-/// future): a read that started during the write must not be served afterwards.
-struct Invalidate<'a>(&'a crate::cache::ProfileCache);
-
-impl Drop for Invalidate<'_> {
-    fn drop(&mut self) {
-        self.0.invalidate();
     }
 }

@@ -241,29 +241,10 @@ impl<'a> Cursor<'a> {
     fn skip_nested(&mut self, depth: usize) -> Scan<()> {
         match self.peek()? {
             b'"' => self.skip_string(),
-            b'{' => {
-                if depth >= MAX_DEPTH {
-                    return Err(Fallback);
-                }
-                self.at += 1;
-                if self.peek()? == b'}' {
-                    self.at += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_string()?;
-                    self.eat(b':')?;
-                    self.skip_nested(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Fallback),
-                    }
-                }
+            b'{' if depth < MAX_DEPTH => {
+                self.members(Self::skip_string, |c, ()| c.skip_nested(depth + 1))
             }
+            b'{' => Err(Fallback),
             b'[' if depth < MAX_DEPTH => self.array(|c| c.skip_nested(depth + 1)),
             b'[' => Err(Fallback),
             b't' => self.literal(b"true"),
@@ -296,7 +277,27 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn object(
         &mut self,
-        mut member: impl FnMut(&mut Self, Name<'a>) -> Scan<()>,
+        member: impl FnMut(&mut Self, Name<'a>) -> Scan<()>,
+    ) -> Scan<()> {
+        self.members(
+            |c| {
+                let key = c.plain_string()?;
+                // serde reads keys as text: a key that is not UTF-8 is its error to report.
+                if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+                    return Err(Fallback);
+                }
+                Ok(c.name(key))
+            },
+            member,
+        )
+    }
+
+    /// An object: `{`, then `key` reads each key and `member` takes its value, to `}`.
+    #[inline(always)]
+    fn members<K>(
+        &mut self,
+        mut key: impl FnMut(&mut Self) -> Scan<K>,
+        mut member: impl FnMut(&mut Self, K) -> Scan<()>,
     ) -> Scan<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
@@ -304,14 +305,9 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         loop {
-            let key = self.plain_string()?;
-            // serde reads keys as text: a key that is not UTF-8 is its error to report.
-            if !key.is_ascii() && std::str::from_utf8(key).is_err() {
-                return Err(Fallback);
-            }
-            let name = self.name(key);
+            let k = key(self)?;
             self.eat(b':')?;
-            member(self, name)?;
+            member(self, k)?;
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {

@@ -1,50 +1,27 @@
 //! Decimals and integers from their digits, the way [`crate::lenient`] reads them, for the
-//! common forms only: `-?d+(.d+)?` with at most 19 digits. Anything else gives up.
+//! common forms only: `-?d+(.d+)?` with at most 19 digits in a string, integers of at most
+//! 18. Anything else gives up.
 
 use rust_decimal::Decimal;
 
 use super::cursor::Cursor;
 use super::{Fallback, Scan};
 
-/// `-?d+(.d+)?` with at most 19 digits in all, exactly as `Decimal::from_str` reads it
-/// (the scale is the count of digits after the point, trailing zeros included).
+/// An integer token or text, `-?d{1,18}` (18 digits always fit an `i64`); anything else
+/// gives up.
 #[inline]
-fn plain_decimal(text: &[u8]) -> Scan<Decimal> {
-    let (negative, digits) = match text.split_first() {
+fn integer(token: &[u8]) -> Scan<i64> {
+    let (negative, digits) = match token.split_first() {
         Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
+        _ => (false, token),
     };
-    let mut mantissa: u64 = 0;
-    let mut count = 0u32;
-    let mut scale: Option<u32> = None;
-    for (i, &b) in digits.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                // 19 digits always fit a u64; more are the reference's to round.
-                count += 1;
-                if count > 19 {
-                    return Err(Fallback);
-                }
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-            }
-            b'.' if scale.is_none() && i > 0 && i + 1 < digits.len() => {
-                scale = Some((digits.len() - i - 1) as u32);
-            }
-            _ => return Err(Fallback),
-        }
-    }
-    if count == 0 {
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
         return Err(Fallback);
     }
-    let lo = mantissa as u32;
-    let mid = (mantissa >> 32) as u32;
-    Ok(Decimal::from_parts(
-        lo,
-        mid,
-        0,
-        negative,
-        scale.unwrap_or(0),
-    ))
+    let n = digits
+        .iter()
+        .fold(0i64, |n, &b| n * 10 + i64::from(b - b'0'));
+    Ok(if negative { -n } else { n })
 }
 
 /// The value of the eight ASCII digits at `b[i..i + 8]`, if they all are digits.
@@ -133,13 +110,10 @@ pub(crate) fn decimal_opt(c: &mut Cursor<'_>) -> Scan<Option<Decimal>> {
         _ => {
             let token = c.number()?;
             // Integers only: serde_json reads fractions (and `-0`) as binary floats first.
-            if token.len() > 18
-                || token == b"-0"
-                || token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'))
-            {
+            if token == b"-0" {
                 return Err(Fallback);
             }
-            plain_decimal(token).map(Some)
+            integer(token).map(|n| Some(Decimal::from(n)))
         }
     }
 }
@@ -172,17 +146,7 @@ pub(crate) fn int_opt(c: &mut Cursor<'_>) -> Scan<Option<i64>> {
         b'n' => return c.null().map(|_| None),
         _ => c.number()?,
     };
-    let (negative, digits) = match token.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, token),
-    };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(Fallback);
-    }
-    let n = digits
-        .iter()
-        .fold(0i64, |n, &b| n * 10 + i64::from(b - b'0'));
-    Ok(Some(if negative { -n } else { n }))
+    integer(token).map(Some)
 }
 
 /// An optional unsigned integer as serde reads `Option<u64>`: a non-negative integer
@@ -192,14 +156,10 @@ pub(crate) fn u64_opt(c: &mut Cursor<'_>) -> Scan<Option<u64>> {
         return Ok(None);
     }
     let token = c.number()?;
-    if token.is_empty() || token.len() > 19 || !token.iter().all(u8::is_ascii_digit) {
+    if token.first() == Some(&b'-') {
         return Err(Fallback);
     }
-    Ok(Some(
-        token
-            .iter()
-            .fold(0u64, |n, &b| n * 10 + u64::from(b - b'0')),
-    ))
+    integer(token).map(|n| Some(n.unsigned_abs()))
 }
 
 #[cfg(test)]

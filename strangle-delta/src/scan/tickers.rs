@@ -2,15 +2,12 @@
 //! decoding every [`crate::wire::Ticker`] and converting it with
 //! [`crate::convert::quote_of`], several times faster (see `benches/BENCHMARKS.md`).
 
-use rust_decimal::Decimal;
-use strangle_core::ids::Symbol;
-use strangle_core::model::{Greeks, Quote};
+use strangle_core::model::Quote;
 
 use super::cursor::{pack, Cursor, Name};
 use super::number::{decimal_opt, int_opt, number_fits_a_decimal, u64_opt};
 use super::{Fallback, Scan};
-use crate::convert::decimal_f64;
-use crate::lenient::micros_to_time;
+use crate::convert::TickerParts;
 
 /// The keys read here, packed for one-comparison matching.
 const BEST_BID: u128 = pack(b"best_bid");
@@ -67,24 +64,12 @@ impl Seen {
     }
 }
 
-/// The fields of one ticker a quote is made of.
+/// The fields of one ticker a quote is made of; the symbol stays bytes until the ticker is
+/// read whole (text that is not UTF-8 is the typed decoder's error to name).
 #[derive(Default)]
 struct Fields<'a> {
     symbol: Option<&'a [u8]>,
-    timestamp: Option<i64>,
-    mark_price: Option<Decimal>,
-    mark_vol: Option<Decimal>,
-    spot_price: Option<Decimal>,
-    oi_contracts: Option<Decimal>,
-    best_bid: Option<Decimal>,
-    best_ask: Option<Decimal>,
-    bid_size: Option<Decimal>,
-    ask_size: Option<Decimal>,
-    bid_iv: Option<Decimal>,
-    ask_iv: Option<Decimal>,
-    mark_iv: Option<Decimal>,
-    /// `Some` when the ticker carries a `greeks` object.
-    greeks: Option<[Option<Decimal>; 4]>,
+    parts: TickerParts<'a>,
 }
 
 /// A string field that the wire type reads as `String` (or `Option<String>` when
@@ -120,13 +105,13 @@ fn quotes<'a>(c: &mut Cursor<'a>, f: &mut Fields<'a>) -> Scan<()> {
     let mut seen = Seen(0);
     c.object(|c, key| {
         let (bit, slot) = match key.word {
-            BEST_BID => (0, &mut f.best_bid),
-            BEST_ASK => (1, &mut f.best_ask),
-            BID_SIZE => (2, &mut f.bid_size),
-            ASK_SIZE => (3, &mut f.ask_size),
-            BID_IV => (4, &mut f.bid_iv),
-            ASK_IV => (5, &mut f.ask_iv),
-            MARK_IV => (6, &mut f.mark_iv),
+            BEST_BID => (0, &mut f.parts.best_bid),
+            BEST_ASK => (1, &mut f.parts.best_ask),
+            BID_SIZE => (2, &mut f.parts.bid_size),
+            ASK_SIZE => (3, &mut f.parts.ask_size),
+            BID_IV => (4, &mut f.parts.bid_iv),
+            ASK_IV => (5, &mut f.parts.ask_iv),
+            MARK_IV => (6, &mut f.parts.mark_iv),
             _ => return c.skip_value(),
         };
         seen.first(bit)?;
@@ -158,7 +143,7 @@ fn greeks(c: &mut Cursor<'_>, f: &mut Fields<'_>) -> Scan<()> {
         g[bit as usize] = decimal_opt(c)?;
         Ok(())
     })?;
-    f.greeks = Some(g);
+    f.parts.greeks = Some(g);
     Ok(())
 }
 
@@ -242,11 +227,11 @@ fn ticker<'a>(c: &mut Cursor<'a>) -> Scan<Fields<'a>> {
         seen.first(k as u32)?;
         match k {
             Key::Symbol => f.symbol = Some(c.plain_string()?),
-            Key::Timestamp => f.timestamp = int_opt(c)?,
-            Key::MarkPrice => f.mark_price = decimal_opt(c)?,
-            Key::MarkVol => f.mark_vol = decimal_opt(c)?,
-            Key::SpotPrice => f.spot_price = decimal_opt(c)?,
-            Key::OiContracts => f.oi_contracts = decimal_opt(c)?,
+            Key::Timestamp => f.parts.timestamp = int_opt(c)?,
+            Key::MarkPrice => f.parts.mark = decimal_opt(c)?,
+            Key::MarkVol => f.parts.mark_vol = decimal_opt(c)?,
+            Key::SpotPrice => f.parts.spot = decimal_opt(c)?,
+            Key::OiContracts => f.parts.open_interest = decimal_opt(c)?,
             Key::Quotes => quotes(c, &mut f)?,
             Key::Greeks => greeks(c, &mut f)?,
             Key::ProductId => {
@@ -271,43 +256,11 @@ fn ticker<'a>(c: &mut Cursor<'a>) -> Scan<Fields<'a>> {
     Ok(f)
 }
 
-/// The quote of one ticker's fields, as [`crate::convert::quote_of`] makes it: `None` when
-/// it lacks a time or a mark, or its symbol is not a [`Symbol`]. A symbol that is not UTF-8
-/// is the typed decoder's error to report.
+/// The quote of one ticker's fields (see [`TickerParts::quote`]). A symbol that is not
+/// UTF-8 is the typed decoder's error to report.
 fn quote(f: Fields<'_>) -> Scan<Option<Quote>> {
     let symbol = std::str::from_utf8(f.symbol.unwrap_or_default()).map_err(|_| Fallback)?;
-    Ok(quote_of_fields(symbol, f))
-}
-
-fn quote_of_fields(symbol: &str, f: Fields<'_>) -> Option<Quote> {
-    let timestamp = micros_to_time::<serde_json::Error>(f.timestamp?).ok()?;
-    let mark = f.mark_price?;
-    let symbol = Symbol::new(symbol).ok()?;
-    let positive = |d: Option<Decimal>| d.filter(|x| *x > Decimal::ZERO);
-    let float = |d: Option<Decimal>| d.map(decimal_f64);
-    let (bid, ask) = (positive(f.best_bid), positive(f.best_ask));
-    Some(Quote {
-        symbol,
-        timestamp,
-        mark,
-        bid,
-        bid_size: bid.and(f.bid_size).unwrap_or_default(),
-        ask,
-        ask_size: ask.and(f.ask_size).unwrap_or_default(),
-        greeks: f.greeks.and_then(|[delta, gamma, theta, vega]| {
-            Some(Greeks {
-                delta: float(delta)?,
-                gamma: float(gamma).unwrap_or(0.0),
-                theta: float(theta).unwrap_or(0.0),
-                vega: float(vega).unwrap_or(0.0),
-            })
-        }),
-        mark_iv: float(f.mark_iv).or(float(f.mark_vol)),
-        bid_iv: float(f.bid_iv),
-        ask_iv: float(f.ask_iv),
-        spot: f.spot_price,
-        open_interest: f.oi_contracts,
-    })
+    Ok(TickerParts { symbol, ..f.parts }.quote())
 }
 
 /// A list of tickers into quotes (tickers that make no quote are left out).
