@@ -117,7 +117,8 @@ impl TickerParts<'_> {
     }
 }
 
-/// Converts a Delta ticker to a quote (see [`TickerParts::quote`] for the rules).
+/// Converts a Delta ticker to a quote. Zero or missing bids/asks are "no quote"; `None` when
+/// the ticker lacks a time or mark, or its symbol is not a [`Symbol`]; greeks only with a delta.
 pub fn quote_of(t: &Ticker) -> Option<Quote> {
     let q = t.quotes.as_ref();
     TickerParts {
