@@ -9,6 +9,12 @@ use strangle_store::Store;
 use strangle_cli::error::CliError;
 use strangle_cli::{cmd, serve};
 
+/// mimalloc in place of the system allocator: the API server allocates per request from
+/// several threads, and glibc's arenas spent a tenth of its time in locks and consolidation
+/// (benches/BENCHMARKS.md, 2026-12-03).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Delta-targeted short strangles on BTC/ETH options on Delta Exchange.
 ///
 /// Exit codes: 0 success, 1 failure while running, 2 bad command line, 3 invalid input

@@ -89,6 +89,102 @@ fn delta_payloads_take_the_fast_path_and_agree_with_the_reference() {
     }
 }
 
+/// An object's members as key and JSON text, in the order they are written.
+type Members = Vec<(String, String)>;
+
+/// `value` as JSON text, each object's keys in the order `order` leaves them (serde_json
+/// keeps them sorted), nested objects reversed when `reverse_nested`.
+fn write_ordered(
+    value: &serde_json::Value,
+    reverse_nested: bool,
+    order: &dyn Fn(&mut Members),
+) -> String {
+    let Some(map) = value.as_object() else {
+        return value.to_string();
+    };
+    let mut members: Members = map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v.as_object() {
+                Some(_) => write_ordered(v, false, &|m| {
+                    if reverse_nested {
+                        m.reverse();
+                    }
+                }),
+                None => v.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    order(&mut members);
+    let members: Vec<String> = members
+        .into_iter()
+        .map(|(k, v)| format!("{k:?}: {v}"))
+        .collect();
+    format!("{{{}}}", members.join(", "))
+}
+
+/// The fast path reads a key first as the one at its place in the previous ticker. Tickers
+/// whose keys come in other orders (in runs of three, so some follow their predecessor's
+/// order and some do not), with keys missing and keys added: the reference's quotes, still
+/// on the fast path.
+#[test]
+fn tickers_with_keys_in_other_orders_agree_with_the_reference() {
+    let bytes = fixture("tickers_btc_chain_full.json");
+    let value: serde_json::Value = serde_json::from_slice(&bytes).expect("parses");
+    let tickers = value["result"].as_array().expect("a list");
+    let texts: Vec<String> = tickers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let turn = i / 3;
+            write_ordered(t, turn % 2 == 1, &|m| {
+                let n = m.len();
+                m.rotate_left(turn % n);
+                if turn % 5 == 1 {
+                    m.retain(|(k, _)| k != "close" && k != "volume");
+                }
+                if turn % 7 == 2 {
+                    m.insert(turn % m.len(), ("not_read_here".into(), "[1, {}]".into()));
+                }
+            })
+        })
+        .collect();
+    let payload = format!("{{\"success\": true, \"result\": [{}]}}", texts.join(", "));
+    let fast = quotes_from_envelope(payload.as_bytes()).expect("the fast path answers");
+    let want = reference(payload.as_bytes()).expect("the reference answers");
+    assert_eq!(fast.len(), tickers.len());
+    assert!(same(&fast, &want));
+}
+
+/// A key where the previous ticker had a longer one that begins the same (`oi` for
+/// `oi_contracts`), a longer one for a shorter one, and keys of more than 14 bytes that
+/// differ only at their end: each is read as itself.
+#[test]
+fn keys_that_begin_like_the_expected_one_are_read_as_themselves() {
+    let t = |keys: &str| {
+        format!(
+            r#"{{"symbol": "C-BTC-90000-110326", "timestamp": 1773115200000000, {keys}, "mark_price": "5"}}"#
+        )
+    };
+    let payload = format!(
+        r#"{{"success": true, "result": [{}, {}, {}, {}]}}"#,
+        t(r#""oi_contracts": "7", "underlying_asset_symbol": "BTC""#),
+        t(r#""oi": "0.5", "underlying_asset_symbolx": "BTC""#),
+        t(r#""oi_contracts2": "1", "underlying_asset_symbo": "BTC""#),
+        t(r#""oi_contracts": "9", "underlying_asset_symbol": "BTC""#),
+    );
+    let fast = quotes_from_envelope(payload.as_bytes()).expect("the fast path answers");
+    let want = reference(payload.as_bytes()).expect("the reference answers");
+    assert!(same(&fast, &want));
+    let oi: Vec<_> = fast.iter().map(|q| q.open_interest).collect();
+    assert_eq!(
+        oi,
+        [Some(7.into()), None, None, Some(9.into())],
+        "only oi_contracts is the open interest"
+    );
+}
+
 #[test]
 fn answers_that_are_not_a_success_are_left_to_the_reference() {
     for text in [

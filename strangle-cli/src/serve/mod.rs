@@ -17,6 +17,7 @@ mod guard;
 mod metrics;
 mod routes;
 mod sessions;
+mod snapshot;
 pub mod trading;
 mod web;
 

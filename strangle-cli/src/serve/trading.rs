@@ -26,6 +26,9 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 
+use super::snapshot::{Latest, Snapshot, StateJson};
+use strangle_store::StoredProfile;
+
 /// Markets an operator can pick when starting a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +117,8 @@ impl From<DeltaError> for ControlError {
 struct Slot {
     name: String,
     handle: EngineHandle,
+    /// The engine's latest state, serialised once per change.
+    latest: Latest,
     mode: Mode,
     started_at: DateTime<Utc>,
     stopping: bool,
@@ -149,7 +154,7 @@ struct Ended {
     mode: Mode,
     started_at: DateTime<Utc>,
     ended_at: DateTime<Utc>,
-    last: Status,
+    last: Arc<Snapshot>,
     error: Option<String>,
 }
 
@@ -265,7 +270,8 @@ pub struct Runtime {
     pub heartbeat: Heartbeat,
     /// The engine's latest state (legs with strike, delta, mark and PnL; totals; spot;
     /// max profit and drawdown seen; exit reason). Absent when idle.
-    pub state: Option<Status>,
+    #[schema(value_type = Option<Status>)]
+    pub state: Option<StateJson>,
     /// Schedule and countdowns.
     pub schedule: ScheduleView,
     /// Limits and the trailing level.
@@ -349,6 +355,7 @@ impl Trading {
         tracing::info!(profile = %name, %mode, "engine started");
         let slot = Slot {
             name,
+            latest: Latest::new(handle.watch()),
             handle,
             mode,
             started_at,
@@ -356,7 +363,7 @@ impl Trading {
             reaper: Some(reaper),
             clock,
         };
-        let hb = heartbeat_of(id, &slot);
+        let hb = heartbeat_of(id, &slot, &slot.latest.get().status);
         running.insert(id, slot);
         if let Ok(mut ended) = self.ended.lock() {
             ended.remove(&id);
@@ -369,7 +376,7 @@ impl Trading {
         let Some(slot) = self.running.lock().await.remove(&id) else {
             return;
         };
-        let last = slot.handle.status();
+        let last = slot.latest.get();
         let error = res.as_ref().err().map(ToString::to_string);
         match &error {
             Some(e) => tracing::error!(profile = %slot.name, error = %e, "engine failed"),
@@ -468,13 +475,16 @@ impl Trading {
             slot.stopping = true;
         }
         tracing::info!(profile = %slot.name, action = ?action, "operator command");
-        Ok(heartbeat_of(id, slot))
+        Ok(heartbeat_of(id, slot, &slot.latest.get().status))
     }
 
     /// Heartbeats of every engine this server runs or ran.
     pub async fn heartbeats(&self) -> Vec<Heartbeat> {
         let running = self.running.lock().await;
-        let mut out: Vec<Heartbeat> = running.iter().map(|(id, s)| heartbeat_of(*id, s)).collect();
+        let mut out: Vec<Heartbeat> = running
+            .iter()
+            .map(|(id, s)| heartbeat_of(*id, s, &s.latest.get().status))
+            .collect();
         if let Ok(ended) = self.ended.lock() {
             out.extend(
                 ended
@@ -489,26 +499,36 @@ impl Trading {
 
     /// The heartbeat of profile `id` (idle if this server never ran it).
     pub async fn heartbeat(&self, id: i64) -> Result<Heartbeat, ControlError> {
-        Ok(self.runtime(id).await?.heartbeat)
+        let profiles = self.store.cached_profiles().await?;
+        let stored = profile_in(&profiles, id)?;
+        Ok(self.engine_of(id, &stored.profile.name).await.0)
     }
 
     /// The full runtime state of profile `id`.
     pub async fn runtime(&self, id: i64) -> Result<Runtime, ControlError> {
-        let stored = self.store.cached_profile_by_id(id).await?;
-        let (hb, state) = {
-            let running = self.running.lock().await;
-            match running.get(&id) {
-                Some(s) => (heartbeat_of(id, s), Some(s.handle.status())),
-                None => {
-                    let ended = self.ended.lock().ok().and_then(|e| e.get(&id).cloned());
-                    match ended {
-                        Some(e) => (heartbeat_of_ended(id, &e), Some(e.last)),
-                        None => (idle(id, &stored.profile.name), None),
-                    }
-                }
-            }
-        };
+        let profiles = self.store.cached_profiles().await?;
+        let stored = profile_in(&profiles, id)?;
+        let (hb, state) = self.engine_of(id, &stored.profile.name).await;
         Ok(runtime_of(hb, state, &stored.profile))
+    }
+
+    /// The heartbeat and latest state of profile `id`, named `name`: running, ended, or
+    /// idle (no state).
+    async fn engine_of(&self, id: i64, name: &str) -> (Heartbeat, Option<Arc<Snapshot>>) {
+        let running = self.running.lock().await;
+        if let Some(s) = running.get(&id) {
+            let snapshot = s.latest.get();
+            return (heartbeat_of(id, s, &snapshot.status), Some(snapshot));
+        }
+        drop(running);
+        let ended = self.ended.lock().ok().and_then(|e| {
+            e.get(&id)
+                .map(|e| (heartbeat_of_ended(id, e), e.last.clone()))
+        });
+        match ended {
+            Some((hb, last)) => (hb, Some(last)),
+            None => (idle(id, name), None),
+        }
     }
 
     /// Ids of the running engines.
@@ -522,7 +542,7 @@ impl Trading {
             .lock()
             .await
             .values()
-            .map(|s| (s.name.clone(), s.handle.status()))
+            .map(|s| (s.name.clone(), s.latest.get().status.clone()))
             .collect()
     }
 
@@ -559,8 +579,16 @@ pub enum Action {
     Panic,
 }
 
-fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
-    let st = s.handle.status();
+/// The stored profile `id` in `profiles`.
+fn profile_in(profiles: &[StoredProfile], id: i64) -> Result<&StoredProfile, ControlError> {
+    profiles
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| StoreError::NoProfile(id.to_string()).into())
+}
+
+/// The heartbeat of a running engine whose latest state is `st`.
+fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
     let (market_time, market_speed) = market_of(s.clock.as_ref());
     Heartbeat {
         configuration_id: id,
@@ -568,22 +596,23 @@ fn heartbeat_of(id: i64, s: &Slot) -> Heartbeat {
         status: if s.stopping { "stopping" } else { "running" }.into(),
         mode: Some(s.mode),
         phase: Some(st.phase),
-        session_id: st.session_id,
+        session_id: st.session_id.clone(),
         started_at: Some(s.started_at),
         ended_at: None,
         updated_at: Some(st.at),
         server_time: Utc::now(),
         market_time,
         market_speed,
-        last_error: st.last_error,
-        no_entry_reason: st.no_entry_reason,
-        stale_quotes: st.stale_quotes,
-        quote_source: st.quote_source,
+        last_error: st.last_error.clone(),
+        no_entry_reason: st.no_entry_reason.clone(),
+        stale_quotes: st.stale_quotes.clone(),
+        quote_source: st.quote_source.clone(),
     }
 }
 
 fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
     let (market_time, market_speed) = market_of(e.clock.as_ref());
+    let last = &e.last.status;
     Heartbeat {
         configuration_id: id,
         profile: e.name.clone(),
@@ -594,15 +623,15 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         }
         .into(),
         mode: Some(e.mode),
-        phase: Some(e.last.phase),
-        session_id: e.last.session_id.clone(),
+        phase: Some(last.phase),
+        session_id: last.session_id.clone(),
         started_at: Some(e.started_at),
         ended_at: Some(e.ended_at),
-        updated_at: Some(e.last.at),
+        updated_at: Some(last.at),
         server_time: Utc::now(),
         market_time,
         market_speed,
-        last_error: e.error.clone().or_else(|| e.last.last_error.clone()),
+        last_error: e.error.clone().or_else(|| last.last_error.clone()),
         no_entry_reason: None,
         stale_quotes: None,
         quote_source: None,
@@ -630,8 +659,9 @@ fn idle(id: i64, name: &str) -> Heartbeat {
     }
 }
 
-fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runtime {
-    let now = state.as_ref().map_or(heartbeat.server_time, |s| s.at);
+fn runtime_of(heartbeat: Heartbeat, snapshot: Option<Arc<Snapshot>>, p: &Profile) -> Runtime {
+    let state = snapshot.as_ref().map(|s| &s.status);
+    let now = state.map_or(heartbeat.server_time, |s| s.at);
     let secs = |t: Option<DateTime<Utc>>| t.map(|t| (t - now).num_seconds());
     let (next_entry, next_entry_rule) = match &state {
         Some(s) => (s.next_entry, s.next_entry_rule),
@@ -640,10 +670,10 @@ fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runti
             Some(schedule::EntryRule::Window),
         ),
     };
-    let planned_exit = state.as_ref().and_then(|s| s.planned_exit);
-    let expiry = state.as_ref().and_then(|s| s.expiry);
-    let premium = state.as_ref().and_then(|s| s.pnl.map(|x| x.premium));
-    let level = state.as_ref().and_then(|s| s.trailing_level);
+    let planned_exit = state.and_then(|s| s.planned_exit);
+    let expiry = state.and_then(|s| s.expiry);
+    let premium = state.and_then(|s| s.pnl.map(|x| x.premium));
+    let level = state.and_then(|s| s.trailing_level);
     Runtime {
         schedule: ScheduleView {
             entry_time_ist: p.entry_time.to_string(),
@@ -668,6 +698,6 @@ fn runtime_of(heartbeat: Heartbeat, state: Option<Status>, p: &Profile) -> Runti
             trailing_level_usd: pct_of(premium, level),
         },
         heartbeat,
-        state,
+        state: snapshot.map(StateJson),
     }
 }

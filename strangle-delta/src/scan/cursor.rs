@@ -76,6 +76,51 @@ pub(crate) const fn pack(key: &[u8]) -> u128 {
     w | ((key.len() as u128) << 120)
 }
 
+/// A key as it was last seen at one place in an object: its [`Name`] and, for keys of up
+/// to 14 bytes, its bytes with their quotes in one integer and the mask of their length.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    name: Name<'a>,
+    quoted: u128,
+    mask: u128,
+}
+
+impl<'a> Known<'a> {
+    fn of(name: Name<'a>) -> Self {
+        let n = name.text.len() + 2;
+        if n > 16 {
+            return Self {
+                name,
+                quoted: 0,
+                mask: 0,
+            };
+        }
+        let mut quoted = u128::from(b'"');
+        for (i, &b) in name.text.iter().enumerate() {
+            quoted |= u128::from(b) << (8 * (i + 1));
+        }
+        quoted |= u128::from(b'"') << (8 * (n - 1));
+        Self {
+            name,
+            quoted,
+            mask: u128::MAX >> (128 - 8 * n),
+        }
+    }
+}
+
+/// The keys of the last object of one kind, in their order. Delta writes every ticker with
+/// the same keys in the same order, so each key is first compared with the one at its place
+/// in the previous ticker (for short keys one 16-byte load and one comparison), and read the
+/// general way only when it differs. A match is exact: the comparison covers both quotes.
+#[derive(Default)]
+pub(crate) struct Shape<'a> {
+    keys: Vec<Known<'a>>,
+}
+
+/// Keys a [`Shape`] remembers, at most (an object with more is read the general way past
+/// them).
+const SHAPE_KEYS: usize = 64;
+
 /// A read position in `bytes`.
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
@@ -279,17 +324,65 @@ impl<'a> Cursor<'a> {
         &mut self,
         member: impl FnMut(&mut Self, Name<'a>) -> Scan<()>,
     ) -> Scan<()> {
+        self.members(Self::key, member)
+    }
+
+    /// [`Cursor::object`], trying each key first as the one at its place in `shape` and
+    /// remembering the keys read the general way.
+    #[inline]
+    pub(crate) fn object_shaped(
+        &mut self,
+        shape: &mut Shape<'a>,
+        member: impl FnMut(&mut Self, Name<'a>) -> Scan<()>,
+    ) -> Scan<()> {
+        let mut i = 0;
         self.members(
             |c| {
-                let key = c.plain_string()?;
-                // serde reads keys as text: a key that is not UTF-8 is its error to report.
-                if !key.is_ascii() && std::str::from_utf8(key).is_err() {
-                    return Err(Fallback);
+                let place = i;
+                i += 1;
+                if let Some(k) = shape.keys.get(place) {
+                    if c.peek()? == b'"' && c.is_next(k) {
+                        c.at += k.name.text.len() + 2;
+                        return Ok(k.name);
+                    }
                 }
-                Ok(c.name(key))
+                let name = c.key()?;
+                if let Some(k) = shape.keys.get_mut(place) {
+                    *k = Known::of(name);
+                } else if place < SHAPE_KEYS {
+                    shape.keys.push(Known::of(name));
+                }
+                Ok(name)
             },
             member,
         )
+    }
+
+    /// Whether the bytes at the read position are the key `k` with its quotes.
+    #[inline(always)]
+    fn is_next(&self, k: &Known<'a>) -> bool {
+        let n = k.name.text.len() + 2;
+        if k.mask != 0 {
+            if let Some(chunk) = self.bytes.get(self.at..self.at + 16) {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(chunk);
+                return u128::from_le_bytes(b) & k.mask == k.quoted;
+            }
+        }
+        self.bytes
+            .get(self.at..self.at + n)
+            .is_some_and(|b| b[0] == b'"' && b[n - 1] == b'"' && &b[1..n - 1] == k.name.text)
+    }
+
+    /// A key without escapes, read the general way.
+    #[inline]
+    fn key(&mut self) -> Scan<Name<'a>> {
+        let key = self.plain_string()?;
+        // serde reads keys as text: a key that is not UTF-8 is its error to report.
+        if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+            return Err(Fallback);
+        }
+        Ok(self.name(key))
     }
 
     /// An object: `{`, then `key` reads each key and `member` takes its value, to `}`.

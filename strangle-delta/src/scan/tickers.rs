@@ -4,7 +4,7 @@
 
 use strangle_core::model::Quote;
 
-use super::cursor::{pack, Cursor, Name};
+use super::cursor::{pack, Cursor, Name, Shape};
 use super::number::{decimal_opt, int_opt, number_fits_a_decimal, u64_opt};
 use super::{Fallback, Scan};
 use crate::convert::TickerParts;
@@ -48,6 +48,15 @@ const CONTRACT_VALUE: u128 = pack(b"contract_value");
 const TICK_SIZE: u128 = pack(b"tick_size");
 const SIZE: u128 = pack(b"size");
 const TURNOVER_USD: u128 = pack(b"turnover_usd");
+
+/// The key orders of the objects in a ticker list, learned from one ticker for the next.
+#[derive(Default)]
+struct Shapes<'a> {
+    ticker: Shape<'a>,
+    quotes: Shape<'a>,
+    greeks: Shape<'a>,
+    price_band: Shape<'a>,
+}
 
 /// A key seen twice in one object: serde refuses a duplicate field, so the fast path leaves
 /// it to serde.
@@ -98,12 +107,12 @@ fn checked_decimal(c: &mut Cursor<'_>) -> Scan<()> {
 }
 
 /// `quotes`: an object of decimals, or null.
-fn quotes<'a>(c: &mut Cursor<'a>, f: &mut Fields<'a>) -> Scan<()> {
+fn quotes<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>, f: &mut Fields<'a>) -> Scan<()> {
     if c.null()? {
         return Ok(());
     }
     let mut seen = Seen(0);
-    c.object(|c, key| {
+    c.object_shaped(shape, |c, key| {
         let (bit, slot) = match key.word {
             BEST_BID => (0, &mut f.parts.best_bid),
             BEST_ASK => (1, &mut f.parts.best_ask),
@@ -121,13 +130,13 @@ fn quotes<'a>(c: &mut Cursor<'a>, f: &mut Fields<'a>) -> Scan<()> {
 }
 
 /// `greeks`: an object of decimals, or null.
-fn greeks(c: &mut Cursor<'_>, f: &mut Fields<'_>) -> Scan<()> {
+fn greeks<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>, f: &mut Fields<'a>) -> Scan<()> {
     if c.null()? {
         return Ok(());
     }
     let mut g = [None; 4];
     let mut seen = Seen(0);
-    c.object(|c, key| {
+    c.object_shaped(shape, |c, key| {
         let bit = match key.word {
             DELTA => 0,
             GAMMA => 1,
@@ -148,12 +157,12 @@ fn greeks(c: &mut Cursor<'_>, f: &mut Fields<'_>) -> Scan<()> {
 }
 
 /// `price_band`: two decimals, or null.
-fn price_band(c: &mut Cursor<'_>) -> Scan<()> {
+fn price_band<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>) -> Scan<()> {
     if c.null()? {
         return Ok(());
     }
     let mut seen = Seen(0);
-    c.object(|c, key| match key.word {
+    c.object_shaped(shape, |c, key| match key.word {
         LOWER_LIMIT => {
             seen.first(0)?;
             checked_decimal(c)
@@ -217,10 +226,16 @@ fn ticker_key(key: Name<'_>) -> Option<Key> {
 }
 
 /// One ticker object into its fields, checking every field the wire type reads.
-fn ticker<'a>(c: &mut Cursor<'a>) -> Scan<Fields<'a>> {
+fn ticker<'a>(c: &mut Cursor<'a>, shapes: &mut Shapes<'a>) -> Scan<Fields<'a>> {
     let mut f = Fields::default();
     let mut seen = Seen(0);
-    c.object(|c, key| {
+    let Shapes {
+        ticker,
+        quotes: quotes_shape,
+        greeks: greeks_shape,
+        price_band: band_shape,
+    } = shapes;
+    c.object_shaped(ticker, |c, key| {
         let Some(k) = ticker_key(key) else {
             return c.skip_value();
         };
@@ -232,14 +247,14 @@ fn ticker<'a>(c: &mut Cursor<'a>) -> Scan<Fields<'a>> {
             Key::MarkVol => f.parts.mark_vol = decimal_opt(c)?,
             Key::SpotPrice => f.parts.spot = decimal_opt(c)?,
             Key::OiContracts => f.parts.open_interest = decimal_opt(c)?,
-            Key::Quotes => quotes(c, &mut f)?,
-            Key::Greeks => greeks(c, &mut f)?,
+            Key::Quotes => quotes(c, quotes_shape, &mut f)?,
+            Key::Greeks => greeks(c, greeks_shape, &mut f)?,
             Key::ProductId => {
                 u64_opt(c)?;
             }
             Key::ContractType => string_field(c, false)?,
             Key::UnderlyingAssetSymbol => string_field(c, true)?,
-            Key::PriceBand => price_band(c)?,
+            Key::PriceBand => price_band(c, band_shape)?,
             Key::StrikePrice
             | Key::Oi
             | Key::ContractValue
@@ -265,8 +280,9 @@ fn quote(f: Fields<'_>) -> Scan<Option<Quote>> {
 
 /// A list of tickers into quotes (tickers that make no quote are left out).
 fn ticker_list(c: &mut Cursor<'_>, out: &mut Vec<Quote>) -> Scan<()> {
+    let mut shapes = Shapes::default();
     c.array(|c| {
-        if let Some(q) = quote(ticker(c)?)? {
+        if let Some(q) = quote(ticker(c, &mut shapes)?)? {
             out.push(q);
         }
         Ok(())
