@@ -130,34 +130,83 @@ async fn not_running(api: &Api, id: i64, change: &str) -> Result<(), ApiError> {
 }
 
 /// The JSON of the profile list last served, with the list it was made from: while the
-/// store's cache hands out the same list (no write, not expired), the body is reused.
+/// store's cache hands out the same list (no write, not expired), the body is reused, and
+/// one profile's body is its slice of the list's.
 #[derive(Default)]
-pub struct ListJson(std::sync::Mutex<Option<(Arc<Vec<StoredProfile>>, Bytes)>>);
+pub struct ListJson(std::sync::Mutex<Option<Arc<Bodies>>>);
+
+/// The JSON of one list of profiles.
+struct Bodies {
+    /// The list it was made from.
+    from: Arc<Vec<StoredProfile>>,
+    /// `[profile,profile,...]`, as `serde_json::to_vec` writes the list.
+    list: Bytes,
+    /// Each profile's id and where its JSON lies in `list`.
+    each: Vec<(i64, std::ops::Range<usize>)>,
+}
+
+impl Bodies {
+    fn of(from: Arc<Vec<StoredProfile>>) -> Result<Self, ApiError> {
+        let mut list = Vec::with_capacity(from.len() * 1024 + 2);
+        let mut each = Vec::with_capacity(from.len());
+        list.push(b'[');
+        for (i, p) in from.iter().enumerate() {
+            if i > 0 {
+                list.push(b',');
+            }
+            let start = list.len();
+            serde_json::to_writer(&mut list, p)
+                .map_err(|e| ApiError::Internal(format!("profiles to JSON: {e}")))?;
+            each.push((p.id, start..list.len()));
+        }
+        list.push(b']');
+        Ok(Self {
+            from,
+            list: Bytes::from(list),
+            each,
+        })
+    }
+}
 
 impl ListJson {
-    /// The body for `list`, made once per list.
-    fn body(&self, list: Arc<Vec<StoredProfile>>) -> Result<Bytes, ApiError> {
+    /// The bodies for `list`, made once per list.
+    fn bodies(&self, list: Arc<Vec<StoredProfile>>) -> Result<Arc<Bodies>, ApiError> {
         let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((made_from, body)) = last.as_ref() {
-            if Arc::ptr_eq(made_from, &list) {
-                return Ok(body.clone());
-            }
+        if let Some(b) = last.as_ref().filter(|b| Arc::ptr_eq(&b.from, &list)) {
+            return Ok(b.clone());
         }
-        let body = Bytes::from(
-            serde_json::to_vec(&*list)
-                .map_err(|e| ApiError::Internal(format!("profiles to JSON: {e}")))?,
-        );
-        *last = Some((list, body.clone()));
-        Ok(body)
+        let made = Arc::new(Bodies::of(list)?);
+        *last = Some(made.clone());
+        Ok(made)
     }
+
+    /// The list's body.
+    fn list(&self, list: Arc<Vec<StoredProfile>>) -> Result<Bytes, ApiError> {
+        Ok(self.bodies(list)?.list.clone())
+    }
+
+    /// Profile `id`'s body, if `list` has it.
+    fn profile(&self, list: Arc<Vec<StoredProfile>>, id: i64) -> Result<Option<Bytes>, ApiError> {
+        let b = self.bodies(list)?;
+        Ok(b.each
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, at)| b.list.slice(at.clone())))
+    }
+}
+
+/// A JSON body.
+fn json_body(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Every profile.
 #[utoipa::path(get, path = "/api/configs", tag = "configs",
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
 pub async fn list_configs(State(api): St, _: NoQuery) -> Result<Response, ApiError> {
-    let body = api.configs_json.body(api.store.cached_profiles().await?)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json_body(
+        api.configs_json.list(api.store.cached_profiles().await?)?,
+    ))
 }
 
 /// The settings a new profile starts from (every field at its default; `name` empty).
@@ -195,8 +244,12 @@ pub async fn get_config(
     State(api): St,
     _: NoQuery,
     Path(id): Path<i64>,
-) -> Result<Json<StoredProfile>, ApiError> {
-    Ok(Json(api.store.cached_profile_by_id(id).await?))
+) -> Result<Response, ApiError> {
+    let list = api.store.cached_profiles().await?;
+    match api.configs_json.profile(list, id)? {
+        Some(body) => Ok(json_body(body)),
+        None => Err(strangle_store::StoreError::NoProfile(id.to_string()).into()),
+    }
 }
 
 /// Replaces a profile's settings with the whole profile given (refused while its engine
@@ -430,4 +483,56 @@ pub async fn import_configs(
         dry_run: req.dry_run,
         imported,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn stored(id: i64, name: &str) -> StoredProfile {
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("a valid time");
+        let mut profile = Profile::default();
+        profile.name = name.into();
+        StoredProfile {
+            id,
+            active: id == 2,
+            created_at: at,
+            updated_at: at,
+            profile,
+        }
+    }
+
+    /// The list body is what serde writes for the list, each profile's slice what it writes
+    /// for the profile; a new list is written again.
+    #[test]
+    fn bodies_are_serde_s_bytes_and_made_once_per_list() {
+        let list = Arc::new(vec![
+            stored(1, "a"),
+            stored(2, "b \"quoted\""),
+            stored(5, "c"),
+        ]);
+        let cache = ListJson::default();
+        let body = cache.list(list.clone()).expect("written");
+        assert_eq!(&body[..], &serde_json::to_vec(&*list).expect("json")[..]);
+        for p in list.iter() {
+            let one = cache.profile(list.clone(), p.id).expect("written");
+            assert_eq!(
+                one.as_deref(),
+                Some(&serde_json::to_vec(p).expect("json")[..])
+            );
+        }
+        assert_eq!(cache.profile(list.clone(), 3).expect("written"), None);
+        let again = cache.list(list.clone()).expect("written");
+        assert_eq!(
+            again.as_ptr(),
+            body.as_ptr(),
+            "the same list: the same body"
+        );
+        let empty = cache.list(Arc::new(vec![])).expect("written");
+        assert_eq!(&empty[..], b"[]");
+    }
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -187,9 +189,11 @@ pub struct EngineQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Heartbeats {
     /// The server's clock.
+    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The server's simulated market time (`--sim-start`/`--sim-speed`; none: the wall
     /// clock). An engine started with its own sim clock reports its time in its heartbeat.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -201,8 +205,10 @@ pub struct Heartbeats {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Runtimes {
     /// The server's clock.
+    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The server's simulated market time (none: the wall clock).
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -221,18 +227,31 @@ pub async fn heartbeat(
     QueryOr422(EngineQuery {
         configuration_id: id,
     }): QueryOr422<EngineQuery>,
-) -> Result<Json<Heartbeats>, ApiError> {
+) -> Result<Response, ApiError> {
     let engines = match id {
         Some(id) => vec![api.trading.heartbeat(id).await?],
         None => api.trading.heartbeats().await,
     };
     let clock = api.trading.sim_clock();
-    Ok(Json(Heartbeats {
-        server_time: Utc::now(),
-        market_time: clock.as_ref().map(|c| c.now()),
-        market_speed: clock.as_ref().map(|c| c.speed()),
-        engines,
-    }))
+    let size = 200 + 700 * engines.len();
+    json_reply(
+        &Heartbeats {
+            server_time: Utc::now(),
+            market_time: clock.as_ref().map(|c| c.now()),
+            market_speed: clock.as_ref().map(|c| c.speed()),
+            engines,
+        },
+        size,
+    )
+}
+
+/// `value` as a JSON answer, written into a buffer of `size` bytes to start with (axum's
+/// `Json` starts at 128 and grows by copying).
+fn json_reply(value: &impl Serialize, size: usize) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(size);
+    serde_json::to_writer(&mut body, value)
+        .map_err(|e| ApiError::Internal(format!("answer to JSON: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Full live state of each engine: schedule with countdowns, legs, totals, limits,
@@ -247,7 +266,7 @@ pub async fn runtime(
     QueryOr422(EngineQuery {
         configuration_id: id,
     }): QueryOr422<EngineQuery>,
-) -> Result<Json<Runtimes>, ApiError> {
+) -> Result<Response, ApiError> {
     let explicit = id.is_some();
     let ids = match id {
         Some(id) => vec![id],
@@ -269,10 +288,14 @@ pub async fn runtime(
         }
     }
     let clock = api.trading.sim_clock();
-    Ok(Json(Runtimes {
-        server_time: Utc::now(),
-        market_time: clock.as_ref().map(|c| c.now()),
-        market_speed: clock.as_ref().map(|c| c.speed()),
-        engines,
-    }))
+    let size = 200 + 3000 * engines.len();
+    json_reply(
+        &Runtimes {
+            server_time: Utc::now(),
+            market_time: clock.as_ref().map(|c| c.now()),
+            market_speed: clock.as_ref().map(|c| c.speed()),
+            engines,
+        },
+        size,
+    )
 }

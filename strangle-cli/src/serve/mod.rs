@@ -18,6 +18,7 @@ mod metrics;
 mod routes;
 mod sessions;
 mod snapshot;
+mod time_json;
 pub mod trading;
 mod web;
 

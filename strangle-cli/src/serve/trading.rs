@@ -184,15 +184,20 @@ pub struct Heartbeat {
     /// The open session, if any.
     pub session_id: Option<strangle_core::ids::SessionId>,
     /// When the engine started.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Time of the latest heartbeat.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub updated_at: Option<DateTime<Utc>>,
     /// The server's clock.
+    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The engine's market time, when it runs on a simulated clock (its timestamps —
     /// `started_at`, `updated_at`, `ended_at`, orders, fills, sessions — are on this clock).
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -220,6 +225,7 @@ pub struct ScheduleView {
     /// Minutes the entry window stays open.
     pub entry_window_minutes: u32,
     /// Start of the next entry window (when waiting).
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub next_entry: Option<DateTime<Utc>>,
     /// Seconds until `next_entry`.
     pub seconds_to_entry: Option<i64>,
@@ -229,10 +235,12 @@ pub struct ScheduleView {
     /// Whether the profile enters on a late start.
     pub late_entry: bool,
     /// The open session's planned exit.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub planned_exit: Option<DateTime<Utc>>,
     /// Seconds until `planned_exit`.
     pub seconds_to_exit: Option<i64>,
     /// The open session's expiry.
+    #[serde(serialize_with = "super::time_json::opt_time")]
     pub expiry: Option<DateTime<Utc>>,
     /// Seconds until `expiry`.
     pub seconds_to_expiry: Option<i64>,
