@@ -389,6 +389,21 @@ async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
     }
     assert_eq!(c.control("stop", btc).await.0, 409, "already stopped");
 
+    // The full runtime lists every engine this server ran, in id order, the ended ones with
+    // the last state they published.
+    let (st, rt) = c.get("/api/trading/runtime").await;
+    assert_eq!(st, 200);
+    let engines = rt["engines"].as_array().expect("engines");
+    let ids: Vec<_> = engines
+        .iter()
+        .map(|e| e["heartbeat"]["configuration_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(btc.min(eth)), json!(btc.max(eth))], "{rt}");
+    for e in engines {
+        assert_eq!(e["heartbeat"]["status"], "stopped", "{e}");
+        assert_eq!(e["state"]["phase"], "stopped", "{e}");
+    }
+
     // Two sessions recorded, flat, with their exit reasons.
     let (_, page) = c.get("/api/trading/sessions").await;
     assert_eq!(page["total"], 2, "{page}");

@@ -270,13 +270,7 @@ pub async fn runtime(
     let explicit = id.is_some();
     let ids = match id {
         Some(id) => vec![id],
-        None => api
-            .trading
-            .heartbeats()
-            .await
-            .into_iter()
-            .map(|h| h.configuration_id)
-            .collect(),
+        None => api.trading.engine_ids().await,
     };
     let mut engines = Vec::with_capacity(ids.len());
     for id in ids {

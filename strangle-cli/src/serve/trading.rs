@@ -539,6 +539,21 @@ impl Trading {
         }
     }
 
+    /// Ids of every engine this server runs or ran, in order.
+    pub async fn engine_ids(&self) -> Vec<i64> {
+        let mut ids = self.running_ids().await;
+        if let Ok(ended) = self.ended.lock() {
+            ids.extend(
+                ended
+                    .keys()
+                    .filter(|id| !ids.contains(id))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        ids.sort_unstable();
+        ids
+    }
+
     /// Ids of the running engines.
     pub async fn running_ids(&self) -> Vec<i64> {
         self.running.lock().await.keys().copied().collect()
