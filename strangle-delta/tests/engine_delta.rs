@@ -111,20 +111,22 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
     let s = setup().await;
     let exchange = DeltaExchange::new(s.client.clone()).with_deadman(DeadmanConfig {
         heartbeat_id: "strangle-test".into(),
-        ttl: Duration::from_millis(600),
+        ttl: Duration::from_millis(1_000),
         underlyings: vec![Underlying::Btc],
     });
-    exchange.keepalive().await.expect("armed");
-    assert!(s.server.deadman_armed());
+    // The chain is read before the switch is armed: reading it can take longer than the
+    // TTL on a loaded machine (a debug build, other tests running).
     let chain = exchange.chain(Underlying::Btc).await.expect("chain");
     let e = &chain.entries[0];
     let req = core_sell("dms-1", e, Decimal::from(1_000_000));
+    exchange.keepalive().await.expect("armed");
+    assert!(s.server.deadman_armed());
     assert_eq!(
         exchange.place_order(&req).await.expect("placed").state,
         OrderState::Open
     );
-    // Kept alive: nothing is cancelled.
-    for _ in 0..8 {
+    // Kept alive past the TTL: nothing is cancelled.
+    for _ in 0..12 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         exchange.keepalive().await.expect("refresh");
     }
@@ -139,7 +141,7 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
         OrderState::Open
     );
     // Silent for longer than the TTL: the venue cancels the order.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(s.server.deadman_fired(), 1);
     assert_eq!(
         exchange

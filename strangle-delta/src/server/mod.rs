@@ -257,6 +257,11 @@ pub(crate) struct ServerState {
     admin_token: Option<Secret>,
     /// Delta JSON already rendered: live products, and tickers by quote.
     rendered: Mutex<Rendered>,
+    /// Held by an order entry from the venue taking the order to its metadata being
+    /// recorded, and by a WebSocket connection while it looks for private updates: an
+    /// order or fill seen in between had no metadata, so its frames were left out and then
+    /// counted as sent (an order update or a user trade lost for good).
+    order_entry: tokio::sync::Mutex<()>,
 }
 
 /// Payloads rendered once: a live product does not change, a ticker changes with its quote.
@@ -441,6 +446,7 @@ impl LocalServer {
             ws_heartbeat: config.ws_heartbeat,
             admin_token: config.admin_token.clone(),
             rendered: Mutex::new(Rendered::default()),
+            order_entry: tokio::sync::Mutex::new(()),
         });
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

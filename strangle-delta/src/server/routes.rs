@@ -364,6 +364,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
         time_in_force: tif,
         reduce_only: req.reduce_only.unwrap_or(false),
     };
+    let entry = st.order_entry.lock().await;
     match st.venue.place_order(&core).await {
         Ok(status) => {
             let id: u64 = status.exchange_order_id.parse().unwrap_or_default();
@@ -386,6 +387,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 o.by_id.insert(id, coid.clone());
                 o.by_coid.insert(coid, meta.clone());
             }
+            drop(entry);
             ok(full::order(&status, &meta))
         }
         Err(e) => refusal(&e),

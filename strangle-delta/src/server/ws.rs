@@ -451,6 +451,9 @@ impl Conn {
     }
 
     async fn private_frames(&mut self) -> Vec<String> {
+        // No order entry is half recorded while this looks (see `ServerState::order_entry`).
+        let st = self.st.clone();
+        let _entry = st.order_entry.lock().await;
         let mut out = Vec::new();
         if self.symbols("orders").is_some() {
             for s in self.st.venue.all_orders() {
