@@ -10,8 +10,9 @@ use strangle_cli::error::CliError;
 use strangle_cli::{cmd, serve};
 
 /// mimalloc in place of the system allocator: the API server allocates per request from
-/// several threads, and glibc's arenas spent a tenth of its time in locks and consolidation
-/// (benches/BENCHMARKS.md, 2026-12-03).
+/// several threads, and glibc's malloc and free (with their lock waits and
+/// `malloc_consolidate`) were about a tenth of its time under load (benches/BENCHMARKS.md,
+/// 2026-12-03).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

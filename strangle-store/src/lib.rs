@@ -33,7 +33,7 @@ use strangle_core::profile::Profile;
 pub use error::StoreError;
 pub use lease::{default_holder, Lease, LEASE_TTL};
 pub use postgres::Store as PgStore;
-pub use profiles::StoredProfile;
+pub use profiles::{profile_in, StoredProfile};
 pub use queries::{OrderRow, Page, SessionDetail, SessionFilter};
 pub use sqlite::Store as SqliteStore;
 
@@ -203,12 +203,7 @@ impl Store {
 
     /// One profile by id, from the cached list ([`Store::cached_profiles`]).
     pub async fn cached_profile_by_id(&self, id: i64) -> Result<StoredProfile, StoreError> {
-        self.cached_profiles()
-            .await?
-            .iter()
-            .find(|p| p.id == id)
-            .cloned()
-            .ok_or_else(|| StoreError::NoProfile(id.to_string()))
+        profile_in(&self.cached_profiles().await?, id).cloned()
     }
 
     /// Every profile.

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde_json::{Map, Value};
 use strangle_core::error::FieldError;
@@ -195,16 +195,11 @@ impl ListJson {
     }
 }
 
-/// A JSON body.
-fn json_body(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
 /// Every profile.
 #[utoipa::path(get, path = "/api/configs", tag = "configs",
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
 pub async fn list_configs(State(api): St, _: NoQuery) -> Result<Response, ApiError> {
-    Ok(json_body(
+    Ok(super::json_body(
         api.configs_json.list(api.store.cached_profiles().await?)?,
     ))
 }
@@ -247,7 +242,7 @@ pub async fn get_config(
 ) -> Result<Response, ApiError> {
     let list = api.store.cached_profiles().await?;
     match api.configs_json.profile(list, id)? {
-        Some(body) => Ok(json_body(body)),
+        Some(body) => Ok(super::json_body(body)),
         None => Err(strangle_store::StoreError::NoProfile(id.to_string()).into()),
     }
 }

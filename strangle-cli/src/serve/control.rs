@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -251,7 +250,7 @@ fn json_reply(value: &impl Serialize, size: usize) -> Result<Response, ApiError>
     let mut body = Vec::with_capacity(size);
     serde_json::to_writer(&mut body, value)
         .map_err(|e| ApiError::Internal(format!("answer to JSON: {e}")))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(super::json_body(body.into()))
 }
 
 /// Full live state of each engine: schedule with countdowns, legs, totals, limits,

@@ -25,10 +25,11 @@ mod web;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clap::Args;
 use strangle_delta::runner::SimTime;
 use strangle_delta::Environment;
@@ -110,6 +111,11 @@ pub fn token() -> Option<String> {
 /// A fresh token for this run: 32 random bytes, hex.
 fn generated_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// A body of JSON text already written, as an answer.
+fn json_body(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn require_token(

@@ -21,13 +21,12 @@ use strangle_core::strategy::Status;
 use strangle_delta::notify::{self, Notifier};
 use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, DeltaError, Environment};
-use strangle_store::{Store, StoreError};
+use strangle_store::{profile_in, Store, StoreError};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 
 use super::snapshot::{Latest, Snapshot, StateJson};
-use strangle_store::StoredProfile;
 
 /// Markets an operator can pick when starting a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -543,14 +542,10 @@ impl Trading {
     pub async fn engine_ids(&self) -> Vec<i64> {
         let mut ids = self.running_ids().await;
         if let Ok(ended) = self.ended.lock() {
-            ids.extend(
-                ended
-                    .keys()
-                    .filter(|id| !ids.contains(id))
-                    .collect::<Vec<_>>(),
-            );
+            ids.extend(ended.keys());
         }
         ids.sort_unstable();
+        ids.dedup();
         ids
     }
 
@@ -600,14 +595,6 @@ pub enum Action {
     Restart,
     /// Cancel working orders and market-close everything, then stop.
     Panic,
-}
-
-/// The stored profile `id` in `profiles`.
-fn profile_in(profiles: &[StoredProfile], id: i64) -> Result<&StoredProfile, ControlError> {
-    profiles
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| StoreError::NoProfile(id.to_string()).into())
 }
 
 /// The heartbeat of a running engine whose latest state is `st`.

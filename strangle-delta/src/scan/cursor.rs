@@ -341,7 +341,8 @@ impl<'a> Cursor<'a> {
                 let place = i;
                 i += 1;
                 if let Some(k) = shape.keys.get(place) {
-                    if c.peek()? == b'"' && c.is_next(k) {
+                    c.peek()?;
+                    if c.is_next(k) {
                         c.at += k.name.text.len() + 2;
                         return Ok(k.name);
                     }
