@@ -122,6 +122,96 @@ pub struct Engine<E, L, C> {
     last_error: Option<String>,
     /// Working orders whose state could not be read, with how many polls in a row failed.
     unreadable: std::collections::HashMap<ClientOrderId, u32>,
+    /// Audit lines seen in the last steps, so a repeated one is written once with a count.
+    repeats: Repeats,
+}
+
+/// An audit line repeated step after step (an error each poll, a cancel asked again) is
+/// written the first time; its repeats are counted and written as one `repeated` line when
+/// it stops recurring (a step without it) or the engine ends, and as a running count at
+/// every power of ten, so a condition that never ends still shows in the trail.
+#[derive(Debug, Default)]
+struct Repeats {
+    seen: std::collections::HashMap<(String, String), Repeat>,
+}
+
+#[derive(Debug, Clone)]
+struct Repeat {
+    /// Repeats not yet written.
+    unwritten: u64,
+    /// Every occurrence, the first included.
+    total: u64,
+    /// The last step it occurred in.
+    step: u64,
+    /// Its session.
+    session_id: Option<crate::ids::SessionId>,
+}
+
+impl Repeats {
+    /// Whether `e` is a repeat (counted, not to be written); the running count to write
+    /// when it reaches a power of ten.
+    fn note(&mut self, e: &AuditEvent, step: u64) -> (bool, Option<AuditEvent>) {
+        let key = (e.kind.clone(), e.detail.clone());
+        match self.seen.get_mut(&key) {
+            Some(r) if r.step + 1 >= step => {
+                r.step = step;
+                r.total += 1;
+                r.unwritten += 1;
+                let decade = r.total >= 10 && 10_u64.pow(r.total.ilog10()) == r.total;
+                let summary = decade.then(|| {
+                    r.unwritten = 0;
+                    repeated(e, r.total, "so far")
+                });
+                (true, summary)
+            }
+            _ => {
+                self.seen.insert(
+                    key,
+                    Repeat {
+                        unwritten: 0,
+                        total: 1,
+                        step,
+                        session_id: e.session_id.clone(),
+                    },
+                );
+                (false, None)
+            }
+        }
+    }
+
+    /// The lines that did not recur in `step` (all of them with `all`), removed, with a
+    /// `repeated` line for each whose repeats are not written yet.
+    fn ended(&mut self, step: u64, all: bool, at: DateTime<Utc>, profile: &str) -> Vec<AuditEvent> {
+        let mut out = Vec::new();
+        self.seen.retain(|(kind, detail), r| {
+            if !all && r.step >= step {
+                return true;
+            }
+            if r.unwritten > 0 {
+                let e = AuditEvent {
+                    at,
+                    profile: profile.to_string(),
+                    session_id: r.session_id.clone(),
+                    kind: kind.clone(),
+                    detail: detail.clone(),
+                };
+                out.push(repeated(&e, r.total, "in all"));
+            }
+            false
+        });
+        out.sort_by(|a, b| a.detail.cmp(&b.detail));
+        out
+    }
+}
+
+fn repeated(e: &AuditEvent, total: u64, when: &str) -> AuditEvent {
+    AuditEvent {
+        at: e.at,
+        profile: e.profile.clone(),
+        session_id: e.session_id.clone(),
+        kind: "repeated".into(),
+        detail: format!("{} {total} times {when}: {}", e.kind, e.detail),
+    }
 }
 
 /// Polls in a row that may fail to read a working order's state before the engine stops:
@@ -163,6 +253,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             stop_requested: None,
             unreadable: std::collections::HashMap::new(),
             last_error: None,
+            repeats: Repeats::default(),
         };
         Ok((
             engine,
@@ -206,9 +297,14 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     /// Runs until the clock reaches `until` (if given) or the strategy stops.
     pub async fn run_until(&mut self, until: Option<DateTime<Utc>>) -> Result<Status> {
         loop {
-            self.step().await?;
+            if let Err(e) = self.step().await {
+                // The counts of repeated lines are part of the story of the failure.
+                let _ = self.flush_repeats(self.clock.now(), true).await;
+                return Err(e);
+            }
             let now = self.clock.now();
             if self.strategy.phase() == Phase::Stopped || until.is_some_and(|u| now >= u) {
+                self.flush_repeats(now, true).await?;
                 return Ok(self.status());
             }
             let mut wake = now + self.config.poll_interval;
@@ -314,7 +410,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     .await?;
                 }
                 Err(e) => {
-                    self.exchange_error(now, "order_poll", &e).await?;
+                    self.exchange_error(now, &format!("order_poll {id}"), &e)
+                        .await?;
                     let n = self.unreadable.entry(id.clone()).or_default();
                     *n += 1;
                     if *n >= MAX_UNREADABLE_POLLS {
@@ -356,6 +453,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             MarketNeed::Nothing => self.feed(now, Event::Timer).await?,
         }
+        self.flush_repeats(now, false).await?;
         let _ = self.status.send(self.status());
         Ok(())
     }
@@ -366,16 +464,35 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         self.audit(now, "exchange_error", msg).await
     }
 
-    async fn audit(&self, now: DateTime<Utc>, kind: &str, detail: String) -> Result<()> {
-        self.ledger
-            .record_event(&AuditEvent {
-                at: now,
-                profile: self.strategy.profile().name.clone(),
-                session_id: self.strategy.session().map(|s| s.session_id.clone()),
-                kind: kind.into(),
-                detail,
-            })
-            .await
+    async fn audit(&mut self, now: DateTime<Utc>, kind: &str, detail: String) -> Result<()> {
+        let e = AuditEvent {
+            at: now,
+            profile: self.strategy.profile().name.clone(),
+            session_id: self.strategy.session().map(|s| s.session_id.clone()),
+            kind: kind.into(),
+            detail,
+        };
+        self.record(&e).await
+    }
+
+    /// Writes an audit line, unless it repeats one of the last steps (then it is counted;
+    /// see [`Repeats`]).
+    async fn record(&mut self, e: &AuditEvent) -> Result<()> {
+        match self.repeats.note(e, self.steps) {
+            (false, _) => self.ledger.record_event(e).await,
+            (true, Some(summary)) => self.ledger.record_event(&summary).await,
+            (true, None) => Ok(()),
+        }
+    }
+
+    /// Writes the count of every repeated audit line that did not recur this step (every
+    /// one, with `all`).
+    async fn flush_repeats(&mut self, now: DateTime<Utc>, all: bool) -> Result<()> {
+        let profile = self.strategy.profile().name.clone();
+        for e in self.repeats.ended(self.steps, all, now, &profile) {
+            self.ledger.record_event(&e).await?;
+        }
+        Ok(())
     }
 
     /// Hands an event to the strategy and carries out everything that follows from it.
@@ -443,7 +560,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         Ok(())
     }
 
-    async fn write(&self, w: Write) -> Result<()> {
+    async fn write(&mut self, w: Write) -> Result<()> {
         match w {
             Write::Session(s) => self.ledger.upsert_session(&s).await,
             Write::OrderUpdate { session_id, status } => {
@@ -451,7 +568,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             Write::Fill { session_id, fill } => self.ledger.record_fill(&session_id, &fill).await,
             Write::Mark(m) => self.ledger.record_mark(&m).await,
-            Write::Event(e) => self.ledger.record_event(&e).await,
+            Write::Event(e) => self.record(&e).await,
         }
     }
 }

@@ -322,15 +322,34 @@ impl DeltaExchange {
             None => self.contract(symbol).await?.product_id,
         };
         let id = o.id.to_string();
+        let size = o.size.unwrap_or_default();
+        let filled = size - o.unfilled_size.unwrap_or(size);
+        // From just before the order's creation first (one page, usually); when that finds
+        // less than the order says filled, the product's whole history: a fill stamped
+        // before its order by another clock is still the order's fill.
+        let start = o.created_at.map(|t| t - chrono::Duration::seconds(5));
+        let fills = self.fills_since(pid, start, &id, client_order_id).await?;
+        let seen: Decimal = fills.iter().map(|f| f.size).sum();
+        if seen >= filled || start.is_none() {
+            return Ok(fills);
+        }
+        self.fills_since(pid, None, &id, client_order_id).await
+    }
+
+    /// The fills of order `id` (Delta's id) on product `pid` since `start`.
+    async fn fills_since(
+        &self,
+        pid: u64,
+        start: Option<chrono::DateTime<Utc>>,
+        id: &str,
+        client_order_id: &ClientOrderId,
+    ) -> Result<Vec<CoreFill>> {
         Ok(self
             .client
-            .fills(
-                &[pid],
-                o.created_at.map(|t| t - chrono::Duration::seconds(5)),
-            )
+            .fills(&[pid], start)
             .await?
             .iter()
-            .filter(|f| f.order_id.as_deref() == Some(id.as_str()))
+            .filter(|f| f.order_id.as_deref() == Some(id))
             .filter_map(|f| core_fill(f, Some(client_order_id)))
             .collect())
     }

@@ -308,6 +308,13 @@ impl SimExchange {
 
     /// Brings the market up to the clock: applies every fed snapshot not after `now`.
     fn sync(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.synced().0
+    }
+
+    /// [`Self::sync`], with the instant it brought the market to: the time an order placed
+    /// or cancelled now happens at (read once, so nothing it does is stamped before a chain
+    /// it already saw or after one it has not).
+    fn synced(&self) -> (std::sync::MutexGuard<'_, Book>, DateTime<Utc>) {
         let now = self.clock.now();
         let mut book = self.book();
         let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
@@ -321,7 +328,7 @@ impl SimExchange {
         }
         book.now = book.now.max(Some(now));
         book.settle_by_clock(now);
-        book
+        (book, now)
     }
 }
 
@@ -364,8 +371,8 @@ impl MarketData for SimExchange {
 #[async_trait]
 impl Execution for SimExchange {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
-        let now = self.clock.now();
-        self.sync().place(request, now)
+        let (mut book, now) = self.synced();
+        book.place(request, now)
     }
 
     async fn cancel_order(
@@ -373,8 +380,8 @@ impl Execution for SimExchange {
         client_order_id: &ClientOrderId,
         _product_id: u64,
     ) -> Result<OrderStatus> {
-        let now = self.clock.now();
-        self.sync().cancel(client_order_id, now)
+        let (mut book, now) = self.synced();
+        book.cancel(client_order_id, now)
     }
 
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {

@@ -27,7 +27,7 @@ use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
 use crate::select::select;
 
-pub use orders::QUOTE_WAIT;
+pub use orders::{MAX_CANCELS, QUOTE_WAIT};
 pub use status::{LegStatus, Status};
 
 /// What the strategy is doing.
@@ -162,6 +162,20 @@ struct Work {
     product_id: u64,
     sent_at: DateTime<Utc>,
     cancel_sent_at: Option<DateTime<Utc>>,
+    /// Cancels sent for it so far (bounded by [`MAX_CANCELS`]).
+    cancels: u32,
+    /// Its cancels ran out with the venue still showing it working: entries are held
+    /// until it resolves.
+    stuck: bool,
+}
+
+/// Why no new strangle may be entered: each cause is set and cleared by what found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HoldCause {
+    /// An order's cancels ran out while the venue still showed it working.
+    StuckOrder,
+    /// The venue's dead-man switch is not known to be armed.
+    DeadMan,
 }
 
 /// The session being traded.
@@ -211,6 +225,8 @@ pub struct Strategy {
     last_error: Option<String>,
     /// When the engine started this strategy (what a late start is judged by).
     started_at: Option<DateTime<Utc>>,
+    /// Why no new strangle may be entered now, by cause (empty: entries allowed).
+    holds: std::collections::BTreeMap<HoldCause, String>,
 }
 
 impl Strategy {
@@ -228,7 +244,25 @@ impl Strategy {
             last_no_entry: None,
             last_error: None,
             started_at: None,
+            holds: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Holds new entries for `cause`, saying why (an open strangle is still managed and
+    /// closed as usual); a later call replaces the text.
+    pub fn hold_entries(&mut self, cause: HoldCause, why: String) {
+        self.holds.insert(cause, why);
+    }
+
+    /// Lifts the hold of `cause`; whether there was one.
+    pub fn release_entries(&mut self, cause: HoldCause) -> bool {
+        self.holds.remove(&cause).is_some()
+    }
+
+    /// Why new entries are held, if they are.
+    pub fn entry_hold(&self) -> Option<String> {
+        (!self.holds.is_empty())
+            .then(|| self.holds.values().cloned().collect::<Vec<_>>().join("; "))
     }
 
     /// Records when the engine started the strategy: with the profile's `late_entry`, a start
@@ -424,6 +458,9 @@ impl Strategy {
 
     fn try_enter(&mut self, now: DateTime<Utc>, chain: &ChainSnapshot, out: &mut Vec<Action>) {
         if self.phase != Phase::Waiting || chain.underlying != self.profile.underlying {
+            return;
+        }
+        if !self.holds.is_empty() {
             return;
         }
         let Some(day) = self.entry_day(now) else {

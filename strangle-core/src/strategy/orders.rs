@@ -10,8 +10,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
-use super::{Action, Phase, Strategy, Work, Write};
-use crate::ids;
+use super::{Action, HoldCause, Phase, Strategy, Work, Write};
+use crate::ids::{self, ClientOrderId};
 use crate::ledger::{OrderIntent, OrderPurpose, SessionState};
 use crate::model::{OrderRequest, OrderState, OrderStatus, OrderType, Quote, Side, TimeInForce};
 use crate::profile::Profile;
@@ -19,6 +19,23 @@ use crate::risk::ExitReason;
 
 /// Audit kind of an exit that found no fresh quote and began waiting for one.
 pub const QUOTE_WAIT: &str = "quote_wait";
+
+/// Cancels sent for one order before the strategy stops asking: the order is then held as
+/// stuck (still read every step), new entries are held, and an entry in progress is
+/// abandoned, its filled legs bought back.
+pub const MAX_CANCELS: u32 = 6;
+
+/// The longest wait between two cancels of one order.
+const MAX_CANCEL_GAP_SECS: i64 = 120;
+
+/// How long to wait for the `cancels`-th cancel (1-based) to be confirmed before the next
+/// one: `cancel_confirm_secs`, doubling with each cancel, at most two minutes (or
+/// `cancel_confirm_secs` when that is longer).
+fn cancel_gap(confirm_secs: u32, cancels: u32) -> Duration {
+    let base = i64::from(confirm_secs.max(1));
+    let doubled = base.saturating_mul(1_i64 << cancels.saturating_sub(1).min(16));
+    Duration::seconds(doubled.min(MAX_CANCEL_GAP_SECS.max(base)))
+}
 
 fn floor_to_tick(p: Decimal, tick: Decimal) -> Decimal {
     if tick > Decimal::ZERO {
@@ -84,35 +101,75 @@ impl Strategy {
         let Some(l) = self.live.as_mut() else { return };
         let cancel_all = l.panic || l.abort.is_some();
         let mut unconfirmed = Vec::new();
+        let mut stuck = Vec::new();
         for w in l.work.iter_mut().filter_map(|w| w.working.as_mut()) {
             let due = match w.cancel_sent_at {
                 None => {
                     cancel_all || now >= w.sent_at + Duration::seconds(i64::from(ex.fill_wait_secs))
                 }
                 Some(c) => {
-                    let late = now >= c + Duration::seconds(i64::from(ex.cancel_confirm_secs));
-                    if late {
-                        unconfirmed.push(w.client_order_id.clone());
+                    let late = now >= c + cancel_gap(ex.cancel_confirm_secs, w.cancels);
+                    if late && w.cancels >= MAX_CANCELS {
+                        // Asking again would not tell more: the order is read every step
+                        // and resolves when the venue shows it ended.
+                        if !w.stuck {
+                            w.stuck = true;
+                            stuck.push((w.client_order_id.clone(), now - w.sent_at));
+                        }
+                        false
+                    } else {
+                        if late {
+                            unconfirmed.push((w.client_order_id.clone(), w.cancels + 1));
+                        }
+                        late
                     }
-                    late
                 }
             };
             if due {
                 w.cancel_sent_at = Some(now);
+                w.cancels += 1;
                 out.push(Action::Cancel {
                     client_order_id: w.client_order_id.clone(),
                     product_id: w.product_id,
                 });
             }
         }
-        for id in unconfirmed {
+        for (id, n) in unconfirmed {
             self.audit(
                 now,
                 "cancel_unconfirmed",
-                format!("cancel of {id} not confirmed yet; asking again"),
+                format!("cancel of {id} not confirmed yet; asking again ({n} of {MAX_CANCELS})"),
                 out,
             );
         }
+        for (id, age) in stuck {
+            self.order_stuck(now, &id, age, out);
+        }
+    }
+
+    /// An order whose cancels ran out while the venue still shows it working: hold new
+    /// entries, abandon an entry in progress (its filled legs are bought back), and say so.
+    fn order_stuck(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &ClientOrderId,
+        age: Duration,
+        out: &mut Vec<Action>,
+    ) {
+        let msg = format!(
+            "order {id}: {MAX_CANCELS} cancels over {} s and the venue still shows it working; \
+             no new strangle is entered until it ends (it is read every step) — look it up on \
+             the exchange by this client order id",
+            age.num_seconds()
+        );
+        self.holds.insert(HoldCause::StuckOrder, msg.clone());
+        self.last_error = Some(msg.clone());
+        if self.phase == Phase::Entering {
+            if let Some(l) = self.live.as_mut() {
+                l.abort.get_or_insert(ExitReason::FailedEntry);
+            }
+        }
+        self.audit(now, "order_stuck", msg, out);
     }
 
     fn drive_entry(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
@@ -144,7 +201,18 @@ impl Strategy {
         let Some(l) = self.live.as_mut() else { return };
         let idle = l.work.iter().all(|w| w.working.is_none());
         if let Some(reason) = l.abort {
-            if idle {
+            // A leg that is short with no order working is bought back now, without waiting
+            // for the other leg's order to end (it may never be confirmed).
+            let exposed = l
+                .rec
+                .legs
+                .iter()
+                .zip(&l.work)
+                .any(|(g, w)| g.book.open() > Decimal::ZERO && w.working.is_none());
+            if exposed {
+                self.begin_exit(now, reason, out);
+                self.drive_exit(now, out);
+            } else if idle {
                 if l.rec.legs.iter().any(|g| g.book.open() > Decimal::ZERO) {
                     self.begin_exit(now, reason, out);
                     self.drive_exit(now, out);
@@ -335,6 +403,8 @@ impl Strategy {
             product_id: g.product_id,
             sent_at: now,
             cancel_sent_at: None,
+            cancels: 0,
+            stuck: false,
         });
         l.work[i].waiting_since = None;
         let intent = OrderIntent {
@@ -392,7 +462,9 @@ impl Strategy {
             .as_ref()
             .is_some_and(|w| w.client_order_id == status.client_order_id);
         let mut rejected = None;
+        let mut resolved = false;
         if is_working && status.state.is_terminal() {
+            resolved = w.working.as_ref().is_some_and(|x| x.stuck);
             w.working = None;
             if status.filled_size().is_zero() {
                 w.stalled = Some(now);
@@ -408,7 +480,26 @@ impl Strategy {
                 ));
             }
         }
+        let still_stuck = l
+            .work
+            .iter()
+            .any(|w| w.working.as_ref().is_some_and(|x| x.stuck));
         super::refresh_pnl(&mut l.rec);
+        if resolved {
+            let id = &status.client_order_id;
+            self.audit(
+                now,
+                "order_resolved",
+                format!(
+                    "order {id} ended at the venue ({})",
+                    format!("{:?}", status.state).to_lowercase()
+                ),
+                out,
+            );
+            if !still_stuck {
+                self.holds.remove(&HoldCause::StuckOrder);
+            }
+        }
         if let Some(msg) = rejected {
             self.last_error = Some(msg.clone());
             self.audit(now, "order_rejected", msg, out);

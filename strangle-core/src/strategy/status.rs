@@ -97,6 +97,11 @@ pub struct Status {
     pub stale_quotes: Option<String>,
     /// Where the venue's quotes come from, when it says (`websocket`, `rest`, ...).
     pub quote_source: Option<String>,
+    /// Why no new strangle will be entered (an order the venue never let go of, a dead-man
+    /// switch not known to be armed); `None` when entries are allowed. An open strangle is
+    /// still managed while entries are held.
+    #[serde(default)]
+    pub entry_hold: Option<String>,
     /// Most recent error.
     pub last_error: Option<String>,
     /// The last closed session.
@@ -172,6 +177,7 @@ impl Strategy {
                 .map(ToString::to_string),
             stale_quotes: self.stale_quotes(now),
             quote_source: None,
+            entry_hold: self.entry_hold(),
             last_error: self.last_error.clone(),
             last_session: self.last_closed.clone(),
         }

@@ -96,6 +96,7 @@ pub(crate) struct State {
     pub position_rows: PositionRows,
     pub margined_lagging: bool,
     pub expired_by_symbol_hidden: bool,
+    pub hidden_fills: Option<String>,
 }
 
 /// The server's fault knobs (all off by default).
@@ -183,6 +184,20 @@ impl Faults {
 
     pub(crate) fn expired_by_symbol_hidden(&self) -> bool {
         self.lock().expired_by_symbol_hidden
+    }
+
+    /// Leaves out of `GET /v2/fills` every fill whose symbol starts with `prefix` (`""`: all
+    /// of them; `None`: none): an order the venue shows filled whose fills it does not list
+    /// yet. Delta does not document how far its fills may lag its orders.
+    pub fn set_hidden_fills(&self, prefix: Option<&str>) {
+        self.lock().hidden_fills = prefix.map(str::to_string);
+    }
+
+    pub(crate) fn fill_hidden(&self, symbol: &str) -> bool {
+        self.lock()
+            .hidden_fills
+            .as_deref()
+            .is_some_and(|p| symbol.starts_with(p))
     }
 
     /// How many requests a rule has hit so far.

@@ -380,7 +380,9 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 .into(),
                 reduce_only: core.reduce_only,
                 client_order_id: req.client_order_id.clone(),
-                created_at: st.clock.now(),
+                // The instant the venue took the order (its fills are never earlier): the
+                // clock read after the answer can be far later on a fast simulated clock.
+                created_at: status.updated_at,
             };
             {
                 let mut o = st.orders();
@@ -673,7 +675,9 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
         .iter()
         .filter(|f| {
             let t = f.timestamp.timestamp_micros();
-            from.is_none_or(|s| t >= s) && to.is_none_or(|e| t <= e)
+            from.is_none_or(|s| t >= s)
+                && to.is_none_or(|e| t <= e)
+                && !st.faults.fill_hidden(f.symbol.as_str())
         })
         .filter_map(|f| {
             let c = contracts.get(&f.symbol)?;
