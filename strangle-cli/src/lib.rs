@@ -8,3 +8,4 @@ pub mod cmd;
 pub mod error;
 pub mod profile_file;
 pub mod serve;
+pub mod signals;

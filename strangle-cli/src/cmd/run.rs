@@ -19,6 +19,7 @@ use strangle_store::{SessionFilter, Store};
 
 use crate::cmd::{configs, sim_server};
 use crate::error::CliError;
+use crate::signals::{abandoned, Signals};
 
 /// Which market the engine trades on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +74,10 @@ pub struct RunArgs {
     /// Seconds between status lines (0 turns them off).
     #[arg(long, default_value_t = 10)]
     pub status_every: u64,
+    /// Seconds a stop may take after SIGINT/SIGTERM (flattening open legs) before the
+    /// process exits anyway, naming every open leg.
+    #[arg(long, default_value_t = crate::signals::STOP_DEADLINE_SECS)]
+    pub stop_deadline: u64,
 }
 
 /// Parses a clock speed: a positive number up to 10,000.
@@ -204,7 +209,8 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
         ..RunSpec::new(profile, market)
     };
     // The engine takes the profile's lease on the ledger, and gives it up when it ends.
-    drive(store.clone(), spec, args.status_every).await
+    let deadline = StdDuration::from_secs(args.stop_deadline);
+    drive(store.clone(), spec, args.status_every, deadline).await
 }
 
 /// Live credentials from the environment, or a refusal saying where to put them.
@@ -219,12 +225,17 @@ pub fn live_credentials() -> Result<Credentials, CliError> {
     })
 }
 
-async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<(), CliError> {
+async fn drive(
+    store: Arc<Store>,
+    spec: RunSpec,
+    status_every: u64,
+    deadline: StdDuration,
+) -> Result<(), CliError> {
     let name = spec.profile.name.clone();
     let notifier = notifier()?;
-    // Listen for Ctrl-C before the engine starts: from its first order on, Ctrl-C flattens
-    // (an interrupt with no listener yet would end the process with legs open).
-    let interrupts = Interrupts::listen()?;
+    // Listen for signals before the engine starts: from its first order on, a signal
+    // flattens (one with no listener yet would end the process with legs open).
+    let signals = Signals::listen()?;
     let running = RunningEngine::start(spec, store.clone()).await?;
     let mode = running.mode();
     let watcher = notifier
@@ -246,7 +257,7 @@ async fn drive(store: Arc<Store>, spec: RunSpec, status_every: u64) -> Result<()
             }
         })
     });
-    let signals = tokio::spawn(ctrl_c(handle, interrupts));
+    let signals = tokio::spawn(on_signals(handle, signals, deadline));
     let res = running.wait().await;
     signals.abort();
     if let Some(t) = status_task {
@@ -285,56 +296,19 @@ pub fn notifier() -> Result<Option<Notifier>, CliError> {
     })
 }
 
-/// Ctrl-C, listened for from the moment this is created.
-struct Interrupts {
-    #[cfg(unix)]
-    signal: tokio::signal::unix::Signal,
-}
-
-impl Interrupts {
-    fn listen() -> Result<Self, CliError> {
-        Ok(Self {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                .map_err(|e| CliError::Failed(format!("cannot listen for Ctrl-C: {e}")))?,
-        })
-    }
-
-    /// The next Ctrl-C; `false` if none can come any more.
-    async fn next(&mut self) -> bool {
-        #[cfg(unix)]
-        {
-            self.signal.recv().await.is_some()
-        }
-        #[cfg(not(unix))]
-        {
-            tokio::signal::ctrl_c().await.is_ok()
-        }
-    }
-}
-
-/// First Ctrl-C: stop (flatten, then stop). Second: exit at once, saying what is open.
-async fn ctrl_c(handle: EngineHandle, mut interrupts: Interrupts) {
-    if !interrupts.next().await {
+/// First SIGINT/SIGTERM: stop (flatten, then stop). A second one, or the stop deadline
+/// passing first: exit at once, saying what is open.
+async fn on_signals(handle: EngineHandle, mut signals: Signals, deadline: StdDuration) {
+    let Some(name) = signals.next().await else {
         return;
-    }
-    eprintln!("stopping: flattening open legs (Ctrl-C again to exit at once)");
+    };
+    eprintln!(
+        "{name}: stopping, flattening open legs (a second signal, or {} s, exits at once)",
+        deadline.as_secs()
+    );
     handle.send(EngineCommand::Stop);
-    if !interrupts.next().await {
-        return;
-    }
-    let s = handle.status();
-    let open: Vec<String> = s
-        .legs
-        .iter()
-        .filter(|g| !g.open.is_zero())
-        .map(|g| format!("{} short {}", g.symbol, g.open))
-        .collect();
-    if open.is_empty() {
-        eprintln!("exiting; no open legs");
-    } else {
-        eprintln!("exiting NOW with open legs: {}", open.join(", "));
-    }
+    let why = signals.second_or(deadline).await;
+    eprintln!("{}", abandoned(&why, &[handle.status()]));
     std::process::exit(130);
 }
 

@@ -89,6 +89,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_hosts: Vec<String>,
+    /// Seconds the engines may take to stop after SIGINT/SIGTERM (flattening open legs)
+    /// before the process exits anyway, naming every open leg.
+    #[arg(long, default_value_t = crate::signals::STOP_DEADLINE_SECS, env = "STRANGLE_STOP_DEADLINE")]
+    pub stop_deadline: u64,
 }
 
 /// Shared state of the API.
@@ -300,18 +304,33 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
         println!("  dashboard     http://{addr}/#token={token}");
         println!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
     }
+    // The first SIGINT/SIGTERM closes the listener and stops every engine (flattening open
+    // legs); a second one, or the stop deadline, ends the process at once naming open legs.
+    let mut signals = crate::signals::Signals::listen()?;
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
     let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            let name = signals.next().await;
+            let _ = first_tx.send((name, signals));
         })
         .await
         .map_err(|e| CliError::Failed(e.to_string()));
+    let Ok((name, mut signals)) = first_rx.await else {
+        return served;
+    };
     if !trading.running_ids().await.is_empty() {
-        eprintln!("stopping the running engines (flattening open legs)");
+        let deadline = std::time::Duration::from_secs(args.stop_deadline);
+        eprintln!(
+            "{}: stopping the running engines, flattening open legs (a second signal, or {} s, \
+             exits at once)",
+            name.unwrap_or("shutdown"),
+            deadline.as_secs()
+        );
         tokio::select! {
             () = trading.stop_all() => {}
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("exiting NOW; open legs stay open and are reconciled at the next start");
+            why = signals.second_or(deadline) => {
+                let states: Vec<_> = trading.states().await.into_iter().map(|(_, s)| s).collect();
+                return Err(CliError::Failed(crate::signals::abandoned(&why, &states)));
             }
         }
     }
