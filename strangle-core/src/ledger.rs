@@ -245,6 +245,8 @@ pub trait Ledger: Send + Sync {
     async fn latest_session(&self, profile: &str) -> Result<Option<SessionRecord>>;
     /// Sessions of a profile that are not closed.
     async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>>;
+    /// Every fill recorded for a session, oldest first (what recovery rebuilds legs from).
+    async fn session_fills(&self, session_id: &SessionId) -> Result<Vec<Fill>>;
     /// Takes the single-runner lease on `resource` (a profile on an account) for `holder`,
     /// held until the guard is released: a ledger that other processes share refuses a second
     /// holder with [`crate::Error::Locked`]. A ledger nobody shares grants it at once.
@@ -320,6 +322,9 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
     }
     async fn active_sessions(&self, profile: &str) -> Result<Vec<SessionRecord>> {
         (**self).active_sessions(profile).await
+    }
+    async fn session_fills(&self, session_id: &SessionId) -> Result<Vec<Fill>> {
+        (**self).session_fills(session_id).await
     }
     async fn lease(&self, resource: &str, holder: &str) -> Result<Box<dyn LeaseGuard>> {
         (**self).lease(resource, holder).await

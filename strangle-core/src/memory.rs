@@ -153,4 +153,14 @@ impl Ledger for MemoryLedger {
             .cloned()
             .collect())
     }
+
+    async fn session_fills(&self, session_id: &SessionId) -> Result<Vec<Fill>> {
+        Ok(self
+            .lock()
+            .fills
+            .iter()
+            .filter(|(s, _)| s == session_id)
+            .map(|(_, f)| f.clone())
+            .collect())
+    }
 }

@@ -5,8 +5,8 @@
 //! attempt counters (written before the order is sent), so the orders that may exist are
 //! known exactly. Reconciliation asks the exchange about each of them, cancels any that are
 //! still working (the strategy will decide afresh), records the fills the ledger missed,
-//! rebuilds each leg from the exchange's fills, and then compares the legs with the
-//! exchange's positions. If they agree (quantity exactly, entry price within 0.01 %), the
+//! rebuilds each leg from the recorded fills and those it added, and then compares the legs
+//! with the exchange's positions. If they agree (quantity exactly, entry price within 0.01 %), the
 //! session is returned for the strategy to resume; if not, trading is refused with a list
 //! of the differences, unless the operator chose to adopt the exchange's state. Running it
 //! twice changes nothing the second time.
@@ -80,6 +80,13 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
         return Ok(out);
     };
     out.session_id = Some(s.session_id.clone());
+    // The fills already recorded are money that happened: every leg starts from them, and
+    // the exchange's answers only add what the ledger missed (by fill id). A venue that no
+    // longer knows the orders (a simulated market that ended with its process, an order
+    // history that aged out) never erases a recorded fill.
+    let recorded = ledger.session_fills(&s.session_id).await?;
+    let mut seen: std::collections::HashSet<String> =
+        recorded.iter().map(|f| f.fill_id.clone()).collect();
     let mut books = Vec::with_capacity(s.legs.len());
     for g in &s.legs {
         let mut statuses: Vec<OrderStatus> = Vec::new();
@@ -111,23 +118,20 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                 statuses.push(st);
             }
         }
-        // The leg as the exchange's fills tell it, plus settlement at expiry.
+        // The leg as its recorded fills tell it, plus what the exchange's fills and its
+        // settlement at expiry add.
         let mut book = LegBook::default();
-        for st in &statuses {
-            for f in &st.fills {
-                apply(&mut book, f);
+        for f in recorded.iter().filter(|f| f.symbol == g.symbol) {
+            apply(&mut book, f);
+        }
+        let settled = exchange.settlement_fills(&[g.product()]).await?;
+        let venue = statuses.iter().flat_map(|st| st.fills.iter());
+        for f in venue.chain(settled.iter()) {
+            if f.symbol != g.symbol || !seen.insert(f.fill_id.clone()) {
+                continue;
             }
-        }
-        for f in exchange.settlement_fills(&[g.product()]).await? {
-            apply(&mut book, &f);
-        }
-        for st in &statuses {
-            for f in &st.fills {
-                ledger.record_fill(&s.session_id, f).await?;
-            }
-        }
-        let missed = |b: &LegBook| b.sold - g.book.sold + b.bought - g.book.bought;
-        if missed(&book) != Decimal::ZERO {
+            apply(&mut book, f);
+            ledger.record_fill(&s.session_id, f).await?;
             out.fills_added += 1;
         }
         books.push(book);

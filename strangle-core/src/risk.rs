@@ -35,6 +35,10 @@ pub enum ExitReason {
     /// A backtest's data (or its `until`) ended with the strangle still open: valued at its
     /// last marks, with no exit fill.
     DataEnd,
+    /// A restart found the legs already flat at the exchange (bought back outside strangle,
+    /// or a simulated market that ended with its process, adopted by the operator): booked at
+    /// what reconciliation recorded.
+    ClosedOutside,
 }
 
 impl fmt::Display for ExitReason {
@@ -50,6 +54,7 @@ impl fmt::Display for ExitReason {
             Self::FailedEntry => "failed_entry",
             Self::Settled => "settled",
             Self::DataEnd => "data_end",
+            Self::ClosedOutside => "closed_outside",
         })
     }
 }

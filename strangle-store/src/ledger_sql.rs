@@ -515,6 +515,32 @@ impl Store {
         self.sessions_from(&rows).await
     }
 
+    /// One session's fills, oldest first.
+    pub async fn fills_of(&self, session_id: &str) -> Result<Vec<Fill>, StoreError> {
+        const F: &str = "fills";
+        let rows = sqlx::query("SELECT * FROM fills WHERE session_id = $1 ORDER BY at, fill_id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut fills = Vec::with_capacity(rows.len());
+        for r in &rows {
+            fills.push(Fill {
+                fill_id: r.try_get("fill_id")?,
+                client_order_id: match r.try_get::<String, _>("client_order_id")? {
+                    s if s.is_empty() => None,
+                    _ => Some(client_order_id(r, F)?),
+                },
+                symbol: symbol(r, F)?,
+                side: from_text(&r.try_get::<String, _>("side")?, F, "side")?,
+                size: get_dec(r, "size", F)?,
+                price: get_dec(r, "price", F)?,
+                fee: get_dec(r, "fee", F)?,
+                timestamp: r.try_get("at")?,
+            });
+        }
+        Ok(fills)
+    }
+
     /// One session with its legs, orders, fills and audit trail.
     pub async fn session_detail(
         &self,
@@ -569,27 +595,7 @@ impl Store {
                 updated_at: r.try_get("updated_at")?,
             });
         }
-        const F: &str = "fills";
-        let rows = sqlx::query("SELECT * FROM fills WHERE session_id = $1 ORDER BY at, fill_id")
-            .bind(session_id)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut fills = Vec::with_capacity(rows.len());
-        for r in &rows {
-            fills.push(Fill {
-                fill_id: r.try_get("fill_id")?,
-                client_order_id: match r.try_get::<String, _>("client_order_id")? {
-                    s if s.is_empty() => None,
-                    _ => Some(client_order_id(r, F)?),
-                },
-                symbol: symbol(r, F)?,
-                side: from_text(&r.try_get::<String, _>("side")?, F, "side")?,
-                size: get_dec(r, "size", F)?,
-                price: get_dec(r, "price", F)?,
-                fee: get_dec(r, "fee", F)?,
-                timestamp: r.try_get("at")?,
-            });
-        }
+        let fills = self.fills_of(session_id).await?;
         let rows = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY id")
             .bind(session_id)
             .fetch_all(&self.pool)
@@ -888,5 +894,12 @@ impl strangle_core::Ledger for Store {
         Ok(self
             .sessions_where("SELECT * FROM sessions WHERE profile = $1 AND state <> 'closed' ORDER BY opened_at", profile)
             .await?)
+    }
+    async fn session_fills(
+        &self,
+        session_id: &strangle_core::ids::SessionId,
+    ) -> strangle_core::Result<Vec<Fill>> {
+        self.flush().await?;
+        Ok(self.fills_of(session_id.as_str()).await?)
     }
 }

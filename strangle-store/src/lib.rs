@@ -284,6 +284,12 @@ impl Ledger for Store {
     async fn active_sessions(&self, profile: &str) -> strangle_core::Result<Vec<SessionRecord>> {
         both!(self, s => s.active_sessions(profile).await)
     }
+    async fn session_fills(
+        &self,
+        session_id: &strangle_core::ids::SessionId,
+    ) -> strangle_core::Result<Vec<Fill>> {
+        both!(self, s => s.session_fills(session_id).await)
+    }
     async fn lease(
         &self,
         resource: &str,

@@ -391,3 +391,97 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
 }
+
+/// Regression (issue 30 F, found trying README): a fast-forward run killed with its strangle
+/// exiting, then run again. Its simulated market had ended with the process, so the new
+/// market knew none of the orders; recovery rebuilt the legs from the exchange's fills alone
+/// and closed the session with premium 0, net 0 and legs "sold 0", its four fills still in
+/// the ledger. Now the recorded fills are the legs' base: the new market's empty book is a
+/// difference, refused with details; adopting it books the legs as bought back at their last
+/// marks, and the premium received stays in the session.
+#[tokio::test]
+async fn a_venue_that_forgot_the_session_never_erases_its_recorded_fills() {
+    for postgres in [false, true] {
+        let backend = Backend::new(postgres, "forgot");
+        backend.remove().await;
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = backend.open().await;
+        {
+            let (mut e, _h) = Engine::start(
+                profile(),
+                cfg(false),
+                venue(clock.clone()),
+                store.clone(),
+                clock.clone(),
+            )
+            .await
+            .expect("start");
+            e.run_until(Some(start() + Duration::minutes(30)))
+                .await
+                .expect("run");
+        }
+        let before = store
+            .latest_session("crash")
+            .await
+            .expect("read")
+            .expect("a session");
+        assert_eq!(before.state, SessionState::Open);
+        assert!(before.pnl.premium > Decimal::ZERO);
+        // A new market that has never seen the session's orders.
+        let fresh = venue(clock.clone());
+        let err = Engine::start(
+            profile(),
+            cfg(false),
+            fresh.clone(),
+            store.clone(),
+            clock.clone(),
+        )
+        .await
+        .err()
+        .expect("refused");
+        match &err {
+            strangle_core::Error::Mismatch { differences, .. } => {
+                assert_eq!(differences.len(), 2, "{differences:?}");
+                assert!(
+                    differences
+                        .iter()
+                        .all(|d| d.contains("the fills say 4 contracts short")),
+                    "{differences:?}"
+                );
+            }
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+        let after = store
+            .latest_session("crash")
+            .await
+            .expect("read")
+            .expect("a session");
+        assert_eq!(after.legs, before.legs, "a refusal changes nothing");
+        assert_eq!(after.pnl, before.pnl);
+        // Adopted: flat at the exchange, so the legs are booked bought back at their marks.
+        let (mut e, _h) = Engine::start(
+            profile(),
+            cfg(true),
+            fresh.clone(),
+            store.clone(),
+            clock.clone(),
+        )
+        .await
+        .expect("adopted");
+        e.run_until(Some(start() + Duration::minutes(40)))
+            .await
+            .expect("run");
+        let s = store
+            .latest_session("crash")
+            .await
+            .expect("read")
+            .expect("a session");
+        assert_eq!(s.state, SessionState::Closed, "{s:?}");
+        assert_eq!(s.pnl.premium, before.pnl.premium, "the premium is kept");
+        assert!(s.legs.iter().all(|g| g.book.sold == dec!(4)));
+        assert!(s.closed_at.is_some_and(|c| c >= s.opened_at));
+        drop(e);
+        drop(store);
+        backend.remove().await;
+    }
+}

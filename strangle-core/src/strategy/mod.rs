@@ -310,6 +310,14 @@ impl Strategy {
         for (i, leg) in rec.legs.iter().enumerate().take(2) {
             work[i].entry_done = rec.state != SessionState::Entering || leg.book.sold >= leg.target;
         }
+        // An open strangle whose legs are all flat was closed outside this engine (found by
+        // reconciliation): it is closed on the first step, keeping what was recorded.
+        let mut rec = rec;
+        let flat = rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
+        if rec.state == SessionState::Open && flat {
+            rec.state = SessionState::Exiting;
+            rec.exit_reason.get_or_insert(ExitReason::ClosedOutside);
+        }
         s.phase = match rec.state {
             SessionState::Entering => Phase::Entering,
             SessionState::Open => Phase::Open,
