@@ -233,8 +233,30 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     ) -> Result<(Self, EngineHandle)> {
         profile.validate()?;
         ledger.save_profile(&profile).await?;
-        crate::recovery::reconcile(&exchange, &ledger, &profile.name, config.adopt, clock.now())
-            .await?;
+        let reconciled = crate::recovery::reconcile(
+            &exchange,
+            &ledger,
+            &profile.name,
+            config.adopt,
+            clock.now(),
+        )
+        .await;
+        if let Err(e) = &reconciled {
+            // Said in the trail as well as to the caller: a start that keeps failing leaves
+            // an open strangle unmanaged, and the ledger is where that is looked for.
+            let active = ledger.active_sessions(&profile.name).await.ok();
+            let session_id = active.and_then(|v| v.last().map(|s| s.session_id.clone()));
+            let _ = ledger
+                .record_event(&AuditEvent {
+                    at: clock.now(),
+                    profile: profile.name.clone(),
+                    session_id,
+                    kind: "start_failed".into(),
+                    detail: format!("the engine did not start: {e}"),
+                })
+                .await;
+        }
+        reconciled?;
         let latest = ledger.latest_session(&profile.name).await?;
         let strategy = Strategy::resume(profile, config.mode, latest).started_at(clock.now());
         let (tx, rx) = mpsc::unbounded_channel();

@@ -9,7 +9,7 @@ use strangle_core::engine::EngineCommand;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ledger::{OrderPurpose, SessionState};
 use strangle_core::memory::LedgerContents;
-use strangle_core::model::{OrderType, Side};
+use strangle_core::model::{OrderType, Side, TimeInForce};
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::OrderFault;
 use strangle_core::strategy::Phase;
@@ -299,7 +299,7 @@ async fn one_leg_fails_and_the_filled_leg_is_bought_back() {
 }
 
 #[tokio::test]
-async fn panic_market_closes_and_stops() {
+async fn panic_closes_with_priced_iocs_and_stops() {
     let mut r = rig(profile(), trailing_day(), 60).await;
     r.engine.run_until(Some(at(5, 30))).await.expect("run");
     assert!(r.handle.send(EngineCommand::Panic));
@@ -310,13 +310,17 @@ async fn panic_market_closes_and_stops() {
         .intents
         .iter()
         .filter(|i| i.purpose == OrderPurpose::Exit)
-        .map(|i| (i.request.order_type, i.request.limit_price, i.created_at))
+        .map(|i| {
+            let r = &i.request;
+            (r.order_type, r.time_in_force, r.limit_price, i.created_at)
+        })
         .collect();
+    // Never a market order: an IOC ten ticks (0.1) past the 05:00 asks, 305 and 255.
     assert_eq!(
         exits,
         vec![
-            (OrderType::Market, None, at(5, 30)),
-            (OrderType::Market, None, at(5, 30))
+            (OrderType::Limit, TimeInForce::Ioc, Some(dec!(306.0)), at(5, 30)),
+            (OrderType::Limit, TimeInForce::Ioc, Some(dec!(256.0)), at(5, 30))
         ]
     );
     assert_eq!(l.sessions[0].exit_reason, Some(ExitReason::Panic));

@@ -175,6 +175,7 @@ fn build_chain(raw: &[RawEntry]) -> ChainSnapshot {
                     ask_iv: None,
                     spot: None,
                     open_interest: None,
+                    price_band: None,
                 },
             }
         })
@@ -273,7 +274,8 @@ proptest! {
 }
 
 /// A venue wrapper that checks, at the moment each order is sent, that its intent is already
-/// in the ledger and that an entry never starts while another session holds contracts.
+/// in the ledger, that it carries a price limit, and that an entry never starts while another
+/// session holds contracts.
 struct Audited {
     inner: Arc<SimExchange>,
     ledger: Arc<MemoryLedger>,
@@ -301,6 +303,13 @@ impl Execution for Audited {
             v.push(format!(
                 "{} sent before its intent was recorded",
                 r.client_order_id
+            ));
+        }
+        // No order without a price limit: Delta ignores a market order's limit.
+        if r.order_type != OrderType::Limit || r.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
+            v.push(format!(
+                "{} sent without a price limit ({:?}, {:?})",
+                r.client_order_id, r.order_type, r.limit_price
             ));
         }
         let sid = session_part(&r.client_order_id);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use strangle_core::model::{
-    Fill as CoreFill, Greeks, OptionContract, OptionKind, Quote, Side as CoreSide,
+    Fill as CoreFill, Greeks, OptionContract, OptionKind, PriceBand, Quote, Side as CoreSide,
 };
 
 use strangle_core::ids::{ClientOrderId, Symbol};
@@ -80,6 +80,8 @@ pub(crate) struct TickerParts<'a> {
     pub(crate) mark_iv: Option<Decimal>,
     /// Delta, gamma, theta, vega, when the ticker carries greeks.
     pub(crate) greeks: Option<[Option<Decimal>; 4]>,
+    /// The price band's lower and upper limits.
+    pub(crate) band: [Option<Decimal>; 2],
 }
 
 impl TickerParts<'_> {
@@ -113,6 +115,10 @@ impl TickerParts<'_> {
             ask_iv: f(self.ask_iv),
             spot: self.spot,
             open_interest: self.open_interest,
+            price_band: match self.band {
+                [Some(lower), Some(upper)] if lower <= upper => Some(PriceBand { lower, upper }),
+                _ => None,
+            },
         })
     }
 }
@@ -139,6 +145,10 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
             .greeks
             .as_ref()
             .map(|g| [g.delta, g.gamma, g.theta, g.vega]),
+        band: t
+            .price_band
+            .as_ref()
+            .map_or([None, None], |b| [b.lower_limit, b.upper_limit]),
     }
     .quote()
 }
@@ -161,6 +171,7 @@ pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
         ask_iv: d.ask_iv(),
         mark_iv: d.mark_iv(),
         greeks: Some([d.delta(), d.gamma(), d.theta(), d.vega()]),
+        band: [d.band_lower(), d.band_upper()],
     }
     .quote()
 }

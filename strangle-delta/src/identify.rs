@@ -88,25 +88,34 @@ pub(crate) fn positions(
             entry_price: row.entry_price,
         });
     }
-    for row in anonymous {
+    for (i, row) in anonymous.iter().enumerate() {
         let size = row.size.unwrap_or_default();
         let same_price = |m: &MarginedPosition| match (m.entry_price, row.entry_price) {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
-        let mut candidates = margined.iter().filter(|m| {
-            m.size == Some(size)
-                && same_price(m)
-                && m.product_symbol.as_deref().is_some_and(|s| {
-                    option_of(s, u).is_some() && !out.iter().any(|p| p.symbol == s)
-                })
-        });
-        let (Some(m), None) = (candidates.next(), candidates.next()) else {
-            return Err(row.clone());
+        let candidates: Vec<&MarginedPosition> = margined
+            .iter()
+            .filter(|m| {
+                m.size == Some(size)
+                    && same_price(m)
+                    && m.product_symbol.as_deref().is_some_and(|s| {
+                        option_of(s, u).is_some() && !out.iter().any(|p| p.symbol == s)
+                    })
+            })
+            .collect();
+        // Rows that look alike (same size and entry price) are interchangeable: when the
+        // margined rows like them are exactly as many, any pairing gives the same positions.
+        let alike = anonymous[i..]
+            .iter()
+            .filter(|r| r.size == row.size && r.entry_price == row.entry_price)
+            .count();
+        let (Some(m), true) = (candidates.first().copied(), candidates.len() == alike) else {
+            return Err((*row).clone());
         };
         let symbol = m.product_symbol.as_deref().and_then(|s| option_of(s, u));
         let (Some(symbol), Some(product_id)) = (symbol, m.product_id) else {
-            return Err(row.clone());
+            return Err((*row).clone());
         };
         out.push(CorePosition {
             product_id,
@@ -227,5 +236,26 @@ mod tests {
             ..row(Some(7), Some("C-BTC-84000-130326"), 0, 0)
         }];
         assert!(positions(Underlying::Btc, &sizeless, &src).is_err());
+    }
+
+    /// Found by fault scenario seed 487: both legs sold one contract at the same price, and
+    /// the rows named neither product. Two rows alike, two margined rows alike: any pairing
+    /// gives the same positions, so both are identified.
+    #[test]
+    fn rows_that_look_alike_are_identified_when_as_many_margined_rows_fit() {
+        let src = Sources {
+            margined: Some(vec![
+                margined(7, "C-BTC-84000-130326", -1, 113),
+                margined(9, "P-BTC-80000-130326", -1, 113),
+            ]),
+            ..Sources::default()
+        };
+        let twins = vec![row(None, None, -1, 113), row(None, None, -1, 113)];
+        let got = positions(Underlying::Btc, &twins, &src).expect("identified");
+        let symbols: Vec<_> = got.iter().map(|p| p.symbol.as_str()).collect();
+        assert_eq!(symbols, ["C-BTC-84000-130326", "P-BTC-80000-130326"]);
+        // Three rows alike for two margined rows: refused.
+        let three = vec![row(None, None, -1, 113); 3];
+        assert!(positions(Underlying::Btc, &three, &src).is_err());
     }
 }

@@ -4,8 +4,10 @@
 //! latency, order placements that time out after the venue took them, requests that time out
 //! before it did, rejected orders, insufficient margin, stale quotes, clock skew, dropped
 //! WebSockets, order sizes above the quoted size (partial fills), order answers that are not
-//! Delta's JSON after the venue took the order, and order lookups answered with a 404 in
-//! words Delta does not use (which must not be read as "no such order"). Some scenarios also
+//! Delta's JSON after the venue took the order, order lookups answered with a 404 in words
+//! Delta does not use (which must not be read as "no such order"), and fills the venue does
+//! not list yet (a filled order looks working and its cancel is refused). The venue refuses
+//! any order priced outside the price band. Some scenarios also
 //! crash the engine once and start a new one (a new process: fresh client, nothing cached)
 //! on the same ledger while the market's position rows carry an id only or only size and entry
 //! price: recovery must tie them to products and agree with the venue.
@@ -77,6 +79,9 @@ enum Fault {
     StaleQuotes,
     ClockSkew(i64),
     DropWebSockets,
+    /// For one segment the venue lists no fills: filled orders look working, cancels of
+    /// them are refused as not open.
+    HiddenFills,
 }
 
 /// Everything a seed decides.
@@ -119,7 +124,7 @@ fn plan(seed: u64) -> Plan {
         }
         let (method, path) = TARGETS[rng.random_range(0..TARGETS.len())];
         let n = rng.random_range(1..=3);
-        let fault = match rng.random_range(0..12) {
+        let fault = match rng.random_range(0..13) {
             0 => Fault::Rule(FaultRule::new(
                 method,
                 path,
@@ -170,6 +175,7 @@ fn plan(seed: u64) -> Plan {
                 FaultKind::GarbledAnswer,
                 1,
             )),
+            11 => Fault::HiddenFills,
             // Order lookups answered in words Delta does not use for "not found".
             _ => Fault::Rule(FaultRule::new(
                 Some("GET"),
@@ -227,6 +233,8 @@ struct Outcome {
     restarted: bool,
     /// A session held through expiry while no engine ran was closed by its settlement.
     settled: bool,
+    /// Restarts that failed, with why.
+    start_errors: Vec<String>,
 }
 
 fn profile(p: &Plan) -> Profile {
@@ -256,6 +264,8 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     })
     .await
     .map_err(|e| format!("server: {e}"))?;
+    // A strict venue: an order priced outside the band is refused, so none may be sent.
+    server.faults().set_band_enforced(true);
     let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
         mode: Mode::Sim,
@@ -275,6 +285,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                 match f {
                     Fault::StaleQuotes => server.faults().set_stale_quotes(false),
                     Fault::Latency(_) => server.faults().set_latency(Duration::ZERO),
+                    Fault::HiddenFills => server.faults().set_hidden_fills(None),
                     _ => {}
                 }
             }
@@ -319,7 +330,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                     | strangle_core::Error::UnidentifiedPosition { .. }),
                 ) => return Err(format!("the restart at segment {seg} refused: {e}")),
                 // A transient failure (the market's faults): try again next segment.
-                Err(_) => {}
+                Err(e) => outcome.start_errors.push(format!("segment {seg}: {e}")),
             }
         }
         let until = start + Span::minutes(10 * (seg as i64 + 1));
@@ -338,6 +349,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         outcome.engine_error = true;
     }
     server.faults().clear();
+    server.faults().set_band_enforced(true);
     let settled_ok = p.restart.is_some_and(|r| r.after_expiry);
     let checked = check(&server, &ledger, deadline, settled_ok, &mut outcome).await;
     if std::env::var("STRANGLE_SCENARIO_SEED").is_ok() {
@@ -376,6 +388,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         for e in &l.events {
             println!("event {} {}: {}", e.at, e.kind, e.detail);
         }
+        for e in &outcome.start_errors {
+            println!("start failed at {e}");
+        }
     }
     checked?;
     server.shutdown();
@@ -395,6 +410,7 @@ async fn restart_after_expiry(
     r: Restart,
 ) -> Result<Engine<Arc<DeltaExchange>, Arc<MemoryLedger>, Arc<ManualClock>>, String> {
     server.faults().clear();
+    server.faults().set_band_enforced(true);
     server.faults().set_position_rows(r.rows);
     server.faults().set_expired_by_symbol_hidden(true);
     clock.set(t0() + Span::days(3) + Span::hours(3));
@@ -451,6 +467,7 @@ fn inject(server: &LocalServer, f: &Fault) {
         Fault::StaleQuotes => k.set_stale_quotes(true),
         Fault::ClockSkew(s) => k.set_clock_skew(*s),
         Fault::DropWebSockets => k.drop_websockets(),
+        Fault::HiddenFills => k.set_hidden_fills(Some("")),
     }
 }
 
@@ -528,12 +545,14 @@ async fn check(
     }
     // Every strangle closed by its deadline, or the failure reported.
     for s in &l.sessions {
-        // Reported: the engine failed, or it kept saying why the exit fails after the exit
-        // was due.
+        // Reported: the engine failed, it kept saying why the exit fails after the exit was
+        // due, or it said why the exit began late.
         let reported = out.engine_error
             || l.events.iter().any(|e| {
                 e.at >= s.planned_exit
-                    && (e.kind.contains("error") || e.kind.contains("unresolved"))
+                    && (e.kind.contains("error")
+                        || e.kind.contains("unresolved")
+                        || (e.kind == "late_exit" && e.session_id.as_ref() == Some(&s.session_id)))
             });
         // Held through expiry while no engine ran: closed by its settlement instead.
         let settled = settled_ok && s.exit_reason == Some(ExitReason::Settled);

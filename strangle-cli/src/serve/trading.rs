@@ -202,6 +202,9 @@ pub struct Heartbeat {
     pub market_speed: Option<f64>,
     /// The latest error.
     pub last_error: Option<String>,
+    /// Why the engine enters no new strangle (an order the venue never let go of, a dead-man
+    /// switch not known to be armed); an open strangle is still managed.
+    pub entry_hold: Option<String>,
     /// Why a running engine inside its entry window has not entered: the selection's failure
     /// with the nearest contracts (`no call qualifies …: no |delta| in 0.1–0.15 (nearest:
     /// 82500 at 0.201, 83000 at 0.065)`).
@@ -614,6 +617,7 @@ fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
         market_time,
         market_speed,
         last_error: st.last_error.clone(),
+        entry_hold: st.entry_hold.clone(),
         no_entry_reason: st.no_entry_reason.clone(),
         stale_quotes: st.stale_quotes.clone(),
         quote_source: st.quote_source.clone(),
@@ -642,6 +646,7 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         market_time,
         market_speed,
         last_error: e.error.clone().or_else(|| last.last_error.clone()),
+        entry_hold: last.entry_hold.clone(),
         no_entry_reason: None,
         stale_quotes: None,
         quote_source: None,
@@ -663,6 +668,7 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         market_time: None,
         market_speed: None,
         last_error: None,
+        entry_hold: None,
         no_entry_reason: None,
         stale_quotes: None,
         quote_source: None,

@@ -323,6 +323,7 @@ impl<R: BufRead> ChainReader<R> {
             ask_iv: num(14, "ask_iv")?,
             spot: Some(spot),
             open_interest: dec(19, "open_interest")?,
+            price_band: None,
         };
         Ok(Some(Row {
             time,

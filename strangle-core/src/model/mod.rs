@@ -15,4 +15,4 @@ pub use order::{
     Balance, Fill, OrderRequest, OrderState, OrderStatus, OrderType, Position, ProductRef, Side,
     TimeInForce,
 };
-pub use quote::{ChainEntry, ChainSnapshot, Greeks, Quote};
+pub use quote::{ChainEntry, ChainSnapshot, Greeks, PriceBand, Quote};

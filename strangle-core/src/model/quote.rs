@@ -20,6 +20,15 @@ pub struct Greeks {
     pub vega: f64,
 }
 
+/// The prices the venue accepts for an order on a contract now (Delta's `price_band`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceBand {
+    /// Lowest accepted price.
+    pub lower: Decimal,
+    /// Highest accepted price.
+    pub upper: Decimal,
+}
+
 /// The market for one contract at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
@@ -49,6 +58,10 @@ pub struct Quote {
     pub spot: Option<Decimal>,
     /// Open interest in contracts.
     pub open_interest: Option<Decimal>,
+    /// The prices the venue accepts now, when it publishes them: an aggressive exit is
+    /// priced within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_band: Option<PriceBand>,
 }
 
 impl Quote {

@@ -186,8 +186,15 @@ pub struct Execution {
     pub partial_fill_threshold_pct: Decimal,
     /// Seconds to wait for a cancel to be confirmed before asking again.
     pub cancel_confirm_secs: u32,
-    /// After the last limit attempt, send a market (IOC) order for the rest.
+    /// After the last limit attempt, send an aggressive IOC order for the rest: priced
+    /// `ioc_ticks` past the touch, within the product's price band (never a market order:
+    /// Delta ignores the limit of a market order).
     pub market_fallback: bool,
+    /// Ticks past the touch of an aggressive IOC order (the fallback after the limit
+    /// attempts, and every panic exit): buys at the ask plus this many ticks, sells at the
+    /// bid less this many, capped by the product's price band; repeated on fresh quotes
+    /// until the leg is flat.
+    pub ioc_ticks: u32,
 }
 
 impl Default for Execution {
@@ -199,6 +206,7 @@ impl Default for Execution {
             partial_fill_threshold_pct: Decimal::ONE_HUNDRED,
             cancel_confirm_secs: 5,
             market_fallback: true,
+            ioc_ticks: 10,
         }
     }
 }

@@ -315,6 +315,11 @@ impl Profile {
             "must be at least 1",
         );
         p.check(
+            (1..=10_000).contains(&e.ioc_ticks),
+            "execution.ioc_ticks",
+            "must be between 1 and 10000",
+        );
+        p.check(
             e.partial_fill_threshold_pct > Decimal::ZERO
                 && e.partial_fill_threshold_pct <= Decimal::ONE_HUNDRED,
             "execution.partial_fill_threshold_pct",

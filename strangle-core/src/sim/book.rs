@@ -244,6 +244,7 @@ impl Book {
             ask_iv: None,
             spot: Some(spot),
             open_interest: q.open_interest,
+            price_band: q.price_band,
         })
     }
 

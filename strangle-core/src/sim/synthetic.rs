@@ -272,6 +272,7 @@ impl SyntheticMarket {
             ask_iv: None,
             spot: Some(spot),
             open_interest: Some(Decimal::from(1000)),
+            price_band: None,
         };
         ChainEntry {
             contract: OptionContract {

@@ -227,7 +227,13 @@ pub struct Strategy {
     started_at: Option<DateTime<Utc>>,
     /// Why no new strangle may be entered now, by cause (empty: entries allowed).
     holds: std::collections::BTreeMap<HoldCause, String>,
+    /// When the strategy last handled an event (what a late exit is explained by).
+    last_event_at: Option<DateTime<Utc>>,
 }
+
+/// How far past its due time a timed exit (the planned exit, the expiry buffer) may begin
+/// before it is reported as late, with its cause.
+pub const LATE_EXIT_GRACE_SECS: i64 = 120;
 
 impl Strategy {
     /// A strategy with no history. The profile should have passed [`Profile::validate`].
@@ -245,6 +251,7 @@ impl Strategy {
             last_error: None,
             started_at: None,
             holds: std::collections::BTreeMap::new(),
+            last_event_at: None,
         }
     }
 
@@ -433,6 +440,7 @@ impl Strategy {
             Event::Command(c) => self.on_command(now, c, &mut out),
         }
         self.drive(now, &mut out);
+        self.last_event_at = Some(now);
         out
     }
 
@@ -670,8 +678,41 @@ impl Strategy {
             self.write_session(out);
         }
         if let Some(r) = reason {
+            self.report_late_exit(now, r, out);
             self.begin_exit(now, r, out);
         }
+    }
+
+    /// A timed exit that begins more than [`LATE_EXIT_GRACE_SECS`] after it was due is
+    /// reported (`late_exit`), with why: the engine was not running then, it was not stepped
+    /// in between, or it ran and the rule fired late.
+    fn report_late_exit(&mut self, now: DateTime<Utc>, reason: ExitReason, out: &mut Vec<Action>) {
+        let Some(l) = self.live.as_ref() else { return };
+        let buffer = Duration::minutes(i64::from(self.profile.exit_before_expiry_minutes));
+        let due = match reason {
+            ExitReason::ExitTime => l.rec.planned_exit,
+            ExitReason::ExpiryBuffer => l.rec.expiry - buffer,
+            _ => return,
+        };
+        let late = now - due;
+        if late <= Duration::seconds(LATE_EXIT_GRACE_SECS) {
+            return;
+        }
+        let cause = match (self.started_at, self.last_event_at) {
+            (Some(started), _) if started > due => {
+                format!("the engine was not running when it was due: it started at {started}")
+            }
+            (_, Some(last)) if last < due => {
+                format!("the engine was not stepped between {last} and {now}")
+            }
+            _ => "the engine ran, and the exit rule did not fire at the due time".to_string(),
+        };
+        let msg = format!(
+            "{reason} exit due at {due} begins {} min late: {cause}",
+            late.num_minutes()
+        );
+        self.last_error = Some(msg.clone());
+        self.audit(now, "late_exit", msg, out);
     }
 
     fn begin_exit(&mut self, now: DateTime<Utc>, reason: ExitReason, out: &mut Vec<Action>) {

@@ -4,8 +4,10 @@
 //! direction that fills; every further attempt moves `reprice_step_ticks` ticks more
 //! aggressive. A resting order is cancelled after `fill_wait_secs`, and its replacement is
 //! only sent once the venue has confirmed the cancel (a terminal state), so two orders of
-//! one leg are never working at once. After the last limit attempt a market (IOC) order is
-//! sent if `market_fallback` is on. Exits are reduce-only and continue until flat.
+//! one leg are never working at once. After the last limit attempt an aggressive IOC is sent
+//! if `market_fallback` is on: priced `ioc_ticks` past the touch within the product's price
+//! band. No order is ever a market order (Delta ignores a market order's limit). Exits are
+//! reduce-only and continue until flat.
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -83,6 +85,42 @@ pub(crate) fn buy_price(
         * tick
         * Decimal::from(attempt.saturating_sub(1));
     Some(ceil_to_tick(base + step, tick))
+}
+
+/// The band's limit on the tick grid inside it: its upper limit floored, its lower ceiled.
+fn band_cap(q: &Quote, tick: Decimal) -> (Option<Decimal>, Option<Decimal>) {
+    q.price_band.map_or((None, None), |b| {
+        (
+            Some(ceil_to_tick(b.lower, tick)),
+            Some(floor_to_tick(b.upper, tick)),
+        )
+    })
+}
+
+/// Price of an aggressive IOC buy (the fallback after the limit attempts, and every panic
+/// exit): the ask plus `ioc_ticks` ticks, at most the band's upper limit; without an ask,
+/// the band's upper limit. `None` when neither is known: no order goes out without a limit.
+pub(crate) fn ioc_buy_price(profile: &Profile, q: &Quote, tick: Decimal) -> Option<Decimal> {
+    let (_, upper) = band_cap(q, tick);
+    let past = Decimal::from(profile.execution.ioc_ticks) * tick;
+    let price = match (q.ask.filter(|a| *a > Decimal::ZERO), upper) {
+        (Some(a), Some(u)) => ceil_to_tick(a + past, tick).min(u.max(a)),
+        (Some(a), None) => ceil_to_tick(a + past, tick),
+        (None, Some(u)) => u,
+        (None, None) => return None,
+    };
+    Some(price).filter(|p| *p > Decimal::ZERO)
+}
+
+/// Price of an aggressive IOC sell (the entry fallback): the bid less `ioc_ticks` ticks, at
+/// least the band's lower limit and one tick. `None` without a bid: nothing is sold into an
+/// empty book.
+pub(crate) fn ioc_sell_price(profile: &Profile, q: &Quote, tick: Decimal) -> Option<Decimal> {
+    let bid = q.bid.filter(|b| *b > Decimal::ZERO)?;
+    let (lower, _) = band_cap(q, tick);
+    let past = Decimal::from(profile.execution.ioc_ticks) * tick;
+    let floor = lower.map_or(tick, |l| l.max(tick)).min(bid);
+    Some(floor_to_tick(bid - past, tick).max(floor))
 }
 
 impl Strategy {
@@ -249,18 +287,19 @@ impl Strategy {
         let max_attempts = ex.limit_attempts + u32::from(ex.market_fallback);
         let attempt = g.entry_attempts + 1;
         let market = g.entry_attempts >= ex.limit_attempts;
-        // Priced only on a fresh quote: an old one may be far from the market.
+        // Priced only on a fresh quote: an old one may be far from the market. The fallback
+        // is an IOC priced past the bid, never a market order.
         let max_age = i64::from(self.profile.liquidity.max_quote_age_secs);
         let fresh = l.quotes[i].as_ref().filter(|q| q.age_secs(now) <= max_age);
         let price = match (fresh, market) {
-            (_, true) => None,
+            (Some(q), true) => ioc_sell_price(&self.profile, q, g.tick_size),
             (Some(q), false) => sell_price(&self.profile, q, g.tick_size, attempt),
-            (None, false) => None,
+            (None, _) => None,
         };
         let out_of_time = w
             .waiting_since
             .is_some_and(|t| now >= t + Duration::seconds(i64::from(ex.fill_wait_secs)));
-        if g.entry_attempts >= max_attempts || (price.is_none() && !market && out_of_time) {
+        if g.entry_attempts >= max_attempts || (price.is_none() && out_of_time) {
             // Attempts are used up: keep a large enough partial fill, otherwise give up.
             let thr = ex.partial_fill_threshold_pct;
             let enough =
@@ -279,12 +318,26 @@ impl Strategy {
             }
             return;
         }
-        if price.is_none() && !market {
+        let Some(price) = price else {
             w.waiting_since.get_or_insert(now);
             return;
-        }
+        };
         let size = g.target - g.book.sold;
-        self.place(now, i, OrderPurpose::Entry, Side::Sell, size, price, out);
+        let tif = if market {
+            TimeInForce::Ioc
+        } else {
+            TimeInForce::Gtc
+        };
+        self.place(
+            now,
+            i,
+            OrderPurpose::Entry,
+            Side::Sell,
+            size,
+            price,
+            tif,
+            out,
+        );
     }
 
     fn drive_exit(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
@@ -322,36 +375,44 @@ impl Strategy {
         let fresh = l.quotes[i]
             .as_ref()
             .filter(|q| q.age_secs(now) <= i64::from(max_age));
-        let limit = fresh.and_then(|q| buy_price(&self.profile, q, g.tick_size, attempt));
-        // An exit is never sent on an old quote, not even at market: it waits for a fresh one
-        // (the heartbeat says so, and the audit trail says when the wait began), unless it is
-        // a panic. A fresh quote without an ask goes to market if allowed, else waits for one.
-        let price = match (l.panic, market, fresh, limit) {
-            (true, ..) => None,
-            (false, _, None, _) => {
-                if w.waiting_since.is_none() {
-                    w.waiting_since = Some(now);
-                    let age = l.quotes[i].as_ref().map(|q| q.age_secs(now));
-                    let detail = format!(
-                        "{}: exit waits for a fresh quote ({}; limit {max_age} s)",
-                        g.symbol,
-                        age.map_or("no quote yet".to_string(), |a| format!(
-                            "last one {a} s old"
-                        )),
-                    );
-                    self.audit(now, QUOTE_WAIT, detail, out);
-                }
-                return;
+        // An exit is never sent on an old quote: it waits for a fresh one (the heartbeat says
+        // so, and the audit trail says when the wait began), unless it is a panic, which
+        // prices on the latest quote whatever its age. Every exit has a price limit: a limit
+        // at the ask, or an IOC past it within the price band (the fallback, and panic); a
+        // quote that allows neither waits.
+        let quote = if l.panic { l.quotes[i].as_ref() } else { fresh };
+        let Some(q) = quote else {
+            if w.waiting_since.is_none() {
+                w.waiting_since = Some(now);
+                let age = l.quotes[i].as_ref().map(|q| q.age_secs(now));
+                let detail = format!(
+                    "{}: exit waits for a fresh quote ({}; limit {max_age} s)",
+                    g.symbol,
+                    age.map_or("no quote yet".to_string(), |a| format!(
+                        "last one {a} s old"
+                    )),
+                );
+                self.audit(now, QUOTE_WAIT, detail, out);
             }
-            (false, true, Some(_), _) => None,
-            (false, false, Some(_), Some(p)) => Some(p),
-            (false, false, Some(_), None) if ex.market_fallback => None,
-            (false, false, Some(_), None) => {
-                w.waiting_since.get_or_insert(now);
-                return;
-            }
+            return;
         };
-        self.place(now, i, OrderPurpose::Exit, Side::Buy, open, price, out);
+        let limit = (!market)
+            .then(|| buy_price(&self.profile, q, g.tick_size, attempt))
+            .flatten();
+        let (price, tif) = match limit {
+            Some(p) => (Some(p), TimeInForce::Gtc),
+            // No ask for a limit: the fallback's IOC prices on the band, when allowed.
+            None if market || ex.market_fallback => (
+                ioc_buy_price(&self.profile, q, g.tick_size),
+                TimeInForce::Ioc,
+            ),
+            None => (None, TimeInForce::Gtc),
+        };
+        let Some(price) = price else {
+            w.waiting_since.get_or_insert(now);
+            return;
+        };
+        self.place(now, i, OrderPurpose::Exit, Side::Buy, open, price, tif, out);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -362,7 +423,8 @@ impl Strategy {
         purpose: OrderPurpose,
         side: Side,
         size: Decimal,
-        price: Option<Decimal>,
+        price: Decimal,
+        time_in_force: TimeInForce,
         out: &mut Vec<Action>,
     ) {
         let Some(l) = self.live.as_mut() else { return };
@@ -384,17 +446,10 @@ impl Strategy {
             symbol: g.symbol.clone(),
             side,
             size,
-            order_type: if price.is_some() {
-                OrderType::Limit
-            } else {
-                OrderType::Market
-            },
-            limit_price: price,
-            time_in_force: if price.is_some() {
-                TimeInForce::Gtc
-            } else {
-                TimeInForce::Ioc
-            },
+            // Every order carries a price limit: Delta ignores a market order's limit.
+            order_type: OrderType::Limit,
+            limit_price: Some(price),
+            time_in_force,
             reduce_only: purpose == OrderPurpose::Exit,
         };
         l.orders.insert(client_order_id.clone(), i);
@@ -525,5 +580,78 @@ impl Strategy {
         self.last_error = Some(msg.clone());
         self.audit(now, "order_error", msg, out);
         self.write_session(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Symbol;
+    use crate::model::PriceBand;
+    use rust_decimal_macros::dec;
+
+    fn quote(
+        bid: Option<Decimal>,
+        ask: Option<Decimal>,
+        band: Option<(Decimal, Decimal)>,
+    ) -> Quote {
+        Quote {
+            symbol: Symbol::new("C-BTC-90000-110326").expect("symbol"),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            mark: dec!(100),
+            bid,
+            bid_size: dec!(10),
+            ask,
+            ask_size: dec!(10),
+            greeks: None,
+            mark_iv: None,
+            bid_iv: None,
+            ask_iv: None,
+            spot: None,
+            open_interest: None,
+            price_band: band.map(|(lower, upper)| PriceBand { lower, upper }),
+        }
+    }
+
+    fn profile(ticks: u32) -> Profile {
+        let mut p = Profile::named("ioc");
+        p.execution.ioc_ticks = ticks;
+        p
+    }
+
+    #[test]
+    fn an_ioc_buy_goes_past_the_ask_within_the_band() {
+        let tick = dec!(0.1);
+        let p = profile(10);
+        let q = quote(None, Some(dec!(150.05)), Some((dec!(0.1), dec!(400))));
+        // 150.05 + 1.0, on the tick grid upwards.
+        assert_eq!(ioc_buy_price(&p, &q, tick), Some(dec!(151.1)));
+        // A band's upper limit below that caps it (floored to the tick).
+        let q = quote(None, Some(dec!(150)), Some((dec!(0.1), dec!(150.57))));
+        assert_eq!(ioc_buy_price(&p, &q, tick), Some(dec!(150.5)));
+        // No ask: the band's upper limit; no band either: no order.
+        let q = quote(None, None, Some((dec!(0.1), dec!(300.04))));
+        assert_eq!(ioc_buy_price(&p, &q, tick), Some(dec!(300.0)));
+        assert_eq!(ioc_buy_price(&p, &quote(None, None, None), tick), None);
+        // No band: the ask plus the ticks.
+        let q = quote(None, Some(dec!(150)), None);
+        assert_eq!(ioc_buy_price(&profile(3), &q, tick), Some(dec!(150.3)));
+    }
+
+    #[test]
+    fn an_ioc_sell_goes_under_the_bid_never_below_the_band_or_a_tick() {
+        let tick = dec!(0.1);
+        let p = profile(10);
+        let q = quote(Some(dec!(80)), None, Some((dec!(0.1), dec!(300))));
+        assert_eq!(ioc_sell_price(&p, &q, tick), Some(dec!(79.0)));
+        let q = quote(Some(dec!(80)), None, Some((dec!(79.55), dec!(300))));
+        assert_eq!(ioc_sell_price(&p, &q, tick), Some(dec!(79.6)));
+        let q = quote(Some(dec!(0.5)), None, None);
+        assert_eq!(ioc_sell_price(&p, &q, tick), Some(dec!(0.1)));
+        // No bid: nothing is sold.
+        assert_eq!(
+            ioc_sell_price(&p, &quote(None, Some(dec!(5)), None), tick),
+            None
+        );
     }
 }

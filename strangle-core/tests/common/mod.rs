@@ -75,6 +75,7 @@ fn entry(sym: &str, delta: f64, p: Px, t: DateTime<Utc>, spot: Decimal) -> Chain
             ask_iv: None,
             spot: Some(spot),
             open_interest: Some(dec!(1000)),
+            price_band: None,
         },
     }
 }

@@ -157,21 +157,20 @@ fn greeks<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>, f: &mut Fields<'a>) -> 
 }
 
 /// `price_band`: two decimals, or null.
-fn price_band<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>) -> Scan<()> {
+fn price_band<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>, f: &mut Fields<'a>) -> Scan<()> {
     if c.null()? {
         return Ok(());
     }
     let mut seen = Seen(0);
-    c.object_shaped(shape, |c, key| match key.word {
-        LOWER_LIMIT => {
-            seen.first(0)?;
-            checked_decimal(c)
-        }
-        UPPER_LIMIT => {
-            seen.first(1)?;
-            checked_decimal(c)
-        }
-        _ => c.skip_value(),
+    c.object_shaped(shape, |c, key| {
+        let bit = match key.word {
+            LOWER_LIMIT => 0,
+            UPPER_LIMIT => 1,
+            _ => return c.skip_value(),
+        };
+        seen.first(bit)?;
+        f.parts.band[bit as usize] = decimal_opt(c)?;
+        Ok(())
     })
 }
 
@@ -254,7 +253,7 @@ fn ticker<'a>(c: &mut Cursor<'a>, shapes: &mut Shapes<'a>) -> Scan<Fields<'a>> {
             }
             Key::ContractType => string_field(c, false)?,
             Key::UnderlyingAssetSymbol => string_field(c, true)?,
-            Key::PriceBand => price_band(c, band_shape)?,
+            Key::PriceBand => price_band(c, band_shape, &mut f)?,
             Key::StrikePrice
             | Key::Oi
             | Key::ContractValue

@@ -97,6 +97,7 @@ pub(crate) struct State {
     pub margined_lagging: bool,
     pub expired_by_symbol_hidden: bool,
     pub hidden_fills: Option<String>,
+    pub band_enforced: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -198,6 +199,17 @@ impl Faults {
             .hidden_fills
             .as_deref()
             .is_some_and(|p| symbol.starts_with(p))
+    }
+
+    /// Refuses a limit order priced outside the product's price band (code
+    /// `out_of_price_band`, this market's own: Delta's answer is not documented), so a test
+    /// can prove a client never sends one.
+    pub fn set_band_enforced(&self, on: bool) {
+        self.lock().band_enforced = on;
+    }
+
+    pub(crate) fn band_enforced(&self) -> bool {
+        self.lock().band_enforced
     }
 
     /// How many requests a rule has hit so far.

@@ -307,10 +307,12 @@ pub fn ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>)) ->
         oi_value_symbol: c.underlying.as_str(),
         oi_value_usd: (oi * c.contract_size * spot).round_dp(4),
         open: mark,
-        // Delta's band: from the tick up to a multiple of the mark (recorded ~3×).
-        price_band: PriceBand {
-            lower_limit: c.tick_size,
-            upper_limit: (q.mark * Decimal::from(3) + c.tick_size).round_dp(8),
+        price_band: {
+            let (lower_limit, upper_limit) = price_band(c, q.mark);
+            PriceBand {
+                lower_limit,
+                upper_limit,
+            }
         },
         product_id: c.product_id,
         product_trading_status: "operational",
@@ -364,7 +366,7 @@ pub fn ws_ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>))
             "m24hc": "0",
             "ohlc": [mark, mark, mark, mark],
             "oi": [q.open_interest.unwrap_or_default(), Decimal::ZERO],
-            "pb": [c.tick_size, (q.mark * Decimal::from(3) + c.tick_size).round_dp(8)],
+            "pb": <[Decimal; 2]>::from(price_band(c, q.mark)),
             "q": [q.ask, q.ask.map(|_| q.ask_size), q.bid, q.bid.map(|_| q.bid_size), None::<Decimal>],
             "qiv": [iv(ivs.1), iv(ivs.0), iv(q.mark_iv)],
             "s": c.symbol.as_str(),
@@ -804,4 +806,13 @@ fn order_state(s: OrderState) -> &'static str {
         OrderState::Filled => "closed",
         OrderState::Cancelled | OrderState::Rejected => "cancelled",
     }
+}
+
+/// This market's price band for a contract at a mark: from the tick up to three marks and a
+/// tick (recorded Delta bands are about that wide).
+pub(crate) fn price_band(c: &OptionContract, mark: Decimal) -> (Decimal, Decimal) {
+    (
+        c.tick_size,
+        (mark * Decimal::from(3) + c.tick_size).round_dp(8),
+    )
 }

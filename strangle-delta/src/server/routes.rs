@@ -314,6 +314,24 @@ async fn place(State(st): St, body: Bytes) -> Response {
     if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
         return bad("bad_schema", "limit_price must be above 0 for limit orders");
     }
+    if let (true, CoreType::Limit, Some(p)) =
+        (st.faults.band_enforced(), order_type, req.limit_price)
+    {
+        let q = st
+            .venue
+            .quotes(std::slice::from_ref(&c.symbol))
+            .await
+            .unwrap_or_default();
+        if let Some(q) = q.first() {
+            let (lower, upper) = full::price_band(c, q.mark);
+            if p < lower || p > upper {
+                return bad(
+                    "out_of_price_band",
+                    format!("limit_price {p} outside the price band [{lower}, {upper}]"),
+                );
+            }
+        }
+    }
     // Post-only: refused when it would take liquidity now (Delta's
     // `immediate_execution_post_only`).
     if req.post_only == Some(true) {

@@ -52,6 +52,9 @@ pub struct TickerData {
     /// `[oi_contracts, oi_change_usd_6h]`.
     #[serde(default)]
     pub oi: Option<Vec<Num>>,
+    /// Price band: `[lower, upper]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pb: Option<Vec<Num>>,
 }
 
 impl TickerData {
@@ -102,6 +105,14 @@ impl TickerData {
     /// Open interest in contracts.
     pub fn oi_contracts(&self) -> Option<Decimal> {
         at(&self.oi, 0)
+    }
+    /// The price band's lower limit.
+    pub fn band_lower(&self) -> Option<Decimal> {
+        at(&self.pb, 0)
+    }
+    /// The price band's upper limit.
+    pub fn band_upper(&self) -> Option<Decimal> {
+        at(&self.pb, 1)
     }
 }
 

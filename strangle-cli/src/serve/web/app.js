@@ -208,7 +208,8 @@ const FIELDS = [
     ["execution.reprice_step_ticks", "Reprice step (ticks)", "int"],
     ["execution.partial_fill_threshold_pct", "Partial fill threshold (%)", "dec"],
     ["execution.cancel_confirm_secs", "Cancel confirm (s)", "int"],
-    ["execution.market_fallback", "Market fallback", "bool"],
+    ["execution.market_fallback", "Aggressive IOC fallback", "bool"],
+    ["execution.ioc_ticks", "IOC ticks past the touch", "int"],
   ]],
   ["Fees", [
     ["fees.taker_rate_pct", "Taker rate (% of notional)", "dec"],
@@ -496,6 +497,7 @@ async function pollLive() {
   const notes = el("div", {},
     s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",
     hb.no_entry_reason ? el("p", { class: "warn", id: "no-entry", text: "Not entering: " + hb.no_entry_reason }) : "",
+    hb.entry_hold ? el("p", { class: "error", id: "entry-hold", text: "No new entries: " + hb.entry_hold }) : "",
     hb.stale_quotes ? el("p", { class: "warn", id: "stale-quotes", text: hb.stale_quotes }) : "",
     hb.quote_source ? el("p", { class: "hint", id: "quote-source", text: "Quotes from " + hb.quote_source }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
