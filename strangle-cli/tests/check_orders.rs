@@ -169,13 +169,30 @@ async fn check_orders_fails_step_by_step_against_a_misbehaving_market() {
     );
     drop(server);
 
-    // Heartbeats refused: arming fails, the order path still runs and cleans up.
+    // Heartbeats refused: arming fails, and nothing is placed without the switch that backs
+    // the test order (it used to place the order all the same).
     let (server, url, _) = common::sim_server_with(&["--misbehave", "refuse-heartbeats"]);
     let (code, lines, text) = check(&d, &url);
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(tag(&lines, "dead-man arm", &text), "FAIL");
     assert!(detail(&lines, "dead-man arm").contains("503"));
-    assert_eq!(tag(&lines, "order confirm", &text), "PASS");
+    for step in [
+        "order place",
+        "order lookup",
+        "order cancel",
+        "order confirm",
+    ] {
+        assert_eq!(tag(&lines, step, &text), "SKIP", "{step}: {text}");
+        assert!(detail(&lines, step).contains("not armed"), "{text}");
+    }
+    assert!(
+        client(&url)
+            .open_orders(&[])
+            .await
+            .expect("open")
+            .is_empty(),
+        "no order at the venue"
+    );
     drop(server);
 
     // Position rows without product: with a short open, the positions step fails naming the

@@ -42,7 +42,9 @@ use crate::exchange::Exchange;
 use crate::ids::ClientOrderId;
 use crate::ledger::{AuditEvent, Ledger, Mode};
 use crate::profile::Profile;
-use crate::strategy::{Action, Command, Event, MarketNeed, Phase, Status, Strategy, Write};
+use crate::strategy::{
+    Action, Command, Event, HoldCause, MarketNeed, Phase, Status, Strategy, Write,
+};
 
 /// What an operator can ask a running engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,8 +412,27 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 self.feed(now, Event::Command(cmd)).await?;
             }
         }
-        if let Err(e) = self.exchange.keepalive().await {
-            self.exchange_error(now, "keepalive", &e).await?;
+        // A dead-man switch not known to be armed holds new entries at once (an open strangle
+        // is still managed); the hold ends when a refresh proves it armed again.
+        match self.exchange.keepalive().await {
+            Err(e) => {
+                self.exchange_error(now, "keepalive", &e).await?;
+                let why = format!("the dead-man switch is not known to be armed ({e})");
+                if self.strategy.entry_hold().is_none() {
+                    self.audit(now, "entries_held", why.clone()).await?;
+                }
+                self.strategy.hold_entries(HoldCause::DeadMan, why);
+            }
+            Ok(()) => {
+                if self.strategy.release_entries(HoldCause::DeadMan) {
+                    self.audit(
+                        now,
+                        "entries_resumed",
+                        "the dead-man switch is armed".into(),
+                    )
+                    .await?;
+                }
+            }
         }
         for id in self.strategy.working_orders() {
             let polled = self.exchange.order(&id).await;

@@ -319,8 +319,18 @@ async fn panic_closes_with_priced_iocs_and_stops() {
     assert_eq!(
         exits,
         vec![
-            (OrderType::Limit, TimeInForce::Ioc, Some(dec!(306.0)), at(5, 30)),
-            (OrderType::Limit, TimeInForce::Ioc, Some(dec!(256.0)), at(5, 30))
+            (
+                OrderType::Limit,
+                TimeInForce::Ioc,
+                Some(dec!(306.0)),
+                at(5, 30)
+            ),
+            (
+                OrderType::Limit,
+                TimeInForce::Ioc,
+                Some(dec!(256.0)),
+                at(5, 30)
+            )
         ]
     );
     assert_eq!(l.sessions[0].exit_reason, Some(ExitReason::Panic));

@@ -503,9 +503,21 @@ impl DeltaClient {
         heartbeat_id: &str,
         underlyings: &[&str],
     ) -> Result<(), DeltaError> {
+        self.create_heartbeat_with(heartbeat_id, underlyings, crate::deadman::DEFAULT_IMPACT)
+            .await
+    }
+
+    /// [`Self::create_heartbeat`] with an `impact` of the caller's (Delta's two sources
+    /// disagree on its values; see [`crate::deadman::DeadmanConfig::impact`]).
+    pub async fn create_heartbeat_with(
+        &self,
+        heartbeat_id: &str,
+        underlyings: &[&str],
+        impact: &str,
+    ) -> Result<(), DeltaError> {
         let payload = serde_json::json!({
             "heartbeat_id": heartbeat_id,
-            "impact": "contracts",
+            "impact": impact,
             "contract_types": ["call_options", "put_options"],
             "underlying_assets": underlyings,
             "config": [{"action": "cancel_orders", "unhealthy_count": 1}],
@@ -514,13 +526,38 @@ impl DeltaClient {
             .await
     }
 
-    /// The dead-man heartbeats of the account (`GET /v2/heartbeat`).
+    /// The dead-man heartbeats of the account (`GET /v2/heartbeat`), sent with the
+    /// `user_id` the swagger requires (read from `GET /v2/profile`).
     pub async fn heartbeats(&self) -> Result<Vec<crate::wire::Heartbeat>, DeltaError> {
+        let user = self.user_id().await?;
         Ok(self
-            .get("/v2/heartbeat", QueryString::default(), true)
+            .get(
+                "/v2/heartbeat",
+                QueryString::new([("user_id", user.as_str())]),
+                true,
+            )
             .await?
             .result
             .unwrap_or_default())
+    }
+
+    /// The account's user id (`GET /v2/profile` → `id`, a number or a string).
+    pub async fn user_id(&self) -> Result<String, DeltaError> {
+        #[derive(serde::Deserialize)]
+        struct User {
+            #[serde(default, deserialize_with = "crate::lenient::id_opt")]
+            id: Option<String>,
+        }
+        let env: Envelope<User> = self
+            .get("/v2/profile", QueryString::default(), true)
+            .await?;
+        env.result
+            .and_then(|u| u.id)
+            .ok_or_else(|| DeltaError::Decode {
+                method: "GET".into(),
+                path: "/v2/profile".into(),
+                message: "no user id in the answer".into(),
+            })
     }
 
     /// The environment this client talks to.
@@ -528,12 +565,27 @@ impl DeltaClient {
         self.rest.env()
     }
 
-    /// Keeps the dead-man switch alive for `ttl` (zero disables it).
-    pub async fn heartbeat(&self, heartbeat_id: &str, ttl: Duration) -> Result<(), DeltaError> {
+    /// Keeps the dead-man switch alive for `ttl` (zero disables it); Delta's acknowledgement
+    /// says whether it is armed and until when.
+    pub async fn heartbeat(
+        &self,
+        heartbeat_id: &str,
+        ttl: Duration,
+    ) -> Result<crate::wire::HeartbeatAck, DeltaError> {
         let payload =
             serde_json::json!({"heartbeat_id": heartbeat_id, "ttl": ttl.as_millis() as u64});
-        self.send_json(Method::POST, "/v2/heartbeat", &body(&payload)?)
-            .await
+        let env: Envelope<crate::wire::HeartbeatAck> = self
+            .rest
+            .call(
+                Method::POST,
+                "/v2/heartbeat",
+                &QueryString::default(),
+                Some(&body(&payload)?),
+                true,
+                Retry::Safe,
+            )
+            .await?;
+        Ok(env.result.unwrap_or_default())
     }
 
     /// The simpler dead-man timer: cancel all orders after `after` unless called again.

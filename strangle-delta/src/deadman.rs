@@ -24,6 +24,20 @@ use tokio::sync::Mutex;
 use crate::api::DeltaClient;
 use crate::error::DeltaError;
 
+/// The `impact` a heartbeat is created with unless [`IMPACT_VAR`] says otherwise.
+///
+/// Delta's two sources disagree: the docs' markdown lists `contracts` / `products` (what the
+/// heartbeat's scope is given by: contract types and underlyings, or product symbols), the
+/// swagger's enum `low` / `medium` / `high`. The swagger's values came with a change its
+/// changelog calls documentation only (20.05.26), and its descriptions ("minimal / standard /
+/// strongest protective action") do not say which lists scope the switch, while the
+/// markdown's meaning is the one every published example sends. `contracts` until a testnet
+/// run says otherwise: `strangle check --orders` prints what Delta echoes back.
+pub const DEFAULT_IMPACT: &str = "contracts";
+
+/// The environment variable that chooses another `impact`.
+pub const IMPACT_VAR: &str = "STRANGLE_DEADMAN_IMPACT";
+
 /// Dead-man switch settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadmanConfig {
@@ -33,11 +47,13 @@ pub struct DeadmanConfig {
     pub ttl: Duration,
     /// Underlyings whose option orders it protects.
     pub underlyings: Vec<Underlying>,
+    /// The `impact` it is created with (see [`DEFAULT_IMPACT`]).
+    pub impact: String,
 }
 
 impl DeadmanConfig {
     /// The switch for one underlying's options: id `strangle-<underlying>-options`, a
-    /// 30-second TTL.
+    /// 30-second TTL, the impact from [`IMPACT_VAR`] or [`DEFAULT_IMPACT`].
     pub fn for_options(underlying: Underlying) -> Self {
         Self {
             heartbeat_id: format!(
@@ -46,7 +62,32 @@ impl DeadmanConfig {
             ),
             ttl: Duration::from_secs(30),
             underlyings: vec![underlying],
+            impact: impact_from_env(),
         }
+    }
+}
+
+/// The impact [`IMPACT_VAR`] names, or [`DEFAULT_IMPACT`].
+pub fn impact_from_env() -> String {
+    std::env::var(IMPACT_VAR)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_IMPACT.to_string())
+}
+
+/// Whether an acknowledgement proves the switch armed: `process_enabled` true. Anything else
+/// (false, absent) is an error naming what it said.
+pub fn check_ack(id: &str, ack: &crate::wire::HeartbeatAck) -> Result<(), DeltaError> {
+    match ack.process_enabled {
+        Some(true) => Ok(()),
+        other => Err(DeltaError::DeadmanNotArmed {
+            heartbeat_id: id.to_string(),
+            detail: match other {
+                Some(_) => "Delta acknowledged it with process_enabled false".into(),
+                None => "Delta's acknowledgement has no process_enabled".into(),
+            },
+        }),
     }
 }
 
@@ -116,9 +157,20 @@ impl Deadman {
             self.create_or_reuse(client).await?;
             st.created = true;
         }
-        client
-            .heartbeat(&self.config.heartbeat_id, self.config.ttl)
-            .await?;
+        let id = &self.config.heartbeat_id;
+        let ack = match client.heartbeat(id, self.config.ttl).await {
+            Ok(ack) => ack,
+            // Delta no longer knows the id (deleted, lapsed): create it again, once.
+            Err(e) if e.status() == Some(404) || e.code() == Some("not_found") => {
+                tracing::warn!(heartbeat = %id, error = %e, "the heartbeat is gone; creating it again");
+                st.created = false;
+                self.create_or_reuse(client).await?;
+                st.created = true;
+                client.heartbeat(id, self.config.ttl).await?
+            }
+            Err(e) => return Err(e),
+        };
+        check_ack(id, &ack)?;
         st.last = Some(Instant::now());
         Ok(())
     }
@@ -126,7 +178,10 @@ impl Deadman {
     async fn create_or_reuse(&self, client: &DeltaClient) -> Result<(), DeltaError> {
         let id = &self.config.heartbeat_id;
         let underlyings: Vec<&str> = self.config.underlyings.iter().map(|u| u.as_str()).collect();
-        let err = match client.create_heartbeat(id, &underlyings).await {
+        let err = match client
+            .create_heartbeat_with(id, &underlyings, &self.config.impact)
+            .await
+        {
             Ok(()) => return Ok(()),
             // Keys, permissions and limits are not about the id: fail the start.
             Err(e) if matches!(e.status(), Some(401 | 403 | 429)) || e.status().is_none() => {

@@ -70,6 +70,15 @@ pub enum DeltaError {
         /// Why the lookup failed.
         lookup: Box<DeltaError>,
     },
+    /// Delta acknowledged a dead-man heartbeat without proving the switch armed
+    /// (`process_enabled` not `"true"`, or absent).
+    #[error("dead-man switch {heartbeat_id} is not armed: {detail}")]
+    DeadmanNotArmed {
+        /// The heartbeat's id.
+        heartbeat_id: String,
+        /// What the acknowledgement said.
+        detail: String,
+    },
     /// The engine refused to start or stopped on an error (see [`strangle_core::Error`]).
     #[error("{0}")]
     Engine(#[from] strangle_core::Error),
@@ -149,7 +158,9 @@ impl DeltaError {
             },
             Self::Decode { .. } => ExchangeErrorKind::InvalidResponse,
             Self::Uncertain { .. } => ExchangeErrorKind::Uncertain,
-            Self::Invalid(_) | Self::Credentials(_) => ExchangeErrorKind::Rejected,
+            Self::Invalid(_) | Self::Credentials(_) | Self::DeadmanNotArmed { .. } => {
+                ExchangeErrorKind::Rejected
+            }
             Self::WebSocket(_) | Self::Server(_) => ExchangeErrorKind::Uncertain,
             Self::Engine(CoreError::Exchange { kind, .. }) => *kind,
             Self::Engine(_) => ExchangeErrorKind::Rejected,

@@ -26,6 +26,7 @@ use strangle_core::clock::{Clock, SystemClock};
 #[cfg(feature = "server")]
 use strangle_core::clock::{ManualClock, ScaledClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
+use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
 use strangle_core::profile::Profile;
 use strangle_core::sim::QuoteRule;
@@ -370,8 +371,20 @@ impl RunningEngine {
                 );
                 // Arm the dead-man switch before anything else: this proves the credentials
                 // (a wrong key fails the start, with nothing running) and protects the
-                // account from the first step on.
-                or_release!(ex.keepalive().await);
+                // account from the first step on. A switch that cannot be confirmed for any
+                // other reason does not stop the start: an open strangle after a crash must
+                // still be managed. The engine then holds new entries (exits only) until a
+                // refresh proves the switch armed.
+                if let Err(e) = ex.keepalive().await {
+                    if e.exchange_kind() == Some(ExchangeErrorKind::Auth) {
+                        hold.end().await;
+                        return Err(e.into());
+                    }
+                    tracing::error!(
+                        error = %e,
+                        "the dead-man switch is not armed: starting with exits only, no new entries"
+                    );
+                }
                 let ends = Ends {
                     #[cfg(feature = "server")]
                     server: None,

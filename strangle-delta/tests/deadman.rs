@@ -18,6 +18,7 @@ fn config(id: &str, ttl_ms: u64, u: Underlying) -> DeadmanConfig {
         heartbeat_id: id.into(),
         ttl: Duration::from_millis(ttl_ms),
         underlyings: vec![u],
+        impact: "contracts".into(),
     }
 }
 
@@ -160,4 +161,101 @@ async fn a_failed_creation_of_an_id_that_does_not_exist_fails_the_start() {
     let err = ex.keepalive().await.expect_err("no heartbeat, no start");
     assert!(err.to_string().contains("500"), "{err}");
     assert!(!s.server.deadman_armed());
+}
+
+/// Issue 30 C: an acknowledgement that does not prove the switch armed holds new entries at
+/// once (said in the heartbeat and the trail), and a refresh that proves it armed lifts the
+/// hold; a heartbeat Delta forgot is created again.
+#[tokio::test]
+async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
+    use std::sync::Arc;
+    use strangle_core::clock::ManualClock;
+    use strangle_core::engine::{Engine, EngineConfig};
+    use strangle_core::ledger::Mode;
+    use strangle_core::memory::MemoryLedger;
+    use strangle_core::profile::Profile;
+    use strangle_delta::server::{HeartbeatAck, LocalServer, MarketSource, ServerConfig};
+
+    let start = common::t0() - chrono::Duration::minutes(5);
+    let clock = Arc::new(ManualClock::new(start));
+    let chains = strangle_core::sim::synthetic::SyntheticMarket::btc().path(
+        start,
+        start + chrono::Duration::hours(2),
+        chrono::Duration::minutes(5),
+        0.45,
+        |_| Decimal::from(82_000),
+    );
+    let server = LocalServer::start(ServerConfig {
+        market: MarketSource::Replay(chains),
+        clock: clock.clone(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server");
+    server.faults().set_heartbeat_list_needs_user(true);
+    server.faults().set_heartbeat_ack(HeartbeatAck::Disabled);
+    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
+    let ex = Arc::new(DeltaExchange::new(client.clone()).with_deadman(config(
+        "strangle-hold",
+        6_000,
+        Underlying::Btc,
+    )));
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut profile = Profile::named("hold");
+    profile.liquidity.max_quote_age_secs = 900;
+    let cfg = EngineConfig {
+        mode: Mode::Live,
+        poll_interval: chrono::Duration::minutes(1),
+        adopt: false,
+    };
+    let (mut engine, handle) =
+        Engine::start(profile, cfg, ex.clone(), ledger.clone(), clock.clone())
+            .await
+            .expect("an unarmed switch does not stop the start");
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(10)))
+        .await
+        .expect("run");
+    let st = handle.status();
+    assert!(
+        st.entry_hold
+            .as_deref()
+            .is_some_and(|h| h.contains("dead-man") && h.contains("process_enabled false")),
+        "{:?}",
+        st.entry_hold
+    );
+    let l = ledger.contents();
+    assert!(
+        l.intents.is_empty(),
+        "nothing entered while the switch is not armed"
+    );
+    assert_eq!(
+        l.events.iter().filter(|e| e.kind == "entries_held").count(),
+        1
+    );
+
+    // Armed again: the hold ends and the window's entry goes ahead.
+    server.faults().set_heartbeat_ack(HeartbeatAck::Armed);
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(20)))
+        .await
+        .expect("run");
+    assert_eq!(handle.status().entry_hold, None);
+    let l = ledger.contents();
+    assert!(l.events.iter().any(|e| e.kind == "entries_resumed"));
+    assert_eq!(l.sessions.len(), 1, "entered once armed: {:?}", l.events);
+
+    // A heartbeat Delta forgot is created again at the next refresh; listing it sends the
+    // user id the swagger requires (the market refuses a list without one here).
+    server.faults().set_heartbeat_ack(HeartbeatAck::Lapsed);
+    // Past a third of the TTL, so that the refresh is sent.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    ex.keepalive().await.expect("re-created");
+    assert!(server.deadman_armed());
+    assert!(client
+        .heartbeats()
+        .await
+        .expect("listed")
+        .iter()
+        .any(|h| h.heartbeat_id == "strangle-hold" && h.impact.as_deref() == Some("contracts")));
 }

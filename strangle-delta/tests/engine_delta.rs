@@ -113,6 +113,7 @@ async fn the_dead_man_switch_is_armed_refreshed_and_fires_when_silent() {
         heartbeat_id: "strangle-test".into(),
         ttl: Duration::from_millis(1_000),
         underlyings: vec![Underlying::Btc],
+        impact: "contracts".into(),
     });
     // The chain is read before the switch is armed: reading it can take longer than the
     // TTL on a loaded machine (a debug build, other tests running).

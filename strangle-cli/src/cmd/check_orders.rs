@@ -62,17 +62,34 @@ pub async fn run(client: &DeltaClient, underlying: Underlying, r: &mut Report) {
 }
 
 async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Report) {
-    // 1. The dead-man switch, armed first: it is the safety net for the test order.
+    // 1. The dead-man switch, armed first: it is the safety net for the test order, so
+    //    without it nothing is placed.
     match arm(client, u, &mut undo.heartbeat).await {
-        Ok(()) => r.add(
+        Ok(said) => r.add(
             "dead-man arm",
             Outcome::Pass,
             format!(
                 "heartbeat {HEARTBEAT_ID} created for {u} options, refreshed (ttl 30 s) and \
-                 listed by GET /v2/heartbeat"
+                 listed by GET /v2/heartbeat; {said}"
             ),
         ),
-        Err(e) => r.add("dead-man arm", Outcome::Fail, e),
+        Err(e) => {
+            r.add("dead-man arm", Outcome::Fail, e);
+            for step in [
+                "order place",
+                "order lookup",
+                "order cancel",
+                "order confirm",
+            ] {
+                r.add(
+                    step,
+                    Outcome::Skip,
+                    "nothing placed: the dead-man switch that backs the test order is not armed",
+                );
+            }
+            read_back(client, u, r).await;
+            return;
+        }
     }
 
     // 2. The order round trip.
@@ -191,26 +208,39 @@ fn unfilled(o: &Order) -> bool {
     o.unfilled_size.is_none_or(|u| u == o.size.unwrap_or(u))
 }
 
-/// Creates the heartbeat, refreshes it and finds it listed. `created` is set once it may
-/// exist (created, or an answer that does not prove it was not).
-async fn arm(client: &DeltaClient, u: Underlying, created: &mut bool) -> Result<(), String> {
-    let made = client.create_heartbeat(HEARTBEAT_ID, &[u.as_str()]).await;
+/// Creates the heartbeat (with the impact the engines use), refreshes it, reads the
+/// acknowledgement and finds it listed; says what Delta acknowledged and echoed back.
+/// `created` is set once it may exist (created, or an answer that does not prove it was not).
+async fn arm(client: &DeltaClient, u: Underlying, created: &mut bool) -> Result<String, String> {
+    let impact = strangle_delta::deadman::impact_from_env();
+    let made = client
+        .create_heartbeat_with(HEARTBEAT_ID, &[u.as_str()], &impact)
+        .await;
     *created = made
         .as_ref()
         .map_or_else(|e| e.outcome_unknown(), |()| true);
-    made.map_err(|e| format!("create: {e}"))?;
-    client
+    made.map_err(|e| format!("create (impact {impact:?}): {e}"))?;
+    let ack = client
         .heartbeat(HEARTBEAT_ID, Duration::from_secs(30))
         .await
         .map_err(|e| format!("refresh: {e}"))?;
+    strangle_delta::deadman::check_ack(HEARTBEAT_ID, &ack).map_err(|e| e.to_string())?;
     let listed = client
         .heartbeats()
         .await
         .map_err(|e| format!("list: {e}"))?;
-    if !listed.iter().any(|h| h.heartbeat_id == HEARTBEAT_ID) {
+    let Some(beat) = listed.iter().find(|h| h.heartbeat_id == HEARTBEAT_ID) else {
         return Err(format!("GET /v2/heartbeat does not list {HEARTBEAT_ID}"));
-    }
-    Ok(())
+    };
+    Ok(format!(
+        "acknowledged process_enabled true, next expiry {}; sent impact {impact:?}, Delta \
+         echoes {}",
+        ack.heartbeat_timestamp
+            .map_or_else(|| "not given".to_string(), |t| t.to_rfc3339()),
+        beat.impact
+            .as_deref()
+            .map_or_else(|| "no impact".to_string(), |i| format!("{i:?}"))
+    ))
 }
 
 /// The cheapest listed option of `u` with a price that rests: the lowest price Delta accepts
@@ -363,7 +393,7 @@ async fn clean_up(client: &DeltaClient, undo: &Undo, r: &mut Report) {
         );
     } else if undo.heartbeat {
         match client.heartbeat(HEARTBEAT_ID, Duration::ZERO).await {
-            Ok(()) => r.add(
+            Ok(_) => r.add(
                 "dead-man disarm",
                 Outcome::Pass,
                 format!("{HEARTBEAT_ID} disarmed (ttl 0)"),

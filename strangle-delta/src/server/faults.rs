@@ -45,6 +45,20 @@ pub enum ExistingHeartbeat {
     Refuse,
 }
 
+/// How the market acknowledges `POST /v2/heartbeat` (Delta documents `process_enabled`, but
+/// not when it would say false, nor how long an id lives unrefreshed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeartbeatAck {
+    /// `process_enabled: "true"`, the next expiry in `heartbeat_timestamp`.
+    #[default]
+    Armed,
+    /// `process_enabled: "false"`: acknowledged, not armed.
+    Disabled,
+    /// The id is forgotten at the next refresh (answered 400 `not_found`), then acknowledged
+    /// as armed again: a heartbeat that lapsed or was deleted.
+    Lapsed,
+}
+
 /// How the rows of `GET /v2/positions?underlying_asset_symbol=` name their product. Delta
 /// documents both fields on that array, but its `?product_id=` form carries neither, so a
 /// client must not rely on them.
@@ -98,6 +112,8 @@ pub(crate) struct State {
     pub expired_by_symbol_hidden: bool,
     pub hidden_fills: Option<String>,
     pub band_enforced: bool,
+    pub heartbeat_ack: HeartbeatAck,
+    pub heartbeat_list_needs_user: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -210,6 +226,24 @@ impl Faults {
 
     pub(crate) fn band_enforced(&self) -> bool {
         self.lock().band_enforced
+    }
+
+    /// Sets how heartbeats are acknowledged.
+    pub fn set_heartbeat_ack(&self, ack: HeartbeatAck) {
+        self.lock().heartbeat_ack = ack;
+    }
+
+    pub(crate) fn heartbeat_ack(&self) -> HeartbeatAck {
+        self.lock().heartbeat_ack
+    }
+
+    /// Refuses `GET /v2/heartbeat` without the `user_id` the swagger marks required.
+    pub fn set_heartbeat_list_needs_user(&self, on: bool) {
+        self.lock().heartbeat_list_needs_user = on;
+    }
+
+    pub(crate) fn heartbeat_list_needs_user(&self) -> bool {
+        self.lock().heartbeat_list_needs_user
     }
 
     /// How many requests a rule has hit so far.

@@ -40,7 +40,7 @@ use crate::env::Environment;
 use crate::error::{DeltaError, Secret};
 use crate::wire::Envelope;
 
-pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, PositionRows};
+pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, HeartbeatAck, PositionRows};
 
 /// How the server's market moves.
 #[derive(Debug, Clone)]
@@ -192,6 +192,8 @@ pub(crate) struct Beat {
     deadline: Option<tokio::time::Instant>,
     /// The last `ttl` sent, ms.
     ttl_ms: u64,
+    /// The `impact` it was created with, echoed by the list.
+    impact: String,
 }
 
 impl Beat {

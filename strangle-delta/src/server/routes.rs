@@ -19,7 +19,7 @@ use strangle_core::model::{
 };
 use strangle_core::{Execution, MarketData};
 
-use super::faults::{ExistingHeartbeat, PositionRows};
+use super::faults::{ExistingHeartbeat, HeartbeatAck, PositionRows};
 use super::full;
 use super::OrderMeta;
 use super::{api_error, auth, Beat, ServerState};
@@ -43,6 +43,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/v2/wallet/balances", get(balances))
         .route("/v2/heartbeat/create", post(heartbeat_create))
         .route("/v2/heartbeat", post(heartbeat).get(heartbeat_list))
+        .route("/v2/profile", get(profile))
         .layer(from_fn_with_state(state.clone(), auth::require_signature));
     Router::new()
         .route("/v2/products", get(products))
@@ -871,6 +872,11 @@ async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
             .unwrap_or_default()
     };
     let (underlyings, contract_types) = (list("underlying_assets"), list("contract_types"));
+    let impact = v
+        .get("impact")
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string();
     let mut d = st.deadman();
     if let Some(existing) = d.beats.get_mut(id) {
         // Delta does not document this answer: the market gives the one it is set to.
@@ -878,6 +884,7 @@ async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
             ExistingHeartbeat::Replace => {
                 existing.underlyings = underlyings;
                 existing.contract_types = contract_types;
+                existing.impact = impact;
             }
             ExistingHeartbeat::Refuse => {
                 return bad(
@@ -892,6 +899,7 @@ async fn heartbeat_create(State(st): St, body: Bytes) -> Response {
             Beat {
                 underlyings,
                 contract_types,
+                impact,
                 ..Beat::default()
             },
         );
@@ -910,20 +918,50 @@ async fn heartbeat(State(st): St, body: Bytes) -> Response {
     ) else {
         return bad("bad_schema", "heartbeat_id and ttl (ms) are required");
     };
+    let ack = st.faults.heartbeat_ack();
     let mut d = st.deadman();
+    if ack == HeartbeatAck::Lapsed {
+        // Forgotten once: the next refresh finds no such heartbeat.
+        d.beats.remove(id);
+        st.faults.set_heartbeat_ack(HeartbeatAck::Armed);
+    }
     let Some(beat) = d.beats.get_mut(id) else {
         return bad("not_found", format!("heartbeat {id} was not created"));
     };
+    let armed = ttl > 0 && ack == HeartbeatAck::Armed;
     beat.ttl_ms = ttl;
     beat.deadline =
-        (ttl > 0).then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
+        armed.then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(ttl));
+    // The next expiry, on the wall clock like the switch itself.
+    let expiry = chrono::Utc::now() + chrono::Duration::milliseconds(ttl as i64);
     ok(serde_json::json!({
-        "heartbeat_timestamp": chrono::Utc::now().timestamp_micros().to_string(),
-        "process_enabled": (ttl > 0).to_string(),
+        "heartbeat_timestamp": expiry.timestamp_micros().to_string(),
+        "process_enabled": armed.to_string(),
     }))
 }
 
-async fn heartbeat_list(State(st): St) -> Response {
+/// `GET /v2/profile`: the account's user (the id is what `GET /v2/heartbeat` is asked with).
+async fn profile() -> Response {
+    ok(serde_json::json!({
+        "id": LOCAL_USER_ID,
+        "account_name": "Main",
+        "margin_mode": "isolated",
+    }))
+}
+
+/// The user id of this market's account.
+const LOCAL_USER_ID: &str = "98765432";
+
+async fn heartbeat_list(State(st): St, Query(q): Q) -> Response {
+    match q.get("user_id") {
+        Some(u) if u != LOCAL_USER_ID => {
+            return bad("bad_schema", format!("user_id {u} is not this account's"))
+        }
+        None if st.faults.heartbeat_list_needs_user() => {
+            return bad("bad_schema", "user_id is required")
+        }
+        _ => {}
+    }
     let beats: Vec<serde_json::Value> = st
         .deadman()
         .beats
@@ -931,7 +969,7 @@ async fn heartbeat_list(State(st): St) -> Response {
         .map(|(id, b)| {
             serde_json::json!({
                 "heartbeat_id": id,
-                "impact": "contracts",
+                "impact": b.impact,
                 "underlying_assets": b.underlyings,
                 "contract_types": b.contract_types,
                 "ttl": b.ttl_ms,

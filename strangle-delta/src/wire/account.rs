@@ -89,4 +89,19 @@ pub struct Heartbeat {
     /// Contract types it covers, when the answer says.
     #[serde(default)]
     pub contract_types: Option<Vec<String>>,
+    /// What it was created with as `impact`, as Delta echoes it (the docs say `contracts` /
+    /// `products`, the swagger `low` / `medium` / `high`).
+    #[serde(default)]
+    pub impact: Option<String>,
+}
+
+/// The acknowledgement of `POST /v2/heartbeat`: whether the switch is armed, and until when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct HeartbeatAck {
+    /// The next expiry (µs since the epoch, as a string in Delta's docs).
+    #[serde(default, deserialize_with = "crate::lenient::time_opt")]
+    pub heartbeat_timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the switch is armed (`"true"` / `"false"` in Delta's docs).
+    #[serde(default, deserialize_with = "crate::lenient::bool_opt")]
+    pub process_enabled: Option<bool>,
 }
