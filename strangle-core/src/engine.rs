@@ -126,7 +126,17 @@ pub struct Engine<E, L, C> {
     unreadable: std::collections::HashMap<ClientOrderId, u32>,
     /// Audit lines seen in the last steps, so a repeated one is written once with a count.
     repeats: Repeats,
+    /// Orders the venue said it does not know, with when it first said so: absence is
+    /// taken as proven only when it still says so after [`Engine::absence_confirm`].
+    absent_since: std::collections::HashMap<ClientOrderId, DateTime<Utc>>,
+    /// How long an order must stay unknown to the venue before it counts as absent.
+    absence_confirm: Duration,
 }
+
+/// Seconds an order must stay unknown to the venue's lookups before it counts as never
+/// placed: a venue may not find a new order by its client id at once (Delta does not say
+/// how soon it does).
+pub const ABSENCE_CONFIRM_SECS: i64 = 5;
 
 /// An audit line repeated step after step (an error each poll, a cancel asked again) is
 /// written the first time; its repeats are counted and written as one `repeated` line when
@@ -278,6 +288,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             unreadable: std::collections::HashMap::new(),
             last_error: None,
             repeats: Repeats::default(),
+            absent_since: std::collections::HashMap::new(),
+            absence_confirm: Duration::seconds(ABSENCE_CONFIRM_SECS),
         };
         Ok((
             engine,
@@ -348,6 +360,24 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 () = self.clock.sleep_until(wake) => {}
             }
         }
+    }
+
+    /// Sets how long an order must stay unknown to the venue before it counts as never
+    /// placed (default [`ABSENCE_CONFIRM_SECS`]).
+    pub fn absence_confirm(&mut self, d: Duration) {
+        self.absence_confirm = d;
+    }
+
+    /// Whether the venue's "no such order" for `id` is proven: it said so at least
+    /// `absence_confirm` ago and says so still. Until then the order stays working and is
+    /// read again; nothing is sent in its place.
+    fn absence_proven(&mut self, id: &ClientOrderId, now: DateTime<Utc>) -> bool {
+        let first = *self.absent_since.entry(id.clone()).or_insert(now);
+        let proven = now - first >= self.absence_confirm && first < now;
+        if proven {
+            self.absent_since.remove(id);
+        }
+        proven
     }
 
     /// Makes a backtest step every poll interval even when idle, as every engine did before
@@ -440,9 +470,15 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 self.unreadable.remove(&id);
             }
             match polled {
-                Ok(Some(st)) => self.feed(now, Event::Order(st)).await?,
-                Ok(None) => {
-                    let reason = "the venue has no record of this order".to_string();
+                Ok(Some(st)) => {
+                    self.absent_since.remove(&id);
+                    self.feed(now, Event::Order(st)).await?
+                }
+                Ok(None) if self.absence_proven(&id, now) => {
+                    let reason = format!(
+                        "the venue has no record of this order, {} s after it first said so",
+                        self.absence_confirm.num_seconds()
+                    );
                     self.feed(
                         now,
                         Event::OrderFailed {
@@ -451,6 +487,14 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                         },
                     )
                     .await?;
+                }
+                Ok(None) => {
+                    let detail = format!(
+                        "order {id}: the venue does not find it yet; read again until it does \
+                         or {} s pass",
+                        self.absence_confirm.num_seconds()
+                    );
+                    self.audit(now, "order_not_visible", detail).await?;
                 }
                 Err(e) => {
                     self.exchange_error(now, &format!("order_poll {id}"), &e)
@@ -557,10 +601,12 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                             self.exchange_error(now, "place_order", &e).await?;
                             match self.exchange.order(&id).await {
                                 Ok(Some(st)) => Some(Event::Order(st)),
-                                Ok(None) => Some(Event::OrderFailed {
-                                    client_order_id: id,
-                                    reason: e.to_string(),
-                                }),
+                                // Not found at once proves nothing yet: the order stays
+                                // working and is read again until its absence is proven.
+                                Ok(None) => {
+                                    self.absence_proven(&id, now);
+                                    None
+                                }
                                 // Still unknown: the order stays working and is polled
                                 // again on the next step.
                                 Err(e2) => {

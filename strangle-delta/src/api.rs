@@ -287,8 +287,6 @@ impl DeltaClient {
         let payload = body(order)?;
         let policy = self.rest.policy();
         let mut attempt = 0;
-        // Whether an earlier attempt may have reached Delta.
-        let mut maybe_sent = false;
         loop {
             let res = self
                 .rest
@@ -305,12 +303,7 @@ impl DeltaClient {
                 Ok(o) => return Ok(o),
                 Err(e) => e,
             };
-            // A refusal after an attempt that may have gone through may be the duplicate.
-            let refused_resend = maybe_sent
-                && err
-                    .status()
-                    .is_some_and(|s| (400..500).contains(&s) && s != 429);
-            if !(err.outcome_unknown() || refused_resend) {
+            if !err.outcome_unknown() {
                 if err.status() == Some(429) && attempt < policy.max_retries {
                     // Not processed: wait for the window, then send again.
                     tokio::time::sleep(policy.backoff(attempt)).await;
@@ -319,24 +312,38 @@ impl DeltaClient {
                 }
                 return Err(err);
             }
-            maybe_sent = true;
-            // Did it get through? If so, that is our order: never send a second one.
-            match self.find_placed(&coid).await {
-                Ok(Some(existing)) => return Ok(existing),
-                Ok(None) if attempt < policy.max_retries => {}
-                Ok(None) => return Err(err),
-                Err(lookup) => {
-                    tracing::warn!(client_order_id = %coid, error = %lookup, "order lookup failed");
-                    return Err(DeltaError::Uncertain {
-                        client_order_id: coid,
-                        cause: Box::new(err),
-                        lookup: Box::new(lookup),
-                    });
+            // Did it get through? If so, that is our order. A "not found" right after proves
+            // nothing (Delta does not say how soon a new order can be found by its client
+            // id, nor whether it refuses a second order with the same one), so the order is
+            // looked up again, never sent again: whoever placed it decides, after reads
+            // spread over the venue's visibility lag, whether it is absent.
+            let mut lookups = 0;
+            loop {
+                match self.find_placed(&coid).await {
+                    Ok(Some(existing)) => return Ok(existing),
+                    Ok(None) if lookups < policy.max_retries => {}
+                    Ok(None) => {
+                        return Err(DeltaError::Uncertain {
+                            client_order_id: coid,
+                            cause: Box::new(err),
+                            lookup: Box::new(DeltaError::Invalid(format!(
+                                "not found by {} lookups (an order may not be found at once)",
+                                lookups + 1
+                            ))),
+                        })
+                    }
+                    Err(lookup) => {
+                        tracing::warn!(client_order_id = %coid, error = %lookup, "order lookup failed");
+                        return Err(DeltaError::Uncertain {
+                            client_order_id: coid,
+                            cause: Box::new(err),
+                            lookup: Box::new(lookup),
+                        });
+                    }
                 }
+                tokio::time::sleep(policy.backoff(lookups)).await;
+                lookups += 1;
             }
-            tokio::time::sleep(policy.backoff(attempt)).await;
-            attempt += 1;
-            tracing::info!(client_order_id = %coid, attempt, error = %err, "re-sending order");
         }
     }
 

@@ -533,9 +533,23 @@ impl Execution for DeltaExchange {
     }
 
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
-        match self.client.order_by_client_id(client_order_id).await? {
+        if let Some(o) = self.client.order_by_client_id(client_order_id).await? {
+            return Ok(Some(self.status_of(&o, client_order_id).await?));
+        }
+        // An order whose Delta id was seen exists: it is followed by that id, and never
+        // taken as absent because the client-id lookup does not find it (yet, or any more).
+        let Some(id) = self.order_id_of(client_order_id) else {
+            return Ok(None);
+        };
+        match self.client.order(id).await? {
             Some(o) => Ok(Some(self.status_of(&o, client_order_id).await?)),
-            None => Ok(None),
+            None => Err(CoreError::exchange(
+                ExchangeErrorKind::Uncertain,
+                format!(
+                    "order {client_order_id} (Delta id {id}) was acknowledged, but neither its \
+                     client id nor its Delta id finds it now"
+                ),
+            )),
         }
     }
 

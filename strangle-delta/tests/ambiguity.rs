@@ -128,12 +128,12 @@ async fn a_lookup_in_other_words_than_delta_s_not_found_leaves_the_order_uncerta
 }
 
 #[tokio::test]
-async fn a_resend_refused_as_a_duplicate_finds_the_first_order() {
+async fn a_not_found_right_after_a_timeout_is_looked_up_again_never_resent() {
     let s = common::setup().await;
     let pid = product(&s).await;
-    // The first attempt is placed but times out; the lookup falsely says "not found" in
-    // Delta's words once; the re-send is refused as a duplicate client id; the next lookup
-    // finds the order.
+    // The first attempt is placed but times out; the lookup says "not found" in Delta's
+    // words once (a new order not visible yet); the order is looked up again, not sent
+    // again, and found.
     s.server.faults().add(rule(
         "POST",
         "/v2/orders",
@@ -153,8 +153,9 @@ async fn a_resend_refused_as_a_duplicate_finds_the_first_order() {
         .client
         .place_order(&common::sell("amb-dup", pid, 1, dec!(100000)))
         .await
-        .expect("the first order, found after the refused re-send");
+        .expect("the first order, found by the second lookup");
     assert_eq!(o.client_order_id.as_deref(), Some("amb-dup"));
+    assert_eq!(sent(&s, "amb-dup"), 1, "never sent again");
     let at_venue = s
         .server
         .venue()
@@ -186,4 +187,85 @@ async fn cancels_name_the_order_by_delta_s_id_once_known() {
         .cancel_order(&common::coid("amb-unknown"), e.contract.product_id)
         .await;
     assert_eq!(s.server.cancels_named_by(), vec!["id", "client_order_id"]);
+}
+
+/// Issue 30 B: a venue that finds a new order by its client id only after a lag. The entry's
+/// answer times out and the lookups right after say "not found": the engine keeps the order
+/// working and reads it again, and finds it; no second order goes out for the leg.
+#[tokio::test]
+async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
+    use std::sync::Arc;
+    use strangle_core::clock::ManualClock;
+    use strangle_core::engine::{Engine, EngineConfig};
+    use strangle_core::ledger::{Mode, SessionState};
+    use strangle_core::memory::MemoryLedger;
+    use strangle_core::profile::Profile;
+    use strangle_delta::server::{LocalServer, MarketSource, ServerConfig};
+
+    let start = common::t0() - chrono::Duration::minutes(5);
+    let clock = Arc::new(ManualClock::new(start));
+    let chains = strangle_core::sim::synthetic::SyntheticMarket::btc().path(
+        start,
+        start + chrono::Duration::hours(2),
+        chrono::Duration::minutes(5),
+        0.45,
+        |_| rust_decimal::Decimal::from(82_000),
+    );
+    let server = LocalServer::start(ServerConfig {
+        market: MarketSource::Replay(chains),
+        clock: clock.clone(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server");
+    // Orders are found by client id 3 market seconds after the venue takes them (within the
+    // engine's 5 s absence confirmation); the first placement's answer comes after the client
+    // gave up.
+    server.faults().set_lookup_lag(Duration::from_secs(3));
+    server.faults().add(rule(
+        "POST",
+        "/v2/orders",
+        FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        1,
+    ));
+    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
+    let ex = Arc::new(DeltaExchange::new(client));
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut profile = Profile::named("lag");
+    profile.liquidity.max_quote_age_secs = 900;
+    let cfg = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: chrono::Duration::seconds(20),
+        adopt: false,
+    };
+    let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
+        .await
+        .expect("engine");
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(10)))
+        .await
+        .expect("run");
+    let l = ledger.contents();
+    let entries: Vec<_> = server
+        .venue()
+        .requests()
+        .iter()
+        .filter(|r| !r.reduce_only)
+        .map(|r| r.client_order_id.to_string())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        2,
+        "one order per leg: {entries:?} {:?}",
+        l.events
+    );
+    assert!(entries.iter().all(|c| c.ends_with("E1")), "{entries:?}");
+    assert_eq!(l.sessions[0].state, SessionState::Open, "{:?}", l.events);
+    assert!(
+        l.events
+            .iter()
+            .any(|e| e.kind == "exchange_error" && e.detail.contains("not found by")),
+        "the lag was met: {:?}",
+        l.events
+    );
 }

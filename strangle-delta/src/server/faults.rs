@@ -114,6 +114,7 @@ pub(crate) struct State {
     pub band_enforced: bool,
     pub heartbeat_ack: HeartbeatAck,
     pub heartbeat_list_needs_user: bool,
+    pub lookup_lag: Duration,
 }
 
 /// The server's fault knobs (all off by default).
@@ -244,6 +245,17 @@ impl Faults {
 
     pub(crate) fn heartbeat_list_needs_user(&self) -> bool {
         self.lock().heartbeat_list_needs_user
+    }
+
+    /// Makes a new order invisible to `GET /v2/orders/client_order_id/{id}` (404 `not_found`)
+    /// until it is this old on the market's clock: Delta does not document how soon an order
+    /// can be found by its client id.
+    pub fn set_lookup_lag(&self, lag: Duration) {
+        self.lock().lookup_lag = lag;
+    }
+
+    pub(crate) fn lookup_lag(&self) -> Duration {
+        self.lock().lookup_lag
     }
 
     /// How many requests a rule has hit so far.

@@ -654,7 +654,10 @@ async fn order_by_id(State(st): St, Path(id): Path<String>) -> Response {
 }
 
 async fn order_by_coid(State(st): St, Path(coid): Path<String>) -> Response {
-    let user_given = meta_of(&st, &coid).is_some_and(|m| m.client_order_id.is_some());
+    let lag = chrono::Duration::from_std(st.faults.lookup_lag()).unwrap_or_default();
+    let visible = |m: &OrderMeta| st.clock.now() - m.created_at >= lag;
+    let user_given =
+        meta_of(&st, &coid).is_some_and(|m| m.client_order_id.is_some() && visible(&m));
     let found = match ClientOrderId::new(coid.as_str()) {
         Ok(coid) if user_given => st
             .venue
