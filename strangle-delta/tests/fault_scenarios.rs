@@ -6,8 +6,9 @@
 //! WebSockets, order sizes above the quoted size (partial fills), order answers that are not
 //! Delta's JSON after the venue took the order, order lookups answered with a 404 in words
 //! Delta does not use (which must not be read as "no such order"), and fills the venue does
-//! not list yet (a filled order looks working and its cancel is refused). The venue refuses
-//! any order priced outside the price band. Some scenarios also
+//! not list yet (a filled order looks working and its cancel is refused), and new orders found
+//! by their client id only after a lag. The venue refuses any order priced outside the price
+//! band. Some scenarios also
 //! crash the engine once and start a new one (a new process: fresh client, nothing cached)
 //! on the same ledger while the market's position rows carry an id only or only size and entry
 //! price: recovery must tie them to products and agree with the venue.
@@ -82,6 +83,9 @@ enum Fault {
     /// For one segment the venue lists no fills: filled orders look working, cancels of
     /// them are refused as not open.
     HiddenFills,
+    /// For one segment a new order is found by its client id only this long after the venue
+    /// took it (within the engine's absence confirmation).
+    LookupLag(Duration),
 }
 
 /// Everything a seed decides.
@@ -124,7 +128,7 @@ fn plan(seed: u64) -> Plan {
         }
         let (method, path) = TARGETS[rng.random_range(0..TARGETS.len())];
         let n = rng.random_range(1..=3);
-        let fault = match rng.random_range(0..13) {
+        let fault = match rng.random_range(0..14) {
             0 => Fault::Rule(FaultRule::new(
                 method,
                 path,
@@ -176,6 +180,7 @@ fn plan(seed: u64) -> Plan {
                 1,
             )),
             11 => Fault::HiddenFills,
+            12 => Fault::LookupLag(Duration::from_secs(rng.random_range(1..=4))),
             // Order lookups answered in words Delta does not use for "not found".
             _ => Fault::Rule(FaultRule::new(
                 Some("GET"),
@@ -286,6 +291,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                     Fault::StaleQuotes => server.faults().set_stale_quotes(false),
                     Fault::Latency(_) => server.faults().set_latency(Duration::ZERO),
                     Fault::HiddenFills => server.faults().set_hidden_fills(None),
+                    Fault::LookupLag(_) => server.faults().set_lookup_lag(Duration::ZERO),
                     _ => {}
                 }
             }
@@ -468,6 +474,7 @@ fn inject(server: &LocalServer, f: &Fault) {
         Fault::ClockSkew(s) => k.set_clock_skew(*s),
         Fault::DropWebSockets => k.drop_websockets(),
         Fault::HiddenFills => k.set_hidden_fills(Some("")),
+        Fault::LookupLag(d) => k.set_lookup_lag(*d),
     }
 }
 
