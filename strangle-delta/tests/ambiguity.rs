@@ -195,29 +195,12 @@ async fn cancels_name_the_order_by_delta_s_id_once_known() {
 #[tokio::test]
 async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
     use std::sync::Arc;
-    use strangle_core::clock::ManualClock;
     use strangle_core::engine::{Engine, EngineConfig};
     use strangle_core::ledger::{Mode, SessionState};
     use strangle_core::memory::MemoryLedger;
     use strangle_core::profile::Profile;
-    use strangle_delta::server::{LocalServer, MarketSource, ServerConfig};
 
-    let start = common::t0() - chrono::Duration::minutes(5);
-    let clock = Arc::new(ManualClock::new(start));
-    let chains = strangle_core::sim::synthetic::SyntheticMarket::btc().path(
-        start,
-        start + chrono::Duration::hours(2),
-        chrono::Duration::minutes(5),
-        0.45,
-        |_| rust_decimal::Decimal::from(82_000),
-    );
-    let server = LocalServer::start(ServerConfig {
-        market: MarketSource::Replay(chains),
-        clock: clock.clone(),
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server");
+    let (server, clock) = common::flat_market().await;
     // Orders are found by client id 3 market seconds after the venue takes them (within the
     // engine's 5 s absence confirmation); the first placement's answer comes after the client
     // gave up.

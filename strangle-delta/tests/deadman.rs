@@ -169,29 +169,13 @@ async fn a_failed_creation_of_an_id_that_does_not_exist_fails_the_start() {
 #[tokio::test]
 async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
     use std::sync::Arc;
-    use strangle_core::clock::ManualClock;
     use strangle_core::engine::{Engine, EngineConfig};
     use strangle_core::ledger::Mode;
     use strangle_core::memory::MemoryLedger;
     use strangle_core::profile::Profile;
-    use strangle_delta::server::{HeartbeatAck, LocalServer, MarketSource, ServerConfig};
+    use strangle_delta::server::HeartbeatAck;
 
-    let start = common::t0() - chrono::Duration::minutes(5);
-    let clock = Arc::new(ManualClock::new(start));
-    let chains = strangle_core::sim::synthetic::SyntheticMarket::btc().path(
-        start,
-        start + chrono::Duration::hours(2),
-        chrono::Duration::minutes(5),
-        0.45,
-        |_| Decimal::from(82_000),
-    );
-    let server = LocalServer::start(ServerConfig {
-        market: MarketSource::Replay(chains),
-        clock: clock.clone(),
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server");
+    let (server, clock) = common::flat_market().await;
     server.faults().set_heartbeat_list_needs_user(true);
     server.faults().set_heartbeat_ack(HeartbeatAck::Disabled);
     let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));

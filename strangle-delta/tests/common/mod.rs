@@ -116,3 +116,25 @@ pub fn core_sell(
         reduce_only: false,
     }
 }
+
+/// A market for an engine to trade on: a flat synthetic BTC path (spot 82,000, a chain every
+/// 5 minutes) from 09:25 IST for two hours, replayed on a manual clock that starts there.
+pub async fn flat_market() -> (LocalServer, Arc<ManualClock>) {
+    let start = t0() - chrono::Duration::minutes(5);
+    let clock = Arc::new(ManualClock::new(start));
+    let chains = SyntheticMarket::btc().path(
+        start,
+        start + chrono::Duration::hours(2),
+        chrono::Duration::minutes(5),
+        0.45,
+        |_| Decimal::from(82_000),
+    );
+    let server = LocalServer::start(ServerConfig {
+        market: MarketSource::Replay(chains),
+        clock: clock.clone(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts");
+    (server, clock)
+}
