@@ -38,7 +38,7 @@ pub struct Rejections {
     pub stale: usize,
     /// No greeks (delta mode) or no usable price (premium mode).
     pub no_data: usize,
-    /// No bid, spread too wide, or open interest too low.
+    /// No bid, spread too wide, open interest too low, or trading halted at the venue.
     pub illiquid: usize,
     /// Contract size differs from the profile's `contract_size`.
     pub wrong_size: usize,
@@ -481,7 +481,8 @@ fn score(
         Some(min) => q.open_interest.is_some_and(|oi| oi >= min),
         None => true,
     };
-    if (liq.require_bid && !has_bid) || !spread_ok || !oi_ok {
+    // A contract the venue takes no new order on is no candidate.
+    if (liq.require_bid && !has_bid) || !spread_ok || !oi_ok || q.trading_halt.is_some() {
         rej.illiquid += 1;
         return Err(None);
     }

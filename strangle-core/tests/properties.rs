@@ -176,6 +176,7 @@ fn build_chain(raw: &[RawEntry]) -> ChainSnapshot {
                     spot: None,
                     open_interest: None,
                     price_band: None,
+                    trading_halt: None,
                 },
             }
         })

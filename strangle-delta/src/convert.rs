@@ -82,6 +82,8 @@ pub(crate) struct TickerParts<'a> {
     pub(crate) greeks: Option<[Option<Decimal>; 4]>,
     /// The price band's lower and upper limits.
     pub(crate) band: [Option<Decimal>; 2],
+    /// The product's trading status, when the ticker carries it.
+    pub(crate) trading_status: Option<&'a str>,
 }
 
 impl TickerParts<'_> {
@@ -119,6 +121,10 @@ impl TickerParts<'_> {
                 [Some(lower), Some(upper)] if lower <= upper => Some(PriceBand { lower, upper }),
                 _ => None,
             },
+            trading_halt: self
+                .trading_status
+                .filter(|s| !s.is_empty() && *s != "operational")
+                .map(str::to_string),
         })
     }
 }
@@ -149,6 +155,7 @@ pub fn quote_of(t: &Ticker) -> Option<Quote> {
             .price_band
             .as_ref()
             .map_or([None, None], |b| [b.lower_limit, b.upper_limit]),
+        trading_status: t.product_trading_status.as_deref(),
     }
     .quote()
 }
@@ -172,6 +179,7 @@ pub fn quote_of_ws(t: &crate::wire::ws::TickerFrame) -> Option<Quote> {
         mark_iv: d.mark_iv(),
         greeks: Some([d.delta(), d.gamma(), d.theta(), d.vega()]),
         band: [d.band_lower(), d.band_upper()],
+        trading_status: None,
     }
     .quote()
 }

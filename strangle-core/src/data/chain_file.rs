@@ -324,6 +324,7 @@ impl<R: BufRead> ChainReader<R> {
             spot: Some(spot),
             open_interest: dec(19, "open_interest")?,
             price_band: None,
+            trading_halt: None,
         };
         Ok(Some(Row {
             time,

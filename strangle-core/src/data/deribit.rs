@@ -289,6 +289,7 @@ fn entry(r: &DeribitRow, spot: Decimal, opts: &DeribitImport) -> ChainEntry {
             spot: Some(spot),
             open_interest: r.open_interest.map(|oi| (oi / size).round_dp(4)),
             price_band: None,
+            trading_halt: None,
         },
     }
 }

@@ -62,6 +62,11 @@ pub struct Quote {
     /// priced within it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_band: Option<PriceBand>,
+    /// Why the venue takes no new order on the contract now (Delta's `trading_status` when it
+    /// is not `operational`: `disrupted_cancel_only`, `disrupted_post_only`); `None` when it
+    /// trades or does not say. No order is sent while it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trading_halt: Option<String>,
 }
 
 impl Quote {

@@ -245,6 +245,7 @@ impl Book {
             spot: Some(spot),
             open_interest: q.open_interest,
             price_band: q.price_band,
+            trading_halt: q.trading_halt.clone(),
         })
     }
 

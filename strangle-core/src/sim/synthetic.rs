@@ -273,6 +273,7 @@ impl SyntheticMarket {
             spot: Some(spot),
             open_interest: Some(Decimal::from(1000)),
             price_band: None,
+            trading_halt: None,
         };
         ChainEntry {
             contract: OptionContract {

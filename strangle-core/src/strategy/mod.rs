@@ -27,7 +27,7 @@ use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
 use crate::select::select;
 
-pub use orders::{MAX_CANCELS, QUOTE_WAIT};
+pub use orders::{MAX_CANCELS, QUOTE_WAIT, TRADING_HALT};
 pub use status::{LegStatus, Status};
 
 /// What the strategy is doing.

@@ -22,6 +22,10 @@ use crate::risk::ExitReason;
 /// Audit kind of an exit that found no fresh quote and began waiting for one.
 pub const QUOTE_WAIT: &str = "quote_wait";
 
+/// Audit kind of an exit that began waiting because the venue takes no order on its contract
+/// (its trading status is not operational).
+pub const TRADING_HALT: &str = "trading_halt";
+
 /// Cancels sent for one order before the strategy stops asking: the order is then held as
 /// stuck (still read every step), new entries are held, and an entry in progress is
 /// abandoned, its filled legs bought back.
@@ -291,7 +295,9 @@ impl Strategy {
         // is an IOC priced past the bid, never a market order.
         let max_age = i64::from(self.profile.liquidity.max_quote_age_secs);
         let fresh = l.quotes[i].as_ref().filter(|q| q.age_secs(now) <= max_age);
-        let price = match (fresh, market) {
+        // A contract the venue takes no order on gets none: the entry waits, and gives up as
+        // for any leg without a price.
+        let price = match (fresh.filter(|q| q.trading_halt.is_none()), market) {
             (Some(q), true) => ioc_sell_price(&self.profile, q, g.tick_size),
             (Some(q), false) => sell_price(&self.profile, q, g.tick_size, attempt),
             (None, _) => None,
@@ -396,6 +402,20 @@ impl Strategy {
             }
             return;
         };
+        // The venue takes no order on the contract now: the exit waits, says so once, and goes
+        // out when a quote shows trading again.
+        if let Some(halt) = &q.trading_halt {
+            if w.waiting_since.is_none() {
+                w.waiting_since = Some(now);
+                let msg = format!(
+                    "{}: exit waits, the venue takes no order on it ({halt})",
+                    g.symbol
+                );
+                self.last_error = Some(msg.clone());
+                self.audit(now, TRADING_HALT, msg, out);
+            }
+            return;
+        }
         let limit = (!market)
             .then(|| buy_price(&self.profile, q, g.tick_size, attempt))
             .flatten();
@@ -610,6 +630,7 @@ mod tests {
             spot: None,
             open_interest: None,
             price_band: band.map(|(lower, upper)| PriceBand { lower, upper }),
+            trading_halt: None,
         }
     }
 

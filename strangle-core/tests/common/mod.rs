@@ -76,6 +76,7 @@ fn entry(sym: &str, delta: f64, p: Px, t: DateTime<Utc>, spot: Decimal) -> Chain
             spot: Some(spot),
             open_interest: Some(dec!(1000)),
             price_band: None,
+            trading_halt: None,
         },
     }
 }

@@ -175,7 +175,7 @@ fn price_band<'a>(c: &mut Cursor<'a>, shape: &mut Shape<'a>, f: &mut Fields<'a>)
 }
 
 /// A ticker's keys that the wire type reads, by length first so that the keys it ignores
-/// (`close`, `volume`, `product_trading_status`, ...) cost a comparison or two.
+/// (`close`, `volume`, ...) cost a comparison or two.
 #[derive(Clone, Copy)]
 enum Key {
     Symbol,
@@ -189,6 +189,7 @@ enum Key {
     ProductId,
     ContractType,
     UnderlyingAssetSymbol,
+    ProductTradingStatus,
     PriceBand,
     StrikePrice,
     Oi,
@@ -220,6 +221,7 @@ fn ticker_key(key: Name<'_>) -> Option<Key> {
         SIZE => Size,
         TURNOVER_USD => TurnoverUsd,
         _ if key.text == b"underlying_asset_symbol" => UnderlyingAssetSymbol,
+        _ if key.text == b"product_trading_status" => ProductTradingStatus,
         _ => return None,
     })
 }
@@ -253,6 +255,12 @@ fn ticker<'a>(c: &mut Cursor<'a>, shapes: &mut Shapes<'a>) -> Scan<Fields<'a>> {
             }
             Key::ContractType => string_field(c, false)?,
             Key::UnderlyingAssetSymbol => string_field(c, true)?,
+            Key::ProductTradingStatus => {
+                if !c.null()? {
+                    let text = std::str::from_utf8(c.plain_string()?).map_err(|_| Fallback)?;
+                    f.parts.trading_status = Some(text);
+                }
+            }
             Key::PriceBand => price_band(c, band_shape, &mut f)?,
             Key::StrikePrice
             | Key::Oi

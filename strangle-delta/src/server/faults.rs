@@ -115,6 +115,7 @@ pub(crate) struct State {
     pub heartbeat_ack: HeartbeatAck,
     pub heartbeat_list_needs_user: bool,
     pub lookup_lag: Duration,
+    pub trading_status: Option<(String, String)>,
 }
 
 /// The server's fault knobs (all off by default).
@@ -256,6 +257,23 @@ impl Faults {
 
     pub(crate) fn lookup_lag(&self) -> Duration {
         self.lock().lookup_lag
+    }
+
+    /// Sets the trading status of the contracts whose symbol starts with `prefix` (`None`:
+    /// every contract operational): tickers carry it in `product_trading_status`, and an
+    /// order on such a contract is refused (`market_disrupted`, this market's code: Delta's
+    /// is not documented).
+    pub fn set_trading_status(&self, prefix: Option<(&str, &str)>) {
+        self.lock().trading_status = prefix.map(|(p, s)| (p.to_string(), s.to_string()));
+    }
+
+    /// The status of `symbol` when it is not operational.
+    pub(crate) fn trading_halt(&self, symbol: &str) -> Option<String> {
+        self.lock()
+            .trading_status
+            .as_ref()
+            .filter(|(p, s)| symbol.starts_with(p.as_str()) && s != "operational")
+            .map(|(_, s)| s.clone())
     }
 
     /// How many requests a rule has hit so far.

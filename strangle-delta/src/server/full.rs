@@ -231,7 +231,7 @@ struct TickerOut<'a> {
     open: f64,
     price_band: PriceBand,
     product_id: u64,
-    product_trading_status: &'static str,
+    product_trading_status: &'a str,
     quotes: QuotesOut,
     size: u64,
     spot_price: Decimal,
@@ -315,7 +315,7 @@ pub fn ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>)) ->
             }
         },
         product_id: c.product_id,
-        product_trading_status: "operational",
+        product_trading_status: q.trading_halt.as_deref().unwrap_or("operational"),
         quotes: QuotesOut {
             ask_iv: iv(ivs.1),
             ask_size: q.ask.map(|_| q.ask_size),

@@ -266,11 +266,14 @@ pub(crate) struct ServerState {
     order_entry: tokio::sync::Mutex<()>,
 }
 
+/// A rendered ticker: the quote's time, the trading status it was rendered with, the JSON.
+type RenderedTicker = (chrono::DateTime<chrono::Utc>, Option<String>, Arc<str>);
+
 /// Payloads rendered once: a live product does not change, a ticker changes with its quote.
 #[derive(Default)]
 struct Rendered {
     products: HashMap<u64, Arc<str>>,
-    tickers: HashMap<strangle_core::ids::Symbol, (chrono::DateTime<chrono::Utc>, Arc<str>)>,
+    tickers: HashMap<strangle_core::ids::Symbol, RenderedTicker>,
 }
 
 impl ServerState {
@@ -304,21 +307,34 @@ impl ServerState {
         self.rendered.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A quote as a Delta ticker (JSON), rendered once per quote.
+    /// A quote as a Delta ticker (JSON), rendered once per quote and trading status (the
+    /// `set_trading_status` knob's, `operational` otherwise).
     fn ticker_json(
         &self,
         c: &strangle_core::model::OptionContract,
         q: &strangle_core::model::Quote,
     ) -> Arc<str> {
-        if let Some((at, json)) = self.rendered().tickers.get(&c.symbol) {
-            if *at == q.timestamp {
+        let halt = self.faults.trading_halt(c.symbol.as_str());
+        if let Some((at, h, json)) = self.rendered().tickers.get(&c.symbol) {
+            if *at == q.timestamp && *h == halt {
                 return json.clone();
             }
         }
+        let halted;
+        let q = match &halt {
+            Some(h) => {
+                halted = strangle_core::model::Quote {
+                    trading_halt: Some(h.clone()),
+                    ..q.clone()
+                };
+                &halted
+            }
+            None => q,
+        };
         let json: Arc<str> = full::ticker(c, q, full::quote_ivs(c, q)).into();
         self.rendered()
             .tickers
-            .insert(c.symbol.clone(), (q.timestamp, json.clone()));
+            .insert(c.symbol.clone(), (q.timestamp, halt, json.clone()));
         json
     }
 

@@ -315,6 +315,12 @@ async fn place(State(st): St, body: Bytes) -> Response {
     if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
         return bad("bad_schema", "limit_price must be above 0 for limit orders");
     }
+    if let Some(status) = st.faults.trading_halt(c.symbol.as_str()) {
+        return bad(
+            "market_disrupted",
+            format!("{} takes no new order: {status}", c.symbol),
+        );
+    }
     if let (true, CoreType::Limit, Some(p)) =
         (st.faults.band_enforced(), order_type, req.limit_price)
     {

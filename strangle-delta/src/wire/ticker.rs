@@ -112,6 +112,10 @@ pub struct Ticker {
     /// Allowed price band.
     #[serde(default)]
     pub price_band: Option<PriceBand>,
+    /// The product's trading status (`operational`, `disrupted_cancel_only`, ...): seen in
+    /// India payloads, not in Delta's schema.
+    #[serde(default)]
+    pub product_trading_status: Option<String>,
     /// 24 h volume in contracts.
     #[serde(default, deserialize_with = "decimal_opt")]
     pub size: Option<Decimal>,
