@@ -296,12 +296,13 @@ async fn killed_before_the_second_exit_order_leaves() {
     crash_and_recover(Crash::BeforeSend(4), true).await;
 }
 
-#[tokio::test]
-async fn a_mismatch_is_refused_with_details_unless_adopted() {
-    let path = std::env::temp_dir().join(format!("strangle_mismatch_{}.db", std::process::id()));
-    let clock = Arc::new(ManualClock::new(start()));
-    let venue = venue(clock.clone());
-    let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+/// Runs an engine on `venue` for the first 30 minutes (the strangle opens), then drops it;
+/// the session as the ledger holds it.
+async fn open_strangle(
+    store: &Arc<Store>,
+    venue: &Arc<SimExchange>,
+    clock: &Arc<ManualClock>,
+) -> strangle_core::ledger::SessionRecord {
     {
         let (mut e, _h) = Engine::start(
             profile(),
@@ -322,6 +323,16 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
         .expect("read")
         .expect("open session");
     assert_eq!(s.state, SessionState::Open);
+    s
+}
+
+#[tokio::test]
+async fn a_mismatch_is_refused_with_details_unless_adopted() {
+    let path = std::env::temp_dir().join(format!("strangle_mismatch_{}.db", std::process::id()));
+    let clock = Arc::new(ManualClock::new(start()));
+    let venue = venue(clock.clone());
+    let store = Arc::new(Store::Sqlite(SqliteStore::open(&path).await.expect("open")));
+    let s = open_strangle(&store, &venue, &clock).await;
     // Someone sells 2 more of the call by hand.
     let g = &s.legs[0];
     let q = venue
@@ -406,26 +417,7 @@ async fn a_venue_that_forgot_the_session_never_erases_its_recorded_fills() {
         backend.remove().await;
         let clock = Arc::new(ManualClock::new(start()));
         let store = backend.open().await;
-        {
-            let (mut e, _h) = Engine::start(
-                profile(),
-                cfg(false),
-                venue(clock.clone()),
-                store.clone(),
-                clock.clone(),
-            )
-            .await
-            .expect("start");
-            e.run_until(Some(start() + Duration::minutes(30)))
-                .await
-                .expect("run");
-        }
-        let before = store
-            .latest_session("crash")
-            .await
-            .expect("read")
-            .expect("a session");
-        assert_eq!(before.state, SessionState::Open);
+        let before = open_strangle(&store, &venue(clock.clone()), &clock).await;
         assert!(before.pnl.premium > Decimal::ZERO);
         // A new market that has never seen the session's orders.
         let fresh = venue(clock.clone());
