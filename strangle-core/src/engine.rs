@@ -51,7 +51,8 @@ use crate::strategy::{
 pub enum EngineCommand {
     /// Flatten open legs, then stop.
     Stop,
-    /// Cancel working orders and market-close everything, then stop.
+    /// Cancel working orders and buy every leg back at once (IOC orders priced past the ask,
+    /// within the price band), then stop.
     Panic,
     /// Drop the strategy's in-memory state without flattening and start again from the
     /// ledger, adopting the open strangle (waits until no order is working).

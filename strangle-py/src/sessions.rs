@@ -301,7 +301,8 @@ impl NativeSession {
         self.handle.send(EngineCommand::Stop)
     }
 
-    /// Cancels working orders and market-closes everything, then stops.
+    /// Cancels working orders and buys every leg back at once (IOC orders priced past the
+    /// ask), then stops.
     fn panic(&self) -> bool {
         self.handle.send(EngineCommand::Panic)
     }

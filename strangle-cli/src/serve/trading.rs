@@ -596,7 +596,8 @@ pub enum Action {
     Stop,
     /// Reload the strategy from the ledger without flattening.
     Restart,
-    /// Cancel working orders and market-close everything, then stop.
+    /// Cancel working orders and buy every leg back at once (IOC orders priced past the ask),
+    /// then stop.
     Panic,
 }
 

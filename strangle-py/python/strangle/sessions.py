@@ -68,7 +68,7 @@ class Session:
 
     Start one with :meth:`sim`, :meth:`paper` or :meth:`live` (or their ``*_async``
     counterparts in asyncio code); read :meth:`status`; end it with :meth:`stop` (flatten,
-    then stop), :meth:`panic` (cancel and market-close everything) and :meth:`wait`. With a
+    then stop), :meth:`panic` (cancel and buy every leg back at once) and :meth:`wait`. With a
     ``ledger`` (SQLite path or ``postgres://`` URL) every order, fill and session is recorded
     there, and the profile's lease keeps a second engine off it; without one, a memory ledger
     is used. Used as a context manager, the session is stopped and waited for on exit; a
@@ -154,7 +154,7 @@ class Session:
         return self._native.stop()
 
     def panic(self) -> bool:
-        """Cancels working orders and market-closes everything, then stops."""
+        """Cancels working orders and buys every leg back at once, then stops."""
         return self._native.panic()
 
     def restart(self) -> bool:

@@ -430,7 +430,7 @@ async function control(action) {
   if (!id) return banner("Create a profile first.");
   const market = $("#live-market").value || undefined;
   const name = $("#live-profile").selectedOptions[0].textContent;
-  if (action === "panic" && !(await confirmAction(`PANIC ${name}: cancel working orders and market-close every leg now?`))) return;
+  if (action === "panic" && !(await confirmAction(`PANIC ${name}: cancel working orders and buy every leg back now (IOC past the ask)?`))) return;
   if (action !== "start" && action !== "panic" && liveMode === "live" && !(await confirmAction(`${action.toUpperCase()} ${name} on the LIVE market?`))) return;
   if (action === "start" && market === "live" && !(await confirmAction(`Start ${name} on the LIVE market? Real orders, real money.`))) return;
   const body = { action, configuration_id: id, market: action === "start" ? market : undefined };
