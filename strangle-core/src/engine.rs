@@ -576,6 +576,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     /// Writes the count of every repeated audit line that did not recur this step (every
     /// one, with `all`).
     async fn flush_repeats(&mut self, now: DateTime<Utc>, all: bool) -> Result<()> {
+        if self.repeats.seen.is_empty() {
+            return Ok(());
+        }
         let profile = self.strategy.profile().name.clone();
         for e in self.repeats.ended(self.steps, all, now, &profile) {
             self.ledger.record_event(&e).await?;
@@ -605,7 +608,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                                 // Not found at once proves nothing yet: the order stays
                                 // working and is read again until its absence is proven.
                                 Ok(None) => {
-                                    self.absence_proven(&id, now);
+                                    self.absent_since.entry(id).or_insert(now);
                                     None
                                 }
                                 // Still unknown: the order stays working and is polled

@@ -6,10 +6,10 @@
 //! known exactly. Reconciliation asks the exchange about each of them, cancels any that are
 //! still working (the strategy will decide afresh), records the fills the ledger missed,
 //! rebuilds each leg from the recorded fills and those it added, and then compares the legs
-//! with the exchange's positions. If they agree (quantity exactly, entry price within 0.01 %), the
-//! session is returned for the strategy to resume; if not, trading is refused with a list
-//! of the differences, unless the operator chose to adopt the exchange's state. Running it
-//! twice changes nothing the second time.
+//! with the exchange's positions. If they agree (quantity exactly, entry price within
+//! 0.01 %), the session is returned for the strategy to resume; if not, trading is refused
+//! with a list of the differences, unless the operator chose to adopt the exchange's state.
+//! Running it twice changes nothing the second time.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

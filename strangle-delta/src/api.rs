@@ -326,10 +326,9 @@ impl DeltaClient {
                         return Err(DeltaError::Uncertain {
                             client_order_id: coid,
                             cause: Box::new(err),
-                            lookup: Box::new(DeltaError::Invalid(format!(
-                                "not found by {} lookups (an order may not be found at once)",
-                                lookups + 1
-                            ))),
+                            lookup: Box::new(DeltaError::NotVisibleYet {
+                                lookups: lookups + 1,
+                            }),
                         })
                     }
                     Err(lookup) => {

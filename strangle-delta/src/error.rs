@@ -70,6 +70,13 @@ pub enum DeltaError {
         /// Why the lookup failed.
         lookup: Box<DeltaError>,
     },
+    /// An order just placed (its answer lost) was not found by its client id in several
+    /// lookups: a new order may not be found at once, so this proves nothing either way.
+    #[error("not found by {lookups} lookups right after it was sent (a new order may not be found at once)")]
+    NotVisibleYet {
+        /// Lookups that did not find it.
+        lookups: u32,
+    },
     /// Delta acknowledged a dead-man heartbeat without proving the switch armed
     /// (`process_enabled` not `"true"`, or absent).
     #[error("dead-man switch {heartbeat_id} is not armed: {detail}")]
@@ -157,7 +164,7 @@ impl DeltaError {
                 _ => ExchangeErrorKind::Rejected,
             },
             Self::Decode { .. } => ExchangeErrorKind::InvalidResponse,
-            Self::Uncertain { .. } => ExchangeErrorKind::Uncertain,
+            Self::Uncertain { .. } | Self::NotVisibleYet { .. } => ExchangeErrorKind::Uncertain,
             Self::Invalid(_) | Self::Credentials(_) | Self::DeadmanNotArmed { .. } => {
                 ExchangeErrorKind::Rejected
             }

@@ -309,11 +309,12 @@ impl DeltaExchange {
             .ok_or_else(unknown)
     }
 
-    /// The venue's order with its fills. A terminal order whose fills are not all visible yet
-    /// is reported open (its fills will show on a later poll).
+    /// The fills of order `o`, of which the order says `filled` contracts filled (fewer when
+    /// the venue does not list them all yet: `status_of` then reports the order open).
     async fn fills_of(
         &self,
         o: &Order,
+        filled: Decimal,
         symbol: &str,
         client_order_id: &ClientOrderId,
     ) -> Result<Vec<CoreFill>> {
@@ -322,8 +323,6 @@ impl DeltaExchange {
             None => self.contract(symbol).await?.product_id,
         };
         let id = o.id.to_string();
-        let size = o.size.unwrap_or_default();
-        let filled = size - o.unfilled_size.unwrap_or(size);
         // From just before the order's creation first (one page, usually); when that finds
         // less than the order says filled, the product's whole history: a fill stamped
         // before its order by another clock is still the order's fill.
@@ -381,7 +380,7 @@ impl DeltaExchange {
             // The order itself is known: a failure to read its fills (429, 5xx, timeout) must
             // not turn it into a failed order. It is reported open with the fills read so far
             // (none), and the next poll reads them.
-            match self.fills_of(o, &symbol, client_order_id).await {
+            match self.fills_of(o, filled, &symbol, client_order_id).await {
                 Ok(f) => fills = f,
                 Err(e) => tracing::warn!(
                     client_order_id = client_order_id.as_str(),

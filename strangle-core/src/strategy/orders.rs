@@ -251,17 +251,13 @@ impl Strategy {
                 .iter()
                 .zip(&l.work)
                 .any(|(g, w)| g.book.open() > Decimal::ZERO && w.working.is_none());
-            if exposed {
+            let short = l.rec.legs.iter().any(|g| g.book.open() > Decimal::ZERO);
+            if exposed || (idle && short) {
                 self.begin_exit(now, reason, out);
                 self.drive_exit(now, out);
             } else if idle {
-                if l.rec.legs.iter().any(|g| g.book.open() > Decimal::ZERO) {
-                    self.begin_exit(now, reason, out);
-                    self.drive_exit(now, out);
-                } else {
-                    l.rec.exit_reason = Some(reason);
-                    self.close_session(now, out);
-                }
+                l.rec.exit_reason = Some(reason);
+                self.close_session(now, out);
             }
         } else if idle && l.work.iter().all(|w| w.entry_done) {
             l.rec.state = SessionState::Open;
