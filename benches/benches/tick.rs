@@ -150,6 +150,7 @@ fn bench(c: &mut Criterion) {
         limit_price: Some(Decimal::new(1, 1)),
         time_in_force: TimeInForce::Gtc,
         reduce_only: false,
+        stop: None,
     };
     let now = r.clock.now();
     let base = open_strategy(&r.chain, now);

@@ -219,6 +219,7 @@ async fn check_orders_fails_step_by_step_against_a_misbehaving_market() {
             post_only: Some(false),
             reduce_only: Some(false),
             client_order_id: Some("opened-by-hand".into()),
+            ..Default::default()
         })
         .await
         .expect("sold");

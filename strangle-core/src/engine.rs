@@ -270,8 +270,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 .await;
         }
         reconciled?;
-        let latest = ledger.latest_session(&profile.name).await?;
-        let strategy = Strategy::resume(profile, config.mode, latest).started_at(clock.now());
+        let strategy = resumed(&ledger, profile, config.mode, clock.now()).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (stx, srx) = watch::channel(strategy.status(clock.now()));
         let engine = Self {
@@ -434,8 +433,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         if self.restart_pending && self.strategy.is_quiescent() {
             self.restart_pending = false;
             let profile = self.strategy.profile().clone();
-            let latest = self.ledger.latest_session(&profile.name).await?;
-            self.strategy = Strategy::resume(profile, self.config.mode, latest).started_at(now);
+            self.strategy = resumed(&self.ledger, profile, self.config.mode, now).await?;
             self.audit(now, "restart", "engine restarted from the ledger".into())
                 .await?;
             // A stop or panic asked before the restart still holds for the new strategy.
@@ -664,4 +662,25 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             Write::Event(e) => self.record(&e).await,
         }
     }
+}
+
+/// The strategy carried on from the profile's latest recorded session, with the session's
+/// recorded fills marked as booked (an adopted venue stop's fills are not counted twice).
+async fn resumed<L: Ledger>(
+    ledger: &L,
+    profile: Profile,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Result<Strategy> {
+    let latest = ledger.latest_session(&profile.name).await?;
+    let active = latest
+        .as_ref()
+        .filter(|s| s.state.is_active())
+        .map(|s| s.session_id.clone());
+    let mut strategy = Strategy::resume(profile, mode, latest).started_at(now);
+    if let Some(id) = active {
+        let fills = ledger.session_fills(&id).await?;
+        strategy = strategy.with_recorded_fills(fills.into_iter().map(|f| f.fill_id));
+    }
+    Ok(strategy)
 }

@@ -292,6 +292,7 @@ pub fn client_order_id(
     let p = match purpose {
         OrderPurpose::Entry => 'E',
         OrderPurpose::Exit => 'X',
+        OrderPurpose::Stop => 'S',
     };
     ClientOrderId(format!("{session_id}-{}{p}{attempt}", leg.letter()))
 }

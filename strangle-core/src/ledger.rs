@@ -74,6 +74,9 @@ pub enum OrderPurpose {
     Entry,
     /// Buying a leg back (exit, unwind or panic).
     Exit,
+    /// A reduce-only stop order resting at the venue to buy a short leg back if its price
+    /// runs (the protection that stays while strangle is down).
+    Stop,
 }
 
 /// One leg of a session as recorded.
@@ -104,6 +107,12 @@ pub struct LegRecord {
     pub entry_attempts: u32,
     /// Exit orders sent so far.
     pub exit_attempts: u32,
+    /// Venue stop orders sent so far (each move of the stop is a new one).
+    #[serde(default)]
+    pub stop_attempts: u32,
+    /// Trigger price of the latest venue stop sent.
+    #[serde(default)]
+    pub stop_price: Option<Decimal>,
 }
 
 impl LegRecord {

@@ -88,11 +88,14 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
     let mut seen: std::collections::HashSet<String> =
         recorded.iter().map(|f| f.fill_id.clone()).collect();
     let mut books = Vec::with_capacity(s.legs.len());
+    let mut venue_stopped = Vec::new();
+    let mut settled_now = false;
     for g in &s.legs {
         let mut statuses: Vec<OrderStatus> = Vec::new();
         for (purpose, n) in [
             (OrderPurpose::Entry, g.entry_attempts),
             (OrderPurpose::Exit, g.exit_attempts),
+            (OrderPurpose::Stop, g.stop_attempts),
         ] {
             for attempt in 1..=n {
                 let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt);
@@ -100,6 +103,21 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                 let Some(mut st) = exchange.order(&id).await? else {
                     continue;
                 };
+                if purpose == OrderPurpose::Stop {
+                    // A venue stop keeps protecting its leg: it is left resting (the resumed
+                    // strategy adopts or replaces it); one that filled closed the leg.
+                    if !st.filled_size().is_zero() {
+                        venue_stopped.push(format!(
+                            "{} bought back {} of {}",
+                            st.client_order_id,
+                            st.filled_size(),
+                            g.symbol
+                        ));
+                    }
+                    ledger.record_order_update(&s.session_id, &st).await?;
+                    statuses.push(st);
+                    continue;
+                }
                 if !st.state.is_terminal() {
                     st = match exchange.cancel_order(&id, g.product_id).await {
                         Ok(c) => c,
@@ -133,6 +151,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             apply(&mut book, f);
             ledger.record_fill(&s.session_id, f).await?;
             out.fills_added += 1;
+            settled_now |= f.client_order_id.is_none();
         }
         books.push(book);
     }
@@ -196,9 +215,31 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             ));
         }
     }
-    let changed = s.legs.iter().zip(&books).any(|(g, b)| g.book != *b);
+    let mut changed = s.legs.iter().zip(&books).any(|(g, b)| g.book != *b);
     for (g, b) in s.legs.iter_mut().zip(books) {
         g.book = b;
+    }
+    // Legs that expired while nobody watched were closed by their settlement.
+    let active = matches!(
+        s.state,
+        crate::ledger::SessionState::Open | crate::ledger::SessionState::Exiting
+    );
+    if settled_now && active {
+        s.exit_reason = Some(crate::risk::ExitReason::Settled);
+        changed = true;
+    }
+    // An open strangle that a venue stop hit while nobody watched closes the rest.
+    if !venue_stopped.is_empty()
+        && s.state == crate::ledger::SessionState::Open
+        && s.exit_reason.is_none()
+    {
+        s.exit_reason = Some(crate::risk::ExitReason::VenueStop);
+        changed = true;
+        let detail = format!(
+            "a venue stop fired while strangle was down: {}",
+            venue_stopped.join("; ")
+        );
+        audit(ledger, &s, now, crate::strategy::VENUE_STOP, detail).await?;
     }
     s.pnl = s.pnl_at_marks();
     if changed {

@@ -39,6 +39,9 @@ pub enum ExitReason {
     /// or a simulated market that ended with its process, adopted by the operator): booked at
     /// what reconciliation recorded.
     ClosedOutside,
+    /// A stop order resting at the venue bought a leg back (the rest was then closed by the
+    /// strategy).
+    VenueStop,
 }
 
 impl fmt::Display for ExitReason {
@@ -55,6 +58,7 @@ impl fmt::Display for ExitReason {
             Self::Settled => "settled",
             Self::DataEnd => "data_end",
             Self::ClosedOutside => "closed_outside",
+            Self::VenueStop => "venue_stop",
         })
     }
 }

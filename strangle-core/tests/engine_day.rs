@@ -9,7 +9,7 @@ use strangle_core::engine::EngineCommand;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ledger::{OrderPurpose, SessionState};
 use strangle_core::memory::LedgerContents;
-use strangle_core::model::{OrderType, Side, TimeInForce};
+use strangle_core::model::{OrderState, OrderType, Side, TimeInForce};
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::OrderFault;
 use strangle_core::strategy::Phase;
@@ -30,6 +30,7 @@ async fn trailing_stop_day_gives_exact_orders_fills_and_pnl() {
     let orders: Vec<_> = l
         .intents
         .iter()
+        .filter(|i| i.purpose != OrderPurpose::Stop)
         .map(|i| {
             (
                 i.request.client_order_id.as_str(),
@@ -197,7 +198,10 @@ async fn partial_fill_rests_and_completes_as_maker() {
         ]
     );
     assert_eq!(
-        l.intents.len(),
+        l.intents
+            .iter()
+            .filter(|i| i.purpose == OrderPurpose::Entry)
+            .count(),
         2,
         "one order per leg: the rest filled while resting"
     );
@@ -229,7 +233,7 @@ async fn partial_fill_above_threshold_is_kept_when_attempts_run_out() {
     let call_orders: Vec<_> = l
         .intents
         .iter()
-        .filter(|i| i.request.symbol == CALL)
+        .filter(|i| i.request.symbol == CALL && i.purpose == OrderPurpose::Entry)
         .map(|i| (i.attempt, i.request.limit_price, i.request.size))
         .collect();
     // Attempt 1 at the bid fills 6; attempts 2 and 3 rest 5 ticks lower each and are cancelled.
@@ -246,8 +250,19 @@ async fn partial_fill_above_threshold_is_kept_when_attempts_run_out() {
     assert_eq!(s.legs[0].book.sold, dec!(6));
     assert_eq!(s.legs[1].book.sold, dec!(10));
     assert!(l.events.iter().any(|e| e.kind == "partial_entry"));
-    assert!(
-        r.venue.open_orders().is_empty(),
+    // Only the legs' venue stops rest.
+    let resting: Vec<_> = r
+        .venue
+        .open_orders()
+        .into_iter()
+        .map(|o| (o.symbol.to_string(), o.state))
+        .collect();
+    assert_eq!(
+        resting,
+        vec![
+            (CALL.to_string(), OrderState::Pending),
+            (PUT.to_string(), OrderState::Pending)
+        ],
         "every cancelled attempt was confirmed"
     );
 }
@@ -261,7 +276,11 @@ async fn one_leg_fails_and_the_filled_leg_is_bought_back() {
     ));
     r.engine.run_until(Some(at(4, 5))).await.expect("run");
     let l = r.ledger.contents();
-    let put_attempts = l.intents.iter().filter(|i| i.request.symbol == PUT).count();
+    let put_attempts = l
+        .intents
+        .iter()
+        .filter(|i| i.request.symbol == PUT && i.purpose == OrderPurpose::Entry)
+        .count();
     assert_eq!(
         put_attempts, 4,
         "three limit attempts and one market fallback"
@@ -386,7 +405,11 @@ async fn a_restarted_engine_on_the_same_ledger_adopts_and_does_not_reenter() {
     assert_eq!(e2.strategy().phase(), Phase::Open);
     e2.run_until(Some(at(8, 0))).await.expect("run");
     let l = r.ledger.contents();
-    assert_eq!(l.intents.len(), 4);
+    let sent = |l: &strangle_core::memory::LedgerContents, p| {
+        l.intents.iter().filter(|i| i.purpose == p).count()
+    };
+    assert_eq!(sent(&l, OrderPurpose::Entry), 2);
+    assert_eq!(sent(&l, OrderPurpose::Exit), 2);
     assert_eq!(l.sessions[0].pnl.net, dec!(0.41));
 }
 
@@ -489,4 +512,82 @@ async fn a_stop_right_after_a_restart_is_not_lost() {
         assert_eq!(l.sessions[0].exit_reason, Some(want), "{cmd:?}");
         assert_eq!(l.sessions[0].state, SessionState::Closed);
     }
+}
+
+#[tokio::test]
+async fn venue_stops_follow_the_legs_and_the_trailing_lock() {
+    let (l, _) = trailing_run().await;
+    let stops: Vec<_> = l
+        .intents
+        .iter()
+        .filter(|i| i.purpose == OrderPurpose::Stop)
+        .map(|i| {
+            let r = &i.request;
+            let stop = r.stop.expect("a stop order");
+            (
+                r.client_order_id
+                    .as_str()
+                    .rsplit('-')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                stop.stop_price,
+                r.limit_price,
+                r.size,
+                r.reduce_only,
+                i.created_at,
+            )
+        })
+        .collect();
+    let at4 = at(4, 0);
+    let at6 = at(6, 0);
+    let stop =
+        |id: &str, level, limit, at| (id.to_string(), level, Some(limit), dec!(10), true, at);
+    assert_eq!(
+        stops,
+        vec![
+            // The call filled first: its stop is sized on its own premium (500 → 1,000)...
+            stop("CS1", dec!(1000), dec!(1500), at4),
+            // ...the put's on both (900 per unit, a 100 % loss limit: 1,800)...
+            stop("PS1", dec!(1800), dec!(2700), at4),
+            // ...and the call's is replaced by the final level once the entry is done.
+            stop("CS2", dec!(1800), dec!(2700), at4),
+            // The trailing stop locks 25 % (225 of 900): both stops move down to 675.
+            stop("CS3", dec!(675), dec!(1012.5), at6),
+            stop("PS2", dec!(675), dec!(1012.5), at6),
+        ]
+    );
+    // A stop is cancelled only after its replacement rests, and the last ones once the legs
+    // are flat: every stop ends cancelled, and each leg had one from its fill to its exit.
+    let last_state = |id: &str| {
+        l.order_updates
+            .iter()
+            .rev()
+            .find(|(_, u)| u.client_order_id.as_str().ends_with(id))
+            .map(|(_, u)| u.state)
+    };
+    for id in ["CS1", "CS2", "CS3", "PS1", "PS2"] {
+        assert_eq!(last_state(id), Some(OrderState::Cancelled), "{id}");
+    }
+    let position = |id: &str| {
+        l.order_updates.iter().position(|(_, u)| {
+            u.client_order_id.as_str().ends_with(id) && u.state == OrderState::Cancelled
+        })
+    };
+    let first_seen = |id: &str| {
+        l.order_updates
+            .iter()
+            .position(|(_, u)| u.client_order_id.as_str().ends_with(id))
+    };
+    assert!(position("CS1") > first_seen("CS2"));
+    assert!(position("CS2") > first_seen("CS3"));
+    assert!(position("PS1") > first_seen("PS2"));
+    assert!(position("CS3") > first_seen("CX1"));
+    // A resting stop read every step is written once, not once per read.
+    let pending_rows = l
+        .order_updates
+        .iter()
+        .filter(|(_, u)| u.state == OrderState::Pending)
+        .count();
+    assert_eq!(pending_rows, 5);
 }

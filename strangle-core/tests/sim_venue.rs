@@ -39,6 +39,7 @@ fn order(
         limit_price: price,
         time_in_force: TimeInForce::Gtc,
         reduce_only,
+        stop: None,
     }
 }
 

@@ -393,6 +393,8 @@ impl DeltaExchange {
         let mut state = match o.state.as_str() {
             "closed" => OrderState::Filled,
             "cancelled" => OrderState::Cancelled,
+            // An untriggered stop; one that shows fills is working.
+            "pending" if filled.is_zero() => OrderState::Pending,
             _ => OrderState::Open,
         };
         if state.is_terminal() && seen < filled {
@@ -508,6 +510,10 @@ impl Execution for DeltaExchange {
             post_only: Some(false),
             reduce_only: Some(r.reduce_only),
             client_order_id: Some(r.client_order_id.to_string()),
+            stop_order_type: r.stop.map(|_| "stop_loss_order".to_string()),
+            stop_price: r.stop.map(|s| s.stop_price),
+            trail_amount: r.stop.and_then(|s| s.trail_amount),
+            stop_trigger_method: r.stop.map(|s| s.trigger.name().to_string()),
         };
         let o = self.client.place_order(&order).await?;
         self.status_of(&o, &r.client_order_id).await

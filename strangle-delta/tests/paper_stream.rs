@@ -114,6 +114,7 @@ async fn paper_orders_fill_against_real_quotes_and_never_reach_the_venue() {
         limit_price: e.quote.bid,
         time_in_force: TimeInForce::Gtc,
         reduce_only: false,
+        stop: None,
     };
     let st = paper.place_order(&req).await.expect("paper fill");
     assert_eq!(st.state, OrderState::Filled);

@@ -403,6 +403,7 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
         limit_price: None,
         time_in_force: TimeInForce::Ioc,
         reduce_only: false,
+        stop: None,
     };
     let placed = exchange
         .place_order(&request)

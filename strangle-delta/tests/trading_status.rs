@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
-use strangle_core::ledger::{Mode, SessionState};
+use strangle_core::ledger::{Mode, OrderPurpose, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::Underlying;
 use strangle_core::profile::Profile;
@@ -100,7 +100,9 @@ async fn an_exit_waits_while_the_venue_takes_no_order_and_goes_out_when_it_does(
     let put_exits = |l: &strangle_core::memory::LedgerContents| {
         l.intents
             .iter()
-            .filter(|i| i.request.reduce_only && i.request.symbol.as_str().starts_with("P-"))
+            .filter(|i| {
+                i.purpose == OrderPurpose::Exit && i.request.symbol.as_str().starts_with("P-")
+            })
             .count()
     };
     assert_eq!(put_exits(&l), 0, "no order on a contract that takes none");

@@ -158,6 +158,7 @@ async fn private_channels_after_key_auth_and_resync_after_a_drop() {
         post_only: Some(false),
         reduce_only: Some(false),
         client_order_id: Some(id.into()),
+        ..Default::default()
     };
     rest.place_order(&order("ws-fill-1", bid))
         .await

@@ -182,12 +182,13 @@ impl Store {
             sqlx::query(
                 "INSERT INTO legs (session_id, kind, symbol, product_id, strike, contract_size, tick_size, \
                  target, entry_delta, sold, sold_value, bought, bought_value, fees, mark, entry_attempts, \
-                 exit_attempts) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 exit_attempts, stop_attempts, stop_price) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
                  ON CONFLICT (session_id, kind) DO UPDATE SET target = excluded.target, sold = excluded.sold, \
                  sold_value = excluded.sold_value, bought = excluded.bought, bought_value = excluded.bought_value, \
                  fees = excluded.fees, mark = excluded.mark, entry_attempts = excluded.entry_attempts, \
-                 exit_attempts = excluded.exit_attempts",
+                 exit_attempts = excluded.exit_attempts, stop_attempts = excluded.stop_attempts, \
+                 stop_price = excluded.stop_price",
             )
             .bind(s.session_id.as_str())
             .bind(to_text(&g.kind))
@@ -206,6 +207,8 @@ impl Store {
             .bind(g.mark.map(dec))
             .bind(i64::from(g.entry_attempts))
             .bind(i64::from(g.exit_attempts))
+            .bind(i64::from(g.stop_attempts))
+            .bind(g.stop_price.map(dec))
             .execute(&mut *tx)
             .await?;
         }
@@ -219,8 +222,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO orders (client_order_id, session_id, leg, purpose, attempt, product_id, symbol, side, \
              size, order_type, limit_price, time_in_force, reduce_only, created_at, state, exchange_order_id, \
-             filled_size, reason, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'intent', NULL, $15, NULL, $16) \
+             filled_size, reason, updated_at, stop_price, stop_trigger) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'intent', NULL, $15, NULL, $16, $17, $18) \
              ON CONFLICT (client_order_id) DO NOTHING",
         )
         .bind(r.client_order_id.as_str())
@@ -239,6 +242,8 @@ impl Store {
         .bind(i.created_at)
         .bind(dec(Decimal::ZERO))
         .bind(i.created_at)
+        .bind(r.stop.map(|s| dec(s.stop_price)))
+        .bind(r.stop.map(|s| to_text(&s.trigger)))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -382,6 +387,8 @@ impl Store {
                     mark: get_dec_opt(r, "mark", T)?,
                     entry_attempts: attempts("entry_attempts")?,
                     exit_attempts: attempts("exit_attempts")?,
+                    stop_attempts: attempts("stop_attempts")?,
+                    stop_price: get_dec_opt(r, "stop_price", T)?,
                 })
             })
             .collect()
@@ -574,6 +581,17 @@ impl Store {
                     "time_in_force",
                 )?,
                 reduce_only: r.try_get("reduce_only")?,
+                stop: match get_dec_opt(r, "stop_price", T)? {
+                    None => None,
+                    Some(stop_price) => {
+                        let name: Option<String> = r.try_get("stop_trigger")?;
+                        Some(strangle_core::model::StopOrder {
+                            stop_price,
+                            trigger: from_text(&name.unwrap_or_default(), T, "stop_trigger")?,
+                            trail_amount: None,
+                        })
+                    }
+                },
             };
             orders.push(OrderRow {
                 intent: OrderIntent {

@@ -647,17 +647,28 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
         .await
         .expect("detail")
         .expect("exists");
-    assert_eq!(
-        d.orders.len(),
-        4,
-        "two entries and two exits: {:?}",
-        d.orders
-    );
-    assert!(d
+    use strangle_core::ledger::OrderPurpose;
+    use strangle_core::model::{OrderState, StopTrigger};
+    let (stops, trades): (Vec<_>, Vec<_>) = d
         .orders
         .iter()
-        .all(|o| o.state == Some(strangle_core::model::OrderState::Filled)));
-    assert!(d.orders.iter().all(|o| o.filled_size == dec!(3)));
+        .partition(|o| o.intent.purpose == OrderPurpose::Stop);
+    assert_eq!(trades.len(), 4, "two entries and two exits: {:?}", d.orders);
+    assert!(trades.iter().all(|o| o.state == Some(OrderState::Filled)));
+    assert!(trades.iter().all(|o| o.filled_size == dec!(3)));
+    // The venue stops come back with their trigger, and all ended cancelled.
+    assert!(!stops.is_empty());
+    for o in &stops {
+        let stop = o
+            .intent
+            .request
+            .stop
+            .expect("a stop order keeps its trigger");
+        assert_eq!(stop.trigger, StopTrigger::MarkPrice);
+        assert!(stop.stop_price > Decimal::ZERO);
+        assert!(o.intent.request.reduce_only);
+        assert_eq!(o.state, Some(OrderState::Cancelled), "{o:?}");
+    }
     assert_eq!(d.fills.len(), 4);
     let kinds: Vec<_> = d.events.iter().map(|e| e.kind.as_str()).collect();
     assert!(

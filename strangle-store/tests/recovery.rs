@@ -351,6 +351,7 @@ async fn a_mismatch_is_refused_with_details_unless_adopted() {
         limit_price: q.bid,
         time_in_force: TimeInForce::Ioc,
         reduce_only: false,
+        stop: None,
     };
     venue.place_order(&manual).await.expect("manual trade");
     let err = Engine::start(

@@ -118,6 +118,7 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
         post_only: Some(true),
         reduce_only: Some(false),
         client_order_id: Some(coid.clone()),
+        ..Default::default()
     };
     match client.place_order(&order).await {
         Ok(o) => {

@@ -13,6 +13,6 @@ pub use contract::{delta_settlement_time, OptionContract, OptionKind, OptionSymb
 pub use fees::FeeModel;
 pub use order::{
     Balance, Fill, OrderRequest, OrderState, OrderStatus, OrderType, Position, ProductRef, Side,
-    TimeInForce,
+    StopOrder, StopTrigger, TimeInForce,
 };
 pub use quote::{ChainEntry, ChainSnapshot, Greeks, PriceBand, Quote};

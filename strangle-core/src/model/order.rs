@@ -39,6 +39,55 @@ pub enum TimeInForce {
     Ioc,
 }
 
+/// The price a stop order watches (Delta's `stop_trigger_method`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StopTrigger {
+    /// The contract's mark price (Delta's default).
+    #[default]
+    MarkPrice,
+    /// The contract's last traded price.
+    LastTradedPrice,
+    /// The underlying's index price.
+    SpotPrice,
+}
+
+impl StopTrigger {
+    /// Delta's name: `mark_price`, `last_traded_price` or `spot_price`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MarkPrice => "mark_price",
+            Self::LastTradedPrice => "last_traded_price",
+            Self::SpotPrice => "spot_price",
+        }
+    }
+
+    /// The variant of a name given by [`StopTrigger::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::MarkPrice, Self::LastTradedPrice, Self::SpotPrice]
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+}
+
+/// What turns an order into a stop order: it rests untriggered ([`OrderState::Pending`])
+/// until the trigger price reaches `stop_price` (at or above it for a buy, at or below it for
+/// a sell), then works as the limit or market order it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StopOrder {
+    /// The trigger level.
+    pub stop_price: Decimal,
+    /// The price that is compared with it.
+    #[serde(default)]
+    pub trigger: StopTrigger,
+    /// A trailing stop: the level follows the trigger price at this distance, only ever
+    /// towards it (down for a buy, up for a sell).
+    #[serde(default)]
+    pub trail_amount: Option<Decimal>,
+}
+
 /// What the strategy asks the venue to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -61,6 +110,9 @@ pub struct OrderRequest {
     pub time_in_force: TimeInForce,
     /// Only reduces an existing position (all exits are reduce-only).
     pub reduce_only: bool,
+    /// A stop order's trigger; `None` for an order that works at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopOrder>,
 }
 
 /// Life-cycle state of an order at the venue.
@@ -68,6 +120,8 @@ pub struct OrderRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
+    /// A stop order waiting for its trigger (Delta's `pending`); nothing filled.
+    Pending,
     /// Resting (possibly partially filled).
     Open,
     /// Completely filled.
@@ -81,7 +135,7 @@ pub enum OrderState {
 impl OrderState {
     /// Whether the order can no longer change.
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Open)
+        !matches!(self, Self::Open | Self::Pending)
     }
 }
 

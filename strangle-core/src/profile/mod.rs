@@ -211,6 +211,45 @@ impl Default for Execution {
     }
 }
 
+/// Stop orders resting at the venue: the protection that stays when strangle is down.
+///
+/// After a short leg fills, a reduce-only stop-limit order to buy it back rests at the venue.
+/// Its trigger is the leg's price at which the session's loss limit is passed whatever the
+/// other leg does (the other leg falling to zero included): with `R` the premium the session
+/// has received less what buying back has cost (USD), `F` the floor the exit rules hold the
+/// session's PnL to (`-max_loss_pct` % of premium, raised to the trailing stop's locked level
+/// once it has one) and `n × s` the leg's open contracts times the contract size, the stop
+/// is `(R − F) / (n × s)`, rounded up to the tick. It never fires before the strategy's own
+/// max-loss or trailing exit would (before fees), so while strangle runs it is only a
+/// backstop. It moves down when the trailing stop tightens (a new stop is placed before the
+/// old one is cancelled) and is cancelled when the leg is flat. A profile with `max_loss_pct`
+/// off has no loss limit and so gets no venue stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct VenueStop {
+    /// Place venue stops (on by default).
+    pub enabled: bool,
+    /// The price the stop watches: `mark_price` (default), `last_traded_price` or
+    /// `spot_price` (Delta's `stop_trigger_method`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "mark_price"))]
+    pub trigger: crate::model::StopTrigger,
+    /// The triggered order's limit, this % above the stop price (rounded up to the tick):
+    /// how far past the trigger the venue may fill while nobody watches.
+    pub limit_offset_pct: Decimal,
+}
+
+impl Default for VenueStop {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trigger: crate::model::StopTrigger::MarkPrice,
+            limit_offset_pct: Decimal::from(50),
+        }
+    }
+}
+
 /// What an exit rule compares with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -313,6 +352,8 @@ pub struct Profile {
     pub exit_basis: ExitBasis,
     /// Order working.
     pub execution: Execution,
+    /// Stop orders resting at the venue.
+    pub venue_stop: VenueStop,
     /// Fees used by the simulated venue.
     pub fees: FeeModel,
 }
@@ -355,6 +396,7 @@ impl Default for Profile {
             },
             exit_basis: ExitBasis::default(),
             execution: Execution::default(),
+            venue_stop: VenueStop::default(),
             fees: FeeModel::default(),
         }
     }

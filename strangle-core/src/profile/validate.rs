@@ -326,6 +326,13 @@ impl Profile {
             "must be above 0 and at most 100",
         );
 
+        p.check(
+            self.venue_stop.limit_offset_pct > Decimal::ZERO
+                && self.venue_stop.limit_offset_pct <= Decimal::from(1000),
+            "venue_stop.limit_offset_pct",
+            "must be above 0 and at most 1000",
+        );
+
         let fm = &self.fees;
         for (field, v) in [
             ("fees.taker_rate_pct", fm.taker_rate_pct),

@@ -10,7 +10,7 @@ use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, Greeks, OptionContract, OrderRequest, OrderState, OrderStatus,
-    OrderType, Quote, Side, TimeInForce, Underlying,
+    OrderType, Quote, Side, StopOrder, StopTrigger, TimeInForce, Underlying,
 };
 use crate::pricing::black76;
 
@@ -21,6 +21,11 @@ pub(super) struct SimOrder {
     pub status: OrderStatus,
     seq: u64,
     remaining: Decimal,
+    reduce_only: bool,
+    /// A stop order's trigger (its level moves when it trails); `None` once triggered.
+    stop: Option<StopOrder>,
+    /// Whether the order works as a market order (a stop-market once triggered).
+    market: bool,
 }
 
 pub(super) struct SimPosition {
@@ -67,6 +72,8 @@ pub(super) struct Book {
     pub waited: BTreeSet<ClientOrderId>,
     /// Fills priced by the model (fill ids).
     pub model_fills: Vec<String>,
+    /// The last traded price of each contract (what `last_traded_price` stops watch).
+    last_trade: HashMap<Symbol, Decimal>,
 }
 
 /// The price an order may fill against now.
@@ -128,6 +135,7 @@ impl Book {
             rule: None,
             waited: BTreeSet::new(),
             model_fills: Vec::new(),
+            last_trade: HashMap::new(),
         }
     }
 
@@ -330,10 +338,11 @@ impl Book {
     }
 
     fn match_resting(&mut self, u: Underlying, t: DateTime<Utc>) {
+        self.trigger_stops(u, t);
         let mut open: Vec<(u64, ClientOrderId)> = self
             .orders
             .iter()
-            .filter(|(_, o)| !o.status.state.is_terminal())
+            .filter(|(_, o)| o.status.state == OrderState::Open)
             .filter(|(_, o)| {
                 self.contracts
                     .get(&o.status.symbol)
@@ -347,14 +356,128 @@ impl Book {
         }
     }
 
+    /// The price a stop of `symbol` watches by `trigger` now.
+    fn trigger_price(&self, symbol: &str, trigger: StopTrigger) -> Option<Decimal> {
+        match trigger {
+            StopTrigger::MarkPrice => self.quote(symbol).map(|q| q.mark),
+            StopTrigger::LastTradedPrice => self
+                .last_trade
+                .get(symbol)
+                .copied()
+                .or_else(|| self.quote(symbol).map(|q| q.mark)),
+            StopTrigger::SpotPrice => {
+                let c = self.contracts.get(symbol)?;
+                self.chains.get(&c.underlying).map(|ch| ch.spot)
+            }
+        }
+    }
+
+    /// Moves trailing stops of `u` after their trigger price and triggers every stop whose
+    /// price has been reached: a buy stop at or above its level, a sell stop at or below. A
+    /// triggered stop works at once as the order it carries (a reduce-only one cut to the
+    /// position it can still reduce, or cancelled when there is none).
+    fn trigger_stops(&mut self, u: Underlying, t: DateTime<Utc>) {
+        let mut pending: Vec<(u64, ClientOrderId)> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.status.state == OrderState::Pending)
+            .filter(|(_, o)| {
+                self.contracts
+                    .get(&o.status.symbol)
+                    .is_some_and(|c| c.underlying == u)
+            })
+            .map(|(id, o)| (o.seq, id.clone()))
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        pending.sort();
+        for (_, id) in pending {
+            let Some(o) = self.orders.get(&id) else {
+                continue;
+            };
+            let Some(stop) = o.stop else { continue };
+            let side = o.status.side;
+            let Some(price) = self.trigger_price(&o.status.symbol, stop.trigger) else {
+                continue;
+            };
+            let level = match (stop.trail_amount, side) {
+                (Some(trail), Side::Buy) => stop.stop_price.min(price + trail),
+                (Some(trail), Side::Sell) => stop.stop_price.max(price - trail),
+                (None, _) => stop.stop_price,
+            };
+            let hit = match side {
+                Side::Buy => price >= level,
+                Side::Sell => price <= level,
+            };
+            if let Some(o) = self.orders.get_mut(&id) {
+                if let Some(s) = o.stop.as_mut() {
+                    s.stop_price = level;
+                }
+            }
+            if hit {
+                self.trigger(&id, t);
+            }
+        }
+    }
+
+    /// Turns the pending stop `id` into a working order and fills what it can now.
+    fn trigger(&mut self, id: &str, t: DateTime<Utc>) {
+        let Some(o) = self.orders.get(id) else { return };
+        let (symbol, side, reduce_only) = (o.status.symbol.clone(), o.status.side, o.reduce_only);
+        let reducible = self.reducible(&symbol, side);
+        let Some(o) = self.orders.get_mut(id) else {
+            return;
+        };
+        o.status.updated_at = t;
+        if reduce_only && reducible <= Decimal::ZERO {
+            o.status.state = OrderState::Cancelled;
+            o.status.reason = Some("reduce_only: no position left to reduce".into());
+            return;
+        }
+        if reduce_only {
+            o.remaining = o.remaining.min(reducible);
+        }
+        o.status.state = OrderState::Open;
+        self.cross(id, t, true);
+        if let Some(o) = self.orders.get_mut(id) {
+            if o.market && !o.status.state.is_terminal() {
+                o.status.state = OrderState::Cancelled;
+                o.status.reason = Some("market: unfilled part cancelled".into());
+            }
+        }
+    }
+
+    /// Contracts of `symbol` an order of `side` can reduce (zero when it would open or add).
+    fn reducible(&self, symbol: &str, side: Side) -> Decimal {
+        let pos = self.positions.get(symbol).map_or(Decimal::ZERO, |p| p.size);
+        match side {
+            Side::Buy => (-pos).max(Decimal::ZERO),
+            Side::Sell => pos.max(Decimal::ZERO),
+        }
+    }
+
     /// Fills as much of order `id` as the current quote allows. `taker` orders fill at the
-    /// quote; resting (maker) orders at their limit.
+    /// quote; resting (maker) orders at their limit. A reduce-only order never fills beyond
+    /// the position it reduces; one with nothing left to reduce is cancelled.
     fn cross(&mut self, id: &str, t: DateTime<Utc>, taker: bool) {
         let Some(o) = self.orders.get(id) else { return };
         let symbol = o.status.symbol.clone();
         let side = o.status.side;
         let limit = o.status.limit_price;
-        let remaining = o.remaining;
+        let mut remaining = o.remaining;
+        if o.reduce_only {
+            let reducible = self.reducible(&symbol, side);
+            if reducible <= Decimal::ZERO {
+                if let Some(o) = self.orders.get_mut(id) {
+                    o.status.state = OrderState::Cancelled;
+                    o.status.reason = Some("reduce_only: no position left to reduce".into());
+                    o.status.updated_at = t;
+                }
+                return;
+            }
+            remaining = remaining.min(reducible);
+        }
         let (q, model) = match self.fill_quote(&symbol, side, t) {
             FillQuote::Quoted(q) => (q, false),
             FillQuote::Model(q) => (q, true),
@@ -422,6 +545,7 @@ impl Book {
             timestamp: t,
         };
         o.remaining -= qty;
+        self.last_trade.insert(o.status.symbol.clone(), price);
         o.status.fills.push(fill.clone());
         o.status.updated_at = t;
         if o.remaining.is_zero() {
@@ -544,8 +668,18 @@ impl Book {
                 ));
             }
         }
+        if let Some(stop) = &req.stop {
+            let trail_ok = stop.trail_amount.is_none_or(|t| t > Decimal::ZERO);
+            if stop.stop_price <= Decimal::ZERO || !trail_ok {
+                return Err(reject(
+                    ExchangeErrorKind::Rejected,
+                    "bad_schema",
+                    "a stop order needs a positive stop_price (and trail_amount, if any)",
+                ));
+            }
+        }
         self.order_seq += 1;
-        let tif = if req.order_type == OrderType::Market {
+        let tif = if req.order_type == OrderType::Market && req.stop.is_none() {
             TimeInForce::Ioc
         } else {
             req.time_in_force
@@ -557,7 +691,11 @@ impl Book {
             side: req.side,
             size: req.size,
             limit_price: req.limit_price,
-            state: OrderState::Open,
+            state: if req.stop.is_some() {
+                OrderState::Pending
+            } else {
+                OrderState::Open
+            },
             fills: Vec::new(),
             reason: None,
             updated_at: now,
@@ -568,8 +706,25 @@ impl Book {
                 status,
                 seq: self.order_seq,
                 remaining: req.size,
+                reduce_only: req.reduce_only,
+                stop: req.stop,
+                market: req.order_type == OrderType::Market,
             },
         );
+        if req.stop.is_some() {
+            // A stop whose price is already reached triggers at once.
+            if let Some(c) = self.contracts.get(&req.symbol) {
+                let u = c.underlying;
+                self.trigger_stops(u, now);
+            }
+            return self
+                .orders
+                .get(id)
+                .map(|o| o.status.clone())
+                .ok_or_else(|| {
+                    Error::exchange(ExchangeErrorKind::InvalidResponse, "order vanished")
+                });
+        }
         self.cross(id, now, true);
         let o = self
             .orders

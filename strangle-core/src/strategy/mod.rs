@@ -7,6 +7,7 @@
 //! operator stop. A failed or aborted entry goes from `Entering` straight to `Exiting` to buy
 //! back whatever was sold.
 
+mod guard;
 mod orders;
 mod status;
 
@@ -27,6 +28,7 @@ use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
 use crate::select::select;
 
+pub use guard::{MAX_STOP_REFUSALS, VENUE_STOP};
 pub use orders::{MAX_CANCELS, QUOTE_WAIT, TRADING_HALT};
 pub use status::{LegStatus, Status};
 
@@ -154,6 +156,14 @@ struct LegWork {
     /// Since when the last order filled nothing: the next one waits for a fresh quote, or
     /// for `fill_wait_secs` (at least 5 s) to pass, whichever comes first.
     stalled: Option<DateTime<Utc>>,
+    /// The leg's venue stop.
+    stop: Option<guard::StopWork>,
+    /// Earlier venue stops being cancelled.
+    retired: Vec<Work>,
+    /// Venue stops refused in a row.
+    stop_refusals: u32,
+    /// The venue refused too many stops: none is placed again this session.
+    stop_given_up: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +186,8 @@ pub enum HoldCause {
     StuckOrder,
     /// The venue's dead-man switch is not known to be armed.
     DeadMan,
+    /// The venue refused a leg's stop order too many times.
+    NoVenueStop,
 }
 
 /// The session being traded.
@@ -197,9 +209,31 @@ struct Live {
     /// What closing now would realise, at the latest quotes (`None` while a leg with open
     /// contracts has no ask).
     close_now: Option<SessionPnl>,
+    /// Venue stops whose fills have been reported.
+    venue_stopped: HashSet<ClientOrderId>,
 }
 
 impl Live {
+    /// A session just begun or resumed: no quotes, orders or fills seen yet.
+    fn new(rec: SessionRecord) -> Self {
+        Self {
+            trailing: TrailingStop {
+                peak_pct: rec.peak_pnl_pct,
+                level: rec.trailing_level,
+            },
+            rec,
+            work: Default::default(),
+            quotes: [None, None],
+            abort: None,
+            panic: false,
+            seen_fills: HashSet::new(),
+            orders: HashMap::new(),
+            spot_range: None,
+            close_now: None,
+            venue_stopped: HashSet::new(),
+        }
+    }
+
     /// Leg `i`'s quote if it is no older than `max_age_secs` at `now` (orders are priced
     /// only on such a quote).
     fn fresh_quote(&self, i: usize, now: DateTime<Utc>, max_age_secs: u32) -> Option<&Quote> {
@@ -309,19 +343,12 @@ impl Strategy {
             s.last_closed = Some(rec);
             return s;
         }
-        let trailing = TrailingStop {
-            peak_pct: rec.peak_pnl_pct,
-            level: rec.trailing_level,
-        };
-        let mut work: [LegWork; 2] = Default::default();
-        for (i, leg) in rec.legs.iter().enumerate().take(2) {
-            work[i].entry_done = rec.state != SessionState::Entering || leg.book.sold >= leg.target;
-        }
         // An open strangle whose legs are all flat was closed outside this engine (found by
-        // reconciliation): it is closed on the first step, keeping what was recorded.
+        // reconciliation): it is closed on the first step, keeping what was recorded. One
+        // that reconciliation found stopped at the venue closes what is left.
         let mut rec = rec;
         let flat = rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
-        if rec.state == SessionState::Open && flat {
+        if rec.state == SessionState::Open && (flat || rec.exit_reason.is_some()) {
             rec.state = SessionState::Exiting;
             rec.exit_reason.get_or_insert(ExitReason::ClosedOutside);
         }
@@ -330,19 +357,49 @@ impl Strategy {
             SessionState::Open => Phase::Open,
             SessionState::Exiting | SessionState::Closed => Phase::Exiting,
         };
-        s.live = Some(Live {
-            rec,
-            trailing,
-            work,
-            quotes: [None, None],
-            abort: None,
-            panic: false,
-            seen_fills: HashSet::new(),
-            orders: HashMap::new(),
-            spot_range: None,
-            close_now: None,
-        });
+        let mut live = Live::new(rec);
+        for i in 0..live.rec.legs.len().min(2) {
+            let g = &live.rec.legs[i];
+            live.work[i].entry_done =
+                live.rec.state != SessionState::Entering || g.book.sold >= g.target;
+            // The leg's latest venue stop may still rest at the venue: it is read on the
+            // first step and adopted (or replaced) from what the venue says.
+            if g.stop_attempts > 0 {
+                let id = ids::client_order_id(
+                    &live.rec.session_id,
+                    g.kind,
+                    crate::ledger::OrderPurpose::Stop,
+                    g.stop_attempts,
+                );
+                live.orders.insert(id.clone(), i);
+                live.work[i].stop = Some(guard::StopWork {
+                    work: Work {
+                        client_order_id: id,
+                        product_id: g.product_id,
+                        sent_at: live.rec.opened_at,
+                        cancel_sent_at: None,
+                        cancels: 0,
+                        stuck: false,
+                    },
+                    stop_price: g.stop_price,
+                    size: g.book.open(),
+                    resting: false,
+                    provisional: false,
+                    replaces: None,
+                });
+            }
+        }
+        s.live = Some(live);
         s
+    }
+
+    /// Marks fills the ledger already holds as booked, so that orders read again after a
+    /// resume (a venue stop adopted from before a restart) do not count them twice.
+    pub fn with_recorded_fills(mut self, fill_ids: impl IntoIterator<Item = String>) -> Self {
+        if let Some(l) = self.live.as_mut() {
+            l.seen_fills.extend(fill_ids);
+        }
+        self
     }
 
     /// The profile.
@@ -360,8 +417,15 @@ impl Strategy {
         self.live.as_ref().map(|l| &l.rec)
     }
 
-    /// Client ids of orders working at the venue (to poll their state).
+    /// Client ids of orders working at the venue, venue stops included (to poll their
+    /// state).
     pub fn working_orders(&self) -> Vec<ClientOrderId> {
+        let mut ids = self.entry_exit_orders();
+        ids.extend(self.stop_orders());
+        ids
+    }
+
+    fn entry_exit_orders(&self) -> Vec<ClientOrderId> {
         self.live
             .iter()
             .flat_map(|l| l.work.iter())
@@ -369,9 +433,18 @@ impl Strategy {
             .collect()
     }
 
-    /// Whether no order is working (a restart may happen now).
+    /// Whether no entry or exit order is working and no venue stop is being placed, replaced
+    /// or cancelled (a restart may happen now: resting stops are adopted by the new strategy).
     pub fn is_quiescent(&self) -> bool {
-        self.working_orders().is_empty()
+        self.entry_exit_orders().is_empty()
+            && self.live.as_ref().is_none_or(|l| {
+                l.work.iter().all(|w| {
+                    w.retired.is_empty()
+                        && w.stop
+                            .as_ref()
+                            .is_none_or(|s| s.resting && s.replaces.is_none())
+                })
+            })
     }
 
     /// The market data the strategy needs at `now`.
@@ -529,6 +602,8 @@ impl Strategy {
             mark: Some(e.quote.mark),
             entry_attempts: 0,
             exit_attempts: 0,
+            stop_attempts: 0,
+            stop_price: None,
         };
         let rec = SessionRecord {
             session_id: ids::session_id(&self.profile.name, day),
@@ -549,18 +624,10 @@ impl Strategy {
             peak_pnl_pct: None,
             trough_pnl_pct: None,
         };
-        self.live = Some(Live {
-            rec,
-            trailing: TrailingStop::default(),
-            work: Default::default(),
-            quotes: [Some(sel.call.quote.clone()), Some(sel.put.quote.clone())],
-            abort: None,
-            panic: false,
-            seen_fills: HashSet::new(),
-            orders: HashMap::new(),
-            spot_range: Some((chain.spot, chain.spot)),
-            close_now: None,
-        });
+        let mut live = Live::new(rec);
+        live.quotes = [Some(sel.call.quote.clone()), Some(sel.put.quote.clone())];
+        live.spot_range = Some((chain.spot, chain.spot));
+        self.live = Some(live);
         self.phase = Phase::Entering;
         let fmt_delta = |d: Option<f64>| d.map_or("n/a".to_string(), |d| format!("{d:.4}"));
         self.audit(

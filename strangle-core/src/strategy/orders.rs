@@ -37,7 +37,7 @@ const MAX_CANCEL_GAP_SECS: i64 = 120;
 /// How long to wait for the `cancels`-th cancel (1-based) to be confirmed before the next
 /// one: `cancel_confirm_secs`, doubling with each cancel, at most two minutes (or
 /// `cancel_confirm_secs` when that is longer).
-fn cancel_gap(confirm_secs: u32, cancels: u32) -> Duration {
+pub(super) fn cancel_gap(confirm_secs: u32, cancels: u32) -> Duration {
     let base = i64::from(confirm_secs.max(1));
     let doubled = base.saturating_mul(1_i64 << cancels.saturating_sub(1).min(16));
     Duration::seconds(doubled.min(MAX_CANCEL_GAP_SECS.max(base)))
@@ -131,6 +131,7 @@ impl Strategy {
     /// Advances order work after every event: timeouts, next attempts, phase changes.
     pub(super) fn drive(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
         self.check_timeouts(now, out);
+        self.guard(now, out);
         match self.phase {
             Phase::Entering => self.drive_entry(now, out),
             Phase::Exiting => self.drive_exit(now, out),
@@ -257,7 +258,9 @@ impl Strategy {
                 self.drive_exit(now, out);
             } else if idle {
                 l.rec.exit_reason = Some(reason);
-                self.close_session(now, out);
+                if self.stops_ended() {
+                    self.close_session(now, out);
+                }
             }
         } else if idle && l.work.iter().all(|w| w.entry_done) {
             l.rec.state = SessionState::Open;
@@ -348,7 +351,7 @@ impl Strategy {
         }
         let Some(l) = self.live.as_ref() else { return };
         let flat = l.rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
-        if flat && l.work.iter().all(|w| w.working.is_none()) {
+        if flat && l.work.iter().all(|w| w.working.is_none()) && self.stops_ended() {
             self.close_session(now, out);
         }
     }
@@ -454,6 +457,10 @@ impl Strategy {
                 g.exit_attempts += 1;
                 g.exit_attempts
             }
+            OrderPurpose::Stop => {
+                g.stop_attempts += 1;
+                g.stop_attempts
+            }
         };
         let client_order_id = ids::client_order_id(&l.rec.session_id, g.kind, purpose, attempt);
         let request = OrderRequest {
@@ -467,6 +474,7 @@ impl Strategy {
             limit_price: Some(price),
             time_in_force,
             reduce_only: purpose == OrderPurpose::Exit,
+            stop: None,
         };
         l.orders.insert(client_order_id.clone(), i);
         l.work[i].working = Some(Work {
@@ -508,6 +516,18 @@ impl Strategy {
             );
             return;
         };
+        // A resting venue stop read again unchanged writes nothing.
+        let seen_resting = l.work[i]
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.resting && s.work.client_order_id == status.client_order_id)
+            || l.work[i]
+                .retired
+                .iter()
+                .any(|w| w.client_order_id == status.client_order_id);
+        if seen_resting && status.state == OrderState::Pending {
+            return;
+        }
         let session_id = l.rec.session_id.clone();
         let leg = &mut l.rec.legs[i];
         for f in &status.fills {
@@ -527,6 +547,14 @@ impl Strategy {
             session_id,
             status: status.clone(),
         }));
+        if self.on_stop_order(now, i, &status, out) {
+            if let Some(l) = self.live.as_mut() {
+                super::refresh_pnl(&mut l.rec);
+            }
+            self.write_session(out);
+            return;
+        }
+        let Some(l) = self.live.as_mut() else { return };
         let w = &mut l.work[i];
         let is_working = w
             .working
@@ -581,13 +609,17 @@ impl Strategy {
     pub(super) fn on_order_failed(
         &mut self,
         now: DateTime<Utc>,
-        id: &str,
+        id: &ClientOrderId,
         reason: String,
         out: &mut Vec<Action>,
     ) {
+        if self.on_stop_failed(now, id, &reason, out) {
+            self.write_session(out);
+            return;
+        }
         let Some(l) = self.live.as_mut() else { return };
         for w in l.work.iter_mut() {
-            if w.working.as_ref().is_some_and(|x| x.client_order_id == id) {
+            if w.working.as_ref().is_some_and(|x| x.client_order_id == *id) {
                 w.working = None;
                 w.stalled = Some(now);
             }

@@ -116,6 +116,7 @@ pub(crate) struct State {
     pub heartbeat_list_needs_user: bool,
     pub lookup_lag: Duration,
     pub trading_status: Option<(String, String)>,
+    pub deadman_cancels_stops: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -274,6 +275,18 @@ impl Faults {
             .as_ref()
             .filter(|(p, s)| symbol.starts_with(p.as_str()) && s != "operational")
             .map(|(_, s)| s.clone())
+    }
+
+    /// Makes the dead-man switch (a lapsed heartbeat, `cancel_after`) cancel untriggered stop
+    /// orders too. Delta's docs say the switch "cancels all open orders" and call an
+    /// untriggered stop `pending`, not `open`; whether it spares them is not stated. By default
+    /// this market spares them; this strict mode does the opposite.
+    pub fn set_deadman_cancels_stops(&self, on: bool) {
+        self.lock().deadman_cancels_stops = on;
+    }
+
+    pub(crate) fn deadman_cancels_stops(&self) -> bool {
+        self.lock().deadman_cancels_stops
     }
 
     /// How many requests a rule has hit so far.

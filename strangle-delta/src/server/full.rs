@@ -411,6 +411,7 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Value {
     let avg = (!filled.is_zero())
         .then(|| st.fills.iter().map(|f| f.price * f.size).sum::<Decimal>() / filled);
     let (state, reason) = match st.state {
+        OrderState::Pending => ("pending", None),
         OrderState::Open => ("open", None),
         OrderState::Filled => ("closed", None),
         OrderState::Cancelled | OrderState::Rejected => (
@@ -430,10 +431,10 @@ pub fn order(st: &OrderStatus, meta: &OrderMeta) -> Value {
         "side": side(st.side),
         "order_type": order_type(meta.order_type),
         "limit_price": s_opt(st.limit_price),
-        "stop_order_type": null,
-        "stop_price": null,
-        "stop_trigger_method": "mark_price",
-        "trail_amount": null,
+        "stop_order_type": meta.stop.map(|_| "stop_loss_order"),
+        "stop_price": s_opt(meta.stop.map(|s| s.stop_price)),
+        "stop_trigger_method": meta.stop.map_or("mark_price", |s| s.trigger.name()),
+        "trail_amount": s_opt(meta.stop.and_then(|s| s.trail_amount)),
         "time_in_force": meta.time_in_force,
         "reduce_only": meta.reduce_only,
         "close_on_trigger": "false",
@@ -641,10 +642,10 @@ pub fn ws_order(st: &OrderStatus, meta: &OrderMeta) -> Value {
         "side": side(st.side),
         "size": int(st.size),
         "state": order_state(st.state),
-        "stop_order_type": null,
-        "stop_price": null,
+        "stop_order_type": meta.stop.map(|_| "stop_loss_order"),
+        "stop_price": s_opt(meta.stop.map(|s| s.stop_price)),
         "time_in_force": meta.time_in_force,
-        "trail_amount": null,
+        "trail_amount": s_opt(meta.stop.and_then(|s| s.trail_amount)),
         "unfilled_size": int(st.size - filled),
         "average_fill_price": s_opt(avg),
         "user_id": USER_ID,
@@ -697,12 +698,12 @@ pub fn ws_order_update(
         "limit_price": o["limit_price"],
         "side": side(st.side),
         "cancellation_reason": cancellation,
-        "stop_order_type": null,
+        "stop_order_type": o["stop_order_type"],
         "bracket_order": false,
         "state": order_state(st.state),
         "seq_no": seq_no,
         "timestamp": at_micros,
-        "stop_price": null,
+        "stop_price": o["stop_price"],
         "trigger_price_max_or_min": null,
         "bracket_stop_loss_price": null,
         "bracket_stop_loss_limit_price": null,
@@ -802,6 +803,7 @@ fn order_type(t: OrderType) -> &'static str {
 
 fn order_state(s: OrderState) -> &'static str {
     match s {
+        OrderState::Pending => "pending",
         OrderState::Open => "open",
         OrderState::Filled => "closed",
         OrderState::Cancelled | OrderState::Rejected => "cancelled",

@@ -245,6 +245,8 @@ pub(crate) struct OrderMeta {
     pub client_order_id: Option<String>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// A stop order's trigger as placed.
+    pub stop: Option<strangle_core::model::StopOrder>,
 }
 
 pub(crate) struct ServerState {
@@ -615,13 +617,16 @@ async fn deadman_watch(st: Arc<ServerState>) {
             d.fired += u64::from(all) + scopes.len() as u64;
             (all, scopes)
         };
+        // Whether untriggered stops count as "open orders" is not documented: the knob says.
+        let stops = st.faults.deadman_cancels_stops();
         if all {
-            routes::cancel_all(&st).await;
+            routes::cancel_all(&st, stops).await;
             tracing::info!("cancel_after fired: every open order cancelled");
         }
         if !scopes.is_empty() {
             let n =
-                routes::cancel_where(&st, |symbol| scopes.iter().any(|b| b.covers(symbol))).await;
+                routes::cancel_where(&st, stops, |symbol| scopes.iter().any(|b| b.covers(symbol)))
+                    .await;
             tracing::info!(
                 cancelled = n,
                 "dead-man heartbeat fired: orders in its scope cancelled"

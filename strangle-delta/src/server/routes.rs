@@ -315,14 +315,19 @@ async fn place(State(st): St, body: Bytes) -> Response {
     if order_type == CoreType::Limit && req.limit_price.is_none_or(|p| p <= Decimal::ZERO) {
         return bad("bad_schema", "limit_price must be above 0 for limit orders");
     }
+    let stop = match stop_of(&req) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     if let Some(status) = st.faults.trading_halt(c.symbol.as_str()) {
         return bad(
             "market_disrupted",
             format!("{} takes no new order: {status}", c.symbol),
         );
     }
-    if let (true, CoreType::Limit, Some(p)) =
-        (st.faults.band_enforced(), order_type, req.limit_price)
+    // A stop's limit is for later prices: the band it will meet is not today's.
+    if let (true, CoreType::Limit, Some(p), None) =
+        (st.faults.band_enforced(), order_type, req.limit_price, stop)
     {
         let q = st
             .venue
@@ -388,6 +393,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
         },
         time_in_force: tif,
         reduce_only: req.reduce_only.unwrap_or(false),
+        stop,
     };
     let entry = st.order_entry.lock().await;
     match st.venue.place_order(&core).await {
@@ -408,6 +414,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 // The instant the venue took the order (its fills are never earlier): the
                 // clock read after the answer can be far later on a fast simulated clock.
                 created_at: status.updated_at,
+                stop,
             };
             {
                 let mut o = st.orders();
@@ -419,6 +426,48 @@ async fn place(State(st): St, body: Bytes) -> Response {
         }
         Err(e) => refusal(&e),
     }
+}
+
+/// The stop fields of an order, checked as Delta documents them: `stop_order_type`
+/// `stop_loss_order` or `take_profit_order` with a positive `stop_price`, an optional positive
+/// `trail_amount`, and `stop_trigger_method` `mark_price` (the default), `last_traded_price` or
+/// `spot_price`. A take-profit order is refused here: this market models stop losses only.
+fn stop_of(req: &CreateOrder) -> Result<Option<strangle_core::model::StopOrder>, Box<Response>> {
+    let refuse = |m: String| Err(Box::new(bad("bad_schema", m)));
+    let kind = req.stop_order_type.as_deref();
+    let stop_price = match (kind, req.stop_price) {
+        (None, None) if req.trail_amount.is_none() && req.stop_trigger_method.is_none() => {
+            return Ok(None)
+        }
+        (None, _) => return refuse("stop fields need stop_order_type".into()),
+        (Some("stop_loss_order"), Some(p)) if p > Decimal::ZERO => p,
+        (Some("stop_loss_order"), _) => return refuse("stop_price must be above 0".into()),
+        (Some(other), _) => {
+            return refuse(format!(
+                "stop_order_type {other:?}: this market takes stop_loss_order only"
+            ))
+        }
+    };
+    let trigger = match req.stop_trigger_method.as_deref() {
+        None => strangle_core::model::StopTrigger::MarkPrice,
+        Some(name) => match strangle_core::model::StopTrigger::from_name(name) {
+            Some(t) => t,
+            None => {
+                return refuse(format!(
+                    "stop_trigger_method {name:?} is not mark_price, last_traded_price or \
+                     spot_price"
+                ))
+            }
+        },
+    };
+    if req.trail_amount.is_some_and(|t| t <= Decimal::ZERO) {
+        return refuse("trail_amount must be above 0".into());
+    }
+    Ok(Some(strangle_core::model::StopOrder {
+        stop_price,
+        trigger,
+        trail_amount: req.trail_amount,
+    }))
 }
 
 async fn cancel(State(st): St, body: Bytes) -> Response {
@@ -453,16 +502,23 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
     }
 }
 
-/// Cancels every open order (cancel-all and the dead-man switch).
-pub(crate) async fn cancel_all(st: &ServerState) -> usize {
-    cancel_where(st, |_| true).await
+/// Cancels every open order, untriggered stops with them when `stops` is true (cancel-all
+/// and the dead-man switch).
+pub(crate) async fn cancel_all(st: &ServerState, stops: bool) -> usize {
+    cancel_where(st, stops, |_| true).await
 }
 
-/// Cancels the open orders whose symbol `pick` accepts; returns how many.
-pub(crate) async fn cancel_where(st: &ServerState, pick: impl Fn(&str) -> bool) -> usize {
+/// Cancels the open orders whose symbol `pick` accepts, and the untriggered stops among them
+/// when `stops` is true; returns how many.
+pub(crate) async fn cancel_where(
+    st: &ServerState,
+    stops: bool,
+    pick: impl Fn(&str) -> bool,
+) -> usize {
     let open = st.venue.open_orders();
     let mut n = 0;
-    for o in open.iter().filter(|o| pick(&o.symbol)) {
+    let wanted = |o: &&OrderStatus| stops || o.state != strangle_core::model::OrderState::Pending;
+    for o in open.iter().filter(wanted).filter(|o| pick(&o.symbol)) {
         if st.venue.cancel_order(&o.client_order_id, 0).await.is_ok() {
             n += 1;
         }
@@ -471,7 +527,7 @@ pub(crate) async fn cancel_where(st: &ServerState, pick: impl Fn(&str) -> bool) 
 }
 
 async fn cancel_all_route(State(st): St) -> Response {
-    cancel_all(&st).await;
+    cancel_all(&st, true).await;
     ok(serde_json::json!({}))
 }
 
@@ -614,8 +670,7 @@ fn orders_page(st: &ServerState, q: &HashMap<String, String>, history: bool) -> 
             let row = full::order(o, &m);
             let state_ok = states.as_ref().is_none_or(|v| {
                 let st = row.get("state").and_then(Value::as_str).unwrap_or_default();
-                v.iter()
-                    .any(|x| x == st || (x == "pending" && st == "open"))
+                v.iter().any(|x| x == st)
             });
             (keep && state_ok).then_some((m.id, row))
         })

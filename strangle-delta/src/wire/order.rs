@@ -29,7 +29,7 @@ pub enum OrderType {
 }
 
 /// Body of `POST /v2/orders`, fields in the order they are sent and signed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateOrder {
     /// Product id (one of this or `product_symbol`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +74,26 @@ pub struct CreateOrder {
     /// Our id, at most 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_order_id: Option<String>,
+    /// `stop_loss_order` or `take_profit_order`: makes it a stop order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_order_type: Option<String>,
+    /// The stop's trigger level, as a string.
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_price: Option<Decimal>,
+    /// A trailing stop's distance, as a string.
+    #[serde(
+        default,
+        deserialize_with = "decimal_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trail_amount: Option<Decimal>,
+    /// `mark_price` (Delta's default), `last_traded_price` or `spot_price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_trigger_method: Option<String>,
 }
 
 fn bool_str<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
@@ -159,6 +179,18 @@ pub struct Order {
     /// Why it was cancelled.
     #[serde(default)]
     pub cancellation_reason: Option<String>,
+    /// `stop_loss_order` / `take_profit_order` for a stop order.
+    #[serde(default)]
+    pub stop_order_type: Option<String>,
+    /// A stop order's trigger level.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub stop_price: Option<Decimal>,
+    /// What the stop watches.
+    #[serde(default)]
+    pub stop_trigger_method: Option<String>,
+    /// A trailing stop's distance.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub trail_amount: Option<Decimal>,
     /// Creation time (ISO or µs string).
     #[serde(default, deserialize_with = "time_opt")]
     pub created_at: Option<DateTime<Utc>>,

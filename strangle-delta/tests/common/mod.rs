@@ -94,6 +94,7 @@ pub fn sell(
         post_only: Some(false),
         reduce_only: Some(false),
         client_order_id: Some(client_order_id.into()),
+        ..Default::default()
     }
 }
 
@@ -114,6 +115,7 @@ pub fn core_sell(
         limit_price: Some(price),
         time_in_force: TimeInForce::Gtc,
         reduce_only: false,
+        stop: None,
     }
 }
 

@@ -1,0 +1,387 @@
+//! Stop orders at the simulated venue (the local market's too): they rest untriggered, fire on
+//! the price they watch, trail, stay reduce-only, and an engine that places them books what
+//! they do — while it runs, and after it was killed and started again.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use strangle_core::clock::ManualClock;
+use strangle_core::engine::{Engine, EngineConfig};
+use strangle_core::ids::{ClientOrderId, Symbol};
+use strangle_core::ledger::{Mode, OrderPurpose, SessionState};
+use strangle_core::memory::MemoryLedger;
+use strangle_core::model::{
+    OrderRequest, OrderState, OrderType, Side, StopOrder, StopTrigger, TimeInForce, Underlying,
+};
+use strangle_core::risk::ExitReason;
+use strangle_core::sim::SimExchange;
+use strangle_core::strategy::Phase;
+use strangle_core::Execution;
+
+fn coid(id: &str) -> ClientOrderId {
+    ClientOrderId::new(id).expect("a valid id")
+}
+
+fn stop(id: &str, side: Side, size: i64, level: Decimal, trigger: StopTrigger) -> OrderRequest {
+    OrderRequest {
+        client_order_id: coid(id),
+        product_id: 1,
+        symbol: Symbol::new(CALL).expect("symbol"),
+        side,
+        size: size.into(),
+        order_type: OrderType::Limit,
+        limit_price: Some(level * dec!(1.5)),
+        time_in_force: TimeInForce::Gtc,
+        reduce_only: true,
+        stop: Some(StopOrder {
+            stop_price: level,
+            trigger,
+            trail_amount: None,
+        }),
+    }
+}
+
+fn sell(id: &str, size: i64) -> OrderRequest {
+    OrderRequest {
+        client_order_id: coid(id),
+        product_id: 1,
+        symbol: Symbol::new(CALL).expect("symbol"),
+        side: Side::Sell,
+        size: size.into(),
+        order_type: OrderType::Limit,
+        limit_price: Some(dec!(500)),
+        time_in_force: TimeInForce::Gtc,
+        reduce_only: false,
+        stop: None,
+    }
+}
+
+/// A venue at 04:00 with the call quoted 500/510 (mark 505) and 10 contracts sold.
+async fn short_call() -> (Arc<ManualClock>, SimExchange) {
+    let clock = Arc::new(ManualClock::new(at(4, 0)));
+    let v = SimExchange::new(clock.clone(), fees(), dec!(1000));
+    v.push_chain(market(
+        at(4, 0),
+        dec!(82000),
+        px(dec!(500), dec!(510), dec!(505)),
+        px(dec!(400), dec!(410), dec!(405)),
+    ));
+    let st = v.place_order(&sell("open", 10)).await.expect("sold");
+    assert_eq!(st.state, OrderState::Filled);
+    (clock, v)
+}
+
+/// The call quoted around `mark` (spread 10) at `t`, spot `spot`.
+fn call_at(v: &SimExchange, t: chrono::DateTime<chrono::Utc>, mark: Decimal, spot: Decimal) {
+    v.push_chain(market(
+        t,
+        spot,
+        px(mark - dec!(5), mark + dec!(5), mark),
+        px(dec!(400), dec!(410), dec!(405)),
+    ));
+}
+
+#[tokio::test]
+async fn a_stop_rests_until_the_mark_reaches_it_then_buys_back() {
+    let (_c, v) = short_call().await;
+    let st = v
+        .place_order(&stop("s", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice))
+        .await
+        .expect("placed");
+    assert_eq!(st.state, OrderState::Pending);
+    assert!(st.fills.is_empty());
+    // Below the level: nothing.
+    call_at(&v, at(4, 1), dec!(699), dec!(82000));
+    let st = v.order(&coid("s")).await.expect("read").expect("known");
+    assert_eq!(st.state, OrderState::Pending);
+    // At the level: it works as its limit order, taking the ask.
+    call_at(&v, at(4, 2), dec!(700), dec!(82000));
+    let st = v.order(&coid("s")).await.expect("read").expect("known");
+    assert_eq!(st.state, OrderState::Filled);
+    assert_eq!(st.filled_size(), dec!(10));
+    assert_eq!(st.fills[0].price, dec!(705), "the ask when it fired");
+    assert!(v
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_can_watch_the_spot_or_the_last_trade_and_can_trail() {
+    let (_c, v) = short_call().await;
+    v.place_order(&stop(
+        "spot",
+        Side::Buy,
+        10,
+        dec!(83000),
+        StopTrigger::SpotPrice,
+    ))
+    .await
+    .expect("placed");
+    // The mark runs far past 83,000-worth of nothing: the spot has not moved.
+    call_at(&v, at(4, 1), dec!(900), dec!(82500));
+    let st = v.order(&coid("spot")).await.expect("read").expect("known");
+    assert_eq!(st.state, OrderState::Pending);
+    call_at(&v, at(4, 2), dec!(950), dec!(83000));
+    let st = v.order(&coid("spot")).await.expect("read").expect("known");
+    assert_eq!((st.state, st.filled_size()), (OrderState::Filled, dec!(10)));
+
+    // Last traded price: the venue's own last fill in the contract (the buy-back at 955).
+    v.place_order(&sell("again", 5)).await.expect("sold");
+    v.place_order(&stop(
+        "last",
+        Side::Buy,
+        5,
+        dec!(960),
+        StopTrigger::LastTradedPrice,
+    ))
+    .await
+    .expect("placed");
+    call_at(&v, at(4, 3), dec!(2000), dec!(83000));
+    let st = v.order(&coid("last")).await.expect("read").expect("known");
+    assert_eq!(
+        st.state,
+        OrderState::Pending,
+        "the mark moved, but nothing traded since the 945 sale"
+    );
+
+    // A trailing stop follows the mark down at its distance and never back up.
+    let mut trail = stop("trail", Side::Buy, 5, dec!(3000), StopTrigger::MarkPrice);
+    if let Some(s) = trail.stop.as_mut() {
+        s.trail_amount = Some(dec!(100));
+    }
+    v.place_order(&trail).await.expect("placed");
+    call_at(&v, at(4, 4), dec!(1500), dec!(83000)); // level 1,600
+    call_at(&v, at(4, 5), dec!(1550), dec!(83000)); // still 1,600
+    let st = v.order(&coid("trail")).await.expect("read").expect("known");
+    assert_eq!(st.state, OrderState::Pending);
+    call_at(&v, at(4, 6), dec!(1600), dec!(83000));
+    let st = v.order(&coid("trail")).await.expect("read").expect("known");
+    assert_eq!((st.state, st.filled_size()), (OrderState::Filled, dec!(5)));
+}
+
+#[tokio::test]
+async fn a_reduce_only_stop_never_opens_a_position() {
+    let (_c, v) = short_call().await;
+    v.place_order(&stop("a", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice))
+        .await
+        .expect("placed");
+    v.place_order(&stop("b", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice))
+        .await
+        .expect("placed");
+    call_at(&v, at(4, 1), dec!(800), dec!(82000));
+    let a = v.order(&coid("a")).await.expect("read").expect("known");
+    let b = v.order(&coid("b")).await.expect("read").expect("known");
+    assert_eq!((a.state, a.filled_size()), (OrderState::Filled, dec!(10)));
+    assert_eq!(
+        (b.state, b.filled_size()),
+        (OrderState::Cancelled, dec!(0)),
+        "nothing left to reduce: {:?}",
+        b.reason
+    );
+    assert!(v
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_without_a_price_is_refused_and_a_pending_one_cancels() {
+    let (_c, v) = short_call().await;
+    let mut zero = stop("z", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice);
+    if let Some(s) = zero.stop.as_mut() {
+        s.stop_price = dec!(0);
+    }
+    let e = v.place_order(&zero).await.expect_err("no stop price");
+    assert!(e.to_string().contains("stop_price"), "{e}");
+    v.place_order(&stop("p", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice))
+        .await
+        .expect("placed");
+    let st = v.cancel_order(&coid("p"), 1).await.expect("cancelled");
+    assert_eq!(st.state, OrderState::Cancelled);
+    call_at(&v, at(4, 1), dec!(800), dec!(82000));
+    assert_eq!(v.positions(Underlying::Btc).await.expect("pos").len(), 1);
+}
+
+/// A day on which the call runs through its venue stop at 06:00 (the put stays put).
+fn runaway_day() -> Vec<strangle_core::model::ChainSnapshot> {
+    let calm = |t| {
+        market(
+            t,
+            dec!(82000),
+            px(dec!(500), dec!(510), dec!(505)),
+            px(dec!(400), dec!(410), dec!(405)),
+        )
+    };
+    vec![
+        calm(at(3, 55)),
+        calm(at(4, 0)),
+        calm(at(5, 0)),
+        // 900 received per unit, a 100 % loss limit: the stops sit at 1,800. The call jumps
+        // from 505 to 1,900 in one snapshot: past the strategy's own max loss and the stop.
+        market(
+            at(6, 0),
+            dec!(90000),
+            px(dec!(1895), dec!(1905), dec!(1900)),
+            px(dec!(60), dec!(70), dec!(65)),
+        ),
+        market(
+            at(6, 5),
+            dec!(90000),
+            px(dec!(1895), dec!(1905), dec!(1900)),
+            px(dec!(60), dec!(70), dec!(65)),
+        ),
+        market(
+            at(9, 0),
+            dec!(90000),
+            px(dec!(1895), dec!(1905), dec!(1900)),
+            px(dec!(60), dec!(70), dec!(65)),
+        ),
+    ]
+}
+
+fn rig_venue(clock: &Arc<ManualClock>) -> Arc<SimExchange> {
+    let feed = strangle_core::sim::VecFeed::new(runaway_day());
+    Arc::new(SimExchange::new(clock.clone(), fees(), dec!(100000)).with_feed(Box::new(feed)))
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: chrono::Duration::seconds(60),
+        adopt: false,
+    }
+}
+
+#[tokio::test]
+async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts() {
+    let clock = Arc::new(ManualClock::new(at(3, 55)));
+    let venue = rig_venue(&clock);
+    let ledger = Arc::new(MemoryLedger::new());
+    let (mut engine, _h) = Engine::start(
+        profile(),
+        config(),
+        venue.clone(),
+        ledger.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("start");
+    engine.run_until(Some(at(5, 30))).await.expect("run");
+    assert_eq!(engine.strategy().phase(), Phase::Open);
+    let resting: Vec<_> = venue
+        .open_orders()
+        .into_iter()
+        .map(|o| (o.symbol.to_string(), o.state))
+        .collect();
+    assert_eq!(
+        resting,
+        vec![
+            (CALL.to_string(), OrderState::Pending),
+            (PUT.to_string(), OrderState::Pending)
+        ],
+        "each short leg has its stop resting at the venue"
+    );
+    // The engine dies (nothing of it runs again); the market runs through the call's stop.
+    drop(engine);
+    clock.set(at(6, 5));
+    venue.catch_up();
+    let pos = venue.positions(Underlying::Btc).await.expect("positions");
+    assert_eq!(pos.len(), 1, "the venue bought the call back: {pos:?}");
+    assert_eq!(pos[0].symbol.as_str(), PUT);
+
+    // A new engine on the same ledger and venue: the stop's fill is booked, the put closed.
+    let (mut engine, _h) = Engine::start(
+        profile(),
+        config(),
+        venue.clone(),
+        ledger.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("restart");
+    engine.run_until(Some(at(6, 30))).await.expect("run");
+    let l = ledger.contents();
+    let s = l.sessions.last().expect("session");
+    assert_eq!(s.state, SessionState::Closed);
+    assert_eq!(s.exit_reason, Some(ExitReason::VenueStop));
+    assert!(l.events.iter().any(|e| e.kind == "venue_stop"));
+    // Ledger = venue: the call bought back once, by the stop, at the ask when it fired.
+    let call_buys: Vec<_> = l
+        .fills
+        .iter()
+        .filter(|(_, f)| f.symbol.as_str() == CALL && f.side == Side::Buy)
+        .map(|(_, f)| (f.size, f.price, f.client_order_id.clone()))
+        .collect();
+    assert_eq!(call_buys.len(), 1, "{call_buys:?}");
+    assert_eq!(call_buys[0].0, dec!(10));
+    assert_eq!(call_buys[0].1, dec!(1905));
+    assert!(call_buys[0]
+        .2
+        .as_ref()
+        .is_some_and(|c| c.as_str().contains("-CS")));
+    assert!(venue
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+    assert!(venue.open_orders().is_empty(), "no stop left behind");
+    let cash_pnl = venue.cash() - dec!(100000);
+    assert_eq!(
+        s.pnl.net, cash_pnl,
+        "the session's net is the venue's cash change"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_that_fires_while_the_engine_runs_ends_the_session_as_venue_stop() {
+    let clock = Arc::new(ManualClock::new(at(3, 55)));
+    let venue = rig_venue(&clock);
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut p = profile();
+    // The strategy's own max loss is off: only the venue stop can act.
+    p.max_loss_pct = None;
+    p.venue_stop.enabled = true;
+    let (mut engine, _h) = Engine::start(p, config(), venue.clone(), ledger.clone(), clock.clone())
+        .await
+        .expect("start");
+    engine.run_until(Some(at(6, 30))).await.expect("run");
+    let l = ledger.contents();
+    assert!(
+        l.intents.iter().all(|i| i.purpose != OrderPurpose::Stop),
+        "no loss limit, no venue stop"
+    );
+
+    // With a loss limit, the stop at the venue fires in the same snapshot as the strategy's
+    // own max loss: the venue fills first, the strategy books it and closes the put.
+    let clock = Arc::new(ManualClock::new(at(3, 55)));
+    let venue = rig_venue(&clock);
+    let ledger = Arc::new(MemoryLedger::new());
+    let (mut engine, _h) = Engine::start(
+        profile(),
+        config(),
+        venue.clone(),
+        ledger.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("start");
+    engine.run_until(Some(at(6, 30))).await.expect("run");
+    let l = ledger.contents();
+    let s = l.sessions.last().expect("session");
+    assert_eq!(s.state, SessionState::Closed);
+    assert_eq!(s.exit_reason, Some(ExitReason::VenueStop));
+    assert!(venue.open_orders().is_empty());
+    assert!(venue
+        .positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty());
+    assert_eq!(s.pnl.net, venue.cash() - dec!(100000));
+}
