@@ -57,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(30),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut engine, _handle) = Engine::start(
         profile,

@@ -85,6 +85,7 @@ fn config() -> EngineConfig {
         mode: Mode::Sim,
         poll_interval: chrono::Duration::milliseconds(200),
         adopt: false,
+        ioc_entries: false,
     }
 }
 

@@ -20,10 +20,11 @@ use std::time::Duration;
 
 use common::{entry_0930_ist, Dir, Proc};
 use rust_decimal::Decimal;
-use strangle_core::clock::ScaledClock;
-use strangle_core::ledger::{Ledger, SessionState};
-use strangle_core::model::{Side, Underlying};
-use strangle_core::Execution;
+use strangle_core::clock::{Clock, ScaledClock};
+use strangle_core::ledger::{Ledger, OrderPurpose, SessionState};
+use strangle_core::model::{OrderState, Quote, Side, TimeInForce, Underlying};
+use strangle_core::risk::ExitReason;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::server::{
     FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig, DEMO_API_KEY, DEMO_API_SECRET,
 };
@@ -86,8 +87,13 @@ struct Run {
 }
 
 fn spawn(dir: &Dir, url: &str) -> Run {
+    spawn_with(dir, url, &[])
+}
+
+fn spawn_with(dir: &Dir, url: &str, env: &[(&str, &str)]) -> Run {
     let mut child = Proc(
         Command::new(env!("CARGO_BIN_EXE_strangle"))
+            .envs(env.iter().copied())
             .arg("--ledger")
             .arg(dir.ledger())
             .args([
@@ -182,21 +188,34 @@ async fn wait_state(db: &str, want: &[SessionState], n: u32) -> Result<(), Strin
     ))
 }
 
-async fn one_point(i: usize, p: Point) -> Result<String, String> {
-    let dir = Dir::new(&format!("crash{i}"));
-    dir.write("p.toml", &profile_toml());
+/// A BTC market (a chain every 200 ms) on a real-time clock from 09:30 IST.
+async fn local_market(clock: Arc<ScaledClock>) -> Result<LocalServer, String> {
     let mut cfg = ServerConfig {
-        clock: Arc::new(ScaledClock::new(entry_0930_ist(), 1.0)),
+        clock,
         ..ServerConfig::default()
     };
     if let MarketSource::Synthetic { step, markets, .. } = &mut cfg.market {
         *step = Duration::from_millis(200);
         markets.truncate(1); // BTC
     }
-    let server = LocalServer::start(cfg).await.map_err(|e| e.to_string())?;
+    LocalServer::start(cfg).await.map_err(|e| e.to_string())
+}
+
+async fn one_point(i: usize, p: Point) -> Result<String, String> {
+    let dir = Dir::new(&format!("crash{i}"));
+    dir.write("p.toml", &profile_toml());
+    let server = local_market(Arc::new(ScaledClock::new(entry_0930_ist(), 1.0))).await?;
     let url = server.base_url();
     let db = dir.ledger();
-    let orders = || server.venue().requests().len();
+    // Entry and exit orders (the legs' venue stops are not counted).
+    let orders = || {
+        server
+            .venue()
+            .requests()
+            .iter()
+            .filter(|r| r.stop.is_none())
+            .count()
+    };
     if let Point::InFlight { n } = p {
         if n <= 2 {
             hold_order(&server, n - 1);
@@ -427,4 +446,215 @@ async fn killed_at_every_point_of_a_session_and_restarted_on_the_same_ledger() {
         started.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The process is killed (SIGKILL) with the strangle open and both legs' stops resting at the
+/// venue; its dead-man heartbeat lapses; the market runs through the call's stop. The venue
+/// buys the call back while nothing of strangle runs; the restarted process books that fill,
+/// closes the put and ends the session as `venue_stop`, with the ledger equal to the venue.
+///
+/// `strict`: the local market's switch also cancels untriggered stops, and strangle is told
+/// so (`STRANGLE_DEADMAN_CANCELS_STOPS=yes`): it arms no switch and its entries never rest,
+/// so the stops survive the death all the same.
+/// The session's audit trail, one line per event.
+async fn trail(db: &str) -> String {
+    let Some(s) = latest(db).await else {
+        return "no session".into();
+    };
+    let Ok(store) = Store::open_read_only(db, None).await else {
+        return "no ledger".into();
+    };
+    match store.session_detail(&s.session_id).await {
+        Ok(Some(d)) => d
+            .events
+            .iter()
+            .map(|e| format!("{}: {}", e.kind, e.detail))
+            .chain(d.orders.iter().map(|o| {
+                let r = &o.intent.request;
+                format!(
+                    "order {} {:?} {:?} @ {:?}: {:?} {} {:?}",
+                    r.client_order_id,
+                    r.side,
+                    r.time_in_force,
+                    r.limit_price,
+                    o.state,
+                    o.filled_size,
+                    o.reason
+                )
+            }))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => "no detail".into(),
+    }
+}
+
+async fn venue_stop_while_dead(strict: bool) -> Result<(), String> {
+    let dir = Dir::new(if strict { "vstop-strict" } else { "vstop" });
+    // IOC entries on this fast-moving market: the fallback reaches 20 USD under the bid, so
+    // the entry does not fail for want of a resting order.
+    let ioc = if strict {
+        "[execution]\nioc_ticks = 200\n"
+    } else {
+        ""
+    };
+    dir.write("p.toml", &format!("{}{ioc}", profile_toml()));
+    let clock = Arc::new(ScaledClock::new(entry_0930_ist(), 1.0));
+    let server = local_market(clock.clone()).await?;
+    server.faults().set_deadman_cancels_stops(strict);
+    let env: &[(&str, &str)] = if strict {
+        &[("STRANGLE_DEADMAN_CANCELS_STOPS", "yes")]
+    } else {
+        &[]
+    };
+    let url = server.base_url();
+    let db = dir.ledger();
+    let stops = || {
+        server
+            .venue()
+            .open_orders()
+            .iter()
+            .filter(|o| o.state == OrderState::Pending)
+            .count()
+    };
+    let mut first = spawn_with(&dir, &url, env);
+    started(&mut first).await;
+    if let Err(e) = wait_state(&db, &[SessionState::Open], 600).await {
+        return Err(format!("{e}; audit trail: {}", trail(&db).await));
+    }
+    until("both legs' venue stops", 600, || stops() == 2).await?;
+    first.child.kill();
+
+    // The switch fires as if its 30 s had passed (in strict mode none was armed).
+    if strict {
+        if server.deadman_armed() {
+            return Err("a dead-man switch was armed that would take the stops".into());
+        }
+    } else {
+        let fired = server.deadman_fired();
+        server.lapse_heartbeats();
+        until("the dead-man switch to fire", 200, || {
+            server.deadman_fired() > fired
+        })
+        .await?;
+    }
+    if stops() != 2 {
+        return Err(format!(
+            "{} venue stops left after the process died",
+            stops()
+        ));
+    }
+    let working: Vec<_> = server
+        .venue()
+        .open_orders()
+        .into_iter()
+        .filter(|o| o.state == OrderState::Open)
+        .map(|o| o.client_order_id.to_string())
+        .collect();
+    if !working.is_empty() {
+        return Err(format!("orders left working: {working:?}"));
+    }
+
+    // The call runs through its stop.
+    let s = latest(&db).await.ok_or("no session")?;
+    let call = &s.legs[0];
+    let level = call
+        .stop_price
+        .ok_or("the call's stop level is not recorded")?;
+    let quote = server
+        .venue()
+        .quotes(std::slice::from_ref(&call.symbol))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("no quote for the call")?;
+    let mark = level + call.tick_size * Decimal::from(10);
+    server.venue().push_quotes(vec![Quote {
+        timestamp: clock.now(),
+        mark,
+        bid: Some(mark - call.tick_size),
+        ask: Some(mark + call.tick_size),
+        ..quote.clone()
+    }]);
+    let stop_fills = || {
+        server.venue().catch_up();
+        server
+            .venue()
+            .fills()
+            .iter()
+            .filter(|f| {
+                f.client_order_id
+                    .as_ref()
+                    .is_some_and(|c| c.contains("-CS"))
+            })
+            .map(|f| f.size)
+            .sum::<Decimal>()
+    };
+    if let Err(e) = until("the venue stop to buy the call back", 200, || {
+        stop_fills() == call.book.open()
+    })
+    .await
+    {
+        let orders: Vec<_> = server
+            .venue()
+            .all_orders()
+            .into_iter()
+            .map(|o| format!("{} {:?} {}", o.client_order_id, o.state, o.filled_size()))
+            .collect();
+        return Err(format!(
+            "{e}: level {level}, stop fills {} of {}, orders {orders:?}, fills {:?}",
+            stop_fills(),
+            call.book.open(),
+            server.venue().fills()
+        ));
+    }
+
+    // The restart books it and closes the put.
+    let mut second = spawn_with(&dir, &url, env);
+    started(&mut second).await;
+    wait_state(&db, &[SessionState::Closed], 900).await?;
+    second.child.interrupt();
+    for _ in 0..200 {
+        if second.child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.child.kill();
+    check(&server, &db).await?;
+    let s = latest(&db).await.ok_or("no session")?;
+    if s.exit_reason != Some(ExitReason::VenueStop) {
+        return Err(format!("closed as {:?}, not venue_stop", s.exit_reason));
+    }
+    let store = Store::open_read_only(&db, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let detail = store
+        .session_detail(&s.session_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no detail")?;
+    if !detail.events.iter().any(|e| e.kind == "venue_stop") {
+        return Err("no venue_stop event in the audit trail".into());
+    }
+    if strict
+        && detail.orders.iter().any(|o| {
+            o.intent.purpose == OrderPurpose::Entry
+                && o.intent.request.time_in_force != TimeInForce::Ioc
+        })
+    {
+        return Err("an entry order could rest with no dead-man switch".into());
+    }
+    server.shutdown();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_stop_closes_a_leg_while_the_process_is_dead() {
+    venue_stop_while_dead(false)
+        .await
+        .expect("switch spares stops");
+    venue_stop_while_dead(true)
+        .await
+        .expect("switch cancels stops");
 }

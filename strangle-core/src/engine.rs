@@ -93,6 +93,10 @@ pub struct EngineConfig {
     /// At start, accept the exchange's positions when they differ from the ledger (an
     /// operator's explicit decision); otherwise the engine refuses to start.
     pub adopt: bool,
+    /// Entry orders go out as IOC and never rest: for a venue whose dead-man switch would
+    /// also cancel the legs' stops, so that no switch is needed (nothing that opens a
+    /// position is ever left working while nobody watches).
+    pub ioc_entries: bool,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +105,7 @@ impl Default for EngineConfig {
             mode: Mode::Sim,
             poll_interval: Duration::seconds(5),
             adopt: false,
+            ioc_entries: false,
         }
     }
 }
@@ -270,7 +275,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 .await;
         }
         reconciled?;
-        let strategy = resumed(&ledger, profile, config.mode, clock.now()).await?;
+        let strategy = resumed(&ledger, profile, config.mode, clock.now())
+            .await?
+            .with_ioc_entries(config.ioc_entries);
         let (tx, rx) = mpsc::unbounded_channel();
         let (stx, srx) = watch::channel(strategy.status(clock.now()));
         let engine = Self {
@@ -433,7 +440,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         if self.restart_pending && self.strategy.is_quiescent() {
             self.restart_pending = false;
             let profile = self.strategy.profile().clone();
-            self.strategy = resumed(&self.ledger, profile, self.config.mode, now).await?;
+            self.strategy = resumed(&self.ledger, profile, self.config.mode, now)
+                .await?
+                .with_ioc_entries(self.config.ioc_entries);
             self.audit(now, "restart", "engine restarted from the ledger".into())
                 .await?;
             // A stop or panic asked before the restart still holds for the new strategy.

@@ -395,6 +395,7 @@ async fn a_restarted_engine_on_the_same_ledger_adopts_and_does_not_reenter() {
             mode: strangle_core::ledger::Mode::Sim,
             poll_interval: chrono::Duration::seconds(60),
             adopt: false,
+            ioc_entries: false,
         },
         r.venue.clone(),
         r.ledger.clone(),

@@ -65,6 +65,7 @@ async fn a_refused_exit_is_retried_even_when_no_new_quote_comes() {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(5),
         adopt: false,
+        ioc_entries: false,
     };
     let venue_with_muted_quotes = Split {
         data: ex.clone(),

@@ -454,6 +454,7 @@ fn run_with(
             mode: Mode::Sim,
             poll_interval: Duration::seconds(120),
             adopt: false,
+            ioc_entries: false,
         };
         let (mut engine, handle) = Engine::start(
             p,

@@ -87,6 +87,7 @@ async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed(
         mode: Mode::Sim,
         poll_interval: Duration::seconds(5),
         adopt: false,
+        ioc_entries: false,
     };
     let ex = Split {
         data: venue.clone(),
@@ -204,6 +205,7 @@ async fn a_repeated_audit_line_is_written_once_with_its_count() {
         mode: Mode::Sim,
         poll_interval: Duration::seconds(5),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut engine, _handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
         .await

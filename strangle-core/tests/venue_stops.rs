@@ -256,6 +256,7 @@ fn config() -> EngineConfig {
         mode: Mode::Sim,
         poll_interval: chrono::Duration::seconds(60),
         adopt: false,
+        ioc_entries: false,
     }
 }
 

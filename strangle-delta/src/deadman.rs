@@ -38,6 +38,32 @@ pub const DEFAULT_IMPACT: &str = "contracts";
 /// The environment variable that chooses another `impact`.
 pub const IMPACT_VAR: &str = "STRANGLE_DEADMAN_IMPACT";
 
+/// The environment variable that says whether Delta's dead-man switch also cancels untriggered
+/// stop orders: `no` (the default) or `yes`.
+///
+/// Delta's docs say the switch's `cancel_orders` action "cancels all open orders", and call an
+/// untriggered stop `pending`, not `open`; whether the switch spares them is not stated.
+/// `strangle check --orders` measures it (a stop placed, the check's own heartbeat let lapse,
+/// the stop read back). With `no`, live engines arm the switch and keep their legs' stops at
+/// the venue. With `yes`, no switch is armed (it would take the stops with it) and entry orders
+/// go out as IOC, so that nothing that opens a position ever rests while nobody watches.
+pub const CANCELS_STOPS_VAR: &str = "STRANGLE_DEADMAN_CANCELS_STOPS";
+
+/// What [`CANCELS_STOPS_VAR`] says: `Ok(false)` when unset or `no`, `Ok(true)` for `yes`,
+/// an error naming the value otherwise.
+pub fn cancels_stops_from_env() -> Result<bool, DeltaError> {
+    match std::env::var(CANCELS_STOPS_VAR) {
+        Err(_) => Ok(false),
+        Ok(v) => match v.trim() {
+            "" | "no" => Ok(false),
+            "yes" => Ok(true),
+            other => Err(DeltaError::Invalid(format!(
+                "{CANCELS_STOPS_VAR}={other:?}: say yes or no"
+            ))),
+        },
+    }
+}
+
 /// Dead-man switch settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadmanConfig {

@@ -298,6 +298,7 @@ impl RunningEngine {
             mode,
             poll_interval: spec.poll,
             adopt: spec.adopt,
+            ioc_entries: false,
         };
         match spec.market {
             #[cfg(feature = "server")]
@@ -362,8 +363,36 @@ impl RunningEngine {
                 .await
             }
             Market::Live { env, credentials } => {
+                let cancels_stops = or_release!(crate::deadman::cancels_stops_from_env());
                 let client = or_release!(DeltaClient::new(env.clone(), Some(credentials)));
                 let clock = or_release!(market_clock(&client, &env).await);
+                if cancels_stops {
+                    // A switch that would take the legs' stops with it is not armed; entries
+                    // never rest instead, so nothing it would have cancelled is ever working.
+                    tracing::warn!(
+                        "{}=yes: no dead-man switch is armed (it would cancel the venue \
+                         stops); entry orders go out as IOC",
+                        crate::deadman::CANCELS_STOPS_VAR
+                    );
+                    let ex = DeltaExchange::new(client)
+                        .with_stream(stream_age(&spec.profile))
+                        .with_market_clock(clock.clone());
+                    let config = EngineConfig {
+                        ioc_entries: true,
+                        ..config
+                    };
+                    return Self::spawn(
+                        spec.profile,
+                        config,
+                        ex,
+                        ledger,
+                        clock,
+                        None,
+                        Ends::default(),
+                        hold,
+                    )
+                    .await;
+                }
                 let ex = Arc::new(
                     DeltaExchange::live(client, spec.profile.underlying)
                         .with_stream(stream_age(&spec.profile))

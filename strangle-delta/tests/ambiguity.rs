@@ -220,6 +220,7 @@ async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
         mode: Mode::Sim,
         poll_interval: chrono::Duration::seconds(20),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
         .await

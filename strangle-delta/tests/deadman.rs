@@ -191,6 +191,7 @@ async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
         mode: Mode::Live,
         poll_interval: chrono::Duration::minutes(1),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut engine, handle) =
         Engine::start(profile, cfg, ex.clone(), ledger.clone(), clock.clone())

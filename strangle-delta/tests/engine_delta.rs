@@ -52,6 +52,7 @@ async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {
         mode: Mode::Sim,
         poll_interval: Span::minutes(1),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut engine, _h) = Engine::start(
         profile,

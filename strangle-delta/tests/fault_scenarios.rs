@@ -276,6 +276,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         mode: Mode::Sim,
         poll_interval: Span::minutes(1),
         adopt: false,
+        ioc_entries: false,
     };
     let mut outcome = Outcome::default();
     let deadline = start + Span::minutes(10 * SEGMENTS as i64);

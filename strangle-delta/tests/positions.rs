@@ -65,6 +65,7 @@ async fn start(
         mode: Mode::Live,
         poll_interval: Span::minutes(1),
         adopt,
+        ioc_entries: false,
     };
     Engine::start(
         profile(),

@@ -23,6 +23,7 @@ fn cfg() -> EngineConfig {
         mode: Mode::Sim,
         poll_interval: chrono::Duration::minutes(1),
         adopt: false,
+        ioc_entries: false,
     }
 }
 

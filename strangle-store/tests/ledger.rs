@@ -218,6 +218,7 @@ async fn run_days<L: Ledger + 'static>(ledger: Arc<L>) {
         mode: Mode::Sim,
         poll_interval: Duration::minutes(1),
         adopt: false,
+        ioc_entries: false,
     };
     let (mut e, _h) = Engine::start(p, cfg, venue, ledger, clock)
         .await

@@ -100,6 +100,7 @@ fn cfg(adopt: bool) -> EngineConfig {
         mode: Mode::Sim,
         poll_interval: Duration::minutes(1),
         adopt,
+        ioc_entries: false,
     }
 }
 

@@ -238,6 +238,7 @@ impl Backtest {
             mode: Mode::Backtest,
             poll_interval: self.poll,
             adopt: false,
+            ioc_entries: false,
         };
         let (mut engine, _handle) = Engine::start(
             self.profile.clone(),

@@ -159,13 +159,10 @@ impl Strategy {
         let Some(l) = self.live.as_mut() else { return };
         let g = &mut l.rec.legs[i];
         let tick = g.tick_size;
+        // Not capped by today's price band: the band it meets when it fires is around the
+        // price then, not now.
         let offset = level * vs.limit_offset_pct / Decimal::ONE_HUNDRED;
-        let mut limit = ceil_to_tick(level + offset, tick);
-        // Within the product's price band when it is known, never below the trigger.
-        if let Some(band) = l.quotes[i].as_ref().and_then(|q| q.price_band) {
-            let upper = (band.upper / tick).floor() * tick;
-            limit = limit.min(upper).max(level);
-        }
+        let limit = ceil_to_tick(level + offset, tick);
         g.stop_attempts += 1;
         g.stop_price = Some(level);
         let attempt = g.stop_attempts;

@@ -263,6 +263,8 @@ pub struct Strategy {
     holds: std::collections::BTreeMap<HoldCause, String>,
     /// When the strategy last handled an event (what a late exit is explained by).
     last_event_at: Option<DateTime<Utc>>,
+    /// Entry orders are IOC: none rests at the venue.
+    ioc_entries: bool,
 }
 
 /// How far past its due time a timed exit (the planned exit, the expiry buffer) may begin
@@ -286,7 +288,15 @@ impl Strategy {
             started_at: None,
             holds: std::collections::BTreeMap::new(),
             last_event_at: None,
+            ioc_entries: false,
         }
+    }
+
+    /// Sends every entry order as IOC, so that none rests at the venue (see
+    /// [`crate::engine::EngineConfig::ioc_entries`]).
+    pub fn with_ioc_entries(mut self, on: bool) -> Self {
+        self.ioc_entries = on;
+        self
     }
 
     /// Holds new entries for `cause`, saying why (an open strangle is still managed and

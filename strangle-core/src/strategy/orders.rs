@@ -328,7 +328,7 @@ impl Strategy {
             return;
         };
         let size = g.target - g.book.sold;
-        let tif = if market {
+        let tif = if market || self.ioc_entries {
             TimeInForce::Ioc
         } else {
             TimeInForce::Gtc

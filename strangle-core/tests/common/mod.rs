@@ -201,6 +201,7 @@ pub async fn rig_on(
         mode: Mode::Sim,
         poll_interval: Duration::seconds(poll_secs),
         adopt: false,
+        ioc_entries: false,
     };
     let (engine, handle) = Engine::start(
         profile,
