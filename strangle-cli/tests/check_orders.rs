@@ -19,8 +19,14 @@ type Lines = HashMap<String, (String, String)>;
 
 /// Runs `check --orders` against `url`; returns its exit code and its lines.
 fn check(d: &Dir, url: &str) -> (Option<i32>, Lines, String) {
+    check_with(d, url, &[])
+}
+
+/// [`check`] with more environment variables.
+fn check_with(d: &Dir, url: &str, env: &[(&str, &str)]) -> (Option<i32>, Lines, String) {
     let profile = d.write("p.toml", "name = \"preflight\"\n");
     let out = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .envs(env.iter().copied())
         .arg("--ledger")
         .arg(d.ledger())
         .args(["check", "--orders", "--env", url, "--config"])
@@ -44,6 +50,9 @@ fn check(d: &Dir, url: &str) -> (Option<i32>, Lines, String) {
                 "order cancel",
                 "order confirm",
                 "clean-up order",
+                "clean-up probes",
+                "stop order",
+                "dead-man stop",
                 "positions",
                 "fills",
                 "profile",
@@ -92,12 +101,23 @@ async fn check_orders_passes_against_a_market_that_behaves_and_leaves_nothing_op
         "order lookup",
         "order cancel",
         "order confirm",
+        "stop order",
+        "dead-man stop",
+        "clean-up probes",
         "positions",
         "fills",
         "dead-man disarm",
     ] {
         assert_eq!(tag(&lines, step, &text), "PASS", "{step}:\n{text}");
     }
+    assert!(
+        detail(&lines, "stop order").contains("state pending"),
+        "{text}"
+    );
+    assert!(
+        detail(&lines, "dead-man stop").contains("spared the untriggered stop"),
+        "{text}"
+    );
     assert!(detail(&lines, "order place").contains("post-only buy 1"));
     let c = client(&url);
     assert!(c.open_orders(&[]).await.expect("open orders").is_empty());
@@ -296,4 +316,32 @@ fn check_orders_on_production_needs_live() {
         "{err}"
     );
     assert!(out.stdout.is_empty(), "nothing was checked or sent");
+}
+
+/// A market whose dead-man switch cancels untriggered stops too: the probe says so, and fails
+/// until the operator says so as well (`STRANGLE_DEADMAN_CANCELS_STOPS=yes`).
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_measures_what_the_dead_man_switch_does_to_a_stop() {
+    let d = Dir::new("check_orders_stops");
+    let (_server, url, _) = common::sim_server_with(&["--misbehave", "cancel-stops"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(tag(&lines, "stop order", &text), "PASS");
+    assert_eq!(tag(&lines, "dead-man stop", &text), "FAIL");
+    assert!(
+        detail(&lines, "dead-man stop").contains("set STRANGLE_DEADMAN_CANCELS_STOPS=yes"),
+        "{text}"
+    );
+    let (code, lines, text) = check_with(&d, &url, &[("STRANGLE_DEADMAN_CANCELS_STOPS", "yes")]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(tag(&lines, "dead-man stop", &text), "PASS");
+    assert!(
+        detail(&lines, "dead-man stop").contains("arm no switch"),
+        "{text}"
+    );
+    assert!(client(&url)
+        .open_orders(&[])
+        .await
+        .expect("open")
+        .is_empty());
 }

@@ -3,10 +3,14 @@
 //! Arms a dead-man heartbeat of its own (so that Delta cancels the test order if this process
 //! dies), places one post-only limit buy of one contract at the lowest price Delta accepts
 //! (below the best ask, so it cannot fill), finds it by client id, cancels it by Delta's id,
-//! confirms it cancelled, reads positions and recent fills and ties every row to a product,
-//! then disarms the heartbeat. Whatever fails, and on Ctrl-C, the clean-up still runs: the
-//! order is cancelled (by id, else by client id) and looked for among the open orders, and the
-//! heartbeat is disarmed.
+//! confirms it cancelled. Then the two questions Delta's docs leave open about stop orders:
+//! whether an option takes one (a stop buy far above the market, which cannot trigger), and
+//! whether the dead-man switch cancels it (a canary limit order and the stop rest while the
+//! check's heartbeat lapses; the switch must cancel the canary, and the stop's fate is the
+//! answer). It reads positions and recent fills and ties every row to a product, then disarms
+//! the heartbeat. Whatever fails, and on Ctrl-C, the clean-up still runs: every order it
+//! placed is cancelled (by id, else by client id) and looked for among the open orders, and
+//! the heartbeat is disarmed.
 
 use std::time::Duration;
 
@@ -36,13 +40,34 @@ struct Undo {
     order_done: bool,
     /// The heartbeat may be armed.
     heartbeat: bool,
+    /// The stop probe's orders (the stop and its canary), with Delta's ids once known and
+    /// whether each is known to be gone.
+    probes: Vec<ProbeOrder>,
 }
+
+/// An order of the stop probe.
+#[derive(Debug)]
+struct ProbeOrder {
+    client_order_id: String,
+    product_id: u64,
+    order_id: Option<u64>,
+    done: bool,
+}
+
+/// How long past its TTL the check waits for the dead-man switch to fire.
+const LAPSE_WAIT: Duration = Duration::from_secs(4);
+
+/// The TTL the check's heartbeat is refreshed with before it is let lapse.
+const LAPSE_TTL: Duration = Duration::from_secs(2);
 
 /// The contract and price for the test order.
 struct Pick {
     product_id: u64,
     symbol: String,
     price: Decimal,
+    /// A trigger the contract cannot reach during the check: the price band's upper limit,
+    /// else ten times the mark (on the tick grid).
+    unreachable: Decimal,
 }
 
 /// Runs the order round trip on `underlying`'s options and adds one line per step to `r`.
@@ -202,7 +227,196 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
         ),
         Err(e) => r.add("order confirm", Outcome::Fail, e.to_string()),
     }
+    if undo.order_done {
+        stop_probe(client, &pick, undo, r).await;
+    } else {
+        for step in ["stop order", "dead-man stop"] {
+            r.add(
+                step,
+                Outcome::Skip,
+                "the order round trip did not end cleanly",
+            );
+        }
+    }
     read_back(client, u, r).await;
+}
+
+/// Places one probe order; returns its state as Delta answered, or the error.
+async fn place_probe(
+    client: &DeltaClient,
+    order: CreateOrder,
+    undo: &mut Undo,
+) -> Result<Order, String> {
+    let client_order_id = order.client_order_id.clone().unwrap_or_default();
+    let i = undo.probes.len();
+    undo.probes.push(ProbeOrder {
+        client_order_id,
+        product_id: order.product_id.unwrap_or_default(),
+        order_id: None,
+        done: false,
+    });
+    match client.place_order(&order).await {
+        Ok(o) => {
+            undo.probes[i].order_id = Some(o.id);
+            Ok(o)
+        }
+        Err(e) => {
+            undo.probes[i].done = !e.outcome_unknown();
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Whether Delta takes a stop order on an option, and whether its dead-man switch cancels
+/// one: a stop buy triggered only far above the market and a canary limit buy rest while the
+/// check's heartbeat lapses; the canary must be cancelled (the switch fired), and the stop's
+/// state answers. The heartbeat is armed again afterwards.
+async fn stop_probe(client: &DeltaClient, pick: &Pick, undo: &mut Undo, r: &mut Report) {
+    let stamp = Utc::now().timestamp_millis();
+    let stop_id = format!("strangle-check-s{stamp}");
+    let canary_id = format!("strangle-check-c{stamp}");
+    let stop = CreateOrder {
+        product_id: Some(pick.product_id),
+        size: 1,
+        side: Side::Buy,
+        order_type: OrderType::LimitOrder,
+        limit_price: Some(pick.unreachable),
+        time_in_force: Some("gtc".into()),
+        reduce_only: Some(false),
+        client_order_id: Some(stop_id.clone()),
+        stop_order_type: Some("stop_loss_order".into()),
+        stop_price: Some(pick.unreachable),
+        stop_trigger_method: Some("mark_price".into()),
+        ..Default::default()
+    };
+    match place_probe(client, stop, undo).await {
+        Ok(o) if o.state == "pending" => r.add(
+            "stop order",
+            Outcome::Pass,
+            format!(
+                "Delta takes a stop order on {}: stop buy 1 at {} (mark trigger) as {stop_id}, \
+                 state pending",
+                pick.symbol, pick.unreachable
+            ),
+        ),
+        Ok(o) => r.add(
+            "stop order",
+            Outcome::Fail,
+            format!(
+                "stop buy 1 {} at {} as {stop_id}: state {}, not pending",
+                pick.symbol, pick.unreachable, o.state
+            ),
+        ),
+        Err(e) => {
+            r.add(
+                "stop order",
+                Outcome::Fail,
+                format!(
+                    "Delta refused a stop order on {}: {e} (strangle's venue stops would be \
+                     refused too; its engines then hold new entries)",
+                    pick.symbol
+                ),
+            );
+            r.add("dead-man stop", Outcome::Skip, "no stop order to watch");
+            return;
+        }
+    }
+    let canary = CreateOrder {
+        product_id: Some(pick.product_id),
+        size: 1,
+        side: Side::Buy,
+        order_type: OrderType::LimitOrder,
+        limit_price: Some(pick.price),
+        time_in_force: Some("gtc".into()),
+        post_only: Some(true),
+        reduce_only: Some(false),
+        client_order_id: Some(canary_id.clone()),
+        ..Default::default()
+    };
+    if let Err(e) = place_probe(client, canary, undo).await {
+        r.add(
+            "dead-man stop",
+            Outcome::Fail,
+            format!("the canary order was not placed: {e}"),
+        );
+        return;
+    }
+    if let Err(e) = client.heartbeat(HEARTBEAT_ID, LAPSE_TTL).await {
+        r.add(
+            "dead-man stop",
+            Outcome::Fail,
+            format!("the heartbeat could not be set to lapse: {e}"),
+        );
+        return;
+    }
+    tokio::time::sleep(LAPSE_TTL + LAPSE_WAIT).await;
+    let state = |id: &str| {
+        let id = id.to_string();
+        async move {
+            match client.order_by_client_id(&id).await {
+                Ok(Some(o)) => o.state,
+                Ok(None) => "not found".to_string(),
+                Err(e) => format!("unreadable ({e})"),
+            }
+        }
+    };
+    let (canary_state, stop_state) = (state(&canary_id).await, state(&stop_id).await);
+    // Armed again for the rest of the check; the clean-up disarms it.
+    let _ = client
+        .heartbeat(HEARTBEAT_ID, Duration::from_secs(30))
+        .await;
+    for p in undo.probes.iter_mut() {
+        let s = if p.client_order_id == canary_id {
+            &canary_state
+        } else {
+            &stop_state
+        };
+        p.done |= s == "cancelled";
+    }
+    let configured = strangle_delta::deadman::cancels_stops_from_env().unwrap_or(false);
+    let var = strangle_delta::deadman::CANCELS_STOPS_VAR;
+    let waited = (LAPSE_TTL + LAPSE_WAIT).as_secs();
+    let (outcome, detail) = match (canary_state.as_str(), stop_state.as_str()) {
+        ("cancelled", "pending") => (
+            Outcome::Pass,
+            format!(
+                "the switch fired (the canary limit order was cancelled) and spared the \
+                 untriggered stop: venue stops survive a dead process{}",
+                if configured {
+                    format!("; {var}=yes is not needed (it arms no switch and sends IOC entries)")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        ("cancelled", "cancelled") => (
+            if configured {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            format!(
+                "the switch fired and cancelled the untriggered stop too{}",
+                if configured {
+                    format!(": {var}=yes is set, so live engines arm no switch")
+                } else {
+                    format!(
+                        ": set {var}=yes before going live, or a dead process loses its \
+                         venue stops with its orders"
+                    )
+                }
+            ),
+        ),
+        (canary, stop) => (
+            Outcome::Fail,
+            format!(
+                "no answer: {waited} s after the heartbeat's {} s TTL the canary is {canary} \
+                 and the stop {stop}",
+                LAPSE_TTL.as_secs()
+            ),
+        ),
+    };
+    r.add("dead-man stop", outcome, detail);
 }
 
 fn unfilled(o: &Order) -> bool {
@@ -274,6 +488,13 @@ async fn pick(client: &DeltaClient, u: Underlying) -> Result<Pick, String> {
         if price >= mark || ask.is_some_and(|a| price >= a) {
             continue;
         }
+        let unreachable = t
+            .price_band
+            .as_ref()
+            .and_then(|b| b.upper_limit)
+            .map_or(mark * Decimal::TEN, |u| u)
+            .max(mark * Decimal::TWO);
+        let unreachable = ((unreachable / tick).floor() * tick).max(tick);
         if best.as_ref().is_none_or(|(m, _)| mark < *m) {
             best = Some((
                 mark,
@@ -281,6 +502,7 @@ async fn pick(client: &DeltaClient, u: Underlying) -> Result<Pick, String> {
                     product_id: p.id,
                     symbol: p.symbol.clone(),
                     price,
+                    unreachable,
                 },
             ));
         }
@@ -351,6 +573,48 @@ async fn read_back(client: &DeltaClient, u: Underlying, r: &mut Report) {
 async fn clean_up(client: &DeltaClient, undo: &Undo, r: &mut Report) {
     // Whether the test order may still be open: then the heartbeat is left to fire.
     let mut left_open = false;
+    let probes: Vec<&ProbeOrder> = undo.probes.iter().filter(|p| !p.done).collect();
+    if !probes.is_empty() {
+        for p in &probes {
+            let c = CancelOrder {
+                id: p.order_id.and_then(|i| i64::try_from(i).ok()),
+                client_order_id: p.order_id.is_none().then(|| p.client_order_id.clone()),
+                product_id: Some(p.product_id),
+            };
+            let _ = client.cancel_order(&c).await;
+        }
+        match client.open_orders(&[]).await {
+            Ok(v) => {
+                let open: Vec<&str> = probes
+                    .iter()
+                    .map(|p| p.client_order_id.as_str())
+                    .filter(|id| v.iter().any(|o| o.client_order_id.as_deref() == Some(*id)))
+                    .collect();
+                if open.is_empty() {
+                    r.add(
+                        "clean-up probes",
+                        Outcome::Pass,
+                        "the stop probe's orders are not among the open orders",
+                    );
+                } else {
+                    left_open = true;
+                    r.add(
+                        "clean-up probes",
+                        Outcome::Fail,
+                        format!("still open: {}: cancel them by hand", open.join(", ")),
+                    );
+                }
+            }
+            Err(e) => {
+                left_open = true;
+                r.add(
+                    "clean-up probes",
+                    Outcome::Fail,
+                    format!("cannot list open orders to be sure the probes are gone: {e}"),
+                );
+            }
+        }
+    }
     if let (Some(coid), false) = (&undo.client_order_id, undo.order_done) {
         // Cancel again (it may never have been, or the answer was lost), then look.
         let _ = cancel(client, undo).await;

@@ -96,6 +96,9 @@ pub enum Misbehaviour {
     BarePositions,
     /// Every answer is held 300 ms (a slow link).
     Slow,
+    /// The dead-man switch cancels untriggered stop orders too (the answer Delta's docs
+    /// leave open; by default this market spares them).
+    CancelStops,
 }
 
 impl Misbehaviour {
@@ -136,6 +139,7 @@ impl Misbehaviour {
                 FaultSpec::new(Knob::MarginedLagging { on: true }),
             ],
             Self::Slow => vec![FaultSpec::new(Knob::Latency { ms: 300 })],
+            Self::CancelStops => vec![FaultSpec::new(Knob::DeadmanCancelsStops { on: true })],
         }
     }
 }

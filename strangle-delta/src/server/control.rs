@@ -93,6 +93,13 @@ pub enum Knob {
         #[serde(default = "yes")]
         on: bool,
     },
+    /// The dead-man switch cancels untriggered stop orders too (Delta does not say whether
+    /// it does).
+    DeadmanCancelsStops {
+        /// On or off.
+        #[serde(default = "yes")]
+        on: bool,
+    },
     /// Every rule removed, every knob back to normal.
     Clear,
 }
@@ -267,7 +274,7 @@ impl FaultSpec {
                 "a fault needs `fault = NAME` (rate_limit, server_error, slow_answer, \
                  drop_request, reject_order, garbled_answer, answer, latency, clock_skew, \
                  stale_quotes, drop_websockets, existing_heartbeat, position_rows, \
-                 margined_lagging, expired_by_symbol_hidden, clear)"
+                 margined_lagging, expired_by_symbol_hidden, deadman_cancels_stops, clear)"
                     .into(),
             ));
         }
@@ -396,6 +403,7 @@ impl Faults {
             }),
             Knob::MarginedLagging { on } => self.set_margined_lagging(*on),
             Knob::ExpiredBySymbolHidden { on } => self.set_expired_by_symbol_hidden(*on),
+            Knob::DeadmanCancelsStops { on } => self.set_deadman_cancels_stops(*on),
             Knob::Clear => self.clear(),
             _ => {}
         }
@@ -429,6 +437,7 @@ impl Faults {
             },
             margined_lagging: s.margined_lagging,
             expired_by_symbol_hidden: s.expired_by_symbol_hidden,
+            deadman_cancels_stops: s.deadman_cancels_stops,
             hits: s.hits,
         }
     }
@@ -453,6 +462,8 @@ pub struct FaultsView {
     pub margined_lagging: bool,
     /// Expired products are not found by symbol.
     pub expired_by_symbol_hidden: bool,
+    /// The dead-man switch cancels untriggered stops too.
+    pub deadman_cancels_stops: bool,
     /// Requests a rule has hit so far.
     pub hits: u64,
 }
@@ -687,6 +698,7 @@ mod tests {
             "position_rows:rows=id_only",
             "margined_lagging",
             "expired_by_symbol_hidden",
+            "deadman_cancels_stops",
         ] {
             f.apply(&FaultSpec::parse(s).expect("valid"));
         }
@@ -699,6 +711,7 @@ mod tests {
         assert_eq!(v.latency_ms, 150);
         assert_eq!(v.clock_skew_secs, -30);
         assert!(v.stale_quotes && v.margined_lagging && v.expired_by_symbol_hidden);
+        assert!(v.deadman_cancels_stops);
         assert_eq!(v.existing_heartbeat, HeartbeatAnswer::Refuse);
         assert_eq!(v.position_rows, Rows::IdOnly);
         f.apply(&FaultSpec::parse("clear").expect("valid"));
