@@ -17,7 +17,10 @@
 //! no client order id reaches the venue twice, every venue order is in the ledger, the ledger's
 //! fills are the venue's, the venue's positions are the ledger's open legs, every strangle is
 //! closed by its deadline or the failure is reported (an engine error or an audit event), and
-//! each closed session's PnL is the sum of its fills (the venue's cash agrees).
+//! each closed session's PnL is the sum of its fills (the venue's cash agrees). Some seeds also
+//! run the market through an open strangle's call stop, or send entries as IOC; after every
+//! segment an engine ran, each leg the venue holds short has a stop working there (or the audit
+//! trail says why not), and a closed strangle leaves no order at the venue.
 //!
 //! `STRANGLE_SCENARIOS` (default 1000) sets how many seeds run, from `STRANGLE_SCENARIO_BASE`
 //! (default 1); `STRANGLE_SCENARIO_SEED=n` replays one seed and prints its plan. A failing
@@ -42,7 +45,7 @@ use strangle_core::model::{Side, Underlying};
 use strangle_core::profile::Profile;
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_core::Execution;
+use strangle_core::{Execution, MarketData};
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;
@@ -100,6 +103,10 @@ struct Plan {
     faults: Vec<(usize, Fault)>,
     /// A crash of the engine and the start of a new one.
     restart: Option<Restart>,
+    /// At the start of this segment the call of an open strangle runs through its venue stop.
+    jump: Option<usize>,
+    /// Entry orders go out as IOC (the mode for a dead-man switch that cancels stops).
+    ioc_entries: bool,
 }
 
 /// The engine crashes at the start of segment `at`; a new one (a new process: fresh client,
@@ -210,6 +217,9 @@ fn plan(seed: u64) -> Plan {
             after_expiry: rng.random_bool(0.25),
         }
     });
+    // Drawn after the restart, so that the earlier draws of a seed stay as they were.
+    let jump = rng.random_bool(0.25).then(|| rng.random_range(1..SEGMENTS));
+    let ioc_entries = rng.random_bool(0.25);
     Plan {
         seed,
         contracts: Decimal::from(contracts),
@@ -218,6 +228,8 @@ fn plan(seed: u64) -> Plan {
         max_move,
         faults,
         restart,
+        jump,
+        ioc_entries,
     }
 }
 
@@ -240,6 +252,98 @@ struct Outcome {
     settled: bool,
     /// Restarts that failed, with why.
     start_errors: Vec<String>,
+    /// The market ran through an open strangle's call stop.
+    jumped: bool,
+    /// Segment ends at which an open leg had no venue stop and the audit trail said why.
+    unstopped_reported: usize,
+    /// Sessions closed as `venue_stop`.
+    venue_stopped: usize,
+    /// The scenario's entries were IOC.
+    ioc_entries: bool,
+}
+
+/// Pushes the call of the open strangle (if any) ten ticks past its recorded venue stop: the
+/// venue triggers the stop at once. Whether there was one to push.
+async fn run_through_stop(
+    server: &LocalServer,
+    ledger: &Arc<MemoryLedger>,
+    clock: &Arc<ManualClock>,
+) -> bool {
+    let l = ledger.contents();
+    let Some(s) = l.sessions.last().filter(|s| s.state == SessionState::Open) else {
+        return false;
+    };
+    let Some(call) = s.legs.first() else {
+        return false;
+    };
+    let Some(level) = call.stop_price else {
+        return false;
+    };
+    let quotes = server
+        .venue()
+        .quotes(std::slice::from_ref(&call.symbol))
+        .await
+        .unwrap_or_default();
+    let Some(q) = quotes.into_iter().next() else {
+        return false;
+    };
+    let mark = level + call.tick_size * Decimal::TEN;
+    server
+        .venue()
+        .push_quotes(vec![strangle_core::model::Quote {
+            timestamp: clock.now(),
+            mark,
+            bid: Some(mark - call.tick_size),
+            ask: Some(mark + call.tick_size),
+            ..q
+        }]);
+    true
+}
+
+/// After a segment the engine ran through: every leg of an open strangle that the venue holds
+/// short has a stop working at the venue, or the audit trail says why not.
+async fn stops_rest(
+    server: &LocalServer,
+    ledger: &Arc<MemoryLedger>,
+    seg: usize,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    let l = ledger.contents();
+    let Some(s) = l.sessions.last().filter(|s| s.state == SessionState::Open) else {
+        return Ok(());
+    };
+    let working = server.venue().open_orders();
+    let held = server
+        .venue()
+        .positions(Underlying::Btc)
+        .await
+        .map_err(|e| format!("venue positions: {e}"))?;
+    let short = |g: &&strangle_core::ledger::LegRecord| {
+        held.iter()
+            .any(|p| p.symbol == g.symbol && p.size < Decimal::ZERO)
+    };
+    for g in s.legs.iter().filter(short) {
+        let prefix = format!("{}-{}S", s.session_id, g.kind.letter());
+        if working
+            .iter()
+            .any(|o| o.client_order_id.starts_with(&prefix))
+        {
+            continue;
+        }
+        let said = l.events.iter().any(|e| {
+            e.session_id.as_ref() == Some(&s.session_id)
+                && (e.kind.starts_with("venue_stop_") || e.kind.contains("error"))
+        });
+        if !said {
+            return Err(format!(
+                "segment {seg}: the venue holds {} short with no stop working, and nothing said \
+                 why",
+                g.symbol
+            ));
+        }
+        outcome.unstopped_reported += 1;
+    }
+    Ok(())
 }
 
 fn profile(p: &Plan) -> Profile {
@@ -276,9 +380,13 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         mode: Mode::Sim,
         poll_interval: Span::minutes(1),
         adopt: false,
-        ioc_entries: false,
+        ioc_entries: p.ioc_entries,
     };
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        ioc_entries: p.ioc_entries,
+        ..Outcome::default()
+    };
+    let mut unstopped = None;
     let deadline = start + Span::minutes(10 * SEGMENTS as i64);
     let mut engine = None;
     for seg in 0..SEGMENTS {
@@ -309,6 +417,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                 }
                 server.faults().set_position_rows(r.rows);
             }
+        }
+        if p.jump == Some(seg) {
+            outcome.jumped = run_through_stop(&server, &ledger, &clock).await;
         }
         if engine.is_none() && (seg == 0 || p.restart.is_some_and(|r| seg >= r.at)) {
             // A start (or a restart, tried again each segment as a supervisor would) with a
@@ -346,6 +457,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                 if e.run_until(Some(until)).await.is_err() {
                     outcome.engine_error = true;
                     break;
+                }
+                if let Err(e) = stops_rest(&server, &ledger, seg, &mut outcome).await {
+                    unstopped.get_or_insert(e);
                 }
             }
             // No engine is running: the market moves on without it.
@@ -400,6 +514,15 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
         }
     }
     checked?;
+    outcome.venue_stopped = ledger
+        .contents()
+        .sessions
+        .iter()
+        .filter(|s| s.exit_reason == Some(ExitReason::VenueStop))
+        .count();
+    if let Some(e) = unstopped {
+        return Err(e);
+    }
     server.shutdown();
     Ok(outcome)
 }
@@ -649,6 +772,17 @@ async fn check(
         total += s.pnl.net;
     }
     let all_closed = l.sessions.iter().all(|s| s.state == SessionState::Closed);
+    // A closed strangle leaves no stop behind at the venue.
+    let left: Vec<String> = venue
+        .open_orders()
+        .iter()
+        .map(|o| format!("{} {:?}", o.client_order_id, o.state))
+        .collect();
+    if all_closed && !left.is_empty() {
+        return Err(format!(
+            "orders left at the venue after the last session closed: {left:?}"
+        ));
+    }
     if all_closed && positions.is_empty() && venue_fills.len() == l.fills.len() {
         let cash = venue.cash();
         if cash != Decimal::from(10_000) + total {
@@ -706,8 +840,9 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
     println!(
         "fault scenarios: {} run (seeds {base}..{}), {} faults injected, {} failed; {} sessions \
          ({} closed in time, {} reported), {} orders, {} fills, {} with partial fills, {} engine \
-         errors, {} crash restarts recovered ({} sessions settled after a restart past expiry); \
-         {:.1} s",
+         errors, {} crash restarts recovered ({} sessions settled after a restart past expiry), \
+         {} markets run through a venue stop ({} sessions closed as venue_stop), {} with IOC \
+         entries, {} open legs without a working stop reported; {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -721,6 +856,10 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         ok.iter().filter(|o| o.engine_error).count(),
         ok.iter().filter(|o| o.restarted).count(),
         ok.iter().filter(|o| o.settled).count(),
+        ok.iter().filter(|o| o.jumped).count(),
+        sum(|o| o.venue_stopped),
+        ok.iter().filter(|o| o.ioc_entries).count(),
+        sum(|o| o.unstopped_reported),
         started.elapsed().as_secs_f64()
     );
     for (seed, r) in &done {
