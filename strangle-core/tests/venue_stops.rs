@@ -17,6 +17,7 @@ use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{
     OrderRequest, OrderState, OrderType, Side, StopOrder, StopTrigger, TimeInForce, Underlying,
 };
+use strangle_core::profile::Profile;
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::SimExchange;
 use strangle_core::strategy::Phase;
@@ -260,20 +261,54 @@ fn config() -> EngineConfig {
     }
 }
 
+/// A clock at 03:55, the runaway day's venue on it, an empty ledger.
+struct Rig {
+    clock: Arc<ManualClock>,
+    venue: Arc<SimExchange>,
+    ledger: Arc<MemoryLedger>,
+}
+
+type RigEngine = Engine<Arc<SimExchange>, Arc<MemoryLedger>, Arc<ManualClock>>;
+
+impl Rig {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(at(3, 55)));
+        let venue = rig_venue(&clock);
+        Self {
+            clock,
+            venue,
+            ledger: Arc::new(MemoryLedger::new()),
+        }
+    }
+
+    /// An engine of `p` on this venue and ledger (a new process's, after a crash).
+    async fn start(&self, p: Profile) -> RigEngine {
+        let (engine, _h) = Engine::start(
+            p,
+            config(),
+            self.venue.clone(),
+            self.ledger.clone(),
+            self.clock.clone(),
+        )
+        .await
+        .expect("start");
+        engine
+    }
+
+    async fn flat(&self) -> bool {
+        self.venue
+            .positions(Underlying::Btc)
+            .await
+            .expect("positions")
+            .is_empty()
+    }
+}
+
 #[tokio::test]
 async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts() {
-    let clock = Arc::new(ManualClock::new(at(3, 55)));
-    let venue = rig_venue(&clock);
-    let ledger = Arc::new(MemoryLedger::new());
-    let (mut engine, _h) = Engine::start(
-        profile(),
-        config(),
-        venue.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await
-    .expect("start");
+    let r = Rig::new();
+    let (clock, venue, ledger) = (&r.clock, &r.venue, &r.ledger);
+    let mut engine = r.start(profile()).await;
     engine.run_until(Some(at(5, 30))).await.expect("run");
     assert_eq!(engine.strategy().phase(), Phase::Open);
     let resting: Vec<_> = venue
@@ -298,15 +333,7 @@ async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts()
     assert_eq!(pos[0].symbol.as_str(), PUT);
 
     // A new engine on the same ledger and venue: the stop's fill is booked, the put closed.
-    let (mut engine, _h) = Engine::start(
-        profile(),
-        config(),
-        venue.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await
-    .expect("restart");
+    let mut engine = r.start(profile()).await;
     engine.run_until(Some(at(6, 30))).await.expect("run");
     let l = ledger.contents();
     let s = l.sessions.last().expect("session");
@@ -327,11 +354,7 @@ async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts()
         .2
         .as_ref()
         .is_some_and(|c| c.as_str().contains("-CS")));
-    assert!(venue
-        .positions(Underlying::Btc)
-        .await
-        .expect("positions")
-        .is_empty());
+    assert!(r.flat().await);
     assert!(venue.open_orders().is_empty(), "no stop left behind");
     let cash_pnl = venue.cash() - dec!(100000);
     assert_eq!(
@@ -342,18 +365,14 @@ async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts()
 
 #[tokio::test]
 async fn a_stop_that_fires_while_the_engine_runs_ends_the_session_as_venue_stop() {
-    let clock = Arc::new(ManualClock::new(at(3, 55)));
-    let venue = rig_venue(&clock);
-    let ledger = Arc::new(MemoryLedger::new());
+    let r = Rig::new();
     let mut p = profile();
-    // The strategy's own max loss is off: only the venue stop can act.
+    // No loss limit: nothing to size a venue stop on.
     p.max_loss_pct = None;
     p.venue_stop.enabled = true;
-    let (mut engine, _h) = Engine::start(p, config(), venue.clone(), ledger.clone(), clock.clone())
-        .await
-        .expect("start");
+    let mut engine = r.start(p).await;
     engine.run_until(Some(at(6, 30))).await.expect("run");
-    let l = ledger.contents();
+    let l = r.ledger.contents();
     assert!(
         l.intents.iter().all(|i| i.purpose != OrderPurpose::Stop),
         "no loss limit, no venue stop"
@@ -361,28 +380,15 @@ async fn a_stop_that_fires_while_the_engine_runs_ends_the_session_as_venue_stop(
 
     // With a loss limit, the stop at the venue fires in the same snapshot as the strategy's
     // own max loss: the venue fills first, the strategy books it and closes the put.
-    let clock = Arc::new(ManualClock::new(at(3, 55)));
-    let venue = rig_venue(&clock);
-    let ledger = Arc::new(MemoryLedger::new());
-    let (mut engine, _h) = Engine::start(
-        profile(),
-        config(),
-        venue.clone(),
-        ledger.clone(),
-        clock.clone(),
-    )
-    .await
-    .expect("start");
+    let r = Rig::new();
+    let (venue, ledger) = (&r.venue, &r.ledger);
+    let mut engine = r.start(profile()).await;
     engine.run_until(Some(at(6, 30))).await.expect("run");
     let l = ledger.contents();
     let s = l.sessions.last().expect("session");
     assert_eq!(s.state, SessionState::Closed);
     assert_eq!(s.exit_reason, Some(ExitReason::VenueStop));
     assert!(venue.open_orders().is_empty());
-    assert!(venue
-        .positions(Underlying::Btc)
-        .await
-        .expect("positions")
-        .is_empty());
+    assert!(r.flat().await);
     assert_eq!(s.pnl.net, venue.cash() - dec!(100000));
 }

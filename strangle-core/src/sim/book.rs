@@ -339,10 +339,17 @@ impl Book {
 
     fn match_resting(&mut self, u: Underlying, t: DateTime<Utc>) {
         self.trigger_stops(u, t);
-        let mut open: Vec<(u64, ClientOrderId)> = self
+        for id in self.orders_in(u, OrderState::Open) {
+            self.cross(&id, t, false);
+        }
+    }
+
+    /// Client ids of the orders of `u`'s contracts in `state`, oldest first.
+    fn orders_in(&self, u: Underlying, state: OrderState) -> Vec<ClientOrderId> {
+        let mut v: Vec<(u64, ClientOrderId)> = self
             .orders
             .iter()
-            .filter(|(_, o)| o.status.state == OrderState::Open)
+            .filter(|(_, o)| o.status.state == state)
             .filter(|(_, o)| {
                 self.contracts
                     .get(&o.status.symbol)
@@ -350,10 +357,8 @@ impl Book {
             })
             .map(|(id, o)| (o.seq, id.clone()))
             .collect();
-        open.sort();
-        for (_, id) in open {
-            self.cross(&id, t, false);
-        }
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
     }
 
     /// The price a stop of `symbol` watches by `trigger` now.
@@ -377,22 +382,7 @@ impl Book {
     /// triggered stop works at once as the order it carries (a reduce-only one cut to the
     /// position it can still reduce, or cancelled when there is none).
     fn trigger_stops(&mut self, u: Underlying, t: DateTime<Utc>) {
-        let mut pending: Vec<(u64, ClientOrderId)> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| o.status.state == OrderState::Pending)
-            .filter(|(_, o)| {
-                self.contracts
-                    .get(&o.status.symbol)
-                    .is_some_and(|c| c.underlying == u)
-            })
-            .map(|(id, o)| (o.seq, id.clone()))
-            .collect();
-        if pending.is_empty() {
-            return;
-        }
-        pending.sort();
-        for (_, id) in pending {
+        for id in self.orders_in(u, OrderState::Pending) {
             let Some(o) = self.orders.get(&id) else {
                 continue;
             };
