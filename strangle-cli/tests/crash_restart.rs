@@ -155,6 +155,17 @@ fn hold_order(server: &LocalServer, pass: usize) {
         .add(rule(FaultKind::SlowAnswer(Duration::from_secs(20)), 1));
 }
 
+/// Gives the process 10 s to end after an interrupt, then kills it.
+async fn wait_exit(run: &mut Run) {
+    for _ in 0..200 {
+        if run.child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    run.child.kill();
+}
+
 /// Polls `f` every 50 ms, at most `n` times.
 async fn until<F: FnMut() -> bool>(what: &str, n: u32, mut f: F) -> Result<(), String> {
     for _ in 0..n {
@@ -290,13 +301,7 @@ async fn one_point(i: usize, p: Point) -> Result<String, String> {
     if !asked {
         second.child.interrupt();
     }
-    for _ in 0..200 {
-        if second.child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    second.child.kill();
+    wait_exit(&mut second).await;
     if !closed {
         return Err(format!(
             "the session was not closed after the restart ({:?})",
@@ -614,13 +619,7 @@ async fn venue_stop_while_dead(strict: bool) -> Result<(), String> {
     started(&mut second).await;
     wait_state(&db, &[SessionState::Closed], 900).await?;
     second.child.interrupt();
-    for _ in 0..200 {
-        if second.child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    second.child.kill();
+    wait_exit(&mut second).await;
     check(&server, &db).await?;
     let s = latest(&db).await.ok_or("no session")?;
     if s.exit_reason != Some(ExitReason::VenueStop) {

@@ -324,6 +324,10 @@ async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts()
         ],
         "each short leg has its stop resting at the venue"
     );
+    // The heartbeat shows them: 500 + 400 received, a 100 % loss limit.
+    let legs = engine.strategy().status(at(5, 30)).legs;
+    let stops: Vec<_> = legs.iter().map(|g| g.venue_stop).collect();
+    assert_eq!(stops, vec![Some(dec!(1800)), Some(dec!(1800))]);
     // The engine dies (nothing of it runs again); the market runs through the call's stop.
     drop(engine);
     clock.set(at(6, 5));

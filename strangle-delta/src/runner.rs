@@ -366,7 +366,16 @@ impl RunningEngine {
                 let cancels_stops = or_release!(crate::deadman::cancels_stops_from_env());
                 let client = or_release!(DeltaClient::new(env.clone(), Some(credentials)));
                 let clock = or_release!(market_clock(&client, &env).await);
-                if cancels_stops {
+                let ex = if cancels_stops {
+                    DeltaExchange::new(client)
+                } else {
+                    DeltaExchange::live(client, spec.profile.underlying)
+                };
+                let ex = Arc::new(
+                    ex.with_stream(stream_age(&spec.profile))
+                        .with_market_clock(clock.clone()),
+                );
+                let (config, ends) = if cancels_stops {
                     // A switch that would take the legs' stops with it is not armed; entries
                     // never rest instead, so nothing it would have cancelled is ever working.
                     tracing::warn!(
@@ -374,50 +383,34 @@ impl RunningEngine {
                          stops); entry orders go out as IOC",
                         crate::deadman::CANCELS_STOPS_VAR
                     );
-                    let ex = DeltaExchange::new(client)
-                        .with_stream(stream_age(&spec.profile))
-                        .with_market_clock(clock.clone());
                     let config = EngineConfig {
                         ioc_entries: true,
                         ..config
                     };
-                    return Self::spawn(
-                        spec.profile,
-                        config,
-                        ex,
-                        ledger,
-                        clock,
-                        None,
-                        Ends::default(),
-                        hold,
-                    )
-                    .await;
-                }
-                let ex = Arc::new(
-                    DeltaExchange::live(client, spec.profile.underlying)
-                        .with_stream(stream_age(&spec.profile))
-                        .with_market_clock(clock.clone()),
-                );
-                // Arm the dead-man switch before anything else: this proves the credentials
-                // (a wrong key fails the start, with nothing running) and protects the
-                // account from the first step on. A switch that cannot be confirmed for any
-                // other reason does not stop the start: an open strangle after a crash must
-                // still be managed. The engine then holds new entries (exits only) until a
-                // refresh proves the switch armed.
-                if let Err(e) = ex.keepalive().await {
-                    if e.exchange_kind() == Some(ExchangeErrorKind::Auth) {
-                        hold.end().await;
-                        return Err(e.into());
+                    (config, Ends::default())
+                } else {
+                    // Arm the dead-man switch before anything else: this proves the
+                    // credentials (a wrong key fails the start, with nothing running) and
+                    // protects the account from the first step on. A switch that cannot be
+                    // confirmed for any other reason does not stop the start: an open strangle
+                    // after a crash must still be managed. The engine then holds new entries
+                    // (exits only) until a refresh proves the switch armed.
+                    if let Err(e) = ex.keepalive().await {
+                        if e.exchange_kind() == Some(ExchangeErrorKind::Auth) {
+                            hold.end().await;
+                            return Err(e.into());
+                        }
+                        tracing::error!(
+                            error = %e,
+                            "the dead-man switch is not armed: starting with exits only, no new entries"
+                        );
                     }
-                    tracing::error!(
-                        error = %e,
-                        "the dead-man switch is not armed: starting with exits only, no new entries"
-                    );
-                }
-                let ends = Ends {
-                    #[cfg(feature = "server")]
-                    server: None,
-                    deadman: Some(ex.clone()),
+                    let ends = Ends {
+                        #[cfg(feature = "server")]
+                        server: None,
+                        deadman: Some(ex.clone()),
+                    };
+                    (config, ends)
                 };
                 Self::spawn(spec.profile, config, ex, ledger, clock, None, ends, hold).await
             }

@@ -132,19 +132,7 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
     let coid = format!("strangle-check-{}", Utc::now().timestamp_millis());
     undo.client_order_id = Some(coid.clone());
     undo.product_id = Some(pick.product_id);
-    let order = CreateOrder {
-        product_id: Some(pick.product_id),
-        product_symbol: None,
-        size: 1,
-        side: Side::Buy,
-        order_type: OrderType::LimitOrder,
-        limit_price: Some(pick.price),
-        time_in_force: Some("gtc".into()),
-        post_only: Some(true),
-        reduce_only: Some(false),
-        client_order_id: Some(coid.clone()),
-        ..Default::default()
-    };
+    let order = resting_buy(&pick, &coid);
     match client.place_order(&order).await {
         Ok(o) => {
             undo.order_id = Some(o.id);
@@ -321,19 +309,7 @@ async fn stop_probe(client: &DeltaClient, pick: &Pick, undo: &mut Undo, r: &mut 
             return;
         }
     }
-    let canary = CreateOrder {
-        product_id: Some(pick.product_id),
-        size: 1,
-        side: Side::Buy,
-        order_type: OrderType::LimitOrder,
-        limit_price: Some(pick.price),
-        time_in_force: Some("gtc".into()),
-        post_only: Some(true),
-        reduce_only: Some(false),
-        client_order_id: Some(canary_id.clone()),
-        ..Default::default()
-    };
-    if let Err(e) = place_probe(client, canary, undo).await {
+    if let Err(e) = place_probe(client, resting_buy(pick, &canary_id), undo).await {
         r.add(
             "dead-man stop",
             Outcome::Fail,
@@ -417,6 +393,22 @@ async fn stop_probe(client: &DeltaClient, pick: &Pick, undo: &mut Undo, r: &mut 
         ),
     };
     r.add("dead-man stop", outcome, detail);
+}
+
+/// A post-only buy of one contract of `pick` at its resting price: it cannot fill.
+fn resting_buy(pick: &Pick, client_order_id: &str) -> CreateOrder {
+    CreateOrder {
+        product_id: Some(pick.product_id),
+        size: 1,
+        side: Side::Buy,
+        order_type: OrderType::LimitOrder,
+        limit_price: Some(pick.price),
+        time_in_force: Some("gtc".into()),
+        post_only: Some(true),
+        reduce_only: Some(false),
+        client_order_id: Some(client_order_id.to_string()),
+        ..Default::default()
+    }
 }
 
 fn unfilled(o: &Order) -> bool {

@@ -187,14 +187,7 @@ impl Strategy {
         l.orders.insert(client_order_id.clone(), i);
         let previous = l.work[i].stop.take().map(Box::new);
         l.work[i].stop = Some(StopWork {
-            work: Work {
-                client_order_id,
-                product_id: g.product_id,
-                sent_at: now,
-                cancel_sent_at: None,
-                cancels: 0,
-                stuck: false,
-            },
+            work: Work::sent(client_order_id, g.product_id, now),
             stop_price: Some(level),
             size,
             resting: false,
@@ -444,6 +437,12 @@ impl Strategy {
             _ if first => self.audit(now, VENUE_STOP, detail, out),
             _ => {}
         }
+    }
+
+    /// The trigger of leg `i`'s venue stop, once the venue shows it resting.
+    pub(super) fn resting_stop(&self, i: usize) -> Option<Decimal> {
+        let s = self.live.as_ref()?.work.get(i)?.stop.as_ref()?;
+        s.resting.then_some(s.stop_price).flatten()
     }
 
     /// Whether every venue stop of the session has ended (the session may close).

@@ -179,6 +179,20 @@ struct Work {
     stuck: bool,
 }
 
+impl Work {
+    /// An order just sent, no cancel asked yet.
+    fn sent(client_order_id: ClientOrderId, product_id: u64, at: DateTime<Utc>) -> Self {
+        Self {
+            client_order_id,
+            product_id,
+            sent_at: at,
+            cancel_sent_at: None,
+            cancels: 0,
+            stuck: false,
+        }
+    }
+}
+
 /// Why no new strangle may be entered: each cause is set and cleared by what found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HoldCause {
@@ -383,14 +397,7 @@ impl Strategy {
                 );
                 live.orders.insert(id.clone(), i);
                 live.work[i].stop = Some(guard::StopWork {
-                    work: Work {
-                        client_order_id: id,
-                        product_id: g.product_id,
-                        sent_at: live.rec.opened_at,
-                        cancel_sent_at: None,
-                        cancels: 0,
-                        stuck: false,
-                    },
+                    work: Work::sent(id, g.product_id, live.rec.opened_at),
                     stop_price: g.stop_price,
                     size: g.book.open(),
                     resting: false,

@@ -477,14 +477,7 @@ impl Strategy {
             stop: None,
         };
         l.orders.insert(client_order_id.clone(), i);
-        l.work[i].working = Some(Work {
-            client_order_id,
-            product_id: g.product_id,
-            sent_at: now,
-            cancel_sent_at: None,
-            cancels: 0,
-            stuck: false,
-        });
+        l.work[i].working = Some(Work::sent(client_order_id, g.product_id, now));
         l.work[i].waiting_since = None;
         let intent = OrderIntent {
             session_id: l.rec.session_id.clone(),

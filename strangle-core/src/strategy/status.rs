@@ -34,6 +34,9 @@ pub struct LegStatus {
     pub pnl: Decimal,
     /// Strike distance from spot in % of spot (positive = out of the money).
     pub distance_pct: Option<Decimal>,
+    /// Trigger price of the leg's stop resting at the venue (`None`: none is known to rest).
+    #[serde(default)]
+    pub venue_stop: Option<Decimal>,
 }
 
 /// A snapshot of the engine's state for heartbeats, status lines and dashboards.
@@ -119,7 +122,8 @@ impl Strategy {
             .map(|r| {
                 r.legs
                     .iter()
-                    .map(|g| {
+                    .enumerate()
+                    .map(|(i, g)| {
                         let distance_pct = spot.filter(|s| !s.is_zero()).map(|s| {
                             let d = match g.kind {
                                 OptionKind::Call => g.strike - s,
@@ -137,6 +141,7 @@ impl Strategy {
                             mark: g.mark,
                             pnl: g.pnl_at_mark().net,
                             distance_pct,
+                            venue_stop: self.resting_stop(i),
                         }
                     })
                     .collect()

@@ -486,13 +486,14 @@ async function pollLive() {
     card("Max profit / drawdown seen", s && s.max_profit_pct !== null ? `${money(s.max_profit_pct, 1)} % / ${money(s.max_drawdown_pct, 1)} %` : "–"));
   const legs = s && s.legs && s.legs.length
     ? el("table", { class: "list", id: "legs" },
-      el("thead", {}, el("tr", {}, ["Leg", "Symbol", "Strike", "Δ at entry", "Open", "Entry", "Mark", "PnL USD", "From spot"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ["Leg", "Symbol", "Strike", "Δ at entry", "Open", "Entry", "Mark", "PnL USD", "From spot", "Venue stop"].map((h) => el("th", { text: h })))),
       el("tbody", {}, s.legs.map((g) => el("tr", {},
         el("td", { text: g.kind }), el("td", { text: g.symbol }), el("td", { class: "num", text: g.strike }),
         el("td", { class: "num", text: g.entry_delta === null ? "–" : g.entry_delta.toFixed(3) }),
         el("td", { class: "num", text: g.open }), el("td", { class: "num", text: money(g.entry_price) }),
         el("td", { class: "num", text: money(g.mark) }), el("td", { class: "num" }, signed(g.pnl, 4)),
-        el("td", { class: "num", text: g.distance_pct === null ? "–" : money(g.distance_pct, 2) + " %" })))))
+        el("td", { class: "num", text: g.distance_pct === null ? "–" : money(g.distance_pct, 2) + " %" }),
+        el("td", { class: "num", title: "reduce-only stop resting at the venue", text: g.venue_stop === null || g.venue_stop === undefined ? "–" : money(g.venue_stop) })))))
     : el("p", { class: "hint", text: "No open strangle." });
   const notes = el("div", {},
     s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",
