@@ -276,6 +276,18 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         t.contains("C-BTC") && t.contains("P-BTC")
     })
     .await;
+    // Each leg's stop resting at the venue has a column (a price once the venue shows it).
+    wait_text(&c, "#legs", "the venue stops", |t| {
+        t.contains("Venue stop") && t.lines().filter(|l| l.contains("-BTC-")).count() == 2
+    })
+    .await;
+    c.execute("document.getElementById('legs').scrollIntoView()", vec![])
+        .await
+        .expect("scroll to the legs");
+    shot(&c, "live-legs").await;
+    c.execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .expect("scroll back");
     // The simulated market is read over its REST API: the page says where quotes come from.
     wait_text(&c, "#quote-source", "the quote source", |t| {
         t == "Quotes from rest"
