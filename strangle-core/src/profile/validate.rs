@@ -82,6 +82,22 @@ impl Profile {
                  strangle out (mark, the default, ignores the spread)",
             ));
         }
+        // Without a stop at the venue nothing caps the loss while strangle is down.
+        if !self.venue_stop.enabled {
+            w.push(Warning::new(
+                "venue_stop.enabled",
+                WarningKind::NoVenueStop,
+                "false: no stop rests at the venue, so nothing caps the loss of an open \
+                 strangle while strangle is down",
+            ));
+        } else if self.max_loss_pct.is_none() {
+            w.push(Warning::new(
+                "max_loss_pct",
+                WarningKind::NoVenueStop,
+                "off: with no loss limit no venue stop can be sized, so nothing caps the loss \
+                 of an open strangle while strangle is down",
+            ));
+        }
         for (field, v) in pcts {
             if v > Decimal::ZERO && v < Decimal::ONE {
                 let as_pct = v * Decimal::ONE_HUNDRED;
@@ -437,6 +453,30 @@ mod tests {
             lock_pct: Decimal::ZERO,
         }];
         assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_profile_without_a_venue_stop_says_so() {
+        let mut p = Profile::named("a");
+        assert!(p.warnings().is_empty());
+        p.max_loss_pct = None;
+        let w: Vec<_> = p
+            .warnings()
+            .into_iter()
+            .map(|w| (w.field, w.kind))
+            .collect();
+        assert_eq!(w, [("max_loss_pct".to_string(), WarningKind::NoVenueStop)]);
+        p.max_loss_pct = Some(Decimal::from(80));
+        p.venue_stop.enabled = false;
+        let w: Vec<_> = p
+            .warnings()
+            .into_iter()
+            .map(|w| (w.field, w.kind))
+            .collect();
+        assert_eq!(
+            w,
+            [("venue_stop.enabled".to_string(), WarningKind::NoVenueStop)]
+        );
     }
 
     #[test]

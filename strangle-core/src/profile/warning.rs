@@ -25,6 +25,8 @@ pub enum WarningKind {
     LossWithinCost,
     /// A threshold below what the two capped fees alone can cost (no prices at hand).
     WithinCappedFees,
+    /// No stop rests at the venue: nothing caps the loss while strangle is down.
+    NoVenueStop,
 }
 
 /// One warning about a profile, naming its field.
