@@ -123,6 +123,18 @@ impl LegRecord {
         self.book.pnl(mark, self.contract_size)
     }
 
+    /// Counts one more order of `purpose` for the leg and returns its attempt number (the
+    /// counter is written with the session before the order is sent).
+    pub fn next_attempt(&mut self, purpose: OrderPurpose) -> u32 {
+        let n = match purpose {
+            OrderPurpose::Entry => &mut self.entry_attempts,
+            OrderPurpose::Exit => &mut self.exit_attempts,
+            OrderPurpose::Stop => &mut self.stop_attempts,
+        };
+        *n += 1;
+        *n
+    }
+
     /// The leg's product, by id and symbol.
     pub fn product(&self) -> crate::model::ProductRef {
         crate::model::ProductRef {

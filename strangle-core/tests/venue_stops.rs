@@ -61,6 +61,19 @@ fn sell(id: &str, size: i64) -> OrderRequest {
     }
 }
 
+/// The venue's view of order `id`.
+async fn read(v: &SimExchange, id: &str) -> strangle_core::model::OrderStatus {
+    v.order(&coid(id)).await.expect("read").expect("known")
+}
+
+/// Whether the venue holds no BTC option.
+async fn flat(v: &SimExchange) -> bool {
+    v.positions(Underlying::Btc)
+        .await
+        .expect("positions")
+        .is_empty()
+}
+
 /// A venue at 04:00 with the call quoted 500/510 (mark 505) and 10 contracts sold.
 async fn short_call() -> (Arc<ManualClock>, SimExchange) {
     let clock = Arc::new(ManualClock::new(at(4, 0)));
@@ -97,19 +110,15 @@ async fn a_stop_rests_until_the_mark_reaches_it_then_buys_back() {
     assert!(st.fills.is_empty());
     // Below the level: nothing.
     call_at(&v, at(4, 1), dec!(699), dec!(82000));
-    let st = v.order(&coid("s")).await.expect("read").expect("known");
+    let st = read(&v, "s").await;
     assert_eq!(st.state, OrderState::Pending);
     // At the level: it works as its limit order, taking the ask.
     call_at(&v, at(4, 2), dec!(700), dec!(82000));
-    let st = v.order(&coid("s")).await.expect("read").expect("known");
+    let st = read(&v, "s").await;
     assert_eq!(st.state, OrderState::Filled);
     assert_eq!(st.filled_size(), dec!(10));
     assert_eq!(st.fills[0].price, dec!(705), "the ask when it fired");
-    assert!(v
-        .positions(Underlying::Btc)
-        .await
-        .expect("positions")
-        .is_empty());
+    assert!(flat(&v).await);
 }
 
 #[tokio::test]
@@ -126,10 +135,10 @@ async fn a_stop_can_watch_the_spot_or_the_last_trade_and_can_trail() {
     .expect("placed");
     // The mark runs far past 83,000-worth of nothing: the spot has not moved.
     call_at(&v, at(4, 1), dec!(900), dec!(82500));
-    let st = v.order(&coid("spot")).await.expect("read").expect("known");
+    let st = read(&v, "spot").await;
     assert_eq!(st.state, OrderState::Pending);
     call_at(&v, at(4, 2), dec!(950), dec!(83000));
-    let st = v.order(&coid("spot")).await.expect("read").expect("known");
+    let st = read(&v, "spot").await;
     assert_eq!((st.state, st.filled_size()), (OrderState::Filled, dec!(10)));
 
     // Last traded price: the venue's own last fill in the contract (the buy-back at 955).
@@ -144,7 +153,7 @@ async fn a_stop_can_watch_the_spot_or_the_last_trade_and_can_trail() {
     .await
     .expect("placed");
     call_at(&v, at(4, 3), dec!(2000), dec!(83000));
-    let st = v.order(&coid("last")).await.expect("read").expect("known");
+    let st = read(&v, "last").await;
     assert_eq!(
         st.state,
         OrderState::Pending,
@@ -159,10 +168,10 @@ async fn a_stop_can_watch_the_spot_or_the_last_trade_and_can_trail() {
     v.place_order(&trail).await.expect("placed");
     call_at(&v, at(4, 4), dec!(1500), dec!(83000)); // level 1,600
     call_at(&v, at(4, 5), dec!(1550), dec!(83000)); // still 1,600
-    let st = v.order(&coid("trail")).await.expect("read").expect("known");
+    let st = read(&v, "trail").await;
     assert_eq!(st.state, OrderState::Pending);
     call_at(&v, at(4, 6), dec!(1600), dec!(83000));
-    let st = v.order(&coid("trail")).await.expect("read").expect("known");
+    let st = read(&v, "trail").await;
     assert_eq!((st.state, st.filled_size()), (OrderState::Filled, dec!(5)));
 }
 
@@ -176,8 +185,8 @@ async fn a_reduce_only_stop_never_opens_a_position() {
         .await
         .expect("placed");
     call_at(&v, at(4, 1), dec!(800), dec!(82000));
-    let a = v.order(&coid("a")).await.expect("read").expect("known");
-    let b = v.order(&coid("b")).await.expect("read").expect("known");
+    let a = read(&v, "a").await;
+    let b = read(&v, "b").await;
     assert_eq!((a.state, a.filled_size()), (OrderState::Filled, dec!(10)));
     assert_eq!(
         (b.state, b.filled_size()),
@@ -185,11 +194,7 @@ async fn a_reduce_only_stop_never_opens_a_position() {
         "nothing left to reduce: {:?}",
         b.reason
     );
-    assert!(v
-        .positions(Underlying::Btc)
-        .await
-        .expect("positions")
-        .is_empty());
+    assert!(flat(&v).await);
 }
 
 #[tokio::test]
@@ -296,11 +301,7 @@ impl Rig {
     }
 
     async fn flat(&self) -> bool {
-        self.venue
-            .positions(Underlying::Btc)
-            .await
-            .expect("positions")
-            .is_empty()
+        flat(&self.venue).await
     }
 }
 

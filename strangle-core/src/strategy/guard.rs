@@ -163,9 +163,8 @@ impl Strategy {
         // price then, not now.
         let offset = level * vs.limit_offset_pct / Decimal::ONE_HUNDRED;
         let limit = ceil_to_tick(level + offset, tick);
-        g.stop_attempts += 1;
+        let attempt = g.next_attempt(OrderPurpose::Stop);
         g.stop_price = Some(level);
-        let attempt = g.stop_attempts;
         let client_order_id =
             ids::client_order_id(&l.rec.session_id, g.kind, OrderPurpose::Stop, attempt);
         let request = OrderRequest {
@@ -292,7 +291,8 @@ impl Strategy {
                         // stays the leg's stop, otherwise a new one is placed.
                         lw.stop = s.and_then(|s| s.replaces.map(|b| *b));
                         let refused = status.state == OrderState::Rejected;
-                        self.stop_lost(now, i, status, refused, out);
+                        let reason = status.reason.as_deref().unwrap_or("no reason given");
+                        self.stop_lost(now, i, id, reason, refused, out);
                     } else if let Some(s) = s {
                         if let Some(old) = s.replaces {
                             if let Some(l) = self.live.as_mut() {
@@ -334,31 +334,23 @@ impl Strategy {
         let lw = &mut l.work[i];
         let s = lw.stop.take();
         lw.stop = s.and_then(|s| s.replaces.map(|b| *b));
-        lw.stop_refusals += 1;
-        let n = lw.stop_refusals;
-        let symbol = l.rec.legs[i].symbol.clone();
-        let msg =
-            format!("venue stop {id} for {symbol} failed ({n} of {MAX_STOP_REFUSALS}): {reason}");
-        self.audit(now, "venue_stop_failed", msg, out);
-        self.give_up_stop_if_refused(now, i, out);
+        self.stop_lost(now, i, id, reason, true, out);
         true
     }
 
+    /// Leg `i`'s stop `id` ended without a fill: refused (placement failed or rejected: it
+    /// counts towards giving up) or dropped by the venue. The next step places another.
     fn stop_lost(
         &mut self,
         now: DateTime<Utc>,
         i: usize,
-        status: &OrderStatus,
+        id: &ClientOrderId,
+        reason: &str,
         refused: bool,
         out: &mut Vec<Action>,
     ) {
         let Some(l) = self.live.as_mut() else { return };
         let symbol = l.rec.legs[i].symbol.clone();
-        let reason = status
-            .reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
-        let id = &status.client_order_id;
         let lw = &mut l.work[i];
         let still_open = l.rec.legs[i].book.open() > Decimal::ZERO;
         if refused {
@@ -422,19 +414,17 @@ impl Strategy {
             avg.round_dp(8),
             g.book.open()
         );
-        let first = l.venue_stopped.insert(status.client_order_id.clone());
+        // Said once per stop, however often its fills are read again.
+        if l.venue_stopped.insert(status.client_order_id.clone()) {
+            self.audit(now, VENUE_STOP, detail, out);
+        }
         match self.phase {
-            Phase::Open => {
-                self.audit(now, VENUE_STOP, detail, out);
-                self.begin_exit(now, ExitReason::VenueStop, out);
-            }
+            Phase::Open => self.begin_exit(now, ExitReason::VenueStop, out),
             Phase::Entering => {
                 if let Some(l) = self.live.as_mut() {
                     l.abort.get_or_insert(ExitReason::VenueStop);
                 }
-                self.audit(now, VENUE_STOP, detail, out);
             }
-            _ if first => self.audit(now, VENUE_STOP, detail, out),
             _ => {}
         }
     }

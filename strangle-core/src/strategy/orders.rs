@@ -448,20 +448,7 @@ impl Strategy {
     ) {
         let Some(l) = self.live.as_mut() else { return };
         let g = &mut l.rec.legs[i];
-        let attempt = match purpose {
-            OrderPurpose::Entry => {
-                g.entry_attempts += 1;
-                g.entry_attempts
-            }
-            OrderPurpose::Exit => {
-                g.exit_attempts += 1;
-                g.exit_attempts
-            }
-            OrderPurpose::Stop => {
-                g.stop_attempts += 1;
-                g.stop_attempts
-            }
-        };
+        let attempt = g.next_attempt(purpose);
         let client_order_id = ids::client_order_id(&l.rec.session_id, g.kind, purpose, attempt);
         let request = OrderRequest {
             client_order_id: client_order_id.clone(),
