@@ -66,7 +66,7 @@ struct Pick {
     symbol: String,
     price: Decimal,
     /// A trigger the contract cannot reach during the check: the price band's upper limit,
-    /// else ten times the mark (on the tick grid).
+    /// else ten times the mark, and at least twice the mark (on the tick grid).
     unreachable: Decimal,
 }
 
