@@ -34,6 +34,7 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
@@ -41,6 +42,7 @@ use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::Exchange;
 use crate::ids::ClientOrderId;
 use crate::ledger::{AuditEvent, Ledger, Mode};
+use crate::model::OrderStatus;
 use crate::profile::Profile;
 use crate::strategy::{
     Action, Command, Event, HoldCause, MarketNeed, Phase, Status, Strategy, Write,
@@ -137,6 +139,16 @@ pub struct Engine<E, L, C> {
     absent_since: std::collections::HashMap<ClientOrderId, DateTime<Utc>>,
     /// How long an order must stay unknown to the venue before it counts as absent.
     absence_confirm: Duration,
+}
+
+/// What the venue's reads say of an order its client-id lookup does not find.
+enum Absence {
+    /// Another read shows it.
+    Found(OrderStatus),
+    /// No read shows it and the position agrees: why it counts as never placed.
+    Proven(String),
+    /// Not proven: why.
+    Unproven(String),
 }
 
 /// Seconds an order must stay unknown to the venue's lookups before it counts as never
@@ -380,11 +392,50 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     /// read again; nothing is sent in its place.
     fn absence_proven(&mut self, id: &ClientOrderId, now: DateTime<Utc>) -> bool {
         let first = *self.absent_since.entry(id.clone()).or_insert(now);
-        let proven = now - first >= self.absence_confirm && first < now;
-        if proven {
-            self.absent_since.remove(id);
+        now - first >= self.absence_confirm && first < now
+    }
+
+    /// Forgets what was seen of `id`'s absence (it was found, or its absence proven).
+    fn forget_absence(&mut self, id: &ClientOrderId) {
+        self.absent_since.remove(id);
+    }
+
+    /// What the venue's other reads say of order `id`, which its client-id lookup has not
+    /// found for [`Engine::absence_confirm`]: the product's open orders and order history
+    /// ([`crate::Execution::find_order`]), then the venue's position on the order's contract, which
+    /// must be what the fills known for the leg make it (an order that filled unseen moved
+    /// it). Absence is proven only when every read agrees.
+    async fn independent_reads(&self, id: &ClientOrderId) -> Absence {
+        let Some(leg) = self.strategy.order_leg(id) else {
+            return Absence::Unproven("the order belongs to no leg of the session".into());
+        };
+        match self.exchange.find_order(id, leg.product_id).await {
+            Ok(Some(st)) => return Absence::Found(st),
+            Ok(None) => {}
+            Err(e) => return Absence::Unproven(format!("its product's orders: {e}")),
         }
-        proven
+        let underlying = self.strategy.profile().underlying;
+        let held = match self.exchange.positions(underlying).await {
+            Ok(p) => p
+                .iter()
+                .find(|p| p.symbol == leg.symbol)
+                .map_or(Decimal::ZERO, |p| -p.size),
+            Err(e) => return Absence::Unproven(format!("positions: {e}")),
+        };
+        if held != leg.book.open() {
+            return Absence::Unproven(format!(
+                "the venue holds {held} short of {}, the fills known make it {}",
+                leg.symbol,
+                leg.book.open()
+            ));
+        }
+        Absence::Proven(format!(
+            "the venue has no record of this order: not by its client id for {} s, not among \
+             its product's open orders or order history, and its position on {} is what the \
+             known fills make it",
+            self.absence_confirm.num_seconds(),
+            leg.symbol
+        ))
     }
 
     /// Makes a backtest step every poll interval even when idle, as every engine did before
@@ -479,22 +530,36 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             match polled {
                 Ok(Some(st)) => {
-                    self.absent_since.remove(&id);
+                    self.forget_absence(&id);
                     self.feed(now, Event::Order(st)).await?
                 }
                 Ok(None) if self.absence_proven(&id, now) => {
-                    let reason = format!(
-                        "the venue has no record of this order, {} s after it first said so",
-                        self.absence_confirm.num_seconds()
-                    );
-                    self.feed(
-                        now,
-                        Event::OrderFailed {
-                            client_order_id: id,
-                            reason,
-                        },
-                    )
-                    .await?;
+                    match self.independent_reads(&id).await {
+                        Absence::Found(st) => {
+                            self.forget_absence(&id);
+                            self.feed(now, Event::Order(st)).await?;
+                        }
+                        Absence::Proven(reason) => {
+                            self.forget_absence(&id);
+                            self.feed(
+                                now,
+                                Event::OrderFailed {
+                                    client_order_id: id,
+                                    reason,
+                                },
+                            )
+                            .await?;
+                        }
+                        Absence::Unproven(why) => {
+                            // Read again every step for as long as it takes; the strategy's
+                            // own deadlines (cancel, stuck order) go on meanwhile.
+                            let msg = format!(
+                                "order {id}: the venue does not find it, but its absence is \
+                                 not proven ({why}); nothing is sent in its place"
+                            );
+                            self.audit(now, "order_unresolved", msg).await?;
+                        }
+                    }
                 }
                 Ok(None) => {
                     let detail = format!(

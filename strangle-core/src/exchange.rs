@@ -45,6 +45,18 @@ pub trait Execution: Send + Sync {
     ) -> Result<OrderStatus>;
     /// Looks an order up by client id; `Ok(None)` if the venue never saw it.
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>>;
+    /// Looks for an order that [`Execution::order`] did not find, by the venue's other reads
+    /// (Delta: the open orders and the order history of `product_id`, every page): a venue
+    /// may not find a new order by its client id at once, and absence is taken as proven
+    /// only when these reads agree. `Ok(None)` when none of them shows it. A venue whose
+    /// reads are one (the simulated venue) asks [`Execution::order`] again.
+    async fn find_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        _product_id: u64,
+    ) -> Result<Option<OrderStatus>> {
+        self.order(client_order_id).await
+    }
     /// Non-flat positions in options of `underlying`.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>>;
     /// Settlement fills of expired contracts among `products` (Delta reports these as fills
@@ -106,6 +118,13 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         self.exec.order(client_order_id).await
     }
+    async fn find_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<Option<OrderStatus>> {
+        self.exec.find_order(client_order_id, product_id).await
+    }
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         self.exec.positions(underlying).await
     }
@@ -147,6 +166,13 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     }
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>> {
         (**self).order(client_order_id).await
+    }
+    async fn find_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<Option<OrderStatus>> {
+        (**self).find_order(client_order_id, product_id).await
     }
     async fn positions(&self, underlying: Underlying) -> Result<Vec<Position>> {
         (**self).positions(underlying).await

@@ -89,6 +89,8 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
         recorded.iter().map(|f| f.fill_id.clone()).collect();
     let mut books = Vec::with_capacity(s.legs.len());
     let mut venue_stopped = Vec::new();
+    // Orders the ledger meant to send that no read of the venue finds.
+    let mut unseen = Vec::new();
     let mut settled_now = false;
     for g in &s.legs {
         let mut statuses: Vec<OrderStatus> = Vec::new();
@@ -100,7 +102,14 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             for attempt in 1..=n {
                 let id = ids::client_order_id(&s.session_id, g.kind, purpose, attempt);
                 out.orders_checked += 1;
-                let Some(mut st) = exchange.order(&id).await? else {
+                // Not found by client id: the product's other reads are asked before the
+                // order is taken as never placed (a new order may not be visible yet).
+                let found = match exchange.order(&id).await? {
+                    Some(st) => Some(st),
+                    None => exchange.find_order(&id, g.product_id).await?,
+                };
+                let Some(mut st) = found else {
+                    unseen.push(id.to_string());
                     continue;
                 };
                 if purpose == OrderPurpose::Stop {
@@ -184,6 +193,13 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                 ));
             }
         }
+    }
+    if !differences.is_empty() && !unseen.is_empty() {
+        differences.push(format!(
+            "the venue finds no order {} (an order it has not made visible yet is found by \
+             starting again in a few seconds)",
+            unseen.join(", ")
+        ));
     }
     if !differences.is_empty() && !adopt {
         let msg = differences.join("; ");

@@ -103,6 +103,32 @@ impl DeltaClient {
             .await
     }
 
+    /// Every page of a list endpoint, Delta's way: `pairs` plus `after=<meta.after>` until
+    /// `meta.after` is null (or repeats: a server that returns the same cursor is not asked
+    /// forever).
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        auth: bool,
+    ) -> Result<Vec<T>, DeltaError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = pairs.to_vec();
+            if let Some(a) = after.as_deref() {
+                q.push(("after", a));
+            }
+            let env: Envelope<Vec<T>> = self.get(path, QueryString::new(q), auth).await?;
+            let next = env.meta.as_ref().and_then(|m| m.after.clone());
+            out.extend(env.result.unwrap_or_default());
+            match next {
+                Some(n) if Some(&n) != after.as_ref() => after = Some(n),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// The server's clock (`GET /v2/settings` → `server_time`, µs), when it publishes one.
     pub async fn server_time(&self) -> Result<Option<DateTime<Utc>>, DeltaError> {
         let env: Envelope<serde_json::Value> = self
@@ -157,27 +183,12 @@ impl DeltaClient {
     }
 
     async fn option_products_in(&self, states: &str) -> Result<Vec<Product>, DeltaError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut pairs = vec![
-                ("contract_types", "call_options,put_options"),
-                ("states", states),
-                ("page_size", "500"),
-            ];
-            if let Some(a) = after.as_deref() {
-                pairs.push(("after", a));
-            }
-            let env: Envelope<Vec<Product>> = self
-                .get("/v2/products", QueryString::new(pairs), false)
-                .await?;
-            let next = env.meta.as_ref().and_then(|m| m.after.clone());
-            out.extend(env.result.unwrap_or_default());
-            match next {
-                Some(n) if Some(&n) != after.as_ref() => after = Some(n),
-                _ => return Ok(out),
-            }
-        }
+        let pairs = [
+            ("contract_types", "call_options,put_options"),
+            ("states", states),
+            ("page_size", "500"),
+        ];
+        self.get_all("/v2/products", &pairs, false).await
     }
 
     /// One product by symbol.
@@ -399,22 +410,33 @@ impl DeltaClient {
         )
     }
 
-    /// Open orders, optionally of some products (at most 10 ids).
+    /// Open orders (untriggered stops included), optionally of some products (at most 10
+    /// ids), every page.
     pub async fn open_orders(&self, product_ids: &[u64]) -> Result<Vec<Order>, DeltaError> {
-        let ids = product_ids
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut pairs = vec![("states", "open,pending")];
+        self.orders_in("/v2/orders", product_ids, "100").await
+    }
+
+    /// Closed and cancelled orders of some products (at most 10 ids), newest first, every
+    /// page.
+    pub async fn order_history(&self, product_ids: &[u64]) -> Result<Vec<Order>, DeltaError> {
+        self.orders_in("/v2/orders/history", product_ids, "50").await
+    }
+
+    async fn orders_in(
+        &self,
+        path: &str,
+        product_ids: &[u64],
+        page_size: &str,
+    ) -> Result<Vec<Order>, DeltaError> {
+        let ids = comma_list(product_ids);
+        let mut pairs = vec![("page_size", page_size)];
         if !ids.is_empty() {
-            pairs.insert(0, ("product_ids", ids.as_str()));
+            pairs.push(("product_ids", ids.as_str()));
         }
-        Ok(self
-            .get("/v2/orders", QueryString::new(pairs), true)
-            .await?
-            .result
-            .unwrap_or_default())
+        if path == "/v2/orders" {
+            pairs.push(("states", "open,pending"));
+        }
+        self.get_all(path, &pairs, true).await
     }
 
     /// Fills of some products since `start` (all pages).
@@ -423,34 +445,16 @@ impl DeltaClient {
         product_ids: &[u64],
         start: Option<DateTime<Utc>>,
     ) -> Result<Vec<Fill>, DeltaError> {
-        let ids = product_ids
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let ids = comma_list(product_ids);
         let start = start.map(|t| t.timestamp_micros().to_string());
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut pairs = vec![("page_size", "50")];
-            if !ids.is_empty() {
-                pairs.push(("product_ids", ids.as_str()));
-            }
-            if let Some(s) = start.as_deref() {
-                pairs.push(("start_time", s));
-            }
-            if let Some(a) = after.as_deref() {
-                pairs.push(("after", a));
-            }
-            let env: Envelope<Vec<Fill>> =
-                self.get("/v2/fills", QueryString::new(pairs), true).await?;
-            let next = env.meta.as_ref().and_then(|m| m.after.clone());
-            out.extend(env.result.unwrap_or_default());
-            match next {
-                Some(n) if Some(&n) != after.as_ref() => after = Some(n),
-                _ => return Ok(out),
-            }
+        let mut pairs = vec![("page_size", "50")];
+        if !ids.is_empty() {
+            pairs.push(("product_ids", ids.as_str()));
         }
+        if let Some(s) = start.as_deref() {
+            pairs.push(("start_time", s));
+        }
+        self.get_all("/v2/fills", &pairs, true).await
     }
 
     /// Positions of one underlying (`BTC`), one per product.
@@ -631,4 +635,9 @@ fn tickers_query(underlying: &str, expiry: Option<NaiveDate>) -> QueryString {
         pairs.push(("expiry_date", d));
     }
     QueryString::new(pairs)
+}
+
+/// Ids as Delta's comma list (`1,2,3`).
+fn comma_list(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }

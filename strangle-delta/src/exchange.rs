@@ -558,6 +558,32 @@ impl Execution for DeltaExchange {
         }
     }
 
+    /// The product's open orders, then its order history (every page of each), for an
+    /// order with this client id: Delta's list endpoints are reads apart from the client-id
+    /// lookup, which may not find a new order at once.
+    async fn find_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        product_id: u64,
+    ) -> Result<Option<OrderStatus>> {
+        let ours = |o: &&Order| o.client_order_id.as_deref() == Some(client_order_id.as_str());
+        let open = self.client.open_orders(&[product_id]).await?;
+        let found = match open.iter().find(ours) {
+            Some(o) => Some(o.clone()),
+            None => self
+                .client
+                .order_history(&[product_id])
+                .await?
+                .iter()
+                .find(ours)
+                .cloned(),
+        };
+        match found {
+            Some(o) => Ok(Some(self.status_of(&o, client_order_id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Every non-flat option position of `underlying`, each tied to its product (see
     /// `identify.rs`): a row that cannot be is an error naming it, never skipped.
     async fn positions(&self, underlying: Underlying) -> Result<Vec<CorePosition>> {

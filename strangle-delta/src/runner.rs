@@ -254,6 +254,26 @@ pub struct RunningEngine {
     task: JoinHandle<Result<Status, DeltaError>>,
 }
 
+/// The environment variable that sets how long an order must stay unknown to the venue's
+/// client-id lookup before its absence is checked by the other reads (whole seconds, default
+/// [`strangle_core::engine::ABSENCE_CONFIRM_SECS`]): Delta does not say how soon a new order
+/// becomes visible; `strangle check --orders` measures it on the venue.
+pub const VISIBILITY_LAG_VAR: &str = "STRANGLE_VISIBILITY_LAG_SECS";
+
+/// What [`VISIBILITY_LAG_VAR`] says: `None` when unset, an error naming the value when it is
+/// not a whole number of seconds from 1 to 300.
+pub fn visibility_lag_from_env() -> Result<Option<Duration>, DeltaError> {
+    let Ok(v) = std::env::var(VISIBILITY_LAG_VAR) else {
+        return Ok(None);
+    };
+    match v.trim().parse::<i64>() {
+        Ok(n) if (1..=300).contains(&n) => Ok(Some(Duration::seconds(n))),
+        _ => Err(DeltaError::Invalid(format!(
+            "{VISIBILITY_LAG_VAR}={v:?}: a whole number of seconds from 1 to 300"
+        ))),
+    }
+}
+
 impl RunningEngine {
     /// Takes the profile's lease on the ledger (`profile:<name>@<account>`: a second engine
     /// on the same profile and account, in this process or another, is refused with
@@ -293,6 +313,7 @@ impl RunningEngine {
                 }
             };
         }
+        let visibility_lag = or_release!(visibility_lag_from_env());
         let mode = spec.market.mode();
         let config = EngineConfig {
             mode,
@@ -339,7 +360,18 @@ impl RunningEngine {
                     server: Some(server),
                     deadman: None,
                 };
-                Self::spawn(spec.profile, config, ex, ledger, clock, until, ends, hold).await
+                Self::spawn(
+                    spec.profile,
+                    config,
+                    ex,
+                    ledger,
+                    clock,
+                    until,
+                    ends,
+                    hold,
+                    visibility_lag,
+                )
+                .await
             }
             Market::Paper { env, cash } => {
                 let client = or_release!(DeltaClient::new(env.clone(), None));
@@ -359,6 +391,7 @@ impl RunningEngine {
                     None,
                     Ends::default(),
                     hold,
+                    visibility_lag,
                 )
                 .await
             }
@@ -412,7 +445,18 @@ impl RunningEngine {
                     };
                     (config, ends)
                 };
-                Self::spawn(spec.profile, config, ex, ledger, clock, None, ends, hold).await
+                Self::spawn(
+                    spec.profile,
+                    config,
+                    ex,
+                    ledger,
+                    clock,
+                    None,
+                    ends,
+                    hold,
+                    visibility_lag,
+                )
+                .await
             }
         }
     }
@@ -427,6 +471,7 @@ impl RunningEngine {
         until: Option<DateTime<Utc>>,
         ends: Ends,
         hold: Hold<L>,
+        visibility_lag: Option<Duration>,
     ) -> Result<Self, DeltaError>
     where
         E: Exchange + Send + Sync + 'static,
@@ -440,6 +485,9 @@ impl RunningEngine {
                 return Err(e.into());
             }
         };
+        if let Some(lag) = visibility_lag {
+            engine.absence_confirm(lag);
+        }
         let task = tokio::spawn(async move {
             let res = engine.run_until(until).await;
             // The last engine on a dead-man switch disarms it when it stopped cleanly with no

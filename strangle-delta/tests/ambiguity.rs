@@ -253,3 +253,117 @@ async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
         l.events
     );
 }
+
+/// A lag of minutes, far past the engine's 5-second confirmation: the engine does not take
+/// the lookup's "not found" for absence, because the product's open orders and order history
+/// show the order; no second order goes out for the leg.
+#[tokio::test]
+async fn an_order_the_lookup_misses_for_minutes_is_found_among_its_product_s_orders() {
+    use std::sync::Arc;
+    use strangle_core::engine::{Engine, EngineConfig};
+    use strangle_core::ledger::{Mode, SessionState};
+    use strangle_core::memory::MemoryLedger;
+    use strangle_core::profile::Profile;
+
+    let (server, clock) = common::flat_market().await;
+    server.faults().set_lookup_lag(Duration::from_secs(600));
+    server.faults().add(rule(
+        "POST",
+        "/v2/orders",
+        FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        1,
+    ));
+    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
+    let ex = Arc::new(DeltaExchange::new(client));
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut profile = Profile::named("lag");
+    profile.liquidity.max_quote_age_secs = 900;
+    let cfg = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: chrono::Duration::seconds(20),
+        adopt: false,
+        ioc_entries: false,
+    };
+    let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
+        .await
+        .expect("engine");
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(5)))
+        .await
+        .expect("run");
+    let l = ledger.contents();
+    let entries: Vec<_> = server
+        .venue()
+        .requests()
+        .iter()
+        .filter(|r| !r.reduce_only)
+        .map(|r| r.client_order_id.to_string())
+        .collect();
+    assert_eq!(entries.len(), 2, "one order per leg: {entries:?} {:?}", l.events);
+    assert!(entries.iter().all(|c| c.ends_with("E1")), "{entries:?}");
+    assert_eq!(l.sessions[0].state, SessionState::Open, "{:?}", l.events);
+}
+
+/// Seed 12936 of the fault scenarios: a restart while the venue's lookup lags. Recovery asked
+/// the client-id lookup only, took "not found" for an order that had filled, and refused to
+/// trade over a position it could not explain. Now the product's open orders and order
+/// history are read too, and the fill is booked.
+#[tokio::test]
+async fn recovery_during_the_lookup_lag_finds_a_filled_order_and_books_it() {
+    use std::sync::Arc;
+    use strangle_core::engine::{Engine, EngineConfig};
+    use strangle_core::ledger::Mode;
+    use strangle_core::memory::MemoryLedger;
+    use strangle_core::profile::Profile;
+    use strangle_core::recovery::reconcile;
+    use strangle_core::Clock;
+    use strangle_delta::server::demo_credentials;
+
+    let (server, clock) = common::flat_market().await;
+    server.faults().set_lookup_lag(Duration::from_secs(600));
+    server.faults().add(rule(
+        "POST",
+        "/v2/orders",
+        FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        1,
+    ));
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut profile = Profile::named("lag");
+    profile.liquidity.max_quote_age_secs = 900;
+    let cfg = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: chrono::Duration::seconds(20),
+        adopt: false,
+        ioc_entries: false,
+    };
+    {
+        // The engine dies right after sending the entry: one order's answer was lost.
+        let ex = Arc::new(DeltaExchange::new(common::client_with(
+            &server,
+            Some(demo_credentials()),
+        )));
+        let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
+            .await
+            .expect("engine");
+        engine
+            .run_until(Some(common::t0() + chrono::Duration::seconds(1)))
+            .await
+            .expect("run");
+    }
+    let held = server
+        .venue()
+        .positions(strangle_core::model::Underlying::Btc)
+        .await
+        .expect("positions");
+    assert_eq!(held.len(), 2, "both legs filled at the venue: {held:?}");
+    let fills_before = ledger.contents().fills.len();
+    assert_eq!(fills_before, 1, "the ledger knows one leg's fill");
+    // A new process: nothing cached, the lookup still lagging.
+    let ex = DeltaExchange::new(common::client_with(&server, Some(demo_credentials())));
+    let r = reconcile(&ex, &*ledger, "lag", false, clock.now())
+        .await
+        .expect("reconciled, not refused");
+    assert_eq!(r.fills_added, 1, "{r:?}");
+    let l = ledger.contents();
+    assert!(l.sessions[0].legs.iter().all(|g| !g.book.open().is_zero()));
+}

@@ -434,6 +434,13 @@ impl Strategy {
         self.live.as_ref().map(|l| &l.rec)
     }
 
+    /// The leg of the live session that order `id` is for (its product, and the fills
+    /// booked on it so far).
+    pub fn order_leg(&self, id: &ClientOrderId) -> Option<&crate::ledger::LegRecord> {
+        let l = self.live.as_ref()?;
+        l.orders.get(id).and_then(|&i| l.rec.legs.get(i))
+    }
+
     /// Client ids of orders working at the venue, venue stops included (to poll their
     /// state).
     pub fn working_orders(&self) -> Vec<ClientOrderId> {
