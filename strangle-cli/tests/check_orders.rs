@@ -47,6 +47,8 @@ fn check_with(d: &Dir, url: &str, env: &[(&str, &str)]) -> (Option<i32>, Lines, 
                 "dead-man disarm",
                 "order place",
                 "order lookup",
+                "unknown lookup",
+                "duplicate id",
                 "order cancel",
                 "order confirm",
                 "clean-up order",
@@ -97,8 +99,10 @@ async fn check_orders_passes_against_a_market_that_behaves_and_leaves_nothing_op
     assert_eq!(code, Some(0), "{text}");
     for step in [
         "dead-man arm",
+        "unknown lookup",
         "order place",
         "order lookup",
+        "duplicate id",
         "order cancel",
         "order confirm",
         "stop order",
@@ -119,6 +123,18 @@ async fn check_orders_passes_against_a_market_that_behaves_and_leaves_nothing_op
         "{text}"
     );
     assert!(detail(&lines, "order place").contains("post-only buy 1"));
+    assert!(
+        detail(&lines, "unknown lookup").contains(r#"HTTP 404 {"success":false"#),
+        "the answer is printed as it came: {text}"
+    );
+    assert!(
+        detail(&lines, "order lookup").contains("found by client id after"),
+        "{text}"
+    );
+    assert!(
+        detail(&lines, "duplicate id").contains("duplicate_client_order_id"),
+        "{text}"
+    );
     let c = client(&url);
     assert!(c.open_orders(&[]).await.expect("open orders").is_empty());
     // The test order exists, cancelled, unfilled.
@@ -338,6 +354,28 @@ async fn check_orders_measures_what_the_dead_man_switch_does_to_a_stop() {
     assert!(
         detail(&lines, "dead-man stop").contains("arm no switch"),
         "{text}"
+    );
+    assert!(client(&url)
+        .open_orders(&[])
+        .await
+        .expect("open")
+        .is_empty());
+}
+
+/// A venue whose lookup finds a new order only after 7 s: the check waits for it, says how
+/// long it took, and names the setting that covers it (a warning: the check still passes).
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_measures_how_soon_a_new_order_is_found() {
+    let d = Dir::new("check_orders_lag");
+    let (_server, url, _) = common::sim_server_with(&["--misbehave", "lag-lookups"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(tag(&lines, "order lookup", &text), "WARN", "{text}");
+    let said = detail(&lines, "order lookup");
+    assert!(said.contains("found by client id after"), "{text}");
+    assert!(
+        said.contains("set STRANGLE_VISIBILITY_LAG_SECS to"),
+        "the setting is named: {text}"
     );
     assert!(client(&url)
         .open_orders(&[])

@@ -12,7 +12,7 @@ use strangle_core::model::Quote;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::DeltaError;
-use crate::rest::{RestClient, Retry, RetryPolicy};
+use crate::rest::{decode, RestClient, Retry, RetryPolicy};
 use crate::sign::QueryString;
 use crate::wire::{
     CancelOrder, CreateOrder, Envelope, Fill, L2Orderbook, MarginedPosition, Order, Position,
@@ -408,6 +408,34 @@ impl DeltaClient {
             )
             .await,
         )
+    }
+
+    /// The client-id lookup's answer as it came: HTTP status, the body as text, and whether
+    /// it says "no such order" in Delta's own words ([`says_order_absent`]). What
+    /// `strangle check --orders` prints for an id Delta never saw.
+    pub async fn order_lookup_answer(
+        &self,
+        client_order_id: &str,
+    ) -> Result<(u16, String, bool), DeltaError> {
+        let path = format!("/v2/orders/client_order_id/{client_order_id}");
+        let m = Method::GET.as_str().to_string();
+        self.rest
+            .call_with(
+                Method::GET,
+                &path,
+                &QueryString::default(),
+                None,
+                true,
+                Retry::Never,
+                |status, reset, bytes| {
+                    let text = String::from_utf8_lossy(bytes).into_owned();
+                    let absent = decode::<serde_json::Value>(&m, &path, status, reset, bytes)
+                        .err()
+                        .is_some_and(|e| says_order_absent(&e));
+                    Ok((status, text, absent))
+                },
+            )
+            .await
     }
 
     /// Open orders (untriggered stops included), optionally of some products (at most 10

@@ -187,7 +187,9 @@ fn plan(seed: u64) -> Plan {
                 1,
             )),
             11 => Fault::HiddenFills,
-            12 => Fault::LookupLag(Duration::from_secs(rng.random_range(1..=4))),
+            // Up to six times the engine's 5 s absence confirmation: past it, the product's
+            // order lists and the position must keep the order from being sent again.
+            12 => Fault::LookupLag(Duration::from_secs(rng.random_range(1..=30))),
             // Order lookups answered in words Delta does not use for "not found".
             _ => Fault::Rule(FaultRule::new(
                 Some("GET"),

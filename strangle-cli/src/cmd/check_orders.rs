@@ -1,9 +1,10 @@
 //! `strangle check --orders`: one round trip through the order path before money moves.
 //!
 //! Arms a dead-man heartbeat of its own (so that Delta cancels the test order if this process
-//! dies), places one post-only limit buy of one contract at the lowest price Delta accepts
-//! (below the best ask, so it cannot fill), finds it by client id, cancels it by Delta's id,
-//! confirms it cancelled. Then the two questions Delta's docs leave open about stop orders:
+//! dies), reads what the client-id lookup answers for an id Delta never saw, places one
+//! post-only limit buy of one contract at the lowest price Delta accepts (below the best ask,
+//! so it cannot fill), measures how soon it is found by client id, tries a second order with
+//! the same client id, cancels the test order by Delta's id, confirms it cancelled. Then the two questions Delta's docs leave open about stop orders:
 //! whether an option takes one (a stop buy far above the market, which cannot trigger), and
 //! whether the dead-man switch cancels it (a canary limit order and the stop rest while the
 //! check's heartbeat lapses; the switch must cancel the canary, and the stop's fate is the
@@ -103,6 +104,7 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
             for step in [
                 "order place",
                 "order lookup",
+                "duplicate id",
                 "order cancel",
                 "order confirm",
             ] {
@@ -117,12 +119,15 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
         }
     }
 
-    // 2. The order round trip.
+    // 2. What the lookup answers for an order Delta never saw (a read: nothing is placed).
+    unknown_lookup(client, r).await;
+
+    // 3. The order round trip.
     let pick = match pick(client, u).await {
         Ok(p) => p,
         Err(e) => {
             r.add("order place", Outcome::Fail, e);
-            for step in ["order lookup", "order cancel", "order confirm"] {
+            for step in ["order lookup", "duplicate id", "order cancel", "order confirm"] {
                 r.add(step, Outcome::Skip, "no test order");
             }
             read_back(client, u, r).await;
@@ -154,34 +159,15 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
             // A definite refusal leaves nothing to clean up; anything else might have placed it.
             undo.order_done = !e.outcome_unknown();
             r.add("order place", Outcome::Fail, e.to_string());
-            for step in ["order lookup", "order cancel", "order confirm"] {
+            for step in ["order lookup", "duplicate id", "order cancel", "order confirm"] {
                 r.add(step, Outcome::Skip, "the order was not placed");
             }
             read_back(client, u, r).await;
             return;
         }
     }
-    match client.order_by_client_id(&coid).await {
-        Ok(Some(o)) if Some(o.id) == undo.order_id => r.add(
-            "order lookup",
-            Outcome::Pass,
-            format!("found by client id: Delta id {}, state {}", o.id, o.state),
-        ),
-        Ok(Some(o)) => r.add(
-            "order lookup",
-            Outcome::Fail,
-            format!(
-                "client id {coid} names Delta id {}, the placement answered {:?}",
-                o.id, undo.order_id
-            ),
-        ),
-        Ok(None) => r.add(
-            "order lookup",
-            Outcome::Fail,
-            format!("Delta says it has no order {coid}"),
-        ),
-        Err(e) => r.add("order lookup", Outcome::Fail, e.to_string()),
-    }
+    visibility(client, &coid, undo.order_id, r).await;
+    duplicate_id(client, &pick, &coid, undo, r).await;
     match cancel(client, undo).await {
         Ok(o) => r.add(
             "order cancel",
@@ -329,7 +315,7 @@ async fn stop_probe(client: &DeltaClient, pick: &Pick, undo: &mut Undo, r: &mut 
     let state = |id: &str| {
         let id = id.to_string();
         async move {
-            match client.order_by_client_id(&id).await {
+            match find(client, &id, pick.product_id).await {
                 Ok(Some(o)) => o.state,
                 Ok(None) => "not found".to_string(),
                 Err(e) => format!("unreadable ({e})"),
@@ -393,6 +379,186 @@ async fn stop_probe(client: &DeltaClient, pick: &Pick, undo: &mut Undo, r: &mut 
         ),
     };
     r.add("dead-man stop", outcome, detail);
+}
+
+/// How long the check looks for its new order by client id before it calls it lost.
+const VISIBLE_WAIT: Duration = Duration::from_secs(10);
+
+/// What the client-id lookup answers for an id Delta never saw: its status and body, and
+/// whether strangle reads it as "no such order" (otherwise a lost placement could never be
+/// proven absent, and its leg would wait on it).
+async fn unknown_lookup(client: &DeltaClient, r: &mut Report) {
+    let never = format!("strangle-check-never-{}", Utc::now().timestamp_millis());
+    match client.order_lookup_answer(&never).await {
+        Ok((status, body, true)) => r.add(
+            "unknown lookup",
+            Outcome::Pass,
+            format!("{never}: HTTP {status} {}", one_line(&body)),
+        ),
+        Ok((status, body, false)) => r.add(
+            "unknown lookup",
+            Outcome::Fail,
+            format!(
+                "{never}: HTTP {status} {}: not Delta's \"not found\" as strangle reads it, so \
+                 an order whose answer is lost stays unresolved until another read finds it",
+                one_line(&body)
+            ),
+        ),
+        Err(e) => r.add("unknown lookup", Outcome::Fail, e.to_string()),
+    }
+}
+
+/// The time from the placement's answer until the client-id lookup finds the order (Delta
+/// does not say how soon it does): strangle takes an unseen order as absent only after
+/// `STRANGLE_VISIBILITY_LAG_SECS` (5 s by default) and its other reads agree.
+async fn visibility(client: &DeltaClient, coid: &str, placed_id: Option<u64>, r: &mut Report) {
+    let start = std::time::Instant::now();
+    let mut lookups = 0;
+    loop {
+        lookups += 1;
+        let answer = client.order_by_client_id(coid).await;
+        let waited = start.elapsed();
+        match answer {
+            Ok(Some(o)) if Some(o.id) == placed_id => {
+                let lag = strangle_core::engine::ABSENCE_CONFIRM_SECS;
+                let var = strangle_delta::runner::VISIBILITY_LAG_VAR;
+                let slow = waited > Duration::from_secs(u64::try_from(lag).unwrap_or(5));
+                r.add(
+                    "order lookup",
+                    if slow { Outcome::Warn } else { Outcome::Pass },
+                    format!(
+                        "found by client id after {} ms ({lookups} lookups): Delta id {}, \
+                         state {}{}",
+                        waited.as_millis(),
+                        o.id,
+                        o.state,
+                        if slow {
+                            format!(
+                                "; longer than strangle's {lag} s visibility lag: set {var} to \
+                                 {} or more",
+                                waited.as_secs() + 1
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+                return;
+            }
+            Ok(Some(o)) => {
+                r.add(
+                    "order lookup",
+                    Outcome::Fail,
+                    format!(
+                        "client id {coid} names Delta id {}, the placement answered {placed_id:?}",
+                        o.id
+                    ),
+                );
+                return;
+            }
+            Ok(None) if waited < VISIBLE_WAIT => {}
+            Ok(None) => {
+                r.add(
+                    "order lookup",
+                    Outcome::Fail,
+                    format!(
+                        "Delta says it has no order {coid} ({lookups} lookups over {} s)",
+                        waited.as_secs()
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                r.add("order lookup", Outcome::Fail, e.to_string());
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What a second order with the client id of one still open gets. strangle never reuses a
+/// client id (each attempt has its own); the answer says whether the venue would stop a
+/// program that did. An accepted duplicate is cancelled at once (and by the clean-up).
+async fn duplicate_id(
+    client: &DeltaClient,
+    pick: &Pick,
+    coid: &str,
+    undo: &mut Undo,
+    r: &mut Report,
+) {
+    match place_probe(client, resting_buy(pick, coid), undo).await {
+        Err(e) => {
+            let answered = undo.probes.last().is_some_and(|p| p.done);
+            r.add(
+                "duplicate id",
+                if answered {
+                    Outcome::Pass
+                } else {
+                    Outcome::Warn
+                },
+                if answered {
+                    format!("a second order as {coid} is refused: {e}")
+                } else {
+                    format!(
+                        "a second order as {coid}: no clear answer ({e}); the clean-up cancels \
+                         whatever it left"
+                    )
+                },
+            );
+        }
+        Ok(o) => {
+            let c = CancelOrder {
+                id: i64::try_from(o.id).ok(),
+                client_order_id: None,
+                product_id: Some(pick.product_id),
+            };
+            if let Ok(done) = client.cancel_order(&c).await {
+                if let Some(p) = undo.probes.last_mut() {
+                    p.done = done.state == "cancelled";
+                }
+            }
+            r.add(
+                "duplicate id",
+                Outcome::Warn,
+                format!(
+                    "a second order as {coid} was accepted (Delta id {}, state {}): Delta does \
+                     not refuse a reused client id; strangle never reuses one",
+                    o.id, o.state
+                ),
+            );
+        }
+    }
+}
+
+/// An order by client id, else among its product's open orders and order history (a venue
+/// whose lookup lags shows it there first).
+async fn find(
+    client: &DeltaClient,
+    coid: &str,
+    product_id: u64,
+) -> Result<Option<Order>, strangle_delta::DeltaError> {
+    if let Some(o) = client.order_by_client_id(coid).await? {
+        return Ok(Some(o));
+    }
+    let ours = |o: &Order| o.client_order_id.as_deref() == Some(coid);
+    if let Some(o) = client.open_orders(&[product_id]).await?.into_iter().find(ours) {
+        return Ok(Some(o));
+    }
+    Ok(client
+        .order_history(&[product_id])
+        .await?
+        .into_iter()
+        .find(ours))
+}
+
+/// A body on one line, at most 200 characters.
+fn one_line(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
 }
 
 /// A post-only buy of one contract of `pick` at its resting price: it cannot fill.

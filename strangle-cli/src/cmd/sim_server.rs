@@ -99,6 +99,9 @@ pub enum Misbehaviour {
     /// The dead-man switch cancels untriggered stop orders too (the answer Delta's docs
     /// leave open; by default this market spares them).
     CancelStops,
+    /// A new order is found by its client id only 7 market seconds after it is taken
+    /// (longer than strangle's default visibility lag).
+    LagLookups,
 }
 
 impl Misbehaviour {
@@ -140,6 +143,7 @@ impl Misbehaviour {
             ],
             Self::Slow => vec![FaultSpec::new(Knob::Latency { ms: 300 })],
             Self::CancelStops => vec![FaultSpec::new(Knob::DeadmanCancelsStops { on: true })],
+            Self::LagLookups => vec![FaultSpec::new(Knob::LookupLag { ms: 7000 })],
         }
     }
 }

@@ -100,6 +100,13 @@ pub enum Knob {
         #[serde(default = "yes")]
         on: bool,
     },
+    /// The client-id lookup finds a new order only this long (market time) after the venue
+    /// took it; the product's order lists show it at once (Delta does not say how soon its
+    /// lookup does).
+    LookupLag {
+        /// Milliseconds.
+        ms: u64,
+    },
     /// Every rule removed, every knob back to normal.
     Clear,
 }
@@ -274,7 +281,8 @@ impl FaultSpec {
                 "a fault needs `fault = NAME` (rate_limit, server_error, slow_answer, \
                  drop_request, reject_order, garbled_answer, answer, latency, clock_skew, \
                  stale_quotes, drop_websockets, existing_heartbeat, position_rows, \
-                 margined_lagging, expired_by_symbol_hidden, deadman_cancels_stops, clear)"
+                 margined_lagging, expired_by_symbol_hidden, deadman_cancels_stops, lookup_lag, \
+                 clear)"
                     .into(),
             ));
         }
@@ -404,6 +412,7 @@ impl Faults {
             Knob::MarginedLagging { on } => self.set_margined_lagging(*on),
             Knob::ExpiredBySymbolHidden { on } => self.set_expired_by_symbol_hidden(*on),
             Knob::DeadmanCancelsStops { on } => self.set_deadman_cancels_stops(*on),
+            Knob::LookupLag { ms } => self.set_lookup_lag(Duration::from_millis(*ms)),
             Knob::Clear => self.clear(),
             _ => {}
         }
@@ -438,6 +447,7 @@ impl Faults {
             margined_lagging: s.margined_lagging,
             expired_by_symbol_hidden: s.expired_by_symbol_hidden,
             deadman_cancels_stops: s.deadman_cancels_stops,
+            lookup_lag_ms: millis(s.lookup_lag),
             hits: s.hits,
         }
     }
@@ -464,6 +474,8 @@ pub struct FaultsView {
     pub expired_by_symbol_hidden: bool,
     /// The dead-man switch cancels untriggered stops too.
     pub deadman_cancels_stops: bool,
+    /// How long the client-id lookup takes to find a new order.
+    pub lookup_lag_ms: u64,
     /// Requests a rule has hit so far.
     pub hits: u64,
 }
@@ -699,6 +711,7 @@ mod tests {
             "margined_lagging",
             "expired_by_symbol_hidden",
             "deadman_cancels_stops",
+            "lookup_lag:ms=3000",
         ] {
             f.apply(&FaultSpec::parse(s).expect("valid"));
         }
@@ -712,6 +725,7 @@ mod tests {
         assert_eq!(v.clock_skew_secs, -30);
         assert!(v.stale_quotes && v.margined_lagging && v.expired_by_symbol_hidden);
         assert!(v.deadman_cancels_stops);
+        assert_eq!(v.lookup_lag_ms, 3000);
         assert_eq!(v.existing_heartbeat, HeartbeatAnswer::Refuse);
         assert_eq!(v.position_rows, Rows::IdOnly);
         f.apply(&FaultSpec::parse("clear").expect("valid"));
