@@ -338,6 +338,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     pub fn status(&self) -> Status {
         let mut s = self.strategy.status(self.clock.now());
         s.quote_source = self.exchange.quote_source();
+        s.rate_budget_left = self.exchange.rate_budget_left();
         if s.last_error.is_none() {
             s.last_error = self.last_error.clone();
         }

@@ -67,6 +67,11 @@ pub trait Execution: Send + Sync {
     async fn keepalive(&self) -> Result<()> {
         Ok(())
     }
+    /// Request units left in the venue's current rate-limit window for this account, for
+    /// the heartbeat; `None` for venues without a limit.
+    fn rate_budget_left(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// A venue: Delta Exchange live or paper (in `strangle-delta`), or the simulated venue
@@ -134,6 +139,9 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn keepalive(&self) -> Result<()> {
         self.exec.keepalive().await
     }
+    fn rate_budget_left(&self) -> Option<u32> {
+        self.exec.rate_budget_left()
+    }
 }
 
 #[async_trait]
@@ -182,5 +190,8 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     }
     async fn keepalive(&self) -> Result<()> {
         (**self).keepalive().await
+    }
+    fn rate_budget_left(&self) -> Option<u32> {
+        (**self).rate_budget_left()
     }
 }

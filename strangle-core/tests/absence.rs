@@ -145,7 +145,10 @@ async fn an_unseen_order_that_filled_is_never_sent_again() {
     // For two minutes no read finds the call's order, which filled at once: the position says
     // the leg is short, so its absence is never proven and nothing is sent in its place.
     r.engine.run_until(Some(at(4, 2))).await.expect("entry");
-    assert_eq!(call_entries(&r.venue), vec![format!("{}-CE1", session_id(&r))]);
+    assert_eq!(
+        call_entries(&r.venue),
+        vec![format!("{}-CE1", session_id(&r))]
+    );
     let l = r.ledger.contents();
     assert!(
         l.events
@@ -191,10 +194,7 @@ async fn an_order_no_read_shows_and_that_moved_nothing_is_sent_again() {
     );
     let l = r.ledger.contents();
     assert_eq!(l.sessions[0].state, SessionState::Open, "{:?}", l.events);
-    assert!(l
-        .events
-        .iter()
-        .all(|e| e.kind != "order_unresolved"));
+    assert!(l.events.iter().all(|e| e.kind != "order_unresolved"));
 }
 
 #[tokio::test]
@@ -222,7 +222,11 @@ async fn an_order_whose_absence_is_never_proven_is_never_replaced() {
     assert!(l.events.iter().any(|e| e.kind == "repeated"
         && e.detail.starts_with("order_unresolved")
         && e.detail.contains("in all")));
-    assert_ne!(l.sessions[0].state, SessionState::Closed, "the order is still followed");
+    assert_ne!(
+        l.sessions[0].state,
+        SessionState::Closed,
+        "the order is still followed"
+    );
     let put_held = r
         .venue
         .positions(Underlying::Btc)

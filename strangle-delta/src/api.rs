@@ -447,7 +447,8 @@ impl DeltaClient {
     /// Closed and cancelled orders of some products (at most 10 ids), newest first, every
     /// page.
     pub async fn order_history(&self, product_ids: &[u64]) -> Result<Vec<Order>, DeltaError> {
-        self.orders_in("/v2/orders/history", product_ids, "50").await
+        self.orders_in("/v2/orders/history", product_ids, "50")
+            .await
     }
 
     async fn orders_in(

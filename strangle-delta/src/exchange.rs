@@ -634,6 +634,10 @@ impl Execution for DeltaExchange {
             .collect())
     }
 
+    fn rate_budget_left(&self) -> Option<u32> {
+        self.client.rest().limiter().left()
+    }
+
     async fn keepalive(&self) -> Result<()> {
         match &self.deadman {
             Some(d) => Ok(d.keepalive(&self.client).await?),

@@ -2,7 +2,15 @@
 //! a weight. The budget is taken before a request is signed (so waiting never expires a
 //! signature), and a 429 blocks every caller until the reset time Delta gives in
 //! `X-RATE-LIMIT-RESET`.
+//!
+//! Delta counts per user, so every client of a process that uses one API key on one host
+//! shares one budget ([`RateLimiter::shared`]). The requests that protect a position (the
+//! dead-man heartbeat, cancels, reduce-only orders) go first: routine requests (quotes,
+//! products, order reads, entries) stop at [`PROTECTIVE_RESERVE_PCT`] % short of the
+//! budget, and that last part is left to the protective ones.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -34,6 +42,38 @@ pub fn weight(method: &str, path: &str) -> u32 {
         return 3;
     }
     1
+}
+
+/// Which requests go first when the budget runs low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Keeps a position protected: the dead-man heartbeat, cancels, reduce-only orders.
+    Protective,
+    /// Everything else.
+    Routine,
+}
+
+/// Share of each window that only [`Priority::Protective`] requests may use.
+pub const PROTECTIVE_RESERVE_PCT: u32 = 20;
+
+/// The priority of a request: `body` is the JSON sent, if any (a reduce-only order is
+/// protective, an entry is not).
+pub fn priority(method: &str, path: &str, body: Option<&str>) -> Priority {
+    let p = path.trim_end_matches('/');
+    let protective = p.starts_with("/v2/heartbeat")
+        || p == "/v2/orders/cancel_after"
+        || (method == "DELETE" && p.starts_with("/v2/orders"))
+        || (method == "POST"
+            && p == "/v2/orders"
+            && body
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .and_then(|v| v.get("reduce_only").and_then(serde_json::Value::as_bool))
+                .unwrap_or(false));
+    if protective {
+        Priority::Protective
+    } else {
+        Priority::Routine
+    }
 }
 
 #[derive(Debug)]
@@ -76,9 +116,37 @@ impl RateLimiter {
         Self::new(u32::MAX, Duration::from_secs(300))
     }
 
-    /// Waits until `weight` units are available, then takes them.
-    pub async fn acquire(&self, weight: u32) {
-        let weight = weight.min(self.budget);
+    /// The process's one budget for `user` (an API key, or `None` for unsigned requests) on
+    /// the host at `base`: Delta's default, created on first use and shared by every client
+    /// that asks for the same pair.
+    pub fn shared(base: &str, user: Option<&str>) -> Arc<Self> {
+        static BUDGETS: OnceLock<
+            std::sync::Mutex<HashMap<(String, Option<String>), Arc<RateLimiter>>>,
+        > = OnceLock::new();
+        let mut all = BUDGETS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        all.entry((base.to_string(), user.map(str::to_string)))
+            .or_insert_with(|| Arc::new(Self::default()))
+            .clone()
+    }
+
+    /// The units a request of `priority` may use in a window.
+    fn limit(&self, priority: Priority) -> u32 {
+        match priority {
+            Priority::Protective => self.budget,
+            Priority::Routine => {
+                let reserve = u64::from(self.budget) * u64::from(PROTECTIVE_RESERVE_PCT) / 100;
+                self.budget - u32::try_from(reserve).unwrap_or(0)
+            }
+        }
+    }
+
+    /// Waits until `weight` units are available to a request of `priority`, then takes them.
+    pub async fn acquire(&self, weight: u32, priority: Priority) {
+        let limit = self.limit(priority);
+        let weight = weight.min(limit);
         loop {
             let wait_until = {
                 let mut s = self.state.lock().await;
@@ -92,7 +160,7 @@ impl RateLimiter {
                 }
                 match s.blocked_until {
                     Some(b) => b,
-                    None if s.used.saturating_add(weight) <= self.budget => {
+                    None if s.used.saturating_add(weight) <= limit => {
                         s.used = s.used.saturating_add(weight);
                         return;
                     }
@@ -116,6 +184,19 @@ impl RateLimiter {
     pub async fn used(&self) -> u32 {
         self.state.lock().await.used
     }
+
+    /// Units left in the current window (all of the budget once the window has passed),
+    /// `None` while another caller holds the count or for an unlimited budget.
+    pub fn left(&self) -> Option<u32> {
+        if self.budget == u32::MAX {
+            return None;
+        }
+        let s = self.state.try_lock().ok()?;
+        if Instant::now().duration_since(s.window_start) >= self.window {
+            return Some(self.budget);
+        }
+        Some(self.budget.saturating_sub(s.used))
+    }
 }
 
 #[cfg(test)]
@@ -134,14 +215,76 @@ mod tests {
         assert_eq!(weight("POST", "/v2/heartbeat"), 1);
     }
 
+    #[test]
+    fn what_protects_a_position_goes_first() {
+        let exit = r#"{"product_id":1,"size":1,"side":"buy","reduce_only":true}"#;
+        let entry = r#"{"product_id":1,"size":1,"side":"sell","reduce_only":false}"#;
+        for (m, p, b) in [
+            ("POST", "/v2/heartbeat", None),
+            ("POST", "/v2/heartbeat/create", None),
+            ("POST", "/v2/orders/cancel_after", None),
+            ("DELETE", "/v2/orders", None),
+            ("DELETE", "/v2/orders/all", None),
+            ("POST", "/v2/orders", Some(exit)),
+        ] {
+            assert_eq!(priority(m, p, b), Priority::Protective, "{m} {p}");
+        }
+        for (m, p, b) in [
+            ("POST", "/v2/orders", Some(entry)),
+            ("POST", "/v2/orders", Some("not json")),
+            ("GET", "/v2/orders", None),
+            ("GET", "/v2/tickers", None),
+            ("GET", "/v2/fills", None),
+        ] {
+            assert_eq!(priority(m, p, b), Priority::Routine, "{m} {p}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn routine_requests_leave_the_reserve_to_protective_ones() {
+        let l = RateLimiter::new(100, Duration::from_secs(300));
+        let t0 = Instant::now();
+        l.acquire(80, Priority::Routine).await;
+        assert_eq!(l.left(), Some(20));
+        // The reserve is there for a cancel at once, though routine requests have spent theirs.
+        l.acquire(20, Priority::Protective).await;
+        assert_eq!(Instant::now(), t0, "protective: no wait");
+        assert_eq!(l.left(), Some(0));
+        l.acquire(1, Priority::Routine).await;
+        assert!(
+            Instant::now() >= t0 + Duration::from_secs(300),
+            "routine waits"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_routine_request_waits_while_only_the_reserve_is_left() {
+        let l = RateLimiter::new(100, Duration::from_secs(300));
+        let t0 = Instant::now();
+        l.acquire(79, Priority::Routine).await;
+        l.acquire(2, Priority::Routine).await;
+        assert!(Instant::now() >= t0 + Duration::from_secs(300));
+    }
+
+    #[test]
+    fn one_budget_per_key_and_host() {
+        let a = RateLimiter::shared("https://api.example", Some("key-a"));
+        let a2 = RateLimiter::shared("https://api.example", Some("key-a"));
+        let b = RateLimiter::shared("https://api.example", Some("key-b"));
+        let other_host = RateLimiter::shared("https://testnet.example", Some("key-a"));
+        assert!(Arc::ptr_eq(&a, &a2));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other_host));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn waits_for_the_next_window_when_spent() {
         let l = RateLimiter::new(10, Duration::from_secs(300));
         let t0 = Instant::now();
-        l.acquire(5).await;
-        l.acquire(5).await;
+        l.acquire(5, Priority::Protective).await;
+        l.acquire(5, Priority::Protective).await;
         assert_eq!(Instant::now(), t0, "within budget: no wait");
-        l.acquire(3).await;
+        l.acquire(3, Priority::Protective).await;
         assert!(
             Instant::now() >= t0 + Duration::from_secs(300),
             "waited for the window"
@@ -154,7 +297,7 @@ mod tests {
         let l = RateLimiter::default();
         let t0 = Instant::now();
         l.blocked_for(1500).await;
-        l.acquire(1).await;
+        l.acquire(1, Priority::Protective).await;
         assert!(Instant::now() >= t0 + Duration::from_millis(1500));
     }
 }

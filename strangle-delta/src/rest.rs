@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::DeltaError;
-use crate::ratelimit::{weight, RateLimiter};
+use crate::ratelimit::{priority, weight, RateLimiter};
 use crate::sign::{sign, QueryString};
 use crate::wire::Envelope;
 
@@ -92,7 +92,10 @@ impl RestClient {
         creds: Option<Credentials>,
         policy: RetryPolicy,
     ) -> Result<Self, DeltaError> {
-        Self::with_limiter(env, creds, policy, RateLimiter::default())
+        // Delta counts per user: every client of this key on this host shares one budget.
+        let limiter =
+            RateLimiter::shared(env.rest_url(), creds.as_ref().map(|c| c.api_key.as_str()));
+        Self::with_shared_limiter(env, creds, policy, limiter)
     }
 
     /// A client with its own rate limiter (e.g. [`RateLimiter::unlimited`] for the local server).
@@ -101,6 +104,15 @@ impl RestClient {
         creds: Option<Credentials>,
         policy: RetryPolicy,
         limiter: RateLimiter,
+    ) -> Result<Self, DeltaError> {
+        Self::with_shared_limiter(env, creds, policy, Arc::new(limiter))
+    }
+
+    fn with_shared_limiter(
+        env: Environment,
+        creds: Option<Credentials>,
+        policy: RetryPolicy,
+        limiter: Arc<RateLimiter>,
     ) -> Result<Self, DeltaError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -112,7 +124,7 @@ impl RestClient {
             http,
             env,
             creds,
-            limiter: Arc::new(limiter),
+            limiter,
             policy,
         })
     }
@@ -215,7 +227,9 @@ impl RestClient {
     ) -> Result<(u16, Option<u64>, bytes::Bytes), DeltaError> {
         let m = method.as_str();
         // Budget first, then the timestamp: waiting never ages a signature.
-        self.limiter.acquire(weight(m, path)).await;
+        self.limiter
+            .acquire(weight(m, path), priority(m, path, body))
+            .await;
         let url = format!("{}{}{}", self.env.rest_url(), path, query.as_str());
         let mut req = self
             .http

@@ -299,7 +299,12 @@ async fn an_order_the_lookup_misses_for_minutes_is_found_among_its_product_s_ord
         .filter(|r| !r.reduce_only)
         .map(|r| r.client_order_id.to_string())
         .collect();
-    assert_eq!(entries.len(), 2, "one order per leg: {entries:?} {:?}", l.events);
+    assert_eq!(
+        entries.len(),
+        2,
+        "one order per leg: {entries:?} {:?}",
+        l.events
+    );
     assert!(entries.iter().all(|c| c.ends_with("E1")), "{entries:?}");
     assert_eq!(l.sessions[0].state, SessionState::Open, "{:?}", l.events);
 }

@@ -464,3 +464,52 @@ async fn a_bad_client_order_id_is_refused_and_nothing_is_placed() {
         .expect("32 characters are fine");
     assert_eq!(ok.client_order_id.as_deref(), Some("y".repeat(32).as_str()));
 }
+
+/// Delta counts requests per user: two clients of one key on one host spend one budget
+/// (each engine of a `serve` process has its own client), and the live exchange reports
+/// what is left for the heartbeat. Another key has its own.
+#[tokio::test]
+async fn clients_of_one_key_share_one_rate_budget() {
+    use strangle_core::Execution;
+    let s = common::setup().await;
+    let other = common::client_with(&s.server, Some(strangle_delta::server::demo_credentials()));
+    let before = s.client.rest().limiter().left().expect("limited");
+    other.open_orders(&[]).await.expect("open orders");
+    let after = s.client.rest().limiter().left().expect("limited");
+    assert_eq!(
+        before - after,
+        3,
+        "the other client's read (weight 3) spent this budget"
+    );
+    let ex = strangle_delta::exchange::DeltaExchange::new(other.clone());
+    assert_eq!(ex.rate_budget_left(), Some(after));
+    let stranger = common::client_with(
+        &s.server,
+        Some(strangle_delta::Credentials::new("another-key", "another-secret").expect("creds")),
+    );
+    assert_eq!(stranger.rest().limiter().left(), Some(10_000));
+}
+
+/// Open orders and order history are read page by page: more open orders than one page
+/// holds are all listed, and a closed order is found in the history by its product.
+#[tokio::test]
+async fn open_orders_and_history_are_read_to_the_last_page() {
+    let s = common::setup().await;
+    let t = s.client.tickers("BTC", None).await.expect("tickers");
+    let pid = t[0].product_id.expect("id");
+    let high = rust_decimal_macros::dec!(100000);
+    for i in 0..105 {
+        s.client
+            .place_order(&sell(&format!("t-page-{i}"), pid, 1, high))
+            .await
+            .expect("placed");
+    }
+    let open = s.client.open_orders(&[pid]).await.expect("open");
+    assert_eq!(open.len(), 105, "more than one page of 100");
+    s.client.cancel_all_options().await.expect("cancel all");
+    let history = s.client.order_history(&[pid]).await.expect("history");
+    assert_eq!(history.len(), 105, "three pages of at most 50");
+    assert!(history
+        .iter()
+        .any(|o| o.client_order_id.as_deref() == Some("t-page-0")));
+}

@@ -127,7 +127,12 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
         Ok(p) => p,
         Err(e) => {
             r.add("order place", Outcome::Fail, e);
-            for step in ["order lookup", "duplicate id", "order cancel", "order confirm"] {
+            for step in [
+                "order lookup",
+                "duplicate id",
+                "order cancel",
+                "order confirm",
+            ] {
                 r.add(step, Outcome::Skip, "no test order");
             }
             read_back(client, u, r).await;
@@ -159,7 +164,12 @@ async fn steps(client: &DeltaClient, u: Underlying, undo: &mut Undo, r: &mut Rep
             // A definite refusal leaves nothing to clean up; anything else might have placed it.
             undo.order_done = !e.outcome_unknown();
             r.add("order place", Outcome::Fail, e.to_string());
-            for step in ["order lookup", "duplicate id", "order cancel", "order confirm"] {
+            for step in [
+                "order lookup",
+                "duplicate id",
+                "order cancel",
+                "order confirm",
+            ] {
                 r.add(step, Outcome::Skip, "the order was not placed");
             }
             read_back(client, u, r).await;
@@ -542,7 +552,12 @@ async fn find(
         return Ok(Some(o));
     }
     let ours = |o: &Order| o.client_order_id.as_deref() == Some(coid);
-    if let Some(o) = client.open_orders(&[product_id]).await?.into_iter().find(ours) {
+    if let Some(o) = client
+        .open_orders(&[product_id])
+        .await?
+        .into_iter()
+        .find(ours)
+    {
         return Ok(Some(o));
     }
     Ok(client

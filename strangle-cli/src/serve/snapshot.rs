@@ -126,6 +126,7 @@ mod tests {
             no_entry_reason: None,
             stale_quotes: None,
             quote_source: None,
+            rate_budget_left: None,
             entry_hold: None,
             last_error: None,
             last_session: None,

@@ -215,6 +215,9 @@ pub struct Heartbeat {
     /// Where the legs' quotes come from: `websocket`, `rest`, or `rest (websocket stale or
     /// down)` when the stream had no fresh quote (absent for the simulated market).
     pub quote_source: Option<String>,
+    /// Request units left in Delta's rate-limit window for the engine's API key (10,000 per
+    /// 5 minutes, shared by every engine on the key); absent where no limit applies.
+    pub rate_budget_left: Option<u32>,
 }
 
 /// The schedule with countdowns, in seconds from the heartbeat's time.
@@ -622,6 +625,7 @@ fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
         no_entry_reason: st.no_entry_reason.clone(),
         stale_quotes: st.stale_quotes.clone(),
         quote_source: st.quote_source.clone(),
+        rate_budget_left: st.rate_budget_left,
     }
 }
 
@@ -651,6 +655,7 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         no_entry_reason: None,
         stale_quotes: None,
         quote_source: None,
+        rate_budget_left: None,
     }
 }
 
@@ -673,6 +678,7 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         no_entry_reason: None,
         stale_quotes: None,
         quote_source: None,
+        rate_budget_left: None,
     }
 }
 

@@ -100,6 +100,10 @@ pub struct Status {
     pub stale_quotes: Option<String>,
     /// Where the venue's quotes come from, when it says (`websocket`, `rest`, ...).
     pub quote_source: Option<String>,
+    /// Request units left in the venue's rate-limit window for this account (Delta: of
+    /// 10,000 per 5 minutes, shared by every engine on the key); `None` without a limit.
+    #[serde(default)]
+    pub rate_budget_left: Option<u32>,
     /// Why no new strangle will be entered (an order the venue never let go of, a dead-man
     /// switch not known to be armed); `None` when entries are allowed. An open strangle is
     /// still managed while entries are held.
@@ -182,6 +186,7 @@ impl Strategy {
                 .map(ToString::to_string),
             stale_quotes: self.stale_quotes(now),
             quote_source: None,
+            rate_budget_left: None,
             entry_hold: self.entry_hold(),
             last_error: self.last_error.clone(),
             last_session: self.last_closed.clone(),

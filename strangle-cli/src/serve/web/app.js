@@ -501,6 +501,7 @@ async function pollLive() {
     hb.entry_hold ? el("p", { class: "error", id: "entry-hold", text: "No new entries: " + hb.entry_hold }) : "",
     hb.stale_quotes ? el("p", { class: "warn", id: "stale-quotes", text: hb.stale_quotes }) : "",
     hb.quote_source ? el("p", { class: "hint", id: "quote-source", text: "Quotes from " + hb.quote_source }) : "",
+    hb.rate_budget_left != null ? el("p", { class: hb.rate_budget_left < 2000 ? "warn" : "hint", id: "rate-budget", text: `Delta request budget left: ${hb.rate_budget_left} of 10000 units this 5-minute window` }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
     el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
   let chart = "";
