@@ -235,3 +235,65 @@ async fn a_repeated_audit_line_is_written_once_with_its_count() {
         );
     }
 }
+
+/// Fault seed 13570: an exit whose fills the venue shows only after the planned exit closes
+/// the session late; the close says so and why, even though the exit began on time.
+#[tokio::test]
+async fn a_session_closed_past_its_planned_exit_says_so_and_why() {
+    let mut profile = profile();
+    profile.liquidity.max_quote_age_secs = 3600;
+    profile.exit_time = strangle_core::profile::TimeOfDay::hm(9, 40).expect("time"); // 04:10 UTC
+    profile.entry_window_minutes = 5;
+    let snapshots = trailing_day();
+    let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
+    let venue = Arc::new(
+        SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000))
+            .with_feed(Box::new(VecFeed::new(snapshots))),
+    );
+    let exec = Arc::new(HiddenCallFills {
+        venue: venue.clone(),
+        hide: AtomicBool::new(false),
+    });
+    let ledger = Arc::new(MemoryLedger::new());
+    let config = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Duration::seconds(5),
+        adopt: false,
+        ioc_entries: false,
+    };
+    let ex = Split {
+        data: venue.clone(),
+        exec: exec.clone(),
+    };
+    let (mut engine, _handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
+        .await
+        .expect("engine");
+    engine.run_until(Some(at(4, 5))).await.expect("entry");
+    assert_eq!(ledger.contents().sessions[0].state, SessionState::Open);
+    // The exit at 04:10 is on time; the call's exit fills stay hidden until 04:30.
+    exec.hide.store(true, Ordering::Relaxed);
+    engine.run_until(Some(at(4, 30))).await.expect("exit");
+    exec.hide.store(false, Ordering::Relaxed);
+    engine.run_until(Some(at(4, 40))).await.expect("close");
+    let l = ledger.contents();
+    let s = &l.sessions[0];
+    assert_eq!(s.state, SessionState::Closed, "{:?}", l.events);
+    assert!(
+        s.closed_at.is_some_and(|c| c > at(4, 12)),
+        "closed late: {:?}",
+        s.closed_at
+    );
+    let late: Vec<_> = l.events.iter().filter(|e| e.kind == "late_close").collect();
+    assert_eq!(late.len(), 1, "{:?}", l.events);
+    assert_eq!(late[0].session_id.as_ref(), Some(&s.session_id));
+    assert!(
+        late[0].detail.contains("after its planned exit")
+            && late[0].detail.contains("exit orders took until now"),
+        "{}",
+        late[0].detail
+    );
+    assert!(
+        l.events.iter().all(|e| e.kind != "late_exit"),
+        "the exit began on time"
+    );
+}

@@ -685,7 +685,8 @@ async fn check(
                 e.at >= s.planned_exit
                     && (e.kind.contains("error")
                         || e.kind.contains("unresolved")
-                        || (e.kind == "late_exit" && e.session_id.as_ref() == Some(&s.session_id)))
+                        || ((e.kind == "late_exit" || e.kind == "late_close")
+                            && e.session_id.as_ref() == Some(&s.session_id)))
             });
         // Held through expiry while no engine ran: closed by its settlement instead.
         let settled = settled_ok && s.exit_reason == Some(ExitReason::Settled);

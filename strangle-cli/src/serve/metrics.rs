@@ -63,6 +63,7 @@ pub struct Metrics {
     premium: Family<EngineLabels, FloatGauge>,
     open_contracts: Family<EngineLabels, FloatGauge>,
     trailing: Family<EngineLabels, FloatGauge>,
+    rate_budget: Family<EngineLabels, Gauge>,
 }
 
 impl Metrics {
@@ -119,6 +120,12 @@ impl Metrics {
             "Locked trailing-stop level, % of premium",
             trailing.clone(),
         );
+        let rate_budget = Family::<EngineLabels, Gauge>::default();
+        registry.register(
+            "rate_budget_left",
+            "Delta request units left in the rate-limit window for the engine's API key",
+            rate_budget.clone(),
+        );
         Self {
             registry,
             requests,
@@ -129,6 +136,7 @@ impl Metrics {
             premium,
             open_contracts,
             trailing,
+            rate_budget,
         }
     }
 
@@ -139,6 +147,7 @@ impl Metrics {
         self.premium.clear();
         self.open_contracts.clear();
         self.trailing.clear();
+        self.rate_budget.clear();
         self.engines_running
             .set(i64::try_from(states.len()).unwrap_or(i64::MAX));
         for (name, s) in states {
@@ -160,6 +169,9 @@ impl Metrics {
             self.open_contracts.get_or_create(&l).set(f(open));
             if let Some(t) = s.trailing_level {
                 self.trailing.get_or_create(&l).set(f(t));
+            }
+            if let Some(u) = s.rate_budget_left {
+                self.rate_budget.get_or_create(&l).set(i64::from(u));
             }
         }
     }

@@ -789,21 +789,29 @@ impl Strategy {
         if late <= Duration::seconds(LATE_EXIT_GRACE_SECS) {
             return;
         }
-        let cause = match (self.started_at, self.last_event_at) {
-            (Some(started), _) if started > due => {
-                format!("the engine was not running when it was due: it started at {started}")
-            }
-            (_, Some(last)) if last < due => {
-                format!("the engine was not stepped between {last} and {now}")
-            }
-            _ => "the engine ran, and the exit rule did not fire at the due time".to_string(),
-        };
+        let cause = self.why_late(due, now).unwrap_or_else(|| {
+            "the engine ran, and the exit rule did not fire at the due time".to_string()
+        });
         let msg = format!(
             "{reason} exit due at {due} begins {} min late: {cause}",
             late.num_minutes()
         );
         self.last_error = Some(msg.clone());
         self.audit(now, "late_exit", msg, out);
+    }
+
+    /// Why something due at `due` happens only at `now`, when the engine was the cause: it
+    /// was not running then, or not stepped in between. `None` when it ran throughout.
+    fn why_late(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+        match (self.started_at, self.last_event_at) {
+            (Some(started), _) if started > due => Some(format!(
+                "the engine was not running when it was due: it started at {started}"
+            )),
+            (_, Some(last)) if last < due => Some(format!(
+                "the engine was not stepped between {last} and {now}"
+            )),
+            _ => None,
+        }
     }
 
     fn begin_exit(&mut self, now: DateTime<Utc>, reason: ExitReason, out: &mut Vec<Action>) {
@@ -914,6 +922,29 @@ impl Strategy {
         }
         let pnl = refresh_pnl(&mut l.rec);
         let reason = l.rec.exit_reason.map(|r| r.to_string()).unwrap_or_default();
+        // A session still open well past its planned exit (not one settled at expiry, which
+        // is reported as such) is reported with the cause, whatever made its exit late.
+        let due = l.rec.planned_exit;
+        if now - due > Duration::seconds(LATE_EXIT_GRACE_SECS)
+            && l.rec.exit_reason != Some(ExitReason::Settled)
+        {
+            let cause = self.why_late(due, now).unwrap_or_else(|| {
+                "the engine ran; its exit orders took until now to be confirmed".to_string()
+            });
+            let msg = format!(
+                "session {} ({reason}) closes {} min after its planned exit at {due}: {cause}",
+                l.rec.session_id,
+                (now - due).num_minutes()
+            );
+            self.last_error = Some(msg.clone());
+            out.push(Action::Write(Write::Event(AuditEvent {
+                at: now,
+                profile: self.profile.name.clone(),
+                session_id: Some(l.rec.session_id.clone()),
+                kind: "late_close".into(),
+                detail: msg,
+            })));
+        }
         out.push(Action::Write(Write::Session(l.rec.clone())));
         out.push(Action::Write(Write::Event(AuditEvent {
             at: now,
