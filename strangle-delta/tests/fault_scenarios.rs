@@ -87,8 +87,14 @@ enum Fault {
     /// them are refused as not open.
     HiddenFills,
     /// For one segment a new order is found by its client id only this long after the venue
-    /// took it (within the engine's absence confirmation).
+    /// took it (up to six times the engine's absence confirmation).
     LookupLag(Duration),
+    /// Every armed dead-man heartbeat lapses now: the switch cancels the open orders in its
+    /// scope (untriggered stops are spared).
+    HeartbeatLapse,
+    /// For one segment contracts whose symbol starts with this are not operational: orders
+    /// on them are refused (`market_disrupted`).
+    TradingHalt(&'static str),
 }
 
 /// Everything a seed decides.
@@ -107,6 +113,9 @@ struct Plan {
     jump: Option<usize>,
     /// Entry orders go out as IOC (the mode for a dead-man switch that cancels stops).
     ioc_entries: bool,
+    /// The engine arms Delta's dead-man switch, as live engines do (never with IOC entries:
+    /// that mode arms none).
+    deadman: bool,
 }
 
 /// The engine crashes at the start of segment `at`; a new one (a new process: fresh client,
@@ -222,6 +231,26 @@ fn plan(seed: u64) -> Plan {
     // Drawn after the restart, so that the earlier draws of a seed stay as they were.
     let jump = rng.random_bool(0.25).then(|| rng.random_range(1..SEGMENTS));
     let ioc_entries = rng.random_bool(0.25);
+    // Drawn after everything above, which stays as it was for every seed: the dead-man
+    // switch, refused and lapsed heartbeats, and contracts whose trading halts.
+    let deadman = !ioc_entries && rng.random_bool(0.5);
+    for seg in 0..SEGMENTS {
+        if !rng.random_bool(0.15) {
+            continue;
+        }
+        let fault = match rng.random_range(0..3) {
+            0 => Fault::Rule(FaultRule::new(
+                Some("POST"),
+                Some("/v2/heartbeat"),
+                FaultKind::ServerError(503),
+                rng.random_range(1..=5),
+            )),
+            1 if deadman => Fault::HeartbeatLapse,
+            1 => continue,
+            _ => Fault::TradingHalt(["C-BTC", "P-BTC", ""][rng.random_range(0..3)]),
+        };
+        faults.push((seg, fault));
+    }
     Plan {
         seed,
         contracts: Decimal::from(contracts),
@@ -232,6 +261,7 @@ fn plan(seed: u64) -> Plan {
         restart,
         jump,
         ioc_entries,
+        deadman,
     }
 }
 
@@ -403,6 +433,7 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
                     Fault::Latency(_) => server.faults().set_latency(Duration::ZERO),
                     Fault::HiddenFills => server.faults().set_hidden_fills(None),
                     Fault::LookupLag(_) => server.faults().set_lookup_lag(Duration::ZERO),
+                    Fault::TradingHalt(_) => server.faults().set_trading_status(None),
                     _ => {}
                 }
             }
@@ -583,6 +614,11 @@ fn exchange(
     let client = DeltaClient::with_policy(server.environment(), Some(demo_credentials()), policy())
         .map_err(|e| format!("client: {e}"))?;
     let mut exchange = DeltaExchange::new(client);
+    if p.deadman {
+        exchange = exchange.with_deadman(strangle_delta::exchange::DeadmanConfig::for_options(
+            Underlying::Btc,
+        ));
+    }
     if p.stream {
         exchange = exchange
             .with_stream(Duration::from_secs(5))
@@ -601,6 +637,8 @@ fn inject(server: &LocalServer, f: &Fault) {
         Fault::DropWebSockets => k.drop_websockets(),
         Fault::HiddenFills => k.set_hidden_fills(Some("")),
         Fault::LookupLag(d) => k.set_lookup_lag(*d),
+        Fault::HeartbeatLapse => server.lapse_heartbeats(),
+        Fault::TradingHalt(prefix) => k.set_trading_status(Some((prefix, "disrupted_cancel_only"))),
     }
 }
 
@@ -840,12 +878,18 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         .collect();
     let sum = |f: fn(&Outcome) -> usize| ok.iter().map(f).sum::<usize>();
     let faults: usize = (base..base + n).map(|s| plan(s).faults.len()).sum();
+    let count = |which: &dyn Fn(&Fault) -> bool| -> usize {
+        (base..base + n)
+            .map(|s| plan(s).faults.iter().filter(|(_, f)| which(f)).count())
+            .sum()
+    };
     println!(
         "fault scenarios: {} run (seeds {base}..{}), {} faults injected, {} failed; {} sessions \
          ({} closed in time, {} reported), {} orders, {} fills, {} with partial fills, {} engine \
          errors, {} crash restarts recovered ({} sessions settled after a restart past expiry), \
          {} markets run through a venue stop ({} sessions closed as venue_stop), {} with IOC \
-         entries, {} open legs without a working stop reported; {:.1} s",
+         entries, {} with a dead-man switch ({} heartbeat lapses, {} trading halts), {} open legs \
+         without a working stop reported; {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -862,6 +906,9 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         ok.iter().filter(|o| o.jumped).count(),
         sum(|o| o.venue_stopped),
         ok.iter().filter(|o| o.ioc_entries).count(),
+        (base..base + n).filter(|s| plan(*s).deadman).count(),
+        count(&|f| matches!(f, Fault::HeartbeatLapse)),
+        count(&|f| matches!(f, Fault::TradingHalt(_))),
         sum(|o| o.unstopped_reported),
         started.elapsed().as_secs_f64()
     );
