@@ -56,7 +56,15 @@ pub struct DeltaExchange {
     order_ids: std::sync::Mutex<HashMap<ClientOrderId, u64>>,
     /// Where the last leg quotes came from.
     quote_source: std::sync::Mutex<Option<QuoteSource>>,
+    /// Each leg's trading status as REST last gave it (`None`: operational), with when (by
+    /// the market's clock): WebSocket tickers do not carry it, so a streamed quote takes it
+    /// from here, read again from REST once it is [`STATUS_MAX_AGE_SECS`] old.
+    statuses: std::sync::Mutex<HashMap<Symbol, (Option<String>, chrono::DateTime<Utc>)>>,
 }
+
+/// How old (market seconds) a leg's trading status may be before a streamed quote reads it
+/// again from REST.
+pub const STATUS_MAX_AGE_SECS: i64 = 60;
 
 /// The WebSocket quote cache of a [`DeltaExchange`].
 struct Stream {
@@ -130,6 +138,7 @@ impl DeltaExchange {
             deadman: None,
             order_ids: std::sync::Mutex::new(HashMap::new()),
             quote_source: std::sync::Mutex::new(None),
+            statuses: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -353,6 +362,52 @@ impl DeltaExchange {
             .collect())
     }
 
+    /// The market's time: its clock when known (a local market's may run fast), else the
+    /// wall clock.
+    fn market_now(&self) -> chrono::DateTime<Utc> {
+        self.stream
+            .as_ref()
+            .and_then(|st| st.clock.as_ref())
+            .map_or_else(Utc::now, |c| c.now())
+    }
+
+    /// Records the trading status a REST quote carries.
+    fn note_status(&self, q: &Quote) {
+        let now = self.market_now();
+        self.statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(q.symbol.clone(), (q.trading_halt.clone(), now));
+    }
+
+    /// The trading status of `symbol` for a streamed quote: the recorded one while it is
+    /// fresh, else read from REST now (and recorded). A failed read keeps the last one known.
+    async fn status_for_stream(&self, symbol: &Symbol) -> Option<String> {
+        let now = self.market_now();
+        let known = self
+            .statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(symbol)
+            .cloned();
+        if let Some((status, at)) = &known {
+            if now - *at <= chrono::Duration::seconds(STATUS_MAX_AGE_SECS) {
+                return status.clone();
+            }
+        }
+        match self.client.ticker(symbol).await.map(|t| quote_of(&t)) {
+            Ok(Some(q)) => {
+                self.note_status(&q);
+                q.trading_halt
+            }
+            Ok(None) => known.and_then(|k| k.0),
+            Err(e) => {
+                tracing::warn!(symbol = symbol.as_str(), error = %e, "trading status not read");
+                known.and_then(|k| k.0)
+            }
+        }
+    }
+
     /// Delta's id of an order seen before, by its client id.
     fn order_id_of(&self, client_order_id: &ClientOrderId) -> Option<u64> {
         self.order_ids
@@ -432,11 +487,12 @@ impl MarketData for DeltaExchange {
         let mut out = Vec::with_capacity(symbols.len());
         let mut from_rest = 0;
         for s in symbols {
-            if let Some(q) = self.stream.as_ref().and_then(|st| st.fresh(s)) {
+            if let Some(mut q) = self.stream.as_ref().and_then(|st| st.fresh(s)) {
                 if let (Some(spot), Ok(u)) = (q.spot, self.contract(s).await.map(|c| c.underlying))
                 {
                     self.spot.lock().await.insert(u, spot);
                 }
+                q.trading_halt = self.status_for_stream(s).await;
                 out.push(q);
                 continue;
             }
@@ -444,6 +500,7 @@ impl MarketData for DeltaExchange {
             match self.client.ticker(s).await {
                 Ok(t) => {
                     if let Some(q) = quote_of(&t) {
+                        self.note_status(&q);
                         if let (Some(spot), Ok(u)) =
                             (q.spot, self.contract(s).await.map(|c| c.underlying))
                         {

@@ -126,3 +126,53 @@ async fn an_exit_waits_while_the_venue_takes_no_order_and_goes_out_when_it_does(
         .is_empty());
     assert_eq!(st.phase, strangle_core::strategy::Phase::Stopped);
 }
+
+/// WebSocket tickers do not carry the trading status: a leg quoted from the stream takes it
+/// from REST, read again once it is a minute old, so a halt is seen there too and no order
+/// goes to the halted contract.
+#[tokio::test]
+async fn a_leg_quoted_from_the_stream_sees_the_halt_too() {
+    let (server, clock) = common::flat_market().await;
+    let ex = Arc::new(
+        DeltaExchange::new(common::client_with(&server, Some(demo_credentials())))
+            .with_stream(std::time::Duration::from_secs(900))
+            .with_market_clock(clock.clone()),
+    );
+    let ledger = Arc::new(MemoryLedger::new());
+    let (mut engine, handle) = Engine::start(profile(), cfg(), ex.clone(), ledger.clone(), clock)
+        .await
+        .expect("engine");
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(5)))
+        .await
+        .expect("entry");
+    assert_eq!(ledger.contents().sessions[0].state, SessionState::Open);
+    // The legs were subscribed by the first quotes; their tickers arrive in real time.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    server
+        .faults()
+        .set_trading_status(Some(("P-BTC", "disrupted_post_only")));
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(8)))
+        .await
+        .expect("quotes");
+    assert_eq!(
+        handle.status().quote_source.as_deref(),
+        Some("websocket"),
+        "the legs are quoted from the stream"
+    );
+    handle.send(EngineCommand::Stop);
+    engine
+        .run_until(Some(common::t0() + chrono::Duration::minutes(15)))
+        .await
+        .expect("exit waits");
+    let l = ledger.contents();
+    assert_eq!(l.sessions[0].state, SessionState::Exiting, "{:?}", l.events);
+    assert!(l.events.iter().any(|e| e.kind == TRADING_HALT));
+    let put_exits = l
+        .intents
+        .iter()
+        .filter(|i| i.purpose == OrderPurpose::Exit && i.request.symbol.as_str().starts_with("P-"))
+        .count();
+    assert_eq!(put_exits, 0, "no order on a contract that takes none");
+}
