@@ -57,6 +57,7 @@ fn check_with(d: &Dir, url: &str, env: &[(&str, &str)]) -> (Option<i32>, Lines, 
                 "dead-man stop",
                 "positions",
                 "fills",
+                "fee rates",
                 "profile",
                 "public API",
                 "option chain",
@@ -98,6 +99,7 @@ async fn check_orders_passes_against_a_market_that_behaves_and_leaves_nothing_op
     let (code, lines, text) = check(&d, &url);
     assert_eq!(code, Some(0), "{text}");
     for step in [
+        "fee rates",
         "dead-man arm",
         "unknown lookup",
         "order place",
@@ -382,4 +384,36 @@ async fn check_orders_measures_how_soon_a_new_order_is_found() {
         .await
         .expect("open")
         .is_empty());
+}
+
+/// `check` shows the fee rates Delta's products carry beside the profile's, and warns when
+/// they differ (live and paper engines use Delta's; backtests and sims the profile's).
+#[test]
+fn check_warns_when_the_profile_s_fees_differ_from_the_products() {
+    let d = Dir::new("check_fees");
+    let (_server, url, _) = common::sim_server();
+    let profile = d.write(
+        "p.toml",
+        "name = \"fees\"\n[fees]\ntaker_rate_pct = 0.05\nmaker_rate_pct = 0.03\npremium_cap_pct = 10\ntax_pct = 18\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_strangle"))
+        .arg("--ledger")
+        .arg(d.ledger())
+        .args(["check", "--env", &url, "--config"])
+        .arg(&profile)
+        .env_remove("STRANGLE_DELTA_API_KEY")
+        .env_remove("STRANGLE_DELTA_API_SECRET")
+        .output()
+        .expect("check runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains("fee rates"))
+        .unwrap_or_else(|| panic!("no fee rates line:\n{text}"));
+    assert!(line.starts_with("WARN"), "{line}");
+    assert!(
+        line.contains("taker 0.03 %")
+            && line.contains("taker_rate_pct 0.05 in the profile, 0.03 at Delta"),
+        "{line}"
+    );
 }

@@ -33,6 +33,7 @@ pub mod deadman;
 pub mod env;
 pub mod error;
 pub mod exchange;
+pub mod fees;
 mod identify;
 pub mod lenient;
 pub mod notify;

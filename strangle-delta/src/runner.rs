@@ -274,6 +274,29 @@ pub fn visibility_lag_from_env() -> Result<Option<Duration>, DeltaError> {
     }
 }
 
+/// The profile with the option fee rates Delta's products carry (see [`crate::fees`]): a
+/// live or paper engine estimates costs at the venue's rates. The profile's own stay where
+/// the products give none or cannot be read; a difference is logged.
+async fn venue_fees(mut profile: Profile, client: &DeltaClient) -> Profile {
+    match client.option_products().await {
+        Ok(products) => match crate::fees::FeeRates::of(&products, profile.underlying) {
+            Some(rates) => {
+                if let Some(d) = rates.differences(&profile.fees) {
+                    tracing::warn!("fees: Delta's products say {rates}; using them ({d})");
+                }
+                profile.fees = rates.applied_to(&profile.fees);
+            }
+            None => tracing::warn!(
+                "fees: Delta's products carry no option fee rates; using the profile's"
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "fees: products not read; using the profile's fee rates");
+        }
+    }
+    profile
+}
+
 impl RunningEngine {
     /// Takes the profile's lease on the ledger (`profile:<name>@<account>`: a second engine
     /// on the same profile and account, in this process or another, is refused with
@@ -375,15 +398,15 @@ impl RunningEngine {
             }
             Market::Paper { env, cash } => {
                 let client = or_release!(DeltaClient::new(env.clone(), None));
+                let profile = venue_fees(spec.profile, &client).await;
                 let clock = or_release!(market_clock(&client, &env).await);
                 let data = DeltaExchange::new(client)
-                    .with_stream(stream_age(&spec.profile))
+                    .with_stream(stream_age(&profile))
                     .with_market_clock(clock.clone());
-                let ex =
-                    PaperExchange::with_clock(data, spec.profile.fees.clone(), cash, clock.clone())
-                        .with_quote_rule(QuoteRule::of(&spec.profile));
+                let ex = PaperExchange::with_clock(data, profile.fees.clone(), cash, clock.clone())
+                    .with_quote_rule(QuoteRule::of(&profile));
                 Self::spawn(
-                    spec.profile,
+                    profile,
                     config,
                     ex,
                     ledger,
@@ -398,14 +421,15 @@ impl RunningEngine {
             Market::Live { env, credentials } => {
                 let cancels_stops = or_release!(crate::deadman::cancels_stops_from_env());
                 let client = or_release!(DeltaClient::new(env.clone(), Some(credentials)));
+                let profile = venue_fees(spec.profile, &client).await;
                 let clock = or_release!(market_clock(&client, &env).await);
                 let ex = if cancels_stops {
                     DeltaExchange::new(client)
                 } else {
-                    DeltaExchange::live(client, spec.profile.underlying)
+                    DeltaExchange::live(client, profile.underlying)
                 };
                 let ex = Arc::new(
-                    ex.with_stream(stream_age(&spec.profile))
+                    ex.with_stream(stream_age(&profile))
                         .with_market_clock(clock.clone()),
                 );
                 let (config, ends) = if cancels_stops {
@@ -446,7 +470,7 @@ impl RunningEngine {
                     (config, ends)
                 };
                 Self::spawn(
-                    spec.profile,
+                    profile,
                     config,
                     ex,
                     ledger,

@@ -157,6 +157,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
                     env.rest_url()
                 ),
             );
+            fee_rates(&p, underlying, profile.as_ref().ok(), &mut r);
         }
         Err(e) => r.add("public API", Outcome::Fail, e.to_string()),
     }
@@ -284,6 +285,43 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
         return Err(CliError::Failed(format!("{failed} check(s) failed")));
     }
     Ok(())
+}
+
+/// The option fee rates Delta's products carry, beside the profile's: live and paper
+/// engines use Delta's, so a profile that differs is warned about (its backtests and sims
+/// price fees otherwise).
+fn fee_rates(
+    products: &[strangle_delta::wire::Product],
+    underlying: strangle_core::model::Underlying,
+    profile: Option<&Profile>,
+    r: &mut Report,
+) {
+    let Some(rates) = strangle_delta::fees::FeeRates::of(products, underlying) else {
+        r.add(
+            "fee rates",
+            Outcome::Warn,
+            format!(
+                "Delta's {underlying} options carry no fee rates: engines use the profile's \
+                 (fees.taker_rate_pct, fees.premium_cap_pct)"
+            ),
+        );
+        return;
+    };
+    match profile.and_then(|p| rates.differences(&p.fees)) {
+        Some(d) => r.add(
+            "fee rates",
+            Outcome::Warn,
+            format!(
+                "Delta's {underlying} options: {rates}; live and paper engines use these, but \
+                 backtests and sims use the profile's: {d}"
+            ),
+        ),
+        None => r.add(
+            "fee rates",
+            Outcome::Pass,
+            format!("Delta's {underlying} options: {rates}"),
+        ),
+    }
 }
 
 /// Subscribes to the index price on the public WebSocket and waits for the acknowledgement.
