@@ -417,3 +417,24 @@ fn check_warns_when_the_profile_s_fees_differ_from_the_products() {
         "{line}"
     );
 }
+
+/// A venue that accepts a second order with a client id in use: the check says so (a
+/// warning: strangle never reuses one), cancels the duplicate, and leaves nothing open.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_orders_says_when_the_venue_accepts_a_reused_client_id() {
+    let d = Dir::new("check_orders_dup");
+    let (_server, url, _) = common::sim_server_with(&["--misbehave", "accept-duplicates"]);
+    let (code, lines, text) = check(&d, &url);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(tag(&lines, "duplicate id", &text), "WARN", "{text}");
+    assert!(
+        detail(&lines, "duplicate id").contains("was accepted"),
+        "{text}"
+    );
+    assert_eq!(tag(&lines, "order confirm", &text), "PASS", "{text}");
+    assert!(client(&url)
+        .open_orders(&[])
+        .await
+        .expect("open")
+        .is_empty());
+}

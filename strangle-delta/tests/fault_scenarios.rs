@@ -116,6 +116,9 @@ struct Plan {
     /// The engine arms Delta's dead-man switch, as live engines do (never with IOC entries:
     /// that mode arms none).
     deadman: bool,
+    /// The venue accepts a second order with a client id it has seen (by default it
+    /// refuses it): nothing may ever reuse one.
+    duplicates_accepted: bool,
 }
 
 /// The engine crashes at the start of segment `at`; a new one (a new process: fresh client,
@@ -251,6 +254,7 @@ fn plan(seed: u64) -> Plan {
         };
         faults.push((seg, fault));
     }
+    let duplicates_accepted = rng.random_bool(0.5);
     Plan {
         seed,
         contracts: Decimal::from(contracts),
@@ -262,6 +266,7 @@ fn plan(seed: u64) -> Plan {
         jump,
         ioc_entries,
         deadman,
+        duplicates_accepted,
     }
 }
 
@@ -407,6 +412,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
     .map_err(|e| format!("server: {e}"))?;
     // A strict venue: an order priced outside the band is refused, so none may be sent.
     server.faults().set_band_enforced(true);
+    server
+        .faults()
+        .set_duplicate_ids_accepted(p.duplicates_accepted);
     let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
         mode: Mode::Sim,
@@ -576,6 +584,9 @@ async fn restart_after_expiry(
     server.faults().set_band_enforced(true);
     server.faults().set_position_rows(r.rows);
     server.faults().set_expired_by_symbol_hidden(true);
+    server
+        .faults()
+        .set_duplicate_ids_accepted(p.duplicates_accepted);
     clock.set(t0() + Span::days(3) + Span::hours(3));
     let mut last = String::new();
     for _ in 0..5 {
@@ -654,7 +665,14 @@ async fn check(
     let orders = venue.all_orders();
     out.orders = orders.len();
     out.sessions = l.sessions.len();
-    // No duplicate order, none untracked.
+    // No duplicate order, none untracked; no client id placed twice (a venue that accepts
+    // a reused id keeps the second order under an id of its own).
+    let mut placed = HashSet::new();
+    for id in server.client_ids_placed() {
+        if !placed.insert(id.clone()) {
+            return Err(format!("client id {id} placed twice"));
+        }
+    }
     let mut seen = HashSet::new();
     for o in &orders {
         if !seen.insert(o.client_order_id.clone()) {
@@ -888,8 +906,8 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
          ({} closed in time, {} reported), {} orders, {} fills, {} with partial fills, {} engine \
          errors, {} crash restarts recovered ({} sessions settled after a restart past expiry), \
          {} markets run through a venue stop ({} sessions closed as venue_stop), {} with IOC \
-         entries, {} with a dead-man switch ({} heartbeat lapses, {} trading halts), {} open legs \
-         without a working stop reported; {:.1} s",
+         entries, {} with a dead-man switch ({} heartbeat lapses, {} trading halts), {} on a venue \
+         that accepts reused client ids, {} open legs without a working stop reported; {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -909,6 +927,9 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
         (base..base + n).filter(|s| plan(*s).deadman).count(),
         count(&|f| matches!(f, Fault::HeartbeatLapse)),
         count(&|f| matches!(f, Fault::TradingHalt(_))),
+        (base..base + n)
+            .filter(|s| plan(*s).duplicates_accepted)
+            .count(),
         sum(|o| o.unstopped_reported),
         started.elapsed().as_secs_f64()
     );

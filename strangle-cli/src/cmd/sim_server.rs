@@ -102,6 +102,9 @@ pub enum Misbehaviour {
     /// A new order is found by its client id only 7 market seconds after it is taken
     /// (longer than strangle's default visibility lag).
     LagLookups,
+    /// A second order with a client id already used is accepted (by default it is
+    /// refused).
+    AcceptDuplicates,
 }
 
 impl Misbehaviour {
@@ -144,6 +147,7 @@ impl Misbehaviour {
             Self::Slow => vec![FaultSpec::new(Knob::Latency { ms: 300 })],
             Self::CancelStops => vec![FaultSpec::new(Knob::DeadmanCancelsStops { on: true })],
             Self::LagLookups => vec![FaultSpec::new(Knob::LookupLag { ms: 7000 })],
+            Self::AcceptDuplicates => vec![FaultSpec::new(Knob::DuplicateIdsAccepted { on: true })],
         }
     }
 }

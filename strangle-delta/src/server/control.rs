@@ -107,6 +107,13 @@ pub enum Knob {
         /// Milliseconds.
         ms: u64,
     },
+    /// A second order with a client id already used is accepted as a new order (by default
+    /// it is refused, `duplicate_client_order_id`).
+    DuplicateIdsAccepted {
+        /// On or off.
+        #[serde(default = "yes")]
+        on: bool,
+    },
     /// Every rule removed, every knob back to normal.
     Clear,
 }
@@ -282,7 +289,7 @@ impl FaultSpec {
                  drop_request, reject_order, garbled_answer, answer, latency, clock_skew, \
                  stale_quotes, drop_websockets, existing_heartbeat, position_rows, \
                  margined_lagging, expired_by_symbol_hidden, deadman_cancels_stops, lookup_lag, \
-                 clear)"
+                 duplicate_ids_accepted, clear)"
                     .into(),
             ));
         }
@@ -413,6 +420,7 @@ impl Faults {
             Knob::ExpiredBySymbolHidden { on } => self.set_expired_by_symbol_hidden(*on),
             Knob::DeadmanCancelsStops { on } => self.set_deadman_cancels_stops(*on),
             Knob::LookupLag { ms } => self.set_lookup_lag(Duration::from_millis(*ms)),
+            Knob::DuplicateIdsAccepted { on } => self.set_duplicate_ids_accepted(*on),
             Knob::Clear => self.clear(),
             _ => {}
         }
@@ -448,6 +456,7 @@ impl Faults {
             expired_by_symbol_hidden: s.expired_by_symbol_hidden,
             deadman_cancels_stops: s.deadman_cancels_stops,
             lookup_lag_ms: millis(s.lookup_lag),
+            duplicate_ids_accepted: s.duplicate_ids_accepted,
             hits: s.hits,
         }
     }
@@ -476,6 +485,8 @@ pub struct FaultsView {
     pub deadman_cancels_stops: bool,
     /// How long the client-id lookup takes to find a new order.
     pub lookup_lag_ms: u64,
+    /// A reused client id is accepted as a new order.
+    pub duplicate_ids_accepted: bool,
     /// Requests a rule has hit so far.
     pub hits: u64,
 }
@@ -712,6 +723,7 @@ mod tests {
             "expired_by_symbol_hidden",
             "deadman_cancels_stops",
             "lookup_lag:ms=3000",
+            "duplicate_ids_accepted",
         ] {
             f.apply(&FaultSpec::parse(s).expect("valid"));
         }
@@ -726,6 +738,7 @@ mod tests {
         assert!(v.stale_quotes && v.margined_lagging && v.expired_by_symbol_hidden);
         assert!(v.deadman_cancels_stops);
         assert_eq!(v.lookup_lag_ms, 3000);
+        assert!(v.duplicate_ids_accepted);
         assert_eq!(v.existing_heartbeat, HeartbeatAnswer::Refuse);
         assert_eq!(v.position_rows, Rows::IdOnly);
         f.apply(&FaultSpec::parse("clear").expect("valid"));

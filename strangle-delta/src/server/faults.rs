@@ -117,6 +117,7 @@ pub(crate) struct State {
     pub lookup_lag: Duration,
     pub trading_status: Option<(String, String)>,
     pub deadman_cancels_stops: bool,
+    pub duplicate_ids_accepted: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -275,6 +276,16 @@ impl Faults {
             .as_ref()
             .filter(|(p, s)| symbol.starts_with(p.as_str()) && s != "operational")
             .map(|(_, s)| s.clone())
+    }
+
+    /// Makes the venue accept a second order with a client id it has seen (by default it
+    /// refuses it, `duplicate_client_order_id`: Delta does not document which it does).
+    pub fn set_duplicate_ids_accepted(&self, on: bool) {
+        self.lock().duplicate_ids_accepted = on;
+    }
+
+    pub(crate) fn duplicate_ids_accepted(&self) -> bool {
+        self.lock().duplicate_ids_accepted
     }
 
     /// Makes the dead-man switch (a lapsed heartbeat, `cancel_after`) cancel untriggered stop

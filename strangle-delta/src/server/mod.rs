@@ -518,6 +518,18 @@ impl LocalServer {
         &self.state.venue
     }
 
+    /// The client id every order was placed with, as the client gave it (an order placed
+    /// without one is left out): a reused id shows twice, though the venue keeps the second
+    /// order under an id of its own (see `duplicate_ids_accepted`).
+    pub fn client_ids_placed(&self) -> Vec<String> {
+        self.state
+            .orders()
+            .by_coid
+            .values()
+            .filter_map(|m| m.client_order_id.clone())
+            .collect()
+    }
+
     /// Applies a scenario's steps as the market clock reaches them (steps already due apply
     /// at once). Stops with the server.
     pub fn play(&mut self, scenario: &control::Scenario, start: chrono::DateTime<chrono::Utc>) {

@@ -365,12 +365,19 @@ async fn place(State(st): St, body: Bytes) -> Response {
             );
         }
     }
+    // A client id used before: refused (`duplicate_client_order_id`, from the venue) unless
+    // the knob says this venue accepts it; then the order is kept under an id of the
+    // market's own and answers with the client's.
+    let reused = given
+        .as_ref()
+        .is_some_and(|g| st.faults.duplicate_ids_accepted() && st.orders().by_coid.contains_key(g));
     let coid = match given {
-        Some(id) => id,
-        None => {
+        Some(id) if !reused => id,
+        _ => {
             let mut o = st.orders();
             o.auto += 1;
-            match ClientOrderId::new(format!("_srv{}", o.auto)) {
+            let prefix = if reused { "_dup" } else { "_srv" };
+            match ClientOrderId::new(format!("{prefix}{}", o.auto)) {
                 Ok(id) => id,
                 Err(e) => return bad("internal_error", e.to_string()),
             }
