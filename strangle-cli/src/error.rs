@@ -43,7 +43,7 @@ impl From<strangle_store::StoreError> for CliError {
             S::DuplicateProfile(_) | S::ActiveProfile(_) | S::Locked { .. } => {
                 Self::Conflict(e.to_string())
             }
-            S::TooNew { .. } | S::Location { .. } => Self::Invalid(e.to_string()),
+            S::TooNew { .. } | S::Location { .. } | S::Open { .. } => Self::Invalid(e.to_string()),
             _ => Self::Failed(e.to_string()),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod error;
+pub mod out;
 pub mod profile_file;
 pub mod serve;
 pub mod signals;

@@ -108,30 +108,50 @@ fn init_logs(cli: &Cli) {
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Version => {
-            println!("strangle {}", env!("CARGO_PKG_VERSION"));
-            println!("commit   {}", env!("STRANGLE_GIT_COMMIT"));
-            println!("profile  {}", env!("STRANGLE_BUILD_PROFILE"));
-            println!("ledgers  sqlite, postgres");
-            println!("markets  sim, paper, live (Delta Exchange India and Global)");
+            strangle_cli::say!("strangle {}", env!("CARGO_PKG_VERSION"));
+            strangle_cli::say!("commit   {}", env!("STRANGLE_GIT_COMMIT"));
+            strangle_cli::say!("profile  {}", env!("STRANGLE_BUILD_PROFILE"));
+            strangle_cli::say!("ledgers  sqlite, postgres");
+            strangle_cli::say!("markets  sim, paper, live (Delta Exchange India and Global)");
             Ok(())
         }
         Command::SimServer(args) => cmd::sim_server::run(args).await,
         Command::Import(args) => cmd::backtest::import(args),
         Command::Record(args) => cmd::record::run(args).await,
         Command::Backtest(args) => {
-            // The ledger is opened only to find a stored profile.
+            // The ledger is read (never created) only to find a stored profile.
             let store = match args.config {
                 Some(_) => None,
-                None => Some(Arc::new(Store::open(&cli.ledger).await?)),
+                None => Some(Arc::new(Store::open_read_only(&cli.ledger, None).await?)),
             };
             cmd::backtest::run(store, args).await
         }
-        Command::Serve(args) => serve::run(Arc::new(Store::open(&cli.ledger).await?), args).await,
-        Command::Check(args) => cmd::check::run(&Store::open(&cli.ledger).await?, args).await,
-        Command::Configs(c) => cmd::configs::run(&Store::open(&cli.ledger).await?, c).await,
-        Command::Sessions(c) => cmd::sessions::run(&Store::open(&cli.ledger).await?, c).await,
-        Command::Run(args) => cmd::run::run(Arc::new(Store::open(&cli.ledger).await?), args).await,
+        Command::Check(args) => cmd::check::run(&cli.ledger, args).await,
+        Command::Serve(args) => {
+            let store = Arc::new(Store::open(&cli.ledger).await?);
+            closed(&store, serve::run(store.clone(), args).await).await
+        }
+        Command::Configs(c) => {
+            let store = Store::open(&cli.ledger).await?;
+            closed(&store, cmd::configs::run(&store, c).await).await
+        }
+        Command::Sessions(c) => {
+            let store = Store::open(&cli.ledger).await?;
+            closed(&store, cmd::sessions::run(&store, c).await).await
+        }
+        Command::Run(args) => {
+            let store = Arc::new(Store::open(&cli.ledger).await?);
+            closed(&store, cmd::run::run(store.clone(), args).await).await
+        }
     }
+}
+
+/// Closes the ledger after a command (a SQLite ledger is checkpointed into its one file) and
+/// gives the command's result; a failure to close is the result when the command succeeded.
+async fn closed(store: &Store, result: Result<(), CliError>) -> Result<(), CliError> {
+    let close = store.close().await;
+    result?;
+    Ok(close?)
 }
 
 fn main() -> ExitCode {

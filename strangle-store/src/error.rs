@@ -66,6 +66,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The ledger at `location` could not be opened (not a database, damaged, unreadable).
+    #[error("cannot open the ledger {location}: {source}")]
+    Open {
+        /// The file or URL.
+        location: String,
+        /// Why.
+        #[source]
+        source: Box<StoreError>,
+    },
     /// The database refused or failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),

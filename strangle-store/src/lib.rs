@@ -129,6 +129,12 @@ impl Store {
         both!(self, s => s.flush().await)
     }
 
+    /// Writes buffered marks and closes the ledger cleanly: a SQLite ledger is checkpointed
+    /// into its one file (nothing is left in `-wal`). Nothing may use the store afterwards.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        both!(self, s => s.close().await)
+    }
+
     /// One session with its legs.
     pub async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
         both!(self, s => s.session(session_id).await)

@@ -60,6 +60,15 @@ fn get_json(row: &DbRow, col: &'static str) -> Result<String, StoreError> {
 }
 
 impl Store {
+    /// Writes buffered marks and closes the connections.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        self.pool.close().await;
+        Ok(())
+    }
+}
+
+impl Store {
     /// Connects to `url` (`postgres://...`) and applies migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_in_schema(url, None).await

@@ -64,6 +64,11 @@ fn get_json(row: &DbRow, col: &'static str) -> Result<String, StoreError> {
 impl Store {
     /// Opens (creating if needed) the ledger file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        refuse_folder(path)?;
+        Self::open_file(path).await.map_err(|e| named(path, e))
+    }
+
+    async fn open_file(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Location {
                 location: path.display().to_string(),
@@ -89,6 +94,35 @@ impl Store {
     }
 }
 
+/// A folder is not a ledger file: said before SQLite answers "unable to open database file".
+fn refuse_folder(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::Location {
+            location: path.display().to_string(),
+            reason: format!(
+                "it is a folder; name a file in it, e.g. {}",
+                path.join("strangle.db").display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A failure to open or migrate the ledger at `path`, naming the file (errors that already
+/// name it pass as they are).
+fn named(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        e @ (StoreError::Location { .. }
+        | StoreError::TooNew { .. }
+        | StoreError::TooOld { .. }
+        | StoreError::Open { .. }) => e,
+        e => StoreError::Open {
+            location: path.display().to_string(),
+            source: Box::new(e),
+        },
+    }
+}
+
 /// Creates an empty ledger file readable and writable by its owner only (0600), if none is
 /// there yet: the ledger holds the account's orders and fills. SQLite gives its `-wal` and
 /// `-shm` files the same mode as the database file. An existing file is left as it is.
@@ -108,9 +142,26 @@ fn create_owner_only(path: &Path) -> std::io::Result<()> {
 }
 
 impl Store {
+    /// Writes buffered marks, moves everything from the `-wal` file into the database file
+    /// (`wal_checkpoint(TRUNCATE)`), and closes the connections: after a clean close the
+    /// ledger is the one file, and copying it alone copies everything.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        if !self.pool.is_closed() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+            self.pool.close().await;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
     /// Opens an existing ledger file for reading only: nothing is created or migrated, and
     /// SQLite itself refuses every write on these connections.
     pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        refuse_folder(path)?;
         if !path.is_file() {
             return Err(StoreError::Location {
                 location: path.display().to_string(),
@@ -122,10 +173,13 @@ impl Store {
             .read_only(true)
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
-        Self::from_pool_read_only(pool).await
+        let opened = async {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
+            Self::from_pool_read_only(pool).await
+        };
+        opened.await.map_err(|e| named(path, e))
     }
 }

@@ -191,7 +191,7 @@ pub async fn run(store: Option<Arc<Store>>, args: BacktestArgs) -> Result<(), Cl
     let result = result?;
     let secs = started.elapsed().as_secs_f64();
     let report = result.report();
-    print!("{}", report.to_table(&result));
+    crate::put!("{}", report.to_table(&result));
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
@@ -277,7 +277,7 @@ async fn run_sweep(args: &BacktestArgs, bt: Backtest, grid_path: &Path) -> Resul
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
     let rows = sweep::rank(&variants, &results);
-    print!("{}", sweep::table(&rows));
+    crate::put!("{}", sweep::table(&rows));
     if let Some(p) = &args.json {
         let text =
             serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
@@ -316,7 +316,7 @@ pub fn import(args: ImportArgs) -> Result<(), CliError> {
             .map_err(failed)?;
     }
     let quotes: usize = snaps.iter().map(|s| s.entries.len()).sum();
-    println!(
+    crate::say!(
         "wrote {} snapshots ({} quotes) to {}",
         snaps.len(),
         quotes,

@@ -68,18 +68,22 @@ impl Report {
     }
 }
 
-/// Runs the checks and prints a table; fails if any check failed.
-pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
+/// Runs the checks and prints a table; fails if any check failed. The ledger at `ledger` is
+/// read (never created or written) only for a stored profile: with `--config` it is not
+/// opened at all.
+pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
     let mut r = Report(Vec::new());
     // 1. The profile.
     let profile = if let Some(p) = &args.config {
         profile_file::read(p)
     } else if let Some(key) = &args.profile {
-        configs::find(store, key).await.and_then(|p| {
+        let store = Store::open_read_only(ledger, None).await?;
+        configs::find(&store, key).await.and_then(|p| {
             p.profile.validate()?;
             Ok(p.profile)
         })
     } else {
+        let store = Store::open_read_only(ledger, None).await?;
         match store.active_profile().await? {
             Some(p) => p
                 .profile
@@ -279,7 +283,7 @@ pub async fn run(store: &Store, args: CheckArgs) -> Result<(), CliError> {
             Outcome::Skip => "SKIP",
             Outcome::Warn => "WARN",
         };
-        println!("{tag}  {name:<15} {detail}");
+        crate::say!("{tag}  {name:<15} {detail}");
     }
     if failed > 0 {
         return Err(CliError::Failed(format!("{failed} check(s) failed")));

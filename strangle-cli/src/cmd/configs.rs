@@ -81,15 +81,19 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
         Configs::List => {
             let all = store.profiles().await?;
             if all.is_empty() {
-                println!("no profiles; add one with: strangle configs create FILE");
+                crate::say!("no profiles; add one with: strangle configs create FILE");
             }
-            println!(
+            crate::say!(
                 "{:>4}  {:<24} {:<4} {:<8} {:<12} active",
-                "id", "name", "asset", "mode", "delta band"
+                "id",
+                "name",
+                "asset",
+                "mode",
+                "delta band"
             );
             for p in all {
                 let b = p.profile.delta_band;
-                println!(
+                crate::say!(
                     "{:>4}  {:<24} {:<4} {:<8} {:<12} {}",
                     p.id,
                     p.profile.name,
@@ -102,11 +106,11 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
         }
         Configs::Show { profile, format } | Configs::Export { profile, format } => {
             let p = find(store, &profile).await?;
-            print!("{}", profile_file::render(&p.profile, format)?);
+            crate::put!("{}", profile_file::render(&p.profile, format)?);
         }
         Configs::Create { file } => {
             let p = store.create_profile(&profile_file::read(&file)?).await?;
-            println!("created profile {} (id {})", p.profile.name, p.id);
+            crate::say!("created profile {} (id {})", p.profile.name, p.id);
             warn(&p.profile);
         }
         Configs::Update { profile, file } => {
@@ -114,18 +118,18 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
             let p = store
                 .update_profile(id, &profile_file::read(&file)?)
                 .await?;
-            println!("updated profile {} (id {})", p.profile.name, p.id);
+            crate::say!("updated profile {} (id {})", p.profile.name, p.id);
             warn(&p.profile);
         }
         Configs::Activate { profile } => {
             let id = find(store, &profile).await?.id;
             let p = store.activate_profile(id).await?;
-            println!("active profile: {} (id {})", p.profile.name, p.id);
+            crate::say!("active profile: {} (id {})", p.profile.name, p.id);
         }
         Configs::Delete { profile } => {
             let p = find(store, &profile).await?;
             store.delete_profile(p.id).await?;
-            println!("deleted profile {} (id {})", p.profile.name, p.id);
+            crate::say!("deleted profile {} (id {})", p.profile.name, p.id);
         }
         Configs::Import {
             file,
@@ -142,7 +146,7 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
             };
             let new = profile_file::read(&file)?;
             let p = put_by_name(store, &new).await?;
-            println!("imported profile {} (id {})", p.profile.name, p.id);
+            crate::say!("imported profile {} (id {})", p.profile.name, p.id);
             warn(&p.profile);
         }
     }
@@ -219,13 +223,13 @@ async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Re
         )));
     }
     for imp in &imports {
-        println!("{}:", imp.profile.name);
+        crate::say!("{}:", imp.profile.name);
         for n in &imp.notes {
             let kind = serde_json::to_value(n.kind)
                 .ok()
                 .and_then(|k| k.as_str().map(str::to_string))
                 .unwrap_or_default();
-            println!(
+            crate::say!(
                 "  {:<28} {:<28} {:<11} {}",
                 n.from,
                 n.to.as_deref()
@@ -235,7 +239,7 @@ async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Re
             );
         }
         if dry_run {
-            println!("  (dry run: not stored)");
+            crate::say!("  (dry run: not stored)");
             continue;
         }
         let p = put_by_name(store, &imp.profile).await?;
@@ -244,7 +248,7 @@ async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Re
         } else {
             p
         };
-        println!(
+        crate::say!(
             "  imported as profile {} (id {}){}",
             p.profile.name,
             p.id,

@@ -76,6 +76,7 @@ pub async fn run(args: RecordArgs) -> Result<(), CliError> {
     let mut tick = tokio::time::interval(StdDuration::from_secs(args.every));
     let mut rounds = 0u64;
     let mut stored = 0u64;
+    let mut last_error: Option<String> = None;
     eprintln!(
         "recording {:?} every {} s into {} (Ctrl-C stops)",
         args.underlying,
@@ -96,7 +97,7 @@ pub async fn run(args: RecordArgs) -> Result<(), CliError> {
                     w.write(&c).map_err(|e| CliError::Failed(e.to_string()))?;
                     w.flush().map_err(|e| CliError::Failed(e.to_string()))?;
                     stored += 1;
-                    println!(
+                    crate::say!(
                         "{} {} {} contracts, spot {}",
                         c.timestamp.to_rfc3339(),
                         u,
@@ -105,7 +106,10 @@ pub async fn run(args: RecordArgs) -> Result<(), CliError> {
                     );
                     let _ = std::io::stdout().flush();
                 }
-                Err(e) => tracing::warn!(underlying = %u, error = %e, "chain not recorded"),
+                Err(e) => {
+                    tracing::warn!(underlying = %u, error = %e, "chain not recorded");
+                    last_error = Some(format!("{u}: {e}"));
+                }
             }
         }
         rounds += 1;
@@ -117,5 +121,11 @@ pub async fn run(args: RecordArgs) -> Result<(), CliError> {
     out.flush()
         .map_err(|e| CliError::Failed(format!("{}: {e}", args.out.display())))?;
     eprintln!("{stored} snapshots recorded in {}", args.out.display());
+    if stored == 0 {
+        return Err(CliError::Failed(match last_error {
+            Some(e) => format!("nothing was recorded: the last chain read failed ({e})"),
+            None => "nothing was recorded: stopped before the first chain was read".into(),
+        }));
+    }
     Ok(())
 }

@@ -90,17 +90,24 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Parses `5d`, `12h`, `90m` or `30s`.
+/// Parses `5d`, `12h`, `90m` or `30s`: a positive whole number and its unit, which is
+/// required (a bare `5` could mean days or seconds).
 pub fn parse_span(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num
         .parse()
         .map_err(|_| format!("{s:?}: expected a number followed by d, h, m or s"))?;
+    if n <= 0 {
+        return Err(format!("{s:?}: the span must be above 0"));
+    }
     match unit {
         "d" => Ok(Duration::days(n)),
         "h" => Ok(Duration::hours(n)),
         "m" => Ok(Duration::minutes(n)),
-        "s" | "" => Ok(Duration::seconds(n)),
+        "s" => Ok(Duration::seconds(n)),
+        "" => Err(format!(
+            "{s:?}: give a unit: {n}d (days), {n}h (hours), {n}m (minutes) or {n}s (seconds)"
+        )),
         _ => Err(format!("{s:?}: the unit must be d, h, m or s")),
     }
 }
@@ -318,12 +325,17 @@ async fn print_sessions(store: &Store, profile: &str) -> Result<(), CliError> {
         ..SessionFilter::default()
     };
     let all = store.all_sessions(&f).await?;
-    println!(
+    crate::say!(
         "{:<16} {:<20} {:<20} {:<14} {:>10} {:>12}",
-        "session", "call", "put", "exit", "premium", "net USD"
+        "session",
+        "call",
+        "put",
+        "exit",
+        "premium",
+        "net USD"
     );
     for s in &all {
-        println!(
+        crate::say!(
             "{:<16} {:<20} {:<20} {:<14} {:>10} {:>12}",
             s.session_id,
             s.legs.first().map_or("", |g| g.symbol.as_str()),
@@ -336,7 +348,7 @@ async fn print_sessions(store: &Store, profile: &str) -> Result<(), CliError> {
         );
     }
     let a = store.analytics(&f).await?;
-    println!(
+    crate::say!(
         "{} sessions, net {} USD, fees {} USD, win rate {}%",
         a.sessions,
         a.net.round_dp(4),

@@ -121,19 +121,25 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
             };
             let page = store.list_sessions(&f).await?;
             if json {
-                println!(
+                crate::say!(
                     "{}",
                     serde_json::to_string_pretty(&page)
                         .map_err(|e| CliError::Failed(e.to_string()))?
                 );
                 return Ok(());
             }
-            println!(
+            crate::say!(
                 "{:<16} {:<16} {:<8} {:<8} {:<17} {:<14} {:>12}",
-                "session", "profile", "mode", "state", "opened (IST)", "exit", "net USD"
+                "session",
+                "profile",
+                "mode",
+                "state",
+                "opened (IST)",
+                "exit",
+                "net USD"
             );
             for s in &page.items {
-                println!(
+                crate::say!(
                     "{:<16} {:<16} {:<8} {:<8} {:<17} {:<14} {:>12}",
                     s.session_id,
                     s.profile,
@@ -144,7 +150,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     s.pnl.net.round_dp(4)
                 );
             }
-            println!(
+            crate::say!(
                 "{} of {} sessions (offset {})",
                 page.items.len(),
                 page.total,
@@ -176,7 +182,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     obj.insert("marks".into(), serde_json::json!(m));
                     obj.insert("marks_total".into(), serde_json::json!(total));
                 }
-                println!(
+                crate::say!(
                     "{}",
                     serde_json::to_string_pretty(&v)
                         .map_err(|e| CliError::Failed(e.to_string()))?
@@ -184,18 +190,21 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                 return Ok(());
             }
             let s = &d.session;
-            println!(
+            crate::say!(
                 "session {} ({}, {}), {:?}",
-                s.session_id, s.profile, s.mode, s.state
+                s.session_id,
+                s.profile,
+                s.mode,
+                s.state
             );
-            println!(
+            crate::say!(
                 "  opened {} IST, expiry {}, planned exit {} IST",
                 ist(s.opened_at),
                 s.expiry,
                 ist(s.planned_exit)
             );
             if let Some(r) = s.exit_reason {
-                println!(
+                crate::say!(
                     "  exit: {r}{}",
                     s.closed_at
                         .map(|t| format!(" at {} IST", ist(t)))
@@ -203,7 +212,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                 );
             }
             for g in &s.legs {
-                println!(
+                crate::say!(
                     "  {:<20} sold {} @ {}  bought {} @ {}  fees {}",
                     g.symbol,
                     g.book.sold,
@@ -219,14 +228,17 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     g.book.fees.round_dp(6)
                 );
             }
-            println!(
+            crate::say!(
                 "  premium {} USD, gross {}, fees {}, net {}",
-                s.pnl.premium, s.pnl.gross, s.pnl.fees, s.pnl.net
+                s.pnl.premium,
+                s.pnl.gross,
+                s.pnl.fees,
+                s.pnl.net
             );
-            println!("orders:");
+            crate::say!("orders:");
             for o in &d.orders {
                 let r = &o.intent.request;
-                println!(
+                crate::say!(
                     "  {:<26} {:?} {} {} @ {}  {}  filled {}",
                     r.client_order_id,
                     r.side,
@@ -241,24 +253,33 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
                     o.filled_size
                 );
             }
-            println!("fills:");
+            crate::say!("fills:");
             for f in &d.fills {
-                println!(
+                crate::say!(
                     "  {:<12} {:?} {} {} @ {} fee {}",
-                    f.fill_id, f.side, f.size, f.symbol, f.price, f.fee
+                    f.fill_id,
+                    f.side,
+                    f.size,
+                    f.symbol,
+                    f.price,
+                    f.fee
                 );
             }
             if let Some((m, total)) = marks {
-                println!("marks ({} of {total}):", m.len());
-                println!(
+                crate::say!("marks ({} of {total}):", m.len());
+                crate::say!(
                     "  {:<17} {:>12} {:>12} {:>9} {:>12}",
-                    "time (IST)", "net USD", "close now", "trailing", "spot"
+                    "time (IST)",
+                    "net USD",
+                    "close now",
+                    "trailing",
+                    "spot"
                 );
                 let opt = |d: Option<rust_decimal::Decimal>, dp: u32| {
                     d.map(|v| v.round_dp(dp).to_string()).unwrap_or("-".into())
                 };
                 for k in &m {
-                    println!(
+                    crate::say!(
                         "  {:<17} {:>12} {:>12} {:>9} {:>12}",
                         ist(k.at),
                         k.pnl.net.round_dp(4),
@@ -294,7 +315,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
             match output.filter(|p| p.as_os_str() != "-") {
                 Some(p) => std::fs::write(&p, csv)
                     .map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
-                None => print!("{csv}"),
+                None => crate::put!("{csv}"),
             }
         }
         Sessions::Export { profile, output } => {
@@ -307,7 +328,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
             match output.filter(|p| p.as_os_str() != "-") {
                 Some(p) => std::fs::write(&p, csv)
                     .map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
-                None => print!("{csv}"),
+                None => crate::put!("{csv}"),
             }
         }
     }

@@ -27,15 +27,6 @@ pub const SECRET_VAR: &str = "STRANGLE_SIM_API_SECRET";
 /// never printed).
 pub const ADMIN_TOKEN_VAR: &str = "STRANGLE_SIM_ADMIN_TOKEN";
 
-/// Writes a line, ignoring a closed stdout.
-macro_rules! say {
-    ($out:expr, $($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!($out, $($arg)*);
-        let _ = $out.flush();
-    }};
-}
-
 /// Options of `sim-server`.
 #[derive(Debug, Args)]
 pub struct SimServerArgs {
@@ -268,22 +259,15 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
     if let Some(s) = &scenario {
         server.play(s, started);
     }
-    // Printing must never stop the server (say, when whoever reads its output goes away).
-    let mut out = std::io::stdout();
-    say!(
-        out,
-        "Delta-compatible market listening on {}",
-        server.base_url()
-    );
-    say!(out, "  REST          {}/v2/...", server.base_url());
-    say!(
-        out,
+    // Printing never stops the server (say, when whoever reads its output goes away).
+    crate::say!("Delta-compatible market listening on {}", server.base_url());
+    crate::say!("  REST          {}/v2/...", server.base_url());
+    crate::say!(
         "  WebSocket     ws://{}/ws (private), ws://{}/ws/public",
         server.addr(),
         server.addr()
     );
-    say!(
-        out,
+    crate::say!(
         "  market clock  {} ({}x)",
         config_clock
             .now()
@@ -292,53 +276,43 @@ pub async fn run(args: SimServerArgs) -> Result<(), CliError> {
         config_clock.rate().unwrap_or(1.0)
     );
     match replay_span {
-        Some((first, last, n)) => say!(
-            out,
-            "  market        replay of {} ({n} snapshots, {} to {})",
+        Some((first, last, n)) => crate::say!("  market        replay of {} ({n} snapshots, {} to {})",
             args.replay.as_deref().unwrap_or(Path::new("")).display(),
             first.format("%Y-%m-%d %H:%M UTC"),
             last.format("%Y-%m-%d %H:%M UTC")
         ),
-        None => say!(
-            out,
-            "  market        synthetic BTC and ETH, seed {} (same seed, start and speed: same quotes)",
+        None => crate::say!("  market        synthetic BTC and ETH, seed {} (same seed, start and speed: same quotes)",
             args.seed
         ),
     }
-    say!(out, "  API key       {}", creds.api_key);
-    say!(
-        out,
-        "  API secret    from {SECRET_VAR} (unset: the demo secret given in README)"
-    );
+    crate::say!("  API key       {}", creds.api_key);
+    crate::say!("  API secret    from {SECRET_VAR} (unset: the demo secret given in README)");
     if !args.misbehave.is_empty() {
         let names: Vec<String> = args
             .misbehave
             .iter()
             .filter_map(|m| clap::ValueEnum::to_possible_value(m).map(|v| v.get_name().to_string()))
             .collect();
-        say!(out, "  misbehaving   {}", names.join(", "));
+        crate::say!("  misbehaving   {}", names.join(", "));
     }
     if !args.faults.is_empty() {
         let names: Vec<String> = args.faults.iter().map(|f| f.knob.name()).collect();
-        say!(out, "  faults        {}", names.join(", "));
+        crate::say!("  faults        {}", names.join(", "));
     }
     if let Some(s) = &scenario {
-        say!(
-            out,
+        crate::say!(
             "  scenario      {} step(s) from {}",
             s.steps.len(),
             args.scenario.as_deref().unwrap_or(Path::new("")).display()
         );
     }
     match &admin {
-        Some(_) => say!(
-            out,
-            "  admin         {}/admin/faults (Authorization: Bearer, the token from {ADMIN_TOKEN_VAR})",
+        Some(_) => crate::say!("  admin         {}/admin/faults (Authorization: Bearer, the token from {ADMIN_TOKEN_VAR})",
             server.base_url()
         ),
-        None => say!(out, "  admin         off (set {ADMIN_TOKEN_VAR} to turn /admin/faults on)"),
+        None => crate::say!("  admin         off (set {ADMIN_TOKEN_VAR} to turn /admin/faults on)"),
     }
-    say!(out, "Ctrl-C stops it.");
+    crate::say!("Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;

@@ -298,11 +298,11 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    println!("strangle API listening on http://{addr}");
+    crate::say!("strangle API listening on http://{addr}");
     if generated {
         // The one place this token is shown: a fragment, which browsers never send.
-        println!("  dashboard     http://{addr}/#token={token}");
-        println!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
+        crate::say!("  dashboard     http://{addr}/#token={token}");
+        crate::say!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
     }
     // The first SIGINT/SIGTERM closes the listener and stops every engine (flattening open
     // legs); a second one, or the stop deadline, ends the process at once naming open legs.

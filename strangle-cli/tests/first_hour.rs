@@ -1,0 +1,169 @@
+//! Issue 31: what a new user trips over in the first hour, each fixed at its cause. The binary
+//! is driven as a process, as the user runs it.
+
+use std::io::Read;
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+mod common;
+use common::Dir;
+
+fn strangle_bare() -> Command {
+    let mut c = Command::cargo_bin("strangle").expect("binary");
+    c.env_remove("STRANGLE_DELTA_API_KEY")
+        .env_remove("STRANGLE_DELTA_API_SECRET")
+        .env_remove("STRANGLE_DELTA_CREDENTIALS_FILE")
+        .env_remove("STRANGLE_LEDGER");
+    c
+}
+
+fn strangle(dir: &Dir) -> Command {
+    let mut c = strangle_bare();
+    c.args(["--ledger", &dir.ledger()]);
+    c
+}
+
+/// A fast-forwarded sim day on `dir`'s ledger.
+fn one_day(dir: &Dir) {
+    let p = dir.write("p.toml", "name = \"day\"\n");
+    strangle(dir)
+        .args([
+            "run",
+            "--fast-forward",
+            "1d",
+            "--start",
+            "2026-03-09T18:30:00Z",
+            "--config",
+        ])
+        .arg(&p)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_span_without_a_unit_is_refused_naming_the_units() {
+    let d = Dir::new("fh_span");
+    strangle(&d)
+        .args(["run", "--fast-forward", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("give a unit: 5d (days)"));
+    assert!(!d.path("ledger.db").exists(), "nothing ran");
+}
+
+#[test]
+fn after_a_clean_exit_the_ledger_file_alone_holds_everything() {
+    let d = Dir::new("fh_wal");
+    one_day(&d);
+    let wal = d.path("ledger.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
+        "the -wal file was checkpointed into the ledger"
+    );
+    // The file copied alone, as a user would, opens with every session in it.
+    let copy = Dir::new("fh_wal_copy");
+    std::fs::copy(d.path("ledger.db"), copy.path("ledger.db")).expect("copy");
+    let out = strangle(&copy)
+        .args(["sessions", "list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["total"], 1, "{v}");
+}
+
+#[test]
+fn check_with_a_profile_file_creates_no_ledger() {
+    let d = Dir::new("fh_check");
+    let p = d.write("p.toml", "name = \"c\"\n");
+    // No --ledger: the default `strangle.db` in the current folder is never created.
+    strangle_bare()
+        .current_dir(d.path(""))
+        .args(["check", "--env", "http://127.0.0.1:9", "--config"])
+        .arg(&p)
+        .assert()
+        .code(1);
+    assert!(!d.path("strangle.db").exists(), "check created a ledger");
+    // Without --config the ledger is read for the active profile, never created.
+    strangle_bare()
+        .current_dir(d.path(""))
+        .args(["check", "--env", "http://127.0.0.1:9"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("strangle.db").and(predicate::str::contains("no ledger file")),
+        );
+    assert!(!d.path("strangle.db").exists());
+}
+
+#[test]
+fn a_folder_or_a_damaged_file_as_ledger_is_named_with_the_reason() {
+    let d = Dir::new("fh_ledger");
+    let folder = d.path("");
+    strangle_bare()
+        .args(["--ledger"])
+        .arg(&folder)
+        .args(["sessions", "list"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains(folder.display().to_string())
+                .and(predicate::str::contains("it is a folder")),
+        );
+    let bad = d.write("bad.db", &"not a ledger ".repeat(500));
+    strangle_bare()
+        .args(["--ledger"])
+        .arg(&bad)
+        .args(["sessions", "list"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("cannot open the ledger")
+                .and(predicate::str::contains(bad.display().to_string())),
+        );
+}
+
+#[test]
+fn a_listing_whose_reader_has_gone_ends_quietly() {
+    let d = Dir::new("fh_pipe");
+    one_day(&d);
+    // The reader closes the pipe before anything is written: every write fails with EPIPE.
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_strangle"))
+        .args(["--ledger", &d.ledger(), "sessions", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).expect("stderr");
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_recording_that_records_nothing_fails_with_the_reason() {
+    let d = Dir::new("fh_record");
+    strangle(&d)
+        .args([
+            "record",
+            "--env",
+            "http://127.0.0.1:9",
+            "--underlying",
+            "BTC",
+            "--count",
+            "1",
+            "--out",
+        ])
+        .arg(d.path("chains.jsonl"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing was recorded"));
+}
