@@ -122,12 +122,15 @@ fn last_time(path: &Path) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The profile to backtest, its warnings said on stderr as every command that loads one does.
 async fn profile(store: Option<&Store>, args: &BacktestArgs) -> Result<Profile, CliError> {
-    match (store, &args.config) {
+    let p = match (store, &args.config) {
         (_, Some(p)) => profile_file::read(p),
         (Some(store), None) => configs::resolve(store, None, args.profile.as_deref()).await,
         (None, None) => Err(CliError::Invalid("pass --config or --profile".into())),
-    }
+    }?;
+    configs::warn(&p);
+    Ok(p)
 }
 
 fn progress_bar(first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> ProgressBar {

@@ -259,6 +259,57 @@ async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Re
     Ok(())
 }
 
+/// Says on stderr which settings of the stored profile named like `p` a run from a file
+/// replaces (the engine saves the profile it runs), so that no edit is taken silently.
+pub async fn say_changes(store: &Store, p: &strangle_core::profile::Profile) -> Result<(), CliError> {
+    let old = match store.profile(&p.name).await {
+        Ok(old) => old.profile,
+        Err(strangle_store::StoreError::NoProfile(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let changes = differences(&old, p);
+    if !changes.is_empty() {
+        eprintln!(
+            "profile {:?} in the ledger differs from the file; saving the file's settings: {}",
+            p.name,
+            changes.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The settings that differ between two profiles, as `field: old → new` (nested fields by
+/// their dotted path).
+pub fn differences(
+    old: &strangle_core::profile::Profile,
+    new: &strangle_core::profile::Profile,
+) -> Vec<String> {
+    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    let null = serde_json::Value::Null;
+                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                }
+            }
+            (a, b) if a != b => out.push(format!("{path}: {a} → {b}")),
+            _ => {}
+        }
+    }
+    let (Ok(a), Ok(b)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return vec!["(the profiles could not be compared)".into()];
+    };
+    let mut out = Vec::new();
+    walk("", &a, &b, &mut out);
+    out
+}
+
 /// Prints the profile's warnings (settings that are valid but probably not meant) to stderr.
 pub fn warn(p: &strangle_core::profile::Profile) {
     for w in p.warnings().into_iter().chain(p.fee_warnings()) {

@@ -169,6 +169,10 @@ fn status_line(s: &Status) -> String {
 /// Runs the engine.
 pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     let profile = configs::resolve(&store, args.config.as_deref(), args.profile.as_deref()).await?;
+    configs::warn(&profile);
+    if args.config.is_some() {
+        configs::say_changes(&store, &profile).await?;
+    }
     let sim_only = args.fast_forward.is_some() || args.start.is_some() || args.speed != 1.0;
     if sim_only && args.market != Market::Sim {
         return Err(CliError::Invalid(
@@ -182,10 +186,11 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
             seed: args.seed,
             credentials: sim_server::credentials()?,
             time: match (args.fast_forward, args.start) {
-                (Some(span), start) => SimTime::FastForward(FastForward {
-                    start: start.unwrap_or_else(Utc::now),
-                    span,
-                }),
+                (Some(span), start) => {
+                    let start = start.unwrap_or_else(Utc::now);
+                    refuse_replay(&store, &profile.name, start, span).await?;
+                    SimTime::FastForward(FastForward { start, span })
+                }
                 (None, Some(start)) => SimTime::Scaled(ScaledClock::new(start, args.speed)),
                 (None, None) if args.speed != 1.0 => {
                     SimTime::Scaled(ScaledClock::new(Utc::now(), args.speed))
@@ -249,6 +254,8 @@ async fn drive(
         .clone()
         .map(|n| notify::watch_engine(running.handle().watch(), n));
     let fast = running.until().is_some();
+    let running_until = running.until();
+    let started_at = running.started_at();
     eprintln!(
         "running profile {name:?} on the {} market; Ctrl-C stops (flattening open legs)",
         running.mode()
@@ -287,10 +294,42 @@ async fn drive(
     }
     let status = res?;
     eprintln!("{}", status_line(&status));
-    if fast {
-        print_sessions(&store, &name).await?;
+    if let Some(until) = running_until {
+        print_sessions(&store, &name, started_at, until).await?;
     }
     Ok(())
+}
+
+/// A fast-forward over days the ledger already holds sessions of this profile for would find
+/// them done and print them again: refused, saying what to do instead.
+async fn refuse_replay(
+    store: &Store,
+    profile: &str,
+    start: DateTime<Utc>,
+    span: Duration,
+) -> Result<(), CliError> {
+    let f = SessionFilter {
+        profile: Some(profile.to_string()),
+        from: Some(start),
+        to: Some(start + span),
+        ..SessionFilter::default()
+    };
+    let held = store.all_sessions(&f).await?;
+    let (Some(first), Some(last)) = (
+        held.iter().map(|s| s.opened_at).min(),
+        held.iter().map(|s| s.opened_at).max(),
+    ) else {
+        return Ok(());
+    };
+    Err(CliError::Conflict(format!(
+        "the ledger already holds {} sessions of profile {profile:?} opened from {} to {} \
+         (the days this fast-forward would run): give a fresh ledger (--ledger new.db), or \
+         --start after {}",
+        held.len(),
+        first.format("%Y-%m-%d %H:%M UTC"),
+        last.format("%Y-%m-%d %H:%M UTC"),
+        last.date_naive()
+    )))
 }
 
 /// The notifier configured by `STRANGLE_WEBHOOK_URL` / `STRANGLE_TELEGRAM_*`, if any.
@@ -319,9 +358,17 @@ async fn on_signals(handle: EngineHandle, mut signals: Signals, deadline: StdDur
     std::process::exit(130);
 }
 
-async fn print_sessions(store: &Store, profile: &str) -> Result<(), CliError> {
+/// The sessions of `profile` this run opened (from `from` to `until`) and their totals.
+async fn print_sessions(
+    store: &Store,
+    profile: &str,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(), CliError> {
     let f = SessionFilter {
         profile: Some(profile.to_string()),
+        from: Some(from),
+        to: Some(until),
         ..SessionFilter::default()
     };
     let all = store.all_sessions(&f).await?;
