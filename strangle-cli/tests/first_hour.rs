@@ -247,3 +247,42 @@ fn run_and_backtest_show_the_profile_s_warnings_as_check_does() {
         .success()
         .stderr(predicate::str::contains("warning: max_loss_pct"));
 }
+
+#[test]
+fn an_interrupted_fast_forward_says_how_far_it_got_and_fails() {
+    use std::io::{BufRead, BufReader};
+    let d = Dir::new("fh_sigint");
+    let p = d.write("p.toml", "name = \"long\"\n");
+    let mut child = common::Proc(
+        StdCommand::new(env!("CARGO_BIN_EXE_strangle"))
+            .args(["--ledger", &d.ledger(), "run", "--fast-forward", "400d"])
+            .args(["--start", "2026-03-09T18:30:00Z", "--config"])
+            .arg(&p)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut text = String::new();
+    // Once it runs, Ctrl-C.
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        text.push_str(&line);
+        if line.contains("running profile") {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            child.interrupt();
+            break;
+        }
+    }
+    err.read_to_string(&mut text).expect("rest of stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("SIGINT: stopped after") && text.contains("of 400.0 simulated days"),
+        "{text}"
+    );
+}

@@ -261,7 +261,10 @@ async fn import_seed(store: &Store, path: &std::path::Path, dry_run: bool) -> Re
 
 /// Says on stderr which settings of the stored profile named like `p` a run from a file
 /// replaces (the engine saves the profile it runs), so that no edit is taken silently.
-pub async fn say_changes(store: &Store, p: &strangle_core::profile::Profile) -> Result<(), CliError> {
+pub async fn say_changes(
+    store: &Store,
+    p: &strangle_core::profile::Profile,
+) -> Result<(), CliError> {
     let old = match store.profile(&p.name).await {
         Ok(old) => old.profile,
         Err(strangle_store::StoreError::NoProfile(_)) => return Ok(()),
@@ -295,7 +298,12 @@ pub fn differences(
                         format!("{path}.{k}")
                     };
                     let null = serde_json::Value::Null;
-                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                    walk(
+                        &p,
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        out,
+                    );
                 }
             }
             (a, b) if a != b => out.push(format!("{path}: {a} → {b}")),

@@ -271,7 +271,8 @@ async fn drive(
             }
         })
     });
-    let signals = tokio::spawn(on_signals(handle, signals, deadline));
+    let stopped_by = Arc::new(std::sync::Mutex::new(None));
+    let signals = tokio::spawn(on_signals(handle, signals, deadline, stopped_by.clone()));
     let res = running.wait().await;
     signals.abort();
     if let Some(t) = status_task {
@@ -296,6 +297,17 @@ async fn drive(
     eprintln!("{}", status_line(&status));
     if let Some(until) = running_until {
         print_sessions(&store, &name, started_at, until).await?;
+        // A fast-forward stopped by a signal did not run its span: said, and not a success.
+        let signal = stopped_by.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(signal) = signal {
+            let days = |d: Duration| d.num_minutes() as f64 / 1440.0;
+            return Err(CliError::Failed(format!(
+                "{signal}: stopped after {:.1} of {:.1} simulated days (at {})",
+                days(status.at - started_at),
+                days(until - started_at),
+                status.at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
     }
     Ok(())
 }
@@ -344,10 +356,16 @@ pub fn notifier() -> Result<Option<Notifier>, CliError> {
 
 /// First SIGINT/SIGTERM: stop (flatten, then stop). A second one, or the stop deadline
 /// passing first: exit at once, saying what is open.
-async fn on_signals(handle: EngineHandle, mut signals: Signals, deadline: StdDuration) {
+async fn on_signals(
+    handle: EngineHandle,
+    mut signals: Signals,
+    deadline: StdDuration,
+    stopped_by: Arc<std::sync::Mutex<Option<String>>>,
+) {
     let Some(name) = signals.next().await else {
         return;
     };
+    *stopped_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_string());
     eprintln!(
         "{name}: stopping, flattening open legs (a second signal, or {} s, exits at once)",
         deadline.as_secs()
