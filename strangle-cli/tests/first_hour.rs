@@ -286,3 +286,27 @@ fn an_interrupted_fast_forward_says_how_far_it_got_and_fails() {
         "{text}"
     );
 }
+
+#[test]
+fn the_sweep_grid_readme_names_is_in_the_repository_and_runs() {
+    let d = Dir::new("fh_sweep");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    strangle(&d)
+        .current_dir(&root)
+        .args([
+            "backtest",
+            "--data",
+            "examples/data/btcusd_1h_20210324_20220301.csv",
+            "--config",
+            "examples/profiles/btc-hourly.toml",
+            "--from",
+            "2021-10-01T00:00:00Z",
+            "--until",
+            "2021-10-08T00:00:00Z",
+            "--sweep",
+            "examples/sweeps/btc-hourly-grid.toml",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("btc-hourly#12"));
+}
