@@ -86,8 +86,12 @@ impl Execution for LostCall {
     }
 }
 
+/// The engine on the simulated venue's quotes and [`LostCall`]'s orders.
+type LostCallEngine =
+    Engine<Split<Arc<SimExchange>, Arc<LostCall>>, Arc<MemoryLedger>, Arc<ManualClock>>;
+
 struct Rig {
-    engine: Engine<Split<Arc<SimExchange>, Arc<LostCall>>, Arc<MemoryLedger>, Arc<ManualClock>>,
+    engine: LostCallEngine,
     venue: Arc<SimExchange>,
     exec: Arc<LostCall>,
     ledger: Arc<MemoryLedger>,

@@ -57,7 +57,8 @@ pub struct BacktestArgs {
     /// realised volatility of the series).
     #[arg(long)]
     pub iv: Option<PathBuf>,
-    /// Spot series only: first and last time to replay (RFC 3339).
+    /// First and last time to replay (RFC 3339): snapshots before `--from` are skipped in
+    /// every kind of file, and the backtest stops at `--until`.
     #[arg(long)]
     pub from: Option<DateTime<Utc>>,
     /// Write the report as JSON here.

@@ -105,9 +105,9 @@ pub struct DataFile {
     /// Spot series: a Deribit DVOL CSV for the implied volatility (default: realised
     /// volatility of the series over [`REALIZED_VOL_WINDOW`] points).
     pub iv: Option<PathBuf>,
-    /// Spot series: first time replayed.
+    /// First time replayed: earlier snapshots are skipped (every kind of file).
     pub from: Option<DateTime<Utc>>,
-    /// Spot series: last time replayed.
+    /// Spot series: last time replayed (a backtest stops at its own `until` for every kind).
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -142,15 +142,18 @@ impl DataFile {
                 Feed {
                     inner: Inner::Chain(Box::new(feed)),
                     error: Some(error),
+                    from: self.from,
                 }
             }
             DataKind::Deribit => Feed {
                 inner: Inner::Snapshots(VecFeed::new(self.deribit_snapshots()?)),
                 error: None,
+                from: self.from,
             },
             DataKind::Spot => Feed {
                 inner: Inner::Series(self.series_feed()?),
                 error: None,
+                from: None,
             },
         })
     }
@@ -158,9 +161,16 @@ impl DataFile {
     /// Every snapshot in memory (for sweeps, which replay the same data many times). A spot
     /// series is refused: use [`DataFile::series_feed`], which prices lazily.
     pub fn load_all(&self) -> Result<Vec<ChainSnapshot>> {
+        let after_from = |c: &ChainSnapshot| self.from.is_none_or(|f| c.timestamp >= f);
         match self.kind {
-            DataKind::Chain => ChainReader::new(open_reader(&self.path)?, self.name())?.collect(),
-            DataKind::Deribit => self.deribit_snapshots(),
+            DataKind::Chain => ChainReader::new(open_reader(&self.path)?, self.name())?
+                .filter(|c| c.as_ref().map_or(true, after_from))
+                .collect(),
+            DataKind::Deribit => Ok(self
+                .deribit_snapshots()?
+                .into_iter()
+                .filter(after_from)
+                .collect()),
             DataKind::Spot => Err(file_error(
                 &self.path,
                 "a spot series is priced lazily, not loaded (use series_feed)",
@@ -213,6 +223,8 @@ enum Inner {
 pub struct Feed {
     inner: Inner,
     error: Option<Arc<Mutex<Option<Error>>>>,
+    /// Snapshots before this are skipped (a spot series is windowed when it is priced).
+    from: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -252,8 +264,31 @@ pub fn take_error(slot: Option<&Arc<Mutex<Option<Error>>>>) -> Result<()> {
     }
 }
 
+impl Feed {
+    fn inner_peek(&mut self) -> Option<DateTime<Utc>> {
+        match &mut self.inner {
+            Inner::Chain(f) => f.peek_time(),
+            Inner::Snapshots(f) => f.peek_time(),
+            Inner::Series(f) => f.peek_time(),
+        }
+    }
+
+    /// Drops the snapshots before `from`, once.
+    fn skip_to_from(&mut self) {
+        let Some(from) = self.from.take() else { return };
+        while self.inner_peek().is_some_and(|t| t < from) {
+            let _ = match &mut self.inner {
+                Inner::Chain(f) => f.next_snapshot(),
+                Inner::Snapshots(f) => f.next_snapshot(),
+                Inner::Series(f) => f.next_snapshot(),
+            };
+        }
+    }
+}
+
 impl MarketFeed for Feed {
     fn peek_time(&mut self) -> Option<DateTime<Utc>> {
+        self.skip_to_from();
         match &mut self.inner {
             Inner::Chain(f) => f.peek_time(),
             Inner::Snapshots(f) => f.peek_time(),
@@ -262,6 +297,7 @@ impl MarketFeed for Feed {
     }
 
     fn next_snapshot(&mut self) -> Option<ChainSnapshot> {
+        self.skip_to_from();
         match &mut self.inner {
             Inner::Chain(f) => f.next_snapshot(),
             Inner::Snapshots(f) => f.next_snapshot(),
@@ -305,6 +341,45 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(missing.is_some_and(|e| e.contains("missing.csv")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn from_skips_earlier_snapshots_of_a_chain_file_too() {
+        use crate::data::chain_file::ChainWriter;
+        use crate::sim::synthetic::SyntheticMarket;
+        use chrono::TimeZone;
+        let dir = std::env::temp_dir().join(format!("strangle-from-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let day = |d: u32| {
+            Utc.with_ymd_and_hms(2026, 1, d, 4, 0, 0)
+                .single()
+                .expect("time")
+        };
+        let path = dir.join("c.csv");
+        let mut w = ChainWriter::new(std::fs::File::create(&path).expect("file")).expect("w");
+        for d in [19, 20, 21] {
+            w.write(&SyntheticMarket::btc().chain(day(d), Decimal::from(82_000), 0.45))
+                .expect("write");
+        }
+        w.finish().expect("finish");
+        let file = DataFile {
+            from: Some(day(20)),
+            ..DataFile::open(&path).expect("open")
+        };
+        let mut feed = file.feed().expect("feed");
+        assert_eq!(feed.peek_time(), Some(day(20)), "the 19th is skipped");
+        let mut seen = Vec::new();
+        while let Some(s) = feed.next_snapshot() {
+            seen.push(s.timestamp);
+        }
+        assert_eq!(seen, vec![day(20), day(21)]);
+        let all = file.load_all().expect("load");
+        assert_eq!(
+            all.first().map(|s| s.timestamp),
+            Some(day(20)),
+            "sweeps too"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
