@@ -33,6 +33,61 @@ pub fn read(path: &Path) -> Result<Profile, CliError> {
     Ok(p)
 }
 
+/// A profile file as it is written (TOML or JSON, by extension), for merging onto a stored
+/// profile: fields it leaves out keep their stored values.
+pub fn read_patch(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let v: serde_json::Value = if is_json {
+        serde_json::from_str(&text)
+            .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
+    } else {
+        toml::from_str(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
+    };
+    if !v.is_object() {
+        return Err(CliError::Invalid(format!(
+            "{}: a profile is a table of fields",
+            path.display()
+        )));
+    }
+    Ok(v)
+}
+
+/// `stored` with the fields of `patch` laid over it, validated: what `configs update` and
+/// the API's `PATCH /api/configs/{id}` both do (a field left out keeps its value).
+pub fn patched(stored: &Profile, patch: serde_json::Value) -> Result<Profile, CliError> {
+    let mut merged = serde_json::to_value(stored)
+        .map_err(|e| CliError::Failed(format!("profile {} as JSON: {e}", stored.name)))?;
+    merge(&mut merged, patch);
+    let p: Profile =
+        serde_json::from_value(merged).map_err(|e| CliError::Invalid(e.to_string()))?;
+    p.validate()?;
+    Ok(p)
+}
+
+/// Merges `patch` into `target` (RFC 7386, except that `null` sets a field to null — "off"
+/// for a limit, none for an optional setting — instead of removing it): objects merge field
+/// by field, anything else replaces.
+pub fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match t.get_mut(&k) {
+                    Some(slot) if v.is_object() && slot.is_object() => merge(slot, v),
+                    _ => {
+                        t.insert(k, v);
+                    }
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
 /// Renders a profile.
 pub fn render(p: &Profile, f: Format) -> Result<String, CliError> {
     match f {

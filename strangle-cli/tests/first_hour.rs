@@ -310,3 +310,46 @@ fn the_sweep_grid_readme_names_is_in_the_repository_and_runs() {
         .success()
         .stdout(predicate::str::contains("btc-hourly#12"));
 }
+
+#[test]
+fn configs_update_from_a_partial_file_changes_only_what_it_gives() {
+    let d = Dir::new("fh_update");
+    let full = d.write(
+        "full.toml",
+        "name = \"u\"\ncontracts_per_leg = \"10\"\nmax_loss_pct = \"60\"\n",
+    );
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&full)
+        .assert()
+        .success();
+    let partial = d.write("partial.toml", "max_profit_pct = \"70\"\n");
+    strangle(&d)
+        .args(["configs", "update", "u"])
+        .arg(&partial)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("max_profit_pct: \"80\" → \"70\""));
+    let out = strangle(&d)
+        .args(["configs", "show", "u", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(
+        v["contracts_per_leg"], "10",
+        "kept, not reset to the default"
+    );
+    assert_eq!(v["max_loss_pct"], "60");
+    assert_eq!(v["max_profit_pct"], "70");
+    // A value the profile refuses changes nothing and names the field.
+    let bad = d.write("bad.toml", "contracts_per_leg = \"-1\"\n");
+    strangle(&d)
+        .args(["configs", "update", "u"])
+        .arg(&bad)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("contracts_per_leg"));
+}

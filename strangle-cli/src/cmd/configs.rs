@@ -26,7 +26,8 @@ pub enum Configs {
         /// The file.
         file: PathBuf,
     },
-    /// Replace a profile's settings from a file.
+    /// Change a profile's settings from a file: the fields it gives replace the stored
+    /// ones, the fields it leaves out keep their values (as the API's PATCH does).
     Update {
         /// Name or id.
         profile: String,
@@ -114,11 +115,21 @@ pub async fn run(store: &Store, cmd: Configs) -> Result<(), CliError> {
             warn(&p.profile);
         }
         Configs::Update { profile, file } => {
-            let id = find(store, &profile).await?.id;
-            let p = store
-                .update_profile(id, &profile_file::read(&file)?)
-                .await?;
-            crate::say!("updated profile {} (id {})", p.profile.name, p.id);
+            let old = find(store, &profile).await?;
+            let new = profile_file::patched(&old.profile, profile_file::read_patch(&file)?)
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+            let changes = differences(&old.profile, &new);
+            let p = store.update_profile(old.id, &new).await?;
+            if changes.is_empty() {
+                crate::say!("profile {} (id {}) unchanged", p.profile.name, p.id);
+            } else {
+                crate::say!(
+                    "updated profile {} (id {}): {}",
+                    p.profile.name,
+                    p.id,
+                    changes.join(", ")
+                );
+            }
             warn(&p.profile);
         }
         Configs::Activate { profile } => {

@@ -81,25 +81,6 @@ fn missing_fields(
     out
 }
 
-/// Merges `patch` into `target` (RFC 7386, except that `null` sets a field to null — "off"
-/// for a limit, none for an optional setting — instead of removing it): objects merge field
-/// by field, anything else replaces.
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                match t.get_mut(&k) {
-                    Some(slot) if v.is_object() && slot.is_object() => merge(slot, v),
-                    _ => {
-                        t.insert(k, v);
-                    }
-                }
-            }
-        }
-        (t, p) => *t = p,
-    }
-}
-
 /// Parses and validates a profile body; every problem is reported, nothing is changed.
 fn profile_from(body: &Bytes) -> Result<Profile, ApiError> {
     profile_of(Value::Object(object_of(body)?))
@@ -311,7 +292,7 @@ pub async fn patch_config(
     let stored = api.store.profile_by_id(id).await?;
     let mut merged = serde_json::to_value(&stored.profile)
         .map_err(|e| ApiError::Internal(format!("profile {id} as JSON: {e}")))?;
-    merge(&mut merged, Value::Object(patch));
+    crate::profile_file::merge(&mut merged, Value::Object(patch));
     let p = profile_of(merged)?;
     not_running(&api, id, "changing").await?;
     Ok(Json(SavedProfile::of(
