@@ -24,6 +24,10 @@ use crate::risk::ExitReason;
 pub enum Mode {
     /// Real orders on Delta Exchange.
     Live,
+    /// A live run's rehearsal: real orders sent to a Delta-compatible market on this machine
+    /// (`strangle sim-server`), no money. Kept apart from `live` so that analytics never mix
+    /// the two.
+    Rehearsal,
     /// Delta's public market data, simulated fills.
     Paper,
     /// A local simulated market, no network.
@@ -36,6 +40,7 @@ impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Live => "live",
+            Self::Rehearsal => "rehearsal",
             Self::Paper => "paper",
             Self::Sim => "sim",
             Self::Backtest => "backtest",

@@ -81,6 +81,8 @@ impl Market {
             #[cfg(feature = "server")]
             Self::Sim(_) => Mode::Sim,
             Self::Paper { .. } => Mode::Paper,
+            // A live run against a market on this machine is a rehearsal, never money.
+            Self::Live { env, .. } if env.is_loopback() => Mode::Rehearsal,
             Self::Live { .. } => Mode::Live,
         }
     }
@@ -605,7 +607,8 @@ impl RunningEngine {
 
 #[cfg(all(test, feature = "server"))]
 mod tests {
-    use super::sim_max_move;
+    use super::{sim_max_move, Market, Mode};
+    use crate::{Credentials, Environment};
     use chrono::Duration;
     use strangle_core::sim::synthetic::RandomWalk;
 
@@ -630,5 +633,20 @@ mod tests {
             let vol = (sum_sq / n as f64 * per_year).sqrt();
             assert!((vol - 0.45).abs() < 0.01, "{grid}: realised {vol:.4}");
         }
+    }
+
+    #[test]
+    fn a_live_run_on_a_market_on_this_machine_is_a_rehearsal() {
+        let credentials = Credentials::new("k", "s").expect("credentials");
+        let local = Market::Live {
+            env: Environment::local("http://127.0.0.1:8080"),
+            credentials: credentials.clone(),
+        };
+        assert_eq!(local.mode(), Mode::Rehearsal);
+        let real = Market::Live {
+            env: Environment::IndiaTestnet,
+            credentials,
+        };
+        assert_eq!(real.mode(), Mode::Live);
     }
 }

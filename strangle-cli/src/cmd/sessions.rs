@@ -28,7 +28,7 @@ pub enum Sessions {
         #[arg(long, value_parser = ["open", "closed"])]
         state: Option<String>,
         /// Only sessions in this mode (default: every mode; the table says which each is).
-        #[arg(long, value_parser = ["live", "paper", "sim", "backtest"])]
+        #[arg(long, value_parser = ["live", "rehearsal", "paper", "sim", "backtest"])]
         mode: Option<String>,
         /// Page size.
         #[arg(long, default_value_t = 20)]
@@ -101,6 +101,7 @@ pub async fn run(store: &Store, cmd: Sessions) -> Result<(), CliError> {
             let mode = match mode.as_deref() {
                 Some("live") => Some(Mode::Live),
                 Some("paper") => Some(Mode::Paper),
+                Some("rehearsal") => Some(Mode::Rehearsal),
                 Some("sim") => Some(Mode::Sim),
                 Some("backtest") => Some(Mode::Backtest),
                 _ => None,

@@ -74,12 +74,20 @@ pub enum ModeChoice {
     Sim,
     /// Backtests recorded in the ledger.
     Backtest,
+    /// Live runs against a market on this machine (`strangle sim-server`).
+    Rehearsal,
     /// Every mode together (asked for, never the default).
     All,
 }
 
 /// Which mode a request without `mode` reads: the first the ledger has in this order.
-const DEFAULT_MODES: [Mode; 4] = [Mode::Live, Mode::Paper, Mode::Sim, Mode::Backtest];
+const DEFAULT_MODES: [Mode; 5] = [
+    Mode::Live,
+    Mode::Paper,
+    Mode::Rehearsal,
+    Mode::Sim,
+    Mode::Backtest,
+];
 
 impl SessionQuery {
     /// The store's filter, with the mode resolved (`None`: every mode).
@@ -89,6 +97,7 @@ impl SessionQuery {
             Some(ModeChoice::Paper) => Some(Mode::Paper),
             Some(ModeChoice::Sim) => Some(Mode::Sim),
             Some(ModeChoice::Backtest) => Some(Mode::Backtest),
+            Some(ModeChoice::Rehearsal) => Some(Mode::Rehearsal),
             Some(ModeChoice::All) => None,
             None => {
                 let present = api.store.modes().await?;

@@ -15,7 +15,7 @@ from .profiles import Profile
 _STATES = ("entering", "open", "exiting", "closed")
 
 
-_MODES = ("live", "paper", "sim", "backtest")
+_MODES = ("live", "rehearsal", "paper", "sim", "backtest")
 
 
 def _filter(profile: Optional[str], since: Optional[datetime], until: Optional[datetime], state: Optional[str],
