@@ -353,3 +353,29 @@ fn configs_update_from_a_partial_file_changes_only_what_it_gives() {
         .code(3)
         .stderr(predicate::str::contains("contracts_per_leg"));
 }
+
+#[test]
+fn serve_with_a_chosen_token_prints_the_dashboard_link_without_it() {
+    use std::io::{BufRead, BufReader};
+    let d = Dir::new("fh_serve");
+    let token = "chosen-token-0123456789abcdef";
+    let mut child = common::Proc(
+        StdCommand::new(env!("CARGO_BIN_EXE_strangle"))
+            .args(["--ledger", &d.ledger(), "serve", "--listen", "127.0.0.1:0"])
+            .env("STRANGLE_API_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let second = lines.next().expect("a second line").expect("text");
+    child.kill();
+    assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+    assert!(
+        second.contains("dashboard     http://127.0.0.1:") && second.contains("STRANGLE_API_TOKEN"),
+        "{second}"
+    );
+    assert!(!second.contains(token), "the chosen token is never printed");
+}

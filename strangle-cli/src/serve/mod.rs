@@ -303,6 +303,9 @@ pub async fn run(store: Arc<Store>, args: ServeArgs) -> Result<(), CliError> {
         // The one place this token is shown: a fragment, which browsers never send.
         crate::say!("  dashboard     http://{addr}/#token={token}");
         crate::say!("  (a token for this run only; set {TOKEN_VAR} to choose one)");
+    } else {
+        // A token the operator chose is never printed: the page asks for it.
+        crate::say!("  dashboard     http://{addr}/  (it asks for the token in {TOKEN_VAR})");
     }
     // The first SIGINT/SIGTERM closes the listener and stops every engine (flattening open
     // legs); a second one, or the stop deadline, ends the process at once naming open legs.
