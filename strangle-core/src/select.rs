@@ -151,6 +151,48 @@ impl fmt::Display for Nearest {
     }
 }
 
+/// Why a day's entry window passed without an entry, in the words a backtest report counts
+/// days by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoEntryCause {
+    /// No contract of a side's kind was listed on the expiry.
+    EmptyChain,
+    /// No expiry settles far enough out.
+    NoExpiry,
+    /// No contract's |delta| in the band (premium in the window).
+    OutsideBand,
+    /// The quotes were older than the profile's limit.
+    StaleQuotes,
+    /// No bid, a spread too wide, too little open interest, or trading halted.
+    Illiquid,
+    /// No greeks (delta mode) or no usable price (premium mode).
+    NoData,
+    /// The contract size differs from the profile's.
+    WrongSize,
+    /// New entries were held (a dead-man switch not armed, an order the venue did not let
+    /// go of, a venue stop refused).
+    EntriesHeld,
+    /// No chain came while the entry window was open.
+    WindowMissed,
+}
+
+impl fmt::Display for NoEntryCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EmptyChain => "no contract listed",
+            Self::NoExpiry => "no expiry far enough out",
+            Self::OutsideBand => "no strike in the band",
+            Self::StaleQuotes => "quotes too old",
+            Self::Illiquid => "no bid, spread too wide or halted",
+            Self::NoData => "no greeks or price",
+            Self::WrongSize => "contract size differs",
+            Self::EntriesHeld => "entries held",
+            Self::WindowMissed => "no chain in the window",
+        })
+    }
+}
+
 /// Why no strangle can be entered now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -178,6 +220,32 @@ pub enum NoEntry {
 }
 
 impl NoEntry {
+    /// The cause a report counts this by: for a side with no qualifying contract, the filter
+    /// that dropped most of its contracts (on a tie, the first of stale quotes, no data,
+    /// illiquid, wrong size, outside the band).
+    pub fn cause(&self) -> NoEntryCause {
+        match self {
+            Self::EmptyChain => NoEntryCause::EmptyChain,
+            Self::NoExpiry { .. } => NoEntryCause::NoExpiry,
+            Self::NoContract { rejected: r, .. } => {
+                let counts = [
+                    (r.stale, NoEntryCause::StaleQuotes),
+                    (r.no_data, NoEntryCause::NoData),
+                    (r.illiquid, NoEntryCause::Illiquid),
+                    (r.wrong_size, NoEntryCause::WrongSize),
+                    (r.outside, NoEntryCause::OutsideBand),
+                ];
+                let mut best = (0, NoEntryCause::EmptyChain);
+                for (n, c) in counts {
+                    if n > best.0 {
+                        best = (n, c);
+                    }
+                }
+                best.1
+            }
+        }
+    }
+
     /// Whether `other` has the same cause (variant, side, expiry and filter counts), whatever
     /// the nearest contracts' values: the engine records a new no-entry event only when the
     /// cause changes, not at every tick of the market.

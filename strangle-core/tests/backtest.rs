@@ -299,3 +299,48 @@ async fn run_until(until: chrono::DateTime<Utc>) -> strangle_core::backtest::Bac
     .await
     .expect("backtest")
 }
+
+/// Issue 31: a backtest that enters on few days says why it did not on the others, counting
+/// the days by cause.
+#[tokio::test]
+async fn the_report_counts_days_without_an_entry_by_cause() {
+    let r = backtest()
+        .run(VecFeed::new(chains()))
+        .await
+        .expect("backtest");
+    assert_eq!(r.entry_days.windows, 3);
+    assert_eq!(r.entry_days.entered, 3);
+    assert!(r.entry_days.missed.is_empty());
+
+    // No contract has |delta| in 0.01–0.011 on the synthetic grid: every day is missed, and
+    // said so.
+    let mut narrow = profile();
+    narrow.delta_band = strangle_core::profile::DeltaBand {
+        low: 0.01,
+        high: 0.011,
+    };
+    let r = Backtest {
+        poll: Duration::minutes(5),
+        ..Backtest::new(narrow)
+    }
+    .run(VecFeed::new(chains()))
+    .await
+    .expect("backtest");
+    assert!(r.sessions.is_empty());
+    assert_eq!(r.entry_days.windows, 3);
+    assert_eq!(r.entry_days.entered, 0);
+    assert_eq!(
+        r.entry_days
+            .missed
+            .get(&strangle_core::select::NoEntryCause::OutsideBand),
+        Some(&3),
+        "{:?}",
+        r.entry_days
+    );
+    let table = r.report().to_table(&r);
+    assert!(
+        table.contains("entry days         3 windows in the data, entered on 0; no entry: 3 no strike in the band"),
+        "{table}"
+    );
+    assert!(r.report().to_json(&r).contains("\"outside_band\": 3"));
+}

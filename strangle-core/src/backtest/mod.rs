@@ -160,6 +160,56 @@ pub struct BacktestResult {
     /// jumped over).
     #[serde(skip)]
     pub engine_steps: u64,
+    /// The entry windows the data covered, and why those without an entry had none.
+    #[serde(default)]
+    pub entry_days: EntryDays,
+}
+
+/// The trading days whose whole entry window lies within the data, and what became of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryDays {
+    /// Days whose entry window the data covers.
+    pub windows: usize,
+    /// Of those, days a strangle was entered.
+    pub entered: usize,
+    /// The others, counted by why (the latest cause seen while the window was open).
+    pub missed: std::collections::BTreeMap<crate::select::NoEntryCause, usize>,
+}
+
+impl EntryDays {
+    /// The days of `profile`'s entry windows from `first` to `last`, each counted as entered
+    /// (a session of that trading day) or by its cause in `causes` (no chain came during the
+    /// window when it has none).
+    pub fn count(
+        profile: &Profile,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+        sessions: &[SessionRecord],
+        causes: &std::collections::BTreeMap<chrono::NaiveDate, crate::select::NoEntryCause>,
+    ) -> Self {
+        let mut out = Self::default();
+        let (Some(first), Some(last)) = (first, last) else {
+            return out;
+        };
+        let mut day = crate::schedule::ist_date(first) - Duration::days(1);
+        while day <= crate::schedule::ist_date(last) {
+            let (start, end) = crate::schedule::entry_window(profile, day);
+            if start >= first && end <= last {
+                out.windows += 1;
+                if sessions.iter().any(|s| s.trading_day == day) {
+                    out.entered += 1;
+                } else {
+                    let cause = causes
+                        .get(&day)
+                        .copied()
+                        .unwrap_or(crate::select::NoEntryCause::WindowMissed);
+                    *out.missed.entry(cause).or_insert(0) += 1;
+                }
+            }
+            day += Duration::days(1);
+        }
+        out
+    }
 }
 
 impl BacktestResult {
@@ -222,6 +272,7 @@ impl Backtest {
                 )],
                 quote_stats: QuoteStats::default(),
                 engine_steps: 0,
+                entry_days: EntryDays::default(),
             });
         }
         let clock = Arc::new(ManualClock::new(start));
@@ -292,9 +343,17 @@ impl Backtest {
             });
             warnings.push(detail);
         }
+        let data = stats_now();
+        let entry_days = EntryDays::count(
+            &self.profile,
+            data.first,
+            data.last,
+            &c.sessions,
+            engine.strategy().no_entry_days(),
+        );
         Ok(BacktestResult {
             profile: self.profile.clone(),
-            data: stats_now(),
+            data,
             sessions: c.sessions,
             fills: c.fills,
             events: c.events,
@@ -304,6 +363,7 @@ impl Backtest {
             warnings,
             quote_stats: venue.quote_stats(),
             engine_steps: engine.steps(),
+            entry_days,
         })
     }
 }

@@ -88,6 +88,9 @@ pub struct Report {
     pub orders_waited: usize,
     /// Exit fills priced by the model instead of a quote (opt-in).
     pub model_fills: usize,
+    /// The entry windows the data covered, and why days without an entry had none.
+    #[serde(default)]
+    pub entry_days: super::EntryDays,
 }
 
 impl Report {
@@ -143,6 +146,7 @@ impl Report {
             longest_exit_wait_secs: waits.iter().copied().max(),
             orders_waited: r.quote_stats.orders_waited,
             model_fills: r.quote_stats.model_fills.len(),
+            entry_days: r.entry_days.clone(),
         }
     }
 }
@@ -360,6 +364,7 @@ impl Report {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(o, "{:<18} {}", "exit reasons", reasons.join(", "));
+        let _ = writeln!(o, "{:<18} {}", "entry days", self.entry_days_line());
         if self.settlements > 0 {
             let age = self
                 .max_settlement_index_age_secs
@@ -372,6 +377,22 @@ impl Report {
         }
         let _ = writeln!(o, "{:<18} {}", "stale quotes", self.stale_quotes());
         o
+    }
+
+    /// The entry windows and why days had no entry, in one line.
+    fn entry_days_line(&self) -> String {
+        let d = &self.entry_days;
+        let mut line = format!(
+            "{} windows in the data, entered on {}",
+            d.windows, d.entered
+        );
+        if !d.missed.is_empty() {
+            let mut missed: Vec<(&crate::select::NoEntryCause, &usize)> = d.missed.iter().collect();
+            missed.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let why: Vec<String> = missed.iter().map(|(c, n)| format!("{n} {c}")).collect();
+            line.push_str(&format!("; no entry: {}", why.join(", ")));
+        }
+        line
     }
 
     /// What the quote-age rule did, in one line.
@@ -510,6 +531,7 @@ impl Report {
             let _ = writeln!(o, "<tr><td>{}</td><td>{n}</td></tr>", esc(reason));
         }
         o.push_str("</table>\n");
+        let _ = writeln!(o, "<p>Entry days: {}.</p>", esc(&self.entry_days_line()));
         let _ = writeln!(o, "<p>Stale quotes: {}.</p>", esc(&self.stale_quotes()));
         if self.settlements > 0 {
             let _ = writeln!(

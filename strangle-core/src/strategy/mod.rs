@@ -279,6 +279,9 @@ pub struct Strategy {
     last_event_at: Option<DateTime<Utc>>,
     /// Entry orders are IOC: none rests at the venue.
     ioc_entries: bool,
+    /// Why each trading day's window has not led to an entry (the latest cause seen while
+    /// it was open); a day is removed once entered.
+    no_entry_days: std::collections::BTreeMap<NaiveDate, crate::select::NoEntryCause>,
 }
 
 /// How far past its due time a timed exit (the planned exit, the expiry buffer) may begin
@@ -303,7 +306,17 @@ impl Strategy {
             holds: std::collections::BTreeMap::new(),
             last_event_at: None,
             ioc_entries: false,
+            no_entry_days: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Why each trading day whose entry window opened has not been entered, by day (the
+    /// latest cause seen while its window was open). A day with no chain during its window
+    /// is not here.
+    pub fn no_entry_days(
+        &self,
+    ) -> &std::collections::BTreeMap<NaiveDate, crate::select::NoEntryCause> {
+        &self.no_entry_days
     }
 
     /// Sends every entry order as IOC, so that none rests at the venue (see
@@ -573,17 +586,20 @@ impl Strategy {
         if self.phase != Phase::Waiting || chain.underlying != self.profile.underlying {
             return;
         }
-        if !self.holds.is_empty() {
-            return;
-        }
         let Some(day) = self.entry_day(now) else {
             // Outside the window there is nothing to explain.
             self.last_no_entry = None;
             return;
         };
+        if !self.holds.is_empty() {
+            self.no_entry_days
+                .insert(day, crate::select::NoEntryCause::EntriesHeld);
+            return;
+        }
         let sel = match select(chain, &self.profile, now) {
             Ok(s) => s,
             Err(why) => {
+                self.no_entry_days.insert(day, why.cause());
                 // An event when the cause changes; the status always shows the latest values.
                 if !self
                     .last_no_entry
@@ -597,6 +613,7 @@ impl Strategy {
             }
         };
         self.last_no_entry = None;
+        self.no_entry_days.remove(&day);
         self.used_day = Some(day);
         if schedule::window_day(&self.profile, now).is_none() {
             let (start, end) = schedule::entry_window(&self.profile, day);
