@@ -792,6 +792,30 @@ async fn unknown_query_parameters_are_422_naming_them() {
         .unwrap_or(true));
 }
 
+/// Issue 31: the original platform's clients page sessions with `page`/`page_size` and
+/// range analytics with `start`/`end`; the 422 names this API's parameters.
+#[tokio::test]
+async fn the_original_platform_s_parameters_get_this_api_s_names() {
+    let a = api("original_params").await;
+    for (path, hints) in [
+        (
+            "/api/trading/sessions?page=2&page_size=50",
+            &["use offset", "use limit"][..],
+        ),
+        (
+            "/api/analytics/history?start=2026-03-01&end=2026-03-31",
+            &["use from", "use to"][..],
+        ),
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        for h in hints {
+            assert!(r.text.contains(h), "{path}: {}", r.text);
+        }
+        assert_error_shape(&r);
+    }
+}
+
 #[tokio::test]
 async fn analytics_of_an_empty_ledger_count_nothing() {
     let a = api("analytics").await;

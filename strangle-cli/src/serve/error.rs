@@ -189,9 +189,48 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryOr
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(Self(q)),
-            Err(e) => Err(ApiError::Unprocessable(e.body_text())),
+            Err(e) => {
+                let hints = original_names(parts.uri.query().unwrap_or_default());
+                let mut msg = e.body_text();
+                if !hints.is_empty() {
+                    msg.push_str(&format!(" ({})", hints.join("; ")));
+                }
+                Err(ApiError::Unprocessable(msg))
+            }
         }
     }
+}
+
+/// Hints for the original platform's query parameters among `query` (its clients send
+/// `page`/`page_size` to the sessions list and `start`/`end` to analytics): this API's names.
+fn original_names(query: &str) -> Vec<&'static str> {
+    let names: Vec<&str> = query
+        .split('&')
+        .map(|kv| kv.split('=').next().unwrap_or(kv))
+        .collect();
+    [
+        (
+            "page",
+            "page is the original platform's: use offset = (page - 1) x limit",
+        ),
+        (
+            "page_size",
+            "page_size is the original platform's: use limit (1-1000)",
+        ),
+        (
+            "start",
+            "start is the original platform's: use from (RFC 3339)",
+        ),
+        ("end", "end is the original platform's: use to (RFC 3339)"),
+        (
+            "strategy_id",
+            "strategy_id is the original platform's: use profile (its name)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(name, _)| names.contains(name))
+    .map(|(_, hint)| hint)
+    .collect()
 }
 
 #[cfg(test)]

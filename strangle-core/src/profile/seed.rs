@@ -70,12 +70,12 @@ pub struct SeedImport {
     pub notes: Vec<Note>,
 }
 
-/// Reads configurations: one object, a list of them, or `{"configurations": [...]}` (as the
-/// original's `GET /api/configs` lists them).
+/// Reads configurations: one object, a list of them, the original's `GET /configs/` answer
+/// (`{"items": [...], "total": n}`), or `{"configurations": [...]}`.
 pub fn configurations(v: &Value) -> Result<Vec<&Map<String, Value>>, Error> {
     let list = match v {
-        Value::Object(m) => match m.get("configurations") {
-            Some(Value::Array(a)) => a.iter().collect(),
+        Value::Object(m) => match (m.get("items"), m.get("configurations")) {
+            (Some(Value::Array(a)), _) | (None, Some(Value::Array(a))) => a.iter().collect(),
             _ => vec![v],
         },
         Value::Array(a) => a.iter().collect(),
@@ -720,6 +720,12 @@ mod tests {
         assert_eq!(configurations(&list).expect("two").len(), 2);
         let api = json!({"configurations": [{"name": "a"}]});
         assert_eq!(configurations(&api).expect("one").len(), 1);
+        // The original's real `GET /configs/` answer (issue 31: it was read as one nameless
+        // configuration).
+        let listed = json!({"items": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], "total": 2});
+        let got = configurations(&listed).expect("two");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].get("name"), Some(&json!("b")));
         assert!(configurations(&json!([1])).is_err());
     }
 }
