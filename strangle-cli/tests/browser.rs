@@ -305,6 +305,27 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .await;
     shot(&c, "live").await;
 
+    // The profile list says which profile runs, in which mode and phase; its form has a field
+    // for every setting, the exit bases and the venue stop included.
+    click(&c, "#tab-config").await;
+    wait_text(&c, "#profiles [data-running]", "the running tag", |t| {
+        t.starts_with("running · sim")
+    })
+    .await;
+    shot(&c, "config-running").await;
+    click(&c, "#profiles tbody button[data-edit]").await;
+    for path in [
+        "exit_basis.max_loss",
+        "venue_stop.trigger",
+        "fees.settlement_rate_pct",
+    ] {
+        let id = format!("#f-{}", path.replace('.', "-"));
+        c.find(Locator::Css(&id))
+            .await
+            .unwrap_or_else(|e| panic!("no form field {id}: {e}"));
+    }
+    click(&c, "#tab-live").await;
+
     // Stopped: legs flattened, engine stopped.
     click(&c, "#act-stop").await;
     wait_text(&c, "[data-status]", "stopped", |t| t == "stopped").await;

@@ -201,6 +201,14 @@ const FIELDS = [
     ["max_profit_pct", "Max profit (% of premium, or off)", "limit"],
     ["trailing.step.every_pct", "Trailing step: every (+% profit)", "dec", { opt: true, group: "trailing.step" }],
     ["trailing.step.lock_pct", "Trailing step: lock (+%)", "dec", { opt: true, group: "trailing.step" }],
+    ["exit_basis.max_profit", "Max profit judged on", "select", { choices: ["close_now", "mark"] }],
+    ["exit_basis.trailing", "Trailing stop judged on", "select", { choices: ["close_now", "mark"] }],
+    ["exit_basis.max_loss", "Max loss judged on", "select", { choices: ["mark", "close_now"] }],
+  ]],
+  ["Venue stop (rests at Delta while strangle is down)", [
+    ["venue_stop.enabled", "Place a stop per short leg", "bool"],
+    ["venue_stop.trigger", "Trigger on", "select", { choices: ["mark_price", "last_traded_price", "spot_price"] }],
+    ["venue_stop.limit_offset_pct", "Limit above the stop (%)", "dec"],
   ]],
   ["Execution", [
     ["execution.limit_attempts", "Limit attempts", "int"],
@@ -216,6 +224,7 @@ const FIELDS = [
     ["fees.maker_rate_pct", "Maker rate (% of notional)", "dec"],
     ["fees.premium_cap_pct", "Cap (% of premium)", "dec"],
     ["fees.tax_pct", "Tax (%)", "dec"],
+    ["fees.settlement_rate_pct", "Settlement fee (% of notional at expiry)", "dec"],
   ]],
 ];
 
@@ -234,15 +243,22 @@ function setPath(obj, path, value) {
 
 async function loadProfiles() {
   profiles = await api("GET", "/api/configs");
+  // Which profiles have an engine now, and in which mode (every engine's heartbeat).
+  const beats = await api("GET", "/api/trading/heartbeat").catch(() => ({ engines: [] }));
+  const running = new Map(beats.engines.filter((h) => h.status === "running" || h.status === "stopping")
+    .map((h) => [h.configuration_id, h]));
   const body = $("#profiles tbody");
   body.replaceChildren(...profiles.map((s) => {
     const p = s.profile;
+    const hb = running.get(s.id);
     return el("tr", {},
       el("td", {}, el("button", { class: "quiet", "data-edit": s.id, onclick: () => openForm(s).catch((e) => banner(e.message)), text: p.name })),
       el("td", { text: p.underlying }),
       el("td", { text: p.strike_mode }),
       el("td", { text: `${p.delta_band.low} – ${p.delta_band.high}` }),
-      el("td", {}, s.active ? el("span", { class: "tag active", text: "active" }) : ""),
+      el("td", {}, s.active ? el("span", { class: "tag active", text: "active" }) : "",
+        hb ? [" ", el("span", { class: "tag" + (hb.mode === "live" ? " live" : " running"), "data-running": s.id,
+          text: `${hb.status === "stopping" ? "stopping" : "running"} · ${hb.mode} · ${hb.phase}` })] : ""),
       el("td", {},
         el("button", { disabled: s.active, onclick: () => activate(s), text: "Set active" }), " ",
         el("button", { class: "danger", disabled: s.active, title: s.active ? "the active profile cannot be deleted" : null, onclick: () => remove(s), text: "Delete" })));
@@ -268,6 +284,8 @@ function input(path, kind, value, opts) {
 let formDefaults = {};
 
 async function openForm(stored) {
+  // The profile as stored now (another client may have changed it since the list was read).
+  if (stored) stored = await api("GET", `/api/configs/${stored.id}`);
   editing = stored;
   // A new profile starts from the server's defaults, so nothing changes by omission; a field
   // emptied while editing goes back to its default.
@@ -522,17 +540,25 @@ function svgOf(W, H, title, markup) {
   return svg;
 }
 
-// The zero line and the y range's labels of a chart with left padding P.
-function yAxis(P, W, sy, y0, y1) {
-  return `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".3"/>`
-    + `<text x="2" y="${sy(y1) + 4}" font-size="11" fill="currentColor">${y1.toFixed(2)}</text>`
-    + `<text x="2" y="${sy(y0) + 4}" font-size="11" fill="currentColor">${y0.toFixed(2)}</text>`;
+// Axis text size in the charts' own units: their viewBox scales with the page, so this stays
+// readable at the width the charts are shown.
+const AXIS_FONT = 15;
+
+// The zero line (labelled "0" and the unit) and the y range's labels of a chart with left
+// padding P; a range label that would sit on the zero label is left out.
+function yAxis(P, W, sy, y0, y1, unit = "USD") {
+  const label = (y, text) => `<text x="2" y="${(sy(y) + 5).toFixed(1)}" font-size="${AXIS_FONT}" fill="currentColor">${text}</text>`;
+  const apart = (y) => Math.abs(sy(y) - sy(0)) > AXIS_FONT;
+  return `<line x1="${P}" x2="${W - P}" y1="${sy(0)}" y2="${sy(0)}" stroke="currentColor" stroke-opacity=".45"/>`
+    + `<text x="${W - P}" y="${(sy(0) - 4).toFixed(1)}" font-size="${AXIS_FONT}" text-anchor="end" fill="currentColor" fill-opacity=".7">0 ${unit}</text>`
+    + (y1 !== 0 && apart(y1) ? label(y1, y1.toFixed(2)) : "")
+    + (y0 !== 0 && apart(y0) ? label(y0, y0.toFixed(2)) : "");
 }
 
 // A session's PnL over time: net at the marks, what closing would realise, and the exit
 // levels (max loss, max profit, trailing) as dashed lines, with a dated time axis.
 function pnlChart(title, marks, levels) {
-  const W = 900, H = 260, P = 48, B = 22;
+  const W = 900, H = 280, P = 64, B = 26;
   const box = el("div", { class: "chart wide", id: "pnl-chart" }, el("h3", { text: title }));
   if (!marks.length) return box.append(el("p", { class: "hint", text: "No mark recorded yet." })), box;
   const xs = marks.map((m) => new Date(m.at).getTime());
@@ -548,9 +574,9 @@ function pnlChart(title, marks, levels) {
   const time = (ms) => new Date(ms).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Kolkata" });
   const ticks = x1 > x0 ? [x0, (x0 + x1) / 2, x1] : [x0];
   const svg = svgOf(W, H, title, yAxis(P, W, sy, y0, y1)
-    + ticks.map((x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="11" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === 2 ? "end" : "middle"}">${time(x)} IST</text>`).join("")
+    + ticks.map((x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="${AXIS_FONT}" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === 2 ? "end" : "middle"}">${time(x)} IST</text>`).join("")
     + lv.map((l) => `<line x1="${P}" x2="${W - P}" y1="${sy(Number(l.value)).toFixed(1)}" y2="${sy(Number(l.value)).toFixed(1)}" stroke="${l.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`
-      + `<text x="${P + 4}" y="${(sy(Number(l.value)) - 4).toFixed(1)}" font-size="11" fill="${l.color}">${l.label}</text>`).join("")
+      + `<text x="${P + 4}" y="${(sy(Number(l.value)) - 4).toFixed(1)}" font-size="${AXIS_FONT}" fill="${l.color}">${l.label}</text>`).join("")
     + `<path d="${path(close)}" fill="none" stroke="var(--warn)" stroke-width="1.5"/>`
     + `<path d="${path(net)}" fill="none" stroke="var(--acc)" stroke-width="2"/>`
     + (marks.length <= 2 ? xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(net[i]).toFixed(1)}" r="4" fill="var(--acc)"/>`).join("") : ""));
@@ -646,7 +672,8 @@ function axisDate(ms, withYear) {
 }
 
 function lineChart(title, points, opts = {}) {
-  const W = 600, H = 240, P = 40, B = 22;
+  // Drawn about as wide as it is shown (three to a row), so its text keeps its size.
+  const W = 440, H = 230, P = 52, B = 24;
   const box = el("div", { class: "chart" }, el("h3", { text: title }));
   if (!points.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
   const xs = points.map((p) => new Date(p.at).getTime()), ys = points.map((p) => Number(p.value));
@@ -659,13 +686,13 @@ function lineChart(title, points, opts = {}) {
   const years = new Date(x0).getUTCFullYear() !== new Date(x1).getUTCFullYear();
   // Dated x axis: first and last point, and the middle of the range when it is wide.
   const ticks = x1 > x0 ? [x0, (x0 + x1) / 2, x1] : [x0];
-  const tick = (x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="11" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === ticks.length - 1 ? "end" : "middle"}">${axisDate(x, years)}</text>`;
+  const tick = (x, i) => `<text x="${sx(x).toFixed(1)}" y="${H - 6}" font-size="${AXIS_FONT}" fill="currentColor" text-anchor="${ticks.length > 1 && i === 0 ? "start" : ticks.length > 1 && i === ticks.length - 1 ? "end" : "middle"}">${axisDate(x, years)}</text>`;
   // One or two points: a stem from zero and the value, so a single session reads as a figure.
   const few = points.length <= 2
     ? xs.map((x, i) => `<line x1="${sx(x).toFixed(1)}" x2="${sx(x).toFixed(1)}" y1="${sy(0)}" y2="${sy(ys[i]).toFixed(1)}" stroke="${color}" stroke-width="6" stroke-opacity=".35"/>`
-      + `<text x="${(sx(x) + 8).toFixed(1)}" y="${(sy(ys[i]) + 4).toFixed(1)}" font-size="12" fill="currentColor">${ys[i].toFixed(2)}</text>`).join("")
+      + `<text x="${(sx(x) + 8).toFixed(1)}" y="${(sy(ys[i]) + 4).toFixed(1)}" font-size="${AXIS_FONT}" fill="currentColor">${ys[i].toFixed(2)}</text>`).join("")
     : "";
-  const svg = svgOf(W, H, title, yAxis(P, W, sy, y0, y1)
+  const svg = svgOf(W, H, title, yAxis(P, W, sy, y0, y1, opts.unit)
     + ticks.map(tick).join("") + few
     + `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`
     + xs.map((x, i) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(ys[i]).toFixed(1)}" r="${few ? 4 : 2.5}" fill="${color}"><title>${axisDate(x, true)}: ${ys[i].toFixed(4)}</title></circle>`).join(""));
@@ -674,17 +701,23 @@ function lineChart(title, points, opts = {}) {
 }
 
 function barChart(title, buckets) {
-  const W = 600, H = 220, P = 30;
+  const W = 440, H = 230, P = 44;
   const box = el("div", { class: "chart" }, el("h3", { text: title }));
   if (!buckets.length) return box.append(el("p", { class: "hint", text: "No closed session in range." })), box;
   const max = Math.max(...buckets.map((b) => b.count), 1);
   const w = (W - 2 * P) / buckets.length;
-  const svg = svgOf(W, H, title, buckets.map((b, i) => {
+  // A count axis: 0, the largest count and (when it differs) half of it, with grid lines.
+  const counts = [...new Set([0, Math.round(max / 2), max])];
+  const cy = (n) => H - P - (n / max) * (H - 2 * P);
+  const axis = counts.map((n) => `<line x1="${P}" x2="${W - P}" y1="${cy(n).toFixed(1)}" y2="${cy(n).toFixed(1)}" stroke="currentColor" stroke-opacity=".15"/>`
+    + `<text x="${P - 6}" y="${(cy(n) + 5).toFixed(1)}" font-size="${AXIS_FONT}" text-anchor="end" fill="currentColor">${n}</text>`).join("")
+    + `<text x="2" y="${P - 16}" font-size="${AXIS_FONT}" fill="currentColor" fill-opacity=".7">sessions</text>`;
+  const svg = svgOf(W, H, title, axis + buckets.map((b, i) => {
     const h = (b.count / max) * (H - 2 * P);
     const color = Number(b.to) <= 0 ? "var(--bad)" : "var(--ok)";
     return `<rect x="${(P + i * w + 1).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${Math.max(w - 2, 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${Number(b.from).toFixed(2)} to ${Number(b.to).toFixed(2)} USD: ${b.count}</title></rect>`;
-  }).join("") + `<text x="${P}" y="${H - 8}" font-size="11" fill="currentColor">${Number(buckets[0].from).toFixed(2)}</text>`
-    + `<text x="${W - P}" y="${H - 8}" font-size="11" text-anchor="end" fill="currentColor">${Number(buckets[buckets.length - 1].to).toFixed(2)}</text>`);
+  }).join("") + `<text x="${P}" y="${H - 8}" font-size="${AXIS_FONT}" fill="currentColor">${Number(buckets[0].from).toFixed(2)} USD</text>`
+    + `<text x="${W - P}" y="${H - 8}" font-size="${AXIS_FONT}" text-anchor="end" fill="currentColor">${Number(buckets[buckets.length - 1].to).toFixed(2)} USD</text>`);
   box.append(svg);
   return box;
 }
@@ -722,7 +755,7 @@ async function loadAnalytics() {
   $("#charts").replaceChildren(
     lineChart("Cumulative PnL (USD)", a.cumulative),
     lineChart("Drawdown (USD)", a.drawdown, { color: "var(--bad)" }),
-    lineChart("Rolling win rate (%, 10 sessions)", a.rolling_win_rate, { max: 100, color: "var(--ok)" }),
+    lineChart("Rolling win rate (%, 10 sessions)", a.rolling_win_rate, { max: 100, color: "var(--ok)", unit: "%" }),
     barChart("Sessions by net PnL", a.histogram));
 }
 $("#range").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
