@@ -25,21 +25,18 @@ fn strangle(dir: &Dir) -> Command {
     c
 }
 
+/// `run` of the profile file `p` over one simulated day from `start` on `dir`'s ledger.
+fn run_day(dir: &Dir, p: &std::path::Path, start: &str) -> assert_cmd::assert::Assert {
+    strangle(dir)
+        .args(["run", "--fast-forward", "1d", "--start", start, "--config"])
+        .arg(p)
+        .assert()
+}
+
 /// A fast-forwarded sim day on `dir`'s ledger.
 fn one_day(dir: &Dir) {
     let p = dir.write("p.toml", "name = \"day\"\n");
-    strangle(dir)
-        .args([
-            "run",
-            "--fast-forward",
-            "1d",
-            "--start",
-            "2026-03-09T18:30:00Z",
-            "--config",
-        ])
-        .arg(&p)
-        .assert()
-        .success();
+    run_day(dir, &p, "2026-03-09T18:30:00Z").success();
 }
 
 #[test]
@@ -173,35 +170,13 @@ fn a_second_fast_forward_over_the_same_days_is_refused_saying_what_to_do() {
     let d = Dir::new("fh_again");
     one_day(&d);
     let p = d.path("p.toml");
-    strangle(&d)
-        .args([
-            "run",
-            "--fast-forward",
-            "1d",
-            "--start",
-            "2026-03-09T18:30:00Z",
-            "--config",
-        ])
-        .arg(&p)
-        .assert()
-        .code(5)
-        .stderr(
-            predicate::str::contains("already holds 1 sessions of profile \"day\"")
-                .and(predicate::str::contains("--ledger new.db"))
-                .and(predicate::str::contains("--start after 2026-03-10")),
-        );
+    run_day(&d, &p, "2026-03-09T18:30:00Z").code(5).stderr(
+        predicate::str::contains("already holds 1 sessions of profile \"day\"")
+            .and(predicate::str::contains("--ledger new.db"))
+            .and(predicate::str::contains("--start after 2026-03-10")),
+    );
     // The next day runs, and prints its own session only.
-    strangle(&d)
-        .args([
-            "run",
-            "--fast-forward",
-            "1d",
-            "--start",
-            "2026-03-10T18:30:00Z",
-            "--config",
-        ])
-        .arg(&p)
-        .assert()
+    run_day(&d, &p, "2026-03-10T18:30:00Z")
         .success()
         .stdout(predicate::str::contains("1 sessions,"));
 }
@@ -211,17 +186,7 @@ fn a_profile_file_that_changed_is_saved_saying_what_changed() {
     let d = Dir::new("fh_changed");
     one_day(&d);
     let p = d.write("p.toml", "name = \"day\"\ncontracts_per_leg = \"3\"\n");
-    strangle(&d)
-        .args([
-            "run",
-            "--fast-forward",
-            "1d",
-            "--start",
-            "2026-03-10T18:30:00Z",
-            "--config",
-        ])
-        .arg(&p)
-        .assert()
+    run_day(&d, &p, "2026-03-10T18:30:00Z")
         .success()
         .stderr(predicate::str::contains(
             "profile \"day\" in the ledger differs from the file; saving the file's settings: \
@@ -233,17 +198,7 @@ fn a_profile_file_that_changed_is_saved_saying_what_changed() {
 fn run_and_backtest_show_the_profile_s_warnings_as_check_does() {
     let d = Dir::new("fh_warn");
     let p = d.write("p.toml", "name = \"w\"\nmax_loss_pct = 0.4\n");
-    strangle(&d)
-        .args([
-            "run",
-            "--fast-forward",
-            "1d",
-            "--start",
-            "2026-03-09T18:30:00Z",
-            "--config",
-        ])
-        .arg(&p)
-        .assert()
+    run_day(&d, &p, "2026-03-09T18:30:00Z")
         .success()
         .stderr(predicate::str::contains("warning: max_loss_pct"));
 }

@@ -68,9 +68,18 @@ impl Execution for HiddenCallFills {
     }
 }
 
-#[tokio::test]
-async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed() {
-    let mut profile = profile();
+/// An engine of `profile` on the trailing day, whose venue hides the call's fills while
+/// `hide` is set.
+struct Rig {
+    engine:
+        Engine<Split<Arc<SimExchange>, Arc<HiddenCallFills>>, Arc<MemoryLedger>, Arc<ManualClock>>,
+    handle: strangle_core::engine::EngineHandle,
+    venue: Arc<SimExchange>,
+    exec: Arc<HiddenCallFills>,
+    ledger: Arc<MemoryLedger>,
+}
+
+async fn rig(mut profile: strangle_core::profile::Profile, hide: bool) -> Rig {
     profile.liquidity.max_quote_age_secs = 3600;
     let snapshots = trailing_day();
     let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
@@ -80,7 +89,7 @@ async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed(
     );
     let exec = Arc::new(HiddenCallFills {
         venue: venue.clone(),
-        hide: AtomicBool::new(true),
+        hide: AtomicBool::new(hide),
     });
     let ledger = Arc::new(MemoryLedger::new());
     let config = EngineConfig {
@@ -93,9 +102,27 @@ async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed(
         data: venue.clone(),
         exec: exec.clone(),
     };
-    let (mut engine, handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
+    let (engine, handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
         .await
         .expect("engine");
+    Rig {
+        engine,
+        handle,
+        venue,
+        exec,
+        ledger,
+    }
+}
+
+#[tokio::test]
+async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed() {
+    let Rig {
+        mut engine,
+        handle,
+        venue,
+        exec,
+        ledger,
+    } = rig(profile(), true).await;
 
     // Both legs fill at once; the call's fills stay hidden for 20 minutes.
     engine.run_until(Some(at(4, 20))).await.expect("entry");
@@ -241,33 +268,14 @@ async fn a_repeated_audit_line_is_written_once_with_its_count() {
 #[tokio::test]
 async fn a_session_closed_past_its_planned_exit_says_so_and_why() {
     let mut profile = profile();
-    profile.liquidity.max_quote_age_secs = 3600;
     profile.exit_time = strangle_core::profile::TimeOfDay::hm(9, 40).expect("time"); // 04:10 UTC
     profile.entry_window_minutes = 5;
-    let snapshots = trailing_day();
-    let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
-    let venue = Arc::new(
-        SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000))
-            .with_feed(Box::new(VecFeed::new(snapshots))),
-    );
-    let exec = Arc::new(HiddenCallFills {
-        venue: venue.clone(),
-        hide: AtomicBool::new(false),
-    });
-    let ledger = Arc::new(MemoryLedger::new());
-    let config = EngineConfig {
-        mode: Mode::Sim,
-        poll_interval: Duration::seconds(5),
-        adopt: false,
-        ioc_entries: false,
-    };
-    let ex = Split {
-        data: venue.clone(),
-        exec: exec.clone(),
-    };
-    let (mut engine, _handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
-        .await
-        .expect("engine");
+    let Rig {
+        mut engine,
+        exec,
+        ledger,
+        ..
+    } = rig(profile, false).await;
     engine.run_until(Some(at(4, 5))).await.expect("entry");
     assert_eq!(ledger.contents().sessions[0].state, SessionState::Open);
     // The exit at 04:10 is on time; the call's exit fills stay hidden until 04:30.

@@ -189,31 +189,44 @@ async fn cancels_name_the_order_by_delta_s_id_once_known() {
     assert_eq!(s.server.cancels_named_by(), vec!["id", "client_order_id"]);
 }
 
-/// Issue 30 B: a venue that finds a new order by its client id only after a lag. The entry's
-/// answer times out and the lookups right after say "not found": the engine keeps the order
-/// working and reads it again, and finds it; no second order goes out for the leg.
-#[tokio::test]
-async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
-    use std::sync::Arc;
-    use strangle_core::engine::{Engine, EngineConfig};
-    use strangle_core::ledger::{Mode, SessionState};
-    use strangle_core::memory::MemoryLedger;
-    use strangle_core::profile::Profile;
-
+/// A flat market whose client-id lookup finds a new order only `lag` after the venue took it,
+/// and whose first order placement is answered after the client gave up.
+async fn lagging_market(
+    lag: Duration,
+) -> (
+    strangle_delta::server::LocalServer,
+    std::sync::Arc<strangle_core::clock::ManualClock>,
+) {
     let (server, clock) = common::flat_market().await;
-    // Orders are found by client id 3 market seconds after the venue takes them (within the
-    // engine's 5 s absence confirmation); the first placement's answer comes after the client
-    // gave up.
-    server.faults().set_lookup_lag(Duration::from_secs(3));
+    server.faults().set_lookup_lag(lag);
     server.faults().add(rule(
         "POST",
         "/v2/orders",
         FaultKind::SlowAnswer(Duration::from_millis(1500)),
         1,
     ));
-    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
-    let ex = Arc::new(DeltaExchange::new(client));
-    let ledger = Arc::new(MemoryLedger::new());
+    (server, clock)
+}
+
+/// A fresh exchange on `server` (a new process's: nothing cached).
+fn fresh_exchange(server: &strangle_delta::server::LocalServer) -> std::sync::Arc<DeltaExchange> {
+    std::sync::Arc::new(DeltaExchange::new(common::client_with(
+        server,
+        Some(strangle_delta::server::demo_credentials()),
+    )))
+}
+
+/// Starts an engine of a fresh "lag" profile on `server`, on `ledger`, and runs it until
+/// `for_how_long` after 09:30 IST.
+async fn run_lagged(
+    server: &strangle_delta::server::LocalServer,
+    clock: std::sync::Arc<strangle_core::clock::ManualClock>,
+    ledger: std::sync::Arc<strangle_core::memory::MemoryLedger>,
+    for_how_long: chrono::Duration,
+) {
+    use strangle_core::engine::{Engine, EngineConfig};
+    use strangle_core::ledger::Mode;
+    use strangle_core::profile::Profile;
     let mut profile = Profile::named("lag");
     profile.liquidity.max_quote_age_secs = 900;
     let cfg = EngineConfig {
@@ -222,21 +235,48 @@ async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
         adopt: false,
         ioc_entries: false,
     };
-    let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
+    let (mut engine, _h) = Engine::start(profile, cfg, fresh_exchange(server), ledger, clock)
         .await
         .expect("engine");
     engine
-        .run_until(Some(common::t0() + chrono::Duration::minutes(10)))
+        .run_until(Some(common::t0() + for_how_long))
         .await
         .expect("run");
-    let l = ledger.contents();
-    let entries: Vec<_> = server
+}
+
+/// Client ids of the entry orders that reached the venue.
+fn entry_orders(server: &strangle_delta::server::LocalServer) -> Vec<String> {
+    server
         .venue()
         .requests()
         .iter()
         .filter(|r| !r.reduce_only)
         .map(|r| r.client_order_id.to_string())
-        .collect();
+        .collect()
+}
+
+/// Issue 30 B: a venue that finds a new order by its client id only after a lag. The entry's
+/// answer times out and the lookups right after say "not found": the engine keeps the order
+/// working and reads it again, and finds it; no second order goes out for the leg.
+#[tokio::test]
+async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
+    use std::sync::Arc;
+    use strangle_core::ledger::SessionState;
+    use strangle_core::memory::MemoryLedger;
+
+    // Orders are found by client id 3 market seconds after the venue takes them (within the
+    // engine's 5 s absence confirmation).
+    let (server, clock) = lagging_market(Duration::from_secs(3)).await;
+    let ledger = Arc::new(MemoryLedger::new());
+    run_lagged(
+        &server,
+        clock,
+        ledger.clone(),
+        chrono::Duration::minutes(10),
+    )
+    .await;
+    let l = ledger.contents();
+    let entries = entry_orders(&server);
     assert_eq!(
         entries.len(),
         2,
@@ -260,45 +300,14 @@ async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
 #[tokio::test]
 async fn an_order_the_lookup_misses_for_minutes_is_found_among_its_product_s_orders() {
     use std::sync::Arc;
-    use strangle_core::engine::{Engine, EngineConfig};
-    use strangle_core::ledger::{Mode, SessionState};
+    use strangle_core::ledger::SessionState;
     use strangle_core::memory::MemoryLedger;
-    use strangle_core::profile::Profile;
 
-    let (server, clock) = common::flat_market().await;
-    server.faults().set_lookup_lag(Duration::from_secs(600));
-    server.faults().add(rule(
-        "POST",
-        "/v2/orders",
-        FaultKind::SlowAnswer(Duration::from_millis(1500)),
-        1,
-    ));
-    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
-    let ex = Arc::new(DeltaExchange::new(client));
+    let (server, clock) = lagging_market(Duration::from_secs(600)).await;
     let ledger = Arc::new(MemoryLedger::new());
-    let mut profile = Profile::named("lag");
-    profile.liquidity.max_quote_age_secs = 900;
-    let cfg = EngineConfig {
-        mode: Mode::Sim,
-        poll_interval: chrono::Duration::seconds(20),
-        adopt: false,
-        ioc_entries: false,
-    };
-    let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
-        .await
-        .expect("engine");
-    engine
-        .run_until(Some(common::t0() + chrono::Duration::minutes(5)))
-        .await
-        .expect("run");
+    run_lagged(&server, clock, ledger.clone(), chrono::Duration::minutes(5)).await;
     let l = ledger.contents();
-    let entries: Vec<_> = server
-        .venue()
-        .requests()
-        .iter()
-        .filter(|r| !r.reduce_only)
-        .map(|r| r.client_order_id.to_string())
-        .collect();
+    let entries = entry_orders(&server);
     assert_eq!(
         entries.len(),
         2,
@@ -316,45 +325,20 @@ async fn an_order_the_lookup_misses_for_minutes_is_found_among_its_product_s_ord
 #[tokio::test]
 async fn recovery_during_the_lookup_lag_finds_a_filled_order_and_books_it() {
     use std::sync::Arc;
-    use strangle_core::engine::{Engine, EngineConfig};
-    use strangle_core::ledger::Mode;
     use strangle_core::memory::MemoryLedger;
-    use strangle_core::profile::Profile;
     use strangle_core::recovery::reconcile;
     use strangle_core::Clock;
-    use strangle_delta::server::demo_credentials;
 
-    let (server, clock) = common::flat_market().await;
-    server.faults().set_lookup_lag(Duration::from_secs(600));
-    server.faults().add(rule(
-        "POST",
-        "/v2/orders",
-        FaultKind::SlowAnswer(Duration::from_millis(1500)),
-        1,
-    ));
+    let (server, clock) = lagging_market(Duration::from_secs(600)).await;
     let ledger = Arc::new(MemoryLedger::new());
-    let mut profile = Profile::named("lag");
-    profile.liquidity.max_quote_age_secs = 900;
-    let cfg = EngineConfig {
-        mode: Mode::Sim,
-        poll_interval: chrono::Duration::seconds(20),
-        adopt: false,
-        ioc_entries: false,
-    };
-    {
-        // The engine dies right after sending the entry: one order's answer was lost.
-        let ex = Arc::new(DeltaExchange::new(common::client_with(
-            &server,
-            Some(demo_credentials()),
-        )));
-        let (mut engine, _h) = Engine::start(profile, cfg, ex, ledger.clone(), clock.clone())
-            .await
-            .expect("engine");
-        engine
-            .run_until(Some(common::t0() + chrono::Duration::seconds(1)))
-            .await
-            .expect("run");
-    }
+    // The engine dies right after sending the entry: one order's answer was lost.
+    run_lagged(
+        &server,
+        clock.clone(),
+        ledger.clone(),
+        chrono::Duration::seconds(1),
+    )
+    .await;
     let held = server
         .venue()
         .positions(strangle_core::model::Underlying::Btc)
@@ -364,10 +348,15 @@ async fn recovery_during_the_lookup_lag_finds_a_filled_order_and_books_it() {
     let fills_before = ledger.contents().fills.len();
     assert_eq!(fills_before, 1, "the ledger knows one leg's fill");
     // A new process: nothing cached, the lookup still lagging.
-    let ex = DeltaExchange::new(common::client_with(&server, Some(demo_credentials())));
-    let r = reconcile(&ex, &*ledger, "lag", false, clock.now())
-        .await
-        .expect("reconciled, not refused");
+    let r = reconcile(
+        &*fresh_exchange(&server),
+        &*ledger,
+        "lag",
+        false,
+        clock.now(),
+    )
+    .await
+    .expect("reconciled, not refused");
     assert_eq!(r.fills_added, 1, "{r:?}");
     let l = ledger.contents();
     assert!(l.sessions[0].legs.iter().all(|g| !g.book.open().is_zero()));

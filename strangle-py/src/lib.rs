@@ -33,6 +33,7 @@ fn _strangle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profiles::profile_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_from_toml, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(profiles::profile_warnings, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_view, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::black76_many, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::implied_vol_many, m)?)?;

@@ -50,6 +50,18 @@ pub fn profile_view(py: Python<'_>, json_text: &str) -> PyResult<PyObject> {
     crate::topy::to_py(py, &parse(json_text)?)
 }
 
+/// The profile's warnings (settings that are valid but probably not meant, the fee checks
+/// included), as (field, message) pairs: what `strangle check`, `run` and the API say.
+#[pyfunction]
+pub fn profile_warnings(json_text: &str) -> PyResult<Vec<(String, String)>> {
+    let p = parse(json_text)?;
+    Ok(p.warnings()
+        .into_iter()
+        .chain(p.fee_warnings())
+        .map(|w| (w.field, w.message))
+        .collect())
+}
+
 /// A profile as TOML text.
 #[pyfunction]
 pub fn profile_to_toml(json_text: &str) -> PyResult<String> {

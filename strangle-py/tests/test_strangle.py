@@ -46,6 +46,14 @@ def test_an_invalid_profile_lists_every_bad_field():
     assert "no_such_setting" in str(e.value)
 
 
+def test_a_profile_says_what_is_probably_not_meant_as_the_cli_does():
+    # Issue 31: max_loss_pct = 0.4 (meant as 40 %) is 0.4 % of premium; every front says so.
+    with pytest.warns(UserWarning, match="max_loss_pct"):
+        p = strangle.Profile(name="w", max_loss_pct="0.4")
+    assert any(field == "max_loss_pct" for field, _ in p.warnings)
+    assert strangle.Profile(name="fine").warnings == []
+
+
 # ----------------------------------------------------------------------------- pricing
 
 def test_black76_scalars_and_vectors():

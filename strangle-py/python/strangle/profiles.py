@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Union
+import warnings as _warnings
+from typing import Any, Dict, List, Tuple, Union
 
 from . import _strangle
 from ._convert import _jsonable
@@ -22,6 +23,7 @@ class Profile:
 
     def __init__(self, **settings: Any) -> None:
         self._data: Dict[str, Any] = json.loads(_strangle.profile_from_json(json.dumps(_jsonable(settings))))
+        self._warn()
 
     @classmethod
     def from_dict(cls, settings: Dict[str, Any]) -> "Profile":
@@ -37,7 +39,20 @@ class Profile:
             p._data = json.loads(_strangle.profile_from_json(text))
         else:
             p._data = json.loads(_strangle.profile_from_toml(text))
+        p._warn()
         return p
+
+    @property
+    def warnings(self) -> List[Tuple[str, str]]:
+        """Settings that are valid but probably not meant, as (field, message): what
+        ``strangle check``, ``strangle run`` and the API warn about (``max_loss_pct = 0.4`` is
+        0.4 %, not 40 %)."""
+        return [tuple(w) for w in _strangle.profile_warnings(self._json())]  # type: ignore[misc]
+
+    def _warn(self) -> None:
+        # Said when a profile is made, as every command of the CLI does: a UserWarning each.
+        for field, message in self.warnings:
+            _warnings.warn(f"{field}: {message}", UserWarning, stacklevel=3)
 
     def to_dict(self) -> Dict[str, Any]:
         """Every setting, defaults included (decimals as :class:`~decimal.Decimal`)."""
