@@ -70,9 +70,12 @@ impl Execution for HiddenCallFills {
 
 /// An engine of `profile` on the trailing day, whose venue hides the call's fills while
 /// `hide` is set.
+/// The engine on the simulated venue's quotes and [`HiddenCallFills`]' orders.
+type HiddenEngine =
+    Engine<Split<Arc<SimExchange>, Arc<HiddenCallFills>>, Arc<MemoryLedger>, Arc<ManualClock>>;
+
 struct Rig {
-    engine:
-        Engine<Split<Arc<SimExchange>, Arc<HiddenCallFills>>, Arc<MemoryLedger>, Arc<ManualClock>>,
+    engine: HiddenEngine,
     handle: strangle_core::engine::EngineHandle,
     venue: Arc<SimExchange>,
     exec: Arc<HiddenCallFills>,

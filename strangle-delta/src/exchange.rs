@@ -59,8 +59,12 @@ pub struct DeltaExchange {
     /// Each leg's trading status as REST last gave it (`None`: operational), with when (by
     /// the market's clock): WebSocket tickers do not carry it, so a streamed quote takes it
     /// from here, read again from REST once it is [`STATUS_MAX_AGE_SECS`] old.
-    statuses: std::sync::Mutex<HashMap<Symbol, (Option<String>, chrono::DateTime<Utc>)>>,
+    statuses: std::sync::Mutex<HashMap<Symbol, KnownStatus>>,
 }
+
+/// A leg's trading status as REST gave it (`None`: operational), and when by the market's
+/// clock.
+type KnownStatus = (Option<String>, chrono::DateTime<Utc>);
 
 /// How old (market seconds) a leg's trading status may be before a streamed quote reads it
 /// again from REST.

@@ -44,6 +44,9 @@ pub fn weight(method: &str, path: &str) -> u32 {
     1
 }
 
+/// The process's budgets by (host, API key).
+type Budgets = HashMap<(String, Option<String>), Arc<RateLimiter>>;
+
 /// Which requests go first when the budget runs low.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
@@ -120,9 +123,7 @@ impl RateLimiter {
     /// the host at `base`: Delta's default, created on first use and shared by every client
     /// that asks for the same pair.
     pub fn shared(base: &str, user: Option<&str>) -> Arc<Self> {
-        static BUDGETS: OnceLock<
-            std::sync::Mutex<HashMap<(String, Option<String>), Arc<RateLimiter>>>,
-        > = OnceLock::new();
+        static BUDGETS: OnceLock<std::sync::Mutex<Budgets>> = OnceLock::new();
         let mut all = BUDGETS
             .get_or_init(Default::default)
             .lock()
