@@ -10,18 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Duration;
 use common::*;
-use rust_decimal::Decimal;
-use strangle_core::clock::ManualClock;
-use strangle_core::engine::{Engine, EngineConfig};
 use strangle_core::error::{Error, ExchangeErrorKind, Result};
-use strangle_core::exchange::Split;
 use strangle_core::ids::ClientOrderId;
-use strangle_core::ledger::{Mode, SessionState};
-use strangle_core::memory::MemoryLedger;
+use strangle_core::ledger::SessionState;
 use strangle_core::model::{Fill, OrderRequest, OrderStatus, Position, ProductRef, Underlying};
-use strangle_core::sim::{SimExchange, VecFeed};
+use strangle_core::sim::SimExchange;
 use strangle_core::Execution;
 
 /// What becomes of the call's first entry order.
@@ -86,51 +80,15 @@ impl Execution for LostCall {
     }
 }
 
-/// The engine on the simulated venue's quotes and [`LostCall`]'s orders.
-type LostCallEngine =
-    Engine<Split<Arc<SimExchange>, Arc<LostCall>>, Arc<MemoryLedger>, Arc<ManualClock>>;
-
-struct Rig {
-    engine: LostCallEngine,
-    venue: Arc<SimExchange>,
-    exec: Arc<LostCall>,
-    ledger: Arc<MemoryLedger>,
-}
+type Rig = SplitRig<LostCall>;
 
 async fn rig(fate: Fate) -> Rig {
-    let mut profile = profile();
-    profile.liquidity.max_quote_age_secs = 3600;
-    let snapshots = trailing_day();
-    let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
-    let venue = Arc::new(
-        SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000))
-            .with_feed(Box::new(VecFeed::new(snapshots))),
-    );
-    let exec = Arc::new(LostCall {
-        venue: venue.clone(),
+    split_rig(profile(), |venue| LostCall {
+        venue,
         fate,
         hidden: AtomicBool::new(true),
-    });
-    let ledger = Arc::new(MemoryLedger::new());
-    let config = EngineConfig {
-        mode: Mode::Sim,
-        poll_interval: Duration::seconds(5),
-        adopt: false,
-        ioc_entries: false,
-    };
-    let ex = Split {
-        data: venue.clone(),
-        exec: exec.clone(),
-    };
-    let (engine, _handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
-        .await
-        .expect("engine");
-    Rig {
-        engine,
-        venue,
-        exec,
-        ledger,
-    }
+    })
+    .await
 }
 
 /// Client ids of the call's entry orders that reached the venue.

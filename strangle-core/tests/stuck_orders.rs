@@ -70,56 +70,17 @@ impl Execution for HiddenCallFills {
 
 /// An engine of `profile` on the trailing day, whose venue hides the call's fills while
 /// `hide` is set.
-/// The engine on the simulated venue's quotes and [`HiddenCallFills`]' orders.
-type HiddenEngine =
-    Engine<Split<Arc<SimExchange>, Arc<HiddenCallFills>>, Arc<MemoryLedger>, Arc<ManualClock>>;
-
-struct Rig {
-    engine: HiddenEngine,
-    handle: strangle_core::engine::EngineHandle,
-    venue: Arc<SimExchange>,
-    exec: Arc<HiddenCallFills>,
-    ledger: Arc<MemoryLedger>,
-}
-
-async fn rig(mut profile: strangle_core::profile::Profile, hide: bool) -> Rig {
-    profile.liquidity.max_quote_age_secs = 3600;
-    let snapshots = trailing_day();
-    let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
-    let venue = Arc::new(
-        SimExchange::new(clock.clone(), profile.fees.clone(), Decimal::from(10_000))
-            .with_feed(Box::new(VecFeed::new(snapshots))),
-    );
-    let exec = Arc::new(HiddenCallFills {
-        venue: venue.clone(),
-        hide: AtomicBool::new(hide),
-    });
-    let ledger = Arc::new(MemoryLedger::new());
-    let config = EngineConfig {
-        mode: Mode::Sim,
-        poll_interval: Duration::seconds(5),
-        adopt: false,
-        ioc_entries: false,
-    };
-    let ex = Split {
-        data: venue.clone(),
-        exec: exec.clone(),
-    };
-    let (engine, handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
-        .await
-        .expect("engine");
-    Rig {
-        engine,
-        handle,
+async fn rig(profile: strangle_core::profile::Profile, hide: bool) -> SplitRig<HiddenCallFills> {
+    split_rig(profile, |venue| HiddenCallFills {
         venue,
-        exec,
-        ledger,
-    }
+        hide: AtomicBool::new(hide),
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed() {
-    let Rig {
+    let SplitRig {
         mut engine,
         handle,
         venue,
@@ -273,7 +234,7 @@ async fn a_session_closed_past_its_planned_exit_says_so_and_why() {
     let mut profile = profile();
     profile.exit_time = strangle_core::profile::TimeOfDay::hm(9, 40).expect("time"); // 04:10 UTC
     profile.entry_window_minutes = 5;
-    let Rig {
+    let SplitRig {
         mut engine,
         exec,
         ledger,

@@ -220,3 +220,56 @@ pub async fn rig_on(
         clock,
     }
 }
+
+/// An engine whose orders go through a test double `X` over the simulated venue.
+pub type SplitEngine<X> = Engine<
+    strangle_core::exchange::Split<Arc<SimExchange>, Arc<X>>,
+    Arc<MemoryLedger>,
+    Arc<ManualClock>,
+>;
+
+/// An engine on the trailing day whose orders go through `exec` (a test double over the
+/// simulated venue) and whose quotes come from the venue itself.
+pub struct SplitRig<X> {
+    pub engine: SplitEngine<X>,
+    pub handle: EngineHandle,
+    pub venue: Arc<SimExchange>,
+    pub exec: Arc<X>,
+    pub ledger: Arc<MemoryLedger>,
+}
+
+/// [`SplitRig`] for `profile` (quotes may be an hour old), with `exec` made from the venue.
+pub async fn split_rig<X: strangle_core::Execution + 'static>(
+    mut profile: Profile,
+    exec: impl FnOnce(Arc<SimExchange>) -> X,
+) -> SplitRig<X> {
+    profile.liquidity.max_quote_age_secs = 3600;
+    let snapshots = trailing_day();
+    let clock = Arc::new(ManualClock::new(snapshots[0].timestamp));
+    let venue = Arc::new(
+        SimExchange::new(clock.clone(), profile.fees.clone(), dec!(10000))
+            .with_feed(Box::new(VecFeed::new(snapshots))),
+    );
+    let exec = Arc::new(exec(venue.clone()));
+    let ledger = Arc::new(MemoryLedger::new());
+    let config = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Duration::seconds(5),
+        adopt: false,
+        ioc_entries: false,
+    };
+    let ex = strangle_core::exchange::Split {
+        data: venue.clone(),
+        exec: exec.clone(),
+    };
+    let (engine, handle) = Engine::start(profile, config, ex, ledger.clone(), clock)
+        .await
+        .expect("engine");
+    SplitRig {
+        engine,
+        handle,
+        venue,
+        exec,
+        ledger,
+    }
+}
