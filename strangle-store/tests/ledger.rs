@@ -795,7 +795,15 @@ async fn read_only_never_creates_and_names_what_is_wrong() {
     let err = Store::open_read_only(&empty.display().to_string(), None)
         .await
         .expect_err("not a ledger");
-    assert!(matches!(err, StoreError::NotALedger), "{err}");
+    // The file is named, and the cause keeps its variant underneath.
+    assert!(
+        matches!(&err, StoreError::Open { source, .. } if matches!(**source, StoreError::NotALedger)),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&empty.display().to_string()),
+        "{err}"
+    );
     let err = Store::open_read_only(&empty.display().to_string(), Some("s"))
         .await
         .expect_err("schema on sqlite");
