@@ -435,11 +435,17 @@ async fn a_venue_that_forgot_the_session_never_erases_its_recorded_fills() {
         .expect("refused");
         match &err {
             strangle_core::Error::Mismatch { differences, .. } => {
-                assert_eq!(differences.len(), 2, "{differences:?}");
+                // One line per leg, and one naming the orders no read of the venue finds.
+                assert_eq!(differences.len(), 3, "{differences:?}");
                 assert!(
-                    differences
+                    differences[..2]
                         .iter()
                         .all(|d| d.contains("the fills say 4 contracts short")),
+                    "{differences:?}"
+                );
+                assert!(
+                    differences[2].contains("the venue finds no order")
+                        && differences[2].contains("-CE1"),
                     "{differences:?}"
                 );
             }
