@@ -8,11 +8,12 @@
 //! | [`sign`] | HMAC-SHA256 request signing and the query string built once |
 //! | [`wire`] | Delta's JSON payloads (REST and WebSocket) with lenient number parsing ([`lenient`]) |
 //! | [`scan`] | the fast path from `/v2/tickers` bytes to quotes, checked against [`wire`] |
-//! | [`ratelimit`] | the weighted 10,000-units-per-5-minutes budget |
+//! | [`ratelimit`] | the weighted 10,000-units-per-5-minutes budget, one per API key and host, with a reserve for heartbeats, cancels and reduce-only orders |
 //! | [`rest`] | the signed transport: budget, signing, retries with backoff |
 //! | [`api`] | typed endpoints ([`api::DeltaClient`]), order placement that never duplicates |
 //! | [`ws`] | the WebSocket client: channels, heartbeat, reconnect, resync |
 //! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
+//! | [`fees`] | the option fee rates Delta's products carry, as the core's fee model takes them |
 //! | `identify` | position rows tied to products (symbol, id in the live or expired catalogue, margined rows) |
 //! | [`notify`] | notices to a webhook and a Telegram chat |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
