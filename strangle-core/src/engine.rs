@@ -44,6 +44,7 @@ use crate::ids::ClientOrderId;
 use crate::ledger::{AuditEvent, Ledger, Mode};
 use crate::model::OrderStatus;
 use crate::profile::Profile;
+use crate::reconciliation::{self, Checks};
 use crate::strategy::{
     Action, Command, Event, HoldCause, MarketNeed, Phase, Status, Strategy, Write,
 };
@@ -139,6 +140,9 @@ pub struct Engine<E, L, C> {
     absent_since: std::collections::HashMap<ClientOrderId, DateTime<Utc>>,
     /// How long an order must stay unknown to the venue before it counts as absent.
     absence_confirm: Duration,
+    /// Checks of closed sessions' money against the venue's records (off unless asked for
+    /// with [`Engine::check_money_with_venue`]).
+    checks: Option<Checks>,
 }
 
 /// What the venue's reads say of an order its client-id lookup does not find.
@@ -309,6 +313,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             repeats: Repeats::default(),
             absent_since: std::collections::HashMap::new(),
             absence_confirm: Duration::seconds(ABSENCE_CONFIRM_SECS),
+            checks: None,
         };
         Ok((
             engine,
@@ -342,6 +347,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         if s.last_error.is_none() {
             s.last_error = self.last_error.clone();
         }
+        s.reconciliation = self.checks.as_ref().and_then(|c| c.last.clone());
         s
     }
 
@@ -360,6 +366,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             let now = self.clock.now();
             if self.strategy.phase() == Phase::Stopped || until.is_some_and(|u| now >= u) {
+                // A session that just closed is checked now rather than never.
+                self.run_checks(now, true).await?;
                 self.flush_repeats(now, true).await?;
                 return Ok(self.status());
             }
@@ -380,6 +388,15 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 () = self.clock.sleep_until(wake) => {}
             }
         }
+    }
+
+    /// Checks each session that closes while this engine runs against the venue's own
+    /// records ([`crate::reconciliation`]): [`crate::reconciliation::FIRST_CHECK_SECS`] after
+    /// it closes (at once when the engine ends first), again once if that finds a
+    /// difference; the outcome is an audit line (`reconciled`, `reconcile_mismatch`,
+    /// `reconcile_failed`, `reconcile_unavailable`) and the heartbeat's `reconciliation`.
+    pub fn check_money_with_venue(&mut self, tolerance: Decimal) {
+        self.checks = Some(Checks::new(tolerance));
     }
 
     /// Sets how long an order must stay unknown to the venue before it counts as never
@@ -614,8 +631,86 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             }
             MarketNeed::Nothing => self.feed(now, Event::Timer).await?,
         }
+        self.run_checks(now, false).await?;
         self.flush_repeats(now, false).await?;
         let _ = self.status.send(self.status());
+        Ok(())
+    }
+
+    /// Schedules a check of a session that has just closed and runs the checks due (every
+    /// one waiting, with `all`: the engine is ending).
+    async fn run_checks(&mut self, now: DateTime<Utc>, all: bool) -> Result<()> {
+        let Some(checks) = self.checks.as_mut() else {
+            return Ok(());
+        };
+        checks.observe(self.strategy.session(), self.strategy.last_closed(), now);
+        let tolerance = checks.tolerance;
+        for mut due in checks.take_due(now, all) {
+            let session = due.session.clone();
+            let products: Vec<_> = session.legs.iter().map(|l| l.product()).collect();
+            let since = session.opened_at - Duration::seconds(reconciliation::WINDOW_LEAD_SECS);
+            let (kind, detail, outcome) = match self.exchange.venue_activity(&products, since).await
+            {
+                Ok(None) => (
+                    "reconcile_unavailable",
+                    format!(
+                        "session {}: the venue keeps no record to check the ledger's money                          against",
+                        session.session_id
+                    ),
+                    None,
+                ),
+                Err(e) => {
+                    due.failed += 1;
+                    if due.failed < reconciliation::MAX_TRIES && !all {
+                        if let Some(c) = self.checks.as_mut() {
+                            c.again(due, now + Duration::seconds(reconciliation::FIRST_CHECK_SECS));
+                        }
+                        continue;
+                    }
+                    (
+                        "reconcile_failed",
+                        format!(
+                            "session {}: the venue's fills and wallet could not be read ({}                              tries, last: {e}); its money is not checked against the venue",
+                            session.session_id, due.failed
+                        ),
+                        None,
+                    )
+                }
+                Ok(Some(activity)) => {
+                    let fills = self.ledger.session_fills(&session.session_id).await?;
+                    let r = reconciliation::compare(&session, &fills, &activity, tolerance, now);
+                    if !r.agrees() && !due.differed && !all {
+                        due.differed = true;
+                        if let Some(c) = self.checks.as_mut() {
+                            c.again(due, now + Duration::seconds(reconciliation::RECHECK_SECS));
+                        }
+                        continue;
+                    }
+                    let kind = if r.agrees() {
+                        "reconciled"
+                    } else {
+                        "reconcile_mismatch"
+                    };
+                    (kind, r.summary(), Some(r))
+                }
+            };
+            if let Some(r) = outcome {
+                if !r.agrees() {
+                    self.last_error = Some(format!("{kind}: {detail}"));
+                }
+                if let Some(c) = self.checks.as_mut() {
+                    c.last = Some(r);
+                }
+            }
+            let e = AuditEvent {
+                at: now,
+                profile: self.strategy.profile().name.clone(),
+                session_id: Some(session.session_id.clone()),
+                kind: kind.into(),
+                detail,
+            };
+            self.record(&e).await?;
+        }
         Ok(())
     }
 

@@ -10,7 +10,9 @@ use crate::error::Result;
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote, Underlying,
+    VenueActivity,
 };
+use chrono::{DateTime, Utc};
 
 /// Market data: chains, quotes and the index.
 #[async_trait]
@@ -63,6 +65,16 @@ pub trait Execution: Send + Sync {
     /// of type `settlement`): price = the contract's settlement value, fee as charged. The
     /// products are named by id too, because an expired product has left the live list.
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>>;
+    /// The venue's own record of `products` since `since`: every fill on them and the
+    /// wallet's rows, for checking a closed session's money against the venue's
+    /// ([`crate::reconciliation`]). `Ok(None)` from a venue that keeps no such record.
+    async fn venue_activity(
+        &self,
+        _products: &[ProductRef],
+        _since: DateTime<Utc>,
+    ) -> Result<Option<VenueActivity>> {
+        Ok(None)
+    }
     /// Called by the engine on every step: venues with a dead-man switch refresh it here.
     async fn keepalive(&self) -> Result<()> {
         Ok(())
@@ -136,6 +148,13 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
         self.exec.settlement_fills(products).await
     }
+    async fn venue_activity(
+        &self,
+        products: &[ProductRef],
+        since: DateTime<Utc>,
+    ) -> Result<Option<VenueActivity>> {
+        self.exec.venue_activity(products, since).await
+    }
     async fn keepalive(&self) -> Result<()> {
         self.exec.keepalive().await
     }
@@ -187,6 +206,13 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     }
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<Fill>> {
         (**self).settlement_fills(products).await
+    }
+    async fn venue_activity(
+        &self,
+        products: &[ProductRef],
+        since: DateTime<Utc>,
+    ) -> Result<Option<VenueActivity>> {
+        (**self).venue_activity(products, since).await
     }
     async fn keepalive(&self) -> Result<()> {
         (**self).keepalive().await

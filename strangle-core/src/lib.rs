@@ -26,6 +26,7 @@
 //! | [`notice`] | operator notices (entry, exit, error, daily summary) worked out from heartbeats |
 //! | [`ids`] | deterministic session and client order ids |
 //! | [`recovery`] | reconciling the ledger with the exchange before trading |
+//! | [`reconciliation`] | a closed session's money checked against the venue's fills and wallet |
 
 // The README's examples compile and run as doctests.
 #[cfg(doctest)]
@@ -48,6 +49,7 @@ pub mod notice;
 pub mod pnl;
 pub mod pricing;
 pub mod profile;
+pub mod reconciliation;
 pub mod recovery;
 pub mod risk;
 pub mod schedule;

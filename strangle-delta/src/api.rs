@@ -16,7 +16,7 @@ use crate::rest::{decode, RestClient, Retry, RetryPolicy};
 use crate::sign::QueryString;
 use crate::wire::{
     CancelOrder, CreateOrder, Envelope, Fill, L2Orderbook, MarginedPosition, Order, Position,
-    Product, Ticker, WalletBalance,
+    Product, Ticker, WalletBalance, WalletTransaction,
 };
 
 /// A typed Delta Exchange client for one environment.
@@ -524,6 +524,16 @@ impl DeltaClient {
             .await?
             .result
             .unwrap_or_default())
+    }
+
+    /// The wallet's ledger rows since `start` (all pages).
+    pub async fn wallet_transactions(
+        &self,
+        start: DateTime<Utc>,
+    ) -> Result<Vec<WalletTransaction>, DeltaError> {
+        let start = start.timestamp_micros().to_string();
+        let pairs = [("page_size", "50"), ("start_time", start.as_str())];
+        self.get_all("/v2/wallet/transactions", &pairs, true).await
     }
 
     /// Wallet balances.

@@ -1,17 +1,18 @@
 //! Delta's wire types into the core's model: products into contracts, tickers (REST and
-//! WebSocket) into quotes, fills into fills. Pure functions, used by the live adapter and by
+//! WebSocket) into quotes, fills into fills, wallet rows into wallet entries. Pure functions, used by the live adapter and by
 //! the chain builder alike.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use strangle_core::model::{
     Fill as CoreFill, Greeks, OptionContract, OptionKind, PriceBand, Quote, Side as CoreSide,
+    WalletEntry, WalletKind,
 };
 
 use strangle_core::ids::{ClientOrderId, Symbol};
 
 use crate::lenient::micros_to_time;
-use crate::wire::{Fill, Product, Side, Ticker};
+use crate::wire::{Fill, Product, Side, Ticker, WalletTransaction};
 
 /// Converts a Delta product to a contract; `None` for non-options, incomplete products and
 /// symbols outside [`Symbol`]'s character set.
@@ -205,6 +206,43 @@ pub(crate) fn core_fill(f: &Fill, client_order_id: Option<&ClientOrderId>) -> Op
     })
 }
 
+/// What a wallet row of Delta's type `t` moved. Types from Delta's docs, ccxt's ledger
+/// mapping and third-party clients; any other is `Unknown` (a check reports it rather than
+/// guess).
+pub(crate) fn wallet_kind(t: &str) -> WalletKind {
+    match t {
+        "cashflow" | "pnl" | "realized_pnl" | "settlement" | "funding"
+        | "perpetual_futures_funding" => WalletKind::Cash,
+        "commission" | "commission_rebate" | "gst" | "tax" | "liquidation_fee" => WalletKind::Fee,
+        "deposit" | "external_deposit" | "withdrawal" | "withdrawal_cancellation"
+        | "sub_account_transfer" | "conversion" | "referral_bonus" | "promo_credit"
+        | "trading_credits" => WalletKind::Transfer,
+        other => WalletKind::Unknown(other.to_string()),
+    }
+}
+
+/// A wallet row in the core's terms; `None` without an amount or a time (logged).
+pub(crate) fn wallet_entry(t: &WalletTransaction) -> Option<WalletEntry> {
+    let (Some(amount), Some(at)) = (t.amount, t.created_at) else {
+        tracing::warn!(
+            uuid = t.uuid.as_deref().unwrap_or("-"),
+            kind = t.transaction_type.as_str(),
+            "wallet row without an amount or a time left out"
+        );
+        return None;
+    };
+    let (product_id, symbol) = t.product();
+    Some(WalletEntry {
+        id: t.uuid.clone().unwrap_or_default(),
+        kind: wallet_kind(&t.transaction_type),
+        venue_type: t.transaction_type.clone(),
+        amount,
+        symbol: symbol.and_then(|s| Symbol::new(s).ok()),
+        product_id,
+        at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +292,36 @@ mod tests {
         for bad in ["", "C-BTC-84000-130326&x=1", "C BTC", "C-BTC-84000/130326"] {
             assert_eq!(quote_of(&ticker(bad)), None, "{bad:?}");
         }
+    }
+
+    /// A wallet row names its product at the top level or in `meta_data` (id as a number or
+    /// a string); a row without an amount or a time is left out; an unknown type is kept as
+    /// unknown, never taken for cash or a fee.
+    #[test]
+    fn wallet_rows_become_entries_with_their_product() {
+        let rows: Vec<WalletTransaction> = serde_json::from_str(
+            r#"[
+              {"uuid": "a1", "amount": "-0.295", "balance": "99.7", "asset_id": 14,
+               "transaction_type": "commission", "created_at": "2026-03-10T06:41:17Z",
+               "meta_data": {"product_id": "118429", "fill_id": "9c1e"}},
+              {"uuid": "a2", "amount": "7.513", "transaction_type": "cashflow",
+               "product_symbol": "C-BTC-84000-130326", "created_at": "2026-03-10T06:41:17Z"},
+              {"uuid": "a3", "amount": "29.889184", "transaction_type": "deposit",
+               "created_at": "2020-11-15T21:25:01Z", "meta_data": {"deposit_id": 3884}},
+              {"uuid": "a4", "amount": "1", "transaction_type": "option_exercise",
+               "created_at": "2026-03-10T06:41:17Z", "meta_data": {"product_id": 118422}},
+              {"uuid": "a5", "transaction_type": "commission"}
+            ]"#,
+        )
+        .expect("rows decode");
+        let e: Vec<WalletEntry> = rows.iter().filter_map(wallet_entry).collect();
+        assert_eq!(e.len(), 4, "the row without an amount is left out");
+        assert_eq!((e[0].kind.clone(), e[0].product_id), (WalletKind::Fee, Some(118_429)));
+        assert_eq!(e[0].amount, dec!(-0.295));
+        assert_eq!(e[1].kind, WalletKind::Cash);
+        assert_eq!(e[1].symbol.as_ref().map(|s| s.as_str()), Some("C-BTC-84000-130326"));
+        assert_eq!((e[2].kind.clone(), e[2].product_id), (WalletKind::Transfer, None));
+        assert_eq!(e[3].kind, WalletKind::Unknown("option_exercise".into()));
+        assert_eq!(e[3].product_id, Some(118_422));
     }
 }

@@ -11,7 +11,7 @@ use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
 use strangle_core::model::{
     ChainSnapshot, Fill as CoreFill, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType as CoreType, Position as CorePosition, ProductRef, Quote, Side as CoreSide,
-    TimeInForce, Underlying,
+    TimeInForce, Underlying, VenueActivity,
 };
 use strangle_core::{Execution, MarketData};
 use tokio::sync::{Mutex, RwLock};
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use std::sync::Arc;
 
 use crate::api::DeltaClient;
-use crate::convert::{core_fill, core_side, quote_of, quote_of_ws};
+use crate::convert::{core_fill, core_side, quote_of, quote_of_ws, wallet_entry};
 use crate::deadman::Deadman;
 pub use crate::deadman::DeadmanConfig;
 use crate::error::DeltaError;
@@ -693,6 +693,55 @@ impl Execution for DeltaExchange {
             .filter(|f| f.fill_type == "settlement")
             .filter_map(|f| core_fill(f, None))
             .collect())
+    }
+
+    /// Fills by product id since `since`, each tied to its order's client id through the
+    /// products' open orders and order history (a fill of an order not found there is no
+    /// order of ours and is left out; settlement fills have no order); wallet rows since
+    /// `since` (`None` when Delta answers that the endpoint does not exist).
+    async fn venue_activity(
+        &self,
+        products: &[ProductRef],
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Option<VenueActivity>> {
+        let ids: Vec<u64> = products.iter().map(|p| p.product_id).collect();
+        if ids.is_empty() {
+            return Ok(Some(VenueActivity::default()));
+        }
+        let raw = self.client.fills(&ids, Some(since)).await?;
+        let mut names: HashMap<String, ClientOrderId> = HashMap::new();
+        if raw
+            .iter()
+            .any(|f| f.fill_type != "settlement" && f.client_order_id.is_none())
+        {
+            let mut orders = self.client.open_orders(&ids).await?;
+            orders.extend(self.client.order_history(&ids).await?);
+            for o in orders {
+                if let Some(c) = o.client_order_id.as_deref().and_then(|c| ClientOrderId::new(c).ok()) {
+                    names.insert(o.id.to_string(), c);
+                }
+            }
+        }
+        let fills = raw
+            .iter()
+            .filter_map(|f| {
+                if f.fill_type == "settlement" {
+                    return core_fill(f, None);
+                }
+                let named = f
+                    .client_order_id
+                    .as_deref()
+                    .and_then(|c| ClientOrderId::new(c).ok())
+                    .or_else(|| f.order_id.as_ref().and_then(|o| names.get(o).cloned()))?;
+                core_fill(f, Some(&named))
+            })
+            .collect();
+        let wallet = match self.client.wallet_transactions(since).await {
+            Ok(rows) => Some(rows.iter().filter_map(wallet_entry).collect()),
+            Err(e) if e.kind() == ExchangeErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(VenueActivity { fills, wallet }))
     }
 
     fn rate_budget_left(&self) -> Option<u32> {

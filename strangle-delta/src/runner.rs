@@ -514,6 +514,14 @@ impl RunningEngine {
         if let Some(lag) = visibility_lag {
             engine.absence_confirm(lag);
         }
+        // Live engines and the local market's check each closed session's money against
+        // Delta's fills and wallet; a paper venue's records are the engine's own.
+        if matches!(
+            config.mode,
+            strangle_core::ledger::Mode::Live | strangle_core::ledger::Mode::Sim
+        ) {
+            engine.check_money_with_venue(strangle_core::reconciliation::DEFAULT_TOLERANCE_USD);
+        }
         let task = tokio::spawn(async move {
             let res = engine.run_until(until).await;
             // The last engine on a dead-man switch disarms it when it stopped cleanly with no

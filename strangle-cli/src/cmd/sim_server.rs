@@ -96,6 +96,10 @@ pub enum Misbehaviour {
     /// A second order with a client id already used is accepted (by default it is
     /// refused).
     AcceptDuplicates,
+    /// The tax on fees (India's GST) is booked as wallet rows of its own and left out of the
+    /// fills' commissions (by default they include it): a closed session's check against
+    /// the wallet then reports fees the ledger missed.
+    TaxApart,
 }
 
 impl Misbehaviour {
@@ -139,6 +143,7 @@ impl Misbehaviour {
             Self::CancelStops => vec![FaultSpec::new(Knob::DeadmanCancelsStops { on: true })],
             Self::LagLookups => vec![FaultSpec::new(Knob::LookupLag { ms: 7000 })],
             Self::AcceptDuplicates => vec![FaultSpec::new(Knob::DuplicateIdsAccepted { on: true })],
+            Self::TaxApart => vec![FaultSpec::new(Knob::TaxApart { on: true })],
         }
     }
 }

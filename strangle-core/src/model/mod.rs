@@ -8,6 +8,7 @@ mod contract;
 mod fees;
 mod order;
 mod quote;
+mod wallet;
 
 pub use contract::{delta_settlement_time, OptionContract, OptionKind, OptionSymbol, Underlying};
 pub use fees::FeeModel;
@@ -16,3 +17,4 @@ pub use order::{
     StopOrder, StopTrigger, TimeInForce,
 };
 pub use quote::{ChainEntry, ChainSnapshot, Greeks, PriceBand, Quote};
+pub use wallet::{VenueActivity, WalletEntry, WalletKind};

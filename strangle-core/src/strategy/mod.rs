@@ -442,6 +442,11 @@ impl Strategy {
         self.phase
     }
 
+    /// The session closed last, if any.
+    pub fn last_closed(&self) -> Option<&SessionRecord> {
+        self.last_closed.as_ref()
+    }
+
     /// The active session, if any.
     pub fn session(&self) -> Option<&SessionRecord> {
         self.live.as_ref().map(|l| &l.rec)

@@ -113,6 +113,10 @@ pub struct Status {
     pub last_error: Option<String>,
     /// The last closed session.
     pub last_session: Option<SessionRecord>,
+    /// The latest check of a closed session's money against the venue's records (engines
+    /// that check: live and the local market).
+    #[serde(default)]
+    pub reconciliation: Option<crate::reconciliation::Reconciliation>,
 }
 
 impl Strategy {
@@ -187,6 +191,7 @@ impl Strategy {
             stale_quotes: self.stale_quotes(now),
             quote_source: None,
             rate_budget_left: None,
+            reconciliation: None,
             entry_hold: self.entry_hold(),
             last_error: self.last_error.clone(),
             last_session: self.last_closed.clone(),

@@ -114,6 +114,13 @@ pub enum Knob {
         #[serde(default = "yes")]
         on: bool,
     },
+    /// The tax on fees is booked as wallet rows of its own (`gst`) and left out of the fills'
+    /// commissions (by default the commissions include it).
+    TaxApart {
+        /// On or off.
+        #[serde(default = "yes")]
+        on: bool,
+    },
     /// Every rule removed, every knob back to normal.
     Clear,
 }
@@ -289,7 +296,7 @@ impl FaultSpec {
                  drop_request, reject_order, garbled_answer, answer, latency, clock_skew, \
                  stale_quotes, drop_websockets, existing_heartbeat, position_rows, \
                  margined_lagging, expired_by_symbol_hidden, deadman_cancels_stops, lookup_lag, \
-                 duplicate_ids_accepted, clear)"
+                 duplicate_ids_accepted, tax_apart, clear)"
                     .into(),
             ));
         }
@@ -421,6 +428,7 @@ impl Faults {
             Knob::DeadmanCancelsStops { on } => self.set_deadman_cancels_stops(*on),
             Knob::LookupLag { ms } => self.set_lookup_lag(Duration::from_millis(*ms)),
             Knob::DuplicateIdsAccepted { on } => self.set_duplicate_ids_accepted(*on),
+            Knob::TaxApart { on } => self.set_tax_apart(*on),
             Knob::Clear => self.clear(),
             _ => {}
         }
@@ -457,6 +465,7 @@ impl Faults {
             deadman_cancels_stops: s.deadman_cancels_stops,
             lookup_lag_ms: millis(s.lookup_lag),
             duplicate_ids_accepted: s.duplicate_ids_accepted,
+            tax_apart: s.tax_apart,
             hits: s.hits,
         }
     }
@@ -487,6 +496,8 @@ pub struct FaultsView {
     pub lookup_lag_ms: u64,
     /// A reused client id is accepted as a new order.
     pub duplicate_ids_accepted: bool,
+    /// The tax on fees is booked apart from the fills' commissions.
+    pub tax_apart: bool,
     /// Requests a rule has hit so far.
     pub hits: u64,
 }
@@ -724,6 +735,7 @@ mod tests {
             "deadman_cancels_stops",
             "lookup_lag:ms=3000",
             "duplicate_ids_accepted",
+            "tax_apart",
         ] {
             f.apply(&FaultSpec::parse(s).expect("valid"));
         }
@@ -739,6 +751,7 @@ mod tests {
         assert!(v.deadman_cancels_stops);
         assert_eq!(v.lookup_lag_ms, 3000);
         assert!(v.duplicate_ids_accepted);
+        assert!(v.tax_apart);
         assert_eq!(v.existing_heartbeat, HeartbeatAnswer::Refuse);
         assert_eq!(v.position_rows, Rows::IdOnly);
         f.apply(&FaultSpec::parse("clear").expect("valid"));

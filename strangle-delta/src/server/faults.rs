@@ -118,6 +118,7 @@ pub(crate) struct State {
     pub trading_status: Option<(String, String)>,
     pub deadman_cancels_stops: bool,
     pub duplicate_ids_accepted: bool,
+    pub tax_apart: bool,
 }
 
 /// The server's fault knobs (all off by default).
@@ -219,6 +220,17 @@ impl Faults {
             .hidden_fills
             .as_deref()
             .is_some_and(|p| symbol.starts_with(p))
+    }
+
+    /// Books the tax on fees (the fee model's `tax_pct`, India's 18 % GST) as wallet rows of
+    /// its own (`gst`) and leaves it out of the fills' commissions. Delta does not document
+    /// whether its commissions include the tax; by default this market includes it.
+    pub fn set_tax_apart(&self, on: bool) {
+        self.lock().tax_apart = on;
+    }
+
+    pub(crate) fn tax_apart(&self) -> bool {
+        self.lock().tax_apart
     }
 
     /// Refuses a limit order priced outside the product's price band (code

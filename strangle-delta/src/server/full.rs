@@ -502,6 +502,61 @@ pub fn fill(f: &CoreFill, product_id: u64, order: Option<&OrderMeta>, fees: &Fee
     })
 }
 
+/// The part of `fee` that is commission when `tax_pct` % tax on it is booked apart (to 8
+/// places, as Delta books amounts).
+pub fn fee_before_tax(fee: Decimal, tax_pct: Decimal) -> Decimal {
+    (fee / (Decimal::ONE + tax_pct / Decimal::ONE_HUNDRED)).round_dp(8)
+}
+
+/// The wallet's ledger rows (`GET /v2/wallet/transactions`) that `fills` made, oldest first,
+/// with the balance after each, from `opening` USD: per fill a `cashflow` (a settlement
+/// fill: `settlement`) of `± price × size × contract size` and a `commission` of `−fee`;
+/// with `tax_apart` (the fee model's tax %), the tax as a `gst` row of its own. The product
+/// is named in `meta_data`, as the wallet rows' shape in Delta's docs leaves open.
+pub fn wallet_rows(
+    fills: &[(CoreFill, u64, Decimal)],
+    opening: Decimal,
+    tax_apart: Option<Decimal>,
+) -> Vec<Value> {
+    let mut balance = opening;
+    let mut out = Vec::new();
+    for (f, product_id, contract_size) in fills {
+        let value = f.price * f.size * contract_size;
+        let cash = match f.side {
+            CoreSide::Sell => value,
+            CoreSide::Buy => -value,
+        };
+        let commission = tax_apart.map_or(f.fee, |t| fee_before_tax(f.fee, t));
+        let settlement = f.client_order_id.is_none();
+        let mut row = |suffix: &str, kind: &str, amount: Decimal| {
+            balance += amount;
+            out.push(json!({
+                "uuid": format!("{}-{suffix}", f.fill_id),
+                "amount": s(amount),
+                "balance": s(balance),
+                "asset_id": 14,
+                "asset_symbol": "USD",
+                "transaction_type": kind,
+                "meta_data": {
+                    "fill_id": f.fill_id,
+                    "product_id": product_id,
+                    "product_symbol": f.symbol.as_str(),
+                },
+                "user_id": USER_ID,
+                "created_at": iso(f.timestamp),
+            }));
+        };
+        row("cash", if settlement { "settlement" } else { "cashflow" }, cash);
+        if !f.fee.is_zero() {
+            row("fee", "commission", -commission);
+            if commission != f.fee {
+                row("tax", "gst", commission - f.fee);
+            }
+        }
+    }
+    out
+}
+
 /// A real-time position (`GET /v2/positions?product_id=`): signed contracts, the entry price
 /// (`null` when flat) and the time, µs.
 pub fn position(size: Decimal, entry_price: Option<Decimal>, at_micros: i64) -> Value {

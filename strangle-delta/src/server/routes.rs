@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ids::{ClientOrderId, Symbol};
 use strangle_core::model::{
-    OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
+    Fill as CoreFill, OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
     TimeInForce, Underlying,
 };
 use strangle_core::{Execution, MarketData};
@@ -41,6 +41,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/v2/positions", get(positions))
         .route("/v2/positions/margined", get(margined))
         .route("/v2/wallet/balances", get(balances))
+        .route("/v2/wallet/transactions", get(wallet_transactions))
         .route("/v2/heartbeat/create", post(heartbeat_create))
         .route("/v2/heartbeat", post(heartbeat).get(heartbeat_list))
         .route("/v2/profile", get(profile))
@@ -759,6 +760,7 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
     };
     let types = contract_types(&q);
     let contracts = st.contracts_by_symbol();
+    let tax_apart = st.faults.tax_apart();
     let all: Vec<Value> = st
         .venue
         .fills()
@@ -775,10 +777,69 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
                 return None;
             }
             let meta = f.client_order_id.as_deref().and_then(|id| meta_of(&st, id));
+            if tax_apart {
+                let f = CoreFill {
+                    fee: full::fee_before_tax(f.fee, st.fees.tax_pct),
+                    ..f.clone()
+                };
+                return Some(full::fill(&f, c.product_id, meta.as_ref(), &st.fees));
+            }
             Some(full::fill(f, c.product_id, meta.as_ref(), &st.fees))
         })
         .collect();
     paged(all, &q, 50, 50)
+}
+
+/// The wallet's rows made by the venue's fills (see [`full::wallet_rows`]), filtered by
+/// `start_time`/`end_time` (µs) and paged; `transaction_types` filters by type.
+async fn wallet_transactions(State(st): St, Query(q): Q) -> Response {
+    let (from, to) = match (micros(&q, "start_time"), micros(&q, "end_time")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
+    let types: Option<Vec<String>> = q
+        .get("transaction_types")
+        .map(|v| v.split(',').map(str::to_string).collect());
+    let contracts = st.contracts_by_symbol();
+    let fills: Vec<_> = st
+        .venue
+        .fills()
+        .into_iter()
+        .filter_map(|f| {
+            let c = contracts.get(&f.symbol)?;
+            let (id, size) = (c.product_id, c.contract_size);
+            Some((f, id, size))
+        })
+        .collect();
+    let flows: Decimal = fills
+        .iter()
+        .map(|(f, _, size)| {
+            let v = f.price * f.size * size;
+            match f.side {
+                CoreSide::Sell => v - f.fee,
+                CoreSide::Buy => -v - f.fee,
+            }
+        })
+        .sum();
+    let opening = st.venue.cash() - flows;
+    let tax = st.faults.tax_apart().then_some(st.fees.tax_pct);
+    let rows: Vec<Value> = full::wallet_rows(&fills, opening, tax)
+        .into_iter()
+        .filter(|r| {
+            let t = r
+                .get("created_at")
+                .and_then(Value::as_str)
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map_or(0, |d| d.timestamp_micros());
+            let kind = r.get("transaction_type").and_then(Value::as_str);
+            from.is_none_or(|s| t >= s)
+                && to.is_none_or(|e| t <= e)
+                && types
+                    .as_ref()
+                    .is_none_or(|v| kind.is_some_and(|k| v.iter().any(|x| x == k)))
+        })
+        .collect();
+    paged(rows, &q, 50, 50)
 }
 
 async fn all_positions(st: &ServerState) -> Vec<strangle_core::model::Position> {

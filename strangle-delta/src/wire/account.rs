@@ -105,3 +105,59 @@ pub struct HeartbeatAck {
     #[serde(default, deserialize_with = "crate::lenient::bool_opt")]
     pub process_enabled: Option<bool>,
 }
+
+/// `GET /v2/wallet/transactions` items: one row of the wallet's ledger. Which rows name a
+/// product, and where, is not documented: the product is read from the row or from its
+/// `meta_data` (`product_id`, `product_symbol`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WalletTransaction {
+    /// Row id.
+    #[serde(default, deserialize_with = "crate::lenient::id_opt")]
+    pub uuid: Option<String>,
+    /// Signed amount in the asset: positive credits the wallet.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub amount: Option<Decimal>,
+    /// Balance after the row.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub balance: Option<Decimal>,
+    /// Asset id.
+    #[serde(default)]
+    pub asset_id: Option<u64>,
+    /// Asset symbol, when given.
+    #[serde(default)]
+    pub asset_symbol: Option<String>,
+    /// `cashflow`, `commission`, `pnl`, `deposit`, `withdrawal`, ...
+    #[serde(default)]
+    pub transaction_type: String,
+    /// Product id, when the row carries it at the top level.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol, when the row carries it at the top level.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// Details, shaped by the type.
+    #[serde(default)]
+    pub meta_data: Option<serde_json::Value>,
+    /// When it was booked.
+    #[serde(default, deserialize_with = "crate::lenient::time_opt")]
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl WalletTransaction {
+    /// The product the row names, at the top level or in its `meta_data`.
+    pub fn product(&self) -> (Option<u64>, Option<String>) {
+        let meta = self.meta_data.as_ref();
+        let id = self.product_id.or_else(|| {
+            meta.and_then(|m| m.get("product_id")).and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+        });
+        let symbol = self.product_symbol.clone().or_else(|| {
+            meta.and_then(|m| m.get("product_symbol"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
+        (id, symbol)
+    }
+}

@@ -11,7 +11,9 @@ pub mod ws;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 
-pub use account::{Heartbeat, HeartbeatAck, MarginedPosition, Position, WalletBalance};
+pub use account::{
+    Heartbeat, HeartbeatAck, MarginedPosition, Position, WalletBalance, WalletTransaction,
+};
 pub use order::{CancelOrder, CreateOrder, Fill, Order, OrderType, Side};
 pub use product::{Asset, Product, ProductSpecs};
 pub use ticker::{Greeks, L2Level, L2Orderbook, PriceBand, Ticker, TickerQuotes};
