@@ -557,10 +557,34 @@ mod tests {
     fn ledger_fills() -> Vec<Fill> {
         let s = "ab12cd34-260310";
         vec![
-            fill("f1", &format!("{s}-CE1"), "C-BTC-84000-100326", Side::Sell, dec!(500)),
-            fill("f2", &format!("{s}-PE1"), "P-BTC-80000-100326", Side::Sell, dec!(400)),
-            fill("f3", &format!("{s}-CX1"), "C-BTC-84000-100326", Side::Buy, dec!(300)),
-            fill("f4", &format!("{s}-PX1"), "P-BTC-80000-100326", Side::Buy, dec!(200)),
+            fill(
+                "f1",
+                &format!("{s}-CE1"),
+                "C-BTC-84000-100326",
+                Side::Sell,
+                dec!(500),
+            ),
+            fill(
+                "f2",
+                &format!("{s}-PE1"),
+                "P-BTC-80000-100326",
+                Side::Sell,
+                dec!(400),
+            ),
+            fill(
+                "f3",
+                &format!("{s}-CX1"),
+                "C-BTC-84000-100326",
+                Side::Buy,
+                dec!(300),
+            ),
+            fill(
+                "f4",
+                &format!("{s}-PX1"),
+                "P-BTC-80000-100326",
+                Side::Buy,
+                dec!(200),
+            ),
         ]
     }
 
@@ -570,8 +594,8 @@ mod tests {
         let mut out = Vec::new();
         for f in fills {
             let cash = cash_of(f, dec!(0.001));
-            let row = |suffix: &str, kind: WalletKind, venue_type: &str, amount: Decimal| {
-                WalletEntry {
+            let row =
+                |suffix: &str, kind: WalletKind, venue_type: &str, amount: Decimal| WalletEntry {
                     id: format!("{}-{suffix}", f.fill_id),
                     kind,
                     venue_type: venue_type.into(),
@@ -579,8 +603,7 @@ mod tests {
                     symbol: Some(f.symbol.clone()),
                     product_id: None,
                     at: f.timestamp,
-                }
-            };
+                };
             out.push(row("cash", WalletKind::Cash, "cashflow", cash));
             out.push(row("fee", WalletKind::Fee, "commission", -f.fee));
             if let Some(tax) = tax {
@@ -610,7 +633,10 @@ mod tests {
         assert!(r.agrees(), "{}", r.summary());
         assert_eq!((r.ledger_cash, r.ledger_fees), (dec!(4), dec!(1)));
         assert_eq!((r.venue_cash, r.venue_fees), (dec!(4), dec!(1)));
-        assert_eq!((r.wallet_cash, r.wallet_fees), (Some(dec!(4)), Some(dec!(1))));
+        assert_eq!(
+            (r.wallet_cash, r.wallet_fees),
+            (Some(dec!(4)), Some(dec!(1)))
+        );
         assert!(r.summary().ends_with("the books agree"), "{}", r.summary());
     }
 
@@ -630,8 +656,12 @@ mod tests {
             wallet: None,
         });
         assert_eq!(r.differences.len(), 2, "{}", r.summary());
-        assert!(matches!(&r.differences[0], Difference::UnbookedFill { fill_id, price, .. } if fill_id == "f9" && *price == dec!(210)));
-        assert!(matches!(&r.differences[1], Difference::UnknownFill { fill_id, .. } if *fill_id == gone.fill_id));
+        assert!(
+            matches!(&r.differences[0], Difference::UnbookedFill { fill_id, price, .. } if fill_id == "f9" && *price == dec!(210))
+        );
+        assert!(
+            matches!(&r.differences[1], Difference::UnknownFill { fill_id, .. } if *fill_id == gone.fill_id)
+        );
         assert_eq!(
             r.wallet_note.as_deref(),
             Some("the venue keeps no wallet ledger it can give")
@@ -643,9 +673,27 @@ mod tests {
         let mut venue = ledger_fills();
         // Another profile's order on the same contract, and this session's id as a prefix
         // of a longer one.
-        venue.push(fill("o1", "ffff0000-260310-CE1", "C-BTC-84000-100326", Side::Sell, dec!(1)));
-        venue.push(fill("o2", "ab12cd34-2603101-CE1", "C-BTC-84000-100326", Side::Sell, dec!(1)));
-        let mut early = fill("o3", "ab12cd34-260310-CE9", "C-BTC-84000-100326", Side::Sell, dec!(1));
+        venue.push(fill(
+            "o1",
+            "ffff0000-260310-CE1",
+            "C-BTC-84000-100326",
+            Side::Sell,
+            dec!(1),
+        ));
+        venue.push(fill(
+            "o2",
+            "ab12cd34-2603101-CE1",
+            "C-BTC-84000-100326",
+            Side::Sell,
+            dec!(1),
+        ));
+        let mut early = fill(
+            "o3",
+            "ab12cd34-260310-CE9",
+            "C-BTC-84000-100326",
+            Side::Sell,
+            dec!(1),
+        );
         early.timestamp = t(-2);
         venue.push(early);
         let r = check(&VenueActivity {
@@ -659,7 +707,11 @@ mod tests {
     fn a_fee_that_differs_beyond_the_tolerance_is_a_difference() {
         let mut venue = ledger_fills();
         venue[0].fee = dec!(0.255);
-        assert!(check(&VenueActivity { fills: venue.clone(), wallet: None }).agrees());
+        assert!(check(&VenueActivity {
+            fills: venue.clone(),
+            wallet: None
+        })
+        .agrees());
         venue[0].fee = dec!(0.27);
         let r = check(&VenueActivity {
             fills: venue,
@@ -691,7 +743,10 @@ mod tests {
             }]
         );
         let text = r.summary();
-        assert!(text.contains("18.00 % on top of the fills' commissions"), "{text}");
+        assert!(
+            text.contains("18.00 % on top of the fills' commissions"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -711,7 +766,9 @@ mod tests {
             fills: fills.clone(),
             wallet: Some(rows),
         });
-        assert!(matches!(&r.differences[..], [Difference::UnknownWalletRow { venue_type, .. }] if venue_type == "option_exercise"));
+        assert!(
+            matches!(&r.differences[..], [Difference::UnknownWalletRow { venue_type, .. }] if venue_type == "option_exercise")
+        );
 
         let unnamed: Vec<WalletEntry> = wallet(&fills, None)
             .into_iter()

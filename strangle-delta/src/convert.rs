@@ -211,11 +211,21 @@ pub(crate) fn core_fill(f: &Fill, client_order_id: Option<&ClientOrderId>) -> Op
 /// guess).
 pub(crate) fn wallet_kind(t: &str) -> WalletKind {
     match t {
-        "cashflow" | "pnl" | "realized_pnl" | "settlement" | "funding"
+        "cashflow"
+        | "pnl"
+        | "realized_pnl"
+        | "settlement"
+        | "funding"
         | "perpetual_futures_funding" => WalletKind::Cash,
         "commission" | "commission_rebate" | "gst" | "tax" | "liquidation_fee" => WalletKind::Fee,
-        "deposit" | "external_deposit" | "withdrawal" | "withdrawal_cancellation"
-        | "sub_account_transfer" | "conversion" | "referral_bonus" | "promo_credit"
+        "deposit"
+        | "external_deposit"
+        | "withdrawal"
+        | "withdrawal_cancellation"
+        | "sub_account_transfer"
+        | "conversion"
+        | "referral_bonus"
+        | "promo_credit"
         | "trading_credits" => WalletKind::Transfer,
         other => WalletKind::Unknown(other.to_string()),
     }
@@ -316,11 +326,20 @@ mod tests {
         .expect("rows decode");
         let e: Vec<WalletEntry> = rows.iter().filter_map(wallet_entry).collect();
         assert_eq!(e.len(), 4, "the row without an amount is left out");
-        assert_eq!((e[0].kind.clone(), e[0].product_id), (WalletKind::Fee, Some(118_429)));
+        assert_eq!(
+            (e[0].kind.clone(), e[0].product_id),
+            (WalletKind::Fee, Some(118_429))
+        );
         assert_eq!(e[0].amount, dec!(-0.295));
         assert_eq!(e[1].kind, WalletKind::Cash);
-        assert_eq!(e[1].symbol.as_ref().map(|s| s.as_str()), Some("C-BTC-84000-130326"));
-        assert_eq!((e[2].kind.clone(), e[2].product_id), (WalletKind::Transfer, None));
+        assert_eq!(
+            e[1].symbol.as_ref().map(|s| s.as_str()),
+            Some("C-BTC-84000-130326")
+        );
+        assert_eq!(
+            (e[2].kind.clone(), e[2].product_id),
+            (WalletKind::Transfer, None)
+        );
         assert_eq!(e[3].kind, WalletKind::Unknown("option_exercise".into()));
         assert_eq!(e[3].product_id, Some(118_422));
     }

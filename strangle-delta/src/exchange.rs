@@ -717,7 +717,11 @@ impl Execution for DeltaExchange {
             let mut orders = self.client.open_orders(&ids).await?;
             orders.extend(self.client.order_history(&ids).await?);
             for o in orders {
-                if let Some(c) = o.client_order_id.as_deref().and_then(|c| ClientOrderId::new(c).ok()) {
+                if let Some(c) = o
+                    .client_order_id
+                    .as_deref()
+                    .and_then(|c| ClientOrderId::new(c).ok())
+                {
                     names.insert(o.id.to_string(), c);
                 }
             }

@@ -43,6 +43,7 @@ use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{Side, Underlying};
 use strangle_core::profile::Profile;
+use strangle_core::reconciliation::DEFAULT_TOLERANCE_USD;
 use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::{Execution, MarketData};
@@ -297,6 +298,8 @@ struct Outcome {
     venue_stopped: usize,
     /// The scenario's entries were IOC.
     ioc_entries: bool,
+    /// Closed sessions whose money was checked against the venue's fills and wallet.
+    reconciled: usize,
 }
 
 /// Pushes the call of the open strangle (if any) ten ticks past its recorded venue stop: the
@@ -474,8 +477,9 @@ async fn run(p: &Plan) -> Result<Outcome, String> {
             )
             .await;
             match started {
-                Ok((e, _handle)) => {
+                Ok((mut e, _handle)) => {
                     outcome.restarted |= seg > 0;
+                    e.check_money_with_venue(DEFAULT_TOLERANCE_USD);
                     engine = Some(e);
                 }
                 Err(_) if seg == 0 => {
@@ -600,6 +604,7 @@ async fn restart_after_expiry(
         .await
         {
             Ok((mut e, _handle)) => {
+                e.check_money_with_venue(DEFAULT_TOLERANCE_USD);
                 e.run_until(Some(clock.now() + Span::minutes(30)))
                     .await
                     .map_err(|e| format!("after expiry: {e}"))?;
@@ -692,6 +697,15 @@ async fn check(
             ));
         }
     }
+    // Every check of a closed session against the venue's fills and wallet agreed (one the
+    // venue could not answer is said as `reconcile_failed`).
+    if let Some(e) = l.events.iter().find(|e| e.kind == "reconcile_mismatch") {
+        return Err(format!(
+            "the ledger and the venue's records differ: {}",
+            e.detail
+        ));
+    }
+    out.reconciled = l.events.iter().filter(|e| e.kind == "reconciled").count();
     // Fills: every ledger fill is a venue fill, exactly.
     let venue_fills = venue.fills();
     out.fills = venue_fills.len();
@@ -907,7 +921,8 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
          errors, {} crash restarts recovered ({} sessions settled after a restart past expiry), \
          {} markets run through a venue stop ({} sessions closed as venue_stop), {} with IOC \
          entries, {} with a dead-man switch ({} heartbeat lapses, {} trading halts), {} on a venue \
-         that accepts reused client ids, {} open legs without a working stop reported; {:.1} s",
+         that accepts reused client ids, {} open legs without a working stop reported, {} closed \
+         sessions checked against the venue's fills and wallet; {:.1} s",
         done.len(),
         base + n - 1,
         faults,
@@ -931,6 +946,7 @@ async fn seeded_fault_scenarios_keep_the_ledger_and_the_venue_in_agreement() {
             .filter(|s| plan(*s).duplicates_accepted)
             .count(),
         sum(|o| o.unstopped_reported),
+        sum(|o| o.reconciled),
         started.elapsed().as_secs_f64()
     );
     for (seed, r) in &done {

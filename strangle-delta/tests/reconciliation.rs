@@ -99,11 +99,21 @@ async fn a_closed_session_is_checked_against_the_venues_fills_and_wallet() {
         Span::minutes(1),
         "checked a minute after the close, when the wallet has booked"
     );
-    let r = status.reconciliation.expect("the heartbeat carries the check");
+    let r = status
+        .reconciliation
+        .expect("the heartbeat carries the check");
     assert!(r.agrees());
     let s = &l.sessions[0];
-    assert_eq!(r.ledger_cash - r.ledger_fees, s.pnl.net, "the ledger's own sums");
-    assert_eq!(r.wallet_cash, Some(r.ledger_cash), "the wallet's trade rows");
+    assert_eq!(
+        r.ledger_cash - r.ledger_fees,
+        s.pnl.net,
+        "the ledger's own sums"
+    );
+    assert_eq!(
+        r.wallet_cash,
+        Some(r.ledger_cash),
+        "the wallet's trade rows"
+    );
     assert_eq!(r.wallet_fees, Some(s.pnl.fees), "the wallet's fee rows");
     assert!(status.last_error.is_none(), "{:?}", status.last_error);
 }
@@ -117,7 +127,11 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         .iter()
         .filter(|e| e.kind.starts_with("reconcile"))
         .collect();
-    assert_eq!(checks.len(), 1, "reported once, after the second look: {checks:?}");
+    assert_eq!(
+        checks.len(),
+        1,
+        "reported once, after the second look: {checks:?}"
+    );
     assert_eq!(checks[0].kind, "reconcile_mismatch");
     let closed = l.sessions[0].closed_at.expect("closed");
     assert_eq!(
@@ -125,11 +139,20 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         Span::minutes(5),
         "a difference is looked at again 4 minutes later before it is reported"
     );
-    let r = status.reconciliation.expect("the heartbeat carries the check");
-    let [Difference::WalletFees { ledger: booked, venue }] = r.differences[..] else {
+    let r = status
+        .reconciliation
+        .expect("the heartbeat carries the check");
+    let [Difference::WalletFees {
+        ledger: booked,
+        venue,
+    }] = r.differences[..]
+    else {
         panic!("one difference, the fees: {}", r.summary());
     };
-    assert_eq!(booked, l.sessions[0].pnl.fees, "the ledger booked the commissions");
+    assert_eq!(
+        booked, l.sessions[0].pnl.fees,
+        "the ledger booked the commissions"
+    );
     assert_eq!(
         (venue - booked) / booked * Decimal::ONE_HUNDRED,
         dec!(18),

@@ -546,7 +546,11 @@ pub fn wallet_rows(
                 "created_at": iso(f.timestamp),
             }));
         };
-        row("cash", if settlement { "settlement" } else { "cashflow" }, cash);
+        row(
+            "cash",
+            if settlement { "settlement" } else { "cashflow" },
+            cash,
+        );
         if !f.fee.is_zero() {
             row("fee", "commission", -commission);
             if commission != f.fee {

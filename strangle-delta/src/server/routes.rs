@@ -14,8 +14,8 @@ use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ids::{ClientOrderId, Symbol};
 use strangle_core::model::{
-    Fill as CoreFill, OptionContract, OrderRequest, OrderStatus, OrderType as CoreType, Side as CoreSide,
-    TimeInForce, Underlying,
+    Fill as CoreFill, OptionContract, OrderRequest, OrderStatus, OrderType as CoreType,
+    Side as CoreSide, TimeInForce, Underlying,
 };
 use strangle_core::{Execution, MarketData};
 
