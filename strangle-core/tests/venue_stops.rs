@@ -15,11 +15,12 @@ use strangle_core::ids::{ClientOrderId, Symbol};
 use strangle_core::ledger::{Mode, OrderPurpose, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{
-    OrderRequest, OrderState, OrderType, Side, StopOrder, StopTrigger, TimeInForce, Underlying,
+    OrderRequest, OrderState, OrderType, Side, StopKind, StopOrder, StopTrigger, TimeInForce,
+    Underlying,
 };
 use strangle_core::profile::Profile;
 use strangle_core::risk::ExitReason;
-use strangle_core::sim::SimExchange;
+use strangle_core::sim::{BracketLeg, OrderEdit, SimExchange};
 use strangle_core::strategy::Phase;
 use strangle_core::Execution;
 
@@ -42,6 +43,7 @@ fn stop(id: &str, side: Side, size: i64, level: Decimal, trigger: StopTrigger) -
             stop_price: level,
             trigger,
             trail_amount: None,
+            kind: strangle_core::model::StopKind::StopLoss,
         }),
     }
 }
@@ -396,4 +398,187 @@ async fn a_stop_that_fires_while_the_engine_runs_ends_the_session_as_venue_stop(
     assert!(venue.open_orders().is_empty());
     assert!(r.flat().await);
     assert_eq!(s.pnl.net, venue.cash() - dec!(100000));
+}
+
+fn leg(kind: StopKind, level: Decimal, limit: Option<Decimal>) -> BracketLeg {
+    BracketLeg {
+        stop: StopOrder {
+            stop_price: level,
+            trigger: StopTrigger::MarkPrice,
+            trail_amount: None,
+            kind,
+        },
+        limit_price: limit,
+    }
+}
+
+fn call() -> Symbol {
+    Symbol::new(CALL).expect("symbol")
+}
+
+#[tokio::test]
+async fn a_take_profit_buy_triggers_when_the_price_falls_to_it() {
+    let (_c, v) = short_call().await;
+    // A take profit never trails.
+    let mut trailing = stop("tp2", Side::Buy, 1, dec!(300), StopTrigger::MarkPrice);
+    trailing.stop = trailing.stop.map(|s| StopOrder {
+        kind: StopKind::TakeProfit,
+        trail_amount: Some(dec!(20)),
+        ..s
+    });
+    let err = v.place_order(&trailing).await.expect_err("refused");
+    assert_eq!(err.venue_code(), Some("bad_schema"), "{err}");
+    let mut tp = stop("tp", Side::Buy, 10, dec!(300), StopTrigger::MarkPrice);
+    tp.stop = tp.stop.map(|s| StopOrder {
+        kind: StopKind::TakeProfit,
+        ..s
+    });
+    assert_eq!(
+        v.place_order(&tp).await.expect("placed").state,
+        OrderState::Pending
+    );
+    call_at(&v, at(4, 1), dec!(900), dec!(82000));
+    assert_eq!(
+        read(&v, "tp").await.state,
+        OrderState::Pending,
+        "a rise is not its way"
+    );
+    call_at(&v, at(4, 2), dec!(300), dec!(82000));
+    let st = read(&v, "tp").await;
+    assert_eq!(st.state, OrderState::Filled);
+    assert_eq!(st.fills[0].price, dec!(305));
+    assert!(flat(&v).await);
+}
+
+#[tokio::test]
+async fn a_bracket_closes_the_whole_position_and_one_leg_cancels_the_other() {
+    let (_c, v) = short_call().await;
+    let placed = v
+        .place_bracket(
+            &call(),
+            Some((
+                coid("b-sl"),
+                leg(StopKind::StopLoss, dec!(700), Some(dec!(800))),
+            )),
+            Some((coid("b-tp"), leg(StopKind::TakeProfit, dec!(200), None))),
+        )
+        .expect("a bracket on the open short");
+    assert_eq!(placed.len(), 2);
+    for st in &placed {
+        assert_eq!(st.state, OrderState::Pending);
+        assert_eq!((st.side, st.size), (Side::Buy, dec!(10)), "the whole short");
+    }
+    // One bracket per open position.
+    let again = v
+        .place_bracket(
+            &call(),
+            Some((coid("b2-sl"), leg(StopKind::StopLoss, dec!(900), None))),
+            None,
+        )
+        .expect_err("a second bracket");
+    assert_eq!(again.venue_code(), Some("bracket_order_position_exists"));
+    // The stop loss fires: the position closes and the take profit is cancelled.
+    call_at(&v, at(4, 1), dec!(720), dec!(82000));
+    let sl = read(&v, "b-sl").await;
+    assert_eq!((sl.state, sl.filled_size()), (OrderState::Filled, dec!(10)));
+    let tp = read(&v, "b-tp").await;
+    assert_eq!(tp.state, OrderState::Cancelled);
+    assert!(
+        tp.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("one-cancels-other")),
+        "{tp:?}"
+    );
+    assert!(flat(&v).await);
+    // No position, no bracket.
+    let none = v
+        .place_bracket(
+            &call(),
+            Some((coid("b3-sl"), leg(StopKind::StopLoss, dec!(900), None))),
+            None,
+        )
+        .expect_err("nothing to protect");
+    assert_eq!(none.venue_code(), Some("no_position_for_bracket_order"));
+}
+
+#[tokio::test]
+async fn a_bracket_ends_when_its_position_is_closed_by_another_order() {
+    let (_c, v) = short_call().await;
+    v.place_bracket(
+        &call(),
+        Some((coid("b-sl"), leg(StopKind::StopLoss, dec!(700), None))),
+        None,
+    )
+    .expect("placed");
+    let mut buy = sell("close", 10);
+    buy.side = Side::Buy;
+    buy.limit_price = Some(dec!(520));
+    assert_eq!(
+        v.place_order(&buy).await.expect("bought").state,
+        OrderState::Filled
+    );
+    let sl = read(&v, "b-sl").await;
+    assert_eq!(sl.state, OrderState::Cancelled);
+    assert_eq!(
+        sl.reason.as_deref(),
+        Some("bracket: the position is closed")
+    );
+}
+
+#[tokio::test]
+async fn an_order_is_edited_in_place_and_a_stop_moved_without_a_gap() {
+    let (_c, v) = short_call().await;
+    v.place_order(&stop("s", Side::Buy, 10, dec!(900), StopTrigger::MarkPrice))
+        .await
+        .expect("placed");
+    // Lowered below the mark: it triggers at once, as the same order.
+    let edited = v
+        .edit_order(
+            "s",
+            &OrderEdit {
+                stop_price: Some(dec!(600)),
+                ..OrderEdit::default()
+            },
+        )
+        .expect("edited");
+    assert_eq!(
+        edited.state,
+        OrderState::Pending,
+        "600 is not reached at 505"
+    );
+    call_at(&v, at(4, 1), dec!(610), dec!(82000));
+    assert_eq!(read(&v, "s").await.state, OrderState::Filled);
+    // A resting limit order: new price crosses, new size not below what filled.
+    let mut bid = sell("bid", 5);
+    bid.side = Side::Sell;
+    bid.limit_price = Some(dec!(900));
+    v.place_order(&bid).await.expect("rests");
+    let refused = v
+        .edit_order(
+            "bid",
+            &OrderEdit {
+                stop_price: Some(dec!(1)),
+                ..OrderEdit::default()
+            },
+        )
+        .expect_err("no stop to move");
+    assert_eq!(refused.venue_code(), Some("bad_schema"));
+    let st = v
+        .edit_order(
+            "bid",
+            &OrderEdit {
+                limit_price: Some(dec!(600)),
+                ..OrderEdit::default()
+            },
+        )
+        .expect("edited");
+    assert_eq!(
+        (st.state, st.filled_size()),
+        (OrderState::Filled, dec!(5)),
+        "{st:?}"
+    );
+    let gone = v
+        .edit_order("bid", &OrderEdit::default())
+        .expect_err("a filled order is not working");
+    assert_eq!(gone.venue_code(), Some("open_order_not_found"));
 }

@@ -589,6 +589,7 @@ impl Store {
                             stop_price,
                             trigger: from_text(&name.unwrap_or_default(), T, "stop_trigger")?,
                             trail_amount: None,
+                            kind: strangle_core::model::StopKind::StopLoss,
                         })
                     }
                 },

@@ -130,6 +130,7 @@ mod tests {
             entry_hold: None,
             last_error: None,
             last_session: None,
+            reconciliation: None,
         }
     }
 

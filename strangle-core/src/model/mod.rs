@@ -14,7 +14,7 @@ pub use contract::{delta_settlement_time, OptionContract, OptionKind, OptionSymb
 pub use fees::FeeModel;
 pub use order::{
     Balance, Fill, OrderRequest, OrderState, OrderStatus, OrderType, Position, ProductRef, Side,
-    StopOrder, StopTrigger, TimeInForce,
+    StopKind, StopOrder, StopTrigger, TimeInForce,
 };
 pub use quote::{ChainEntry, ChainSnapshot, Greeks, PriceBand, Quote};
 pub use wallet::{VenueActivity, WalletEntry, WalletKind};

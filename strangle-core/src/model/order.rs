@@ -71,9 +71,50 @@ impl StopTrigger {
     }
 }
 
+/// Which way a stop order triggers (Delta's `stop_order_type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    /// `stop_loss_order`: a buy triggers when the price rises to the level, a sell when it
+    /// falls to it (the price moving against a position the order closes).
+    #[default]
+    StopLoss,
+    /// `take_profit_order`: a buy triggers when the price falls to the level, a sell when it
+    /// rises to it (the price moving in the position's favour). Never trails.
+    TakeProfit,
+}
+
+impl StopKind {
+    /// Delta's name: `stop_loss_order` or `take_profit_order`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::StopLoss => "stop_loss_order",
+            Self::TakeProfit => "take_profit_order",
+        }
+    }
+
+    /// The variant of a name given by [`StopKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::StopLoss, Self::TakeProfit]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// Whether a stop of this kind on the `side` given triggers with the price at `price`
+    /// and its level at `level`.
+    pub fn hit(self, side: Side, price: Decimal, level: Decimal) -> bool {
+        match (self, side) {
+            (Self::StopLoss, Side::Buy) | (Self::TakeProfit, Side::Sell) => price >= level,
+            (Self::StopLoss, Side::Sell) | (Self::TakeProfit, Side::Buy) => price <= level,
+        }
+    }
+}
+
 /// What turns an order into a stop order: it rests untriggered ([`OrderState::Pending`])
-/// until the trigger price reaches `stop_price` (at or above it for a buy, at or below it for
-/// a sell), then works as the limit or market order it carries.
+/// until the trigger price reaches `stop_price` (a stop loss: at or above it for a buy, at or
+/// below it for a sell; a take profit the other way), then works as the limit or market order
+/// it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StopOrder {
@@ -86,6 +127,9 @@ pub struct StopOrder {
     /// towards it (down for a buy, up for a sell).
     #[serde(default)]
     pub trail_amount: Option<Decimal>,
+    /// Stop loss (the default) or take profit.
+    #[serde(default)]
+    pub kind: StopKind,
 }
 
 /// What the strategy asks the venue to do.

@@ -10,7 +10,7 @@ use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, Greeks, OptionContract, OrderRequest, OrderState, OrderStatus,
-    OrderType, Quote, Side, StopOrder, StopTrigger, TimeInForce, Underlying,
+    OrderType, Quote, Side, StopKind, StopOrder, StopTrigger, TimeInForce, Underlying,
 };
 use crate::pricing::black76;
 
@@ -74,6 +74,34 @@ pub(super) struct Book {
     pub model_fills: Vec<String>,
     /// The last traded price of each contract (what `last_traded_price` stops watch).
     last_trade: HashMap<Symbol, Decimal>,
+    /// Orders linked one-cancels-other (a bracket's stop loss and take profit), each to the
+    /// other.
+    oco: HashMap<ClientOrderId, ClientOrderId>,
+    /// Bracket orders: cancelled when their contract's position is closed.
+    brackets: BTreeSet<ClientOrderId>,
+}
+
+/// What an edit of a working order changes (`None`: unchanged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderEdit {
+    /// New limit price.
+    pub limit_price: Option<Decimal>,
+    /// New total size.
+    pub size: Option<Decimal>,
+    /// New stop level (a stop still waiting).
+    pub stop_price: Option<Decimal>,
+    /// New trail (a stop loss still waiting).
+    pub trail_amount: Option<Decimal>,
+}
+
+/// One side of a bracket: the stop it waits for and the price it then works at (`None`: a
+/// market order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BracketLeg {
+    /// Its trigger.
+    pub stop: StopOrder,
+    /// Its limit once triggered; `None` for a market order.
+    pub limit_price: Option<Decimal>,
 }
 
 /// The price an order may fill against now.
@@ -136,6 +164,8 @@ impl Book {
             waited: BTreeSet::new(),
             model_fills: Vec::new(),
             last_trade: HashMap::new(),
+            oco: HashMap::new(),
+            brackets: BTreeSet::new(),
         }
     }
 
@@ -396,10 +426,7 @@ impl Book {
                 (Some(trail), Side::Sell) => stop.stop_price.max(price - trail),
                 (None, _) => stop.stop_price,
             };
-            let hit = match side {
-                Side::Buy => price >= level,
-                Side::Sell => price <= level,
-            };
+            let hit = stop.kind.hit(side, price, level);
             if let Some(o) = self.orders.get_mut(&id) {
                 if let Some(s) = o.stop.as_mut() {
                     s.stop_price = level;
@@ -413,6 +440,14 @@ impl Book {
 
     /// Turns the pending stop `id` into a working order and fills what it can now.
     fn trigger(&mut self, id: &str, t: DateTime<Utc>) {
+        if let Some(sibling) = self.oco.remove(id) {
+            self.oco.remove(&sibling);
+            self.cancel_pending(
+                &sibling,
+                "one-cancels-other: its bracket partner triggered",
+                t,
+            );
+        }
         let Some(o) = self.orders.get(id) else { return };
         let (symbol, side, reduce_only) = (o.status.symbol.clone(), o.status.side, o.reduce_only);
         let reducible = self.reducible(&symbol, side);
@@ -567,7 +602,150 @@ impl Book {
             p.avg = price;
         }
         p.size = new;
+        let symbol = fill.symbol.clone();
         self.fills.push(fill);
+        if new.is_zero() {
+            self.end_brackets(&symbol, t);
+        }
+    }
+
+    /// Cancels order `id` if it is a stop still waiting for its trigger.
+    fn cancel_pending(&mut self, id: &str, reason: &str, t: DateTime<Utc>) {
+        if let Some(o) = self.orders.get_mut(id) {
+            if o.status.state == OrderState::Pending {
+                o.status.state = OrderState::Cancelled;
+                o.status.reason = Some(reason.into());
+                o.status.updated_at = t;
+            }
+        }
+    }
+
+    /// Cancels the waiting bracket orders of `symbol`, whose position is closed.
+    fn end_brackets(&mut self, symbol: &Symbol, t: DateTime<Utc>) {
+        let ids: Vec<ClientOrderId> = self
+            .brackets
+            .iter()
+            .filter(|id| {
+                self.orders
+                    .get(*id)
+                    .is_some_and(|o| o.status.symbol == *symbol)
+            })
+            .cloned()
+            .collect();
+        for id in ids {
+            self.brackets.remove(&id);
+            self.oco.remove(&id);
+            self.cancel_pending(&id, "bracket: the position is closed", t);
+        }
+    }
+
+    /// A bracket on the open position in `symbol` (Delta's `POST /v2/orders/bracket`): a
+    /// reduce-only stop loss and take profit (either may be left out) for the whole position,
+    /// on the side that closes it, one cancelling the other, both cancelled when the position
+    /// closes. Refused without a position, or when the position already has a bracket
+    /// waiting: Delta allows one bracket per open position.
+    pub fn place_bracket(
+        &mut self,
+        symbol: &Symbol,
+        stop_loss: Option<(ClientOrderId, BracketLeg)>,
+        take_profit: Option<(ClientOrderId, BracketLeg)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderStatus>> {
+        let Some(c) = self.contracts.get(symbol) else {
+            return Err(reject(
+                ExchangeErrorKind::NotFound,
+                "invalid_contract",
+                format!("no product {symbol}"),
+            ));
+        };
+        let product_id = c.product_id;
+        let pos = self.positions.get(symbol).map_or(Decimal::ZERO, |p| p.size);
+        if pos.is_zero() {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                "no_position_for_bracket_order",
+                format!("no open position in {symbol} to attach a bracket to"),
+            ));
+        }
+        let waiting = self.brackets.iter().any(|id| {
+            self.orders.get(id).is_some_and(|o| {
+                o.status.symbol == *symbol && o.status.state == OrderState::Pending
+            })
+        });
+        if waiting {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                "bracket_order_position_exists",
+                format!("the position in {symbol} already has a bracket order"),
+            ));
+        }
+        if stop_loss.is_none() && take_profit.is_none() {
+            return Err(reject(
+                ExchangeErrorKind::Rejected,
+                "bad_schema",
+                "a bracket needs a stop_loss_order, a take_profit_order or both",
+            ));
+        }
+        for (leg, kind) in [
+            (&stop_loss, StopKind::StopLoss),
+            (&take_profit, StopKind::TakeProfit),
+        ] {
+            if leg.as_ref().is_some_and(|(_, l)| l.stop.kind != kind) {
+                return Err(reject(
+                    ExchangeErrorKind::Rejected,
+                    "bad_schema",
+                    format!("the bracket's {} leg must be one", kind.name()),
+                ));
+            }
+        }
+        let side = if pos < Decimal::ZERO {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        let mut ids = Vec::new();
+        let mut out = Vec::new();
+        for (id, leg) in [stop_loss, take_profit].into_iter().flatten() {
+            let req = OrderRequest {
+                client_order_id: id.clone(),
+                product_id,
+                symbol: symbol.clone(),
+                side,
+                size: pos.abs(),
+                order_type: if leg.limit_price.is_some() {
+                    OrderType::Limit
+                } else {
+                    OrderType::Market
+                },
+                limit_price: leg.limit_price,
+                time_in_force: TimeInForce::Gtc,
+                reduce_only: true,
+                stop: Some(leg.stop),
+            };
+            out.push(self.place(&req, now)?);
+            self.brackets.insert(id.clone());
+            ids.push(id);
+        }
+        if let [a, b] = &ids[..] {
+            self.oco.insert(a.clone(), b.clone());
+            self.oco.insert(b.clone(), a.clone());
+            // One already triggered on placement: the other has nothing left to do.
+            for (x, y) in [(a, b), (b, a)] {
+                let triggered = self
+                    .orders
+                    .get(x)
+                    .is_some_and(|o| o.status.state != OrderState::Pending);
+                if triggered {
+                    self.oco.remove(x);
+                    self.oco.remove(y);
+                    self.cancel_pending(y, "one-cancels-other: its bracket partner triggered", now);
+                }
+            }
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.orders.get(id).map(|o| o.status.clone()))
+            .collect())
     }
 
     pub fn place(&mut self, req: &OrderRequest, now: DateTime<Utc>) -> Result<OrderStatus> {
@@ -667,6 +845,13 @@ impl Book {
                     "a stop order needs a positive stop_price (and trail_amount, if any)",
                 ));
             }
+            if stop.kind == StopKind::TakeProfit && stop.trail_amount.is_some() {
+                return Err(reject(
+                    ExchangeErrorKind::Rejected,
+                    "bad_schema",
+                    "a take-profit order does not trail",
+                ));
+            }
         }
         self.order_seq += 1;
         let tif = if req.order_type == OrderType::Market && req.stop.is_none() {
@@ -729,6 +914,92 @@ impl Book {
             });
         }
         Ok(o.status.clone())
+    }
+
+    /// Edits a working order in place (Delta's `PUT /v2/orders`): its limit price, its size
+    /// (not below what has filled), and for a stop still waiting, its level and trail. An
+    /// open order crosses again at its new price; a stop whose new level is reached
+    /// triggers. What is not given stays.
+    pub fn edit(&mut self, id: &str, edit: &OrderEdit, now: DateTime<Utc>) -> Result<OrderStatus> {
+        let refuse = |m: String| Err(reject(ExchangeErrorKind::Rejected, "bad_schema", m));
+        let Some(o) = self
+            .orders
+            .get(id)
+            .filter(|o| !o.status.state.is_terminal())
+        else {
+            return Err(reject(
+                ExchangeErrorKind::NotFound,
+                "open_order_not_found",
+                id.to_string(),
+            ));
+        };
+        let filled = o.status.filled_size();
+        if edit.size.is_some_and(|s| s <= Decimal::ZERO || s < filled) {
+            return refuse(format!(
+                "size must be above 0 and at least the {filled} filled"
+            ));
+        }
+        if edit.limit_price.is_some_and(|p| p <= Decimal::ZERO) {
+            return refuse("limit_price must be above 0".into());
+        }
+        if o.market && edit.limit_price.is_some() {
+            return refuse("a market order has no limit_price to edit".into());
+        }
+        let stop_edit = edit.stop_price.is_some() || edit.trail_amount.is_some();
+        match o.stop {
+            None if stop_edit => {
+                return refuse("stop_price and trail_amount edit stop orders only".into())
+            }
+            Some(st) if st.kind == StopKind::TakeProfit && edit.trail_amount.is_some() => {
+                return refuse("a take-profit order does not trail".into())
+            }
+            _ => {}
+        }
+        if edit.stop_price.is_some_and(|p| p <= Decimal::ZERO)
+            || edit.trail_amount.is_some_and(|t| t <= Decimal::ZERO)
+        {
+            return refuse("stop_price and trail_amount must be above 0".into());
+        }
+        let Some(c) = self.contracts.get(&o.status.symbol) else {
+            return refuse(format!("no product {}", o.status.symbol));
+        };
+        let u = c.underlying;
+        let pending = o.status.state == OrderState::Pending;
+        let Some(o) = self.orders.get_mut(id) else {
+            return refuse(format!("no order {id}"));
+        };
+        if let Some(size) = edit.size {
+            o.remaining = size - filled;
+            o.status.size = size;
+        }
+        if let Some(p) = edit.limit_price {
+            o.status.limit_price = Some(p);
+        }
+        if let Some(st) = o.stop.as_mut() {
+            if let Some(p) = edit.stop_price {
+                st.stop_price = p;
+            }
+            if let Some(t) = edit.trail_amount {
+                st.trail_amount = Some(t);
+            }
+        }
+        o.status.updated_at = now;
+        if o.remaining.is_zero() {
+            o.status.state = OrderState::Filled;
+        }
+        if pending {
+            self.trigger_stops(u, now);
+        } else if !self
+            .orders
+            .get(id)
+            .is_some_and(|o| o.status.state.is_terminal())
+        {
+            self.cross(id, now, true);
+        }
+        self.orders
+            .get(id)
+            .map(|o| o.status.clone())
+            .ok_or_else(|| Error::exchange(ExchangeErrorKind::InvalidResponse, "order vanished"))
     }
 
     pub fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> Result<OrderStatus> {

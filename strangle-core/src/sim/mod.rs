@@ -27,6 +27,8 @@
 mod book;
 pub mod synthetic;
 
+pub use book::{BracketLeg, OrderEdit};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -283,6 +285,26 @@ impl SimExchange {
     /// Settlements carried out so far.
     pub fn settlements(&self) -> Vec<Settlement> {
         self.book().settlements.clone()
+    }
+
+    /// Edits a working order in place (see Delta's `PUT /v2/orders` and [`OrderEdit`]).
+    pub fn edit_order(&self, client_order_id: &str, edit: &OrderEdit) -> Result<OrderStatus> {
+        let (mut book, now) = self.synced();
+        book.edit(client_order_id, edit, now)
+    }
+
+    /// Places a bracket on the open position in `symbol` (see Delta's
+    /// `POST /v2/orders/bracket`): a reduce-only stop loss and take profit for the whole
+    /// position, one cancelling the other, both cancelled when the position closes; refused
+    /// without a position or when one is already waiting on it. Returns the orders placed.
+    pub fn place_bracket(
+        &self,
+        symbol: &Symbol,
+        stop_loss: Option<(ClientOrderId, BracketLeg)>,
+        take_profit: Option<(ClientOrderId, BracketLeg)>,
+    ) -> Result<Vec<OrderStatus>> {
+        let (mut book, now) = self.synced();
+        book.place_bracket(symbol, stop_loss, take_profit, now)
     }
 
     /// Cash in the wallet, USD.

@@ -181,6 +181,7 @@ impl Strategy {
                 stop_price: level,
                 trigger: vs.trigger,
                 trail_amount: None,
+                kind: crate::model::StopKind::StopLoss,
             }),
         };
         l.orders.insert(client_order_id.clone(), i);

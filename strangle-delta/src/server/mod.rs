@@ -15,6 +15,7 @@
 mod admin;
 mod auth;
 pub mod control;
+mod edit;
 pub mod faults;
 mod full;
 mod routes;
@@ -247,6 +248,8 @@ pub(crate) struct OrderMeta {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// A stop order's trigger as placed.
     pub stop: Option<strangle_core::model::StopOrder>,
+    /// One of a position's bracket orders.
+    pub bracket: bool,
 }
 
 pub(crate) struct ServerState {

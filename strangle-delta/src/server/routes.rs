@@ -26,12 +26,22 @@ use super::{api_error, auth, Beat, ServerState};
 use crate::wire::{CancelOrder, CreateOrder, Envelope, Meta, OrderType, Side};
 use serde_json::Value;
 
-type St = State<Arc<ServerState>>;
+pub(super) type St = State<Arc<ServerState>>;
 type Q = Query<HashMap<String, String>>;
 
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     let private = Router::new()
-        .route("/v2/orders", post(place).delete(cancel).get(open_orders))
+        .route(
+            "/v2/orders",
+            post(place)
+                .delete(cancel)
+                .get(open_orders)
+                .put(super::edit::edit_order),
+        )
+        .route(
+            "/v2/orders/bracket",
+            post(super::edit::place_bracket).put(super::edit::edit_bracket),
+        )
         .route("/v2/orders/all", delete(cancel_all_route))
         .route("/v2/orders/history", get(order_history))
         .route("/v2/orders/{id}", get(order_by_id))
@@ -69,11 +79,11 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .with_state(state)
 }
 
-fn ok<T: serde::Serialize>(v: T) -> Response {
+pub(super) fn ok<T: serde::Serialize>(v: T) -> Response {
     Json(Envelope::ok(v)).into_response()
 }
 
-fn bad(code: &str, msg: impl Into<String>) -> Response {
+pub(super) fn bad(code: &str, msg: impl Into<String>) -> Response {
     api_error(StatusCode::BAD_REQUEST, code, Some(msg.into()))
 }
 
@@ -246,7 +256,7 @@ async fn settings(State(st): St) -> Response {
     }))
 }
 
-fn meta_of(st: &ServerState, coid: &str) -> Option<OrderMeta> {
+pub(super) fn meta_of(st: &ServerState, coid: &str) -> Option<OrderMeta> {
     st.orders().by_coid.get(coid).cloned()
 }
 
@@ -256,7 +266,7 @@ fn render_order(st: &ServerState, s: &OrderStatus) -> Option<Value> {
 
 /// Maps a venue refusal to Delta's answer: the venue's code when it gave one, else one
 /// derived from the kind.
-fn refusal(e: &strangle_core::Error) -> Response {
+pub(super) fn refusal(e: &strangle_core::Error) -> Response {
     let (kind, code, detail) = match e {
         strangle_core::Error::Exchange {
             kind,
@@ -281,6 +291,20 @@ async fn place(State(st): St, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad("bad_schema", e.to_string()),
     };
+    let raw: HashMap<String, Value> = serde_json::from_slice(&body).unwrap_or_default();
+    if let Some(k) = raw
+        .iter()
+        .find(|(k, v)| k.starts_with("bracket_") && !v.is_null())
+        .map(|(k, _)| k)
+    {
+        return bad(
+            "bad_schema",
+            format!(
+                "{k}: this market does not attach brackets to orders; place one on the \
+                 position with POST /v2/orders/bracket once it is open"
+            ),
+        );
+    }
     let contracts = st.venue.contracts();
     let contract = contracts.iter().find(|c| {
         req.product_id.is_some_and(|id| id == c.product_id)
@@ -423,6 +447,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
                 // clock read after the answer can be far later on a fast simulated clock.
                 created_at: status.updated_at,
                 stop,
+                bracket: false,
             };
             {
                 let mut o = st.orders();
@@ -439,23 +464,32 @@ async fn place(State(st): St, body: Bytes) -> Response {
 /// The stop fields of an order, checked as Delta documents them: `stop_order_type`
 /// `stop_loss_order` or `take_profit_order` with a positive `stop_price`, an optional positive
 /// `trail_amount`, and `stop_trigger_method` `mark_price` (the default), `last_traded_price` or
-/// `spot_price`. A take-profit order is refused here: this market models stop losses only.
+/// `spot_price`; a take profit does not trail.
 fn stop_of(req: &CreateOrder) -> Result<Option<strangle_core::model::StopOrder>, Box<Response>> {
     let refuse = |m: String| Err(Box::new(bad("bad_schema", m)));
-    let kind = req.stop_order_type.as_deref();
-    let stop_price = match (kind, req.stop_price) {
-        (None, None) if req.trail_amount.is_none() && req.stop_trigger_method.is_none() => {
+    let kind = match req.stop_order_type.as_deref() {
+        None if req.stop_price.is_none()
+            && req.trail_amount.is_none()
+            && req.stop_trigger_method.is_none() =>
+        {
             return Ok(None)
         }
-        (None, _) => return refuse("stop fields need stop_order_type".into()),
-        (Some("stop_loss_order"), Some(p)) if p > Decimal::ZERO => p,
-        (Some("stop_loss_order"), _) => return refuse("stop_price must be above 0".into()),
-        (Some(other), _) => {
-            return refuse(format!(
-                "stop_order_type {other:?}: this market takes stop_loss_order only"
-            ))
-        }
+        None => return refuse("stop fields need stop_order_type".into()),
+        Some(name) => match strangle_core::model::StopKind::from_name(name) {
+            Some(k) => k,
+            None => {
+                return refuse(format!(
+                    "stop_order_type {name:?} is not stop_loss_order or take_profit_order"
+                ))
+            }
+        },
     };
+    let Some(stop_price) = req.stop_price.filter(|p| *p > Decimal::ZERO) else {
+        return refuse("stop_price must be above 0".into());
+    };
+    if kind == strangle_core::model::StopKind::TakeProfit && req.trail_amount.is_some() {
+        return refuse("a take-profit order does not trail".into());
+    }
     let trigger = match req.stop_trigger_method.as_deref() {
         None => strangle_core::model::StopTrigger::MarkPrice,
         Some(name) => match strangle_core::model::StopTrigger::from_name(name) {
@@ -475,6 +509,7 @@ fn stop_of(req: &CreateOrder) -> Result<Option<strangle_core::model::StopOrder>,
         stop_price,
         trigger,
         trail_amount: req.trail_amount,
+        kind,
     }))
 }
 

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 pub use account::{
     Heartbeat, HeartbeatAck, MarginedPosition, Position, WalletBalance, WalletTransaction,
 };
-pub use order::{CancelOrder, CreateOrder, Fill, Order, OrderType, Side};
+pub use order::{
+    BracketSide, CancelOrder, CreateBracket, CreateOrder, EditBracket, EditOrder, Fill, Order,
+    OrderType, Side,
+};
 pub use product::{Asset, Product, ProductSpecs};
 pub use ticker::{Greeks, L2Level, L2Orderbook, PriceBand, Ticker, TickerQuotes};
 

@@ -240,3 +240,100 @@ pub struct Fill {
     #[serde(default)]
     pub client_order_id: Option<String>,
 }
+
+/// One side of a bracket (`stop_loss_order`, `take_profit_order` of
+/// `POST /v2/orders/bracket`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BracketSide {
+    /// `limit_order` or `market_order` once triggered (unset: a limit order when a
+    /// `limit_price` is given).
+    #[serde(default)]
+    pub order_type: Option<OrderType>,
+    /// The trigger level.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub stop_price: Option<Decimal>,
+    /// The limit once triggered (limit orders).
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub limit_price: Option<Decimal>,
+    /// A trailing stop loss's distance.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub trail_amount: Option<Decimal>,
+}
+
+/// Body of `POST /v2/orders/bracket`: a stop loss and take profit for a whole open position.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateBracket {
+    /// Product id (or `product_symbol`).
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol (or `product_id`).
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// The stop loss.
+    #[serde(default)]
+    pub stop_loss_order: Option<BracketSide>,
+    /// The take profit.
+    #[serde(default)]
+    pub take_profit_order: Option<BracketSide>,
+    /// `mark_price`, `last_traded_price` or `spot_price`, for both sides.
+    #[serde(default)]
+    pub bracket_stop_trigger_method: Option<String>,
+}
+
+/// Body of `PUT /v2/orders/bracket`: new bracket prices for the order `id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EditBracket {
+    /// The order carrying the bracket.
+    #[serde(default, deserialize_with = "int_opt")]
+    pub id: Option<i64>,
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// The stop loss's trigger.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub bracket_stop_loss_price: Option<Decimal>,
+    /// The stop loss's limit.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub bracket_stop_loss_limit_price: Option<Decimal>,
+    /// The take profit's trigger.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub bracket_take_profit_price: Option<Decimal>,
+    /// The take profit's limit.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub bracket_take_profit_limit_price: Option<Decimal>,
+    /// The stop loss's trail.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub bracket_trail_amount: Option<Decimal>,
+    /// The trigger price both watch.
+    #[serde(default)]
+    pub bracket_stop_trigger_method: Option<String>,
+}
+
+/// Body of `PUT /v2/orders`: a working order edited in place.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EditOrder {
+    /// The order.
+    #[serde(default, deserialize_with = "int_opt")]
+    pub id: Option<i64>,
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<u64>,
+    /// Product symbol.
+    #[serde(default)]
+    pub product_symbol: Option<String>,
+    /// New limit price.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub limit_price: Option<Decimal>,
+    /// New size.
+    #[serde(default, deserialize_with = "int_opt")]
+    pub size: Option<i64>,
+    /// New stop level.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub stop_price: Option<Decimal>,
+    /// New trail.
+    #[serde(default, deserialize_with = "decimal_opt")]
+    pub trail_amount: Option<Decimal>,
+}

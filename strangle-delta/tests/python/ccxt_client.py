@@ -1,6 +1,7 @@
 """Drives ccxt's Delta exchange class (an independent client, from PyPI) against the local
 server: it loads the markets from the full product schema (assets, underlying and quoting
-assets), reads a ticker and the balance, places and cancels an order.
+assets), reads a ticker and the balance, places, edits and cancels an order, sells at the bid
+and reads the wallet's ledger.
 
 Usage: ccxt_client.py BASE_URL API_KEY API_SECRET
 Prints one line per check and exits non-zero on the first failure.
@@ -36,8 +37,19 @@ def main():
     # A sell far above the market rests; then it is cancelled.
     o = ex.create_order(options[0], "limit", "sell", 1, 1_000_000, {"client_order_id": "ccxt-1"})
     check("create_order", o["status"] == "open", (o["id"], o["status"]))
+    e = ex.edit_order(o["id"], options[0], "limit", "sell", 1, 900_000)
+    check("edit_order", e["id"] == o["id"] and e["price"] == 900_000, (e["id"], e["price"]))
     c = ex.cancel_order(o["id"], options[0])
     check("cancel_order", c["status"] == "canceled", c["status"])
+
+    # A sale at the bid fills; the wallet's ledger then shows its cash and its fee.
+    bid_symbol = next(s for s in options if (ex.fetch_ticker(s)["bid"] or 0) > 0)
+    bid = ex.fetch_ticker(bid_symbol)["bid"]
+    f = ex.create_order(bid_symbol, "limit", "sell", 1, bid, {"client_order_id": "ccxt-2"})
+    check("create_order at the bid", f["status"] == "closed", f["status"])
+    ledger = ex.fetch_ledger("USD")
+    kinds = sorted({row["type"] for row in ledger})
+    check("fetch_ledger", len(ledger) >= 2 and "cashflow" in kinds, kinds)
     print("all checks passed")
 
 
