@@ -12,6 +12,7 @@ use strangle_core::model::Quote;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::DeltaError;
+use crate::ratelimit::Priority;
 use crate::rest::{decode, RestClient, Retry, RetryPolicy};
 use crate::sign::QueryString;
 use crate::wire::{
@@ -32,6 +33,16 @@ use crate::wire::{
 #[derive(Debug, Clone)]
 pub struct DeltaClient {
     rest: RestClient,
+}
+
+/// Where an order stands in the rate budget: a reduce-only one (an exit, a stop) protects a
+/// position and may use the reserve; anything else is routine.
+pub fn order_priority(order: &CreateOrder) -> Priority {
+    if order.reduce_only == Some(true) {
+        Priority::Protective
+    } else {
+        Priority::Routine
+    }
 }
 
 fn body<T: Serialize>(v: &T) -> Result<String, DeltaError> {
@@ -301,7 +312,8 @@ impl DeltaClient {
         loop {
             let res = self
                 .rest
-                .call::<Order>(
+                .call_as::<Order>(
+                    order_priority(order),
                     Method::POST,
                     "/v2/orders",
                     &QueryString::default(),
@@ -679,4 +691,27 @@ fn tickers_query(underlying: &str, expiry: Option<NaiveDate>) -> QueryString {
 /// Ids as Delta's comma list (`1,2,3`).
 fn comma_list(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order's own flag decides, not its JSON: the body carries it as the string
+    /// `"true"`, which a reading of the JSON as a boolean would miss.
+    #[test]
+    fn a_reduce_only_order_is_protective_and_an_entry_is_not() {
+        let mut order = CreateOrder {
+            reduce_only: Some(true),
+            ..CreateOrder::default()
+        };
+        assert!(body(&order)
+            .expect("json")
+            .contains(r#""reduce_only":"true""#));
+        assert_eq!(order_priority(&order), Priority::Protective);
+        for flag in [Some(false), None] {
+            order.reduce_only = flag;
+            assert_eq!(order_priority(&order), Priority::Routine);
+        }
+    }
 }

@@ -59,19 +59,14 @@ pub enum Priority {
 /// Share of each window that only [`Priority::Protective`] requests may use.
 pub const PROTECTIVE_RESERVE_PCT: u32 = 20;
 
-/// The priority of a request: `body` is the JSON sent, if any (a reduce-only order is
-/// protective, an entry is not).
-pub fn priority(method: &str, path: &str, body: Option<&str>) -> Priority {
+/// The priority of a request by its method and path: the dead-man heartbeat and cancels are
+/// protective. An order's depends on what it is (a reduce-only one is protective, an entry
+/// is not), which its sender says ([`crate::rest::RestClient::call_as`]).
+pub fn priority(method: &str, path: &str) -> Priority {
     let p = path.trim_end_matches('/');
     let protective = p.starts_with("/v2/heartbeat")
         || p == "/v2/orders/cancel_after"
-        || (method == "DELETE" && p.starts_with("/v2/orders"))
-        || (method == "POST"
-            && p == "/v2/orders"
-            && body
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-                .and_then(|v| v.get("reduce_only").and_then(serde_json::Value::as_bool))
-                .unwrap_or(false));
+        || (method == "DELETE" && p.starts_with("/v2/orders"));
     if protective {
         Priority::Protective
     } else {
@@ -218,26 +213,23 @@ mod tests {
 
     #[test]
     fn what_protects_a_position_goes_first() {
-        let exit = r#"{"product_id":1,"size":1,"side":"buy","reduce_only":true}"#;
-        let entry = r#"{"product_id":1,"size":1,"side":"sell","reduce_only":false}"#;
-        for (m, p, b) in [
-            ("POST", "/v2/heartbeat", None),
-            ("POST", "/v2/heartbeat/create", None),
-            ("POST", "/v2/orders/cancel_after", None),
-            ("DELETE", "/v2/orders", None),
-            ("DELETE", "/v2/orders/all", None),
-            ("POST", "/v2/orders", Some(exit)),
+        for (m, p) in [
+            ("POST", "/v2/heartbeat"),
+            ("POST", "/v2/heartbeat/create"),
+            ("POST", "/v2/orders/cancel_after"),
+            ("DELETE", "/v2/orders"),
+            ("DELETE", "/v2/orders/all"),
         ] {
-            assert_eq!(priority(m, p, b), Priority::Protective, "{m} {p}");
+            assert_eq!(priority(m, p), Priority::Protective, "{m} {p}");
         }
-        for (m, p, b) in [
-            ("POST", "/v2/orders", Some(entry)),
-            ("POST", "/v2/orders", Some("not json")),
-            ("GET", "/v2/orders", None),
-            ("GET", "/v2/tickers", None),
-            ("GET", "/v2/fills", None),
+        // An order's priority is its sender's to give (see `api::order_priority`).
+        for (m, p) in [
+            ("POST", "/v2/orders"),
+            ("GET", "/v2/orders"),
+            ("GET", "/v2/tickers"),
+            ("GET", "/v2/fills"),
         ] {
-            assert_eq!(priority(m, p, b), Priority::Routine, "{m} {p}");
+            assert_eq!(priority(m, p), Priority::Routine, "{m} {p}");
         }
     }
 

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::DeltaError;
-use crate::ratelimit::{priority, weight, RateLimiter};
+use crate::ratelimit::{priority, weight, Priority, RateLimiter};
 use crate::sign::{sign, QueryString};
 use crate::wire::Envelope;
 
@@ -186,10 +186,54 @@ impl RestClient {
         retry: Retry,
         read: impl Fn(u16, Option<u64>, &[u8]) -> Result<R, DeltaError>,
     ) -> Result<R, DeltaError> {
+        let prio = priority(method.as_str(), path);
+        self.send(prio, method, path, query, body, auth, retry, read)
+            .await
+    }
+
+    /// [`RestClient::call`] with the request's place in the rate budget given (an order is
+    /// protective when it is reduce-only, which only its sender knows).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_as<T: DeserializeOwned>(
+        &self,
+        prio: Priority,
+        method: Method,
+        path: &str,
+        query: &QueryString,
+        body: Option<&str>,
+        auth: bool,
+        retry: Retry,
+    ) -> Result<Envelope<T>, DeltaError> {
+        let m = method.as_str().to_string();
+        self.send(
+            prio,
+            method,
+            path,
+            query,
+            body,
+            auth,
+            retry,
+            |status, reset, bytes| decode(&m, path, status, reset, bytes),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send<R>(
+        &self,
+        prio: Priority,
+        method: Method,
+        path: &str,
+        query: &QueryString,
+        body: Option<&str>,
+        auth: bool,
+        retry: Retry,
+        read: impl Fn(u16, Option<u64>, &[u8]) -> Result<R, DeltaError>,
+    ) -> Result<R, DeltaError> {
         let mut attempt = 0;
         loop {
             let res = self
-                .once(&method, path, query, body, auth)
+                .once(prio, &method, path, query, body, auth)
                 .await
                 .and_then(|(status, reset, bytes)| read(status, reset, &bytes));
             match res {
@@ -219,6 +263,7 @@ impl RestClient {
     /// One attempt: the answer's status, rate-limit reset (ms) and bytes.
     async fn once(
         &self,
+        prio: Priority,
         method: &Method,
         path: &str,
         query: &QueryString,
@@ -227,9 +272,7 @@ impl RestClient {
     ) -> Result<(u16, Option<u64>, bytes::Bytes), DeltaError> {
         let m = method.as_str();
         // Budget first, then the timestamp: waiting never ages a signature.
-        self.limiter
-            .acquire(weight(m, path), priority(m, path, body))
-            .await;
+        self.limiter.acquire(weight(m, path), prio).await;
         let url = format!("{}{}{}", self.env.rest_url(), path, query.as_str());
         let mut req = self
             .http

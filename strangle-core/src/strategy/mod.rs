@@ -280,7 +280,8 @@ pub struct Strategy {
     /// Entry orders are IOC: none rests at the venue.
     ioc_entries: bool,
     /// Why each trading day's window has not led to an entry (the latest cause seen while
-    /// it was open); a day is removed once entered.
+    /// it was open); a day is removed once entered. Kept in backtests only (their report
+    /// counts the days): an engine that runs for months would grow it a day at a time.
     no_entry_days: std::collections::BTreeMap<NaiveDate, crate::select::NoEntryCause>,
 }
 
@@ -311,8 +312,8 @@ impl Strategy {
     }
 
     /// Why each trading day whose entry window opened has not been entered, by day (the
-    /// latest cause seen while its window was open). A day with no chain during its window
-    /// is not here.
+    /// latest cause seen while its window was open), in a backtest; empty in other modes. A
+    /// day with no chain during its window is not here.
     pub fn no_entry_days(
         &self,
     ) -> &std::collections::BTreeMap<NaiveDate, crate::select::NoEntryCause> {
@@ -587,6 +588,13 @@ impl Strategy {
             .filter(|d| self.used_day.is_none_or(|u| *d > u))
     }
 
+    /// Records why `day` has not been entered (backtests only; see `no_entry_days`).
+    fn note_no_entry(&mut self, day: NaiveDate, cause: crate::select::NoEntryCause) {
+        if self.mode == Mode::Backtest {
+            self.no_entry_days.insert(day, cause);
+        }
+    }
+
     fn try_enter(&mut self, now: DateTime<Utc>, chain: &ChainSnapshot, out: &mut Vec<Action>) {
         if self.phase != Phase::Waiting || chain.underlying != self.profile.underlying {
             return;
@@ -597,14 +605,13 @@ impl Strategy {
             return;
         };
         if !self.holds.is_empty() {
-            self.no_entry_days
-                .insert(day, crate::select::NoEntryCause::EntriesHeld);
+            self.note_no_entry(day, crate::select::NoEntryCause::EntriesHeld);
             return;
         }
         let sel = match select(chain, &self.profile, now) {
             Ok(s) => s,
             Err(why) => {
-                self.no_entry_days.insert(day, why.cause());
+                self.note_no_entry(day, why.cause());
                 // An event when the cause changes; the status always shows the latest values.
                 if !self
                     .last_no_entry
