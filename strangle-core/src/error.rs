@@ -106,15 +106,19 @@ pub enum Error {
     /// The ledger and the exchange disagree about an open session, and adopting the
     /// exchange's state was not asked for: the engine refuses to trade.
     #[error(
-        "session {session_id} does not match the exchange, refusing to trade: {} \
+        "session {session_id} does not match the exchange, refusing to trade: {}{} \
          (adopt the exchange's state to continue)",
-        .differences.join("; ")
+        .differences.join("; "),
+        unseen_note(.unseen_orders)
     )]
     Mismatch {
         /// The session.
         session_id: crate::ids::SessionId,
         /// Each difference, leg by leg.
         differences: Vec<String>,
+        /// Orders of the session that no read of the venue finds (one it has not made
+        /// visible yet is found by starting again a few seconds later).
+        unseen_orders: Vec<crate::ids::ClientOrderId>,
     },
     /// An order of the session is still working at the exchange and could not be cancelled:
     /// the engine refuses to trade.
@@ -220,3 +224,16 @@ impl Error {
 
 /// Result alias of the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The part of a mismatch's message naming the orders the venue does not find.
+fn unseen_note(ids: &[crate::ids::ClientOrderId]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+    format!(
+        "; the venue finds no order {} (an order it has not made visible yet is found by \
+         starting again in a few seconds)",
+        ids.join(", ")
+    )
+}

@@ -109,7 +109,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                     None => exchange.find_order(&id, g.product_id).await?,
                 };
                 let Some(mut st) = found else {
-                    unseen.push(id.to_string());
+                    unseen.push(id.clone());
                     continue;
                 };
                 if purpose == OrderPurpose::Stop {
@@ -194,20 +194,14 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             }
         }
     }
-    if !differences.is_empty() && !unseen.is_empty() {
-        differences.push(format!(
-            "the venue finds no order {} (an order it has not made visible yet is found by \
-             starting again in a few seconds)",
-            unseen.join(", ")
-        ));
-    }
     if !differences.is_empty() && !adopt {
-        let msg = differences.join("; ");
-        audit(ledger, &s, now, "reconcile_refused", msg).await?;
-        return Err(Error::Mismatch {
+        let e = Error::Mismatch {
             session_id: s.session_id.clone(),
             differences,
-        });
+            unseen_orders: unseen,
+        };
+        audit(ledger, &s, now, "reconcile_refused", e.to_string()).await?;
+        return Err(e);
     }
     // Adopt the exchange's positions where they differ from the fills.
     for (g, book) in s.legs.iter().zip(books.iter_mut()) {
