@@ -660,6 +660,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     None,
                 ),
                 Err(e) => {
+                    self.exchange_error(now, "venue_activity", &e).await?;
                     due.failed += 1;
                     if due.failed < reconciliation::MAX_TRIES && !all {
                         if let Some(c) = self.checks.as_mut() {
@@ -681,9 +682,23 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     let r = reconciliation::compare(&session, &fills, &activity, tolerance, now);
                     if !r.agrees() && !due.differed && !all {
                         due.differed = true;
+                        let again = now + Duration::seconds(reconciliation::RECHECK_SECS);
                         if let Some(c) = self.checks.as_mut() {
-                            c.again(due, now + Duration::seconds(reconciliation::RECHECK_SECS));
+                            c.again(due, again);
                         }
+                        // Said, not reported: a row the venue books late is not a difference.
+                        let e = AuditEvent {
+                            at: now,
+                            profile: self.strategy.profile().name.clone(),
+                            session_id: Some(session.session_id.clone()),
+                            kind: "reconcile_recheck".into(),
+                            detail: format!(
+                                "{}; looked at again at {}",
+                                r.summary(),
+                                again.format("%H:%M:%S UTC")
+                            ),
+                        };
+                        self.record(&e).await?;
                         continue;
                     }
                     let kind = if r.agrees() {

@@ -218,6 +218,9 @@ pub struct Heartbeat {
     /// Request units left in Delta's rate-limit window for the engine's API key (10,000 per
     /// 5 minutes, shared by every engine on the key); absent where no limit applies.
     pub rate_budget_left: Option<u32>,
+    /// The latest check of a closed session's money against the venue's fills and wallet
+    /// (live engines and the local market's); absent until one has run.
+    pub reconciliation: Option<strangle_core::reconciliation::Reconciliation>,
 }
 
 /// The schedule with countdowns, in seconds from the heartbeat's time.
@@ -626,6 +629,7 @@ fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
         stale_quotes: st.stale_quotes.clone(),
         quote_source: st.quote_source.clone(),
         rate_budget_left: st.rate_budget_left,
+        reconciliation: st.reconciliation.clone(),
     }
 }
 
@@ -656,6 +660,7 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         stale_quotes: None,
         quote_source: None,
         rate_budget_left: None,
+        reconciliation: last.reconciliation.clone(),
     }
 }
 
@@ -679,6 +684,7 @@ fn idle(id: i64, name: &str) -> Heartbeat {
         stale_quotes: None,
         quote_source: None,
         rate_budget_left: None,
+        reconciliation: None,
     }
 }
 
