@@ -129,13 +129,15 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         .collect();
     assert_eq!(
         checks.len(),
-        1,
-        "reported once, after the second look: {checks:?}"
+        2,
+        "a second look, then the report: {checks:?}"
     );
-    assert_eq!(checks[0].kind, "reconcile_mismatch");
     let closed = l.sessions[0].closed_at.expect("closed");
+    assert_eq!(checks[0].kind, "reconcile_recheck");
+    assert_eq!(checks[0].at - closed, Span::minutes(1));
+    assert_eq!(checks[1].kind, "reconcile_mismatch");
     assert_eq!(
-        checks[0].at - closed,
+        checks[1].at - closed,
         Span::minutes(5),
         "a difference is looked at again 4 minutes later before it is reported"
     );
@@ -159,9 +161,9 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         "the wallet charged 18 % more"
     );
     assert!(
-        checks[0].detail.contains("as a tax charged apart would be"),
+        checks[1].detail.contains("as a tax charged apart would be"),
         "{}",
-        checks[0].detail
+        checks[1].detail
     );
     let err = status.last_error.expect("the operator is told");
     assert!(err.starts_with("reconcile_mismatch: session "), "{err}");
