@@ -18,7 +18,8 @@ use strangle_delta::ws::{WsClient, WsConfig, WsEvent};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::Store;
 
-use crate::cmd::{configs, sim_server};
+use crate::cmd::check_report::{Outcome, Report};
+use crate::cmd::{configs, sim_keys};
 use crate::error::CliError;
 use crate::profile_file;
 
@@ -45,34 +46,11 @@ pub struct CheckArgs {
     pub live: bool,
 }
 
-/// One check's result.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// It worked.
-    Pass,
-    /// It did not: the command fails.
-    Fail,
-    /// It could not be tried here.
-    Skip,
-    /// It works, but probably not as meant (the command still passes).
-    Warn,
-}
-
-/// The lines printed: check name, outcome, what was seen.
-pub struct Report(Vec<(&'static str, Outcome, String)>);
-
-impl Report {
-    /// Adds one line.
-    pub fn add(&mut self, name: &'static str, o: Outcome, detail: impl Into<String>) {
-        self.0.push((name, o, detail.into()));
-    }
-}
-
 /// Runs the checks and prints a table; fails if any check failed. The ledger at `ledger` is
 /// read (never created or written) only for a stored profile: with `--config` it is not
 /// opened at all.
 pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
-    let mut r = Report(Vec::new());
+    let mut r = Report::default();
     // 1. The profile.
     let profile = if let Some(p) = &args.config {
         profile_file::read(p)
@@ -120,7 +98,7 @@ pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
         .await?;
         let env = server.environment();
         _server = server;
-        (env, Some(sim_server::credentials()?))
+        (env, Some(sim_keys::credentials()?))
     } else {
         let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
         if args.orders && env.is_production() && !args.live {
@@ -272,19 +250,7 @@ pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
             );
         }
     }
-    let mut failed = 0;
-    for (name, o, detail) in &r.0 {
-        let tag = match o {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => {
-                failed += 1;
-                "FAIL"
-            }
-            Outcome::Skip => "SKIP",
-            Outcome::Warn => "WARN",
-        };
-        crate::say!("{tag}  {name:<15} {detail}");
-    }
+    let failed = r.print();
     if failed > 0 {
         return Err(CliError::Failed(format!("{failed} check(s) failed")));
     }

@@ -23,7 +23,7 @@ use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
 
-use crate::cmd::check::{Outcome, Report};
+use crate::cmd::check_report::{Outcome, Report};
 
 /// The heartbeat id the check arms and disarms (its own: a profile's is never touched).
 pub const HEARTBEAT_ID: &str = "strangle-check";

@@ -13,16 +13,12 @@ use strangle_core::model::ChainSnapshot;
 use strangle_delta::error::Secret;
 use strangle_delta::runner::sim_market_source;
 use strangle_delta::server::control::{FaultSpec, Knob, Rows, Scenario};
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
-use strangle_delta::Credentials;
+use strangle_delta::server::{LocalServer, MarketSource, ServerConfig};
 
+use crate::cmd::sim_keys::{credentials, SECRET_VAR};
+use crate::cmd::values::parse_speed;
 use crate::error::CliError;
 
-/// Environment variable with the API key the server accepts (default `sim-key`).
-pub const KEY_VAR: &str = "STRANGLE_SIM_API_KEY";
-/// Environment variable with the API secret the server accepts (default: the public demo
-/// secret documented in README; never printed).
-pub const SECRET_VAR: &str = "STRANGLE_SIM_API_SECRET";
 /// Environment variable with the token `/admin/faults` requires (unset: no admin endpoint;
 /// never printed).
 pub const ADMIN_TOKEN_VAR: &str = "STRANGLE_SIM_ADMIN_TOKEN";
@@ -64,7 +60,7 @@ pub struct SimServerArgs {
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Market seconds per real second (e.g. 60 runs an hour of market in a minute).
-    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
     /// Make the market misbehave on purpose (repeatable): to see `strangle check --orders`
     /// (or any client) fail clearly.
@@ -204,18 +200,6 @@ fn admin_token() -> Result<Option<Secret>, CliError> {
             "{ADMIN_TOKEN_VAR} must hold at least 16 characters"
         ))),
         Ok(t) => Ok(Some(Secret::new(t.trim()))),
-    }
-}
-
-/// The credentials the local market accepts.
-pub fn credentials() -> Result<Credentials, CliError> {
-    match (std::env::var(KEY_VAR), std::env::var(SECRET_VAR)) {
-        (Err(_), Err(_)) => Ok(demo_credentials()),
-        (k, s) => Credentials::new(
-            k.unwrap_or_else(|_| "sim-key".into()),
-            s.unwrap_or_default(),
-        )
-        .map_err(|e| CliError::Invalid(format!("{KEY_VAR}/{SECRET_VAR}: {e}"))),
     }
 }
 

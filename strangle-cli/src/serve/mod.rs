@@ -37,7 +37,7 @@ use strangle_store::Store;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::cmd::run::{live_credentials, notifier, Market};
-use crate::cmd::sim_server;
+use crate::cmd::sim_keys;
 use crate::error::CliError;
 
 /// Environment variable holding the API token.
@@ -70,7 +70,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub sim_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Simulated market only: simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::run::parse_speed)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd::values::parse_speed)]
     pub sim_speed: f64,
     /// A browser origin allowed to call the API (repeatable), e.g. `https://ops.example.com`.
     /// Without it no cross-origin request is allowed; `*` is refused.
@@ -206,7 +206,7 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
                 speed,
             )),
         },
-        sim_credentials: sim_server::credentials()?,
+        sim_credentials: sim_keys::credentials()?,
         live,
         poll: chrono::Duration::seconds(i64::from(args.poll.max(1))),
     })
