@@ -247,13 +247,27 @@ impl<L: Ledger> Hold<L> {
 }
 
 /// An engine running as a tokio task.
-#[derive(Debug)]
 pub struct RunningEngine {
     handle: EngineHandle,
     mode: Mode,
     started_at: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
     task: JoinHandle<Result<Status, DeltaError>>,
+    /// The clock the engine runs on (a simulated market's own, or the wall clock).
+    clock: Arc<dyn Clock>,
+    /// Where notices go, with the task that watches the heartbeats for them.
+    notifier: Option<(crate::notify::Notifier, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for RunningEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningEngine")
+            .field("mode", &self.mode)
+            .field("started_at", &self.started_at)
+            .field("until", &self.until)
+            .field("notifies", &self.notifier.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The environment variable that sets how long an order must stay unknown to the venue's
@@ -504,6 +518,7 @@ impl RunningEngine {
         L: Ledger + Send + Sync + 'static,
     {
         let started_at = clock.now();
+        let market_clock = clock.clone();
         let (mut engine, handle) = match Engine::start(profile, config, ex, ledger, clock).await {
             Ok(e) => e,
             Err(e) => {
@@ -548,7 +563,25 @@ impl RunningEngine {
             started_at,
             until,
             task,
+            clock: market_clock,
+            notifier: None,
         })
+    }
+
+    /// Sends the operator notices the engine's heartbeats bring (entry, exit, error, daily
+    /// summary) to `notifier`, and, from [`RunningEngine::wait`], the error that ended the
+    /// engine, stamped with the engine's clock.
+    pub fn with_notifier(mut self, notifier: Option<crate::notify::Notifier>) -> Self {
+        self.notifier = notifier.map(|n| {
+            let watcher = crate::notify::watch_engine(self.handle.watch(), n.clone());
+            (n, watcher)
+        });
+        self
+    }
+
+    /// The engine's time now: its simulated market's clock, or the wall clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The handle that commands the engine and reads its heartbeat.
@@ -597,13 +630,30 @@ impl RunningEngine {
     }
 
     /// Waits for the engine to end and returns its last heartbeat or the error that ended it.
+    /// With a notifier, the notices of its last heartbeats are sent first, then the error
+    /// (if it ended on one), stamped with the engine's clock.
     pub async fn wait(self) -> Result<Status, DeltaError> {
-        match self.task.await {
+        let res = match self.task.await {
             Ok(r) => r,
             Err(e) => Err(DeltaError::Engine(strangle_core::Error::Engine(format!(
                 "the engine task ended abnormally: {e}"
             )))),
+        };
+        if let Some((notifier, watcher)) = self.notifier {
+            let _ = watcher.await;
+            if let Err(e) = &res {
+                let notice = strangle_core::notice::Notice::Error {
+                    profile: self.handle.status().profile,
+                    mode: self.mode,
+                    at: self.clock.now(),
+                    message: format!("the engine stopped: {e}"),
+                };
+                if let Err(e) = notifier.send(&notice).await {
+                    tracing::warn!(error = %e, "notification not delivered");
+                }
+            }
         }
+        res
     }
 
     /// Ends the engine task at once, without flattening (open legs stay open; the ledger

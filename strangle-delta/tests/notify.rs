@@ -196,3 +196,51 @@ fn settings_from_the_environment_are_checked() {
         std::env::remove_var(k);
     }
 }
+
+/// The error that ends an engine reaches the operator once, stamped with the engine's own
+/// clock: a simulated market's time, never the wall clock (the front ends once stamped it
+/// each their own way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_error_that_ends_an_engine_is_sent_on_the_engines_clock() {
+    let (base, got) = receiver().await;
+    let notifier = Notifier::new(config(&base)).expect("notifier");
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+        .single()
+        .expect("time");
+    let spec = RunSpec::new(
+        Profile::named("ends"),
+        Market::Sim(SimMarket {
+            seed: 7,
+            credentials: demo_credentials(),
+            time: SimTime::Scaled(strangle_core::clock::ScaledClock::new(start, 1.0)),
+        }),
+    );
+    let running = RunningEngine::start(spec, MemoryLedger::new())
+        .await
+        .expect("engine starts")
+        .with_notifier(Some(notifier));
+    running.abort();
+    let err = running.wait().await.expect_err("aborted");
+    let r = got.lock().expect("lock");
+    let errors: Vec<&Value> = r
+        .posts
+        .iter()
+        .filter(|(p, v)| p == "hook" && v["event"] == "error")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(errors.len(), 1, "{:?}", r.posts);
+    let at: chrono::DateTime<Utc> =
+        serde_json::from_value(errors[0]["at"].clone()).expect("a time");
+    assert!(
+        at >= start && at < start + Duration::hours(1),
+        "stamped {at} by the market's clock, which started at {start}"
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("the engine stopped: ") && m.contains(&err.to_string())),
+        "{}",
+        errors[0]
+    );
+}

@@ -10,9 +10,8 @@ use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
 use strangle_core::clock::ScaledClock;
 use strangle_core::engine::{EngineCommand, EngineHandle};
-use strangle_core::notice::Notice;
 use strangle_core::strategy::{Phase, Status};
-use strangle_delta::notify::{self, Notifier, NotifyConfig};
+use strangle_delta::notify::{Notifier, NotifyConfig};
 use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{SessionFilter, Store};
@@ -217,11 +216,9 @@ async fn drive(
     // Listen for signals before the engine starts: from its first order on, a signal
     // flattens (one with no listener yet would end the process with legs open).
     let signals = Signals::listen()?;
-    let running = RunningEngine::start(spec, store.clone()).await?;
-    let mode = running.mode();
-    let watcher = notifier
-        .clone()
-        .map(|n| notify::watch_engine(running.handle().watch(), n));
+    let running = RunningEngine::start(spec, store.clone())
+        .await?
+        .with_notifier(notifier);
     let fast = running.until().is_some();
     let running_until = running.until();
     let started_at = running.started_at();
@@ -248,20 +245,6 @@ async fn drive(
         t.abort();
     }
     store.flush().await?;
-    if let Some(w) = watcher {
-        let _ = w.await;
-    }
-    if let (Err(e), Some(n)) = (&res, &notifier) {
-        let notice = Notice::Error {
-            profile: name.clone(),
-            mode,
-            at: Utc::now(),
-            message: format!("the engine stopped: {e}"),
-        };
-        if let Err(e) = n.send(&notice).await {
-            tracing::warn!(error = %e, "notification not delivered");
-        }
-    }
     let status = res?;
     eprintln!("{}", status_line(&status));
     if let Some(until) = running_until {

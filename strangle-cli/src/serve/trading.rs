@@ -14,11 +14,10 @@ use serde::{Deserialize, Serialize};
 use strangle_core::clock::{Clock, ScaledClock};
 use strangle_core::engine::EngineHandle;
 use strangle_core::ledger::Mode;
-use strangle_core::notice::Notice;
 use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
 use strangle_core::strategy::Status;
-use strangle_delta::notify::{self, Notifier};
+use strangle_delta::notify::Notifier;
 use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, DeltaError, Environment};
 use strangle_store::{profile_in, Store, StoreError};
@@ -351,21 +350,16 @@ impl Trading {
         };
         // The engine takes the profile's lease (another process running it is refused) and
         // flushes the ledger and gives the lease up when it ends.
-        let engine = RunningEngine::start(spec, self.store.clone()).await?;
+        let engine = RunningEngine::start(spec, self.store.clone())
+            .await?
+            .with_notifier(self.notifier.clone());
         let name = stored.profile.name.clone();
         let mode = engine.mode();
         let started_at = engine.started_at();
         let handle = engine.handle().clone();
-        let watcher = self
-            .notifier
-            .clone()
-            .map(|n| notify::watch_engine(handle.watch(), n));
         let this = Arc::clone(self);
         let reaper = tokio::spawn(async move {
             let res = engine.wait().await;
-            if let Some(w) = watcher {
-                let _ = w.await;
-            }
             this.reap(id, res).await;
         });
         tracing::info!(profile = %name, %mode, "engine started");
@@ -397,17 +391,6 @@ impl Trading {
         match &error {
             Some(e) => tracing::error!(profile = %slot.name, error = %e, "engine failed"),
             None => tracing::info!(profile = %slot.name, "engine stopped"),
-        }
-        if let (Some(e), Some(n)) = (&error, &self.notifier) {
-            let notice = Notice::Error {
-                profile: slot.name.clone(),
-                mode: slot.mode,
-                at: slot.clock.as_ref().map_or_else(Utc::now, |c| c.now()),
-                message: format!("the engine stopped: {e}"),
-            };
-            if let Err(e) = n.send(&notice).await {
-                tracing::warn!(error = %e, "notification not delivered");
-            }
         }
         if let Ok(mut ended) = self.ended.lock() {
             ended.insert(
