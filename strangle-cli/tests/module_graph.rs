@@ -131,3 +131,24 @@ fn no_two_modules_of_the_binary_import_each_other() {
         }
     }
 }
+
+/// A simulated market's clock is made by one rule (`strangle_delta::runner::SimTime::from_parts`),
+/// not once per front: neither the binary nor the Python module builds a `SimTime` itself.
+#[test]
+fn the_fronts_leave_the_simulated_clock_to_the_runtime() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cli = modules(&root.join("src"));
+    let py = modules(&root.join("../strangle-py/src"));
+    assert!(cli.len() > 20 && py.len() > 3, "both fronts read");
+    for (m, text) in cli.iter().chain(py.iter()) {
+        for built in [
+            "SimTime::Scaled(ScaledClock",
+            "SimTime::FastForward(FastForward",
+        ] {
+            assert!(
+                !text.replace(char::is_whitespace, "").contains(built),
+                "{m} builds a simulated clock itself ({built}…): use SimTime::from_parts"
+            );
+        }
+    }
+}

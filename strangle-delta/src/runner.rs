@@ -115,6 +115,47 @@ pub enum SimTime {
 }
 
 #[cfg(feature = "server")]
+impl SimTime {
+    /// The clock a simulated market runs on, from what a front was given (the one rule for
+    /// `run`, `serve` and Python sessions): a span to fast-forward (from `start`, default
+    /// `now`); else a start and a speed for a shifted, sped-up wall clock (start default
+    /// `now`, speed default 1); else the wall clock. A speed that is not positive, a span that
+    /// is not, and a speed with a fast-forward (which runs as fast as it can) are refused.
+    pub fn from_parts(
+        start: Option<DateTime<Utc>>,
+        speed: Option<f64>,
+        fast_forward: Option<Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DeltaError> {
+        if let Some(s) = speed.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(DeltaError::Invalid(format!(
+                "speed must be a positive number, not {s}"
+            )));
+        }
+        Ok(match (fast_forward, start, speed) {
+            (Some(span), _, _) if span <= Duration::zero() => {
+                return Err(DeltaError::Invalid(
+                    "the span to fast-forward must be above 0".into(),
+                ))
+            }
+            (Some(_), _, Some(_)) => {
+                return Err(DeltaError::Invalid(
+                    "a fast-forward runs as fast as it can: it takes no speed".into(),
+                ))
+            }
+            (Some(span), start, None) => Self::FastForward(FastForward {
+                start: start.unwrap_or(now),
+                span,
+            }),
+            (None, None, None) => Self::RealTime,
+            (None, start, speed) => {
+                Self::Scaled(ScaledClock::new(start.unwrap_or(now), speed.unwrap_or(1.0)))
+            }
+        })
+    }
+}
+
+#[cfg(feature = "server")]
 /// A span of simulated time run as fast as possible.
 #[derive(Debug, Clone, Copy)]
 pub struct FastForward {
@@ -669,6 +710,50 @@ mod tests {
     use crate::{Credentials, Environment};
     use chrono::Duration;
     use strangle_core::sim::synthetic::RandomWalk;
+
+    /// One rule turns a front's start, speed and span into the simulated market's clock.
+    #[test]
+    fn a_simulated_clock_is_made_by_one_rule() {
+        use super::SimTime;
+        use chrono::TimeZone;
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("time");
+        let start = now - Duration::days(1);
+        assert!(matches!(
+            SimTime::from_parts(None, None, None, now),
+            Ok(SimTime::RealTime)
+        ));
+        match SimTime::from_parts(Some(start), None, Some(Duration::days(5)), now) {
+            Ok(SimTime::FastForward(ff)) => {
+                assert_eq!((ff.start, ff.span), (start, Duration::days(5)))
+            }
+            other => panic!("{other:?}"),
+        }
+        match SimTime::from_parts(None, None, Some(Duration::hours(1)), now) {
+            Ok(SimTime::FastForward(ff)) => assert_eq!(ff.start, now, "from now by default"),
+            other => panic!("{other:?}"),
+        }
+        match SimTime::from_parts(Some(start), Some(60.0), None, now) {
+            Ok(SimTime::Scaled(c)) => assert_eq!(c.speed(), 60.0),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            SimTime::from_parts(None, Some(2.0), None, now),
+            Ok(SimTime::Scaled(_))
+        ));
+        for (speed, span) in [
+            (Some(0.0), None),
+            (Some(f64::NAN), None),
+            (Some(-1.0), None),
+            (Some(2.0), Some(Duration::hours(1))),
+            (None, Some(Duration::zero())),
+        ] {
+            let e = SimTime::from_parts(None, speed, span, now).expect_err("refused");
+            assert!(matches!(e, crate::DeltaError::Invalid(_)), "{e}");
+        }
+    }
 
     /// The simulated index's realised volatility is the chains' ATM IV, on any grid.
     #[test]

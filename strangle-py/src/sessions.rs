@@ -14,7 +14,7 @@ use strangle_core::clock::{Clock, ScaledClock, SystemClock};
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::memory::MemoryLedger;
 use strangle_delta::runner::{
-    sim_market_source, FastForward, Market, RunSpec, RunningEngine, SimMarket, SimTime,
+    sim_market_source, Market, RunSpec, RunningEngine, SimMarket, SimTime,
 };
 use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::{Credentials, Environment};
@@ -61,32 +61,14 @@ fn market(
             start,
             fast_forward_hours,
         } => {
-            if let Some(s) = speed.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            if let Some(h) = fast_forward_hours.filter(|h| !(*h > 0.0 && *h <= 24.0 * 3660.0)) {
                 return Err(PyValueError::new_err(format!(
-                    "speed must be positive, not {s}"
+                    "fast_forward_hours must be in (0, 87840], not {h}"
                 )));
             }
-            let time = match (fast_forward_hours, start, speed) {
-                (Some(h), _, _) if !(h > 0.0 && h <= 24.0 * 3660.0) => {
-                    return Err(PyValueError::new_err(format!(
-                        "fast_forward_hours must be in (0, 87840], not {h}"
-                    )))
-                }
-                (Some(_), _, Some(_)) => {
-                    return Err(PyValueError::new_err(
-                        "speed and fast_forward_hours exclude each other",
-                    ))
-                }
-                (Some(h), start, None) => SimTime::FastForward(FastForward {
-                    start: start.unwrap_or_else(Utc::now),
-                    span: Duration::seconds((h * 3600.0) as i64),
-                }),
-                (None, Some(start), speed) => {
-                    SimTime::Scaled(ScaledClock::new(start, speed.unwrap_or(1.0)))
-                }
-                (None, None, Some(speed)) => SimTime::Scaled(ScaledClock::new(Utc::now(), speed)),
-                (None, None, None) => SimTime::RealTime,
-            };
+            let span = fast_forward_hours.map(|h| Duration::seconds((h * 3600.0) as i64));
+            let time = SimTime::from_parts(start, speed, span, Utc::now())
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             Market::Sim(SimMarket {
                 seed,
                 credentials: demo_credentials(),

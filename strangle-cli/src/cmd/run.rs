@@ -8,11 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
-use strangle_core::clock::ScaledClock;
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::strategy::{Phase, Status};
 use strangle_delta::notify::{Notifier, NotifyConfig};
-use strangle_delta::runner::{self, FastForward, RunSpec, RunningEngine, SimMarket, SimTime};
+use strangle_delta::runner::{self, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, Environment};
 use strangle_store::{SessionFilter, Store};
 
@@ -150,22 +149,18 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
     // Every safety check comes before the lease, so a refused run leaves nothing behind.
     let market = match args.market {
-        Market::Sim => runner::Market::Sim(SimMarket {
-            seed: args.seed,
-            credentials: sim_keys::credentials()?,
-            time: match (args.fast_forward, args.start) {
-                (Some(span), start) => {
-                    let start = start.unwrap_or_else(Utc::now);
-                    refuse_replay(&store, &profile.name, start, span).await?;
-                    SimTime::FastForward(FastForward { start, span })
-                }
-                (None, Some(start)) => SimTime::Scaled(ScaledClock::new(start, args.speed)),
-                (None, None) if args.speed != 1.0 => {
-                    SimTime::Scaled(ScaledClock::new(Utc::now(), args.speed))
-                }
-                (None, None) => SimTime::RealTime,
-            },
-        }),
+        Market::Sim => {
+            let speed = (args.speed != 1.0).then_some(args.speed);
+            let time = SimTime::from_parts(args.start, speed, args.fast_forward, Utc::now())?;
+            if let SimTime::FastForward(ff) = &time {
+                refuse_replay(&store, &profile.name, ff.start, ff.span).await?;
+            }
+            runner::Market::Sim(SimMarket {
+                seed: args.seed,
+                credentials: sim_keys::credentials()?,
+                time,
+            })
+        }
         Market::Paper => runner::Market::Paper {
             env,
             cash: Decimal::from(10_000),

@@ -199,13 +199,12 @@ fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
         },
         env,
         seed: args.seed,
-        sim_time: match (args.sim_start, args.sim_speed) {
-            (None, 1.0) => SimTime::RealTime,
-            (start, speed) => SimTime::Scaled(strangle_core::clock::ScaledClock::new(
-                start.unwrap_or_else(chrono::Utc::now),
-                speed,
-            )),
-        },
+        sim_time: SimTime::from_parts(
+            args.sim_start,
+            (args.sim_speed != 1.0).then_some(args.sim_speed),
+            None,
+            chrono::Utc::now(),
+        )?,
         sim_credentials: sim_keys::credentials()?,
         live,
         poll: chrono::Duration::seconds(i64::from(args.poll.max(1))),

@@ -422,7 +422,8 @@ impl Trading {
                 seed: self.markets.seed,
                 credentials: self.markets.sim_credentials.clone(),
                 time: match sim {
-                    Some(s) => SimTime::Scaled(ScaledClock::new(s.start, s.speed)),
+                    Some(s) => SimTime::from_parts(Some(s.start), Some(s.speed), None, Utc::now())
+                        .map_err(|e| ControlError::Invalid(e.to_string()))?,
                     None => self.markets.sim_time,
                 },
             }),
