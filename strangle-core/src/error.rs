@@ -5,6 +5,7 @@ use std::fmt;
 /// What went wrong at an exchange, in terms the engine can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExchangeErrorKind {
     /// The request never got a definite answer (timeout, connection reset, 5xx).
     /// For an order placement the outcome is unknown and must be looked up.
