@@ -305,15 +305,87 @@ impl LeaseGuard for LocalLease {
     }
 }
 
+/// Who holds a lease: a process on a host, and optionally one part of it (a Python
+/// session), written `host:pid` or `host:pid/tag` in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// The host's name.
+    pub host: String,
+    /// The process id on that host.
+    pub pid: u32,
+    /// The part of the process, if it holds several leases apart.
+    pub tag: Option<String>,
+}
+
+impl LeaseHolder {
+    /// This process on this host (`HOSTNAME`, else `/etc/hostname`, else `localhost`).
+    pub fn this_process() -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        Self {
+            host,
+            pid: std::process::id(),
+            tag: None,
+        }
+    }
+
+    /// The same process, one part of it named `tag`.
+    pub fn tagged(self, tag: impl Into<String>) -> Self {
+        Self {
+            tag: Some(tag.into()),
+            ..self
+        }
+    }
+
+    /// Reads `host:pid` or `host:pid/tag`; `None` for anything else (a holder written by
+    /// another program).
+    ///
+    /// ```
+    /// use strangle_core::ledger::LeaseHolder;
+    /// let h = LeaseHolder::parse("box-1:4242/py-3").expect("a holder");
+    /// assert_eq!((h.host.as_str(), h.pid, h.tag.as_deref()), ("box-1", 4242, Some("py-3")));
+    /// assert_eq!(h.to_string(), "box-1:4242/py-3");
+    /// assert_eq!(LeaseHolder::parse("box-1:4242").map(|h| h.tag), Some(None));
+    /// for bad in ["box-1", ":42", "box-1:", "box-1:4x2", "box-1:/t"] {
+    ///     assert_eq!(LeaseHolder::parse(bad), None, "{bad}");
+    /// }
+    /// let me = LeaseHolder::this_process();
+    /// assert_eq!(LeaseHolder::parse(&me.to_string()), Some(me));
+    /// ```
+    pub fn parse(s: &str) -> Option<Self> {
+        let (host, rest) = s.rsplit_once(':')?;
+        let (pid, tag) = match rest.split_once('/') {
+            Some((p, t)) => (p, Some(t.to_string())),
+            None => (rest, None),
+        };
+        if host.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            host: host.to_string(),
+            pid: pid.parse().ok()?,
+            tag,
+        })
+    }
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.pid)?;
+        if let Some(t) = &self.tag {
+            write!(f, "/{t}")?;
+        }
+        Ok(())
+    }
+}
+
 /// `host:pid`, naming this process as a lease holder.
 pub fn process_holder() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    LeaseHolder::this_process().to_string()
 }
 
 #[async_trait]

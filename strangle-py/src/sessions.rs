@@ -18,7 +18,7 @@ use strangle_delta::runner::{
 };
 use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::{Credentials, Environment};
-use strangle_store::{default_holder, PgStore, Store};
+use strangle_store::{PgStore, Store};
 
 use crate::errors::{ledger_error, session_error, SessionError};
 use crate::interrupt::runtime;
@@ -232,7 +232,11 @@ impl NativeSession {
         let rt = runtime()?;
         // A holder per session, so that a second session on the same profile in this process
         // is refused like one in another process.
-        spec.holder = Some(format!("{}/py-{}", default_holder(), next_session_number()));
+        spec.holder = Some(
+            strangle_core::ledger::LeaseHolder::this_process()
+                .tagged(format!("py-{}", next_session_number()))
+                .to_string(),
+        );
         let (engine, store) = py.allow_threads(|| {
             rt.block_on(async move {
                 let Some(location) = ledger else {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
+use strangle_core::ledger::LeaseHolder;
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
@@ -64,17 +65,14 @@ impl strangle_core::ledger::LeaseGuard for Lease {
 /// Whether `holder` (`host:pid`, optionally followed by `/tag`) names a process on this
 /// machine that no longer runs. Only answers `true` where it can tell (Linux's `/proc`).
 pub fn holder_is_dead(holder: &str) -> bool {
-    let ours = default_holder();
-    let (Some((host, rest)), Some((our_host, _))) = (holder.split_once(':'), ours.split_once(':'))
-    else {
+    let Some(h) = LeaseHolder::parse(holder) else {
         return false;
     };
-    let pid = rest.split('/').next().unwrap_or_default();
-    if host != our_host || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+    if h.host != LeaseHolder::this_process().host {
         return false;
     }
     let proc_root = std::path::Path::new("/proc");
-    proc_root.join("self").exists() && !proc_root.join(pid).exists()
+    proc_root.join("self").exists() && !proc_root.join(h.pid.to_string()).exists()
 }
 
 /// A stable 64-bit key for an advisory lock.
