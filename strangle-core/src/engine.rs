@@ -143,6 +143,8 @@ pub struct Engine<E, L, C> {
     /// Checks of closed sessions' money against the venue's records (off unless asked for
     /// with [`Engine::check_money_with_venue`]).
     checks: Option<Checks>,
+    /// The session recovery closed at start, if it did (checked too once checks are on).
+    closed_at_start: Option<crate::ledger::SessionRecord>,
 }
 
 /// What the venue's reads say of an order its client-id lookup does not find.
@@ -290,10 +292,16 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 })
                 .await;
         }
-        reconciled?;
+        let recovered = reconciled?.session_id;
         let strategy = resumed(&ledger, profile, config.mode, clock.now())
             .await?
             .with_ioc_entries(config.ioc_entries);
+        // A session that recovery itself closed (settled or stopped at the venue while no
+        // engine ran) ended just now, as far as checking its money goes.
+        let closed_at_start = strategy
+            .last_closed()
+            .filter(|s| recovered.as_ref() == Some(&s.session_id))
+            .cloned();
         let (tx, rx) = mpsc::unbounded_channel();
         let (stx, srx) = watch::channel(strategy.status(clock.now()));
         let engine = Self {
@@ -314,6 +322,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             absent_since: std::collections::HashMap::new(),
             absence_confirm: Duration::seconds(ABSENCE_CONFIRM_SECS),
             checks: None,
+            closed_at_start,
         };
         Ok((
             engine,
@@ -393,10 +402,18 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     /// Checks each session that closes while this engine runs against the venue's own
     /// records ([`crate::reconciliation`]): [`crate::reconciliation::FIRST_CHECK_SECS`] after
     /// it closes (at once when the engine ends first), again once if that finds a
-    /// difference; the outcome is an audit line (`reconciled`, `reconcile_mismatch`,
-    /// `reconcile_failed`, `reconcile_unavailable`) and the heartbeat's `reconciliation`.
+    /// difference (`books_recheck`); the outcome is an audit line (`books_agree`,
+    /// `books_differ`, `books_unread`, `books_unavailable`) and the heartbeat's
+    /// `reconciliation`. A session that recovery closed at start is checked as well.
     pub fn check_money_with_venue(&mut self, tolerance: Decimal) {
-        self.checks = Some(Checks::new(tolerance));
+        let mut checks = Checks::new(tolerance);
+        // The session the engine resumed is watched from now: it may close on the first step.
+        checks.observe(self.strategy.session(), None, self.clock.now());
+        if let Some(s) = self.closed_at_start.take() {
+            let at = self.clock.now() + Duration::seconds(reconciliation::FIRST_CHECK_SECS);
+            checks.schedule(s, at);
+        }
+        self.checks = Some(checks);
     }
 
     /// Sets how long an order must stay unknown to the venue before it counts as never
@@ -652,7 +669,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             let (kind, detail, outcome) = match self.exchange.venue_activity(&products, since).await
             {
                 Ok(None) => (
-                    "reconcile_unavailable",
+                    "books_unavailable",
                     format!(
                         "session {}: the venue keeps no record to check the ledger's money                          against",
                         session.session_id
@@ -669,7 +686,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                         continue;
                     }
                     (
-                        "reconcile_failed",
+                        "books_unread",
                         format!(
                             "session {}: the venue's fills and wallet could not be read ({}                              tries, last: {e}); its money is not checked against the venue",
                             session.session_id, due.failed
@@ -691,7 +708,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                             at: now,
                             profile: self.strategy.profile().name.clone(),
                             session_id: Some(session.session_id.clone()),
-                            kind: "reconcile_recheck".into(),
+                            kind: "books_recheck".into(),
                             detail: format!(
                                 "{}; looked at again at {}",
                                 r.summary(),
@@ -702,9 +719,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                         continue;
                     }
                     let kind = if r.agrees() {
-                        "reconciled"
+                        "books_agree"
                     } else {
-                        "reconcile_mismatch"
+                        "books_differ"
                     };
                     (kind, r.summary(), Some(r))
                 }

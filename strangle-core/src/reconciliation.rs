@@ -7,7 +7,7 @@
 //! session ends (and so after an expiry, which ends a session held to it), the engine reads
 //! the venue's fills and wallet rows on the session's contracts ([`crate::Execution::venue_activity`])
 //! and [`compare`] sets them beside the ledger's; a difference beyond the tolerance is an
-//! audit line (`reconcile_mismatch`) and a notice.
+//! audit line (`books_differ`) and a notice.
 //!
 //! Three sums are compared, each before fees and in fees: the ledger's fills, the venue's
 //! fills of the session's orders (and settlement fills on its contracts), and the wallet's
@@ -460,6 +460,17 @@ impl Checks {
             self.due.drain(..).partition(|d| all || d.at <= now);
         self.due = wait;
         due
+    }
+
+    /// Checks `session` at `at` (one that closed without being seen live here: recovery
+    /// closed it at start).
+    pub fn schedule(&mut self, session: SessionRecord, at: DateTime<Utc>) {
+        self.due.push(Due {
+            session,
+            at,
+            failed: 0,
+            differed: false,
+        });
     }
 
     /// Puts a check back to be tried again at `at`.

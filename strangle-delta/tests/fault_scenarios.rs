@@ -698,14 +698,14 @@ async fn check(
         }
     }
     // Every check of a closed session against the venue's fills and wallet agreed (one the
-    // venue could not answer is said as `reconcile_failed`).
-    if let Some(e) = l.events.iter().find(|e| e.kind == "reconcile_mismatch") {
+    // venue could not answer is said as `books_unread`).
+    if let Some(e) = l.events.iter().find(|e| e.kind == "books_differ") {
         return Err(format!(
             "the ledger and the venue's records differ: {}",
             e.detail
         ));
     }
-    out.reconciled = l.events.iter().filter(|e| e.kind == "reconciled").count();
+    out.reconciled = l.events.iter().filter(|e| e.kind == "books_agree").count();
     // Fills: every ledger fill is a venue fill, exactly.
     let venue_fills = venue.fills();
     out.fills = venue_fills.len();

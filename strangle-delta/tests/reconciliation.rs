@@ -11,7 +11,7 @@ use chrono::Duration as Span;
 use common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use strangle_core::clock::ManualClock;
+use strangle_core::clock::{Clock, ManualClock};
 use strangle_core::engine::{Engine, EngineConfig};
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
@@ -89,10 +89,10 @@ async fn a_closed_session_is_checked_against_the_venues_fills_and_wallet() {
     let checks: Vec<_> = l
         .events
         .iter()
-        .filter(|e| e.kind.starts_with("reconcile"))
+        .filter(|e| e.kind.starts_with("books_"))
         .collect();
     assert_eq!(checks.len(), 1, "one check per session: {checks:?}");
-    assert_eq!(checks[0].kind, "reconciled", "{}", checks[0].detail);
+    assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
     let closed = l.sessions[0].closed_at.expect("closed");
     assert_eq!(
         checks[0].at - closed,
@@ -125,7 +125,7 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
     let checks: Vec<_> = l
         .events
         .iter()
-        .filter(|e| e.kind.starts_with("reconcile"))
+        .filter(|e| e.kind.starts_with("books_"))
         .collect();
     assert_eq!(
         checks.len(),
@@ -133,9 +133,9 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         "a second look, then the report: {checks:?}"
     );
     let closed = l.sessions[0].closed_at.expect("closed");
-    assert_eq!(checks[0].kind, "reconcile_recheck");
+    assert_eq!(checks[0].kind, "books_recheck");
     assert_eq!(checks[0].at - closed, Span::minutes(1));
-    assert_eq!(checks[1].kind, "reconcile_mismatch");
+    assert_eq!(checks[1].kind, "books_differ");
     assert_eq!(
         checks[1].at - closed,
         Span::minutes(5),
@@ -166,5 +166,88 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         checks[1].detail
     );
     let err = status.last_error.expect("the operator is told");
-    assert!(err.starts_with("reconcile_mismatch: session "), "{err}");
+    assert!(err.starts_with("books_differ: session "), "{err}");
+}
+
+/// A session that ended while no engine ran (settled at expiry) is closed by the next start's
+/// recovery, and its money is checked then too: after an expiry as after an exit.
+#[tokio::test]
+async fn a_session_settled_while_no_engine_ran_is_checked_when_the_next_one_starts() {
+    let start = t0() - Span::minutes(5);
+    let clock = Arc::new(ManualClock::new(start));
+    let chains = SyntheticMarket::btc().path(
+        start,
+        start + Span::days(2),
+        Span::minutes(10),
+        0.45,
+        |_| Decimal::from(82_000),
+    );
+    let server = LocalServer::start(ServerConfig {
+        market: MarketSource::Replay(chains),
+        clock: clock.clone(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server");
+    let ledger = Arc::new(MemoryLedger::new());
+    let mut profile = Profile::named("settles");
+    profile.contracts_per_leg = Decimal::from(5);
+    profile.liquidity.max_quote_age_secs = 900;
+    let config = EngineConfig {
+        mode: Mode::Sim,
+        poll_interval: Span::minutes(1),
+        adopt: false,
+        ioc_entries: false,
+    };
+    let exchange = || {
+        Arc::new(DeltaExchange::new(client_with(
+            &server,
+            Some(demo_credentials()),
+        )))
+    };
+    {
+        let (mut engine, _h) = Engine::start(
+            profile.clone(),
+            config,
+            exchange(),
+            ledger.clone(),
+            clock.clone(),
+        )
+        .await
+        .expect("engine");
+        engine.check_money_with_venue(DEFAULT_TOLERANCE_USD);
+        engine
+            .run_until(Some(t0() + Span::hours(1)))
+            .await
+            .expect("run");
+        // Dropped with the strangle open, as a crash would leave it.
+    }
+    let open = ledger.contents().sessions[0].clone();
+    assert_eq!(open.state, SessionState::Open);
+    clock.set(open.expiry + Span::hours(2));
+    let (mut engine, _h) =
+        Engine::start(profile, config, exchange(), ledger.clone(), clock.clone())
+            .await
+            .expect("the restart settles the session");
+    engine.check_money_with_venue(DEFAULT_TOLERANCE_USD);
+    let status = engine
+        .run_until(Some(clock.now() + Span::minutes(5)))
+        .await
+        .expect("run");
+    let l = ledger.contents();
+    assert_eq!(l.sessions[0].state, SessionState::Closed, "{:?}", l.events);
+    let checks: Vec<_> = l
+        .events
+        .iter()
+        .filter(|e| e.kind.starts_with("books_"))
+        .collect();
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
+    assert_eq!(checks[0].session_id.as_ref(), Some(&open.session_id));
+    let r = status.reconciliation.expect("the heartbeat carries it");
+    assert!(
+        r.ledger_cash != Decimal::ZERO && r.wallet_cash == Some(r.ledger_cash),
+        "the settlement's cash is in both: {}",
+        r.summary()
+    );
 }

@@ -522,7 +522,7 @@ async function pollLive() {
     hb.rate_budget_left != null ? el("p", { class: hb.rate_budget_left < 2000 ? "warn" : "hint", id: "rate-budget", text: `Delta request budget left: ${hb.rate_budget_left} of 10000 units this 5-minute window` }) : "",
     hb.reconciliation ? el("p", { class: hb.reconciliation.differences.length ? "error" : "hint", id: "reconciliation",
       text: hb.reconciliation.differences.length
-        ? `Session ${hb.reconciliation.session_id} differs from Delta's records: ${hb.reconciliation.differences.length} difference(s), see the audit trail (reconcile_mismatch)`
+        ? `Session ${hb.reconciliation.session_id} differs from Delta's records: ${hb.reconciliation.differences.length} difference(s), see the audit trail (books_differ)`
         : `Session ${hb.reconciliation.session_id} agrees with Delta's fills and wallet (net ${money(num(hb.reconciliation.ledger_cash) - num(hb.reconciliation.ledger_fees))} USD)` }) : "",
     hb.last_error ? el("p", { class: "error", text: "Last error: " + hb.last_error }) : "",
     el("p", { class: "hint", text: `Updated ${ist(hb.updated_at || hb.server_time)} IST · session ${hb.session_id || "–"}` }));
