@@ -160,17 +160,9 @@ impl RestClient {
         auth: bool,
         retry: Retry,
     ) -> Result<Envelope<T>, DeltaError> {
-        let m = method.as_str().to_string();
-        self.call_with(
-            method,
-            path,
-            query,
-            body,
-            auth,
-            retry,
-            |status, reset, bytes| decode(&m, path, status, reset, bytes),
-        )
-        .await
+        let prio = priority(method.as_str(), path);
+        self.call_as(prio, method, path, query, body, auth, retry)
+            .await
     }
 
     /// Sends a request and reads the answer with `read(status, rate-limit reset, bytes)`,

@@ -82,15 +82,21 @@ async fn day(tax_apart: bool) -> (Arc<MemoryLedger>, Status) {
     (ledger, status)
 }
 
+/// The money check's audit lines (`books_*`), in order.
+fn books_lines(
+    events: &[strangle_core::ledger::AuditEvent],
+) -> Vec<&strangle_core::ledger::AuditEvent> {
+    events
+        .iter()
+        .filter(|e| e.kind.starts_with("books_"))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_closed_session_is_checked_against_the_venues_fills_and_wallet() {
     let (ledger, status) = day(false).await;
     let l = ledger.contents();
-    let checks: Vec<_> = l
-        .events
-        .iter()
-        .filter(|e| e.kind.starts_with("books_"))
-        .collect();
+    let checks = books_lines(&l.events);
     assert_eq!(checks.len(), 1, "one check per session: {checks:?}");
     assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
     let closed = l.sessions[0].closed_at.expect("closed");
@@ -122,11 +128,7 @@ async fn a_closed_session_is_checked_against_the_venues_fills_and_wallet() {
 async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
     let (ledger, status) = day(true).await;
     let l = ledger.contents();
-    let checks: Vec<_> = l
-        .events
-        .iter()
-        .filter(|e| e.kind.starts_with("books_"))
-        .collect();
+    let checks = books_lines(&l.events);
     assert_eq!(
         checks.len(),
         2,
@@ -236,11 +238,7 @@ async fn a_session_settled_while_no_engine_ran_is_checked_when_the_next_one_star
         .expect("run");
     let l = ledger.contents();
     assert_eq!(l.sessions[0].state, SessionState::Closed, "{:?}", l.events);
-    let checks: Vec<_> = l
-        .events
-        .iter()
-        .filter(|e| e.kind.starts_with("books_"))
-        .collect();
+    let checks = books_lines(&l.events);
     assert_eq!(checks.len(), 1, "{checks:?}");
     assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
     assert_eq!(checks[0].session_id.as_ref(), Some(&open.session_id));
