@@ -671,7 +671,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 Ok(None) => (
                     "books_unavailable",
                     format!(
-                        "session {}: the venue keeps no record to check the ledger's money                          against",
+                        "session {}: the venue keeps no record to check the ledger's money \
+                         against",
                         session.session_id
                     ),
                     None,
@@ -681,14 +682,18 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     due.failed += 1;
                     if due.failed < reconciliation::MAX_TRIES && !all {
                         if let Some(c) = self.checks.as_mut() {
-                            c.again(due, now + Duration::seconds(reconciliation::FIRST_CHECK_SECS));
+                            c.again(
+                                due,
+                                now + Duration::seconds(reconciliation::FIRST_CHECK_SECS),
+                            );
                         }
                         continue;
                     }
                     (
                         "books_unread",
                         format!(
-                            "session {}: the venue's fills and wallet could not be read ({}                              tries, last: {e}); its money is not checked against the venue",
+                            "session {}: the venue's fills and wallet could not be read ({} \
+                             tries, last: {e}); its money is not checked against the venue",
                             session.session_id, due.failed
                         ),
                         None,

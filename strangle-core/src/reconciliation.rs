@@ -9,10 +9,11 @@
 //! and [`compare`] sets them beside the ledger's; a difference beyond the tolerance is an
 //! audit line (`books_differ`) and a notice.
 //!
-//! Three sums are compared, each before fees and in fees: the ledger's fills, the venue's
-//! fills of the session's orders (and settlement fills on its contracts), and the wallet's
-//! rows on its contracts. A fill's cash is `± price × size × contract size` (a sale
-//! credits, a buy debits; a settlement is a buy or sell at the settlement value).
+//! The ledger's fills are compared fill by fill (id, size, price, fee) with the venue's fills
+//! of the session's orders and its settlement fills on the session's contracts; their sums,
+//! before fees and in fees, with the wallet's rows on those contracts. A fill's cash is
+//! `± price × size × contract size` (a sale credits, a buy debits; a settlement is a buy or
+//! sell at the settlement value).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -234,8 +235,9 @@ fn of_session(f: &Fill, session: &SessionRecord) -> bool {
     }
 }
 
-/// Sets the ledger's fills of `session` beside the venue's record of its contracts; a sum
-/// off by more than `tolerance` (USD) is a difference.
+/// Sets the ledger's fills of `session` beside the venue's record of its contracts: a fill
+/// on one side only, a size or price that differs, a fee or a wallet sum off by more than
+/// `tolerance` (USD) is a difference.
 pub fn compare(
     session: &SessionRecord,
     ledger_fills: &[Fill],
@@ -430,8 +432,9 @@ impl Checks {
     }
 
     /// Notes the strategy's live session; a session seen live that has since closed is due
-    /// for a check [`FIRST_CHECK_SECS`] later. (A session already closed when the engine
-    /// started was never seen live here and is not checked again.)
+    /// for a check [`FIRST_CHECK_SECS`] later. (A session closed before it was seen here is
+    /// not, unless [`Checks::schedule`] is asked: the engine does so for one that recovery
+    /// closed at start.)
     pub fn observe(
         &mut self,
         live: Option<&SessionRecord>,
@@ -442,12 +445,8 @@ impl Checks {
         if let Some(watched) = self.watching.take() {
             if live_id.as_ref() != Some(&watched) {
                 if let Some(closed) = last_closed.filter(|s| s.session_id == watched) {
-                    self.due.push(Due {
-                        session: closed.clone(),
-                        at: now + chrono::Duration::seconds(FIRST_CHECK_SECS),
-                        failed: 0,
-                        differed: false,
-                    });
+                    let at = now + chrono::Duration::seconds(FIRST_CHECK_SECS);
+                    self.schedule(closed.clone(), at);
                 }
             }
         }

@@ -453,6 +453,20 @@ async fn a_take_profit_buy_triggers_when_the_price_falls_to_it() {
 #[tokio::test]
 async fn a_bracket_closes_the_whole_position_and_one_leg_cancels_the_other() {
     let (_c, v) = short_call().await;
+    // All or nothing: a take profit that trails is refused, and the stop loss placed before
+    // it does not stay behind.
+    let mut trailing = leg(StopKind::TakeProfit, dec!(200), None);
+    trailing.stop.trail_amount = Some(dec!(10));
+    let refused = v
+        .place_bracket(
+            &call(),
+            Some((coid("x-sl"), leg(StopKind::StopLoss, dec!(700), None))),
+            Some((coid("x-tp"), trailing)),
+        )
+        .expect_err("a trailing take profit");
+    assert_eq!(refused.venue_code(), Some("bad_schema"));
+    assert_eq!(read(&v, "x-sl").await.state, OrderState::Cancelled);
+    assert!(v.open_orders().is_empty());
     let placed = v
         .place_bracket(
             &call(),

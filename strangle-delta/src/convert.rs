@@ -1,6 +1,6 @@
 //! Delta's wire types into the core's model: products into contracts, tickers (REST and
-//! WebSocket) into quotes, fills into fills, wallet rows into wallet entries. Pure functions, used by the live adapter and by
-//! the chain builder alike.
+//! WebSocket) into quotes, fills into fills, wallet rows into wallet entries. Pure
+//! functions, used by the live adapter and by the chain builder alike.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

@@ -570,12 +570,10 @@ impl RunningEngine {
         if let Some(lag) = visibility_lag {
             engine.absence_confirm(lag);
         }
-        // Live engines and the local market's check each closed session's money against
-        // Delta's fills and wallet; a paper venue's records are the engine's own.
-        if matches!(
-            config.mode,
-            strangle_core::ledger::Mode::Live | strangle_core::ledger::Mode::Sim
-        ) {
+        // Engines that trade at a Delta venue (live, a rehearsal on a local market, the sim
+        // market) check each closed session's money against its fills and wallet; a paper
+        // venue's records are the engine's own.
+        if matches!(config.mode, Mode::Live | Mode::Rehearsal | Mode::Sim) {
             engine.check_money_with_venue(strangle_core::reconciliation::DEFAULT_TOLERANCE_USD);
         }
         let task = tokio::spawn(async move {

@@ -218,7 +218,7 @@ pub struct Heartbeat {
     /// 5 minutes, shared by every engine on the key); absent where no limit applies.
     pub rate_budget_left: Option<u32>,
     /// The latest check of a closed session's money against the venue's fills and wallet
-    /// (live engines and the local market's); absent until one has run.
+    /// (live, rehearsal and sim engines); absent until one has run.
     pub reconciliation: Option<strangle_core::reconciliation::Reconciliation>,
 }
 

@@ -703,8 +703,7 @@ impl Book {
         } else {
             Side::Sell
         };
-        let mut ids = Vec::new();
-        let mut out = Vec::new();
+        let mut ids: Vec<ClientOrderId> = Vec::new();
         for (id, leg) in [stop_loss, take_profit].into_iter().flatten() {
             let req = OrderRequest {
                 client_order_id: id.clone(),
@@ -722,7 +721,13 @@ impl Book {
                 reduce_only: true,
                 stop: Some(leg.stop),
             };
-            out.push(self.place(&req, now)?);
+            if let Err(e) = self.place(&req, now) {
+                // All or nothing: a leg already placed goes with the refused one.
+                for placed in &ids {
+                    self.cancel_pending(placed, "bracket: its other leg was refused", now);
+                }
+                return Err(e);
+            }
             self.brackets.insert(id.clone());
             ids.push(id);
         }

@@ -48,7 +48,7 @@ fn trigger_of(name: Option<&str>) -> Result<StopTrigger, Box<Response>> {
 }
 
 /// One side of a bracket, checked: a positive `stop_price`, a positive `limit_price` for a
-/// limit order, a positive trail on the stop loss only.
+/// limit order, a positive trail (the venue refuses a take profit that trails).
 fn leg_of(
     side: &BracketSide,
     kind: StopKind,
@@ -71,9 +71,6 @@ fn leg_of(
     };
     if side.trail_amount.is_some_and(|t| t <= Decimal::ZERO) {
         return refuse(format!("{name}: trail_amount must be above 0"));
-    }
-    if kind == StopKind::TakeProfit && side.trail_amount.is_some() {
-        return refuse("take_profit_order: a take profit does not trail".into());
     }
     Ok(BracketLeg {
         stop: StopOrder {
@@ -101,28 +98,19 @@ pub(super) async fn place_bracket(State(st): St, body: Bytes) -> Response {
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let mut legs = Vec::new();
-    for (side, kind) in [
-        (&req.stop_loss_order, StopKind::StopLoss),
-        (&req.take_profit_order, StopKind::TakeProfit),
-    ] {
-        let leg = match side.as_ref().map(|s| leg_of(s, kind, trigger)).transpose() {
-            Ok(l) => l,
-            Err(r) => return *r,
-        };
-        let id = {
-            let mut o = st.orders();
-            o.auto += 1;
-            ClientOrderId::new(format!("_srv{}", o.auto))
-        };
-        match (leg, id) {
-            (Some(l), Ok(id)) => legs.push(Some((id, l))),
-            (None, _) => legs.push(None),
-            (_, Err(e)) => return bad("internal_error", e.to_string()),
-        }
-    }
-    let take_profit = legs.pop().flatten();
-    let stop_loss = legs.pop().flatten();
+    // Each leg given, checked, under an id of the market's own (bracket orders carry none).
+    let leg_for = |side: &Option<BracketSide>, kind| -> Result<_, Box<Response>> {
+        side.as_ref()
+            .map(|s| Ok((st.orders().own_id("_srv"), leg_of(s, kind, trigger)?)))
+            .transpose()
+    };
+    let (stop_loss, take_profit) = match (
+        leg_for(&req.stop_loss_order, StopKind::StopLoss),
+        leg_for(&req.take_profit_order, StopKind::TakeProfit),
+    ) {
+        (Ok(sl), Ok(tp)) => (sl, tp),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
     let entry = st.order_entry.lock().await;
     let placed = match st
         .venue

@@ -508,24 +508,34 @@ pub fn fee_before_tax(fee: Decimal, tax_pct: Decimal) -> Decimal {
     (fee / (Decimal::ONE + tax_pct / Decimal::ONE_HUNDRED)).round_dp(8)
 }
 
+/// A fill's cash before fees, USD: a sale credits, a buy debits.
+fn fill_cash(f: &CoreFill, contract_size: Decimal) -> Decimal {
+    let value = f.price * f.size * contract_size;
+    match f.side {
+        CoreSide::Sell => value,
+        CoreSide::Buy => -value,
+    }
+}
+
 /// The wallet's ledger rows (`GET /v2/wallet/transactions`) that `fills` made, oldest first,
-/// with the balance after each, from `opening` USD: per fill a `cashflow` (a settlement
-/// fill: `settlement`) of `± price × size × contract size` and a `commission` of `−fee`;
-/// with `tax_apart` (the fee model's tax %), the tax as a `gst` row of its own. The product
-/// is named in `meta_data`, as the wallet rows' shape in Delta's docs leaves open.
+/// with the balance after each, ending at `closing` USD (the wallet's cash now): per fill a
+/// `cashflow` (a settlement fill: `settlement`) of `± price × size × contract size` and a
+/// `commission` of `−fee`; with `tax_apart` (the fee model's tax %), the tax as a `gst` row
+/// of its own. The product is named in `meta_data`, as the wallet rows' shape in Delta's
+/// docs leaves open.
 pub fn wallet_rows(
     fills: &[(CoreFill, u64, Decimal)],
-    opening: Decimal,
+    closing: Decimal,
     tax_apart: Option<Decimal>,
 ) -> Vec<Value> {
-    let mut balance = opening;
+    let flows: Decimal = fills
+        .iter()
+        .map(|(f, _, cs)| fill_cash(f, *cs) - f.fee)
+        .sum();
+    let mut balance = closing - flows;
     let mut out = Vec::new();
     for (f, product_id, contract_size) in fills {
-        let value = f.price * f.size * contract_size;
-        let cash = match f.side {
-            CoreSide::Sell => value,
-            CoreSide::Buy => -value,
-        };
+        let cash = fill_cash(f, *contract_size);
         let commission = tax_apart.map_or(f.fee, |t| fee_before_tax(f.fee, t));
         let settlement = f.client_order_id.is_none();
         let mut row = |suffix: &str, kind: &str, amount: Decimal| {

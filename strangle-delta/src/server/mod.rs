@@ -172,6 +172,16 @@ pub(crate) struct Orders {
     cancelled_by: Vec<&'static str>,
 }
 
+impl Orders {
+    /// A new id of the market's own for an order the client gave none (`_srv<n>`) or reused
+    /// one for (`_dup<n>`): letters, digits and `_`, always a valid client order id.
+    fn own_id(&mut self, prefix: &str) -> ClientOrderId {
+        self.auto += 1;
+        ClientOrderId::new(format!("{prefix}{}", self.auto))
+            .unwrap_or_else(|_| unreachable!("a prefix and digits make a valid id"))
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct DeadMan {
     /// `cancel_after`: the instant after which every open order is cancelled.

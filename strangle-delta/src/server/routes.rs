@@ -398,15 +398,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
         .is_some_and(|g| st.faults.duplicate_ids_accepted() && st.orders().by_coid.contains_key(g));
     let coid = match given {
         Some(id) if !reused => id,
-        _ => {
-            let mut o = st.orders();
-            o.auto += 1;
-            let prefix = if reused { "_dup" } else { "_srv" };
-            match ClientOrderId::new(format!("{prefix}{}", o.auto)) {
-                Ok(id) => id,
-                Err(e) => return bad("internal_error", e.to_string()),
-            }
-        }
+        _ => st.orders().own_id(if reused { "_dup" } else { "_srv" }),
     };
     let core = OrderRequest {
         client_order_id: coid.clone(),
@@ -464,7 +456,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
 /// The stop fields of an order, checked as Delta documents them: `stop_order_type`
 /// `stop_loss_order` or `take_profit_order` with a positive `stop_price`, an optional positive
 /// `trail_amount`, and `stop_trigger_method` `mark_price` (the default), `last_traded_price` or
-/// `spot_price`; a take profit does not trail.
+/// `spot_price` (the venue refuses a take profit that trails).
 fn stop_of(req: &CreateOrder) -> Result<Option<strangle_core::model::StopOrder>, Box<Response>> {
     let refuse = |m: String| Err(Box::new(bad("bad_schema", m)));
     let kind = match req.stop_order_type.as_deref() {
@@ -487,9 +479,6 @@ fn stop_of(req: &CreateOrder) -> Result<Option<strangle_core::model::StopOrder>,
     let Some(stop_price) = req.stop_price.filter(|p| *p > Decimal::ZERO) else {
         return refuse("stop_price must be above 0".into());
     };
-    if kind == strangle_core::model::StopKind::TakeProfit && req.trail_amount.is_some() {
-        return refuse("a take-profit order does not trail".into());
-    }
     let trigger = match req.stop_trigger_method.as_deref() {
         None => strangle_core::model::StopTrigger::MarkPrice,
         Some(name) => match strangle_core::model::StopTrigger::from_name(name) {
@@ -846,19 +835,8 @@ async fn wallet_transactions(State(st): St, Query(q): Q) -> Response {
             Some((f, id, size))
         })
         .collect();
-    let flows: Decimal = fills
-        .iter()
-        .map(|(f, _, size)| {
-            let v = f.price * f.size * size;
-            match f.side {
-                CoreSide::Sell => v - f.fee,
-                CoreSide::Buy => -v - f.fee,
-            }
-        })
-        .sum();
-    let opening = st.venue.cash() - flows;
     let tax = st.faults.tax_apart().then_some(st.fees.tax_pct);
-    let rows: Vec<Value> = full::wallet_rows(&fills, opening, tax)
+    let rows: Vec<Value> = full::wallet_rows(&fills, st.venue.cash(), tax)
         .into_iter()
         .filter(|r| {
             let t = r
