@@ -30,7 +30,7 @@ use strangle_core::strategy::{Action, Event, Strategy};
 use strangle_core::{Execution, MarketData};
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 
 struct Rig {
     _server: LocalServer,

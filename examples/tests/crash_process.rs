@@ -21,11 +21,11 @@ use strangle_core::Execution;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;
-use strangle_delta::runner::market_clock;
-use strangle_delta::server::{
+use strangle_delta::Environment;
+use strangle_delta_market::{
     demo_credentials, FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig,
 };
-use strangle_delta::Environment;
+use strangle_delta_runtime::market_clock;
 use strangle_store::{SqliteStore, Store};
 
 const CHILD_URL: &str = "STRANGLE_CRASH_CHILD_URL";
@@ -50,7 +50,7 @@ fn profile() -> Profile {
     p
 }
 
-/// The local market's own clock (`strangle_delta::runner::market_clock`), as every process
+/// The local market's own clock (`strangle_delta_runtime::market_clock`), as every process
 /// trading on it follows.
 async fn clock(url: &str) -> Arc<dyn Clock> {
     let client = DeltaClient::new(Environment::local(url), None).expect("client");

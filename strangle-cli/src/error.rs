@@ -71,3 +71,16 @@ impl From<strangle_delta::DeltaError> for CliError {
         }
     }
 }
+
+impl From<strangle_delta_runtime::RunError> for CliError {
+    fn from(e: strangle_delta_runtime::RunError) -> Self {
+        use strangle_delta_runtime::RunError as R;
+        match e {
+            R::Invalid(m) => Self::Invalid(m),
+            R::Refused(m) => Self::Refused(m),
+            R::Engine(inner) => inner.into(),
+            R::Delta(inner) => inner.into(),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}

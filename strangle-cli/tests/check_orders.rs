@@ -10,9 +10,9 @@ use std::process::Command;
 use common::Dir;
 use rust_decimal::Decimal;
 use strangle_delta::api::DeltaClient;
-use strangle_delta::server::demo_credentials;
 use strangle_delta::wire::{CreateOrder, OrderType, Side};
 use strangle_delta::Environment;
+use strangle_delta_market::demo_credentials;
 
 /// One line of the report: outcome and detail, by step name.
 type Lines = HashMap<String, (String, String)>;

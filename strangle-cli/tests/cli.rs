@@ -284,7 +284,7 @@ fn live_is_refused_without_confirmation_or_credentials_and_never_prints_the_secr
         .arg(&p)
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("--market sim only"));
+        .stderr(predicate::str::contains("on the sim market only"));
     for bad in ["0", "-1", "fast", "1e9"] {
         strangle(&d)
             .args(["run", &format!("--speed={bad}"), "--config"])
@@ -359,7 +359,7 @@ fn sim_server_serves_the_delta_api() {
         let env = strangle_delta::Environment::local(&url);
         let c = strangle_delta::api::DeltaClient::new(
             env,
-            Some(strangle_delta::server::demo_credentials()),
+            Some(strangle_delta_market::demo_credentials()),
         )
         .expect("client");
         assert!(!c.wallet_balances().await.expect("signed call").is_empty());

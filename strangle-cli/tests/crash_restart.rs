@@ -25,7 +25,7 @@ use strangle_core::ledger::{Ledger, OrderPurpose, SessionState};
 use strangle_core::model::{OrderState, Quote, Side, TimeInForce, Underlying};
 use strangle_core::risk::ExitReason;
 use strangle_core::{Execution, MarketData};
-use strangle_delta::server::{
+use strangle_delta_market::{
     FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig, DEMO_API_KEY, DEMO_API_SECRET,
 };
 use strangle_store::Store;

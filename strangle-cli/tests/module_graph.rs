@@ -132,10 +132,11 @@ fn no_two_modules_of_the_binary_import_each_other() {
     }
 }
 
-/// A simulated market's clock is made by one rule (`strangle_delta::runner::SimTime::from_parts`),
-/// not once per front: neither the binary nor the Python module builds a `SimTime` itself.
+/// A market is built by one rule (`strangle_delta_runtime::MarketRequest::build`, and a
+/// simulated clock by `SimTime::from_parts`), not once per front: neither the binary nor the
+/// Python module builds a `Market`, a `SimMarket` or a `SimTime` itself.
 #[test]
-fn the_fronts_leave_the_simulated_clock_to_the_runtime() {
+fn the_fronts_leave_building_the_market_to_the_runtime() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cli = modules(&root.join("src"));
     let py = modules(&root.join("../strangle-py/src"));
@@ -144,10 +145,14 @@ fn the_fronts_leave_the_simulated_clock_to_the_runtime() {
         for built in [
             "SimTime::Scaled(ScaledClock",
             "SimTime::FastForward(FastForward",
+            "Market::Sim(",
+            "Market::Paper{",
+            "Market::Live{",
+            "SimMarket{",
         ] {
             assert!(
                 !text.replace(char::is_whitespace, "").contains(built),
-                "{m} builds a simulated clock itself ({built}…): use SimTime::from_parts"
+                "{m} builds a market itself ({built}…): use MarketRequest::build"
             );
         }
     }

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use serde_json::{json, Value};
 use strangle_cli::serve::{app, trading, ApiSettings, App};
-use strangle_delta::runner::SimTime;
+use strangle_delta_runtime::SimTime;
 use strangle_store::Store;
 use tower::ServiceExt;
 
@@ -78,7 +78,7 @@ fn settings(cors_origins: &[&str]) -> ApiSettings {
             env: strangle_delta::Environment::default(),
             seed: 1,
             sim_time: SimTime::RealTime,
-            sim_credentials: strangle_delta::server::demo_credentials(),
+            sim_credentials: strangle_delta_market::demo_credentials(),
             live: None,
             poll: chrono::Duration::seconds(5),
         },

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use common::{sim_server_env, sim_server_with, Dir};
 use serde_json::{json, Value};
 use strangle_delta::rest::{RestClient, Retry, RetryPolicy};
-use strangle_delta::server::demo_credentials;
 use strangle_delta::sign::QueryString;
 use strangle_delta::{DeltaError, Environment};
+use strangle_delta_market::demo_credentials;
 
 /// A token for the admin endpoint in these tests (not a secret anywhere else).
 const TOKEN: &str = "test-admin-token-0123456789";

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{entry_0930_ist, Dir, Proc};
 use strangle_core::clock::ScaledClock;
 use strangle_core::ledger::{Ledger, SessionState};
-use strangle_delta::server::{
+use strangle_delta_market::{
     FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig, DEMO_API_KEY, DEMO_API_SECRET,
 };
 use strangle_store::Store;

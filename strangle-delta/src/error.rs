@@ -224,8 +224,9 @@ impl Secret {
         diff == 0 && !a.is_empty()
     }
 
-    /// The secret's bytes, for signing only.
-    pub(crate) fn expose(&self) -> &str {
+    /// The secret's text, for what must carry it: a request signature, a Telegram bot URL.
+    /// Never log or return what this gives.
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -1,5 +1,6 @@
-//! `strangle-delta`: the Delta Exchange adapter for strangle, and a Delta-compatible local
-//! server for tests and offline simulation.
+//! `strangle-delta`: the Delta Exchange adapter for strangle. Its two neighbours in this
+//! folder are `strangle-delta-runtime` (runs a profile's engine on a Delta market) and
+//! `strangle-delta-market` (the Delta-compatible local market for tests and `sim` mode).
 //!
 //! | module | holds |
 //! |---|---|
@@ -15,10 +16,7 @@
 //! | [`exchange`] | [`exchange::DeltaExchange`], the core's `Exchange` for live trading |
 //! | [`fees`] | the option fee rates Delta's products carry, as the core's fee model takes them |
 //! | `identify` | position rows tied to products (symbol, id in the live or expired catalogue, margined rows) |
-//! | [`notify`] | notices to a webhook and a Telegram chat |
 //! | [`paper`] | [`paper::PaperExchange`]: Delta's market data, simulated fills |
-//! | [`runner`] | [`runner::RunningEngine`]: a profile's engine on a paper or live market, or a sim one (feature `server`) |
-//! | `server` | `server::LocalServer`, the Delta-compatible local market with fault knobs (feature `server`) |
 //! | [`error`] | [`DeltaError`], the crate's one error type, and [`error::Secret`] |
 
 // The README's examples compile and run as doctests.
@@ -37,14 +35,10 @@ pub mod exchange;
 pub mod fees;
 mod identify;
 pub mod lenient;
-pub mod notify;
 pub mod paper;
 pub mod ratelimit;
 pub mod rest;
-pub mod runner;
 pub mod scan;
-#[cfg(feature = "server")]
-pub mod server;
 pub mod sign;
 pub mod wire;
 pub mod ws;

@@ -11,8 +11,8 @@ use rust_decimal_macros::dec;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{FaultKind, FaultRule};
 use strangle_delta::DeltaError;
+use strangle_delta_market::{FaultKind, FaultRule};
 
 fn sent(s: &common::Setup, coid: &str) -> usize {
     s.server
@@ -194,7 +194,7 @@ async fn cancels_name_the_order_by_delta_s_id_once_known() {
 async fn lagging_market(
     lag: Duration,
 ) -> (
-    strangle_delta::server::LocalServer,
+    strangle_delta_market::LocalServer,
     std::sync::Arc<strangle_core::clock::ManualClock>,
 ) {
     let (server, clock) = common::flat_market().await;
@@ -209,17 +209,17 @@ async fn lagging_market(
 }
 
 /// A fresh exchange on `server` (a new process's: nothing cached).
-fn fresh_exchange(server: &strangle_delta::server::LocalServer) -> std::sync::Arc<DeltaExchange> {
+fn fresh_exchange(server: &strangle_delta_market::LocalServer) -> std::sync::Arc<DeltaExchange> {
     std::sync::Arc::new(DeltaExchange::new(common::client_with(
         server,
-        Some(strangle_delta::server::demo_credentials()),
+        Some(strangle_delta_market::demo_credentials()),
     )))
 }
 
 /// Starts an engine of a fresh "lag" profile on `server`, on `ledger`, and runs it until
 /// `for_how_long` after 09:30 IST.
 async fn run_lagged(
-    server: &strangle_delta::server::LocalServer,
+    server: &strangle_delta_market::LocalServer,
     clock: std::sync::Arc<strangle_core::clock::ManualClock>,
     ledger: std::sync::Arc<strangle_core::memory::MemoryLedger>,
     for_how_long: chrono::Duration,
@@ -245,7 +245,7 @@ async fn run_lagged(
 }
 
 /// Client ids of the entry orders that reached the venue.
-fn entry_orders(server: &strangle_delta::server::LocalServer) -> Vec<String> {
+fn entry_orders(server: &strangle_delta_market::LocalServer) -> Vec<String> {
     server
         .venue()
         .requests()

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use strangle_core::model::{OrderState, Underlying};
 use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::{DeadmanConfig, DeltaExchange};
-use strangle_delta::server::{ExistingHeartbeat, FaultKind, FaultRule};
+use strangle_delta_market::{ExistingHeartbeat, FaultKind, FaultRule};
 
 fn config(id: &str, ttl_ms: u64, u: Underlying) -> DeadmanConfig {
     DeadmanConfig {
@@ -173,12 +173,12 @@ async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
     use strangle_core::ledger::Mode;
     use strangle_core::memory::MemoryLedger;
     use strangle_core::profile::Profile;
-    use strangle_delta::server::HeartbeatAck;
+    use strangle_delta_market::HeartbeatAck;
 
     let (server, clock) = common::flat_market().await;
     server.faults().set_heartbeat_list_needs_user(true);
     server.faults().set_heartbeat_ack(HeartbeatAck::Disabled);
-    let client = common::client_with(&server, Some(strangle_delta::server::demo_credentials()));
+    let client = common::client_with(&server, Some(strangle_delta_market::demo_credentials()));
     let ex = Arc::new(DeltaExchange::new(client.clone()).with_deadman(config(
         "strangle-hold",
         6_000,

@@ -17,7 +17,7 @@ use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::{DeadmanConfig, DeltaExchange};
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 
 #[tokio::test]
 async fn an_engine_enters_and_exits_a_strangle_through_the_adapter() {

@@ -50,7 +50,7 @@ use strangle_core::{Execution, MarketData};
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::rest::RetryPolicy;
-use strangle_delta::server::{
+use strangle_delta_market::{
     demo_credentials, FaultKind, FaultRule, LocalServer, MarketSource, PositionRows, ServerConfig,
 };
 

@@ -23,7 +23,7 @@ use strangle_core::model::{FeeModel, OrderState};
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 
 /// A market clock that moves 10 s every time it is read: what a 600× clock does to a busy
 /// venue, made exact.

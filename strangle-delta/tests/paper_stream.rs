@@ -13,7 +13,7 @@ use strangle_core::model::{
 use strangle_core::{Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta::paper::PaperExchange;
-use strangle_delta::server::{FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{FaultKind, FaultRule, LocalServer, MarketSource, ServerConfig};
 
 async fn moving_server() -> LocalServer {
     moving_server_on(common::clock_from_t0()).await

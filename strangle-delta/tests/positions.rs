@@ -19,7 +19,7 @@ use strangle_core::risk::ExitReason;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::{Error as CoreError, Execution, MarketData};
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{LocalServer, MarketSource, PositionRows, ServerConfig};
+use strangle_delta_market::{LocalServer, MarketSource, PositionRows, ServerConfig};
 
 /// A market whose clock the test moves, with chains every 10 minutes for an hour from 09:25
 /// IST, and an engine profile that enters at 09:30 IST.
@@ -40,7 +40,7 @@ async fn market() -> (LocalServer, Arc<ManualClock>, Arc<DeltaExchange>) {
     })
     .await
     .expect("server");
-    let client = client_with(&server, Some(strangle_delta::server::demo_credentials()));
+    let client = client_with(&server, Some(strangle_delta_market::demo_credentials()));
     (server, clock, Arc::new(DeltaExchange::new(client)))
 }
 
@@ -227,7 +227,7 @@ async fn a_session_held_through_expiry_settles_after_a_restart_days_later() {
     // and closes the session.
     let exchange = Arc::new(DeltaExchange::new(client_with(
         &server,
-        Some(strangle_delta::server::demo_credentials()),
+        Some(strangle_delta_market::demo_credentials()),
     )));
     let mut engine = start(&exchange, &ledger, &clock, false)
         .await

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use strangle_core::clock::ScaledClock;
-use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
+use strangle_delta_market::{demo_credentials, LocalServer, ServerConfig};
 
 fn python() -> String {
     std::env::var("STRANGLE_PYTHON").unwrap_or_else(|_| "python3".into())

@@ -21,7 +21,7 @@ use strangle_core::reconciliation::{Difference, DEFAULT_TOLERANCE_USD};
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_core::strategy::Status;
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 
 /// One day on the local market (fees with 18 % tax, booked apart with `tax_apart`), the
 /// engine checking its session's money: the ledger's audit lines and the last heartbeat.

@@ -10,9 +10,9 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::model::Underlying;
-use strangle_delta::server::{FaultKind, FaultRule};
 use strangle_delta::wire::CancelOrder;
 use strangle_delta::{Credentials, DeltaError};
+use strangle_delta_market::{FaultKind, FaultRule};
 
 #[tokio::test]
 async fn public_market_data() {
@@ -472,7 +472,7 @@ async fn a_bad_client_order_id_is_refused_and_nothing_is_placed() {
 async fn clients_of_one_key_share_one_rate_budget() {
     use strangle_core::Execution;
     let s = common::setup().await;
-    let other = common::client_with(&s.server, Some(strangle_delta::server::demo_credentials()));
+    let other = common::client_with(&s.server, Some(strangle_delta_market::demo_credentials()));
     let before = s.client.rest().limiter().left().expect("limited");
     other.open_orders(&[]).await.expect("open orders");
     let after = s.client.rest().limiter().left().expect("limited");

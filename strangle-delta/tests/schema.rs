@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use strangle_delta::server::demo_credentials;
+use strangle_delta_market::demo_credentials;
 
 /// Where `actual` departs from `expected`: a key missing, or a value of another JSON type. A
 /// `null` in the fixture accepts anything; each element of an answer's array must match one

@@ -16,7 +16,7 @@ use strangle_core::profile::Profile;
 use strangle_core::strategy::TRADING_HALT;
 use strangle_core::Execution;
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::demo_credentials;
+use strangle_delta_market::demo_credentials;
 
 fn cfg() -> EngineConfig {
     EngineConfig {

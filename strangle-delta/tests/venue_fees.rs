@@ -10,8 +10,8 @@ use strangle_core::memory::MemoryLedger;
 use strangle_core::model::FeeModel;
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
-use strangle_delta::runner::{Market, RunSpec, RunningEngine};
-use strangle_delta::server::{LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::{LocalServer, MarketSource, ServerConfig};
+use strangle_delta_runtime::{Market, RunSpec, RunningEngine};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paper_engine_takes_the_fee_rates_from_the_products() {

@@ -5,11 +5,11 @@ mod common;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::wire::ws::{Channel, Frame};
 use strangle_delta::wire::{CreateOrder, OrderType, Side};
 use strangle_delta::ws::{Endpoint, WsClient, WsConfig, WsEvent};
 use strangle_delta::Credentials;
+use strangle_delta_market::{demo_credentials, LocalServer, ServerConfig};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 fn ch(name: &str, symbols: &[&str]) -> Channel {
@@ -49,7 +49,7 @@ async fn server(heartbeat_ms: u64) -> LocalServer {
         ws_heartbeat: Duration::from_millis(heartbeat_ms),
         ..ServerConfig::default()
     };
-    if let strangle_delta::server::MarketSource::Synthetic { step, .. } = &mut cfg.market {
+    if let strangle_delta_market::MarketSource::Synthetic { step, .. } = &mut cfg.market {
         *step = Duration::from_millis(200);
     }
     LocalServer::start(cfg).await.expect("server")

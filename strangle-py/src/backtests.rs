@@ -86,8 +86,8 @@ impl Synthetic {
 
     fn feed(&self) -> WalkFeed {
         let (market, spot) = match self.underlying {
-            Underlying::Btc => (SyntheticMarket::btc(), strangle_delta::server::DEMO_BTC.0),
-            Underlying::Eth => (SyntheticMarket::eth(), strangle_delta::server::DEMO_ETH.0),
+            Underlying::Btc => (SyntheticMarket::btc(), strangle_delta_market::DEMO_BTC.0),
+            Underlying::Eth => (SyntheticMarket::eth(), strangle_delta_market::DEMO_ETH.0),
         };
         WalkFeed::new(
             vec![(market, self.spot.unwrap_or(spot), self.iv)],

@@ -1,5 +1,5 @@
 //! Trading sessions started from Python (simulated, paper or live, through
-//! `strangle_delta::runner`, the same wiring as `strangle run`) and the Delta-compatible
+//! `strangle_delta_runtime`, the same wiring as `strangle run`) and the Delta-compatible
 //! local market, all on the package's tokio runtime.
 
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,11 @@ use serde::Deserialize;
 use strangle_core::clock::{Clock, ScaledClock, SystemClock};
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::memory::MemoryLedger;
-use strangle_delta::runner::{
-    sim_market_source, Market, RunSpec, RunningEngine, SimMarket, SimTime,
-};
-use strangle_delta::server::{demo_credentials, LocalServer, ServerConfig};
 use strangle_delta::{Credentials, Environment};
+use strangle_delta_market::{demo_credentials, sim_market_source, LocalServer, ServerConfig};
+use strangle_delta_runtime::{
+    LiveRequest, Market, MarketKind, MarketRequest, RunError, RunSpec, RunningEngine, SimRequest,
+};
 use strangle_store::{PgStore, Store};
 
 use crate::errors::{ledger_error, session_error, SessionError};
@@ -54,7 +54,7 @@ fn market(
     api_key: Option<String>,
     api_secret: Option<String>,
 ) -> PyResult<Market> {
-    Ok(match spec {
+    let request = match spec {
         MarketSpec::Sim {
             seed,
             speed,
@@ -66,55 +66,43 @@ fn market(
                     "fast_forward_hours must be in (0, 87840], not {h}"
                 )));
             }
-            let span = fast_forward_hours.map(|h| Duration::seconds((h * 3600.0) as i64));
-            let time = SimTime::from_parts(start, speed, span, Utc::now())
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            Market::Sim(SimMarket {
+            let mut request = MarketRequest::new(MarketKind::Sim, Environment::IndiaProduction);
+            request.sim = SimRequest {
                 seed,
-                credentials: demo_credentials(),
-                time,
-            })
+                start,
+                speed,
+                fast_forward: fast_forward_hours.map(|h| Duration::seconds((h * 3600.0) as i64)),
+                ..SimRequest::default()
+            };
+            request
         }
-        MarketSpec::Paper { env: e, cash } => {
-            if cash <= Decimal::ZERO {
-                return Err(PyValueError::new_err(format!(
-                    "cash must be positive, not {cash}"
-                )));
-            }
-            Market::Paper {
-                env: env(&e)?,
-                cash,
-            }
-        }
+        MarketSpec::Paper { env: e, cash } => MarketRequest {
+            cash: Some(cash),
+            ..MarketRequest::new(MarketKind::Paper, env(&e)?)
+        },
         MarketSpec::Live { env: e, confirm } => {
-            if !confirm {
-                return Err(SessionError::new_err(
-                    "a live session sends real orders: pass confirm_live=True to confirm",
-                ));
-            }
             let credentials = match (api_key, api_secret) {
-                (Some(k), Some(s)) => Credentials::new(k, s).map_err(session_error)?,
-                (None, None) => Credentials::from_env()
-                    .map_err(session_error)?
-                    .ok_or_else(|| {
-                        SessionError::new_err(format!(
-                            "a live session needs credentials: pass api_key and api_secret, or set {} and {} (or {})",
-                            strangle_delta::credentials::KEY_VAR,
-                            strangle_delta::credentials::SECRET_VAR,
-                            strangle_delta::credentials::FILE_VAR
-                        ))
-                    })?,
+                (Some(k), Some(s)) => Some(Credentials::new(k, s).map_err(session_error)?),
+                (None, None) => None,
                 _ => {
                     return Err(SessionError::new_err(
                         "pass both api_key and api_secret, or neither",
                     ))
                 }
             };
-            Market::Live {
-                env: env(&e)?,
-                credentials,
+            MarketRequest {
+                live: LiveRequest {
+                    confirmed: confirm,
+                    how_to_confirm: "pass confirm_live=True to confirm",
+                    credentials,
+                },
+                ..MarketRequest::new(MarketKind::Live, env(&e)?)
             }
         }
+    };
+    request.build(Utc::now()).map_err(|e| match e {
+        RunError::Invalid(m) => PyValueError::new_err(m),
+        other => session_error(other),
     })
 }
 
@@ -407,7 +395,7 @@ impl NativeLocalServer {
     /// The demo secret the market accepts (public, and never valid on Delta itself).
     #[getter]
     fn api_secret(&self) -> String {
-        strangle_delta::server::DEMO_API_SECRET.to_string()
+        strangle_delta_market::DEMO_API_SECRET.to_string()
     }
 
     /// Whether a dead-man switch is armed on the market.

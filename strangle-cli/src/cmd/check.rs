@@ -12,10 +12,10 @@ use strangle_core::profile::Profile;
 use strangle_core::MarketData;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::exchange::DeltaExchange;
-use strangle_delta::server::{LocalServer, ServerConfig};
 use strangle_delta::wire::ws::{Channel, Frame};
 use strangle_delta::ws::{WsClient, WsConfig, WsEvent};
 use strangle_delta::{Credentials, Environment};
+use strangle_delta_market::{LocalServer, ServerConfig};
 use strangle_store::Store;
 
 use crate::cmd::check_report::{Outcome, Report};
@@ -92,7 +92,7 @@ pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
     let _server;
     let (env, creds) = if args.env == "sim" {
         let server = LocalServer::start(ServerConfig {
-            market: strangle_delta::runner::sim_market_source(1, chrono::Duration::minutes(1)),
+            market: strangle_delta_market::sim_market_source(1, chrono::Duration::minutes(1)),
             ..ServerConfig::default()
         })
         .await?;

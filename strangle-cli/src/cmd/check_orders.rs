@@ -431,7 +431,7 @@ async fn visibility(client: &DeltaClient, coid: &str, placed_id: Option<u64>, r:
         match answer {
             Ok(Some(o)) if Some(o.id) == placed_id => {
                 let lag = strangle_core::engine::ABSENCE_CONFIRM_SECS;
-                let var = strangle_delta::runner::VISIBILITY_LAG_VAR;
+                let var = strangle_delta_runtime::VISIBILITY_LAG_VAR;
                 let slow = waited > Duration::from_secs(u64::try_from(lag).unwrap_or(5));
                 r.add(
                     "order lookup",

@@ -7,12 +7,13 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
-use rust_decimal::Decimal;
 use strangle_core::engine::{EngineCommand, EngineHandle};
 use strangle_core::strategy::{Phase, Status};
-use strangle_delta::notify::{Notifier, NotifyConfig};
-use strangle_delta::runner::{self, RunSpec, RunningEngine, SimMarket, SimTime};
-use strangle_delta::{Credentials, Environment};
+use strangle_delta::Environment;
+use strangle_delta_runtime::notify::{Notifier, NotifyConfig};
+use strangle_delta_runtime::{
+    LiveRequest, MarketKind, MarketRequest, RunSpec, RunningEngine, SimRequest,
+};
 use strangle_store::{SessionFilter, Store};
 
 use crate::cmd::values::{parse_span, parse_speed};
@@ -29,6 +30,17 @@ pub enum Market {
     Paper,
     /// Real orders on Delta Exchange (needs credentials and --live).
     Live,
+}
+
+impl Market {
+    /// The runtime's market kind.
+    pub fn kind(self) -> MarketKind {
+        match self {
+            Self::Sim => MarketKind::Sim,
+            Self::Paper => MarketKind::Paper,
+            Self::Live => MarketKind::Live,
+        }
+    }
 }
 
 /// Options of `run`.
@@ -140,43 +152,26 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     if args.config.is_some() {
         configs::say_changes(&store, &profile).await?;
     }
-    let sim_only = args.fast_forward.is_some() || args.start.is_some() || args.speed != 1.0;
-    if sim_only && args.market != Market::Sim {
-        return Err(CliError::Invalid(
-            "--fast-forward, --start and --speed work with --market sim only".into(),
-        ));
-    }
     let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
     // Every safety check comes before the lease, so a refused run leaves nothing behind.
-    let market = match args.market {
-        Market::Sim => {
-            let speed = (args.speed != 1.0).then_some(args.speed);
-            let time = SimTime::from_parts(args.start, speed, args.fast_forward, Utc::now())?;
-            if let SimTime::FastForward(ff) = &time {
-                refuse_replay(&store, &profile.name, ff.start, ff.span).await?;
-            }
-            runner::Market::Sim(SimMarket {
-                seed: args.seed,
-                credentials: sim_keys::credentials()?,
-                time,
-            })
-        }
-        Market::Paper => runner::Market::Paper {
-            env,
-            cash: Decimal::from(10_000),
-        },
-        Market::Live => {
-            if !args.live {
-                return Err(CliError::Refused(
-                    "--market live sends real orders: add --live to confirm".into(),
-                ));
-            }
-            runner::Market::Live {
-                env,
-                credentials: live_credentials()?,
-            }
-        }
+    let mut request = MarketRequest::new(args.market.kind(), env);
+    request.sim = SimRequest {
+        seed: args.seed,
+        credentials: Some(sim_keys::credentials()?),
+        start: args.start,
+        speed: (args.speed != 1.0).then_some(args.speed),
+        fast_forward: args.fast_forward,
+        shared: None,
     };
+    request.live = LiveRequest {
+        confirmed: args.live,
+        how_to_confirm: "add --live to confirm",
+        credentials: None,
+    };
+    let market = request.build(Utc::now())?;
+    if let Some(ff) = market.fast_forward() {
+        refuse_replay(&store, &profile.name, ff.start, ff.span).await?;
+    }
     let fast = args.fast_forward.is_some();
     let spec = RunSpec {
         poll: Duration::seconds(i64::from(args.poll.max(if fast { 60 } else { 1 }))),
@@ -186,18 +181,6 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
     // The engine takes the profile's lease on the ledger, and gives it up when it ends.
     let deadline = StdDuration::from_secs(args.stop_deadline);
     drive(store.clone(), spec, args.status_every, deadline).await
-}
-
-/// Live credentials from the environment, or a refusal saying where to put them.
-pub fn live_credentials() -> Result<Credentials, CliError> {
-    Credentials::from_env()?.ok_or_else(|| {
-        CliError::Refused(format!(
-            "live trading needs credentials: set {} and {} (or {})",
-            strangle_delta::credentials::KEY_VAR,
-            strangle_delta::credentials::SECRET_VAR,
-            strangle_delta::credentials::FILE_VAR
-        ))
-    })
 }
 
 async fn drive(

@@ -2,8 +2,8 @@
 //! [`KEY_VAR`] and [`SECRET_VAR`] (used by `sim-server`, `run --market sim`, `check` and
 //! `serve`).
 
-use strangle_delta::server::demo_credentials;
 use strangle_delta::Credentials;
+use strangle_delta_market::demo_credentials;
 
 use crate::error::CliError;
 

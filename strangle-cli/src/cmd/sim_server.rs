@@ -11,9 +11,9 @@ use strangle_core::clock::{Clock, ScaledClock, SystemClock};
 use strangle_core::data::source::{DataFile, DataKind};
 use strangle_core::model::ChainSnapshot;
 use strangle_delta::error::Secret;
-use strangle_delta::runner::sim_market_source;
-use strangle_delta::server::control::{FaultSpec, Knob, Rows, Scenario};
-use strangle_delta::server::{LocalServer, MarketSource, ServerConfig};
+use strangle_delta_market::control::{FaultSpec, Knob, Rows, Scenario};
+use strangle_delta_market::sim_market_source;
+use strangle_delta_market::{LocalServer, MarketSource, ServerConfig};
 
 use crate::cmd::sim_keys::{credentials, SECRET_VAR};
 use crate::cmd::values::parse_speed;

@@ -31,12 +31,12 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
-use strangle_delta::runner::SimTime;
 use strangle_delta::Environment;
+use strangle_delta_runtime::SimTime;
 use strangle_store::Store;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::cmd::run::{live_credentials, notifier, Market};
+use crate::cmd::run::{notifier, Market};
 use crate::cmd::sim_keys;
 use crate::error::CliError;
 
@@ -183,8 +183,8 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, CliError> {
 fn markets(args: &ServeArgs) -> Result<trading::MarketSettings, CliError> {
     let env: Environment = args.env.parse().map_err(CliError::Invalid)?;
     let live = if args.live {
-        Some(live_credentials()?)
-    } else if args.market == Market::Live {
+        Some(strangle_delta_runtime::live_credentials(None)?)
+    } else if matches!(args.market, Market::Live) {
         return Err(CliError::Refused(
             "--market live sends real orders: add --live to confirm".into(),
         ));
@@ -224,7 +224,7 @@ pub struct ApiSettings {
     /// What engines may be started on.
     pub markets: trading::MarketSettings,
     /// Where engine failures are announced, if anywhere.
-    pub notifier: Option<strangle_delta::notify::Notifier>,
+    pub notifier: Option<strangle_delta_runtime::notify::Notifier>,
 }
 
 /// The API as a service: the router with every guard, and the engines it controls.

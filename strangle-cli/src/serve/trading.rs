@@ -17,9 +17,11 @@ use strangle_core::ledger::Mode;
 use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
 use strangle_core::strategy::Status;
-use strangle_delta::notify::Notifier;
-use strangle_delta::runner::{Market, RunSpec, RunningEngine, SimMarket, SimTime};
 use strangle_delta::{Credentials, DeltaError, Environment};
+use strangle_delta_runtime::notify::Notifier;
+use strangle_delta_runtime::{
+    LiveRequest, Market, MarketRequest, RunError, RunSpec, RunningEngine, SimRequest, SimTime,
+};
 use strangle_store::{profile_in, Store, StoreError};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -89,6 +91,28 @@ impl From<StoreError> for ControlError {
                 "{e} (is `strangle run` trading this profile in another process?)"
             )),
             _ => Self::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<MarketKind> for strangle_delta_runtime::MarketKind {
+    fn from(k: MarketKind) -> Self {
+        match k {
+            MarketKind::Sim => Self::Sim,
+            MarketKind::Paper => Self::Paper,
+            MarketKind::Live => Self::Live,
+        }
+    }
+}
+
+impl From<RunError> for ControlError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Invalid(m) => Self::Invalid(m),
+            RunError::Refused(m) => Self::Conflict(m),
+            RunError::Engine(inner) => DeltaError::Engine(inner).into(),
+            RunError::Delta(inner) => inner.into(),
+            other => Self::Failed(other.to_string()),
         }
     }
 }
@@ -331,19 +355,8 @@ impl Trading {
             )));
         }
         let kind = market.unwrap_or(self.markets.default);
-        if sim.is_some() && kind != MarketKind::Sim {
-            return Err(ControlError::Invalid(
-                "sim_start and sim_speed set the simulated market's clock: start on the sim market to use them".into(),
-            ));
-        }
         let market = self.market(kind, sim)?;
-        let clock = match &market {
-            Market::Sim(SimMarket {
-                time: SimTime::Scaled(c),
-                ..
-            }) => Some(*c),
-            _ => None,
-        };
+        let clock = market.scaled_clock();
         let spec = RunSpec {
             poll: self.markets.poll,
             ..RunSpec::new(stored.profile.clone(), market)
@@ -382,7 +395,7 @@ impl Trading {
     }
 
     /// Records how an engine ended and forgets its slot.
-    async fn reap(&self, id: i64, res: Result<Status, DeltaError>) {
+    async fn reap(&self, id: i64, res: Result<Status, RunError>) {
         let Some(slot) = self.running.lock().await.remove(&id) else {
             return;
         };
@@ -417,33 +430,24 @@ impl Trading {
     }
 
     fn market(&self, kind: MarketKind, sim: Option<SimStart>) -> Result<Market, ControlError> {
-        Ok(match kind {
-            MarketKind::Sim => Market::Sim(SimMarket {
-                seed: self.markets.seed,
-                credentials: self.markets.sim_credentials.clone(),
-                time: match sim {
-                    Some(s) => SimTime::from_parts(Some(s.start), Some(s.speed), None, Utc::now())
-                        .map_err(|e| ControlError::Invalid(e.to_string()))?,
-                    None => self.markets.sim_time,
-                },
-            }),
-            MarketKind::Paper => Market::Paper {
-                env: self.markets.env.clone(),
-                cash: Decimal::from(10_000),
-            },
-            MarketKind::Live => match &self.markets.live {
-                Some(c) => Market::Live {
-                    env: self.markets.env.clone(),
-                    credentials: c.clone(),
-                },
-                None => {
-                    return Err(ControlError::Forbidden(
-                        "live trading is not enabled on this server: start `strangle serve --live` with credentials"
-                            .into(),
-                    ))
-                }
-            },
-        })
+        let mut request = MarketRequest::new(kind.into(), self.markets.env.clone());
+        request.sim = SimRequest {
+            seed: self.markets.seed,
+            credentials: Some(self.markets.sim_credentials.clone()),
+            start: sim.map(|s| s.start),
+            speed: sim.map(|s| s.speed),
+            fast_forward: None,
+            shared: Some(self.markets.sim_time),
+        };
+        request.live = LiveRequest {
+            confirmed: self.markets.live.is_some(),
+            how_to_confirm: "live trading is not enabled on this server: start `strangle serve --live` with credentials",
+            credentials: self.markets.live.clone(),
+        };
+        match request.build(Utc::now()) {
+            Err(RunError::Refused(m)) => Err(ControlError::Forbidden(m)),
+            other => Ok(other?),
+        }
     }
 
     /// Sends stop, panic or restart to a running profile.

@@ -11,8 +11,8 @@ use strangle_core::model::FeeModel;
 use strangle_core::sim::synthetic::SyntheticMarket;
 use strangle_delta::api::DeltaClient;
 use strangle_delta::rest::RetryPolicy;
-use strangle_delta::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 use strangle_delta::Credentials;
+use strangle_delta_market::{demo_credentials, LocalServer, MarketSource, ServerConfig};
 
 /// 2026-03-10 04:00 UTC (09:30 IST).
 /// A client order id for a test, checked.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use super::{api_error, ServerState};
-use crate::sign::verify;
+use strangle_delta::sign::verify;
 
 /// Largest request body accepted (Delta's batch orders are far below this).
 const MAX_BODY: usize = 1 << 20;

@@ -16,8 +16,8 @@ use strangle_core::{Execution, MarketData};
 use tokio::time::Instant;
 
 use super::ServerState;
-use crate::sign::verify;
-use crate::wire::ws::{Channel, ObL1Frame, PriceFrame};
+use strangle_delta::sign::verify;
+use strangle_delta::wire::ws::{Channel, ObL1Frame, PriceFrame};
 
 const PUBLIC: &[&str] = &["ticker", "ob_l1", "mark_price", "spot_price"];
 const PRIVATE: &[&str] = &["orders", "positions", "v2/user_trades"];

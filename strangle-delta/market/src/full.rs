@@ -1,6 +1,6 @@
 //! Delta's whole payloads: every key the real API sends, with its JSON type.
 //!
-//! The adapter parses only the keys it needs (`crate::wire`), so a server rendered from those
+//! The adapter parses only the keys it needs (`strangle_delta::wire`), so a server rendered from those
 //! structs would only ever be read back by the adapter that wrote it. These renderers follow
 //! Delta's recorded payloads (`tests/fixtures/`, copied from `../shared/fixtures/delta/`)
 //! instead: big decimals as strings, contract counts and ids as numbers, nested assets, the
@@ -21,7 +21,7 @@ use strangle_core::model::{
 };
 
 use super::OrderMeta;
-use crate::wire::OrderType;
+use strangle_delta::wire::OrderType;
 
 /// The user id every account of the local market reports.
 pub const USER_ID: u64 = 91_234_567;

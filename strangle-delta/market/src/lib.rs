@@ -4,9 +4,13 @@
 //! pushes. Tests, `sim` mode and any Delta client (ours, the official Python client) can be
 //! pointed at it. Fault knobs ([`Faults`]) make it misbehave on purpose.
 //!
+//! It is its own package so that the adapter (`strangle-delta`) stays a client: nothing in it
+//! serves HTTP. Errors are the adapter's [`DeltaError`] (`Invalid` for a bad knob or scenario,
+//! `Server` when it cannot listen).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), strangle_delta::DeltaError> {
-//! use strangle_delta::server::{LocalServer, ServerConfig};
+//! use strangle_delta_market::{LocalServer, ServerConfig};
 //! let server = LocalServer::start(ServerConfig::default()).await?;
 //! println!("Delta-compatible market at {}", server.base_url());
 //! # Ok(()) }
@@ -19,6 +23,7 @@ mod edit;
 pub mod faults;
 mod full;
 mod routes;
+pub mod sim;
 mod ws;
 
 use std::collections::HashMap;
@@ -36,12 +41,13 @@ use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
 use strangle_core::sim::{MarketFeed, SimExchange, VecFeed};
 use tokio::sync::oneshot;
 
-use crate::credentials::Credentials;
-use crate::env::Environment;
-use crate::error::{DeltaError, Secret};
-use crate::wire::Envelope;
+use strangle_delta::credentials::Credentials;
+use strangle_delta::env::Environment;
+use strangle_delta::error::{DeltaError, Secret};
+use strangle_delta::wire::Envelope;
 
 pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, HeartbeatAck, PositionRows};
+pub use sim::{sim_market_source, sim_max_move};
 
 /// How the server's market moves.
 #[derive(Debug, Clone)]
@@ -247,7 +253,7 @@ pub(crate) struct OrderMeta {
     /// Product id.
     pub product_id: u64,
     /// Market or limit.
-    pub order_type: crate::wire::OrderType,
+    pub order_type: strangle_delta::wire::OrderType,
     /// `gtc` / `ioc`.
     pub time_in_force: String,
     /// Reduce-only.

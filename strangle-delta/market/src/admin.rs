@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::control::{FaultSpec, Knob};
 use super::{api_error, ServerState};
-use crate::error::DeltaError;
-use crate::wire::Envelope;
+use strangle_delta::error::DeltaError;
+use strangle_delta::wire::Envelope;
 
 type St = State<Arc<ServerState>>;
 

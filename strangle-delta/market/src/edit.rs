@@ -15,7 +15,7 @@ use strangle_core::sim::{BracketLeg, OrderEdit};
 
 use super::routes::{bad, meta_of, ok, refusal, St};
 use super::{OrderMeta, ServerState};
-use crate::wire::{BracketSide, CreateBracket, EditBracket, EditOrder, OrderType};
+use strangle_delta::wire::{BracketSide, CreateBracket, EditBracket, EditOrder, OrderType};
 
 /// The listed contract named by id or symbol.
 fn contract(

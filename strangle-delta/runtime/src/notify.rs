@@ -22,9 +22,10 @@ use strangle_core::strategy::Status;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::error::Secret;
-use crate::rest::{RetryPolicy, USER_AGENT};
-use crate::DeltaError;
+use strangle_delta::error::Secret;
+use strangle_delta::rest::{RetryPolicy, USER_AGENT};
+
+use crate::RunError;
 
 /// Webhook URL variable.
 pub const WEBHOOK_VAR: &str = "STRANGLE_WEBHOOK_URL";
@@ -58,13 +59,13 @@ pub struct NotifyConfig {
 impl NotifyConfig {
     /// Reads the `STRANGLE_WEBHOOK_URL` and `STRANGLE_TELEGRAM_*` variables. A malformed URL,
     /// or a token without a chat id (or the reverse), is an error naming the variable.
-    pub fn from_env() -> Result<Self, DeltaError> {
+    pub fn from_env() -> Result<Self, RunError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let parse = |k: &str, v: &str| {
             url::Url::parse(v)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .ok_or_else(|| DeltaError::Invalid(format!("{k}: not an http(s) URL")))
+                .ok_or_else(|| RunError::Invalid(format!("{k}: not an http(s) URL")))
         };
         let webhook = var(WEBHOOK_VAR)
             .map(|v| parse(WEBHOOK_VAR, &v))
@@ -80,7 +81,7 @@ impl NotifyConfig {
             }),
             (None, None) => None,
             _ => {
-                return Err(DeltaError::Invalid(format!(
+                return Err(RunError::Invalid(format!(
                     "set both {TELEGRAM_TOKEN_VAR} and {TELEGRAM_CHAT_VAR}, or neither"
                 )))
             }
@@ -104,7 +105,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// A notifier with 5-second attempts and three retries.
-    pub fn new(config: NotifyConfig) -> Result<Self, DeltaError> {
+    pub fn new(config: NotifyConfig) -> Result<Self, RunError> {
         let retry = RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(200),
@@ -115,7 +116,7 @@ impl Notifier {
             .user_agent(USER_AGENT)
             .timeout(retry.timeout)
             .build()
-            .map_err(|e| DeltaError::Invalid(format!("notification HTTP client: {e}")))?;
+            .map_err(|e| RunError::Invalid(format!("notification HTTP client: {e}")))?;
         Ok(Self {
             config,
             http,
@@ -124,11 +125,11 @@ impl Notifier {
     }
 
     /// Sends one notice to every destination; returns the first failure after retries.
-    pub async fn send(&self, notice: &Notice) -> Result<(), DeltaError> {
+    pub async fn send(&self, notice: &Notice) -> Result<(), RunError> {
         let mut first_err = None;
         if let Some(url) = &self.config.webhook {
             let mut body = serde_json::to_value(notice)
-                .map_err(|e| DeltaError::Invalid(format!("notice: {e}")))?;
+                .map_err(|e| RunError::Invalid(format!("notice: {e}")))?;
             if let Some(obj) = body.as_object_mut() {
                 obj.insert("text".into(), json!(notice.text()));
             }
@@ -144,7 +145,7 @@ impl Notifier {
             });
             let mut url = t.api.clone();
             url.path_segments_mut()
-                .map_err(|()| DeltaError::Invalid("telegram: bad API URL".into()))?
+                .map_err(|()| RunError::Invalid("telegram: bad API URL".into()))?
                 .pop_if_empty()
                 .push(&format!("bot{}", t.token.expose()))
                 .push("sendMessage");
@@ -162,7 +163,7 @@ impl Notifier {
         url: url::Url,
         body: &serde_json::Value,
         what: &str,
-    ) -> Result<(), DeltaError> {
+    ) -> Result<(), RunError> {
         let mut attempt = 0;
         loop {
             let res = self.http.post(url.clone()).json(body).send().await;
@@ -172,7 +173,7 @@ impl Notifier {
                     format!("HTTP {}", r.status().as_u16())
                 }
                 Ok(r) => {
-                    return Err(DeltaError::Invalid(format!(
+                    return Err(RunError::Notify(format!(
                         "{what} notification refused: HTTP {}",
                         r.status().as_u16()
                     )))
@@ -189,7 +190,7 @@ impl Notifier {
                 }
             };
             if attempt >= self.retry.max_retries {
-                return Err(DeltaError::Invalid(format!(
+                return Err(RunError::Notify(format!(
                     "{what} notification failed after {} attempts: {retry_reason}",
                     attempt + 1
                 )));

@@ -15,9 +15,9 @@ use strangle_core::memory::MemoryLedger;
 use strangle_core::notice::Notice;
 use strangle_core::profile::Profile;
 use strangle_delta::error::Secret;
-use strangle_delta::notify::{watch_engine, Notifier, NotifyConfig, Telegram};
-use strangle_delta::runner::{FastForward, Market, RunSpec, RunningEngine, SimMarket, SimTime};
-use strangle_delta::server::demo_credentials;
+use strangle_delta_market::demo_credentials;
+use strangle_delta_runtime::notify::{watch_engine, Notifier, NotifyConfig, Telegram};
+use strangle_delta_runtime::{FastForward, Market, RunSpec, RunningEngine, SimMarket, SimTime};
 
 const TOKEN: &str = "123456:bot-token-that-must-stay-secret";
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, PositionRows};
-use crate::error::DeltaError;
+use strangle_delta::error::DeltaError;
 
 /// One knob and its setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -524,7 +524,7 @@ pub struct Step {
 /// with `after_secs = N` (market seconds after start) or `at = RFC 3339`, and a fault spec.
 ///
 /// ```
-/// use strangle_delta::server::control::Scenario;
+/// use strangle_delta_market::control::Scenario;
 /// let s = Scenario::from_value(serde_json::json!({"step": [
 ///     {"after_secs": 0, "fault": "latency", "ms": 200},
 ///     {"after_secs": 60, "fault": "rate_limit", "path": "/v2/orders", "times": 3},

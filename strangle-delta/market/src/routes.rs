@@ -23,8 +23,8 @@ use super::faults::{ExistingHeartbeat, HeartbeatAck, PositionRows};
 use super::full;
 use super::OrderMeta;
 use super::{api_error, auth, Beat, ServerState};
-use crate::wire::{CancelOrder, CreateOrder, Envelope, Meta, OrderType, Side};
 use serde_json::Value;
+use strangle_delta::wire::{CancelOrder, CreateOrder, Envelope, Meta, OrderType, Side};
 
 pub(super) type St = State<Arc<ServerState>>;
 type Q = Query<HashMap<String, String>>;

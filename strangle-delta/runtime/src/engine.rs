@@ -1,30 +1,11 @@
-//! Starting one profile's engine on a chosen market (sim, paper or live) as a background task.
-//!
-//! This is the wiring shared by the `strangle` binary (`run`, and `serve`'s trading control)
-//! and the Python bindings: build the market, start the core's [`Engine`] on it with the
-//! caller's ledger, and hand back a [`RunningEngine`] to watch and command it.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), strangle_delta::DeltaError> {
-//! use strangle_core::memory::MemoryLedger;
-//! use strangle_core::profile::Profile;
-//! use strangle_delta::runner::{Market, RunSpec, RunningEngine};
-//!
-//! let spec = RunSpec::new(Profile::default(), Market::sim(1));
-//! let running = RunningEngine::start(spec, MemoryLedger::default()).await?;
-//! println!("{:?}", running.status().phase);
-//! running.stop();
-//! let last = running.wait().await?;
-//! # let _ = last; Ok(()) }
-//! ```
+//! A profile's engine started on a [`Market`] as a tokio task ([`RunningEngine`]): the
+//! lease, the market built with the live safety rule, the quote stream, the dead-man switch,
+//! the venue's fee rates, the money check, and the notifier with its final notice.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use rust_decimal::Decimal;
-use strangle_core::clock::{Clock, SystemClock};
-#[cfg(feature = "server")]
-use strangle_core::clock::{ManualClock, ScaledClock};
+use strangle_core::clock::{Clock, ManualClock, SystemClock};
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig, EngineHandle};
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ledger::{process_holder, LeaseGuard, Ledger, Mode};
@@ -32,178 +13,15 @@ use strangle_core::profile::Profile;
 use strangle_core::sim::QuoteRule;
 use strangle_core::strategy::Status;
 use strangle_core::{Exchange, Execution};
+use strangle_delta::api::DeltaClient;
+use strangle_delta::exchange::DeltaExchange;
+use strangle_delta::paper::PaperExchange;
+use strangle_delta_market::{sim_market_source, LocalServer, ServerConfig};
 use tokio::task::JoinHandle;
 
-use crate::api::DeltaClient;
-use crate::exchange::DeltaExchange;
-use crate::paper::PaperExchange;
-#[cfg(feature = "server")]
-use crate::server::{demo_credentials, LocalServer, MarketSource, ServerConfig};
-use crate::{Credentials, DeltaError, Environment};
-
-/// Where the engine trades.
-#[derive(Debug, Clone)]
-pub enum Market {
-    /// The Delta-compatible local market, started in this process: no network, no keys
-    /// (feature `server`).
-    #[cfg(feature = "server")]
-    Sim(SimMarket),
-    /// Delta's public market data with simulated fills.
-    Paper {
-        /// Which Delta environment to read market data from.
-        env: Environment,
-        /// Starting simulated cash, USD.
-        cash: Decimal,
-    },
-    /// Real orders on Delta Exchange, with the dead-man switch armed.
-    Live {
-        /// Which Delta environment.
-        env: Environment,
-        /// API key and secret.
-        credentials: Credentials,
-    },
-}
-
-impl Market {
-    /// A simulated market in real time with the given seed and the demo credentials.
-    #[cfg(feature = "server")]
-    pub fn sim(seed: u64) -> Self {
-        Self::Sim(SimMarket {
-            seed,
-            credentials: demo_credentials(),
-            time: SimTime::RealTime,
-        })
-    }
-
-    /// The mode recorded on sessions traded on this market.
-    pub fn mode(&self) -> Mode {
-        match self {
-            #[cfg(feature = "server")]
-            Self::Sim(_) => Mode::Sim,
-            Self::Paper { .. } => Mode::Paper,
-            // A live run against a market on this machine is a rehearsal, never money.
-            Self::Live { env, .. } if env.is_loopback() => Mode::Rehearsal,
-            Self::Live { .. } => Mode::Live,
-        }
-    }
-}
-
-#[cfg(feature = "server")]
-/// The local simulated market's settings.
-#[derive(Debug, Clone)]
-pub struct SimMarket {
-    /// Seed of the random walks.
-    pub seed: u64,
-    /// Credentials the in-process server accepts (and the engine signs with).
-    pub credentials: Credentials,
-    /// How simulated time passes.
-    pub time: SimTime,
-}
-
-#[cfg(feature = "server")]
-/// How time passes on the simulated market.
-#[derive(Debug, Clone, Copy, Default)]
-pub enum SimTime {
-    /// The wall clock.
-    #[default]
-    RealTime,
-    /// The wall clock shifted and sped up (share one [`ScaledClock`] between engines so
-    /// they live on one timeline).
-    Scaled(ScaledClock),
-    /// A span of simulated time run as fast as possible (then the engine ends).
-    FastForward(FastForward),
-}
-
-#[cfg(feature = "server")]
-impl SimTime {
-    /// The clock a simulated market runs on, from what a front was given (the one rule for
-    /// `run`, `serve` and Python sessions): a span to fast-forward (from `start`, default
-    /// `now`); else a start and a speed for a shifted, sped-up wall clock (start default
-    /// `now`, speed default 1); else the wall clock. A speed that is not positive, a span that
-    /// is not, and a speed with a fast-forward (which runs as fast as it can) are refused.
-    pub fn from_parts(
-        start: Option<DateTime<Utc>>,
-        speed: Option<f64>,
-        fast_forward: Option<Duration>,
-        now: DateTime<Utc>,
-    ) -> Result<Self, DeltaError> {
-        if let Some(s) = speed.filter(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(DeltaError::Invalid(format!(
-                "speed must be a positive number, not {s}"
-            )));
-        }
-        Ok(match (fast_forward, start, speed) {
-            (Some(span), _, _) if span <= Duration::zero() => {
-                return Err(DeltaError::Invalid(
-                    "the span to fast-forward must be above 0".into(),
-                ))
-            }
-            (Some(_), _, Some(_)) => {
-                return Err(DeltaError::Invalid(
-                    "a fast-forward runs as fast as it can: it takes no speed".into(),
-                ))
-            }
-            (Some(span), start, None) => Self::FastForward(FastForward {
-                start: start.unwrap_or(now),
-                span,
-            }),
-            (None, None, None) => Self::RealTime,
-            (None, start, speed) => {
-                Self::Scaled(ScaledClock::new(start.unwrap_or(now), speed.unwrap_or(1.0)))
-            }
-        })
-    }
-}
-
-#[cfg(feature = "server")]
-/// A span of simulated time run as fast as possible.
-#[derive(Debug, Clone, Copy)]
-pub struct FastForward {
-    /// Simulated start.
-    pub start: DateTime<Utc>,
-    /// How much simulated time to run.
-    pub span: Duration,
-}
-
-#[cfg(feature = "server")]
-/// Largest move of the simulated mode's index per snapshot `grid` apart: each snapshot moves
-/// it by a uniform draw within ±`a`, whose standard deviation is `a/√3`, so
-/// `a = σ·√(grid / year)·√3` gives the index a realised volatility of σ — the demo BTC
-/// market's ATM IV (45 %), the volatility its chains are priced at — whatever the grid
-/// (0.108 % a minute, 0.031 % every 5 s).
-pub fn sim_max_move(grid: Duration) -> f64 {
-    let secs = grid.num_milliseconds().max(1) as f64 / 1000.0;
-    crate::server::DEMO_BTC.1 * (secs / (365.0 * 86_400.0)).sqrt() * 3f64.sqrt()
-}
-
-#[cfg(feature = "server")]
-/// The synthetic BTC and ETH market the simulated mode trades on: a seeded random walk priced
-/// into chains every `grid` of market time, moving with the volatility its options are priced
-/// at ([`sim_max_move`]).
-pub fn sim_market_source(seed: u64, grid: Duration) -> MarketSource {
-    MarketSource::Walk {
-        markets: crate::server::demo_markets(),
-        seed,
-        grid,
-        max_move: sim_max_move(grid),
-    }
-}
-
-/// The clock an engine trading on `env` runs by. A local market (a loopback URL, such as
-/// `strangle sim-server`) that publishes its clock sets the time for every process trading
-/// on it, so `sim-server --start 2026-03-10T03:59:00Z` is 09:29 IST for them too, whatever
-/// the hour. Anywhere else, and on Delta's own hosts always, it is the wall clock.
-pub async fn market_clock(
-    client: &DeltaClient,
-    env: &Environment,
-) -> Result<Arc<dyn Clock>, DeltaError> {
-    if env.is_loopback() {
-        if let Some(clock) = client.market_clock().await? {
-            return Ok(Arc::new(clock));
-        }
-    }
-    Ok(Arc::new(SystemClock))
-}
+use crate::market::{market_clock, Market, SimTime};
+use crate::notify::Notifier;
+use crate::RunError;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -225,10 +43,7 @@ pub struct RunSpec {
 impl RunSpec {
     /// A spec with a 5-second poll (60 s when fast-forwarding) and no adoption.
     pub fn new(profile: Profile, market: Market) -> Self {
-        #[cfg(feature = "server")]
         let fast = matches!(&market, Market::Sim(s) if matches!(s.time, SimTime::FastForward(_)));
-        #[cfg(not(feature = "server"))]
-        let fast = false;
         Self {
             profile,
             market,
@@ -242,7 +57,6 @@ impl RunSpec {
     /// (`profile:<name>@<sim|environment>`).
     pub fn lease_name(&self) -> String {
         let account = match &self.market {
-            #[cfg(feature = "server")]
             Market::Sim(_) => "sim",
             Market::Paper { env, .. } | Market::Live { env, .. } => env.name(),
         };
@@ -261,7 +75,6 @@ fn stream_age(profile: &Profile) -> std::time::Duration {
 #[derive(Default)]
 struct Ends {
     /// The in-process market it traded on, shut down with it.
-    #[cfg(feature = "server")]
     server: Option<LocalServer>,
     /// Its exchange, whose share of the dead-man switch is released.
     deadman: Option<Arc<DeltaExchange>>,
@@ -293,11 +106,11 @@ pub struct RunningEngine {
     mode: Mode,
     started_at: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
-    task: JoinHandle<Result<Status, DeltaError>>,
+    task: JoinHandle<Result<Status, RunError>>,
     /// The clock the engine runs on (a simulated market's own, or the wall clock).
     clock: Arc<dyn Clock>,
     /// Where notices go, with the task that watches the heartbeats for them.
-    notifier: Option<(crate::notify::Notifier, JoinHandle<()>)>,
+    notifier: Option<(Notifier, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for RunningEngine {
@@ -319,24 +132,24 @@ pub const VISIBILITY_LAG_VAR: &str = "STRANGLE_VISIBILITY_LAG_SECS";
 
 /// What [`VISIBILITY_LAG_VAR`] says: `None` when unset, an error naming the value when it is
 /// not a whole number of seconds from 1 to 300.
-pub fn visibility_lag_from_env() -> Result<Option<Duration>, DeltaError> {
+pub fn visibility_lag_from_env() -> Result<Option<Duration>, RunError> {
     let Ok(v) = std::env::var(VISIBILITY_LAG_VAR) else {
         return Ok(None);
     };
     match v.trim().parse::<i64>() {
         Ok(n) if (1..=300).contains(&n) => Ok(Some(Duration::seconds(n))),
-        _ => Err(DeltaError::Invalid(format!(
+        _ => Err(RunError::Invalid(format!(
             "{VISIBILITY_LAG_VAR}={v:?}: a whole number of seconds from 1 to 300"
         ))),
     }
 }
 
-/// The profile with the option fee rates Delta's products carry (see [`crate::fees`]): a
+/// The profile with the option fee rates Delta's products carry (see [`strangle_delta::fees`]): a
 /// live or paper engine estimates costs at the venue's rates. The profile's own stay where
 /// the products give none or cannot be read; a difference is logged.
 async fn venue_fees(mut profile: Profile, client: &DeltaClient) -> Profile {
     match client.option_products().await {
-        Ok(products) => match crate::fees::FeeRates::of(&products, profile.underlying) {
+        Ok(products) => match strangle_delta::fees::FeeRates::of(&products, profile.underlying) {
             Some(rates) => {
                 if let Some(d) = rates.differences(&profile.fees) {
                     tracing::warn!("fees: Delta's products say {rates}; using them ({d})");
@@ -362,7 +175,7 @@ impl RunningEngine {
     /// armed first, which also proves the credentials. When the engine ends, the ledger is
     /// flushed and the lease released. An error here means nothing is running and nothing is
     /// held. This is the one place an engine's lease is taken (run, serve and Python).
-    pub async fn start<L>(spec: RunSpec, ledger: L) -> Result<Self, DeltaError>
+    pub async fn start<L>(spec: RunSpec, ledger: L) -> Result<Self, RunError>
     where
         L: Ledger + Send + Sync + 'static,
     {
@@ -377,7 +190,7 @@ impl RunningEngine {
         Self::start_held(spec, ledger, hold).await
     }
 
-    async fn start_held<L>(spec: RunSpec, ledger: Arc<L>, hold: Hold<L>) -> Result<Self, DeltaError>
+    async fn start_held<L>(spec: RunSpec, ledger: Arc<L>, hold: Hold<L>) -> Result<Self, RunError>
     where
         L: Ledger + Send + Sync + 'static,
     {
@@ -402,7 +215,6 @@ impl RunningEngine {
             ioc_entries: false,
         };
         match spec.market {
-            #[cfg(feature = "server")]
             Market::Sim(sim) => {
                 let (clock, until): (Arc<dyn Clock>, _) = match sim.time {
                     SimTime::FastForward(f) => {
@@ -476,7 +288,7 @@ impl RunningEngine {
                 .await
             }
             Market::Live { env, credentials } => {
-                let cancels_stops = or_release!(crate::deadman::cancels_stops_from_env());
+                let cancels_stops = or_release!(strangle_delta::deadman::cancels_stops_from_env());
                 let client = or_release!(DeltaClient::new(env.clone(), Some(credentials)));
                 let profile = venue_fees(spec.profile, &client).await;
                 let clock = or_release!(market_clock(&client, &env).await);
@@ -495,7 +307,7 @@ impl RunningEngine {
                     tracing::warn!(
                         "{}=yes: no dead-man switch is armed (it would cancel the venue \
                          stops); entry orders go out as IOC",
-                        crate::deadman::CANCELS_STOPS_VAR
+                        strangle_delta::deadman::CANCELS_STOPS_VAR
                     );
                     let config = EngineConfig {
                         ioc_entries: true,
@@ -520,7 +332,6 @@ impl RunningEngine {
                         );
                     }
                     let ends = Ends {
-                        #[cfg(feature = "server")]
                         server: None,
                         deadman: Some(ex.clone()),
                     };
@@ -553,7 +364,7 @@ impl RunningEngine {
         ends: Ends,
         hold: Hold<L>,
         visibility_lag: Option<Duration>,
-    ) -> Result<Self, DeltaError>
+    ) -> Result<Self, RunError>
     where
         E: Exchange + Send + Sync + 'static,
         L: Ledger + Send + Sync + 'static,
@@ -589,7 +400,6 @@ impl RunningEngine {
                 }
             }
             // The in-process market lives exactly as long as the engine that trades on it.
-            #[cfg(feature = "server")]
             if let Some(s) = ends.server {
                 s.shutdown();
             }
@@ -610,7 +420,7 @@ impl RunningEngine {
     /// Sends the operator notices the engine's heartbeats bring (entry, exit, error, daily
     /// summary) to `notifier`, and, from [`RunningEngine::wait`], the error that ended the
     /// engine, stamped with the engine's clock.
-    pub fn with_notifier(mut self, notifier: Option<crate::notify::Notifier>) -> Self {
+    pub fn with_notifier(mut self, notifier: Option<Notifier>) -> Self {
         self.notifier = notifier.map(|n| {
             let watcher = crate::notify::watch_engine(self.handle.watch(), n.clone());
             (n, watcher)
@@ -671,10 +481,10 @@ impl RunningEngine {
     /// Waits for the engine to end and returns its last heartbeat or the error that ended it.
     /// With a notifier, the notices of its last heartbeats are sent first, then the error
     /// (if it ended on one), stamped with the engine's clock.
-    pub async fn wait(self) -> Result<Status, DeltaError> {
+    pub async fn wait(self) -> Result<Status, RunError> {
         let res = match self.task.await {
             Ok(r) => r,
-            Err(e) => Err(DeltaError::Engine(strangle_core::Error::Engine(format!(
+            Err(e) => Err(RunError::Engine(strangle_core::Error::Engine(format!(
                 "the engine task ended abnormally: {e}"
             )))),
         };
@@ -699,95 +509,5 @@ impl RunningEngine {
     /// and a later start reconcile them).
     pub fn abort(&self) {
         self.task.abort();
-    }
-}
-
-#[cfg(all(test, feature = "server"))]
-mod tests {
-    use super::{sim_max_move, Market, Mode};
-    use crate::{Credentials, Environment};
-    use chrono::Duration;
-    use strangle_core::sim::synthetic::RandomWalk;
-
-    /// One rule turns a front's start, speed and span into the simulated market's clock.
-    #[test]
-    fn a_simulated_clock_is_made_by_one_rule() {
-        use super::SimTime;
-        use chrono::TimeZone;
-        let now = chrono::Utc
-            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
-            .single()
-            .expect("time");
-        let start = now - Duration::days(1);
-        assert!(matches!(
-            SimTime::from_parts(None, None, None, now),
-            Ok(SimTime::RealTime)
-        ));
-        match SimTime::from_parts(Some(start), None, Some(Duration::days(5)), now) {
-            Ok(SimTime::FastForward(ff)) => {
-                assert_eq!((ff.start, ff.span), (start, Duration::days(5)))
-            }
-            other => panic!("{other:?}"),
-        }
-        match SimTime::from_parts(None, None, Some(Duration::hours(1)), now) {
-            Ok(SimTime::FastForward(ff)) => assert_eq!(ff.start, now, "from now by default"),
-            other => panic!("{other:?}"),
-        }
-        match SimTime::from_parts(Some(start), Some(60.0), None, now) {
-            Ok(SimTime::Scaled(c)) => assert_eq!(c.speed(), 60.0),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            SimTime::from_parts(None, Some(2.0), None, now),
-            Ok(SimTime::Scaled(_))
-        ));
-        for (speed, span) in [
-            (Some(0.0), None),
-            (Some(f64::NAN), None),
-            (Some(-1.0), None),
-            (Some(2.0), Some(Duration::hours(1))),
-            (None, Some(Duration::zero())),
-        ] {
-            let e = SimTime::from_parts(None, speed, span, now).expect_err("refused");
-            assert!(matches!(e, crate::DeltaError::Invalid(_)), "{e}");
-        }
-    }
-
-    /// The simulated index's realised volatility is the chains' ATM IV, on any grid.
-    #[test]
-    fn the_simulated_index_moves_with_the_volatility_its_options_are_priced_at() {
-        for grid in [
-            Duration::seconds(5),
-            Duration::minutes(1),
-            Duration::minutes(5),
-        ] {
-            let mut walk = RandomWalk::new(7, 82_000.0, sim_max_move(grid));
-            let mut last = walk.spot();
-            let n = 200_000;
-            let mut sum_sq = 0.0;
-            for _ in 0..n {
-                let next = walk.step();
-                sum_sq += (next / last).ln().powi(2);
-                last = next;
-            }
-            let per_year = 365.0 * 86_400.0 / (grid.num_seconds() as f64);
-            let vol = (sum_sq / n as f64 * per_year).sqrt();
-            assert!((vol - 0.45).abs() < 0.01, "{grid}: realised {vol:.4}");
-        }
-    }
-
-    #[test]
-    fn a_live_run_on_a_market_on_this_machine_is_a_rehearsal() {
-        let credentials = Credentials::new("k", "s").expect("credentials");
-        let local = Market::Live {
-            env: Environment::local("http://127.0.0.1:8080"),
-            credentials: credentials.clone(),
-        };
-        assert_eq!(local.mode(), Mode::Rehearsal);
-        let real = Market::Live {
-            env: Environment::IndiaTestnet,
-            credentials,
-        };
-        assert_eq!(real.mode(), Mode::Live);
     }
 }
