@@ -156,12 +156,6 @@ fn decoding(c: &mut Criterion) {
 
     let frame = String::from_utf8(fixture("ws_ticker.json")).expect("utf-8");
     let mut g = c.benchmark_group("ws");
-    g.bench_function("ticker_frame_to_quote_tagged_enum", |b| {
-        b.iter(|| match serde_json::from_str::<Frame>(black_box(&frame)) {
-            Ok(Frame::Ticker(t)) => quote_of_ws(&t),
-            _ => None,
-        })
-    });
     g.bench_function("ticker_frame_to_quote", |b| {
         b.iter(|| match Frame::parse(black_box(&frame)) {
             Some(Frame::Ticker(t)) => quote_of_ws(&t),

@@ -14,6 +14,7 @@ use crate::env::Environment;
 use crate::error::DeltaError;
 use crate::ratelimit::Priority;
 use crate::rest::{decode, RestClient, Retry, RetryPolicy};
+use crate::scan::Form;
 use crate::sign::QueryString;
 use crate::wire::{
     CancelOrder, CreateOrder, Envelope, Fill, L2Orderbook, MarginedPosition, Order, Position,
@@ -247,19 +248,16 @@ impl DeltaClient {
                 false,
                 Retry::Safe,
                 |status, reset, bytes| {
-                    if (200..300).contains(&status) {
-                        if let Ok(quotes) = crate::scan::quotes_from_envelope(bytes) {
-                            return Ok(quotes);
-                        }
-                    }
-                    let env =
-                        crate::rest::decode::<Vec<Ticker>>("GET", path, status, reset, bytes)?;
-                    Ok(env
-                        .result
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(crate::convert::quote_of)
-                        .collect())
+                    let form = if (200..300).contains(&status) {
+                        Form::Envelope
+                    } else {
+                        Form::TypedOnly
+                    };
+                    crate::scan::ticker_quotes(bytes, form, || {
+                        let env =
+                            crate::rest::decode::<Vec<Ticker>>("GET", path, status, reset, bytes)?;
+                        Ok(env.result.unwrap_or_default())
+                    })
                 },
             )
             .await

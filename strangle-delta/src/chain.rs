@@ -22,7 +22,7 @@ use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
 use strangle_core::ids::Symbol;
 use strangle_core::model::{ChainEntry, ChainSnapshot, OptionContract, Quote, Underlying};
 
-use crate::convert::{contract_of, quote_of};
+use crate::convert::contract_of;
 use crate::wire::{Product, Ticker};
 use crate::DeltaError;
 
@@ -68,13 +68,12 @@ pub fn parse_tickers(text: &str) -> Result<Vec<Ticker>, DeltaError> {
 }
 
 /// Parses a `/v2/tickers` answer (the whole envelope or its `result` list) into quotes: the
-/// same quotes as [`parse_tickers`] converted with [`quote_of`], by the fast path
+/// same quotes as [`parse_tickers`] converted with [`crate::convert::quote_of`], by the fast path
 /// ([`crate::scan`]) when it can, and the typed way otherwise (and for the error).
 pub fn parse_quotes(text: &str) -> Result<Vec<Quote>, DeltaError> {
-    if let Ok(quotes) = crate::scan::quotes_from_payload(text.as_bytes()) {
-        return Ok(quotes);
-    }
-    Ok(parse_tickers(text)?.iter().filter_map(quote_of).collect())
+    crate::scan::ticker_quotes(text.as_bytes(), crate::scan::Form::Payload, || {
+        parse_tickers(text)
+    })
 }
 
 /// Parses a `/v2/products` answer into option contracts by symbol.
