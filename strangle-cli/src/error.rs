@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-/// Why a command failed; each kind has its own exit code.
+use strangle_core::error::ErrorKind;
+
+/// Why a command failed. Each variant is one [`ErrorKind`], whose exit code comes from the
+/// one table ([`ErrorKind::front`]) that the API's statuses and Python's exceptions share.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// Bad input: a profile file, an argument value (exit 3).
@@ -11,76 +14,96 @@ pub enum CliError {
     /// Something named does not exist (exit 4).
     #[error("{0}")]
     NotFound(String),
-    /// A conflict: duplicate name, profile already running, active profile deleted (exit 5).
+    /// A conflict: duplicate name, active profile deleted (exit 5).
     #[error("{0}")]
     Conflict(String),
+    /// Another runner holds the profile's lease (exit 5).
+    #[error("{0}")]
+    Locked(String),
     /// Refused for safety: live without `--live` or credentials, ledger/exchange mismatch (exit 6).
     #[error("{0}")]
     Refused(String),
+    /// The exchange refused or failed a call (exit 1).
+    #[error("{0}")]
+    Exchange(String),
     /// A failure while running (exit 1).
     #[error("{0}")]
     Failed(String),
 }
 
 impl CliError {
-    /// The exit code documented in `strangle --help`.
+    /// An error of `kind` saying `message`.
+    pub fn of(kind: ErrorKind, message: String) -> Self {
+        match kind {
+            ErrorKind::Invalid => Self::Invalid(message),
+            ErrorKind::NotFound => Self::NotFound(message),
+            ErrorKind::Conflict => Self::Conflict(message),
+            ErrorKind::Locked => Self::Locked(message),
+            ErrorKind::Refused => Self::Refused(message),
+            ErrorKind::Exchange => Self::Exchange(message),
+            _ => Self::Failed(message),
+        }
+    }
+
+    /// This error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Locked(_) => ErrorKind::Locked,
+            Self::Refused(_) => ErrorKind::Refused,
+            Self::Exchange(_) => ErrorKind::Exchange,
+            Self::Failed(_) => ErrorKind::Failed,
+        }
+    }
+
+    /// The exit code documented in `strangle --help`, from the one table.
     pub fn code(&self) -> ExitCode {
-        ExitCode::from(match self {
-            Self::Failed(_) => 1,
-            Self::Invalid(_) => 3,
-            Self::NotFound(_) => 4,
-            Self::Conflict(_) => 5,
-            Self::Refused(_) => 6,
-        })
+        ExitCode::from(self.kind().front().exit_code)
     }
 }
 
 impl From<strangle_store::StoreError> for CliError {
     fn from(e: strangle_store::StoreError) -> Self {
-        use strangle_store::StoreError as S;
-        match e {
-            S::NoProfile(_) => Self::NotFound(e.to_string()),
-            S::DuplicateProfile(_) | S::ActiveProfile(_) | S::Locked { .. } => {
-                Self::Conflict(e.to_string())
-            }
-            S::TooNew { .. } | S::Location { .. } | S::Open { .. } => Self::Invalid(e.to_string()),
-            _ => Self::Failed(e.to_string()),
-        }
+        Self::of(e.error_kind(), e.to_string())
     }
 }
 
 impl From<strangle_core::Error> for CliError {
     fn from(e: strangle_core::Error) -> Self {
-        match e {
-            strangle_core::Error::InvalidProfile(_)
-            | strangle_core::Error::Data { .. }
-            | strangle_core::Error::MissingColumn { .. } => Self::Invalid(e.to_string()),
-            ref e if e.is_refusal() => Self::Refused(e.to_string()),
-            strangle_core::Error::Locked { .. } => Self::Conflict(e.to_string()),
-            _ => Self::Failed(e.to_string()),
-        }
+        Self::of(e.error_kind(), e.to_string())
     }
 }
 
 impl From<strangle_delta::DeltaError> for CliError {
     fn from(e: strangle_delta::DeltaError) -> Self {
-        match e {
-            strangle_delta::DeltaError::Credentials(_) => Self::Refused(e.to_string()),
-            strangle_delta::DeltaError::Engine(inner) => inner.into(),
-            _ => Self::Failed(e.to_string()),
-        }
+        Self::of(e.error_kind(), e.to_string())
     }
 }
 
 impl From<strangle_delta_runtime::RunError> for CliError {
     fn from(e: strangle_delta_runtime::RunError) -> Self {
-        use strangle_delta_runtime::RunError as R;
-        match e {
-            R::Invalid(m) => Self::Invalid(m),
-            R::Refused(m) => Self::Refused(m),
-            R::Engine(inner) => inner.into(),
-            R::Delta(inner) => inner.into(),
-            other => Self::Failed(other.to_string()),
+        Self::of(e.error_kind(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CliError;
+    use strangle_core::error::ErrorKind;
+
+    /// Every kind keeps its kind through the CLI's error and exits with the table's code.
+    #[test]
+    fn every_error_kind_exits_with_the_tables_code() {
+        for kind in ErrorKind::ALL {
+            let e = CliError::of(kind, "m".into());
+            assert_eq!(e.kind(), kind);
+            assert_eq!(
+                e.code(),
+                std::process::ExitCode::from(kind.front().exit_code),
+                "{kind}"
+            );
         }
     }
 }

@@ -195,6 +195,20 @@ impl Error {
         }
     }
 
+    /// The kind of failure, for the fronts' one table ([`ErrorKind::front`]).
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidProfile(_)
+            | Self::InvalidSymbol { .. }
+            | Self::Data { .. }
+            | Self::MissingColumn { .. } => ErrorKind::Invalid,
+            e if e.is_refusal() => ErrorKind::Refused,
+            Self::Locked { .. } => ErrorKind::Locked,
+            Self::Exchange { .. } => ErrorKind::Exchange,
+            _ => ErrorKind::Failed,
+        }
+    }
+
     /// The venue's error code, if this is an exchange error that carries one.
     pub fn venue_code(&self) -> Option<&str> {
         match self {
@@ -220,6 +234,92 @@ impl Error {
             Self::Exchange { kind, .. } => Some(*kind),
             _ => None,
         }
+    }
+}
+
+/// What kind of failure an error is, as the fronts tell it: the `strangle` binary's exit
+/// code, the API's HTTP status and the Python package's exception class all come from
+/// [`ErrorKind::front`], the one table. Every crate's error type says its kind
+/// (`error_kind()`), so a front decides by kind, never by a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad input: a profile, a file, an argument, a request.
+    Invalid,
+    /// Something named does not exist.
+    NotFound,
+    /// The state forbids it: a duplicate name, a running or active profile.
+    Conflict,
+    /// Another runner holds the profile's lease (another process or session trades it).
+    Locked,
+    /// Refused for safety: the ledger and the exchange disagree, live trading unconfirmed or
+    /// without credentials; an operator must look.
+    Refused,
+    /// The exchange refused or failed a call (or its outcome is unknown).
+    Exchange,
+    /// Anything else: a fault while running.
+    Failed,
+}
+
+/// How each front shows one [`ErrorKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontCodes {
+    /// The `strangle` binary's exit code (documented in `strangle --help`).
+    pub exit_code: u8,
+    /// The API's HTTP status.
+    pub http_status: u16,
+    /// The Python package's exception class (`strangle.<name>`).
+    pub python_exception: &'static str,
+}
+
+impl ErrorKind {
+    /// Every kind, in the table's order.
+    pub const ALL: [ErrorKind; 7] = [
+        Self::Invalid,
+        Self::NotFound,
+        Self::Conflict,
+        Self::Locked,
+        Self::Refused,
+        Self::Exchange,
+        Self::Failed,
+    ];
+
+    /// The one table: how the binary, the API and Python show this kind.
+    pub const fn front(self) -> FrontCodes {
+        let (exit_code, http_status, python_exception) = match self {
+            Self::Invalid => (3, 422, "InvalidError"),
+            Self::NotFound => (4, 404, "NotFoundError"),
+            Self::Conflict => (5, 409, "ConflictError"),
+            Self::Locked => (5, 409, "LockedError"),
+            Self::Refused => (6, 409, "RefusedError"),
+            Self::Exchange => (1, 502, "ExchangeError"),
+            Self::Failed => (1, 500, "StrangleError"),
+        };
+        FrontCodes {
+            exit_code,
+            http_status,
+            python_exception,
+        }
+    }
+
+    /// The kind's name in snake case (`not_found`), as the API's error body and Python's
+    /// `kind` attribute give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Locked => "locked",
+            Self::Refused => "refused",
+            Self::Exchange => "exchange",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use strangle_core::error::{Error as CoreError, ExchangeErrorKind};
+use strangle_core::error::{Error as CoreError, ErrorKind, ExchangeErrorKind};
 
 /// A failed call to Delta (or to the local server), with everything needed to act on it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -136,6 +136,19 @@ impl DeltaError {
             Self::Api { status, .. } => *status >= 500,
             Self::Decode { .. } | Self::Uncertain { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The kind of failure, for the fronts' one table ([`ErrorKind::front`]): bad input is
+    /// `Invalid`, credentials that cannot be loaded `Refused`, an engine error its own kind,
+    /// every failed or unproven call to the venue `Exchange`.
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Credentials(_) => ErrorKind::Refused,
+            Self::Engine(inner) => inner.error_kind(),
+            Self::Server(_) => ErrorKind::Failed,
+            _ => ErrorKind::Exchange,
         }
     }
 

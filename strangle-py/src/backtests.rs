@@ -15,10 +15,11 @@ use strangle_core::model::Underlying;
 use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
 use strangle_core::sim::{MarketFeed, StaleQuotes};
 
-use crate::errors::{data_error, BacktestError};
+use crate::errors::{data_error, error, kind_error};
 use crate::interrupt::{self, Cancel, Cancellable};
 use crate::profiles;
 use crate::topy::to_py;
+use strangle_core::error::ErrorKind;
 
 /// Where a backtest's market comes from (the JSON the Python package sends).
 #[derive(Debug, Clone, Deserialize)]
@@ -176,8 +177,8 @@ fn run_one(bt: &Backtest, market: &Market, cancel: Cancel) -> Result<BacktestRes
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| BacktestError::new_err(format!("cannot start a runtime: {e}")))?;
-    let fail = |e: strangle_core::Error| BacktestError::new_err(e.to_string());
+        .map_err(|e| kind_error(ErrorKind::Failed, format!("cannot start a runtime: {e}")))?;
+    let fail = |e: strangle_core::Error| error(e);
     match market {
         Market::File(file) => {
             let feed = file.feed().map_err(data_error)?;
@@ -370,7 +371,7 @@ pub fn sweep_task(
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|e| BacktestError::new_err(format!("cannot start a runtime: {e}")))?;
+            .map_err(|e| kind_error(ErrorKind::Failed, format!("cannot start a runtime: {e}")))?;
         Ok(rt.block_on(bt.run(Cancellable::new(make(), cancel))))
     })??;
     serde_json::to_string(&core_sweep::Outcome::of(&outcome))

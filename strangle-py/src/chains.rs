@@ -8,7 +8,7 @@ use strangle_core::data::source::open_reader;
 use strangle_core::data::ChainReader;
 use strangle_core::model::{ChainEntry, ChainSnapshot, Underlying};
 
-use crate::errors::{data_error, to_json, DataError};
+use crate::errors::{data_error, data_error_text, to_json};
 use crate::profiles;
 use crate::topy::to_py;
 
@@ -39,7 +39,7 @@ pub fn chain_view(py: Python<'_>, chain_json: &str) -> PyResult<PyObject> {
 }
 
 fn parse_chain(chain_json: &str) -> PyResult<ChainSnapshot> {
-    serde_json::from_str(chain_json).map_err(|e| DataError::new_err(format!("chain: {e}")))
+    serde_json::from_str(chain_json).map_err(|e| data_error_text(format!("chain: {e}")))
 }
 
 /// The chain of `underlying` from a `/v2/tickers` payload and a `/v2/products` payload
@@ -49,7 +49,7 @@ pub fn chain_from_delta(tickers: &str, products: &str, underlying: &str) -> PyRe
     let underlying: Underlying = underlying.parse().map_err(|_| {
         PyValueError::new_err(format!("underlying {underlying:?}: expected BTC or ETH"))
     })?;
-    let bad = |e: strangle_delta::DeltaError| DataError::new_err(e.to_string());
+    let bad = |e: strangle_delta::DeltaError| data_error_text(e.to_string());
     let tickers = strangle_delta::chain::parse_quotes(tickers).map_err(bad)?;
     let products = strangle_delta::chain::parse_products(products).map_err(bad)?;
     let chain = strangle_delta::chain::chain_from(underlying, tickers, &products).map_err(bad)?;

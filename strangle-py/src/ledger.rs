@@ -10,7 +10,7 @@ use serde::Deserialize;
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_store::{SessionFilter, Store};
 
-use crate::errors::ledger_error;
+use crate::errors::error;
 use crate::interrupt::runtime;
 use crate::topy::to_py;
 
@@ -66,7 +66,7 @@ impl NativeLedger {
         f: impl std::future::Future<Output = Result<T, strangle_store::StoreError>> + Send,
     ) -> PyResult<T> {
         let rt = runtime()?;
-        py.allow_threads(|| rt.block_on(f)).map_err(ledger_error)
+        py.allow_threads(|| rt.block_on(f)).map_err(error)
     }
 }
 
@@ -79,7 +79,7 @@ impl NativeLedger {
         let rt = runtime()?;
         let store = py
             .allow_threads(|| rt.block_on(Store::open_read_only(location, schema)))
-            .map_err(ledger_error)?;
+            .map_err(error)?;
         Ok(Self {
             store: Arc::new(store),
         })

@@ -4,15 +4,15 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use strangle_core::profile::Profile;
 
-use crate::errors::{profile_error, to_json, ProfileError};
+use crate::errors::{profile_error, profile_fields_error, to_json};
 
 /// A profile from the package's JSON, validated (every bad field listed).
 pub fn parse(profile_json: &str) -> PyResult<Profile> {
     let p: Profile = serde_json::from_str(profile_json).map_err(|e| {
-        ProfileError::new_err((
+        profile_fields_error(
             format!("invalid profile: {e}"),
             vec![("body".to_string(), e.to_string())],
-        ))
+        )
     })?;
     p.validate().map_err(profile_error)?;
     Ok(p)
@@ -21,10 +21,10 @@ pub fn parse(profile_json: &str) -> PyResult<Profile> {
 /// A parsed profile, validated, as JSON; a parse error is reported on the field `body`.
 fn checked<E: std::fmt::Display>(parsed: Result<Profile, E>) -> PyResult<String> {
     let p = parsed.map_err(|e| {
-        ProfileError::new_err((
+        profile_fields_error(
             format!("invalid profile: {e}"),
             vec![("body".to_string(), e.to_string())],
-        ))
+        )
     })?;
     p.validate().map_err(profile_error)?;
     to_json(&p)

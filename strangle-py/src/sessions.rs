@@ -16,14 +16,15 @@ use strangle_core::memory::MemoryLedger;
 use strangle_delta::{Credentials, Environment};
 use strangle_delta_market::{demo_credentials, sim_market_source, LocalServer, ServerConfig};
 use strangle_delta_runtime::{
-    LiveRequest, Market, MarketKind, MarketRequest, RunError, RunSpec, RunningEngine, SimRequest,
+    LiveRequest, Market, MarketKind, MarketRequest, RunSpec, RunningEngine, SimRequest,
 };
 use strangle_store::{PgStore, Store};
 
-use crate::errors::{ledger_error, session_error, SessionError};
+use crate::errors::{error, kind_error};
 use crate::interrupt::runtime;
 use crate::profiles;
 use crate::topy::to_py;
+use strangle_core::error::ErrorKind;
 
 /// The market the Python package asks for.
 #[derive(Debug, Deserialize)]
@@ -82,10 +83,11 @@ fn market(
         },
         MarketSpec::Live { env: e, confirm } => {
             let credentials = match (api_key, api_secret) {
-                (Some(k), Some(s)) => Some(Credentials::new(k, s).map_err(session_error)?),
+                (Some(k), Some(s)) => Some(Credentials::new(k, s).map_err(error)?),
                 (None, None) => None,
                 _ => {
-                    return Err(SessionError::new_err(
+                    return Err(kind_error(
+                        ErrorKind::Invalid,
                         "pass both api_key and api_secret, or neither",
                     ))
                 }
@@ -100,10 +102,7 @@ fn market(
             }
         }
     };
-    request.build(Utc::now()).map_err(|e| match e {
-        RunError::Invalid(m) => PyValueError::new_err(m),
-        other => session_error(other),
-    })
+    request.build(Utc::now()).map_err(error)
 }
 
 /// Opens (creating and migrating) the ledger a session writes to.
@@ -130,7 +129,8 @@ fn next_session_number() -> u64 {
 }
 
 /// How a session ended: its last heartbeat, or the error that ended it.
-type Ending = Result<strangle_core::strategy::Status, String>;
+/// How a session ended: its last heartbeat, or the kind and text of the error that ended it.
+type Ending = Result<strangle_core::strategy::Status, (ErrorKind, String)>;
 
 /// A running (or ended) trading session.
 #[pyclass(module = "strangle._strangle", frozen)]
@@ -160,8 +160,11 @@ impl NativeSession {
         let ending = py.allow_threads(|| {
             rt.block_on(async move {
                 let res = match engine {
-                    Some(e) => e.wait().await.map_err(|e| e.to_string()),
-                    None => Err("the session's engine was lost".to_string()),
+                    Some(e) => e.wait().await.map_err(|e| (e.error_kind(), e.to_string())),
+                    None => Err((
+                        ErrorKind::Failed,
+                        "the session's engine was lost".to_string(),
+                    )),
                 };
                 res
             })
@@ -181,7 +184,10 @@ impl NativeSession {
 }
 
 fn poisoned<T>(_: T) -> PyErr {
-    SessionError::new_err("the session's state lock was poisoned by an earlier panic")
+    kind_error(
+        ErrorKind::Failed,
+        "the session's state lock was poisoned by an earlier panic",
+    )
 }
 
 #[pymethods]
@@ -230,18 +236,18 @@ impl NativeSession {
                 let Some(location) = ledger else {
                     let e = RunningEngine::start(spec, MemoryLedger::default())
                         .await
-                        .map_err(session_error)?;
+                        .map_err(error)?;
                     return Ok((e, None));
                 };
                 let store = Arc::new(
                     open_ledger(&location, schema.as_deref())
                         .await
-                        .map_err(ledger_error)?,
+                        .map_err(error)?,
                 );
                 // The engine takes the profile's lease and gives it up when it ends.
                 let e = RunningEngine::start(spec, store.clone())
                     .await
-                    .map_err(session_error)?;
+                    .map_err(error)?;
                 Ok::<_, PyErr>((e, Some(store)))
             })
         })?;
@@ -306,7 +312,7 @@ impl NativeSession {
         }
         match self.finish(py)? {
             Ok(status) => Ok(Some(to_py(py, &status)?)),
-            Err(e) => Err(SessionError::new_err(e)),
+            Err((kind, message)) => Err(kind_error(kind, message)),
         }
     }
 }
@@ -372,7 +378,7 @@ impl NativeLocalServer {
         let rt = runtime()?;
         let server = py
             .allow_threads(|| rt.block_on(LocalServer::start(config)))
-            .map_err(session_error)?;
+            .map_err(error)?;
         Ok(Self {
             url: server.base_url(),
             server: Mutex::new(Some(server)),

@@ -102,14 +102,14 @@ def test_a_fast_forwarded_sim_session_into_a_sqlite_ledger_then_read_only(tmp_pa
 
 def test_a_ledger_is_never_created_by_reading(tmp_path):
     missing = tmp_path / "none.db"
-    with pytest.raises(strangle.LedgerError, match="no ledger file"):
+    with pytest.raises(strangle.InvalidError, match="no ledger file"):
         strangle.Ledger(missing)
     assert not missing.exists()
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"")
-    with pytest.raises(strangle.LedgerError, match="no strangle ledger"):
+    with pytest.raises(strangle.InvalidError, match="no strangle ledger"):
         strangle.Ledger(junk)
-    with pytest.raises(strangle.LedgerError, match="PostgreSQL"):
+    with pytest.raises(strangle.InvalidError, match="PostgreSQL"):
         strangle.Ledger(junk, schema="x")
 
 
@@ -125,7 +125,7 @@ def test_a_postgres_ledger_written_by_a_session_and_read_only():
         try:
             s = strangle.Session.sim(profile("py-pg"), fast_forward=timedelta(days=1), start=MONDAY,
                                      ledger=PG_URL, schema=schema)
-        except strangle.LedgerError as e:
+        except strangle.StrangleError as e:
             pytest.fail(f"this test needs PostgreSQL at {PG_URL} (set STRANGLE_TEST_PG_URL; .ci/run starts it): {e}")
         s.wait()
         ledger = strangle.Ledger(PG_URL, schema=schema)
@@ -135,7 +135,7 @@ def test_a_postgres_ledger_written_by_a_session_and_read_only():
         assert ledger.fills(sessions[0]["session_id"])
         assert ledger.analytics()["sessions"] == 1
         ledger.close()
-        with pytest.raises(strangle.LedgerError, match="no strangle ledger"):
+        with pytest.raises(strangle.InvalidError, match="no strangle ledger"):
             strangle.Ledger(PG_URL, schema="py_" + uuid.uuid4().hex[:12])
     finally:
         _drop_schema(schema)
@@ -159,7 +159,7 @@ def test_a_sped_up_sim_session_opens_a_strangle_and_stops_on_command(tmp_path):
         assert len(st["legs"]) == 2 and st["session_id"]
         assert st["pnl"] is not None and st["spot"] > 0
         # A second engine on the same profile and ledger is refused by the lease.
-        with pytest.raises(strangle.SessionError, match="already being traded"):
+        with pytest.raises(strangle.LockedError, match="already being traded"):
             strangle.Session.sim(profile(), speed=120, start=BEFORE_ENTRY, ledger=db)
         assert s.stop()
         last = s.wait()
@@ -210,7 +210,7 @@ def test_paper_and_live_sessions_on_the_local_delta_market(tmp_path):
         paper.stop()
         assert paper.wait() is not None
 
-        with pytest.raises(strangle.SessionError, match="confirm_live"):
+        with pytest.raises(strangle.RefusedError, match="confirm_live"):
             strangle.Session.live(profile("py-live"), env=market.url)
         live = strangle.Session.live(profile("py-live"), env=market.url, confirm_live=True,
                                      api_key=market.api_key, api_secret=market.api_secret)
@@ -228,9 +228,9 @@ def test_a_live_secret_never_shows(tmp_path, monkeypatch):
     monkeypatch.delenv("STRANGLE_DELTA_API_SECRET", raising=False)
     monkeypatch.delenv("STRANGLE_DELTA_CREDENTIALS_FILE", raising=False)
     with strangle.LocalServer(seed=6, start=BEFORE_ENTRY) as market:
-        with pytest.raises(strangle.SessionError, match="STRANGLE_DELTA_API_KEY") as e:
+        with pytest.raises(strangle.RefusedError, match="STRANGLE_DELTA_API_KEY") as e:
             strangle.Session.live(profile("py-live"), env=market.url, confirm_live=True)
-        with pytest.raises(strangle.SessionError, match="invalid_api_key") as e:
+        with pytest.raises(strangle.ExchangeError, match="invalid_api_key") as e:
             strangle.Session.live(profile("py-live"), env=market.url, confirm_live=True,
                                   api_key="wrong-key", api_secret=secret, ledger=tmp_path / "l.db")
         assert secret not in str(e.value) and secret not in repr(e.value)

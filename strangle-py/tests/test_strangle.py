@@ -214,7 +214,7 @@ def test_backtest_errors_are_python_exceptions(tmp_path, chain_path):
         strangle.backtest(p, tmp_path / "missing.csv")
     empty = tmp_path / "empty.csv"
     empty.write_text(chain_path.read_text().splitlines()[0] + "\n" + chain_path.read_text().splitlines()[1] + "\n")
-    with pytest.raises(strangle.BacktestError, match="no snapshot"):
+    with pytest.raises(strangle.StrangleError, match="no snapshot"):
         strangle.backtest(p, empty)
     with pytest.raises(ValueError):
         strangle.backtest(p, chain_path, cash="lots")
@@ -224,3 +224,33 @@ def test_pandas_is_optional(chain_path):
     pd = pytest.importorskip("pandas")
     df = strangle.read_chain_file(chain_path)[0].to_pandas()
     assert isinstance(df, pd.DataFrame) and len(df) > 0
+
+
+def test_every_error_kind_has_its_exception_class():
+    # The one table (Rust's ErrorKind::front) names a class per kind; each is importable from
+    # strangle, is a StrangleError carrying that kind, and a kind is not another kind.
+    rows = strangle._strangle.error_kinds()
+    assert {k for k, *_ in rows} == {"invalid", "not_found", "conflict", "locked", "refused",
+                                     "exchange", "failed"}
+    for kind, exit_code, status, name in rows:
+        cls = getattr(strangle, name)
+        assert issubclass(cls, strangle.StrangleError), name
+        assert cls.kind == kind, name
+    assert issubclass(strangle.InvalidError, ValueError)
+    assert issubclass(strangle.ProfileError, strangle.InvalidError)
+    assert issubclass(strangle.LockedError, strangle.ConflictError)
+    assert not issubclass(strangle.RefusedError, strangle.ConflictError), "a refusal is not a lease conflict"
+    with pytest.raises(strangle.ProfileError) as e:
+        strangle.Profile(name="")
+    assert e.value.kind == "invalid" and e.value.fields
+
+
+def test_the_stubs_match_the_module():
+    # mypy's stubtest compares _strangle.pyi with the built module: every function's
+    # signature, every class and exception, __all__ (PEP 800's disjoint-base marks aside).
+    pytest.importorskip("mypy.stubtest", reason="mypy is not installed (scripts/test installs it)")
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-m", "mypy.stubtest", "--ignore-disjoint-bases",
+                          "strangle._strangle"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -1,5 +1,7 @@
 //! The one error type of `strangle-store`.
 
+use strangle_core::error::ErrorKind;
+
 /// What went wrong with the ledger's database.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -81,6 +83,22 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// The kind of failure, for the fronts' one table
+    /// ([`strangle_core::error::ErrorKind::front`]).
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::Location { .. } | Self::TooNew { .. } | Self::Open { .. } | Self::NotALedger => {
+                ErrorKind::Invalid
+            }
+            Self::NoProfile(_) => ErrorKind::NotFound,
+            Self::DuplicateProfile(_) | Self::ActiveProfile(_) => ErrorKind::Conflict,
+            Self::Locked { .. } => ErrorKind::Locked,
+            _ => ErrorKind::Failed,
+        }
+    }
 }
 
 impl From<StoreError> for strangle_core::Error {

@@ -188,11 +188,9 @@ pub struct EngineQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Heartbeats {
     /// The server's clock.
-    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The server's simulated market time (`--sim-start`/`--sim-speed`; none: the wall
     /// clock). An engine started with its own sim clock reports its time in its heartbeat.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -204,10 +202,8 @@ pub struct Heartbeats {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Runtimes {
     /// The server's clock.
-    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The server's simulated market time (none: the wall clock).
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -276,8 +272,8 @@ pub async fn runtime(
         match api.trading.runtime(id).await {
             Ok(r) => engines.push(r),
             // A profile deleted after its engine ended is left out of the full list.
-            Err(super::trading::ControlError::NotFound(_)) if !explicit => {}
-            Err(e) => return Err(e.into()),
+            Err(ApiError::NotFound(_)) if !explicit => {}
+            Err(e) => return Err(e),
         }
     }
     let clock = api.trading.sim_clock();

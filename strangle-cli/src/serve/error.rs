@@ -16,13 +16,17 @@ use strangle_core::error::FieldError;
 use strangle_store::StoreError;
 use utoipa::ToSchema;
 
-use super::trading::ControlError;
+use strangle_core::error::ErrorKind;
 
 /// The body of every error reply.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: String,
+    /// The kind of failure when a library error caused it (`invalid`, `not_found`,
+    /// `conflict`, `locked`, `refused`, `exchange`, `failed`): decide on this, not the text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Every invalid field, for 422 replies about a request body.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
@@ -41,10 +45,15 @@ pub enum ApiError {
     /// No such profile, session or endpoint (404).
     #[error("{0}")]
     NotFound(String),
-    /// The state forbids it: a duplicate name, a running or active profile, a profile locked
-    /// by another process, a ledger that disagrees with the exchange (409).
+    /// The state forbids it: a duplicate name, a running or active profile (409).
     #[error("{0}")]
     Conflict(String),
+    /// Another runner holds the profile's lease (409).
+    #[error("{0}")]
+    Locked(String),
+    /// Refused for safety: the ledger and the exchange disagree (409).
+    #[error("{0}")]
+    Refused(String),
     /// A body that does not say it is JSON (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -76,18 +85,50 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The HTTP status of this error: the one place statuses are chosen.
+    /// An error of `kind` saying `message` (a `Failed` one is logged, never sent).
+    pub fn of(kind: ErrorKind, message: String) -> Self {
+        match kind {
+            ErrorKind::Invalid => Self::Unprocessable(message),
+            ErrorKind::NotFound => Self::NotFound(message),
+            ErrorKind::Conflict => Self::Conflict(message),
+            ErrorKind::Locked => Self::Locked(message),
+            ErrorKind::Refused => Self::Refused(message),
+            ErrorKind::Exchange => Self::Upstream(message),
+            _ => Self::Internal(message),
+        }
+    }
+
+    /// The kind of a library error this reply carries; `None` for the API's own refusals
+    /// (a token, a host or origin, a media type, the framework's replies).
+    pub fn kind(&self) -> Option<ErrorKind> {
+        Some(match self {
+            Self::Invalid { .. } | Self::Unprocessable(_) => ErrorKind::Invalid,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Locked(_) => ErrorKind::Locked,
+            Self::Refused(_) => ErrorKind::Refused,
+            Self::Upstream(_) => ErrorKind::Exchange,
+            Self::Internal(_) => ErrorKind::Failed,
+            Self::Unauthorized
+            | Self::Forbidden(_)
+            | Self::UnsupportedMediaType(_)
+            | Self::Framework { .. } => return None,
+        })
+    }
+
+    /// The HTTP status of this error: a library error's from the one table
+    /// ([`ErrorKind::front`]), the API's own refusals here.
     pub fn status(&self) -> StatusCode {
+        if let Some(kind) = self.kind() {
+            return StatusCode::from_u16(kind.front().http_status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        }
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Invalid { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Framework { status, .. } => *status,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -106,20 +147,24 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let kind = self.kind().map(|k| k.name().to_string());
         let body = match self {
             Self::Invalid { what, fields } => ErrorBody {
                 error: format!("invalid {what}"),
+                kind,
                 fields,
             },
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error answering a request");
                 ErrorBody {
                     error: "internal error: see the server's log".into(),
+                    kind,
                     fields: Vec::new(),
                 }
             }
             other => ErrorBody {
                 error: other.to_string(),
+                kind,
                 fields: Vec::new(),
             },
         };
@@ -129,26 +174,25 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NoProfile(_) => Self::NotFound(e.to_string()),
-            StoreError::DuplicateProfile(_)
-            | StoreError::ActiveProfile(_)
-            | StoreError::Locked { .. } => Self::Conflict(e.to_string()),
-            _ => Self::Internal(e.to_string()),
-        }
+        Self::of(e.error_kind(), e.to_string())
     }
 }
 
-impl From<ControlError> for ApiError {
-    fn from(e: ControlError) -> Self {
-        match e {
-            ControlError::NotFound(m) => Self::NotFound(m),
-            ControlError::Conflict(m) => Self::Conflict(m),
-            ControlError::Forbidden(m) => Self::Forbidden(m),
-            ControlError::Invalid(m) => Self::Unprocessable(m),
-            ControlError::Upstream(m) => Self::Upstream(m),
-            ControlError::Failed(m) => Self::Internal(m),
-        }
+impl From<strangle_core::Error> for ApiError {
+    fn from(e: strangle_core::Error) -> Self {
+        Self::of(e.error_kind(), e.to_string())
+    }
+}
+
+impl From<strangle_delta::DeltaError> for ApiError {
+    fn from(e: strangle_delta::DeltaError) -> Self {
+        Self::of(e.error_kind(), e.to_string())
+    }
+}
+
+impl From<strangle_delta_runtime::RunError> for ApiError {
+    fn from(e: strangle_delta_runtime::RunError) -> Self {
+        Self::of(e.error_kind(), e.to_string())
     }
 }
 
@@ -236,6 +280,7 @@ fn original_names(query: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strangle_core::error::ErrorKind;
 
     #[tokio::test]
     async fn an_internal_error_is_logged_not_sent() {
@@ -272,5 +317,29 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["error"], "invalid profile");
         assert_eq!(v["fields"].as_array().map(Vec::len), Some(2));
+    }
+
+    /// Every kind keeps its kind through the API's error, answers with the table's status and
+    /// names its kind in the body (a `Failed` one without its text).
+    #[tokio::test]
+    async fn every_error_kind_answers_with_the_tables_status() {
+        for kind in ErrorKind::ALL {
+            let e = ApiError::of(kind, "the detail".into());
+            assert_eq!(e.kind(), Some(kind));
+            let reply = e.into_response();
+            assert_eq!(reply.status().as_u16(), kind.front().http_status, "{kind}");
+            let body = axum::body::to_bytes(reply.into_body(), 4096)
+                .await
+                .expect("body");
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            assert_eq!(v["kind"], kind.name(), "{kind}");
+            assert_eq!(
+                v["error"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("the detail")),
+                kind != ErrorKind::Failed,
+                "{kind}: {v}"
+            );
+        }
     }
 }

@@ -18,7 +18,6 @@ mod metrics;
 mod routes;
 mod sessions;
 mod snapshot;
-mod time_json;
 pub mod trading;
 mod web;
 

@@ -17,16 +17,17 @@ use strangle_core::ledger::Mode;
 use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
 use strangle_core::strategy::Status;
-use strangle_delta::{Credentials, DeltaError, Environment};
+use strangle_delta::{Credentials, Environment};
 use strangle_delta_runtime::notify::Notifier;
 use strangle_delta_runtime::{
     LiveRequest, Market, MarketRequest, RunError, RunSpec, RunningEngine, SimRequest, SimTime,
 };
-use strangle_store::{profile_in, Store, StoreError};
+use strangle_store::{profile_in, Store};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 
+use super::error::ApiError;
 use super::snapshot::{Latest, Snapshot, StateJson};
 
 /// Markets an operator can pick when starting a profile.
@@ -60,78 +61,12 @@ pub struct MarketSettings {
     pub poll: Duration,
 }
 
-/// Why a control request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ControlError {
-    /// No such profile (404).
-    #[error("{0}")]
-    NotFound(String),
-    /// Already running, not running, locked by another process, or refused for safety (409).
-    #[error("{0}")]
-    Conflict(String),
-    /// Not allowed on this server, e.g. live without `--live` (403).
-    #[error("{0}")]
-    Forbidden(String),
-    /// The profile or request is invalid (422).
-    #[error("{0}")]
-    Invalid(String),
-    /// The exchange failed or refused a call the start needed (502).
-    #[error("{0}")]
-    Upstream(String),
-    /// A fault of this server (500).
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl From<StoreError> for ControlError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NoProfile(_) => Self::NotFound(e.to_string()),
-            StoreError::Locked { .. } => Self::Conflict(format!(
-                "{e} (is `strangle run` trading this profile in another process?)"
-            )),
-            _ => Self::Failed(e.to_string()),
-        }
-    }
-}
-
 impl From<MarketKind> for strangle_delta_runtime::MarketKind {
     fn from(k: MarketKind) -> Self {
         match k {
             MarketKind::Sim => Self::Sim,
             MarketKind::Paper => Self::Paper,
             MarketKind::Live => Self::Live,
-        }
-    }
-}
-
-impl From<RunError> for ControlError {
-    fn from(e: RunError) -> Self {
-        match e {
-            RunError::Invalid(m) => Self::Invalid(m),
-            RunError::Refused(m) => Self::Conflict(m),
-            RunError::Engine(inner) => DeltaError::Engine(inner).into(),
-            RunError::Delta(inner) => inner.into(),
-            other => Self::Failed(other.to_string()),
-        }
-    }
-}
-
-impl From<DeltaError> for ControlError {
-    fn from(e: DeltaError) -> Self {
-        use strangle_core::Error as Core;
-        match &e {
-            DeltaError::Engine(Core::InvalidProfile(_)) => Self::Invalid(e.to_string()),
-            DeltaError::Engine(inner) if inner.is_refusal() => Self::Conflict(e.to_string()),
-            DeltaError::Engine(Core::Locked { .. }) => Self::Conflict(e.to_string()),
-            DeltaError::Engine(Core::Exchange { .. })
-            | DeltaError::Transport { .. }
-            | DeltaError::Api { .. }
-            | DeltaError::Decode { .. }
-            | DeltaError::WebSocket(_)
-            | DeltaError::Uncertain { .. } => Self::Upstream(e.to_string()),
-            DeltaError::Credentials(_) => Self::Forbidden(e.to_string()),
-            _ => Self::Failed(e.to_string()),
         }
     }
 }
@@ -206,20 +141,15 @@ pub struct Heartbeat {
     /// The open session, if any.
     pub session_id: Option<strangle_core::ids::SessionId>,
     /// When the engine started.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Time of the latest heartbeat.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub updated_at: Option<DateTime<Utc>>,
     /// The server's clock.
-    #[serde(serialize_with = "super::time_json::time")]
     pub server_time: DateTime<Utc>,
     /// The engine's market time, when it runs on a simulated clock (its timestamps —
     /// `started_at`, `updated_at`, `ended_at`, orders, fills, sessions — are on this clock).
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub market_time: Option<DateTime<Utc>>,
     /// Market seconds per real second of that clock.
     pub market_speed: Option<f64>,
@@ -256,7 +186,6 @@ pub struct ScheduleView {
     /// Minutes the entry window stays open.
     pub entry_window_minutes: u32,
     /// Start of the next entry window (when waiting).
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub next_entry: Option<DateTime<Utc>>,
     /// Seconds until `next_entry`.
     pub seconds_to_entry: Option<i64>,
@@ -266,12 +195,10 @@ pub struct ScheduleView {
     /// Whether the profile enters on a late start.
     pub late_entry: bool,
     /// The open session's planned exit.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub planned_exit: Option<DateTime<Utc>>,
     /// Seconds until `planned_exit`.
     pub seconds_to_exit: Option<i64>,
     /// The open session's expiry.
-    #[serde(serialize_with = "super::time_json::opt_time")]
     pub expiry: Option<DateTime<Utc>>,
     /// Seconds until `expiry`.
     pub seconds_to_expiry: Option<i64>,
@@ -344,12 +271,12 @@ impl Trading {
         id: i64,
         market: Option<MarketKind>,
         sim: Option<SimStart>,
-    ) -> Result<Heartbeat, ControlError> {
+    ) -> Result<Heartbeat, ApiError> {
         // Held across the start so two concurrent starts of one profile cannot both succeed.
         let mut running = self.running.lock().await;
         let stored = self.store.profile_by_id(id).await?;
         if running.contains_key(&id) {
-            return Err(ControlError::Conflict(format!(
+            return Err(ApiError::Conflict(format!(
                 "profile {:?} is already running",
                 stored.profile.name
             )));
@@ -429,7 +356,7 @@ impl Trading {
         }
     }
 
-    fn market(&self, kind: MarketKind, sim: Option<SimStart>) -> Result<Market, ControlError> {
+    fn market(&self, kind: MarketKind, sim: Option<SimStart>) -> Result<Market, ApiError> {
         let mut request = MarketRequest::new(kind.into(), self.markets.env.clone());
         request.sim = SimRequest {
             seed: self.markets.seed,
@@ -445,17 +372,17 @@ impl Trading {
             credentials: self.markets.live.clone(),
         };
         match request.build(Utc::now()) {
-            Err(RunError::Refused(m)) => Err(ControlError::Forbidden(m)),
+            Err(RunError::Refused(m)) => Err(ApiError::Forbidden(m)),
             other => Ok(other?),
         }
     }
 
     /// Sends stop, panic or restart to a running profile.
-    pub async fn command(&self, id: i64, action: Action) -> Result<Heartbeat, ControlError> {
+    pub async fn command(&self, id: i64, action: Action) -> Result<Heartbeat, ApiError> {
         let mut running = self.running.lock().await;
         let Some(slot) = running.get_mut(&id) else {
             let name = self.store.profile_by_id(id).await?.profile.name;
-            return Err(ControlError::Conflict(format!(
+            return Err(ApiError::Conflict(format!(
                 "profile {name:?} is not running"
             )));
         };
@@ -470,7 +397,7 @@ impl Trading {
             Action::Start => false,
         };
         if !sent {
-            return Err(ControlError::Conflict(format!(
+            return Err(ApiError::Conflict(format!(
                 "profile {:?} is already ending",
                 slot.name
             )));
@@ -502,14 +429,14 @@ impl Trading {
     }
 
     /// The heartbeat of profile `id` (idle if this server never ran it).
-    pub async fn heartbeat(&self, id: i64) -> Result<Heartbeat, ControlError> {
+    pub async fn heartbeat(&self, id: i64) -> Result<Heartbeat, ApiError> {
         let profiles = self.store.cached_profiles().await?;
         let stored = profile_in(&profiles, id)?;
         Ok(self.engine_of(id, &stored.profile.name).await.0)
     }
 
     /// The full runtime state of profile `id`.
-    pub async fn runtime(&self, id: i64) -> Result<Runtime, ControlError> {
+    pub async fn runtime(&self, id: i64) -> Result<Runtime, ApiError> {
         let profiles = self.store.cached_profiles().await?;
         let stored = profile_in(&profiles, id)?;
         let (hb, state) = self.engine_of(id, &stored.profile.name).await;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Backtest, BacktestResult, Kpis};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result, ValidationErrors};
 use crate::model::ChainSnapshot;
 use crate::profile::Profile;
 use crate::sim::MarketFeed;
@@ -127,8 +127,12 @@ fn compact(v: &Value) -> String {
     }
 }
 
+/// A grid that cannot make profiles: bad input, reported on the field `grid`.
 fn invalid(m: &str) -> Error {
-    Error::Engine(format!("sweep grid: {m}"))
+    Error::InvalidProfile(ValidationErrors(vec![FieldError {
+        field: "grid".into(),
+        message: m.to_string(),
+    }]))
 }
 
 /// The slot at a dotted path, if every parent is an object and the field exists.

@@ -32,6 +32,7 @@ pub use market::{
 };
 pub use notify::Notifier;
 
+use strangle_core::error::ErrorKind;
 use strangle_delta::DeltaError;
 
 /// Why an engine could not be started, or how it ended.
@@ -54,6 +55,20 @@ pub enum RunError {
     /// The venue or its adapter failed (market data, keys, the local market).
     #[error(transparent)]
     Delta(DeltaError),
+}
+
+impl RunError {
+    /// The kind of failure, for the fronts' one table
+    /// ([`strangle_core::error::ErrorKind::front`]).
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Refused(_) => ErrorKind::Refused,
+            Self::Engine(e) => e.error_kind(),
+            Self::Delta(e) => e.error_kind(),
+            Self::Notify(_) => ErrorKind::Failed,
+        }
+    }
 }
 
 impl From<strangle_core::Error> for RunError {

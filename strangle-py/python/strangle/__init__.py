@@ -17,7 +17,17 @@ The package is split by topic: ``profiles``, ``pricing``, ``chains``, ``backtest
 from __future__ import annotations
 
 from . import _strangle
-from ._strangle import BacktestError, DataError, LedgerError, ProfileError, SessionError
+from ._strangle import (
+    ConflictError,
+    DataError,
+    ExchangeError,
+    InvalidError,
+    LockedError,
+    NotFoundError,
+    ProfileError,
+    RefusedError,
+    StrangleError,
+)
 from .backtests import Data, BacktestResult, Synthetic, SweepResult, backtest, sweep
 from .chains import Chain, Selection, chain_from_delta, read_chain_file, select
 from .ledger import Ledger
@@ -27,11 +37,15 @@ from .sessions import LocalServer, Session
 
 __all__ = [
     "Profile",
+    "StrangleError",
+    "InvalidError",
     "ProfileError",
     "DataError",
-    "BacktestError",
-    "LedgerError",
-    "SessionError",
+    "NotFoundError",
+    "ConflictError",
+    "LockedError",
+    "RefusedError",
+    "ExchangeError",
     "Greeks",
     "black76",
     "implied_vol",
@@ -53,8 +67,3 @@ __all__ = [
 ]
 
 __version__: str = _strangle.__version__
-
-ProfileError.fields = property(  # type: ignore[attr-defined]
-    lambda self: list(self.args[1]) if len(self.args) > 1 else [],
-    doc="Every invalid field as (field, problem).",
-)
