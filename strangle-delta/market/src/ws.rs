@@ -23,11 +23,15 @@ const PUBLIC: &[&str] = &["ticker", "ob_l1", "mark_price", "spot_price"];
 const PRIVATE: &[&str] = &["orders", "positions", "v2/user_trades"];
 
 pub(crate) async fn public(ws: WebSocketUpgrade, State(st): State<Arc<ServerState>>) -> Response {
-    ws.on_upgrade(move |s| session(s, st, false))
+    // The generation is read before the upgrade is answered, so a drop ordered after the
+    // client saw its connection open always closes it.
+    let generation = st.faults.ws_generation();
+    ws.on_upgrade(move |s| session(s, st, false, generation))
 }
 
 pub(crate) async fn private(ws: WebSocketUpgrade, State(st): State<Arc<ServerState>>) -> Response {
-    ws.on_upgrade(move |s| session(s, st, true))
+    let generation = st.faults.ws_generation();
+    ws.on_upgrade(move |s| session(s, st, true, generation))
 }
 
 fn chain_id(c: &OptionContract) -> String {
@@ -67,8 +71,8 @@ struct Conn {
     seq: u64,
 }
 
-async fn session(mut socket: WebSocket, st: Arc<ServerState>, private: bool) {
-    let generation = st.faults.ws_generation();
+/// One connection, closed when the drop generation moves past `generation`.
+async fn session(mut socket: WebSocket, st: Arc<ServerState>, private: bool, generation: u64) {
     let mut c = Conn {
         st: st.clone(),
         private,
