@@ -3,15 +3,12 @@
 //! interface that backend provides through `super`:
 //!
 //! - `Db`, the sqlx database, and `DbRow`, its row type;
-//! - `Store`, with the fields `pool: sqlx::Pool<Db>`, `marks` (the buffered PnL marks) and
-//!   `profiles` (the [`crate::cache::ProfileCache`]);
+//! - `Store`, with the fields `pool: sqlx::Pool<Db>` and `marks` (the buffered PnL marks);
 //! - `MIGRATOR` and `EXISTS_MIGRATIONS_TABLE` (the query that finds sqlx's migrations table);
 //! - `dec` and `get_dec`: money into and out of a column (TEXT on SQLite, NUMERIC on
 //!   PostgreSQL); `json` and `get_json`: a profile's settings (TEXT, JSONB).
 //!
 //! The SQL is the same for both: `$n` placeholders, `ON CONFLICT` upserts.
-
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -85,7 +82,6 @@ impl Store {
         let store = Self {
             pool,
             marks: tokio::sync::Mutex::new(Vec::new()),
-            profiles: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -97,7 +93,6 @@ impl Store {
         let store = Self {
             pool,
             marks: tokio::sync::Mutex::new(Vec::new()),
-            profiles: Default::default(),
         };
         let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         match store.applied_version().await? {
@@ -665,7 +660,6 @@ impl Store {
     /// of PostgreSQL's sequence, and SQLite's AUTOINCREMENT, each time), creates an unknown
     /// one.
     async fn put_profile(&self, p: &Profile) -> Result<(), StoreError> {
-        let _writing = self.profiles.writing();
         let updated = sqlx::query(
             "UPDATE profiles SET underlying = $1, strike_mode = $2, delta_low = $3, delta_high = $4, \
              settings = $5, updated_at = $6 WHERE name = $7",
@@ -713,19 +707,6 @@ impl Store {
         })
     }
 
-    /// Every profile, by name, from the cache when it holds a recent list (see
-    /// [`crate::cache`]); otherwise read, and kept.
-    pub async fn cached_profiles(&self) -> Result<Arc<Vec<StoredProfile>>, StoreError> {
-        let generation = match self.profiles.get() {
-            Ok(list) => return Ok(list),
-            Err(generation) => generation,
-        };
-        let read_at = std::time::Instant::now();
-        let list = Arc::new(self.profiles().await?);
-        self.profiles.put(generation, list.clone(), read_at);
-        Ok(list)
-    }
-
     /// Every profile, by name.
     pub async fn profiles(&self) -> Result<Vec<StoredProfile>, StoreError> {
         let rows = sqlx::query("SELECT * FROM profiles ORDER BY name")
@@ -768,7 +749,6 @@ impl Store {
 
     /// Adds a new profile; a taken name is [`StoreError::DuplicateProfile`].
     pub async fn create_profile(&self, p: &Profile) -> Result<StoredProfile, StoreError> {
-        let _writing = self.profiles.writing();
         let q = sqlx::query(
             "INSERT INTO profiles (name, underlying, strike_mode, delta_low, delta_high, settings, created_at, updated_at, active) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)",
@@ -787,7 +767,6 @@ impl Store {
 
     /// Replaces the settings of profile `id` (the name may change, but not to a taken one).
     pub async fn update_profile(&self, id: i64, p: &Profile) -> Result<StoredProfile, StoreError> {
-        let _writing = self.profiles.writing();
         let res = sqlx::query(
             "UPDATE profiles SET name = $1, underlying = $2, strike_mode = $3, delta_low = $4, delta_high = $5, \
              settings = $6, updated_at = $7 WHERE id = $8",
@@ -814,7 +793,6 @@ impl Store {
 
     /// Makes profile `id` the only active one, atomically.
     pub async fn activate_profile(&self, id: i64) -> Result<StoredProfile, StoreError> {
-        let _writing = self.profiles.writing();
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE profiles SET active = FALSE WHERE active AND id <> $1")
             .bind(id)
@@ -833,7 +811,6 @@ impl Store {
 
     /// Deletes profile `id`, unless it is the active one.
     pub async fn delete_profile(&self, id: i64) -> Result<(), StoreError> {
-        let _writing = self.profiles.writing();
         let p = self.profile_by_id(id).await?;
         if p.active {
             return Err(StoreError::ActiveProfile(p.profile.name));

@@ -14,7 +14,6 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub mod cache;
 mod codec;
 pub mod error;
 pub mod lease;
@@ -199,17 +198,6 @@ impl Store {
             ANALYTICS_WIN_RATE_WINDOW,
             ANALYTICS_HISTOGRAM_BARS,
         ))
-    }
-
-    /// Every profile, by name, from memory when a recent list is held ([`cache`]): for
-    /// views that are read often. What starts an engine reads [`Store::profile_by_id`].
-    pub async fn cached_profiles(&self) -> Result<std::sync::Arc<Vec<StoredProfile>>, StoreError> {
-        both!(self, s => s.cached_profiles().await)
-    }
-
-    /// One profile by id, from the cached list ([`Store::cached_profiles`]).
-    pub async fn cached_profile_by_id(&self, id: i64) -> Result<StoredProfile, StoreError> {
-        profile_in(&self.cached_profiles().await?, id).cloned()
     }
 
     /// Every profile.

@@ -31,7 +31,6 @@ const EXISTS_MIGRATIONS_TABLE: &str = "SELECT table_name::text FROM information_
 pub struct Store {
     pool: sqlx::PgPool,
     marks: tokio::sync::Mutex<Vec<PnlMark>>,
-    profiles: crate::cache::ProfileCache,
 }
 
 fn dec(d: Decimal) -> Decimal {

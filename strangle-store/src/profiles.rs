@@ -22,7 +22,7 @@ pub struct StoredProfile {
     pub profile: Profile,
 }
 
-/// Profile `id` in `profiles` (a list as [`crate::Store::cached_profiles`] gives it), by
+/// Profile `id` in `profiles` (a list as [`crate::Store::profiles`] gives it), by
 /// reference; [`StoreError::NoProfile`] when it is not there.
 pub fn profile_in(profiles: &[StoredProfile], id: i64) -> Result<&StoredProfile, StoreError> {
     profiles

@@ -33,7 +33,6 @@ const EXISTS_MIGRATIONS_TABLE: &str =
 pub struct Store {
     pool: sqlx::SqlitePool,
     marks: tokio::sync::Mutex<Vec<PnlMark>>,
-    profiles: crate::cache::ProfileCache,
 }
 
 fn dec(d: Decimal) -> String {

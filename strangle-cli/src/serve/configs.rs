@@ -181,7 +181,8 @@ impl ListJson {
     responses((status = 200, description = "Every profile", body = Vec<StoredProfile>)))]
 pub async fn list_configs(State(api): St, _: NoQuery) -> Result<Response, ApiError> {
     Ok(super::json_body(
-        api.configs_json.list(api.store.cached_profiles().await?)?,
+        api.configs_json
+            .list(api.profiles.list(&api.store).await?)?,
     ))
 }
 
@@ -204,6 +205,8 @@ pub async fn create_config(
     body: Bytes,
 ) -> Result<(StatusCode, Json<SavedProfile>), ApiError> {
     let p = profile_from(&body)?;
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     Ok((
         StatusCode::CREATED,
         Json(SavedProfile::of(api.store.create_profile(&p).await?)),
@@ -221,7 +224,7 @@ pub async fn get_config(
     _: NoQuery,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let list = api.store.cached_profiles().await?;
+    let list = api.profiles.list(&api.store).await?;
     match api.configs_json.profile(list, id)? {
         Some(body) => Ok(super::json_body(body)),
         None => Err(strangle_store::StoreError::NoProfile(id.to_string()).into()),
@@ -267,6 +270,8 @@ pub async fn update_config(
         });
     }
     let p = profile_of(Value::Object(given))?;
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     Ok(Json(SavedProfile::of(
         api.store.update_profile(id, &p).await?,
     )))
@@ -295,6 +300,8 @@ pub async fn patch_config(
     crate::profile_file::merge(&mut merged, Value::Object(patch));
     let p = profile_of(merged)?;
     not_running(&api, id, "changing").await?;
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     Ok(Json(SavedProfile::of(
         api.store.update_profile(id, &p).await?,
     )))
@@ -313,6 +320,8 @@ pub async fn delete_config(
     _: NoQuery,
 ) -> Result<StatusCode, ApiError> {
     not_running(&api, id, "deleting").await?;
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     api.store.delete_profile(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -328,6 +337,8 @@ pub async fn activate_config(
     _: NoQuery,
     Path(id): Path<i64>,
 ) -> Result<Json<StoredProfile>, ApiError> {
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     Ok(Json(api.store.activate_profile(id).await?))
 }
 
@@ -420,6 +431,8 @@ pub async fn import_configs(
             fields: bad,
         });
     }
+    // The cached profiles are dropped across the write (see `profile_cache`).
+    let _writing = api.profiles.writing();
     let mut imported = Vec::new();
     for r in reads {
         let p = &r.profile;

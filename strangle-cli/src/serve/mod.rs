@@ -15,6 +15,7 @@ mod control;
 mod error;
 mod guard;
 mod metrics;
+mod profile_cache;
 mod routes;
 mod sessions;
 mod snapshot;
@@ -102,6 +103,8 @@ pub struct Api {
     metrics: metrics::Metrics,
     /// `GET /api/configs`'s body for the profile list it was made from.
     configs_json: configs::ListJson,
+    /// The profiles, as the read routes see them.
+    profiles: Arc<profile_cache::ProfileCache>,
 }
 
 /// The API token from the environment (never from the command line, never printed).
@@ -243,8 +246,10 @@ pub fn app(store: Arc<Store>, settings: ApiSettings) -> Result<App, CliError> {
         &settings.allow_hosts,
         &settings.cors_origins,
     ));
+    let profiles = Arc::new(profile_cache::ProfileCache::default());
     let trading = Arc::new(trading::Trading::new(
         store.clone(),
+        profiles.clone(),
         settings.markets,
         settings.notifier,
     ));
@@ -254,6 +259,7 @@ pub fn app(store: Arc<Store>, settings: ApiSettings) -> Result<App, CliError> {
         trading: trading.clone(),
         metrics: metrics::Metrics::new(),
         configs_json: configs::ListJson::default(),
+        profiles,
     });
     let mut router =
         routes::router(api.clone()).layer(axum::middleware::from_fn_with_state(api, require_token));

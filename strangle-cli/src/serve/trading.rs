@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::profile_cache::ProfileCache;
 use super::snapshot::{Latest, Snapshot, StateJson};
 
 /// Markets an operator can pick when starting a profile.
@@ -118,6 +119,7 @@ struct Ended {
 /// The engines of one `serve` process.
 pub struct Trading {
     store: Arc<Store>,
+    profiles: Arc<ProfileCache>,
     markets: MarketSettings,
     notifier: Option<Notifier>,
     running: Mutex<HashMap<i64, Slot>>,
@@ -250,9 +252,15 @@ fn pct_of(premium: Option<Decimal>, pct: Option<Decimal>) -> Option<Decimal> {
 
 impl Trading {
     /// A supervisor with no engine running.
-    pub fn new(store: Arc<Store>, markets: MarketSettings, notifier: Option<Notifier>) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        profiles: Arc<ProfileCache>,
+        markets: MarketSettings,
+        notifier: Option<Notifier>,
+    ) -> Self {
         Self {
             store,
+            profiles,
             markets,
             notifier,
             running: Mutex::new(HashMap::new()),
@@ -430,14 +438,14 @@ impl Trading {
 
     /// The heartbeat of profile `id` (idle if this server never ran it).
     pub async fn heartbeat(&self, id: i64) -> Result<Heartbeat, ApiError> {
-        let profiles = self.store.cached_profiles().await?;
+        let profiles = self.profiles.list(&self.store).await?;
         let stored = profile_in(&profiles, id)?;
         Ok(self.engine_of(id, &stored.profile.name).await.0)
     }
 
     /// The full runtime state of profile `id`.
     pub async fn runtime(&self, id: i64) -> Result<Runtime, ApiError> {
-        let profiles = self.store.cached_profiles().await?;
+        let profiles = self.profiles.list(&self.store).await?;
         let stored = profile_in(&profiles, id)?;
         let (hb, state) = self.engine_of(id, &stored.profile.name).await;
         Ok(runtime_of(hb, state, &stored.profile))
