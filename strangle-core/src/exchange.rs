@@ -14,6 +14,38 @@ use crate::model::{
 };
 use chrono::{DateTime, Utc};
 
+/// Where a venue's last leg quotes came from, as the heartbeat says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum QuoteSource {
+    /// REST polling (no stream configured).
+    #[serde(rename = "rest")]
+    Rest,
+    /// The public WebSocket, every leg fresh.
+    #[serde(rename = "websocket")]
+    WebSocket,
+    /// REST for at least one leg, because the stream had no fresh quote (stale or down).
+    #[serde(rename = "rest (websocket stale or down)")]
+    RestFallback,
+}
+
+impl QuoteSource {
+    /// The heartbeat's text: `rest`, `websocket`, `rest (websocket stale or down)`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::WebSocket => "websocket",
+            Self::RestFallback => "rest (websocket stale or down)",
+        }
+    }
+}
+
+impl std::fmt::Display for QuoteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Market data: chains, quotes and the index.
 #[async_trait]
 pub trait MarketData: Send + Sync {
@@ -23,9 +55,8 @@ pub trait MarketData: Send + Sync {
     async fn quotes(&self, symbols: &[Symbol]) -> Result<Vec<Quote>>;
     /// The underlying's index price.
     async fn spot(&self, underlying: Underlying) -> Result<Decimal>;
-    /// Where the last quotes came from (`websocket`, `rest`, ...), for the heartbeat;
-    /// `None` for venues with one source.
-    fn quote_source(&self) -> Option<String> {
+    /// Where the last quotes came from, for the heartbeat; `None` for venues with one source.
+    fn quote_source(&self) -> Option<QuoteSource> {
         None
     }
 }
@@ -115,7 +146,7 @@ impl<D: MarketData, X: Send + Sync> MarketData for Split<D, X> {
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
         self.data.spot(underlying).await
     }
-    fn quote_source(&self) -> Option<String> {
+    fn quote_source(&self) -> Option<QuoteSource> {
         self.data.quote_source()
     }
 }
@@ -174,7 +205,7 @@ impl<T: MarketData + ?Sized> MarketData for std::sync::Arc<T> {
     async fn spot(&self, underlying: Underlying) -> Result<Decimal> {
         (**self).spot(underlying).await
     }
-    fn quote_source(&self) -> Option<String> {
+    fn quote_source(&self) -> Option<QuoteSource> {
         (**self).quote_source()
     }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use strangle_core::clock::Clock;
 use strangle_core::error::{Error as CoreError, ExchangeErrorKind, Result};
+use strangle_core::exchange::QuoteSource;
 use strangle_core::model::{
     ChainSnapshot, Fill as CoreFill, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType as CoreType, Position as CorePosition, ProductRef, Quote, Side as CoreSide,
@@ -535,9 +536,8 @@ impl MarketData for DeltaExchange {
         Ok(self.chain(underlying).await?.spot)
     }
 
-    fn quote_source(&self) -> Option<String> {
-        let s = *self.quote_source.lock().unwrap_or_else(|e| e.into_inner());
-        s.map(|s| s.as_str().to_string())
+    fn quote_source(&self) -> Option<QuoteSource> {
+        *self.quote_source.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -756,27 +756,6 @@ impl Execution for DeltaExchange {
         match &self.deadman {
             Some(d) => Ok(d.keepalive(&self.client).await?),
             None => Ok(()),
-        }
-    }
-}
-
-/// Where a [`DeltaExchange`]'s last leg quotes came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QuoteSource {
-    /// REST polling (no stream configured).
-    Rest,
-    /// The public WebSocket, every leg fresh.
-    WebSocket,
-    /// REST for at least one leg, because the stream had no fresh quote (stale or down).
-    RestFallback,
-}
-
-impl QuoteSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Rest => "rest",
-            Self::WebSocket => "websocket",
-            Self::RestFallback => "rest (websocket stale or down)",
         }
     }
 }

@@ -90,7 +90,7 @@ impl MarketData for PaperExchange {
         self.data.spot(underlying).await
     }
 
-    fn quote_source(&self) -> Option<String> {
+    fn quote_source(&self) -> Option<strangle_core::exchange::QuoteSource> {
         self.data.quote_source()
     }
 }

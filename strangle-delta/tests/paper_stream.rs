@@ -70,25 +70,25 @@ async fn the_quote_source_switches_to_rest_when_the_stream_is_silent() {
     let sym = vec![chain.entries[0].contract.symbol.clone()];
     ex.quotes(&sym).await.expect("from REST");
     assert_eq!(
-        ex.quote_source().as_deref(),
+        ex.quote_source().map(|q| q.as_str()),
         Some("rest (websocket stale or down)"),
         "the first quote cannot have streamed yet"
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     ex.quotes(&sym).await.expect("from the stream");
-    assert_eq!(ex.quote_source().as_deref(), Some("websocket"));
+    assert_eq!(ex.quote_source().map(|q| q.as_str()), Some("websocket"));
     // The market stands still: no frame arrives, the cached quote ages past 400 ms.
     s.faults().set_stale_quotes(true);
     tokio::time::sleep(Duration::from_millis(800)).await;
     ex.quotes(&sym).await.expect("from REST again");
     assert_eq!(
-        ex.quote_source().as_deref(),
+        ex.quote_source().map(|q| q.as_str()),
         Some("rest (websocket stale or down)")
     );
     // Without a stream there is one source.
     let plain = DeltaExchange::new(common::client_with(&s, None));
     plain.quotes(&sym).await.expect("REST");
-    assert_eq!(plain.quote_source().as_deref(), Some("rest"));
+    assert_eq!(plain.quote_source().map(|q| q.as_str()), Some("rest"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,8 +157,8 @@ async fn a_leg_quoted_from_the_stream_sees_the_halt_too() {
         .await
         .expect("quotes");
     assert_eq!(
-        handle.status().quote_source.as_deref(),
-        Some("websocket"),
+        handle.status().quote_source,
+        Some(strangle_core::exchange::QuoteSource::WebSocket),
         "the legs are quoted from the stream"
     );
     handle.send(EngineCommand::Stop);

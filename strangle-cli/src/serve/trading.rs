@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use strangle_core::clock::{Clock, ScaledClock};
 use strangle_core::engine::EngineHandle;
+use strangle_core::exchange::QuoteSource;
 use strangle_core::ledger::Mode;
 use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
@@ -126,6 +127,22 @@ pub struct Trading {
     ended: StdMutex<HashMap<i64, Ended>>,
 }
 
+/// Where a profile's engine is, as the heartbeat says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    /// Trading.
+    Running,
+    /// Flattening before it stops.
+    Stopping,
+    /// Ended cleanly.
+    Stopped,
+    /// Ended on an error.
+    Failed,
+    /// Never started by this server.
+    Idle,
+}
+
 /// One engine's heartbeat as the API reports it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Heartbeat {
@@ -133,9 +150,8 @@ pub struct Heartbeat {
     pub configuration_id: i64,
     /// Profile name.
     pub profile: String,
-    /// `running`, `stopping`, `stopped` (ended cleanly), `failed` (ended on an error) or
-    /// `idle` (never started by this server).
-    pub status: String,
+    /// Where the engine is: running, stopping, stopped, failed or idle.
+    pub status: EngineState,
     /// Sim, paper or live (absent when idle).
     pub mode: Option<Mode>,
     /// The strategy's phase (absent when idle).
@@ -169,7 +185,7 @@ pub struct Heartbeat {
     pub stale_quotes: Option<String>,
     /// Where the legs' quotes come from: `websocket`, `rest`, or `rest (websocket stale or
     /// down)` when the stream had no fresh quote (absent for the simulated market).
-    pub quote_source: Option<String>,
+    pub quote_source: Option<QuoteSource>,
     /// Request units left in Delta's rate-limit window for the engine's API key (10,000 per
     /// 5 minutes, shared by every engine on the key); absent where no limit applies.
     pub rate_budget_left: Option<u32>,
@@ -536,7 +552,11 @@ fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
     Heartbeat {
         configuration_id: id,
         profile: s.name.clone(),
-        status: if s.stopping { "stopping" } else { "running" }.into(),
+        status: if s.stopping {
+            EngineState::Stopping
+        } else {
+            EngineState::Running
+        },
         mode: Some(s.mode),
         phase: Some(st.phase),
         session_id: st.session_id.clone(),
@@ -550,7 +570,7 @@ fn heartbeat_of(id: i64, s: &Slot, st: &Status) -> Heartbeat {
         entry_hold: st.entry_hold.clone(),
         no_entry_reason: st.no_entry_reason.clone(),
         stale_quotes: st.stale_quotes.clone(),
-        quote_source: st.quote_source.clone(),
+        quote_source: st.quote_source,
         rate_budget_left: st.rate_budget_left,
         reconciliation: st.reconciliation.clone(),
     }
@@ -563,11 +583,10 @@ fn heartbeat_of_ended(id: i64, e: &Ended) -> Heartbeat {
         configuration_id: id,
         profile: e.name.clone(),
         status: if e.error.is_some() {
-            "failed"
+            EngineState::Failed
         } else {
-            "stopped"
-        }
-        .into(),
+            EngineState::Stopped
+        },
         mode: Some(e.mode),
         phase: Some(last.phase),
         session_id: last.session_id.clone(),
@@ -591,7 +610,7 @@ fn idle(id: i64, name: &str) -> Heartbeat {
     Heartbeat {
         configuration_id: id,
         profile: name.to_string(),
-        status: "idle".into(),
+        status: EngineState::Idle,
         mode: None,
         phase: None,
         session_id: None,

@@ -98,8 +98,8 @@ pub struct Status {
     /// while a strangle is live: profit exits are not checked and no order is priced until a
     /// fresh one comes.
     pub stale_quotes: Option<String>,
-    /// Where the venue's quotes come from, when it says (`websocket`, `rest`, ...).
-    pub quote_source: Option<String>,
+    /// Where the venue's quotes come from, when it says.
+    pub quote_source: Option<crate::exchange::QuoteSource>,
     /// Request units left in the venue's rate-limit window for this account (Delta: of
     /// 10,000 per 5 minutes, shared by every engine on the key); `None` without a limit.
     #[serde(default)]
