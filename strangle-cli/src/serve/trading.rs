@@ -392,7 +392,8 @@ impl Trading {
         };
         request.live = LiveRequest {
             confirmed: self.markets.live.is_some(),
-            how_to_confirm: "live trading is not enabled on this server: start `strangle serve --live` with credentials",
+            how_to_confirm:
+                "start `strangle serve --live` with credentials to enable it on this server",
             credentials: self.markets.live.clone(),
         };
         match request.build(Utc::now()) {
