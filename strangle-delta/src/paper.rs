@@ -43,7 +43,7 @@ impl PaperExchange {
     }
 
     /// Paper trading by the market's `clock` (a local market's, see
-    /// [`crate::runner::market_clock`]): expiries and settlements are judged by it.
+    /// `strangle_delta_runtime::market_clock`): expiries and settlements are judged by it.
     pub fn with_clock(
         data: DeltaExchange,
         fees: FeeModel,
