@@ -294,7 +294,7 @@ impl NativeSession {
 
     /// Waits for the engine to end (at most `timeout` seconds; Ctrl-C interrupts the wait,
     /// not the session). Returns the last heartbeat, or `None` on timeout; raises
-    /// `SessionError` when the engine ended with an error.
+    /// The exception of the error's kind (a `StrangleError`) when the engine ended with one.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
         if let Some(t) = timeout.filter(|t| !(t.is_finite() && *t >= 0.0)) {

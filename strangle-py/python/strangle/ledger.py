@@ -34,7 +34,8 @@ def _filter(profile: Optional[str], since: Optional[datetime], until: Optional[d
 class Ledger:
     """A strangle ledger opened **read-only**: a SQLite file path or a ``postgres://`` URL
     (``schema`` picks a PostgreSQL schema). Nothing is created or migrated, and the database
-    itself refuses writes. Raises :class:`LedgerError` when it cannot be opened.
+    itself refuses writes. Raises :class:`InvalidError` when it is no ledger, or another
+    :class:`StrangleError` when it cannot be opened.
 
     >>> with strangle.Ledger("strangle.db") as ledger:      # doctest: +SKIP
     ...     ledger.sessions(profile="btc")[0]["pnl"]["net"]

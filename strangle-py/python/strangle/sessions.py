@@ -163,8 +163,8 @@ class Session:
 
     def wait(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
         """Waits for the engine to end (at most ``timeout`` seconds) and returns its last
-        heartbeat, or ``None`` on timeout. Raises :class:`SessionError` if it ended with an
-        error. Ctrl-C interrupts the wait, not the session."""
+        heartbeat, or ``None`` on timeout. Raises the :class:`StrangleError` of the error's kind
+        if it ended with one. Ctrl-C interrupts the wait, not the session."""
         return self._native.wait(timeout)
 
     async def wait_async(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
