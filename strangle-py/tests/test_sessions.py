@@ -154,13 +154,13 @@ def wait_for(session, what, pred, ticks=600):
 
 def test_a_sped_up_sim_session_opens_a_strangle_and_stops_on_command(tmp_path):
     db = tmp_path / "run.db"
-    with strangle.Session.sim(profile(), speed=120, start=BEFORE_ENTRY, ledger=db) as s:
+    with strangle.Session.sim(profile(), speed=30, start=BEFORE_ENTRY, ledger=db) as s:
         st = wait_for(s, "an open strangle", lambda h: h["phase"] == "open")
         assert len(st["legs"]) == 2 and st["session_id"]
         assert st["pnl"] is not None and st["spot"] > 0
         # A second engine on the same profile and ledger is refused by the lease.
         with pytest.raises(strangle.LockedError, match="already being traded"):
-            strangle.Session.sim(profile(), speed=120, start=BEFORE_ENTRY, ledger=db)
+            strangle.Session.sim(profile(), speed=30, start=BEFORE_ENTRY, ledger=db)
         assert s.stop()
         last = s.wait()
     assert last is not None and last["profile"] == "py-run"
