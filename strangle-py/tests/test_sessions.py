@@ -181,7 +181,7 @@ def test_sessions_from_asyncio(tmp_path):
                 ticks += 1
 
         t = asyncio.create_task(ticker())
-        s = await strangle.Session.sim_async(profile("py-async"), speed=120, start=BEFORE_ENTRY)
+        s = await strangle.Session.sim_async(profile("py-async"), speed=30, start=BEFORE_ENTRY)
         seen = []
         async for st in s.watch_async(0.2):
             seen.append(st["phase"])
