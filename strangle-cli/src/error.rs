@@ -93,9 +93,27 @@ mod tests {
     use super::CliError;
     use strangle_core::error::ErrorKind;
 
-    /// Every kind keeps its kind through the CLI's error and exits with the table's code.
+    /// Every kind keeps its kind through the CLI's error and exits with the code
+    /// `strangle --help` documents (the table pinned here, so a change to it is seen).
     #[test]
     fn every_error_kind_exits_with_the_tables_code() {
+        let documented = [
+            (ErrorKind::Invalid, 3),
+            (ErrorKind::NotFound, 4),
+            (ErrorKind::Conflict, 5),
+            (ErrorKind::Locked, 5),
+            (ErrorKind::Refused, 6),
+            (ErrorKind::Exchange, 1),
+            (ErrorKind::Failed, 1),
+        ];
+        assert_eq!(
+            documented.len(),
+            ErrorKind::ALL.len(),
+            "every kind is documented"
+        );
+        for (kind, code) in documented {
+            assert_eq!(kind.front().exit_code, code, "{kind}");
+        }
         for kind in ErrorKind::ALL {
             let e = CliError::of(kind, "m".into());
             assert_eq!(e.kind(), kind);
