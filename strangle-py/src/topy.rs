@@ -7,12 +7,17 @@
 //! names, renames, skipped fields) exactly as the JSON API does. Decimals and times serialize
 //! as strings in serde, so the type is read where serde hands the serializer a value with its
 //! type: every generic entry point (`serialize_field`, `serialize_element`, `serialize_some`,
-//! ...) compares the value's type with `Decimal`, `DateTime<Utc>` and `NaiveDate` before
-//! serializing it. A field written through `#[serde(with = ...)]` must hand its decimal on
+//! ...) compares the value's `TypeId` with those of `Decimal`, `DateTime<Utc>` and
+//! `NaiveDate` before serializing it. The values are borrowed, not `'static`, so the id comes
+//! from the `typeid` crate (the one `erased-serde` uses), which is unique per type where
+//! `std::any::type_name` is not.
+//!
+//! A general converter (`pythonize`) was considered: it sees a decimal only as the text serde
+//! writes, and a pass over its output cannot tell the decimal `"1234"` from an order id
+//! `"1234"`, so the type has to be read while serializing, as here. A field written through `#[serde(with = ...)]` must hand its decimal on
 //! with its type (`serialize_some(d)`, `d.serialize(s)` inside a `Some`), or it arrives as
 //! text; the package's test that no number or time is left as text guards that.
 
-use std::any::type_name;
 use std::fmt::Display;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
@@ -64,12 +69,12 @@ enum Leaf {
 }
 
 fn leaf_of<T: ?Sized>() -> Option<Leaf> {
-    let name = type_name::<T>();
-    if name == type_name::<Decimal>() {
+    let id = typeid::of::<T>();
+    if id == typeid::of::<Decimal>() {
         Some(Leaf::Decimal)
-    } else if name == type_name::<DateTime<Utc>>() {
+    } else if id == typeid::of::<DateTime<Utc>>() {
         Some(Leaf::Time)
-    } else if name == type_name::<NaiveDate>() {
+    } else if id == typeid::of::<NaiveDate>() {
         Some(Leaf::Date)
     } else {
         None
