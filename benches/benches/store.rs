@@ -60,7 +60,7 @@ fn appends(c: &mut Criterion, name: &str, rt: &Runtime, store: Arc<Store>) {
                             at: Utc::now(),
                             profile: "bench".into(),
                             session_id: None,
-                            kind: "bench".into(),
+                            kind: strangle_core::audit::EventKind::Unknown("bench".into()),
                             detail: i.to_string(),
                         };
                         s.record_event(&e).await.expect("event");

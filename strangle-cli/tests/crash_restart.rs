@@ -17,6 +17,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use strangle_core::audit::EventKind;
 
 use common::{entry_0930_ist, Dir, Proc};
 use rust_decimal::Decimal;
@@ -633,7 +634,7 @@ async fn venue_stop_while_dead(strict: bool) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no detail")?;
-    if !detail.events.iter().any(|e| e.kind == "venue_stop") {
+    if !detail.events.iter().any(|e| e.kind == EventKind::VenueStop) {
         return Err("no venue_stop event in the audit trail".into());
     }
     if strict

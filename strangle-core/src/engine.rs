@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::audit::EventKind;
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
@@ -168,7 +169,7 @@ pub const ABSENCE_CONFIRM_SECS: i64 = 5;
 /// every power of ten, so a condition that never ends still shows in the trail.
 #[derive(Debug, Default)]
 struct Repeats {
-    seen: std::collections::HashMap<(String, String), Repeat>,
+    seen: std::collections::HashMap<(EventKind, String), Repeat>,
 }
 
 #[derive(Debug, Clone)]
@@ -245,7 +246,7 @@ fn repeated(e: &AuditEvent, total: u64, when: &str) -> AuditEvent {
         at: e.at,
         profile: e.profile.clone(),
         session_id: e.session_id.clone(),
-        kind: "repeated".into(),
+        kind: EventKind::Repeated,
         detail: format!("{} {total} times {when}: {}", e.kind, e.detail),
     }
 }
@@ -287,7 +288,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                     at: clock.now(),
                     profile: profile.name.clone(),
                     session_id,
-                    kind: "start_failed".into(),
+                    kind: EventKind::StartFailed,
                     detail: format!("the engine did not start: {e}"),
                 })
                 .await;
@@ -529,8 +530,12 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.strategy = resumed(&self.ledger, profile, self.config.mode, now)
                 .await?
                 .with_ioc_entries(self.config.ioc_entries);
-            self.audit(now, "restart", "engine restarted from the ledger".into())
-                .await?;
+            self.audit(
+                now,
+                EventKind::Restart,
+                "engine restarted from the ledger".into(),
+            )
+            .await?;
             // A stop or panic asked before the restart still holds for the new strategy.
             if let Some(cmd) = self.stop_requested {
                 self.feed(now, Event::Command(cmd)).await?;
@@ -543,7 +548,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 self.exchange_error(now, "keepalive", &e).await?;
                 let why = format!("the dead-man switch is not known to be armed ({e})");
                 if self.strategy.entry_hold().is_none() {
-                    self.audit(now, "entries_held", why.clone()).await?;
+                    self.audit(now, EventKind::EntriesHeld, why.clone()).await?;
                 }
                 self.strategy.hold_entries(HoldCause::DeadMan, why);
             }
@@ -551,7 +556,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 if self.strategy.release_entries(HoldCause::DeadMan) {
                     self.audit(
                         now,
-                        "entries_resumed",
+                        EventKind::EntriesResumed,
                         "the dead-man switch is armed".into(),
                     )
                     .await?;
@@ -592,7 +597,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                                 "order {id}: the venue does not find it, but its absence is \
                                  not proven ({why}); nothing is sent in its place"
                             );
-                            self.audit(now, "order_unresolved", msg).await?;
+                            self.audit(now, EventKind::OrderUnresolved, msg).await?;
                         }
                     }
                 }
@@ -602,7 +607,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                          or {} s pass",
                         self.absence_confirm.num_seconds()
                     );
-                    self.audit(now, "order_not_visible", detail).await?;
+                    self.audit(now, EventKind::OrderNotVisible, detail).await?;
                 }
                 Err(e) => {
                     self.exchange_error(now, &format!("order_poll {id}"), &e)
@@ -615,7 +620,8 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                              {e}); stopping without sending anything more for it — look it up \
                              on the exchange by this client order id"
                         );
-                        self.audit(now, "order_unreadable", msg.clone()).await?;
+                        self.audit(now, EventKind::OrderUnreadable, msg.clone())
+                            .await?;
                         return Err(Error::Engine(msg));
                     }
                 }
@@ -669,7 +675,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             let (kind, detail, outcome) = match self.exchange.venue_activity(&products, since).await
             {
                 Ok(None) => (
-                    "books_unavailable",
+                    EventKind::BooksUnavailable,
                     format!(
                         "session {}: the venue keeps no record to check the ledger's money \
                          against",
@@ -690,7 +696,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                         continue;
                     }
                     (
-                        "books_unread",
+                        EventKind::BooksUnread,
                         format!(
                             "session {}: the venue's fills and wallet could not be read ({} \
                              tries, last: {e}); its money is not checked against the venue",
@@ -713,7 +719,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                             at: now,
                             profile: self.strategy.profile().name.clone(),
                             session_id: Some(session.session_id.clone()),
-                            kind: "books_recheck".into(),
+                            kind: EventKind::BooksRecheck,
                             detail: format!(
                                 "{}; looked at again at {}",
                                 r.summary(),
@@ -724,9 +730,9 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                         continue;
                     }
                     let kind = if r.agrees() {
-                        "books_agree"
+                        EventKind::BooksAgree
                     } else {
-                        "books_differ"
+                        EventKind::BooksDiffer
                     };
                     (kind, r.summary(), Some(r))
                 }
@@ -743,7 +749,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 at: now,
                 profile: self.strategy.profile().name.clone(),
                 session_id: Some(session.session_id.clone()),
-                kind: kind.into(),
+                kind,
                 detail,
             };
             self.record(&e).await?;
@@ -754,15 +760,15 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
     async fn exchange_error(&mut self, now: DateTime<Utc>, what: &str, e: &Error) -> Result<()> {
         let msg = format!("{what}: {e}");
         self.last_error = Some(msg.clone());
-        self.audit(now, "exchange_error", msg).await
+        self.audit(now, EventKind::ExchangeError, msg).await
     }
 
-    async fn audit(&mut self, now: DateTime<Utc>, kind: &str, detail: String) -> Result<()> {
+    async fn audit(&mut self, now: DateTime<Utc>, kind: EventKind, detail: String) -> Result<()> {
         let e = AuditEvent {
             at: now,
             profile: self.strategy.profile().name.clone(),
             session_id: self.strategy.session().map(|s| s.session_id.clone()),
-            kind: kind.into(),
+            kind,
             detail,
         };
         self.record(&e).await

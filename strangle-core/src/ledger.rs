@@ -5,6 +5,7 @@
 //! a restart can rebuild the true state. `strangle-store` implements this on SQLite and
 //! PostgreSQL; [`crate::memory::MemoryLedger`] keeps it in memory.
 
+use crate::audit::EventKind;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -243,8 +244,9 @@ pub struct AuditEvent {
     pub profile: String,
     /// Session, if any.
     pub session_id: Option<SessionId>,
-    /// Short machine-readable kind, e.g. `entry`, `no_entry`, `exit`, `order_error`.
-    pub kind: String,
+    /// What the line records (written as its snake_case name: `entry`, `no_entry`, ...).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "entry"))]
+    pub kind: EventKind,
     /// Human-readable detail.
     pub detail: String,
 }

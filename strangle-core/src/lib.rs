@@ -17,6 +17,7 @@
 //! | [`pnl`] | exact leg and session PnL |
 //! | [`backtest`] | the backtest runner and its report (table, JSON, CSV, HTML) |
 //! | [`analytics`] | KPIs and chart series of closed sessions |
+//! | [`audit`] | the kinds of line in the audit trail |
 //! | [`pricing`] | Black-76 prices and greeks |
 //! | [`strategy`] | the state machine |
 //! | [`engine`] | the async driver, its handle and heartbeat |
@@ -34,6 +35,7 @@
 struct ReadmeDoctests;
 
 pub mod analytics;
+pub mod audit;
 pub mod backtest;
 pub mod cells;
 pub mod clock;

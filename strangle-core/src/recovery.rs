@@ -11,6 +11,7 @@
 //! with a list of the differences, unless the operator chose to adopt the exchange's state.
 //! Running it twice changes nothing the second time.
 
+use crate::audit::EventKind;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -51,7 +52,7 @@ async fn audit<L: Ledger>(
     ledger: &L,
     s: &SessionRecord,
     now: DateTime<Utc>,
-    kind: &str,
+    kind: EventKind,
     detail: String,
 ) -> Result<()> {
     ledger
@@ -59,7 +60,7 @@ async fn audit<L: Ledger>(
             at: now,
             profile: s.profile.clone(),
             session_id: Some(s.session_id.clone()),
-            kind: kind.into(),
+            kind,
             detail,
         })
         .await
@@ -200,7 +201,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             differences,
             unseen_orders: unseen,
         };
-        audit(ledger, &s, now, "reconcile_refused", e.to_string()).await?;
+        audit(ledger, &s, now, EventKind::ReconcileRefused, e.to_string()).await?;
         return Err(e);
     }
     // Adopt the exchange's positions where they differ from the fills.
@@ -249,7 +250,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
             "a venue stop fired while strangle was down: {}",
             venue_stopped.join("; ")
         );
-        audit(ledger, &s, now, crate::strategy::VENUE_STOP, detail).await?;
+        audit(ledger, &s, now, EventKind::VenueStop, detail).await?;
     }
     s.pnl = s.pnl_at_marks();
     if changed {
@@ -262,7 +263,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
         } else {
             format!("adopted the exchange's state: {}", out.adopted.join("; "))
         };
-        audit(ledger, &s, now, "reconciled", detail).await?;
+        audit(ledger, &s, now, EventKind::Reconciled, detail).await?;
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use strangle_core::audit::EventKind;
 
 use async_trait::async_trait;
 use common::*;
@@ -115,7 +116,7 @@ async fn an_unseen_order_that_filled_is_never_sent_again() {
     assert!(
         l.events
             .iter()
-            .any(|e| e.kind == "order_unresolved" && e.detail.contains("holds 10 short")),
+            .any(|e| e.kind == EventKind::OrderUnresolved && e.detail.contains("holds 10 short")),
         "the position was read and disagreed: {:?}",
         l.events
     );
@@ -156,7 +157,10 @@ async fn an_order_no_read_shows_and_that_moved_nothing_is_sent_again() {
     );
     let l = r.ledger.contents();
     assert_eq!(l.sessions[0].state, SessionState::Open, "{:?}", l.events);
-    assert!(l.events.iter().all(|e| e.kind != "order_unresolved"));
+    assert!(l
+        .events
+        .iter()
+        .all(|e| e.kind != EventKind::OrderUnresolved));
 }
 
 #[tokio::test]
@@ -171,17 +175,17 @@ async fn an_order_whose_absence_is_never_proven_is_never_replaced() {
     assert!(
         l.events
             .iter()
-            .any(|e| e.kind == "order_stuck" && e.detail.contains(&format!("{sid}-CE1"))),
+            .any(|e| e.kind == EventKind::OrderStuck && e.detail.contains(&format!("{sid}-CE1"))),
         "{:?}",
         l.events
     );
     let unresolved = l
         .events
         .iter()
-        .filter(|e| e.kind == "order_unresolved")
+        .filter(|e| e.kind == EventKind::OrderUnresolved)
         .count();
     assert_eq!(unresolved, 1, "written once, then counted");
-    assert!(l.events.iter().any(|e| e.kind == "repeated"
+    assert!(l.events.iter().any(|e| e.kind == EventKind::Repeated
         && e.detail.starts_with("order_unresolved")
         && e.detail.contains("in all")));
     assert_ne!(

@@ -2,6 +2,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
+use strangle_core::audit::EventKind;
 use strangle_core::backtest::{Backtest, Report};
 use strangle_core::profile::Profile;
 use strangle_core::sim::synthetic::SyntheticMarket;
@@ -220,7 +221,7 @@ async fn until_closes_an_open_session_at_its_marks_as_data_end() {
         rep.exit_reasons
     );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
-    assert!(r.events.iter().any(|e| e.kind == "data_end"));
+    assert!(r.events.iter().any(|e| e.kind == EventKind::DataEnd));
 }
 
 /// An `until` before the first snapshot runs nothing and says so.

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use strangle_core::audit::EventKind;
 use strangle_core::engine::EngineCommand;
 use strangle_core::error::ExchangeErrorKind;
 use strangle_core::ledger::{OrderPurpose, SessionState};
@@ -140,7 +141,7 @@ async fn trailing_stop_day_gives_exact_orders_fills_and_pnl() {
     let locks: Vec<_> = l
         .events
         .iter()
-        .filter(|e| e.kind == "trailing")
+        .filter(|e| e.kind == EventKind::Trailing)
         .map(|e| e.detail.as_str())
         .collect();
     assert_eq!(locks, vec!["trailing stop locks 25 % of premium"]);
@@ -249,7 +250,7 @@ async fn partial_fill_above_threshold_is_kept_when_attempts_run_out() {
     assert_eq!(s.state, SessionState::Open);
     assert_eq!(s.legs[0].book.sold, dec!(6));
     assert_eq!(s.legs[1].book.sold, dec!(10));
-    assert!(l.events.iter().any(|e| e.kind == "partial_entry"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::PartialEntry));
     // Only the legs' venue stops rest.
     let resting: Vec<_> = r
         .venue
@@ -310,7 +311,7 @@ async fn one_leg_fails_and_the_filled_leg_is_bought_back() {
             .is_empty(),
         "no untracked leg"
     );
-    assert!(l.events.iter().any(|e| e.kind == "failed_entry"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::FailedEntry));
     // The day is used: no second entry later in the window.
     r.engine.run_until(Some(at(4, 30))).await.expect("run");
     assert_eq!(r.ledger.contents().sessions.len(), 1);
@@ -374,7 +375,7 @@ async fn restart_adopts_the_open_strangle_and_ends_the_same() {
     assert!(r.handle.send(EngineCommand::Restart));
     r.engine.run_until(Some(at(8, 0))).await.expect("run");
     let l = r.ledger.contents();
-    assert!(l.events.iter().any(|e| e.kind == "restart"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::Restart));
     assert_eq!(
         l.intents, plain.intents,
         "no order is sent twice after a restart"
@@ -441,7 +442,7 @@ async fn legs_held_to_expiry_are_cash_settled_and_the_session_closes() {
     assert_eq!(s.pnl.gross, dec!(-8));
     assert_eq!(s.pnl.net, dec!(-8.2));
     assert_eq!(r.venue.cash(), dec!(10000) + s.pnl.net);
-    assert!(l.events.iter().any(|e| e.kind == "settled"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::Settled));
 }
 
 /// Settlement goes by the clock: with no snapshot after the expiry, the legs still settle at

@@ -7,6 +7,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use rust_decimal_macros::dec;
+use strangle_core::audit::EventKind;
 use strangle_core::ledger::SessionState;
 use strangle_core::schedule::EntryRule;
 
@@ -45,7 +46,7 @@ async fn a_late_start_enters_at_once_when_asked() {
     assert_eq!(s.opened_at, at(5, 0));
     assert_eq!(s.planned_exit, at(9, 50), "the same day's 15:20 IST exit");
     assert!(
-        l.events.iter().any(|e| e.kind == "late_entry"),
+        l.events.iter().any(|e| e.kind == EventKind::LateEntry),
         "{:?}",
         l.events
     );

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use rust_decimal_macros::dec;
+use strangle_core::audit::EventKind;
 use strangle_core::engine::EngineCommand;
 use strangle_core::ledger::{OrderPurpose, SessionState};
 
@@ -42,7 +43,7 @@ async fn an_exit_waits_for_a_fresh_quote_and_the_heartbeat_says_why() {
         .contents()
         .events
         .into_iter()
-        .filter(|e| e.kind == strangle_core::strategy::QUOTE_WAIT)
+        .filter(|e| e.kind == EventKind::QuoteWait)
         .collect();
     assert_eq!(waits.len(), 2, "{waits:?}");
     assert!(waits.iter().all(|e| e.at == at(4, 10)), "{waits:?}");

@@ -13,6 +13,7 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use strangle_core::audit::EventKind;
 
 use async_trait::async_trait;
 use chrono::Duration;
@@ -94,14 +95,18 @@ async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed(
     let cancels = l
         .events
         .iter()
-        .filter(|e| e.kind == "cancel_unconfirmed")
+        .filter(|e| e.kind == EventKind::CancelUnconfirmed)
         .count();
     assert!(
         cancels < MAX_CANCELS as usize,
         "{cancels} cancels asked again, at most {} expected",
         MAX_CANCELS - 1
     );
-    let stuck = l.events.iter().filter(|e| e.kind == "order_stuck").count();
+    let stuck = l
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::OrderStuck)
+        .count();
     assert_eq!(stuck, 1, "{:?}", l.events);
     let status = handle.status();
     assert!(
@@ -141,7 +146,7 @@ async fn a_stop_buys_back_the_sold_leg_while_the_other_order_is_never_confirmed(
         .await
         .expect("positions")
         .is_empty());
-    assert!(l.events.iter().any(|e| e.kind == "order_resolved"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::OrderResolved));
     assert_eq!(
         handle.status().entry_hold,
         None,
@@ -208,13 +213,13 @@ async fn a_repeated_audit_line_is_written_once_with_its_count() {
     let poll_errors: Vec<_> = l
         .events
         .iter()
-        .filter(|e| e.kind == "exchange_error" && e.detail.starts_with("order_poll"))
+        .filter(|e| e.kind == EventKind::ExchangeError && e.detail.starts_with("order_poll"))
         .collect();
     assert_eq!(poll_errors.len(), 2, "one line per order: {poll_errors:?}");
     let counts: Vec<_> = l
         .events
         .iter()
-        .filter(|e| e.kind == "repeated")
+        .filter(|e| e.kind == EventKind::Repeated)
         .map(|e| e.detail.clone())
         .collect();
     for want in ["10 times so far", "30 times in all"] {
@@ -255,7 +260,11 @@ async fn a_session_closed_past_its_planned_exit_says_so_and_why() {
         "closed late: {:?}",
         s.closed_at
     );
-    let late: Vec<_> = l.events.iter().filter(|e| e.kind == "late_close").collect();
+    let late: Vec<_> = l
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::LateClose)
+        .collect();
     assert_eq!(late.len(), 1, "{:?}", l.events);
     assert_eq!(late[0].session_id.as_ref(), Some(&s.session_id));
     assert!(
@@ -265,7 +274,7 @@ async fn a_session_closed_past_its_planned_exit_says_so_and_why() {
         late[0].detail
     );
     assert!(
-        l.events.iter().all(|e| e.kind != "late_exit"),
+        l.events.iter().all(|e| e.kind != EventKind::LateExit),
         "the exit began on time"
     );
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use strangle_core::audit::EventKind;
 
 use common::*;
 use rust_decimal::Decimal;
@@ -346,7 +347,7 @@ async fn a_stop_that_fires_while_the_engine_is_down_is_booked_when_it_restarts()
     let s = l.sessions.last().expect("session");
     assert_eq!(s.state, SessionState::Closed);
     assert_eq!(s.exit_reason, Some(ExitReason::VenueStop));
-    assert!(l.events.iter().any(|e| e.kind == "venue_stop"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::VenueStop));
     // Ledger = venue: the call bought back once, by the stop, at the ask when it fired.
     let call_buys: Vec<_> = l
         .fills

@@ -6,6 +6,7 @@
 mod common;
 
 use std::time::Duration;
+use strangle_core::audit::EventKind;
 
 use rust_decimal_macros::dec;
 use strangle_core::error::ExchangeErrorKind;
@@ -288,7 +289,7 @@ async fn an_order_found_only_after_a_lag_is_never_sent_twice() {
     assert!(
         l.events
             .iter()
-            .any(|e| e.kind == "exchange_error" && e.detail.contains("not found by")),
+            .any(|e| e.kind == EventKind::ExchangeError && e.detail.contains("not found by")),
         "the lag was met: {:?}",
         l.events
     );

@@ -6,6 +6,7 @@
 mod common;
 
 use std::time::Duration;
+use strangle_core::audit::EventKind;
 
 use rust_decimal::Decimal;
 use strangle_core::model::{OrderState, Underlying};
@@ -215,7 +216,10 @@ async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
         "nothing entered while the switch is not armed"
     );
     assert_eq!(
-        l.events.iter().filter(|e| e.kind == "entries_held").count(),
+        l.events
+            .iter()
+            .filter(|e| e.kind == EventKind::EntriesHeld)
+            .count(),
         1
     );
 
@@ -227,7 +231,7 @@ async fn an_unarmed_switch_holds_entries_until_a_refresh_proves_it_armed() {
         .expect("run");
     assert_eq!(handle.status().entry_hold, None);
     let l = ledger.contents();
-    assert!(l.events.iter().any(|e| e.kind == "entries_resumed"));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::EntriesResumed));
     assert_eq!(l.sessions.len(), 1, "entered once armed: {:?}", l.events);
 
     // A heartbeat Delta forgot is created again at the next refresh; listing it sends the

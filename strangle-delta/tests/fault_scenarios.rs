@@ -31,6 +31,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use strangle_core::audit::EventKind;
 
 use chrono::{DateTime, Duration as Span, Utc};
 use common::t0;
@@ -372,7 +373,7 @@ async fn stops_rest(
         }
         let said = l.events.iter().any(|e| {
             e.session_id.as_ref() == Some(&s.session_id)
-                && (e.kind.starts_with("venue_stop_") || e.kind.contains("error"))
+                && (e.kind.as_str().starts_with("venue_stop_") || e.kind.as_str().contains("error"))
         });
         if !said {
             return Err(format!(
@@ -699,13 +700,17 @@ async fn check(
     }
     // Every check of a closed session against the venue's fills and wallet agreed (one the
     // venue could not answer is said as `books_unread`).
-    if let Some(e) = l.events.iter().find(|e| e.kind == "books_differ") {
+    if let Some(e) = l.events.iter().find(|e| e.kind == EventKind::BooksDiffer) {
         return Err(format!(
             "the ledger and the venue's records differ: {}",
             e.detail
         ));
     }
-    out.reconciled = l.events.iter().filter(|e| e.kind == "books_agree").count();
+    out.reconciled = l
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::BooksAgree)
+        .count();
     // Fills: every ledger fill is a venue fill, exactly.
     let venue_fills = venue.fills();
     out.fills = venue_fills.len();
@@ -753,9 +758,9 @@ async fn check(
         let reported = out.engine_error
             || l.events.iter().any(|e| {
                 e.at >= s.planned_exit
-                    && (e.kind.contains("error")
-                        || e.kind.contains("unresolved")
-                        || ((e.kind == "late_exit" || e.kind == "late_close")
+                    && (e.kind.as_str().contains("error")
+                        || e.kind.as_str().contains("unresolved")
+                        || ((e.kind == EventKind::LateExit || e.kind == EventKind::LateClose)
                             && e.session_id.as_ref() == Some(&s.session_id)))
             });
         // Held through expiry while no engine ran: closed by its settlement instead.

@@ -6,6 +6,7 @@
 mod common;
 
 use std::sync::Arc;
+use strangle_core::audit::EventKind;
 
 use chrono::Duration as Span;
 use common::*;
@@ -88,7 +89,7 @@ fn books_lines(
 ) -> Vec<&strangle_core::ledger::AuditEvent> {
     events
         .iter()
-        .filter(|e| e.kind.starts_with("books_"))
+        .filter(|e| e.kind.as_str().starts_with("books_"))
         .collect()
 }
 
@@ -98,7 +99,12 @@ async fn a_closed_session_is_checked_against_the_venues_fills_and_wallet() {
     let l = ledger.contents();
     let checks = books_lines(&l.events);
     assert_eq!(checks.len(), 1, "one check per session: {checks:?}");
-    assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
+    assert_eq!(
+        checks[0].kind,
+        EventKind::BooksAgree,
+        "{}",
+        checks[0].detail
+    );
     let closed = l.sessions[0].closed_at.expect("closed");
     assert_eq!(
         checks[0].at - closed,
@@ -135,9 +141,9 @@ async fn a_tax_the_fills_leave_out_is_reported_as_fees_the_ledger_missed() {
         "a second look, then the report: {checks:?}"
     );
     let closed = l.sessions[0].closed_at.expect("closed");
-    assert_eq!(checks[0].kind, "books_recheck");
+    assert_eq!(checks[0].kind, EventKind::BooksRecheck);
     assert_eq!(checks[0].at - closed, Span::minutes(1));
-    assert_eq!(checks[1].kind, "books_differ");
+    assert_eq!(checks[1].kind, EventKind::BooksDiffer);
     assert_eq!(
         checks[1].at - closed,
         Span::minutes(5),
@@ -240,7 +246,12 @@ async fn a_session_settled_while_no_engine_ran_is_checked_when_the_next_one_star
     assert_eq!(l.sessions[0].state, SessionState::Closed, "{:?}", l.events);
     let checks = books_lines(&l.events);
     assert_eq!(checks.len(), 1, "{checks:?}");
-    assert_eq!(checks[0].kind, "books_agree", "{}", checks[0].detail);
+    assert_eq!(
+        checks[0].kind,
+        EventKind::BooksAgree,
+        "{}",
+        checks[0].detail
+    );
     assert_eq!(checks[0].session_id.as_ref(), Some(&open.session_id));
     let r = status.reconciliation.expect("the heartbeat carries it");
     assert!(

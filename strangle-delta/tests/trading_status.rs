@@ -7,13 +7,13 @@
 mod common;
 
 use std::sync::Arc;
+use strangle_core::audit::EventKind;
 
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::ledger::{Mode, OrderPurpose, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::Underlying;
 use strangle_core::profile::Profile;
-use strangle_core::strategy::TRADING_HALT;
 use strangle_core::Execution;
 use strangle_delta::exchange::DeltaExchange;
 use strangle_delta_market::demo_credentials;
@@ -91,7 +91,11 @@ async fn an_exit_waits_while_the_venue_takes_no_order_and_goes_out_when_it_does(
         .expect("exit waits");
     let l = ledger.contents();
     assert_eq!(l.sessions[0].state, SessionState::Exiting);
-    let halts: Vec<_> = l.events.iter().filter(|e| e.kind == TRADING_HALT).collect();
+    let halts: Vec<_> = l
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::TradingHalt)
+        .collect();
     assert_eq!(halts.len(), 1, "said once: {halts:?}");
     assert!(halts[0].detail.contains("disrupted_post_only"));
     assert!(handle
@@ -168,7 +172,7 @@ async fn a_leg_quoted_from_the_stream_sees_the_halt_too() {
         .expect("exit waits");
     let l = ledger.contents();
     assert_eq!(l.sessions[0].state, SessionState::Exiting, "{:?}", l.events);
-    assert!(l.events.iter().any(|e| e.kind == TRADING_HALT));
+    assert!(l.events.iter().any(|e| e.kind == EventKind::TradingHalt));
     let put_exits = l
         .intents
         .iter()

@@ -13,6 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
+use strangle_core::audit::EventKind;
 use strangle_core::ids::{ClientOrderId, InvalidId, SessionId, Symbol};
 use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
 use strangle_core::model::{Fill, OrderStatus};
@@ -312,7 +313,7 @@ impl Store {
             .bind(e.at)
             .bind(&e.profile)
             .bind(e.session_id.as_deref())
-            .bind(&e.kind)
+            .bind(e.kind.as_str())
             .bind(&e.detail)
             .execute(&self.pool)
             .await?;
@@ -624,7 +625,7 @@ impl Store {
                         Some(_) => Some(self::session_id(r, "events")?),
                         None => None,
                     },
-                    kind: r.try_get("kind")?,
+                    kind: EventKind::parse(r.try_get("kind")?),
                     detail: r.try_get("detail")?,
                 })
             })

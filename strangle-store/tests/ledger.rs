@@ -299,7 +299,7 @@ async fn writes_are_idempotent_and_events_append_only(store: Arc<Store>) {
             .expect("an instant"),
         profile: "p".into(),
         session_id: None,
-        kind: "k".into(),
+        kind: strangle_core::audit::EventKind::Unknown("k".into()),
         detail: "d".into(),
     };
     store.record_event(&e).await.expect("event");

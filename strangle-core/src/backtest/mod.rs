@@ -32,6 +32,7 @@
 pub mod report;
 pub mod sweep;
 
+use crate::audit::EventKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -338,7 +339,7 @@ impl Backtest {
                 at: end,
                 profile: s.profile.clone(),
                 session_id: Some(s.session_id.clone()),
-                kind: "data_end".into(),
+                kind: EventKind::DataEnd,
                 detail: detail.clone(),
             });
             warnings.push(detail);

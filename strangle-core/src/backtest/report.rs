@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::BacktestResult;
 use crate::analytics::{analyze, Point};
+use crate::audit::EventKind;
 use crate::ledger::{SessionRecord, SessionState};
 use crate::schedule::ist_date;
-use crate::strategy::QUOTE_WAIT;
 
 /// The headline figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ impl Report {
 /// session's close (the end of the run for one still open).
 fn exit_waits(r: &BacktestResult) -> Vec<i64> {
     let mut first: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
-    for e in r.events.iter().filter(|e| e.kind == QUOTE_WAIT) {
+    for e in r.events.iter().filter(|e| e.kind == EventKind::QuoteWait) {
         if let Some(id) = &e.session_id {
             first.entry(id.as_str()).or_insert(e.at);
         }

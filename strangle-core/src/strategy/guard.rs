@@ -14,6 +14,7 @@
 //! [`MAX_STOP_REFUSALS`] times in a row is given up for the session, and new entries are held
 //! (a strangle without a venue stop is not opened again until the operator has looked).
 
+use crate::audit::EventKind;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -27,9 +28,6 @@ use crate::risk::ExitReason;
 
 /// Refusals in a row after which a leg's venue stop is given up for the session.
 pub const MAX_STOP_REFUSALS: u32 = 3;
-
-/// Audit kind of a venue stop that filled.
-pub const VENUE_STOP: &str = "venue_stop";
 
 /// The venue stop of one leg.
 #[derive(Debug, Clone)]
@@ -369,7 +367,7 @@ impl Strategy {
             )
         };
         self.last_error = Some(msg.clone());
-        self.audit(now, "venue_stop_lost", msg, out);
+        self.audit(now, EventKind::VenueStopLost, msg, out);
         self.give_up_stop_if_refused(now, i, out);
     }
 
@@ -388,7 +386,7 @@ impl Strategy {
         );
         self.holds.insert(HoldCause::NoVenueStop, msg.clone());
         self.last_error = Some(msg.clone());
-        self.audit(now, "venue_stop_refused", msg, out);
+        self.audit(now, EventKind::VenueStopRefused, msg, out);
     }
 
     /// A venue stop bought (part of) leg `i` back.
@@ -417,7 +415,7 @@ impl Strategy {
         );
         // Said once per stop, however often its fills are read again.
         if l.venue_stopped.insert(status.client_order_id.clone()) {
-            self.audit(now, VENUE_STOP, detail, out);
+            self.audit(now, EventKind::VenueStop, detail, out);
         }
         match self.phase {
             Phase::Open => self.begin_exit(now, ExitReason::VenueStop, out),

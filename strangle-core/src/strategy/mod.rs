@@ -11,6 +11,7 @@ mod guard;
 mod orders;
 mod status;
 
+use crate::audit::EventKind;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -28,8 +29,8 @@ use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
 use crate::select::select;
 
-pub use guard::{MAX_STOP_REFUSALS, VENUE_STOP};
-pub use orders::{MAX_CANCELS, QUOTE_WAIT, TRADING_HALT};
+pub use guard::MAX_STOP_REFUSALS;
+pub use orders::MAX_CANCELS;
 pub use status::{LegStatus, Status};
 
 /// What the strategy is doing.
@@ -560,12 +561,12 @@ impl Strategy {
         out
     }
 
-    fn audit(&self, now: DateTime<Utc>, kind: &str, detail: String, out: &mut Vec<Action>) {
+    fn audit(&self, now: DateTime<Utc>, kind: EventKind, detail: String, out: &mut Vec<Action>) {
         out.push(Action::Write(Write::Event(AuditEvent {
             at: now,
             profile: self.profile.name.clone(),
             session_id: self.live.as_ref().map(|l| l.rec.session_id.clone()),
-            kind: kind.to_string(),
+            kind,
             detail,
         })));
     }
@@ -618,7 +619,7 @@ impl Strategy {
                     .as_ref()
                     .is_some_and(|last| last.same_cause(&why))
                 {
-                    self.audit(now, "no_entry", why.to_string(), out);
+                    self.audit(now, EventKind::NoEntry, why.to_string(), out);
                 }
                 self.last_no_entry = Some(why);
                 return;
@@ -631,7 +632,7 @@ impl Strategy {
             let (start, end) = schedule::entry_window(&self.profile, day);
             self.audit(
                 now,
-                "late_entry",
+                EventKind::LateEntry,
                 format!(
                     "late start: entering now, after the {day} window ({}–{} UTC), before its \
                      exit time",
@@ -685,7 +686,7 @@ impl Strategy {
         let fmt_delta = |d: Option<f64>| d.map_or("n/a".to_string(), |d| format!("{d:.4}"));
         self.audit(
             now,
-            "entry",
+            EventKind::Entry,
             format!(
                 "selling {} x {} (delta {}, bid {}) and {} (delta {}, bid {}), expiry {}, spot {}",
                 target,
@@ -791,7 +792,7 @@ impl Strategy {
             let lvl = l.trailing.level.unwrap_or_default();
             self.audit(
                 now,
-                "trailing",
+                EventKind::Trailing,
                 format!("trailing stop locks {lvl} % of premium"),
                 out,
             );
@@ -826,7 +827,7 @@ impl Strategy {
             late.num_minutes()
         );
         self.last_error = Some(msg.clone());
-        self.audit(now, "late_exit", msg, out);
+        self.audit(now, EventKind::LateExit, msg, out);
     }
 
     /// Why something due at `due` happens only at `now`, when the engine was the cause: it
@@ -857,7 +858,7 @@ impl Strategy {
         self.phase = Phase::Exiting;
         self.audit(
             now,
-            "exit",
+            EventKind::Exit,
             format!(
                 "exit: {reason} (net PnL at marks {} USD, closing now at the asks {close})",
                 pnl.net
@@ -868,7 +869,12 @@ impl Strategy {
     }
 
     fn on_command(&mut self, now: DateTime<Utc>, cmd: Command, out: &mut Vec<Action>) {
-        self.audit(now, "command", format!("{cmd:?}").to_lowercase(), out);
+        self.audit(
+            now,
+            EventKind::Command,
+            format!("{cmd:?}").to_lowercase(),
+            out,
+        );
         self.stop_requested = true;
         let panic = cmd == Command::Panic;
         match self.phase {
@@ -933,7 +939,7 @@ impl Strategy {
         self.phase = Phase::Exiting;
         self.audit(
             now,
-            "settled",
+            EventKind::Settled,
             format!("settled at expiry: {}", settled.join(", ")),
             out,
         );
@@ -970,7 +976,7 @@ impl Strategy {
                 at: now,
                 profile: self.profile.name.clone(),
                 session_id: Some(l.rec.session_id.clone()),
-                kind: "late_close".into(),
+                kind: EventKind::LateClose,
                 detail: msg,
             })));
         }
@@ -979,7 +985,7 @@ impl Strategy {
             at: now,
             profile: self.profile.name.clone(),
             session_id: Some(l.rec.session_id.clone()),
-            kind: "closed".into(),
+            kind: EventKind::Closed,
             detail: format!(
                 "session closed ({reason}): net {} USD, gross {}, fees {}, premium {}",
                 pnl.net, pnl.gross, pnl.fees, pnl.premium

@@ -9,6 +9,7 @@
 //! band. No order is ever a market order (Delta ignores a market order's limit). Exits are
 //! reduce-only and continue until flat.
 
+use crate::audit::EventKind;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
@@ -18,13 +19,6 @@ use crate::ledger::{OrderIntent, OrderPurpose, SessionState};
 use crate::model::{OrderRequest, OrderState, OrderStatus, OrderType, Quote, Side, TimeInForce};
 use crate::profile::Profile;
 use crate::risk::ExitReason;
-
-/// Audit kind of an exit that found no fresh quote and began waiting for one.
-pub const QUOTE_WAIT: &str = "quote_wait";
-
-/// Audit kind of an exit that began waiting because the venue takes no order on its contract
-/// (its trading status is not operational).
-pub const TRADING_HALT: &str = "trading_halt";
 
 /// Cancels sent for one order before the strategy stops asking: the order is then held as
 /// stuck (still read every step), new entries are held, and an entry in progress is
@@ -180,7 +174,7 @@ impl Strategy {
         for (id, n) in unconfirmed {
             self.audit(
                 now,
-                "cancel_unconfirmed",
+                EventKind::CancelUnconfirmed,
                 format!("cancel of {id} not confirmed yet; asking again ({n} of {MAX_CANCELS})"),
                 out,
             );
@@ -212,7 +206,7 @@ impl Strategy {
                 l.abort.get_or_insert(ExitReason::FailedEntry);
             }
         }
-        self.audit(now, "order_stuck", msg, out);
+        self.audit(now, EventKind::OrderStuck, msg, out);
     }
 
     fn drive_entry(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
@@ -233,7 +227,7 @@ impl Strategy {
                 }
                 self.audit(
                     now,
-                    "failed_entry",
+                    EventKind::FailedEntry,
                     format!("entry of {sym} failed; unwinding the other leg"),
                     out,
                 );
@@ -268,7 +262,7 @@ impl Strategy {
             self.phase = Phase::Open;
             self.audit(
                 now,
-                "open",
+                EventKind::Open,
                 format!("strangle open: premium received {premium} USD"),
                 out,
             );
@@ -314,7 +308,7 @@ impl Strategy {
                 w.entry_done = true;
                 self.audit(
                     now,
-                    "partial_entry",
+                    EventKind::PartialEntry,
                     format!("{sym}: keeping {sold} of {target} contracts"),
                     out,
                 );
@@ -397,7 +391,7 @@ impl Strategy {
                         "last one {a} s old"
                     )),
                 );
-                self.audit(now, QUOTE_WAIT, detail, out);
+                self.audit(now, EventKind::QuoteWait, detail, out);
             }
             return;
         };
@@ -411,7 +405,7 @@ impl Strategy {
                     g.symbol
                 );
                 self.last_error = Some(msg.clone());
-                self.audit(now, TRADING_HALT, msg, out);
+                self.audit(now, EventKind::TradingHalt, msg, out);
             }
             return;
         }
@@ -490,7 +484,7 @@ impl Strategy {
             let id = status.client_order_id.clone();
             self.audit(
                 now,
-                "unknown_order",
+                EventKind::UnknownOrder,
                 format!("update for unknown order {id} ignored"),
                 out,
             );
@@ -568,7 +562,7 @@ impl Strategy {
             let id = &status.client_order_id;
             self.audit(
                 now,
-                "order_resolved",
+                EventKind::OrderResolved,
                 format!(
                     "order {id} ended at the venue ({})",
                     format!("{:?}", status.state).to_lowercase()
@@ -581,7 +575,7 @@ impl Strategy {
         }
         if let Some(msg) = rejected {
             self.last_error = Some(msg.clone());
-            self.audit(now, "order_rejected", msg, out);
+            self.audit(now, EventKind::OrderRejected, msg, out);
         }
         self.write_session(out);
     }
@@ -606,7 +600,7 @@ impl Strategy {
         }
         let msg = format!("{id} failed: {reason}");
         self.last_error = Some(msg.clone());
-        self.audit(now, "order_error", msg, out);
+        self.audit(now, EventKind::OrderError, msg, out);
         self.write_session(out);
     }
 }
