@@ -37,7 +37,7 @@ struct Rig {
     rest: DeltaExchange,
     stream: DeltaExchange,
     legs: Vec<strangle_core::ids::Symbol>,
-    product_id: u64,
+    product_id: strangle_core::ids::ProductId,
     chain: ChainSnapshot,
     clock: Arc<ScaledClock>,
 }

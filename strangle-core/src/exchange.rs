@@ -3,6 +3,7 @@
 //! [`Exchange`]; a test double that changes one half implements that half and borrows the
 //! other from a real venue through [`Split`].
 
+use crate::ids::ProductId;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
@@ -74,7 +75,7 @@ pub trait Execution: Send + Sync {
     async fn cancel_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<OrderStatus>;
     /// Looks an order up by client id; `Ok(None)` if the venue never saw it.
     async fn order(&self, client_order_id: &ClientOrderId) -> Result<Option<OrderStatus>>;
@@ -86,7 +87,7 @@ pub trait Execution: Send + Sync {
     async fn find_order(
         &self,
         client_order_id: &ClientOrderId,
-        _product_id: u64,
+        _product_id: ProductId,
     ) -> Result<Option<OrderStatus>> {
         self.order(client_order_id).await
     }
@@ -159,7 +160,7 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn cancel_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<OrderStatus> {
         self.exec.cancel_order(client_order_id, product_id).await
     }
@@ -169,7 +170,7 @@ impl<D: Send + Sync, X: Execution> Execution for Split<D, X> {
     async fn find_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<Option<OrderStatus>> {
         self.exec.find_order(client_order_id, product_id).await
     }
@@ -218,7 +219,7 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     async fn cancel_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<OrderStatus> {
         (**self).cancel_order(client_order_id, product_id).await
     }
@@ -228,7 +229,7 @@ impl<T: Execution + ?Sized> Execution for std::sync::Arc<T> {
     async fn find_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<Option<OrderStatus>> {
         (**self).find_order(client_order_id, product_id).await
     }

@@ -236,6 +236,42 @@ pub fn profile_tag(name: &str) -> String {
     format!("{h:08x}")
 }
 
+/// A venue's product id (Delta's `product_id`): the number a contract is traded under,
+/// kept apart from sizes, prices and other ids by its type. It is a plain number in JSON,
+/// the ledger and Python.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct ProductId(pub u64);
+
+impl ProductId {
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl From<u64> for ProductId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl std::str::FromStr for ProductId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self)
+    }
+}
+
 /// A venue product id for a contract symbol when the data has none (recorded or imported
 /// chains): 64-bit FNV-1a of the symbol, stable across runs, files and platforms.
 ///
@@ -244,14 +280,14 @@ pub fn profile_tag(name: &str) -> String {
 /// assert_eq!(product_id("C-BTC-90000-300126"), product_id("C-BTC-90000-300126"));
 /// assert_ne!(product_id("C-BTC-90000-300126"), product_id("P-BTC-90000-300126"));
 /// ```
-pub fn product_id(symbol: &str) -> u64 {
+pub fn product_id(symbol: &str) -> ProductId {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in symbol.as_bytes() {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     // Keep ids exact in JSON numbers (53 bits).
-    h & ((1 << 53) - 1)
+    ProductId(h & ((1 << 53) - 1))
 }
 
 /// Reads an optional client id where an empty text (or null) means none.

@@ -6,6 +6,7 @@
 //! PostgreSQL; [`crate::memory::MemoryLedger`] keeps it in memory.
 
 use crate::audit::EventKind;
+use crate::ids::ProductId;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -94,7 +95,7 @@ pub struct LegRecord {
     /// Contract symbol.
     pub symbol: Symbol,
     /// Venue product id.
-    pub product_id: u64,
+    pub product_id: ProductId,
     /// Strike, USD.
     pub strike: Decimal,
     /// Underlying per contract.

@@ -15,6 +15,7 @@
 //! `± price × size × contract size` (a sale credits, a buy debits; a settlement is a buy or
 //! sell at the settlement value).
 
+use crate::ids::ProductId;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -250,7 +251,7 @@ pub fn compare(
         .iter()
         .map(|l| (&l.symbol, l.contract_size))
         .collect();
-    let ids: Vec<u64> = session.legs.iter().map(|l| l.product_id).collect();
+    let ids: Vec<ProductId> = session.legs.iter().map(|l| l.product_id).collect();
     let size_of = |s: &Symbol| sizes.get(s).copied().unwrap_or(Decimal::ONE);
     let since = session.opened_at - chrono::Duration::seconds(WINDOW_LEAD_SECS);
     let venue_fills: Vec<&Fill> = venue
@@ -509,7 +510,7 @@ mod tests {
         LegRecord {
             kind,
             symbol: sym(symbol),
-            product_id: id,
+            product_id: ProductId(id),
             strike: dec!(84000),
             contract_size: dec!(0.001),
             tick_size: dec!(0.1),
@@ -769,7 +770,7 @@ mod tests {
             venue_type: "option_exercise".into(),
             amount: dec!(-3),
             symbol: None,
-            product_id: Some(2),
+            product_id: Some(ProductId(2)),
             at: t(30),
         });
         let r = check(&VenueActivity {

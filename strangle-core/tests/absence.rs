@@ -9,6 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
+use strangle_core::ids::ProductId;
 
 use async_trait::async_trait;
 use common::*;
@@ -58,7 +59,7 @@ impl Execution for LostCall {
             "the answer to the order was lost",
         ))
     }
-    async fn cancel_order(&self, id: &ClientOrderId, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(&self, id: &ClientOrderId, product_id: ProductId) -> Result<OrderStatus> {
         self.venue.cancel_order(id, product_id).await
     }
     async fn order(&self, id: &ClientOrderId) -> Result<Option<OrderStatus>> {
@@ -67,7 +68,11 @@ impl Execution for LostCall {
         }
         self.venue.order(id).await
     }
-    async fn find_order(&self, id: &ClientOrderId, product_id: u64) -> Result<Option<OrderStatus>> {
+    async fn find_order(
+        &self,
+        id: &ClientOrderId,
+        product_id: ProductId,
+    ) -> Result<Option<OrderStatus>> {
         if self.hides(id) {
             return Ok(None);
         }

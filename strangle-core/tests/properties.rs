@@ -149,7 +149,7 @@ fn build_chain(raw: &[RawEntry]) -> ChainSnapshot {
             let bid = r.bid.map(Decimal::from);
             ChainEntry {
                 contract: OptionContract {
-                    product_id: i as u64,
+                    product_id: strangle_core::ids::ProductId(i as u64),
                     symbol: symbol.clone(),
                     underlying: Underlying::Btc,
                     kind,
@@ -336,7 +336,7 @@ impl Execution for Audited {
     async fn cancel_order(
         &self,
         id: &strangle_core::ids::ClientOrderId,
-        pid: u64,
+        pid: strangle_core::ids::ProductId,
     ) -> Result<OrderStatus> {
         self.inner.cancel_order(id, pid).await
     }

@@ -3,6 +3,7 @@
 mod common;
 
 use std::sync::Arc;
+use strangle_core::ids::ProductId;
 
 use common::*;
 use rust_decimal_macros::dec;
@@ -27,7 +28,7 @@ fn order(
 ) -> OrderRequest {
     OrderRequest {
         client_order_id: coid(id),
-        product_id: 1,
+        product_id: ProductId(1),
         symbol: Symbol::new(symbol).expect("symbol"),
         side,
         size: size.into(),
@@ -130,7 +131,7 @@ async fn rejections_name_the_problem() {
         .expect_err("size");
     assert!(e.to_string().contains("size"), "{e}");
     let e = v
-        .cancel_order(&coid("d"), 1)
+        .cancel_order(&coid("d"), ProductId(1))
         .await
         .expect_err("filled order is not open");
     assert_eq!(e.exchange_kind(), Some(ExchangeErrorKind::NotFound));

@@ -14,6 +14,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
+use strangle_core::ids::ProductId;
 
 use async_trait::async_trait;
 use chrono::Duration;
@@ -55,7 +56,7 @@ impl Execution for HiddenCallFills {
     async fn place_order(&self, request: &OrderRequest) -> Result<OrderStatus> {
         Ok(self.shown(self.venue.place_order(request).await?))
     }
-    async fn cancel_order(&self, id: &ClientOrderId, product_id: u64) -> Result<OrderStatus> {
+    async fn cancel_order(&self, id: &ClientOrderId, product_id: ProductId) -> Result<OrderStatus> {
         Ok(self.shown(self.venue.cancel_order(id, product_id).await?))
     }
     async fn order(&self, id: &ClientOrderId) -> Result<Option<OrderStatus>> {
@@ -168,7 +169,11 @@ async fn a_repeated_audit_line_is_written_once_with_its_count() {
                 "timed out",
             ))
         }
-        async fn cancel_order(&self, id: &ClientOrderId, product_id: u64) -> Result<OrderStatus> {
+        async fn cancel_order(
+            &self,
+            id: &ClientOrderId,
+            product_id: ProductId,
+        ) -> Result<OrderStatus> {
             self.0.cancel_order(id, product_id).await
         }
         async fn order(&self, _: &ClientOrderId) -> Result<Option<OrderStatus>> {

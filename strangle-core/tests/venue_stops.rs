@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
+use strangle_core::ids::ProductId;
 
 use common::*;
 use rust_decimal::Decimal;
@@ -32,7 +33,7 @@ fn coid(id: &str) -> ClientOrderId {
 fn stop(id: &str, side: Side, size: i64, level: Decimal, trigger: StopTrigger) -> OrderRequest {
     OrderRequest {
         client_order_id: coid(id),
-        product_id: 1,
+        product_id: ProductId(1),
         symbol: Symbol::new(CALL).expect("symbol"),
         side,
         size: size.into(),
@@ -52,7 +53,7 @@ fn stop(id: &str, side: Side, size: i64, level: Decimal, trigger: StopTrigger) -
 fn sell(id: &str, size: i64) -> OrderRequest {
     OrderRequest {
         client_order_id: coid(id),
-        product_id: 1,
+        product_id: ProductId(1),
         symbol: Symbol::new(CALL).expect("symbol"),
         side: Side::Sell,
         size: size.into(),
@@ -212,7 +213,10 @@ async fn a_stop_without_a_price_is_refused_and_a_pending_one_cancels() {
     v.place_order(&stop("p", Side::Buy, 10, dec!(700), StopTrigger::MarkPrice))
         .await
         .expect("placed");
-    let st = v.cancel_order(&coid("p"), 1).await.expect("cancelled");
+    let st = v
+        .cancel_order(&coid("p"), ProductId(1))
+        .await
+        .expect("cancelled");
     assert_eq!(st.state, OrderState::Cancelled);
     call_at(&v, at(4, 1), dec!(800), dec!(82000));
     assert_eq!(v.positions(Underlying::Btc).await.expect("pos").len(), 1);

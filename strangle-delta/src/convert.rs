@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use strangle_core::ids::ProductId;
 use strangle_core::model::{
     Fill as CoreFill, Greeks, OptionContract, OptionKind, PriceBand, Quote, Side as CoreSide,
     WalletEntry, WalletKind,
@@ -24,7 +25,7 @@ pub fn contract_of(p: &Product) -> Option<OptionContract> {
     };
     let underlying = p.underlying_asset.as_ref()?.symbol.parse().ok()?;
     Some(OptionContract {
-        product_id: p.id,
+        product_id: ProductId(p.id),
         symbol: Symbol::new(p.symbol.as_str()).ok()?,
         underlying,
         kind,
@@ -248,7 +249,7 @@ pub(crate) fn wallet_entry(t: &WalletTransaction) -> Option<WalletEntry> {
         venue_type: t.transaction_type.clone(),
         amount,
         symbol: symbol.and_then(|s| Symbol::new(s).ok()),
-        product_id,
+        product_id: product_id.map(ProductId),
         at,
     })
 }
@@ -328,7 +329,7 @@ mod tests {
         assert_eq!(e.len(), 4, "the row without an amount is left out");
         assert_eq!(
             (e[0].kind.clone(), e[0].product_id),
-            (WalletKind::Fee, Some(118_429))
+            (WalletKind::Fee, Some(ProductId(118_429)))
         );
         assert_eq!(e[0].amount, dec!(-0.295));
         assert_eq!(e[1].kind, WalletKind::Cash);
@@ -341,6 +342,6 @@ mod tests {
             (WalletKind::Transfer, None)
         );
         assert_eq!(e[3].kind, WalletKind::Unknown("option_exercise".into()));
-        assert_eq!(e[3].product_id, Some(118_422));
+        assert_eq!(e[3].product_id, Some(ProductId(118_422)));
     }
 }

@@ -30,7 +30,7 @@ use crate::lenient::micros_to_time;
 use crate::wire::ws::{Channel, Frame};
 use crate::wire::{CancelOrder, CreateOrder, Order, OrderType, Side};
 use crate::ws::{WsClient, WsConfig, WsEvent};
-use strangle_core::ids::{ClientOrderId, Symbol};
+use strangle_core::ids::{ClientOrderId, ProductId, Symbol};
 
 #[derive(Debug, Default)]
 struct Products {
@@ -245,7 +245,7 @@ impl DeltaExchange {
             .expired_option_products()
             .await?
             .iter()
-            .find(|p| p.id == product.product_id)
+            .find(|p| ProductId(p.id) == product.product_id)
             .and_then(identify::settlement_index))
     }
 
@@ -318,7 +318,7 @@ impl DeltaExchange {
         self.products(false)
             .await?
             .into_values()
-            .find(|c| c.product_id == pid)
+            .find(|c| c.product_id == ProductId(pid))
             .map(|c| c.symbol)
             .ok_or_else(unknown)
     }
@@ -334,7 +334,7 @@ impl DeltaExchange {
     ) -> Result<Vec<CoreFill>> {
         let pid = match o.product_id {
             Some(p) => p,
-            None => self.contract(symbol).await?.product_id,
+            None => self.contract(symbol).await?.product_id.get(),
         };
         let id = o.id.to_string();
         // From just before the order's creation first (one page, usually); when that finds
@@ -545,7 +545,7 @@ impl MarketData for DeltaExchange {
 impl Execution for DeltaExchange {
     async fn place_order(&self, r: &OrderRequest) -> Result<OrderStatus> {
         let order = CreateOrder {
-            product_id: Some(r.product_id),
+            product_id: Some(r.product_id.get()),
             product_symbol: None,
             size: rust_decimal::prelude::ToPrimitive::to_i64(&r.size)
                 .filter(|s| *s > 0 && Decimal::from(*s) == r.size)
@@ -583,7 +583,7 @@ impl Execution for DeltaExchange {
     async fn cancel_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<OrderStatus> {
         // By Delta's order id when it is known; by client id only as a fallback.
         let id = self
@@ -592,7 +592,7 @@ impl Execution for DeltaExchange {
         let c = CancelOrder {
             id,
             client_order_id: id.is_none().then(|| client_order_id.to_string()),
-            product_id: Some(product_id),
+            product_id: Some(product_id.get()),
         };
         let o = self.client.cancel_order(&c).await?;
         self.status_of(&o, client_order_id).await
@@ -625,8 +625,9 @@ impl Execution for DeltaExchange {
     async fn find_order(
         &self,
         client_order_id: &ClientOrderId,
-        product_id: u64,
+        product_id: ProductId,
     ) -> Result<Option<OrderStatus>> {
+        let product_id = product_id.get();
         let ours = |o: &&Order| o.client_order_id.as_deref() == Some(client_order_id.as_str());
         let open = self.client.open_orders(&[product_id]).await?;
         let found = match open.iter().find(ours) {
@@ -681,7 +682,7 @@ impl Execution for DeltaExchange {
     /// By product id: an expired product has left the live list, but its fills are found
     /// by id however long after expiry this is asked.
     async fn settlement_fills(&self, products: &[ProductRef]) -> Result<Vec<CoreFill>> {
-        let ids: Vec<u64> = products.iter().map(|p| p.product_id).collect();
+        let ids: Vec<u64> = products.iter().map(|p| p.product_id.get()).collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -704,7 +705,7 @@ impl Execution for DeltaExchange {
         products: &[ProductRef],
         since: chrono::DateTime<Utc>,
     ) -> Result<Option<VenueActivity>> {
-        let ids: Vec<u64> = products.iter().map(|p| p.product_id).collect();
+        let ids: Vec<u64> = products.iter().map(|p| p.product_id.get()).collect();
         if ids.is_empty() {
             return Ok(Some(VenueActivity::default()));
         }

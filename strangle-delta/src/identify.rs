@@ -9,6 +9,7 @@
 //! symbols), and otherwise the caller stops and prints the row.
 
 use std::collections::HashMap;
+use strangle_core::ids::ProductId;
 
 use rust_decimal::Decimal;
 use strangle_core::ids::Symbol;
@@ -42,7 +43,7 @@ pub(crate) fn positions(
     rows: &[Position],
     src: &Sources,
 ) -> Result<Vec<CorePosition>, Position> {
-    let by_id: HashMap<u64, &OptionContract> =
+    let by_id: HashMap<ProductId, &OptionContract> =
         src.products.values().map(|c| (c.product_id, c)).collect();
     let margined = src.margined.as_deref().unwrap_or_default();
     let mut out: Vec<CorePosition> = Vec::new();
@@ -57,12 +58,15 @@ pub(crate) fn positions(
         }
         let symbol = match (&row.product_symbol, row.product_id) {
             (Some(s), _) => Some(s.clone()),
-            (None, Some(id)) => by_id.get(&id).map(|c| c.symbol.to_string()).or_else(|| {
-                margined
-                    .iter()
-                    .find(|m| m.product_id == Some(id))
-                    .and_then(|m| m.product_symbol.clone())
-            }),
+            (None, Some(id)) => by_id
+                .get(&ProductId(id))
+                .map(|c| c.symbol.to_string())
+                .or_else(|| {
+                    margined
+                        .iter()
+                        .find(|m| m.product_id == Some(id))
+                        .and_then(|m| m.product_symbol.clone())
+                }),
             (None, None) => {
                 anonymous.push(row);
                 continue;
@@ -75,7 +79,7 @@ pub(crate) fn positions(
             continue;
         };
         let product_id = match row.product_id {
-            Some(id) => id,
+            Some(id) => ProductId(id),
             None => match src.products.get(&symbol) {
                 Some(c) => c.product_id,
                 None => return Err(row.clone()),
@@ -118,7 +122,7 @@ pub(crate) fn positions(
             return Err((*row).clone());
         };
         out.push(CorePosition {
-            product_id,
+            product_id: ProductId(product_id),
             symbol,
             size,
             entry_price: row.entry_price.or(m.entry_price),
@@ -144,8 +148,13 @@ mod tests {
     use super::*;
 
     fn contract(id: u64, symbol: &str) -> OptionContract {
-        OptionContract::from_symbol(id, symbol, Decimal::new(1, 3), Decimal::new(1, 1))
-            .expect("symbol")
+        OptionContract::from_symbol(
+            ProductId(id),
+            symbol,
+            Decimal::new(1, 3),
+            Decimal::new(1, 1),
+        )
+        .expect("symbol")
     }
 
     fn row(id: Option<u64>, symbol: Option<&str>, size: i64, entry: i64) -> Position {
@@ -184,7 +193,7 @@ mod tests {
         let got = positions(Underlying::Btc, &rows, &src).expect("identified");
         let names: Vec<_> = got
             .iter()
-            .map(|p| (p.product_id, p.symbol.as_str()))
+            .map(|p| (p.product_id.get(), p.symbol.as_str()))
             .collect();
         assert_eq!(
             names,
@@ -206,7 +215,7 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(got
             .iter()
-            .any(|p| p.symbol == "C-BTC-84000-130326" && p.product_id == 7));
+            .any(|p| p.symbol == "C-BTC-84000-130326" && p.product_id == ProductId(7)));
     }
 
     #[test]

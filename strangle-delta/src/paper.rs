@@ -104,7 +104,7 @@ impl Execution for PaperExchange {
     async fn cancel_order(
         &self,
         client_order_id: &strangle_core::ids::ClientOrderId,
-        product_id: u64,
+        product_id: strangle_core::ids::ProductId,
     ) -> Result<OrderStatus> {
         self.venue.cancel_order(client_order_id, product_id).await
     }

@@ -204,7 +204,7 @@ async fn a_bracket_protects_a_whole_position_and_its_prices_move_in_place() {
     let moved = up
         .entries
         .iter_mut()
-        .find(|e| e.contract.product_id == pid)
+        .find(|e| e.contract.product_id.get() == pid)
         .expect("the call");
     let run = lower * dec!(1.1);
     moved.quote.timestamp = later;

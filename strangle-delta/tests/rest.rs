@@ -395,7 +395,7 @@ async fn a_filled_order_whose_fills_cannot_be_read_yet_is_open_not_failed() {
     let request = OrderRequest {
         client_order_id: strangle_core::ids::ClientOrderId::new("t-fills-later")
             .expect("a valid id"),
-        product_id: ticker.product_id.expect("id"),
+        product_id: strangle_core::ids::ProductId(ticker.product_id.expect("id")),
         symbol: ticker.symbol.parse().expect("symbol"),
         side: CoreSide::Sell,
         size: Decimal::ONE,

@@ -68,6 +68,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A value is out of the range its column can hold; nothing was written.
+    #[error("{table}.{column} cannot hold {value}")]
+    OutOfRange {
+        /// Table.
+        table: &'static str,
+        /// Column.
+        column: &'static str,
+        /// The value refused.
+        value: String,
+    },
     /// The ledger at `location` could not be opened (not a database, damaged, unreadable).
     #[error("cannot open the ledger {location}: {source}")]
     Open {
@@ -90,9 +100,11 @@ impl StoreError {
     /// ([`strangle_core::error::ErrorKind::front`]).
     pub fn error_kind(&self) -> ErrorKind {
         match self {
-            Self::Location { .. } | Self::TooNew { .. } | Self::Open { .. } | Self::NotALedger => {
-                ErrorKind::Invalid
-            }
+            Self::Location { .. }
+            | Self::TooNew { .. }
+            | Self::Open { .. }
+            | Self::NotALedger
+            | Self::OutOfRange { .. } => ErrorKind::Invalid,
             Self::NoProfile(_) => ErrorKind::NotFound,
             Self::DuplicateProfile(_) | Self::ActiveProfile(_) => ErrorKind::Conflict,
             Self::Locked { .. } => ErrorKind::Locked,

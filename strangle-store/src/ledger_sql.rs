@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
 use strangle_core::audit::EventKind;
+use strangle_core::ids::ProductId;
 use strangle_core::ids::{ClientOrderId, InvalidId, SessionId, Symbol};
 use strangle_core::ledger::{AuditEvent, LegRecord, OrderIntent, PnlMark, SessionRecord};
 use strangle_core::model::{Fill, OrderStatus};
@@ -61,6 +62,28 @@ fn client_order_id(row: &DbRow, table: &'static str) -> Result<ClientOrderId, St
 /// The `symbol` column of `row`, checked.
 fn symbol(row: &DbRow, table: &'static str) -> Result<Symbol, StoreError> {
     checked(row, table, "symbol")
+}
+
+/// A product id as the `BIGINT` column of `table` stores it; one above `i64::MAX` is
+/// refused rather than stored wrapped.
+fn db_product_id(id: ProductId, table: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(id.get()).map_err(|_| StoreError::OutOfRange {
+        table,
+        column: "product_id",
+        value: id.to_string(),
+    })
+}
+
+/// The `product_id` column of `row`; a negative number is corruption.
+fn product_id(row: &DbRow, table: &'static str) -> Result<ProductId, StoreError> {
+    let n: i64 = row.try_get("product_id")?;
+    u64::try_from(n)
+        .map(ProductId)
+        .map_err(|_| StoreError::Corrupt {
+            table,
+            column: "product_id",
+            reason: format!("{n} is negative"),
+        })
 }
 
 /// A text column holding a checked id; a stored text that fails the check is corruption.
@@ -189,7 +212,7 @@ impl Store {
             .bind(s.session_id.as_str())
             .bind(to_text(&g.kind))
             .bind(g.symbol.as_str())
-            .bind(g.product_id as i64)
+            .bind(db_product_id(g.product_id, "legs")?)
             .bind(dec(g.strike))
             .bind(dec(g.contract_size))
             .bind(dec(g.tick_size))
@@ -227,7 +250,7 @@ impl Store {
         .bind(to_text(&i.leg))
         .bind(to_text(&i.purpose))
         .bind(i64::from(i.attempt))
-        .bind(r.product_id as i64)
+        .bind(db_product_id(r.product_id, "orders")?)
         .bind(r.symbol.as_str())
         .bind(to_text(&r.side))
         .bind(dec(r.size))
@@ -366,8 +389,7 @@ impl Store {
                 Ok(LegRecord {
                     kind: from_text(&r.try_get::<String, _>("kind")?, T, "kind")?,
                     symbol: symbol(r, T)?,
-                    product_id: u64::try_from(r.try_get::<i64, _>("product_id")?)
-                        .unwrap_or_default(),
+                    product_id: product_id(r, T)?,
                     strike: get_dec(r, "strike", T)?,
                     contract_size: get_dec(r, "contract_size", T)?,
                     tick_size: get_dec(r, "tick_size", T)?,
@@ -565,7 +587,7 @@ impl Store {
             let state: String = r.try_get("state")?;
             let request = strangle_core::model::OrderRequest {
                 client_order_id: client_order_id(r, T)?,
-                product_id: u64::try_from(r.try_get::<i64, _>("product_id")?).unwrap_or_default(),
+                product_id: product_id(r, T)?,
                 symbol: symbol(r, T)?,
                 side: from_text(&r.try_get::<String, _>("side")?, T, "side")?,
                 size: get_dec(r, "size", T)?,

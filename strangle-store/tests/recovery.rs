@@ -52,7 +52,7 @@ impl Execution for Crashy {
     async fn cancel_order(
         &self,
         id: &strangle_core::ids::ClientOrderId,
-        pid: u64,
+        pid: strangle_core::ids::ProductId,
     ) -> Result<OrderStatus> {
         self.venue.cancel_order(id, pid).await
     }

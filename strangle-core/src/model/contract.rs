@@ -1,5 +1,6 @@
 //! Underlyings and option contracts, with Delta's symbol format.
 
+use crate::ids::ProductId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -173,7 +174,7 @@ pub fn delta_settlement_time(date: NaiveDate) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionContract {
     /// The venue's product id (used by orders and positions).
-    pub product_id: u64,
+    pub product_id: ProductId,
     /// Delta symbol, e.g. `C-BTC-90000-310125`.
     pub symbol: Symbol,
     /// BTC or ETH.
@@ -193,7 +194,7 @@ pub struct OptionContract {
 impl OptionContract {
     /// Builds a contract from a Delta symbol, settling at 12:00 UTC on its date.
     pub fn from_symbol(
-        product_id: u64,
+        product_id: ProductId,
         symbol: &str,
         contract_size: Decimal,
         tick_size: Decimal,
@@ -250,8 +251,13 @@ mod tests {
 
     #[test]
     fn intrinsic_value() {
-        let c = OptionContract::from_symbol(1, "C-BTC-100-010126", Decimal::ONE, Decimal::ONE)
-            .expect("valid");
+        let c = OptionContract::from_symbol(
+            ProductId(1),
+            "C-BTC-100-010126",
+            Decimal::ONE,
+            Decimal::ONE,
+        )
+        .expect("valid");
         assert_eq!(c.intrinsic(Decimal::from(130)), Decimal::from(30));
         assert_eq!(c.intrinsic(Decimal::from(90)), Decimal::ZERO);
         assert_eq!(c.expiry.to_rfc3339(), "2026-01-01T12:00:00+00:00");

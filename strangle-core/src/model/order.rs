@@ -1,5 +1,6 @@
 //! Orders, their states, fills, positions and balances.
 
+use crate::ids::ProductId;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,7 @@ pub struct OrderRequest {
     /// Deterministic id derived from session, leg, purpose and attempt.
     pub client_order_id: ClientOrderId,
     /// Venue product id.
-    pub product_id: u64,
+    pub product_id: ProductId,
     /// Contract symbol.
     pub symbol: Symbol,
     /// Buy or sell.
@@ -248,7 +249,7 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     /// Venue product id.
-    pub product_id: u64,
+    pub product_id: ProductId,
     /// Contract symbol.
     pub symbol: Symbol,
     /// Signed contracts: negative = short.
@@ -262,7 +263,7 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProductRef {
     /// Venue product id.
-    pub product_id: u64,
+    pub product_id: ProductId,
     /// Contract symbol.
     pub symbol: Symbol,
 }

@@ -2,6 +2,7 @@
 //! read after a session ends to check the ledger's money against the venue's
 //! ([`crate::reconciliation`]).
 
+use crate::ids::ProductId;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub struct WalletEntry {
     /// The contract it is for, when the row names one by symbol.
     pub symbol: Option<Symbol>,
     /// The contract's venue product id, when the row names one by id.
-    pub product_id: Option<u64>,
+    pub product_id: Option<ProductId>,
     /// When it was booked.
     pub at: DateTime<Utc>,
 }

@@ -1,5 +1,6 @@
 //! The simulated venue's state and matching rules.
 
+use crate::ids::ProductId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,7 @@ pub(super) struct SimOrder {
 }
 
 pub(super) struct SimPosition {
-    pub product_id: u64,
+    pub product_id: ProductId,
     pub underlying: Underlying,
     /// Signed contracts (negative = short).
     pub size: Decimal,

@@ -29,6 +29,7 @@ pub mod synthetic;
 
 pub use book::{BracketLeg, OrderEdit};
 
+use crate::ids::ProductId;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -400,7 +401,7 @@ impl Execution for SimExchange {
     async fn cancel_order(
         &self,
         client_order_id: &ClientOrderId,
-        _product_id: u64,
+        _product_id: ProductId,
     ) -> Result<OrderStatus> {
         let (mut book, now) = self.synced();
         book.cancel(client_order_id, now)

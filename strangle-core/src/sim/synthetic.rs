@@ -12,6 +12,7 @@
 //! assert_eq!(chain.expiries().len(), 5); // three dailies, then the Fridays 13 and 20 March
 //! ```
 
+use crate::ids::ProductId;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
@@ -222,7 +223,7 @@ impl SyntheticMarket {
             expiry_date: expiry.date_naive(),
         }
         .symbol();
-        let product_id = u64::from_str_radix(&profile_tag(&sym), 16).unwrap_or(0);
+        let product_id = ProductId(u64::from_str_radix(&profile_tag(&sym), 16).unwrap_or(0));
         let g = black76(kind, f, k, years, iv);
         let tick = self.tick_size;
         let round = |x: f64| {

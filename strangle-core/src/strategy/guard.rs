@@ -485,7 +485,7 @@ mod tests {
             LegRecord {
                 kind,
                 symbol: crate::ids::Symbol::new("C-BTC-1-010126").expect("symbol"),
-                product_id: 1,
+                product_id: crate::ids::ProductId(1),
                 strike: dec!(1),
                 contract_size: dec!(0.001),
                 tick_size: dec!(0.1),

@@ -12,6 +12,7 @@ mod orders;
 mod status;
 
 use crate::audit::EventKind;
+use crate::ids::ProductId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -126,7 +127,7 @@ pub enum Action {
         /// Client id of the order.
         client_order_id: ClientOrderId,
         /// Its product.
-        product_id: u64,
+        product_id: ProductId,
     },
 }
 
@@ -170,7 +171,7 @@ struct LegWork {
 #[derive(Debug, Clone)]
 struct Work {
     client_order_id: ClientOrderId,
-    product_id: u64,
+    product_id: ProductId,
     sent_at: DateTime<Utc>,
     cancel_sent_at: Option<DateTime<Utc>>,
     /// Cancels sent for it so far (bounded by [`MAX_CANCELS`]).
@@ -182,7 +183,7 @@ struct Work {
 
 impl Work {
     /// An order just sent, no cancel asked yet.
-    fn sent(client_order_id: ClientOrderId, product_id: u64, at: DateTime<Utc>) -> Self {
+    fn sent(client_order_id: ClientOrderId, product_id: ProductId, at: DateTime<Utc>) -> Self {
         Self {
             client_order_id,
             product_id,

@@ -2,6 +2,7 @@
 #![allow(dead_code, missing_docs)]
 
 use std::sync::Arc;
+use strangle_core::ids::ProductId;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -47,7 +48,7 @@ pub fn px(bid: Decimal, ask: Decimal, mark: Decimal) -> Px {
 fn entry(sym: &str, delta: f64, p: Px, t: DateTime<Utc>, spot: Decimal) -> ChainEntry {
     let id = strangle_core::ids::profile_tag(sym);
     let contract = OptionContract::from_symbol(
-        u64::from_str_radix(&id, 16).expect("hex"),
+        ProductId(u64::from_str_radix(&id, 16).expect("hex")),
         sym,
         dec!(0.001),
         dec!(0.1),

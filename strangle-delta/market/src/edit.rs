@@ -26,7 +26,7 @@ fn contract(
     st.venue
         .contracts()
         .into_iter()
-        .find(|c| id == Some(c.product_id) || symbol == Some(c.symbol.as_str()))
+        .find(|c| id == Some(c.product_id.get()) || symbol == Some(c.symbol.as_str()))
         .ok_or_else(|| {
             Box::new(bad(
                 "invalid_contract",
@@ -131,7 +131,7 @@ pub(super) async fn place_bracket(State(st): St, body: Bytes) -> Response {
             let id: u64 = status.exchange_order_id.parse().unwrap_or_default();
             let meta = OrderMeta {
                 id,
-                product_id: c.product_id,
+                product_id: c.product_id.get(),
                 order_type: if leg.limit_price.is_some() {
                     OrderType::LimitOrder
                 } else {

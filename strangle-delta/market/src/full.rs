@@ -314,7 +314,7 @@ pub fn ticker(c: &OptionContract, q: &Quote, ivs: (Option<f64>, Option<f64>)) ->
                 upper_limit,
             }
         },
-        product_id: c.product_id,
+        product_id: c.product_id.get(),
         product_trading_status: q.trading_halt.as_deref().unwrap_or("operational"),
         quotes: QuotesOut {
             ask_iv: iv(ivs.1),

@@ -366,11 +366,13 @@ impl ServerState {
             let index = self.venue.settlement_index(&c.symbol);
             return full::product(c, &self.fees, true, index).to_string().into();
         }
-        if let Some(json) = self.rendered().products.get(&c.product_id) {
+        if let Some(json) = self.rendered().products.get(&c.product_id.get()) {
             return json.clone();
         }
         let json: Arc<str> = full::product(c, &self.fees, false, None).to_string().into();
-        self.rendered().products.insert(c.product_id, json.clone());
+        self.rendered()
+            .products
+            .insert(c.product_id.get(), json.clone());
         json
     }
 

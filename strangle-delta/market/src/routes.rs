@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use strangle_core::ids::ProductId;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -307,7 +308,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
     }
     let contracts = st.venue.contracts();
     let contract = contracts.iter().find(|c| {
-        req.product_id.is_some_and(|id| id == c.product_id)
+        req.product_id.is_some_and(|id| id == c.product_id.get())
             || req.product_symbol.as_deref() == Some(c.symbol.as_str())
     });
     let Some(c) = contract else {
@@ -425,7 +426,7 @@ async fn place(State(st): St, body: Bytes) -> Response {
             let id: u64 = status.exchange_order_id.parse().unwrap_or_default();
             let meta = OrderMeta {
                 id,
-                product_id: c.product_id,
+                product_id: c.product_id.get(),
                 order_type: req.order_type,
                 time_in_force: if tif == TimeInForce::Ioc || order_type == CoreType::Market {
                     "ioc"
@@ -524,7 +525,7 @@ async fn cancel(State(st): St, body: Bytes) -> Response {
     };
     match st
         .venue
-        .cancel_order(&coid, req.product_id.unwrap_or_default())
+        .cancel_order(&coid, ProductId(req.product_id.unwrap_or_default()))
         .await
     {
         Ok(s) => {
@@ -551,7 +552,12 @@ pub(crate) async fn cancel_where(
     let mut n = 0;
     let wanted = |o: &&OrderStatus| stops || o.state != strangle_core::model::OrderState::Pending;
     for o in open.iter().filter(wanted).filter(|o| pick(&o.symbol)) {
-        if st.venue.cancel_order(&o.client_order_id, 0).await.is_ok() {
+        if st
+            .venue
+            .cancel_order(&o.client_order_id, ProductId(0))
+            .await
+            .is_ok()
+        {
             n += 1;
         }
     }
@@ -797,7 +803,11 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
         })
         .filter_map(|f| {
             let c = contracts.get(&f.symbol)?;
-            if ids.as_ref().is_some_and(|v| !v.contains(&c.product_id)) || !kind_ok(&types, c) {
+            if ids
+                .as_ref()
+                .is_some_and(|v| !v.contains(&c.product_id.get()))
+                || !kind_ok(&types, c)
+            {
                 return None;
             }
             let meta = f.client_order_id.as_deref().and_then(|id| meta_of(&st, id));
@@ -806,9 +816,9 @@ async fn fills(State(st): St, Query(q): Q) -> Response {
                     fee: full::fee_before_tax(f.fee, st.fees.tax_pct),
                     ..f.clone()
                 };
-                return Some(full::fill(&f, c.product_id, meta.as_ref(), &st.fees));
+                return Some(full::fill(&f, c.product_id.get(), meta.as_ref(), &st.fees));
             }
-            Some(full::fill(f, c.product_id, meta.as_ref(), &st.fees))
+            Some(full::fill(f, c.product_id.get(), meta.as_ref(), &st.fees))
         })
         .collect();
     paged(all, &q, 50, 50)
@@ -831,7 +841,7 @@ async fn wallet_transactions(State(st): St, Query(q): Q) -> Response {
         .into_iter()
         .filter_map(|f| {
             let c = contracts.get(&f.symbol)?;
-            let (id, size) = (c.product_id, c.contract_size);
+            let (id, size) = (c.product_id.get(), c.contract_size);
             Some((f, id, size))
         })
         .collect();
@@ -880,7 +890,7 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
             let p = all_positions(&st)
                 .await
                 .into_iter()
-                .find(|p| p.product_id == pid);
+                .find(|p| p.product_id.get() == pid);
             ok(full::position(
                 p.as_ref().map_or(Decimal::ZERO, |p| p.size),
                 p.and_then(|p| p.entry_price),
@@ -906,7 +916,7 @@ async fn positions(State(st): St, Query(q): Q) -> Response {
                     if let Some(m) = row.as_object_mut() {
                         // Rows name their product unless a fault says otherwise.
                         if shape != PositionRows::SizeOnly {
-                            m.insert("product_id".into(), p.product_id.into());
+                            m.insert("product_id".into(), p.product_id.get().into());
                         }
                         if shape == PositionRows::Full {
                             m.insert("product_symbol".into(), p.symbol.as_str().into());
@@ -952,7 +962,7 @@ async fn margined(State(st): St, Query(q): Q) -> Response {
         .await
         .into_iter()
         .filter(|_| !lagging)
-        .filter(|p| ids.as_ref().is_none_or(|v| v.contains(&p.product_id)))
+        .filter(|p| ids.as_ref().is_none_or(|v| v.contains(&p.product_id.get())))
         .filter_map(|p| {
             let c = contracts.get(&p.symbol)?;
             kind_ok(&types, c).then(|| {

@@ -550,7 +550,7 @@ impl Conn {
                 out.push(super::full::ws_position_update(
                     action,
                     &sym,
-                    c.product_id,
+                    c.product_id.get(),
                     held,
                     spot,
                 ));
