@@ -110,10 +110,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = ledger.analytics(&SessionFilter::default()).await?;
     println!(
         "\nnet {} USD (gross {}, fees {}), win rate {} %, max drawdown {} USD; venue cash {} USD",
-        a.net.round_dp(4),
-        a.gross.round_dp(4),
-        a.fees.round_dp(4),
-        a.win_rate_pct.unwrap_or_default().round_dp(1),
+        a.totals.net.round_dp(4),
+        a.totals.gross.round_dp(4),
+        a.totals.fees.round_dp(4),
+        a.outcomes.win_rate_pct.unwrap_or_default().round_dp(1),
         a.max_drawdown.round_dp(4),
         venue.cash().round_dp(4)
     );

@@ -33,7 +33,7 @@ async fn a_week_of_real_btc_hourly_data_trades_every_day_deterministically() {
     assert_eq!(r, again);
     let rep = r.report();
     assert_eq!(rep.to_json(&r), again.report().to_json(&again));
-    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.totals.net);
 }
 
 /// Backtests advance by events: with no session open the clock jumps to the next entry

@@ -33,18 +33,22 @@ pub struct Bucket {
     pub count: usize,
 }
 
-/// KPIs and chart series over a set of sessions.
+/// The money of a set of closed sessions, USD.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Analytics {
-    /// Closed sessions counted.
-    pub sessions: usize,
+pub struct Totals {
     /// Net PnL, USD (after fees).
     pub net: Decimal,
     /// Gross PnL, USD (before fees).
     pub gross: Decimal,
     /// Fees, USD, counted once per session.
     pub fees: Decimal,
+}
+
+/// How a set of closed sessions ended: wins, losses and their averages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Outcomes {
     /// Sessions with net > 0.
     pub wins: usize,
     /// Sessions with net < 0.
@@ -57,6 +61,20 @@ pub struct Analytics {
     pub avg_loss: Option<Decimal>,
     /// Σ wins / |Σ losses| (None without losses).
     pub profit_factor: Option<Decimal>,
+}
+
+/// KPIs and chart series over a set of sessions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Analytics {
+    /// Closed sessions counted.
+    pub sessions: usize,
+    /// Net, gross and fees (written as top-level fields).
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Wins, losses and their averages (written as top-level fields).
+    #[serde(flatten)]
+    pub outcomes: Outcomes,
     /// Longest run of consecutive winning sessions.
     pub longest_win_streak: usize,
     /// Longest run of consecutive losing sessions.
@@ -102,16 +120,16 @@ pub fn analyze(sessions: &[SessionRecord], window: usize, buckets: usize) -> Ana
     for s in &closed {
         let at = s.closed_at.unwrap_or(s.opened_at);
         let net = s.pnl.net;
-        a.net += net;
-        a.gross += s.pnl.gross;
-        a.fees += s.pnl.fees;
+        a.totals.net += net;
+        a.totals.gross += s.pnl.gross;
+        a.totals.fees += s.pnl.fees;
         if net > Decimal::ZERO {
-            a.wins += 1;
+            a.outcomes.wins += 1;
             win_sum += net;
             run_w += 1;
             run_l = 0;
         } else if net < Decimal::ZERO {
-            a.losses += 1;
+            a.outcomes.losses += 1;
             loss_sum += net;
             run_l += 1;
             run_w = 0;
@@ -137,10 +155,14 @@ pub fn analyze(sessions: &[SessionRecord], window: usize, buckets: usize) -> Ana
         *days.entry(ist_date(at)).or_default() += net;
     }
     let n = Decimal::from(closed.len());
-    a.win_rate_pct = Some((Decimal::from(a.wins) * Decimal::ONE_HUNDRED / n).round_dp(4));
-    a.avg_win = (a.wins > 0).then(|| (win_sum / Decimal::from(a.wins)).round_dp(8));
-    a.avg_loss = (a.losses > 0).then(|| (loss_sum / Decimal::from(a.losses)).round_dp(8));
-    a.profit_factor = (loss_sum < Decimal::ZERO).then(|| (win_sum / -loss_sum).round_dp(6));
+    a.outcomes.win_rate_pct =
+        Some((Decimal::from(a.outcomes.wins) * Decimal::ONE_HUNDRED / n).round_dp(4));
+    a.outcomes.avg_win =
+        (a.outcomes.wins > 0).then(|| (win_sum / Decimal::from(a.outcomes.wins)).round_dp(8));
+    a.outcomes.avg_loss =
+        (a.outcomes.losses > 0).then(|| (loss_sum / Decimal::from(a.outcomes.losses)).round_dp(8));
+    a.outcomes.profit_factor =
+        (loss_sum < Decimal::ZERO).then(|| (win_sum / -loss_sum).round_dp(6));
     a.trading_days = days.len();
     a.profitable_days = days.values().filter(|v| **v > Decimal::ZERO).count();
     a.daily = days.into_iter().collect();
@@ -189,6 +211,41 @@ mod tests {
     use chrono::{Duration, TimeZone};
     use rust_decimal_macros::dec;
 
+    #[test]
+    fn the_analytics_are_written_with_the_same_keys_in_the_same_order() {
+        let json = serde_json::to_string(&Analytics::default()).expect("serializes");
+        let top: Vec<&str> = json
+            .split(['{', ','])
+            .filter_map(|part| part.strip_prefix('"')?.split_once("\":"))
+            .map(|(k, _)| k)
+            .collect();
+        let want = [
+            "sessions",
+            "net",
+            "gross",
+            "fees",
+            "wins",
+            "losses",
+            "win_rate_pct",
+            "avg_win",
+            "avg_loss",
+            "profit_factor",
+            "longest_win_streak",
+            "longest_loss_streak",
+            "max_drawdown",
+            "profitable_days",
+            "trading_days",
+            "daily",
+            "cumulative",
+            "drawdown",
+            "rolling_win_rate",
+            "histogram",
+        ];
+        assert_eq!(top, want, "{json}");
+        let back: Analytics = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, Analytics::default());
+    }
+
     fn session(day: i64, net: Decimal) -> SessionRecord {
         let t = Utc
             .with_ymd_and_hms(2026, 3, 1, 6, 0, 0)
@@ -230,14 +287,14 @@ mod tests {
             .collect();
         let a = analyze(&s, 3, 3);
         assert_eq!(a.sessions, 6);
-        assert_eq!(a.net, dec!(5));
-        assert_eq!(a.fees, dec!(6), "one fee per session, counted once");
-        assert_eq!(a.gross, dec!(11));
-        assert_eq!((a.wins, a.losses), (3, 2));
-        assert_eq!(a.win_rate_pct, Some(dec!(50)));
-        assert_eq!(a.avg_win, Some(dec!(3.33333333)));
-        assert_eq!(a.avg_loss, Some(dec!(-2.5)));
-        assert_eq!(a.profit_factor, Some(dec!(2)));
+        assert_eq!(a.totals.net, dec!(5));
+        assert_eq!(a.totals.fees, dec!(6), "one fee per session, counted once");
+        assert_eq!(a.totals.gross, dec!(11));
+        assert_eq!((a.outcomes.wins, a.outcomes.losses), (3, 2));
+        assert_eq!(a.outcomes.win_rate_pct, Some(dec!(50)));
+        assert_eq!(a.outcomes.avg_win, Some(dec!(3.33333333)));
+        assert_eq!(a.outcomes.avg_loss, Some(dec!(-2.5)));
+        assert_eq!(a.outcomes.profit_factor, Some(dec!(2)));
         assert_eq!((a.longest_win_streak, a.longest_loss_streak), (2, 2));
         // Cumulative 3, 5, 1, 0, 5, 5: peak 5, trough 0.
         assert_eq!(a.max_drawdown, dec!(5));
@@ -256,6 +313,6 @@ mod tests {
         open.state = SessionState::Open;
         let a = analyze(&[open], 5, 5);
         assert_eq!(a.sessions, 0);
-        assert!(a.win_rate_pct.is_none() && a.histogram.is_empty());
+        assert!(a.outcomes.win_rate_pct.is_none() && a.histogram.is_empty());
     }
 }

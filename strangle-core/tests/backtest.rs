@@ -64,7 +64,7 @@ async fn a_backtest_trades_each_day_and_repeats_itself_exactly() {
     assert_eq!(rep.kpis.days, 4, "the data spans four IST dates");
     assert_eq!(rep.exit_reasons.values().sum::<usize>(), 3);
     // Cash on the venue moved by exactly the sessions' net PnL.
-    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.totals.net);
     // Byte-identical reports on a second run.
     let again = run().await;
     assert_eq!(r, again);
@@ -171,7 +171,7 @@ fn a_sweep_ranks_the_same_whatever_the_thread_count() {
     assert!(one.iter().all(|r| r.kpis.is_some()), "{one:?}");
     let nets: Vec<_> = one
         .iter()
-        .filter_map(|r| r.kpis.as_ref().map(|k| k.net))
+        .filter_map(|r| r.kpis.as_ref().map(|k| k.totals.net))
         .collect();
     assert!(
         nets.windows(2).all(|w| w[0] >= w[1]),
@@ -287,7 +287,7 @@ async fn a_position_held_to_expiry_settles_when_the_data_stops_before_it() {
     assert_eq!(rep.settlements, 2);
     assert_eq!(rep.max_settlement_index_age_secs, Some(10 * 60));
     assert!(rep.to_table(&r).contains("settlements"));
-    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.net);
+    assert_eq!(r.final_cash - r.initial_cash, rep.kpis.totals.net);
 }
 
 /// The synthetic backtest bounded by `until`.

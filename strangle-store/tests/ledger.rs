@@ -640,7 +640,10 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
         .await
         .expect("analytics");
     assert_eq!(a.sessions, 2);
-    assert_eq!(a.net, all.items.iter().map(|s| s.pnl.net).sum::<Decimal>());
+    assert_eq!(
+        a.totals.net,
+        all.items.iter().map(|s| s.pnl.net).sum::<Decimal>()
+    );
     let mut fill_fees = Decimal::ZERO;
     for s in &all.items {
         let d = store
@@ -650,7 +653,7 @@ async fn queries_pages_detail_csv_and_analytics(store: Arc<Store>) {
             .expect("exists");
         fill_fees += d.fills.iter().map(|f| f.fee).sum::<Decimal>();
     }
-    assert_eq!(a.fees, fill_fees, "fees are counted once");
+    assert_eq!(a.totals.fees, fill_fees, "fees are counted once");
     assert_eq!(a.cumulative.len(), 2);
 }
 

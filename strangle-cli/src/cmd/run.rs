@@ -346,9 +346,9 @@ async fn print_sessions(
     crate::say!(
         "{} sessions, net {} USD, fees {} USD, win rate {}%",
         a.sessions,
-        a.net.round_dp(4),
-        a.fees.round_dp(4),
-        a.win_rate_pct.unwrap_or_default().round_dp(1)
+        a.totals.net.round_dp(4),
+        a.totals.fees.round_dp(4),
+        a.outcomes.win_rate_pct.unwrap_or_default().round_dp(1)
     );
     Ok(())
 }

@@ -25,7 +25,7 @@
 //! let mut profile = Profile::named("demo");
 //! profile.contracts_per_leg = Decimal::ONE;
 //! let result = Backtest::new(profile).run(VecFeed::new(chains)).await?;
-//! println!("{} sessions, net {}", result.sessions.len(), result.report().kpis.net);
+//! println!("{} sessions, net {}", result.sessions.len(), result.report().kpis.totals.net);
 //! # Ok(()) }
 //! ```
 

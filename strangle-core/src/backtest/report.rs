@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::BacktestResult;
-use crate::analytics::{analyze, Point};
+use crate::analytics::{analyze, Outcomes, Point, Totals};
 use crate::audit::EventKind;
 use crate::ledger::{SessionRecord, SessionState};
 use crate::schedule::ist_date;
@@ -29,26 +29,14 @@ pub struct Kpis {
     pub closed: usize,
     /// Sessions still open when the data ended.
     pub open_at_end: usize,
-    /// Net PnL after fees, USD.
-    pub net: Decimal,
-    /// PnL before fees, USD.
-    pub gross: Decimal,
-    /// Fees, USD.
-    pub fees: Decimal,
+    /// Net, gross and fees of the closed sessions (written as top-level fields).
+    #[serde(flatten)]
+    pub totals: Totals,
     /// Premium received, USD.
     pub premium: Decimal,
-    /// Sessions with a positive net.
-    pub wins: usize,
-    /// Sessions with a negative net.
-    pub losses: usize,
-    /// Wins in % of closed sessions.
-    pub win_rate_pct: Option<Decimal>,
-    /// Average winning net, USD.
-    pub avg_win: Option<Decimal>,
-    /// Average losing net, USD.
-    pub avg_loss: Option<Decimal>,
-    /// Σ wins / |Σ losses|.
-    pub profit_factor: Option<Decimal>,
+    /// Wins, losses and their averages over the closed sessions (top-level fields).
+    #[serde(flatten)]
+    pub outcomes: Outcomes,
     /// Largest fall of cumulative net from a peak, USD.
     pub max_drawdown: Decimal,
     /// Mean / standard deviation of daily net PnL × √365 (every IST day of the data counts;
@@ -117,16 +105,9 @@ impl Report {
                 sessions: r.sessions.len(),
                 closed: a.sessions,
                 open_at_end: r.sessions.iter().filter(|s| s.state.is_active()).count(),
-                net: a.net,
-                gross: a.gross,
-                fees: a.fees,
+                totals: a.totals,
                 premium: closed.iter().map(|s| s.pnl.premium).sum(),
-                wins: a.wins,
-                losses: a.losses,
-                win_rate_pct: a.win_rate_pct,
-                avg_win: a.avg_win,
-                avg_loss: a.avg_loss,
-                profit_factor: a.profit_factor,
+                outcomes: a.outcomes,
                 max_drawdown: a.max_drawdown,
                 sharpe,
                 sortino,
@@ -319,28 +300,31 @@ impl Report {
                     k.sessions, k.closed, k.open_at_end
                 ),
             ),
-            ("net", format!("{} USD", k.net.round_dp(4))),
-            ("gross", format!("{} USD", k.gross.round_dp(4))),
-            ("fees", format!("{} USD", k.fees.round_dp(4))),
+            ("net", format!("{} USD", k.totals.net.round_dp(4))),
+            ("gross", format!("{} USD", k.totals.gross.round_dp(4))),
+            ("fees", format!("{} USD", k.totals.fees.round_dp(4))),
             ("premium", format!("{} USD", k.premium.round_dp(4))),
             (
                 "win rate",
                 format!(
                     "{} % ({} wins, {} losses)",
-                    opt(k.win_rate_pct.map(|v| v.round_dp(2))),
-                    k.wins,
-                    k.losses
+                    opt(k.outcomes.win_rate_pct.map(|v| v.round_dp(2))),
+                    k.outcomes.wins,
+                    k.outcomes.losses
                 ),
             ),
             (
                 "avg win / loss",
                 format!(
                     "{} / {} USD",
-                    opt(k.avg_win.map(|v| v.round_dp(4))),
-                    opt(k.avg_loss.map(|v| v.round_dp(4)))
+                    opt(k.outcomes.avg_win.map(|v| v.round_dp(4))),
+                    opt(k.outcomes.avg_loss.map(|v| v.round_dp(4)))
                 ),
             ),
-            ("profit factor", opt(k.profit_factor.map(|v| v.round_dp(3)))),
+            (
+                "profit factor",
+                opt(k.outcomes.profit_factor.map(|v| v.round_dp(3))),
+            ),
             (
                 "max drawdown",
                 format!("{} USD", k.max_drawdown.round_dp(4)),
@@ -492,26 +476,29 @@ impl Report {
         );
         o.push_str("<div class=\"kpis\">\n");
         let tiles = [
-            ("Net", format!("{} USD", k.net.round_dp(2))),
-            ("Gross", format!("{} USD", k.gross.round_dp(2))),
-            ("Fees", format!("{} USD", k.fees.round_dp(2))),
+            ("Net", format!("{} USD", k.totals.net.round_dp(2))),
+            ("Gross", format!("{} USD", k.totals.gross.round_dp(2))),
+            ("Fees", format!("{} USD", k.totals.fees.round_dp(2))),
             (
                 "Sessions",
                 format!("{} ({} open)", k.sessions, k.open_at_end),
             ),
             (
                 "Win rate",
-                format!("{} %", opt(k.win_rate_pct.map(|v| v.round_dp(1)))),
+                format!("{} %", opt(k.outcomes.win_rate_pct.map(|v| v.round_dp(1)))),
             ),
             (
                 "Avg win / loss",
                 format!(
                     "{} / {}",
-                    opt(k.avg_win.map(|v| v.round_dp(2))),
-                    opt(k.avg_loss.map(|v| v.round_dp(2)))
+                    opt(k.outcomes.avg_win.map(|v| v.round_dp(2))),
+                    opt(k.outcomes.avg_loss.map(|v| v.round_dp(2)))
                 ),
             ),
-            ("Profit factor", opt(k.profit_factor.map(|v| v.round_dp(2)))),
+            (
+                "Profit factor",
+                opt(k.outcomes.profit_factor.map(|v| v.round_dp(2))),
+            ),
             (
                 "Max drawdown",
                 format!("{} USD", k.max_drawdown.round_dp(2)),
@@ -624,4 +611,58 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys of a JSON object without nested objects, in the order written.
+    fn keys(json: &str) -> Vec<String> {
+        json.split(['{', ','])
+            .filter_map(|part| part.strip_prefix('"')?.split_once("\":"))
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_kpis_are_written_with_the_same_keys_in_the_same_order() {
+        let k = Kpis {
+            premium: Decimal::ONE,
+            totals: Totals {
+                net: Decimal::TWO,
+                ..Totals::default()
+            },
+            outcomes: Outcomes {
+                wins: 3,
+                avg_win: Some(Decimal::TEN),
+                ..Outcomes::default()
+            },
+            sharpe: Some(1.5),
+            ..Kpis::default()
+        };
+        let json = serde_json::to_string(&k).expect("serializes");
+        let want = [
+            "sessions",
+            "closed",
+            "open_at_end",
+            "net",
+            "gross",
+            "fees",
+            "premium",
+            "wins",
+            "losses",
+            "win_rate_pct",
+            "avg_win",
+            "avg_loss",
+            "profit_factor",
+            "max_drawdown",
+            "sharpe",
+            "sortino",
+            "days",
+        ];
+        assert_eq!(keys(&json), want, "{json}");
+        let back: Kpis = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, k);
+    }
 }

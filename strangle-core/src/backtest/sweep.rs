@@ -279,8 +279,9 @@ pub fn rank_outcomes(variants: &[Variant], outcomes: &[Outcome]) -> Vec<SweepRow
         .collect();
     rows.sort_by(|a, b| match (&a.kpis, &b.kpis) {
         (Some(x), Some(y)) => y
+            .totals
             .net
-            .cmp(&x.net)
+            .cmp(&x.totals.net)
             .then(x.max_drawdown.cmp(&y.max_drawdown))
             .then(a.name.cmp(&b.name)),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -311,9 +312,10 @@ pub fn table(rows: &[SweepRow]) -> String {
                     r.rank,
                     r.name,
                     k.sessions,
-                    k.net.round_dp(4),
-                    k.fees.round_dp(4),
-                    k.win_rate_pct
+                    k.totals.net.round_dp(4),
+                    k.totals.fees.round_dp(4),
+                    k.outcomes
+                        .win_rate_pct
                         .map_or("-".into(), |v| v.round_dp(1).to_string()),
                     k.max_drawdown.round_dp(4),
                     k.sharpe.map_or("-".into(), |v| format!("{v:.2}")),
