@@ -64,26 +64,9 @@ impl CliError {
     }
 }
 
-impl From<strangle_store::StoreError> for CliError {
-    fn from(e: strangle_store::StoreError) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_core::Error> for CliError {
-    fn from(e: strangle_core::Error) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_delta::DeltaError> for CliError {
-    fn from(e: strangle_delta::DeltaError) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_delta_runtime::RunError> for CliError {
-    fn from(e: strangle_delta_runtime::RunError) -> Self {
+/// Any crate's error, by the kind it says (core, store, adapter, runtime, local market).
+impl<E: strangle_core::error::Failure> From<E> for CliError {
+    fn from(e: E) -> Self {
         Self::of(e.error_kind(), e.to_string())
     }
 }

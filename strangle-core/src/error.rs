@@ -73,7 +73,7 @@ impl fmt::Display for ValidationErrors {
 
 /// Errors of the core: configuration, symbols, and the failures that the
 /// `Exchange` and `Ledger` implementations report through the core's traits.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The profile failed validation; every bad field is listed.
@@ -98,9 +98,10 @@ pub enum Error {
         /// Details from the venue (status, context); never secrets.
         message: String,
     },
-    /// The ledger could not record or read something.
+    /// The ledger could not record or read something: the ledger's own error, kept whole
+    /// (its kind and its sources), not its text.
     #[error("ledger: {0}")]
-    Ledger(String),
+    Ledger(#[source] std::sync::Arc<dyn Failure>),
     /// The engine cannot continue (e.g. it found a state it refuses to trade on).
     #[error("engine: {0}")]
     Engine(String),
@@ -205,8 +206,14 @@ impl Error {
             e if e.is_refusal() => ErrorKind::Refused,
             Self::Locked { .. } => ErrorKind::Locked,
             Self::Exchange { .. } => ErrorKind::Exchange,
+            Self::Ledger(inner) => inner.error_kind(),
             _ => ErrorKind::Failed,
         }
+    }
+
+    /// A ledger failure, kept whole.
+    pub fn ledger(e: impl Failure) -> Self {
+        Self::Ledger(std::sync::Arc::new(e))
     }
 
     /// The venue's error code, if this is an exchange error that carries one.
@@ -237,10 +244,23 @@ impl Error {
     }
 }
 
+/// An error that says its [`ErrorKind`]: every crate's error type implements it, so a
+/// front, or an error that wraps another crate's, asks any of them the same way.
+pub trait Failure: std::error::Error + Send + Sync + 'static {
+    /// The kind of failure, for the fronts' one table ([`ErrorKind::front`]).
+    fn error_kind(&self) -> ErrorKind;
+}
+
+impl Failure for Error {
+    fn error_kind(&self) -> ErrorKind {
+        Error::error_kind(self)
+    }
+}
+
 /// What kind of failure an error is, as the fronts tell it: the `strangle` binary's exit
 /// code, the API's HTTP status and the Python package's exception class all come from
 /// [`ErrorKind::front`], the one table. Every crate's error type says its kind
-/// (`error_kind()`), so a front decides by kind, never by a message.
+/// ([`Failure::error_kind`]), so a front decides by kind, never by a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

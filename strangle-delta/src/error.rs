@@ -5,7 +5,7 @@ use std::fmt;
 use strangle_core::error::{Error as CoreError, ErrorKind, ExchangeErrorKind};
 
 /// A failed call to Delta (or to the local server), with everything needed to act on it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeltaError {
     /// The request never got an answer: connect failure, reset, or timeout.
@@ -55,9 +55,6 @@ pub enum DeltaError {
     /// Credentials could not be loaded.
     #[error("credentials: {0}")]
     Credentials(String),
-    /// The local server could not start.
-    #[error("local server: {0}")]
-    Server(String),
     /// An order placement whose outcome could not be established: its answer did not prove
     /// the order absent, and looking the order up by client id failed too. The order may
     /// exist; nothing may be sent for it until a lookup says.
@@ -147,7 +144,6 @@ impl DeltaError {
             Self::Invalid(_) => ErrorKind::Invalid,
             Self::Credentials(_) => ErrorKind::Refused,
             Self::Engine(inner) => inner.error_kind(),
-            Self::Server(_) => ErrorKind::Failed,
             _ => ErrorKind::Exchange,
         }
     }
@@ -181,10 +177,16 @@ impl DeltaError {
             Self::Invalid(_) | Self::Credentials(_) | Self::DeadmanNotArmed { .. } => {
                 ExchangeErrorKind::Rejected
             }
-            Self::WebSocket(_) | Self::Server(_) => ExchangeErrorKind::Uncertain,
+            Self::WebSocket(_) => ExchangeErrorKind::Uncertain,
             Self::Engine(CoreError::Exchange { kind, .. }) => *kind,
             Self::Engine(_) => ExchangeErrorKind::Rejected,
         }
+    }
+}
+
+impl strangle_core::error::Failure for DeltaError {
+    fn error_kind(&self) -> ErrorKind {
+        DeltaError::error_kind(self)
     }
 }
 

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyModule, PyType};
 use pyo3::PyErrArguments;
-use strangle_core::error::ErrorKind;
+use strangle_core::error::{ErrorKind, Failure};
 
 /// The classes, by the names the table gives (`ErrorKind::front().python_exception`), plus
 /// the two kinds of invalid input that carry more (`ProfileError`, `DataError`).
@@ -94,44 +94,15 @@ fn raise<A: PyErrArguments + Send + Sync + 'static>(name: &str, args: A) -> PyEr
     })
 }
 
-/// A Rust error the package raises: it says its kind, and its text is the message.
-pub trait Failure: std::fmt::Display {
-    /// Its kind in the fronts' one table.
-    fn kind(&self) -> ErrorKind;
-}
-
-impl Failure for strangle_core::Error {
-    fn kind(&self) -> ErrorKind {
-        self.error_kind()
-    }
-}
-
-impl Failure for strangle_store::StoreError {
-    fn kind(&self) -> ErrorKind {
-        self.error_kind()
-    }
-}
-
-impl Failure for strangle_delta::DeltaError {
-    fn kind(&self) -> ErrorKind {
-        self.error_kind()
-    }
-}
-
-impl Failure for strangle_delta_runtime::RunError {
-    fn kind(&self) -> ErrorKind {
-        self.error_kind()
-    }
-}
-
 /// The exception of `kind` (its class from the table) with `message`.
 pub fn kind_error(kind: ErrorKind, message: impl Into<String>) -> PyErr {
     raise(kind.front().python_exception, message.into())
 }
 
-/// The exception for a Rust error, by its kind.
+/// The exception for a Rust error, by its kind (every crate's error type says it through
+/// the core's [`Failure`]); its text is the message.
 pub fn error(e: impl Failure) -> PyErr {
-    kind_error(e.kind(), e.to_string())
+    kind_error(e.error_kind(), e.to_string())
 }
 
 /// A core error about a profile: `ProfileError` with every bad field when it is one.

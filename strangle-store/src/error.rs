@@ -113,6 +113,12 @@ impl StoreError {
     }
 }
 
+impl strangle_core::error::Failure for StoreError {
+    fn error_kind(&self) -> ErrorKind {
+        StoreError::error_kind(self)
+    }
+}
+
 impl From<StoreError> for strangle_core::Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -124,7 +130,32 @@ impl From<StoreError> for strangle_core::Error {
                 resource,
                 holder: format!("{holder} (since {since})"),
             },
-            e => strangle_core::Error::Ledger(e.to_string()),
+            e => strangle_core::Error::ledger(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_failure_keeps_its_kind_and_its_source() {
+        let store = StoreError::OutOfRange {
+            table: "orders",
+            column: "product_id",
+            value: "18446744073709551615".into(),
+        };
+        let text = store.to_string();
+        let e = strangle_core::Error::from(store);
+        assert!(matches!(e, strangle_core::Error::Ledger(_)), "{e}");
+        assert_eq!(
+            e.error_kind(),
+            ErrorKind::Invalid,
+            "the store's kind, not Failed"
+        );
+        let source = std::error::Error::source(&e).expect("the store error is kept");
+        assert_eq!(source.to_string(), text);
+        assert_eq!(e.to_string(), format!("ledger: {text}"));
     }
 }

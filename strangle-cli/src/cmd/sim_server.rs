@@ -146,7 +146,7 @@ impl Misbehaviour {
 
 fn parse_fault(s: &str) -> Result<FaultSpec, String> {
     FaultSpec::parse(s).map_err(|e| match e {
-        strangle_delta::DeltaError::Invalid(why) => why,
+        strangle_delta_market::MarketError::Invalid(why) => why,
         e => e.to_string(),
     })
 }
@@ -161,7 +161,7 @@ pub fn read_scenario(path: &Path) -> Result<Scenario, CliError> {
         toml::from_str(&text).map_err(|e| invalid(e.to_string()))?
     };
     Scenario::from_value(value).map_err(|e| match e {
-        strangle_delta::DeltaError::Invalid(why) => invalid(why),
+        strangle_delta_market::MarketError::Invalid(why) => invalid(why),
         e => invalid(e.to_string()),
     })
 }

@@ -13,7 +13,6 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use strangle_core::error::FieldError;
-use strangle_store::StoreError;
 use utoipa::ToSchema;
 
 use strangle_core::error::ErrorKind;
@@ -172,26 +171,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_core::Error> for ApiError {
-    fn from(e: strangle_core::Error) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_delta::DeltaError> for ApiError {
-    fn from(e: strangle_delta::DeltaError) -> Self {
-        Self::of(e.error_kind(), e.to_string())
-    }
-}
-
-impl From<strangle_delta_runtime::RunError> for ApiError {
-    fn from(e: strangle_delta_runtime::RunError) -> Self {
+/// Any crate's error, by the kind it says (core, store, adapter, runtime).
+impl<E: strangle_core::error::Failure> From<E> for ApiError {
+    fn from(e: E) -> Self {
         Self::of(e.error_kind(), e.to_string())
     }
 }

@@ -467,7 +467,7 @@ mod tests {
         let end = start + readme[start..].find("```").expect("end of block");
         let p: Profile = toml::from_str(&readme[start..end]).expect("README profile parses");
         assert_eq!(p.name, "btc-daily");
-        assert_eq!(p.validate(), Ok(()));
+        p.validate().expect("the README profile is valid");
     }
 
     #[test]

@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn default_named_profile_is_valid() {
-        assert_eq!(Profile::named("a").validate(), Ok(()));
+        Profile::named("a").validate().expect("valid");
     }
 
     #[test]
@@ -452,7 +452,7 @@ mod tests {
             trigger_pct: Decimal::from(20),
             lock_pct: Decimal::ZERO,
         }];
-        assert_eq!(p.validate(), Ok(()));
+        p.validate().expect("valid");
     }
 
     #[test]

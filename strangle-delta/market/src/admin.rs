@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::control::{FaultSpec, Knob};
 use super::{api_error, ServerState};
-use strangle_delta::error::DeltaError;
+use crate::MarketError;
 use strangle_delta::wire::Envelope;
 
 type St = State<Arc<ServerState>>;
@@ -94,7 +94,7 @@ async fn set(State(st): St, body: Bytes) -> Response {
         };
         match FaultSpec::from_map(map) {
             Ok(s) => specs.push(s),
-            Err(DeltaError::Invalid(why)) => return bad(format!("body item {}: {why}", i + 1)),
+            Err(MarketError::Invalid(why)) => return bad(format!("body item {}: {why}", i + 1)),
             Err(e) => return bad(format!("body item {}: {e}", i + 1)),
         }
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, PositionRows};
-use strangle_delta::error::DeltaError;
+use crate::MarketError;
 
 /// One knob and its setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,13 +264,13 @@ impl FaultSpec {
     }
 
     /// Reads a spec from its JSON-like fields (what TOML, JSON and the compact form give).
-    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, DeltaError> {
+    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, MarketError> {
         let text =
-            |map: &mut Map<String, Value>, key: &str| -> Result<Option<String>, DeltaError> {
+            |map: &mut Map<String, Value>, key: &str| -> Result<Option<String>, MarketError> {
                 match map.remove(key) {
                     None => Ok(None),
                     Some(Value::String(s)) => Ok(Some(s)),
-                    Some(other) => Err(DeltaError::Invalid(format!(
+                    Some(other) => Err(MarketError::Invalid(format!(
                         "fault field {key}: expected text, got {other}"
                     ))),
                 }
@@ -284,14 +284,14 @@ impl FaultSpec {
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| *n > 0)
                     .ok_or_else(|| {
-                        DeltaError::Invalid(format!(
+                        MarketError::Invalid(format!(
                             "fault field times: expected a count from 1, got {v}"
                         ))
                     })?,
             ),
         };
         if !map.contains_key("fault") {
-            return Err(DeltaError::Invalid(
+            return Err(MarketError::Invalid(
                 "a fault needs `fault = NAME` (rate_limit, server_error, slow_answer, \
                  drop_request, reject_order, garbled_answer, answer, latency, clock_skew, \
                  stale_quotes, drop_websockets, existing_heartbeat, position_rows, \
@@ -301,10 +301,10 @@ impl FaultSpec {
             ));
         }
         let knob: Knob = serde_json::from_value(Value::Object(map))
-            .map_err(|e| DeltaError::Invalid(format!("fault: {e}")))?;
-        knob.check().map_err(DeltaError::Invalid)?;
+            .map_err(|e| MarketError::Invalid(format!("fault: {e}")))?;
+        knob.check().map_err(MarketError::Invalid)?;
         if !knob.is_rule() && (method.is_some() || path.is_some() || times.is_some()) {
-            return Err(DeltaError::Invalid(format!(
+            return Err(MarketError::Invalid(format!(
                 "fault {}: method, path and times apply to request rules only",
                 knob.name()
             )));
@@ -319,14 +319,14 @@ impl FaultSpec {
 
     /// Reads the compact command-line form `NAME[:key=value,...]`
     /// (`rate_limit:path=/v2/orders,reset_ms=2000,times=3`), or a JSON object.
-    pub fn parse(s: &str) -> Result<Self, DeltaError> {
+    pub fn parse(s: &str) -> Result<Self, MarketError> {
         let s = s.trim();
         if s.starts_with('{') {
             let v: Value = serde_json::from_str(s)
-                .map_err(|e| DeltaError::Invalid(format!("fault {s:?}: {e}")))?;
+                .map_err(|e| MarketError::Invalid(format!("fault {s:?}: {e}")))?;
             return match v {
                 Value::Object(map) => Self::from_map(map),
-                _ => Err(DeltaError::Invalid(format!("fault {s:?}: not an object"))),
+                _ => Err(MarketError::Invalid(format!("fault {s:?}: not an object"))),
             };
         }
         let (name, rest) = s.split_once(':').unwrap_or((s, ""));
@@ -334,7 +334,7 @@ impl FaultSpec {
         map.insert("fault".into(), Value::String(name.trim().replace('-', "_")));
         for pair in rest.split(',').filter(|p| !p.trim().is_empty()) {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
-                DeltaError::Invalid(format!("fault {s:?}: {pair:?} is not key=value"))
+                MarketError::Invalid(format!("fault {s:?}: {pair:?} is not key=value"))
             })?;
             let v = v.trim();
             let value = if let Ok(n) = v.parse::<i64>() {
@@ -351,7 +351,7 @@ impl FaultSpec {
                 (_, value) => value,
             };
             if map.insert(key.clone(), value).is_some() {
-                return Err(DeltaError::Invalid(format!(
+                return Err(MarketError::Invalid(format!(
                     "fault {s:?}: {key} given twice"
                 )));
             }
@@ -539,17 +539,17 @@ pub struct Scenario {
 
 impl Scenario {
     /// Reads `{"step": [...]}` (the shape of the TOML file, or JSON).
-    pub fn from_value(v: Value) -> Result<Self, DeltaError> {
+    pub fn from_value(v: Value) -> Result<Self, MarketError> {
         let Value::Object(mut top) = v else {
-            return Err(DeltaError::Invalid("scenario: expected a table".into()));
+            return Err(MarketError::Invalid("scenario: expected a table".into()));
         };
         let steps = match top.remove("step") {
             Some(Value::Array(a)) => a,
-            Some(_) => return Err(DeltaError::Invalid("scenario: step must be a list".into())),
+            Some(_) => return Err(MarketError::Invalid("scenario: step must be a list".into())),
             None => Vec::new(),
         };
         if let Some(k) = top.keys().next() {
-            return Err(DeltaError::Invalid(format!(
+            return Err(MarketError::Invalid(format!(
                 "scenario: unknown key {k:?} (only [[step]] tables)"
             )));
         }
@@ -557,7 +557,7 @@ impl Scenario {
         for (i, s) in steps.into_iter().enumerate() {
             let n = i + 1;
             let Value::Object(mut map) = s else {
-                return Err(DeltaError::Invalid(format!(
+                return Err(MarketError::Invalid(format!(
                     "scenario step {n}: not a table"
                 )));
             };
@@ -565,7 +565,7 @@ impl Scenario {
             let at = map.remove("at");
             let when = match (after, at) {
                 (Some(a), None) => When::After(a.as_u64().ok_or_else(|| {
-                    DeltaError::Invalid(format!(
+                    MarketError::Invalid(format!(
                         "scenario step {n}: after_secs must be whole seconds from 0, got {a}"
                     ))
                 })?),
@@ -577,7 +577,7 @@ impl Scenario {
                     When::At(
                         DateTime::parse_from_rfc3339(&text)
                             .map_err(|e| {
-                                DeltaError::Invalid(format!(
+                                MarketError::Invalid(format!(
                                     "scenario step {n}: at {text:?} is not RFC 3339: {e}"
                                 ))
                             })?
@@ -585,18 +585,18 @@ impl Scenario {
                     )
                 }
                 (None, None) => {
-                    return Err(DeltaError::Invalid(format!(
+                    return Err(MarketError::Invalid(format!(
                         "scenario step {n}: needs after_secs or at"
                     )))
                 }
                 (Some(_), Some(_)) => {
-                    return Err(DeltaError::Invalid(format!(
+                    return Err(MarketError::Invalid(format!(
                         "scenario step {n}: after_secs and at are both given"
                     )))
                 }
             };
             let fault = FaultSpec::from_map(map)
-                .map_err(|e| DeltaError::Invalid(format!("scenario step {n}: {e}")))?;
+                .map_err(|e| MarketError::Invalid(format!("scenario step {n}: {e}")))?;
             out.push(Step { when, fault });
         }
         Ok(Self { steps: out })

@@ -5,11 +5,11 @@
 //! pointed at it. Fault knobs ([`Faults`]) make it misbehave on purpose.
 //!
 //! It is its own package so that the adapter (`strangle-delta`) stays a client: nothing in it
-//! serves HTTP. Errors are the adapter's [`DeltaError`] (`Invalid` for a bad knob or scenario,
-//! `Server` when it cannot listen).
+//! serves HTTP. Its errors are [`MarketError`] (`Invalid` for a bad knob or scenario, `Listen`
+//! when it cannot listen).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), strangle_delta::DeltaError> {
+//! # async fn demo() -> Result<(), strangle_delta_market::MarketError> {
 //! use strangle_delta_market::{LocalServer, ServerConfig};
 //! let server = LocalServer::start(ServerConfig::default()).await?;
 //! println!("Delta-compatible market at {}", server.base_url());
@@ -20,6 +20,7 @@ mod admin;
 mod auth;
 pub mod control;
 mod edit;
+mod error;
 pub mod faults;
 mod full;
 mod routes;
@@ -43,7 +44,9 @@ use tokio::sync::oneshot;
 
 use strangle_delta::credentials::Credentials;
 use strangle_delta::env::Environment;
-use strangle_delta::error::{DeltaError, Secret};
+use strangle_delta::error::Secret;
+
+pub use error::MarketError;
 use strangle_delta::wire::Envelope;
 
 pub use faults::{ExistingHeartbeat, FaultKind, FaultRule, Faults, HeartbeatAck, PositionRows};
@@ -423,7 +426,7 @@ impl std::fmt::Debug for LocalServer {
 
 impl LocalServer {
     /// Binds and starts serving.
-    pub async fn start(config: ServerConfig) -> Result<Self, DeltaError> {
+    pub async fn start(config: ServerConfig) -> Result<Self, MarketError> {
         let faults = Arc::new(Faults::default());
         let now = config.origin.unwrap_or_else(|| config.clock.now());
         let feed: Option<Box<dyn MarketFeed>> = match &config.market {
@@ -491,10 +494,16 @@ impl LocalServer {
         });
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
-            .map_err(|e| DeltaError::Server(format!("cannot listen on {}: {e}", config.addr)))?;
+            .map_err(|source| MarketError::Listen {
+                addr: config.addr,
+                source,
+            })?;
         let addr = listener
             .local_addr()
-            .map_err(|e| DeltaError::Server(format!("no local address: {e}")))?;
+            .map_err(|source| MarketError::Listen {
+                addr: config.addr,
+                source,
+            })?;
         let app = routes::router(state.clone()).merge(admin::router(state.clone()));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let mut tasks = vec![tokio::spawn(async move {

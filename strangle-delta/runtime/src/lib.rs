@@ -52,9 +52,12 @@ pub enum RunError {
     /// The engine refused to start or stopped on an error.
     #[error(transparent)]
     Engine(strangle_core::Error),
-    /// The venue or its adapter failed (market data, keys, the local market).
+    /// The venue or its adapter failed (market data, keys).
     #[error(transparent)]
     Delta(DeltaError),
+    /// The local market could not start.
+    #[error(transparent)]
+    Market(#[from] strangle_delta_market::MarketError),
 }
 
 impl RunError {
@@ -66,8 +69,15 @@ impl RunError {
             Self::Refused(_) => ErrorKind::Refused,
             Self::Engine(e) => e.error_kind(),
             Self::Delta(e) => e.error_kind(),
+            Self::Market(e) => strangle_core::error::Failure::error_kind(e),
             Self::Notify(_) => ErrorKind::Failed,
         }
+    }
+}
+
+impl strangle_core::error::Failure for RunError {
+    fn error_kind(&self) -> ErrorKind {
+        RunError::error_kind(self)
     }
 }
 
