@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use strangle_core::profile::gates::{expand_skip_dates_file, SKIP_DATES_FILE};
 use strangle_core::profile::Profile;
 
 use crate::error::CliError;
@@ -15,44 +16,65 @@ pub enum Format {
     Json,
 }
 
-/// Reads and validates a profile file; every problem is named.
+/// Reads and validates a profile file; every problem is named. A `gates.skip_dates_file`
+/// (a path relative to the profile file) adds that calendar's dates to `gates.skip_dates`.
 pub fn read(path: &Path) -> Result<Profile, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let p: Profile = if is_json {
-        serde_json::from_str(&text)
-            .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
+    let p: Profile = if text.contains(SKIP_DATES_FILE) {
+        let v = fields(path, &text)?;
+        serde_json::from_value(v).map_err(|e| invalid(path, e))?
+    } else if is_json(path) {
+        serde_json::from_str(&text).map_err(|e| invalid(path, e))?
     } else {
-        toml::from_str(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
+        toml::from_str(&text).map_err(|e| invalid(path, e))?
     };
-    p.validate()
-        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    p.validate().map_err(|e| invalid(path, e))?;
     Ok(p)
 }
 
 /// A profile file as it is written (TOML or JSON, by extension), for merging onto a stored
-/// profile: fields it leaves out keep their stored values.
+/// profile: fields it leaves out keep their stored values (a calendar file is read in, as
+/// by [`read`]).
 pub fn read_patch(path: &Path) -> Result<serde_json::Value, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let v: serde_json::Value = if is_json {
-        serde_json::from_str(&text)
-            .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
-    } else {
-        toml::from_str(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?
-    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
+    let v = fields(path, &text)?;
     if !v.is_object() {
         return Err(CliError::Invalid(format!(
             "{}: a profile is a table of fields",
             path.display()
         )));
     }
+    Ok(v)
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> CliError {
+    CliError::Invalid(format!("{}: {e}", path.display()))
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// The file's fields as JSON, with a calendar file named by `gates.skip_dates_file` read
+/// in from beside the profile file.
+fn fields(path: &Path, text: &str) -> Result<serde_json::Value, CliError> {
+    let mut v: serde_json::Value = if is_json(path) {
+        serde_json::from_str(text).map_err(|e| invalid(path, e))?
+    } else {
+        toml::from_str(text).map_err(|e| invalid(path, e))?
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    expand_skip_dates_file(&mut v, |file| {
+        let at = dir.join(file);
+        let text = std::fs::read_to_string(&at).map_err(|e| e.to_string())?;
+        if is_json(&at) {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            toml::from_str(&text).map_err(|e| e.to_string())
+        }
+    })
+    .map_err(|e| invalid(path, e))?;
     Ok(v)
 }
 

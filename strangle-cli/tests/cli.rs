@@ -391,6 +391,28 @@ fn check_reports_a_table_and_fails_on_any_failure() {
         .assert()
         .success()
         .stdout(predicate::str::is_match("WARN  exit costs +max_loss_pct: 5 %").expect("regex"));
+    // Entry gates: which close now, and why (a gate that closes is a choice, not a failure).
+    let gated = d.write(
+        "gated.toml",
+        "name = \"gated\"\n[gates]\nweekdays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nmin_atm_iv_pct = 500\n",
+    );
+    strangle(&d)
+        .args(["check", "--env", "sim", "--config"])
+        .arg(&gated)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::is_match(
+                r"WARN  entry gates +closed now: ATM IV is [0-9.]+ %; gates want at least 500 %",
+            )
+            .expect("regex"),
+        );
+    strangle(&d)
+        .args(["check", "--env", "sim", "--config"])
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match("SKIP  entry gates +none set").expect("regex"));
     let bad = d.write("bad.toml", "name = \"\"\n");
     strangle(&d)
         .args(["check", "--env", "sim", "--config"])
@@ -550,4 +572,63 @@ fn configurations_of_the_original_platform_are_imported_with_their_mapping() {
         .args(["configs", "show", "fine"])
         .assert()
         .failure();
+}
+
+/// Issue 33 D: a profile file takes its skip dates from a calendar file beside it; a
+/// calendar that is missing or malformed is refused naming the field and the file.
+#[test]
+fn a_profile_file_reads_its_skip_dates_from_a_calendar_file() {
+    let d = Dir::new("calendar");
+    d.write(
+        "events-2026.toml",
+        "skip_dates = [\n  { date = \"2026-12-16\", reason = \"FOMC\" },\n  { date = \"2026-12-10\", reason = \"CPI\" },\n]\n",
+    );
+    let p = d.write(
+        "gated.toml",
+        "name = \"gated\"\n[gates]\nweekdays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\nskip_dates_file = \"events-2026.toml\"\n",
+    );
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&p)
+        .assert()
+        .success();
+    let out = strangle(&d)
+        .args(["configs", "export", "gated", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(
+        v["gates"]["skip_dates"],
+        serde_json::json!([
+            {"date": "2026-12-16", "reason": "FOMC"},
+            {"date": "2026-12-10", "reason": "CPI"}
+        ])
+    );
+    assert_eq!(v["gates"]["weekdays"][4], "fri");
+    let missing = d.write(
+        "missing.toml",
+        "name = \"m\"\n[gates]\nskip_dates_file = \"nope.toml\"\n",
+    );
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&missing)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("gates.skip_dates_file: nope.toml"));
+    d.write("bad-cal.toml", "skip_dates = [{ date = \"2026-02-30\" }]\n");
+    let bad = d.write(
+        "bad.toml",
+        "name = \"b\"\n[gates]\nskip_dates_file = \"bad-cal.toml\"\n",
+    );
+    strangle(&d)
+        .args(["configs", "create"])
+        .arg(&bad)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "gates.skip_dates_file: bad-cal.toml",
+        ));
 }

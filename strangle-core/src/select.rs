@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Symbol;
 use crate::model::{ChainEntry, ChainSnapshot, OptionKind};
+use crate::profile::GateMiss;
 use crate::profile::{PickRule, PriceWindow, Profile, StrikeMode};
 
 /// The chosen pair.
@@ -175,6 +176,16 @@ pub enum NoEntryCause {
     EntriesHeld,
     /// No chain came while the entry window was open.
     WindowMissed,
+    /// The day's weekday is not among the profile's `gates.weekdays`.
+    GateWeekday,
+    /// The day is one of `gates.skip_dates`.
+    GateSkipDate,
+    /// The expiry was nearer or further than `gates` allow.
+    GateHoursToExpiry,
+    /// The at-the-money IV was outside `gates`' bounds.
+    GateAtmIv,
+    /// The pair's spread was wider than `gates.max_pair_spread_pct`.
+    GatePairSpread,
 }
 
 impl fmt::Display for NoEntryCause {
@@ -189,6 +200,11 @@ impl fmt::Display for NoEntryCause {
             Self::WrongSize => "contract size differs",
             Self::EntriesHeld => "entries held",
             Self::WindowMissed => "no chain in the window",
+            Self::GateWeekday => "gate: weekday",
+            Self::GateSkipDate => "gate: skip date",
+            Self::GateHoursToExpiry => "gate: hours to expiry",
+            Self::GateAtmIv => "gate: ATM IV",
+            Self::GatePairSpread => "gate: pair spread",
         })
     }
 }
@@ -217,6 +233,8 @@ pub enum NoEntry {
         /// The band or window, and the contracts closest to it.
         nearest: Box<Nearest>,
     },
+    /// An entry gate of the profile closed (a day, an expiry or a market it excludes).
+    Gated(crate::profile::GateMiss),
 }
 
 impl NoEntry {
@@ -227,6 +245,13 @@ impl NoEntry {
         match self {
             Self::EmptyChain => NoEntryCause::EmptyChain,
             Self::NoExpiry { .. } => NoEntryCause::NoExpiry,
+            Self::Gated(miss) => match miss {
+                GateMiss::Weekday { .. } => NoEntryCause::GateWeekday,
+                GateMiss::SkipDate { .. } => NoEntryCause::GateSkipDate,
+                GateMiss::HoursToExpiry { .. } => NoEntryCause::GateHoursToExpiry,
+                GateMiss::AtmIv { .. } => NoEntryCause::GateAtmIv,
+                GateMiss::PairSpread { .. } => NoEntryCause::GatePairSpread,
+            },
             Self::NoContract { rejected: r, .. } => {
                 let counts = [
                     (r.stale, NoEntryCause::StaleQuotes),
@@ -265,6 +290,10 @@ impl NoEntry {
                     ..
                 },
             ) => kind == k2 && expiry == e2 && rejected == r2,
+            // The same gate, whatever the figures (an IV or a spread moves every tick).
+            (Self::Gated(a), Self::Gated(b)) => {
+                std::mem::discriminant(a) == std::mem::discriminant(b)
+            }
             (a, b) => a == b,
         }
     }
@@ -274,6 +303,7 @@ impl fmt::Display for NoEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::EmptyChain => write!(f, "the option chain is empty"),
+            Self::Gated(miss) => write!(f, "{miss}"),
             Self::NoExpiry {
                 buffer_hours,
                 latest,

@@ -345,3 +345,108 @@ async fn the_report_counts_days_without_an_entry_by_cause() {
     );
     assert!(r.report().to_json(&r).contains("\"outside_band\": 3"));
 }
+
+/// Issue 33 D: entry gates close days by weekday and calendar, and markets by hours to
+/// expiry, ATM IV and the pair's spread; every day closed is counted by its gate.
+#[tokio::test]
+async fn entry_gates_close_days_and_say_which_gate() {
+    use strangle_core::profile::{SkipDate, Weekday};
+    use strangle_core::select::NoEntryCause;
+    let run = |p: Profile| async move {
+        Backtest {
+            poll: Duration::minutes(5),
+            ..Backtest::new(p)
+        }
+        .run(VecFeed::new(chains()))
+        .await
+        .expect("backtest")
+    };
+    // The data's IST days are Tue 10, Wed 11 and Thu 12 March 2026.
+    let mut days = profile();
+    days.gates.weekdays = vec![Weekday::Tue, Weekday::Thu];
+    days.gates.skip_dates = vec![SkipDate {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 12).expect("a date"),
+        reason: "FOMC".into(),
+    }];
+    days.validate().expect("valid");
+    let r = run(days).await;
+    let entered: Vec<String> = r
+        .sessions
+        .iter()
+        .map(|s| s.trading_day.to_string())
+        .collect();
+    assert_eq!(entered, ["2026-03-10"]);
+    let missed = &r.entry_days.missed;
+    assert_eq!(
+        missed.get(&NoEntryCause::GateWeekday),
+        Some(&1),
+        "{missed:?}"
+    );
+    assert_eq!(
+        missed.get(&NoEntryCause::GateSkipDate),
+        Some(&1),
+        "{missed:?}"
+    );
+    let said: Vec<&str> = r
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::NoEntry)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        said.contains(&"2026-03-11 is a wed, not one of gates.weekdays"),
+        "{said:?}"
+    );
+    assert!(said.contains(&"2026-03-12 is skipped: FOMC"), "{said:?}");
+    let table = r.report().to_table(&r);
+    assert!(
+        table.contains("gate: weekday") && table.contains("gate: skip date"),
+        "{table}"
+    );
+
+    // Market gates: each closes every day, and only that gate is counted.
+    type Set = fn(&mut Profile);
+    let cases: [(Set, NoEntryCause); 3] = [
+        (
+            |p| p.gates.max_hours_to_expiry = Some(1),
+            NoEntryCause::GateHoursToExpiry,
+        ),
+        (
+            |p| p.gates.min_atm_iv_pct = Some(Decimal::from(60)),
+            NoEntryCause::GateAtmIv,
+        ),
+        (
+            |p| p.gates.max_pair_spread_pct = Some(Decimal::new(1, 4)),
+            NoEntryCause::GatePairSpread,
+        ),
+    ];
+    for (set, cause) in cases {
+        let mut p = profile();
+        set(&mut p);
+        p.validate().expect("valid");
+        let r = run(p).await;
+        assert!(r.sessions.is_empty(), "{cause:?}");
+        assert_eq!(
+            r.entry_days.missed.get(&cause),
+            Some(&3),
+            "{:?}",
+            r.entry_days
+        );
+        assert_eq!(r.entry_days.missed.len(), 1, "{:?}", r.entry_days);
+    }
+
+    // The same gates, wide enough, change nothing: the result is the ungated one.
+    let mut open = profile();
+    open.gates.weekdays = vec![Weekday::Tue, Weekday::Wed, Weekday::Thu];
+    open.gates.min_atm_iv_pct = Some(Decimal::from(20));
+    open.gates.max_atm_iv_pct = Some(Decimal::from(90));
+    open.gates.max_hours_to_expiry = Some(24 * 40);
+    open.gates.max_pair_spread_pct = Some(Decimal::from(100));
+    let gated = run(open).await;
+    let plain = run(profile()).await;
+    assert_eq!(gated.sessions.len(), 3);
+    assert_eq!(
+        serde_json::to_string(&gated.sessions).expect("json"),
+        serde_json::to_string(&plain.sessions).expect("json")
+    );
+}

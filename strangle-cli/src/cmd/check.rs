@@ -157,6 +157,7 @@ pub async fn run(ledger: &str, args: CheckArgs) -> Result<(), CliError> {
             );
             if let Ok(p) = &profile {
                 round_trip(p, &c, &mut r);
+                gates(p, &c, &mut r);
             }
             c.entries
                 .first()
@@ -294,7 +295,54 @@ fn fee_rates(
     }
 }
 
-/// Subscribes to the index price on the public WebSocket and waits for the acknowledgement.
+/// The profile's entry gates today (the chain's IST trading day) and on the strangle it would
+/// sell now: `PASS` when they let it enter, `WARN` naming the gate that closes (a gate is a
+/// choice, not a fault), `SKIP` without gates.
+fn gates(p: &Profile, chain: &ChainSnapshot, r: &mut Report) {
+    let g = &p.gates;
+    if !g.is_set() {
+        return r.add("entry gates", Outcome::Skip, "none set");
+    }
+    let today = strangle_core::schedule::ist_date(chain.timestamp);
+    if let Err(miss) = g.check_day(today) {
+        return r.add(
+            "entry gates",
+            Outcome::Warn,
+            format!("closed today: {miss}"),
+        );
+    }
+    let sel = match strangle_core::select::select(chain, p, chain.timestamp) {
+        Ok(s) => s,
+        Err(why) => {
+            return r.add(
+                "entry gates",
+                Outcome::Skip,
+                format!("{today} is open; no strangle to test the market gates on ({why})"),
+            )
+        }
+    };
+    match g.check_market(chain, sel.expiry, &sel.call, &sel.put, chain.timestamp) {
+        Ok(()) => {
+            r.add(
+                "entry gates",
+                Outcome::Pass,
+                format!(
+                "{today} is open, and so is the market: ATM IV {} %, pair spread {} %, {} h to \
+                 expiry",
+                opt(strangle_core::profile::gates::atm_iv_pct(chain, sel.expiry)),
+                opt(strangle_core::profile::gates::pair_spread_pct(&sel.call, &sel.put)),
+                (sel.expiry - chain.timestamp).num_hours()
+            ),
+            )
+        }
+        Err(miss) => r.add("entry gates", Outcome::Warn, format!("closed now: {miss}")),
+    }
+}
+
+fn opt(v: Option<Decimal>) -> String {
+    v.map_or("n/a".into(), |v| v.to_string())
+}
+
 /// The round trip of the strangle the profile would sell now, and the exit thresholds within
 /// its cost (without a selection: the thresholds within the capped fees).
 fn round_trip(p: &Profile, chain: &ChainSnapshot, r: &mut Report) {
@@ -351,6 +399,7 @@ fn round_trip(p: &Profile, chain: &ChainSnapshot, r: &mut Report) {
     }
 }
 
+/// Subscribes to the index price on the public WebSocket and waits for the acknowledgement.
 async fn websocket(env: &Environment, url: &str, r: &mut Report) {
     let mut cfg = WsConfig::new(env.clone(), None);
     cfg.public = vec![Channel {

@@ -83,7 +83,16 @@ impl Grid {
     /// Every combination applied to `base`, validated; the first bad one is reported with
     /// its parameters and every field error.
     pub fn profiles(&self, base: &Profile) -> Result<Vec<Variant>> {
-        let base_json = serde_json::to_value(base).map_err(|e| invalid(&e.to_string()))?;
+        let mut base_json = serde_json::to_value(base).map_err(|e| invalid(&e.to_string()))?;
+        // A profile leaves out its gates while all are off: put them back, so a grid can
+        // set one.
+        if let Some(obj) = base_json.as_object_mut() {
+            if !obj.contains_key("gates") {
+                let gates =
+                    serde_json::to_value(&base.gates).map_err(|e| invalid(&e.to_string()))?;
+                obj.insert("gates".into(), gates);
+            }
+        }
         let mut out = Vec::with_capacity(self.len());
         for n in 0..self.len() {
             let mut v = base_json.clone();
@@ -340,6 +349,7 @@ pub fn table(rows: &[SweepRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn a_grid_makes_every_combination_and_names_bad_fields() {
@@ -369,5 +379,26 @@ mod tests {
             .expect_err("invalid band");
         assert!(e.to_string().contains("delta_band"), "{e}");
         assert!(Grid::from_json(&serde_json::json!({"x": []})).is_err());
+    }
+
+    #[test]
+    fn every_entry_gate_can_be_gridded_on_a_profile_without_gates() {
+        let g = Grid::from_json(&serde_json::json!({
+            "gates.weekdays": [["mon", "tue"]],
+            "gates.skip_dates": [[{"date": "2026-12-16", "reason": "FOMC"}]],
+            "gates.min_hours_to_expiry": [null, 6],
+            "gates.max_hours_to_expiry": [30],
+            "gates.min_atm_iv_pct": [35],
+            "gates.max_atm_iv_pct": [90],
+            "gates.max_pair_spread_pct": [5, 10]
+        }))
+        .expect("grid");
+        let v = g.profiles(&Profile::named("base")).expect("profiles");
+        assert_eq!(v.len(), 4);
+        let last = &v[3].profile.gates;
+        assert_eq!(last.min_hours_to_expiry, Some(6));
+        assert_eq!(last.max_pair_spread_pct, Some(Decimal::TEN));
+        assert_eq!(last.skip_dates[0].reason, "FOMC");
+        assert_eq!(v[0].profile.gates.min_hours_to_expiry, None);
     }
 }

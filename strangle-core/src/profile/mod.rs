@@ -12,6 +12,7 @@
 //! ```
 
 mod cost;
+pub mod gates;
 mod optional_limit;
 pub mod seed;
 mod time_of_day;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{FeeModel, Underlying};
 
 pub use cost::RoundTrip;
+pub use gates::{GateMiss, Gates, SkipDate, Weekday};
 pub use time_of_day::TimeOfDay;
 pub use warning::{Warning, WarningKind};
 
@@ -356,6 +358,14 @@ pub struct Profile {
     pub venue_stop: VenueStop,
     /// Fees used by the simulated venue.
     pub fees: FeeModel,
+    /// Entry gates: weekdays, skip dates, hours to expiry, ATM IV, the pair's spread (all
+    /// off by default; left out of the written profile while off).
+    #[serde(skip_serializing_if = "gates_off")]
+    pub gates: Gates,
+}
+
+fn gates_off(g: &Gates) -> bool {
+    !g.is_set()
 }
 
 impl Default for Profile {
@@ -398,6 +408,7 @@ impl Default for Profile {
             execution: Execution::default(),
             venue_stop: VenueStop::default(),
             fees: FeeModel::default(),
+            gates: Gates::default(),
         }
     }
 }

@@ -250,6 +250,7 @@ impl Profile {
         if let Some(cs) = self.contract_size {
             p.check(cs > Decimal::ZERO, "contract_size", "must be positive");
         }
+        super::gates::problems(&self.gates, &mut |f, m| p.add(f, m));
         if let Some(ml) = self.max_loss_pct {
             p.check(ml > Decimal::ZERO, "max_loss_pct", "must be positive");
         }

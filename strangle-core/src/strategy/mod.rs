@@ -28,7 +28,7 @@ use crate::pnl::{LegBook, SessionPnl};
 use crate::profile::Profile;
 use crate::risk::{check_exit, ExitInputs, ExitReason, TrailingStop};
 use crate::schedule;
-use crate::select::select;
+use crate::select::{select, NoEntry};
 
 pub use guard::MAX_STOP_REFUSALS;
 pub use orders::MAX_CANCELS;
@@ -606,11 +606,20 @@ impl Strategy {
             self.last_no_entry = None;
             return;
         };
-        if !self.holds.is_empty() {
+        let gates = &self.profile.gates;
+        let day_gate = gates.check_day(day).map_err(NoEntry::Gated);
+        if day_gate.is_ok() && !self.holds.is_empty() {
             self.note_no_entry(day, crate::select::NoEntryCause::EntriesHeld);
             return;
         }
-        let sel = match select(chain, &self.profile, now) {
+        let chosen = day_gate.and_then(|()| select(chain, &self.profile, now));
+        let gated = chosen.and_then(|sel| {
+            gates
+                .check_market(chain, sel.expiry, &sel.call, &sel.put, now)
+                .map(|()| sel)
+                .map_err(NoEntry::Gated)
+        });
+        let sel = match gated {
             Ok(s) => s,
             Err(why) => {
                 self.note_no_entry(day, why.cause());
