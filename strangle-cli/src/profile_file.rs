@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use strangle_core::profile::gates::{expand_skip_dates_file, SKIP_DATES_FILE};
+use strangle_core::profile::gates::{read_profile_fields, SKIP_DATES_FILE};
 use strangle_core::profile::Profile;
 
 use crate::error::CliError;
@@ -21,7 +21,7 @@ pub enum Format {
 pub fn read(path: &Path) -> Result<Profile, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
     let p: Profile = if text.contains(SKIP_DATES_FILE) {
-        let v = fields(path, &text)?;
+        let v = fields(path)?;
         serde_json::from_value(v).map_err(|e| invalid(path, e))?
     } else if is_json(path) {
         serde_json::from_str(&text).map_err(|e| invalid(path, e))?
@@ -36,8 +36,7 @@ pub fn read(path: &Path) -> Result<Profile, CliError> {
 /// profile: fields it leaves out keep their stored values (a calendar file is read in, as
 /// by [`read`]).
 pub fn read_patch(path: &Path) -> Result<serde_json::Value, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e))?;
-    let v = fields(path, &text)?;
+    let v = fields(path)?;
     if !v.is_object() {
         return Err(CliError::Invalid(format!(
             "{}: a profile is a table of fields",
@@ -58,24 +57,8 @@ fn is_json(path: &Path) -> bool {
 
 /// The file's fields as JSON, with a calendar file named by `gates.skip_dates_file` read
 /// in from beside the profile file.
-fn fields(path: &Path, text: &str) -> Result<serde_json::Value, CliError> {
-    let mut v: serde_json::Value = if is_json(path) {
-        serde_json::from_str(text).map_err(|e| invalid(path, e))?
-    } else {
-        toml::from_str(text).map_err(|e| invalid(path, e))?
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    expand_skip_dates_file(&mut v, |file| {
-        let at = dir.join(file);
-        let text = std::fs::read_to_string(&at).map_err(|e| e.to_string())?;
-        if is_json(&at) {
-            serde_json::from_str(&text).map_err(|e| e.to_string())
-        } else {
-            toml::from_str(&text).map_err(|e| e.to_string())
-        }
-    })
-    .map_err(|e| invalid(path, e))?;
-    Ok(v)
+fn fields(path: &Path) -> Result<serde_json::Value, CliError> {
+    read_profile_fields(path).map_err(CliError::Invalid)
 }
 
 /// `stored` with the fields of `patch` laid over it, validated: what `configs update` and

@@ -32,6 +32,7 @@ fn _strangle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(profiles::profile_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_from_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(profiles::profile_from_file, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_to_toml, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_warnings, m)?)?;
     m.add_function(wrap_pyfunction!(profiles::profile_view, m)?)?;

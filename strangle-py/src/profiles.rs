@@ -43,6 +43,19 @@ pub fn profile_from_toml(text: &str) -> PyResult<String> {
     checked(toml::from_str::<Profile>(text))
 }
 
+/// Reads a profile file (TOML, or JSON by extension; a `gates.skip_dates_file` calendar
+/// beside it read in), validates it, and returns it as JSON.
+#[pyfunction]
+pub fn profile_from_file(path: std::path::PathBuf) -> PyResult<String> {
+    let fields = strangle_core::profile::gates::read_profile_fields(&path).map_err(|e| {
+        profile_fields_error(
+            format!("invalid profile: {e}"),
+            vec![("body".to_string(), e.clone())],
+        )
+    })?;
+    checked(serde_json::from_value::<Profile>(fields))
+}
+
 /// Every setting of a profile (given as the package's JSON), typed for Python: decimals as
 /// `Decimal`.
 #[pyfunction]

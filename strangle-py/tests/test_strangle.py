@@ -35,6 +35,32 @@ def test_profile_from_kwargs_dict_and_files(tmp_path):
     assert p.replace(contracts_per_leg="3").contracts_per_leg == Decimal("3")
 
 
+def test_entry_gates_and_a_calendar_file(tmp_path):
+    # Issue 33 D: gates are profile settings like any other; a profile file may take its
+    # skip dates from a calendar file beside it, as the CLI does.
+    (tmp_path / "events.toml").write_text(
+        'skip_dates = [{ date = "2026-12-16", reason = "FOMC" }]\n'
+    )
+    f = tmp_path / "gated.toml"
+    f.write_text(
+        'name = "gated"\n[gates]\nweekdays = ["mon", "fri"]\nmax_pair_spread_pct = "8"\n'
+        'skip_dates_file = "events.toml"\n'
+    )
+    p = strangle.Profile.from_file(f)
+    g = p.to_dict()["gates"]
+    assert g["weekdays"] == ["mon", "fri"]
+    assert g["skip_dates"] == [{"date": date(2026, 12, 16), "reason": "FOMC"}]
+    assert g["max_pair_spread_pct"] == Decimal("8")
+    assert "gates" not in strangle.Profile(name="plain").to_dict()
+    (tmp_path / "bad.toml").write_text('name = "b"\n[gates]\nskip_dates_file = "nope.toml"\n')
+    with pytest.raises(strangle.ProfileError) as e:
+        strangle.Profile.from_file(tmp_path / "bad.toml")
+    assert "gates.skip_dates_file: nope.toml" in str(e.value)
+    with pytest.raises(strangle.ProfileError) as e:
+        strangle.Profile(name="x", gates={"min_hours_to_expiry": 30, "max_hours_to_expiry": 20})
+    assert "gates.min_hours_to_expiry" in [f for f, _ in e.value.fields]
+
+
 def test_an_invalid_profile_lists_every_bad_field():
     with pytest.raises(strangle.ProfileError) as e:
         strangle.Profile(name="", delta_band={"low": 0.3, "high": 0.2}, contracts_per_leg="0")

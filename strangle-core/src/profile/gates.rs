@@ -352,6 +352,28 @@ pub fn expand_skip_dates_file(
     Ok(())
 }
 
+/// A profile file's fields (TOML, or JSON when it ends in `.json`), with a calendar file
+/// named by `gates.skip_dates_file` (a path relative to the profile file) read in: what the
+/// CLI and the Python package read profile files with. An error names the file.
+pub fn read_profile_fields(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let parse = |at: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(at).map_err(|e| format!("{}: {e}", at.display()))?;
+        let json = at
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if json {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", at.display()))
+        } else {
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", at.display()))
+        }
+    };
+    let mut v = parse(path)?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    expand_skip_dates_file(&mut v, |file| parse(&dir.join(file)))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(v)
+}
+
 /// The gates' problems, each naming its field (added to `Profile::validate`'s list).
 pub(super) fn problems(g: &Gates, add: &mut dyn FnMut(String, String)) {
     let mut seen = std::collections::BTreeSet::new();
@@ -604,5 +626,29 @@ mod tests {
             e.to_string().contains("gates.skip_dates_file: x.toml"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_readme_gates_and_calendar_read_and_validate() {
+        let readme = include_str!("../../../README.md");
+        let block = |opening: &str| {
+            let start = readme.find(opening).expect("the block") + "```toml\n".len();
+            let end = start + readme[start..].find("```").expect("its end");
+            readme[start..end].to_string()
+        };
+        let gates = block("```toml\n[gates]");
+        let calendar = block("```toml\nskip_dates = [");
+        let dir = std::env::temp_dir().join(format!("strangle-gates-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        std::fs::write(dir.join("events-2026.toml"), calendar).expect("written");
+        let file = dir.join("p.toml");
+        std::fs::write(&file, format!("name = \"readme\"\n{gates}")).expect("written");
+        let read = read_profile_fields(&file);
+        let _ = std::fs::remove_dir_all(&dir);
+        let p: Profile =
+            serde_json::from_value(read.expect("README's files read")).expect("a profile");
+        p.validate().expect("README's gates are valid");
+        assert_eq!(p.gates.skip_dates.len(), 2);
+        assert_eq!(p.gates.max_hours_to_expiry, Some(30));
     }
 }

@@ -1,5 +1,6 @@
 """Type stubs of the native module (JSON text in, JSON text out; see `strangle/__init__.py`)."""
 
+import os
 from typing import Any, List, Optional, Tuple, final
 
 __version__: str
@@ -23,6 +24,7 @@ __all__ = [
     "chain_view",
     "error_kinds",
     "implied_vol_many",
+    "profile_from_file",
     "profile_from_json",
     "profile_from_toml",
     "profile_to_toml",
@@ -54,6 +56,7 @@ class DataError(InvalidError): ...
 
 def error_kinds() -> List[Tuple[str, int, int, str]]: ...
 
+def profile_from_file(path: str | os.PathLike[str]) -> str: ...
 def profile_from_json(text: str) -> str: ...
 def profile_from_toml(text: str) -> str: ...
 def profile_to_toml(json_text: str) -> str: ...

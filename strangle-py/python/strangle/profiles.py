@@ -32,13 +32,10 @@ class Profile:
 
     @classmethod
     def from_file(cls, path: Union[str, "os.PathLike[str]"]) -> "Profile":
-        """A profile from a ``.toml`` or ``.json`` file."""
-        text = open(path, encoding="utf-8").read()
+        """A profile from a ``.toml`` or ``.json`` file; a ``gates.skip_dates_file`` names a
+        calendar file beside it whose ``skip_dates`` are added to the profile's."""
         p = cls.__new__(cls)
-        if str(path).lower().endswith(".json"):
-            p._data = json.loads(_strangle.profile_from_json(text))
-        else:
-            p._data = json.loads(_strangle.profile_from_toml(text))
+        p._data = json.loads(_strangle.profile_from_file(os.fspath(path)))
         p._warn()
         return p
 
