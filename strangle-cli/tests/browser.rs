@@ -190,6 +190,8 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     fill(&c, "#f-delta_band-low", "0.3").await;
     fill(&c, "#f-delta_band-high", "0.15").await;
     fill(&c, "#f-liquidity-max_quote_age_secs", "900").await;
+    // And an entry gate listing a weekday twice.
+    fill(&c, "#f-gates-weekdays", "mon, mon").await;
     click(&c, "#save-profile").await;
     let err = wait_text(
         &c,
@@ -199,10 +201,27 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     )
     .await;
     assert!(err.contains("low"), "{err}");
+    let err = wait_text(
+        &c,
+        "[data-field='gates.weekdays'] .error",
+        "the gate's error on its field",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(err.contains("mon is listed twice"), "{err}");
     shot(&c, "config-field-error").await;
+    c.execute(
+        "document.querySelector('#f-gates-weekdays').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await
+    .expect("scrolled to the gates");
+    shot(&c, "config-gates-error").await;
 
-    // Fixed, saved, activated.
+    // Fixed, saved, activated; the gates let every day in but one long past.
     fill(&c, "#f-delta_band-low", "0.10").await;
+    fill(&c, "#f-gates-weekdays", "mon, tue, wed, thu, fri, sat, sun").await;
+    fill(&c, "#f-gates-skip_dates", "2020-01-01 an old event").await;
     click(&c, "#save-profile").await;
     wait_text(&c, "#profiles tbody", "the saved profile", |t| {
         t.contains("btc-ui")
@@ -265,6 +284,12 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         "{stored}"
     );
     assert_eq!(stored["profile"]["liquidity"]["max_quote_age_secs"], 900);
+    assert_eq!(
+        stored["profile"]["gates"]["skip_dates"],
+        json!([{"date": "2020-01-01", "reason": "an old event"}]),
+        "{stored}"
+    );
+    assert_eq!(stored["profile"]["gates"]["weekdays"][6], "sun", "{stored}");
     assert_eq!(stored["active"], true);
 
     // Started on the simulated market; the 09:30 IST entry opens a strangle.

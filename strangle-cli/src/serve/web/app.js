@@ -196,6 +196,15 @@ const FIELDS = [
     ["expiry_buffer_hours", "Expiry buffer (h)", "int"],
     ["exit_before_expiry_minutes", "Exit before expiry (min)", "int"],
   ]],
+  ["Entry gates (empty: off)", [
+    ["gates.weekdays", "Weekdays to enter (mon … sun, comma-separated)", "list"],
+    ["gates.skip_dates", "Skip dates (one per line: YYYY-MM-DD reason)", "dates"],
+    ["gates.min_hours_to_expiry", "Min hours to expiry", "int", { opt: true }],
+    ["gates.max_hours_to_expiry", "Max hours to expiry", "int", { opt: true }],
+    ["gates.min_atm_iv_pct", "Min ATM IV (%)", "dec", { opt: true }],
+    ["gates.max_atm_iv_pct", "Max ATM IV (%)", "dec", { opt: true }],
+    ["gates.max_pair_spread_pct", "Max pair spread (% of mids)", "dec", { opt: true }],
+  ]],
   ["Risk", [
     ["max_loss_pct", "Max loss (% of premium, or off)", "limit"],
     ["max_profit_pct", "Max profit (% of premium, or off)", "limit"],
@@ -273,6 +282,12 @@ function input(path, kind, value, opts) {
       opts.choices.map((c) => el("option", { value: c, selected: c === value, text: c })));
   }
   if (kind === "bool") return el("input", { id, type: "checkbox", "data-path": path, "data-kind": kind, checked: !!value });
+  if (kind === "list") return el("input", { id, type: "text", "data-path": path, "data-kind": kind, value: (value || []).join(", ") });
+  if (kind === "dates") {
+    // A textarea's first content is its text, not a value attribute.
+    return el("textarea", { id, rows: 3, "data-path": path, "data-kind": kind,
+      text: (value || []).map((d) => `${d.date} ${d.reason || ""}`.trim()).join("\n") });
+  }
   const type = kind === "time" ? "time" : kind === "text" ? "text" : "text";
   const inputmode = kind === "int" ? "numeric" : kind === "text" || kind === "time" ? null : "decimal";
   let v = value;
@@ -342,6 +357,14 @@ function collect() {
     let v;
     if (kind === "bool") v = inp.checked;
     else if (kind === "select") v = inp.value;
+    else if (kind === "list") v = inp.value.split(/[\s,]+/).filter((x) => x !== "");
+    else if (kind === "dates") {
+      // "2026-12-16 FOMC": the date, then the reason (the server checks both).
+      v = inp.value.split("\n").map((l) => l.trim()).filter((l) => l !== "").map((l) => {
+        const at = l.search(/\s/);
+        return at < 0 ? { date: l, reason: "" } : { date: l.slice(0, at), reason: l.slice(at).trim() };
+      });
+    }
     else {
       const s = inp.value.trim();
       if (s === "") {
@@ -385,6 +408,8 @@ function showErrors(fields) {
       box = row && $(`[data-tier-field="${tier[2] || "trigger_pct"}"]`, row);
     }
     if (!box) box = $$("#form-fields [data-field]").find((f) => f.dataset.field.startsWith(field + "."));
+    // An item of a list field (gates.weekdays[1], gates.skip_dates[0].date) is shown on the list.
+    if (!box) box = $(`#form-fields [data-field="${CSS.escape(field.replace(/\[\d+\].*$/, ""))}"]`);
     if (box) {
       box.classList.add("invalid");
       const e = $(".error", box);
@@ -392,7 +417,7 @@ function showErrors(fields) {
     } else unplaced.push(`${field}: ${message}`);
   }
   $("#form-error").textContent = unplaced.join("\n") || "Please fix the fields marked in red.";
-  const first = $("#profile-form .invalid input, #profile-form .invalid select");
+  const first = $("#profile-form .invalid input, #profile-form .invalid select, #profile-form .invalid textarea");
   if (first) first.focus();
 }
 
