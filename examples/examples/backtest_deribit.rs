@@ -7,24 +7,16 @@
 //! cargo run --release -p strangle-examples --example backtest_deribit
 //! ```
 
-use std::io::BufReader;
-
 use strangle_core::backtest::Backtest;
 use strangle_core::data::deribit::{self, DeribitImport};
 use strangle_core::sim::VecFeed;
-use strangle_examples::shared;
+use strangle_examples::deribit_weeks;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(path) = shared("deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv")
-    else {
-        eprintln!("nothing to do without the Deribit snapshots");
+    let Some(rows) = deribit_weeks()? else {
         return Ok(());
     };
-    let rows = deribit::read_rows(
-        BufReader::new(std::fs::File::open(&path)?),
-        &path.display().to_string(),
-    )?;
     let check = deribit::pricing_check(&rows, rust_decimal::Decimal::new(5, 4));
     eprintln!(
         "Black-76 vs Deribit mark over {} rows: median error {:.4} %, p95 {:.3} %",

@@ -48,6 +48,24 @@ pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
     }
 }
 
+/// The four weeks of Deribit BTC and ETH option snapshots in the shared data set.
+pub const DERIBIT_WEEKS: &str =
+    "deribit_options/deribit_options_btc_eth_20260119_20260215_dte35.csv";
+
+/// The rows of [`DERIBIT_WEEKS`], or `None` (said on stderr) when the shared data is absent.
+pub fn deribit_weeks(
+) -> Result<Option<Vec<strangle_core::data::deribit::DeribitRow>>, Box<dyn std::error::Error>> {
+    let Some(path) = shared(DERIBIT_WEEKS) else {
+        eprintln!("nothing to do without the Deribit snapshots");
+        return Ok(None);
+    };
+    let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+    Ok(Some(strangle_core::data::deribit::read_rows(
+        file,
+        &path.display().to_string(),
+    )?))
+}
+
 /// Reads a profile from a TOML file.
 pub fn profile(
     path: &std::path::Path,

@@ -98,14 +98,7 @@ fn configs_lifecycle_with_clear_errors() {
         .args(["configs", "show", "beta"])
         .assert()
         .code(4);
-    let out = strangle(&d)
-        .args(["configs", "export", "alpha", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let v = exported(&d, "alpha");
     assert_eq!(v["contracts_per_leg"], "2");
     let bad = d.write(
         "bad.toml",
@@ -592,14 +585,7 @@ fn a_profile_file_reads_its_skip_dates_from_a_calendar_file() {
         .arg(&p)
         .assert()
         .success();
-    let out = strangle(&d)
-        .args(["configs", "export", "gated", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let v = exported(&d, "gated");
     assert_eq!(
         v["gates"]["skip_dates"],
         serde_json::json!([
@@ -631,4 +617,16 @@ fn a_profile_file_reads_its_skip_dates_from_a_calendar_file() {
         .stderr(predicate::str::contains(
             "gates.skip_dates_file: bad-cal.toml",
         ));
+}
+
+/// A stored profile as `configs export --format json` prints it.
+fn exported(d: &Dir, name: &str) -> serde_json::Value {
+    let out = strangle(d)
+        .args(["configs", "export", name, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).expect("json")
 }

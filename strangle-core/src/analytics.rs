@@ -202,6 +202,16 @@ fn histogram(values: impl Iterator<Item = Decimal>, buckets: usize) -> Vec<Bucke
     out
 }
 
+/// The keys of a JSON object's members, in the order written (nested objects' keys too):
+/// what the tests that pin a type's JSON shape compare.
+#[cfg(test)]
+pub(crate) fn object_keys(json: &str) -> Vec<String> {
+    json.split(['{', ','])
+        .filter_map(|part| part.strip_prefix('"')?.split_once("\":"))
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,11 +224,7 @@ mod tests {
     #[test]
     fn the_analytics_are_written_with_the_same_keys_in_the_same_order() {
         let json = serde_json::to_string(&Analytics::default()).expect("serializes");
-        let top: Vec<&str> = json
-            .split(['{', ','])
-            .filter_map(|part| part.strip_prefix('"')?.split_once("\":"))
-            .map(|(k, _)| k)
-            .collect();
+        let top = object_keys(&json);
         let want = [
             "sessions",
             "net",

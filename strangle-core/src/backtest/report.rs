@@ -617,14 +617,6 @@ fn esc(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The keys of a JSON object without nested objects, in the order written.
-    fn keys(json: &str) -> Vec<String> {
-        json.split(['{', ','])
-            .filter_map(|part| part.strip_prefix('"')?.split_once("\":"))
-            .map(|(k, _)| k.to_string())
-            .collect()
-    }
-
     #[test]
     fn the_kpis_are_written_with_the_same_keys_in_the_same_order() {
         let k = Kpis {
@@ -661,7 +653,7 @@ mod tests {
             "sortino",
             "days",
         ];
-        assert_eq!(keys(&json), want, "{json}");
+        assert_eq!(crate::analytics::object_keys(&json), want, "{json}");
         let back: Kpis = serde_json::from_str(&json).expect("reads back");
         assert_eq!(back, k);
     }

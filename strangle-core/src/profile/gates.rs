@@ -262,20 +262,38 @@ impl Gates {
 }
 
 /// The at-the-money IV on `expiry`, %: the mean mark IV of the call and the put struck
-/// nearest the chain's index (either alone when the other has none), to 2 decimals.
+/// nearest the chain's index (the lower strike on a tie; either alone when the other has
+/// none), to 2 decimals.
 pub fn atm_iv_pct(chain: &ChainSnapshot, expiry: DateTime<Utc>) -> Option<Decimal> {
-    let nearest = |kind: OptionKind| {
-        chain
-            .entries
-            .iter()
-            .filter(|e| e.contract.expiry == expiry && e.contract.kind == kind)
-            .min_by_key(|e| ((e.contract.strike - chain.spot).abs(), e.contract.strike))
-            .and_then(|e| e.quote.mark_iv)
-            .filter(|iv| iv.is_finite() && *iv > 0.0)
+    // One pass, comparisons only: per kind the highest strike at or below the index and the
+    // lowest above it; the nearer of the two is the ATM contract.
+    let spot = chain.spot;
+    let mut below: [Option<&ChainEntry>; 2] = [None, None];
+    let mut above: [Option<&ChainEntry>; 2] = [None, None];
+    for e in chain.entries.iter().filter(|e| e.contract.expiry == expiry) {
+        let k = usize::from(e.contract.kind == OptionKind::Put);
+        let strike = e.contract.strike;
+        if strike <= spot {
+            if below[k].is_none_or(|b| strike > b.contract.strike) {
+                below[k] = Some(e);
+            }
+        } else if above[k].is_none_or(|a| strike < a.contract.strike) {
+            above[k] = Some(e);
+        }
+    }
+    let nearest = |k: usize| match (below[k], above[k]) {
+        (Some(b), Some(a)) => {
+            if a.contract.strike - spot < spot - b.contract.strike {
+                Some(a)
+            } else {
+                Some(b)
+            }
+        }
+        (b, a) => b.or(a),
     };
-    let ivs: Vec<f64> = [nearest(OptionKind::Call), nearest(OptionKind::Put)]
-        .into_iter()
-        .flatten()
+    let ivs: Vec<f64> = (0..2)
+        .filter_map(|k| nearest(k)?.quote.mark_iv)
+        .filter(|iv| iv.is_finite() && *iv > 0.0)
         .collect();
     if ivs.is_empty() {
         return None;
@@ -650,5 +668,49 @@ mod tests {
         p.validate().expect("README's gates are valid");
         assert_eq!(p.gates.skip_dates.len(), 2);
         assert_eq!(p.gates.max_hours_to_expiry, Some(30));
+    }
+
+    #[test]
+    fn the_atm_iv_is_the_reference_nearest_strike_at_any_index() {
+        // The one-pass search against the obvious one: nearest |strike − index|, the lower
+        // strike on a tie, per kind.
+        let reference = |chain: &ChainSnapshot, expiry: DateTime<Utc>| {
+            let nearest = |kind: OptionKind| {
+                chain
+                    .entries
+                    .iter()
+                    .filter(|e| e.contract.expiry == expiry && e.contract.kind == kind)
+                    .min_by_key(|e| ((e.contract.strike - chain.spot).abs(), e.contract.strike))
+                    .and_then(|e| e.quote.mark_iv)
+                    .filter(|iv| iv.is_finite() && *iv > 0.0)
+            };
+            let ivs: Vec<f64> = [nearest(OptionKind::Call), nearest(OptionKind::Put)]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!ivs.is_empty())
+                .then(|| ivs.iter().sum::<f64>() / ivs.len() as f64)
+                .and_then(|m| Decimal::from_f64_retain(m * 100.0))
+                .map(|d| d.round_dp(2))
+        };
+        let t = Utc
+            .with_ymd_and_hms(2026, 3, 10, 4, 0, 0)
+            .single()
+            .expect("t");
+        let base = SyntheticMarket::btc().chain(t, dec!(82000), 0.45);
+        let expiries: std::collections::BTreeSet<_> =
+            base.entries.iter().map(|e| e.contract.expiry).collect();
+        // Indexes on strikes, between them, at the midpoint (a tie) and beyond the range.
+        for spot in (0..=400).map(|i| dec!(60000) + Decimal::from(i) * dec!(125)) {
+            let mut chain = base.clone();
+            chain.spot = spot;
+            for expiry in &expiries {
+                assert_eq!(
+                    atm_iv_pct(&chain, *expiry),
+                    reference(&chain, *expiry),
+                    "index {spot}, expiry {expiry}"
+                );
+            }
+        }
     }
 }
