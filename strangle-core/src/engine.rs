@@ -31,13 +31,13 @@
 //! # Ok(()) }
 //! ```
 
-use crate::audit::EventKind;
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 
+use crate::audit::EventKind;
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::Exchange;

@@ -3,12 +3,11 @@
 //! [`Exchange`]; a test double that changes one half implements that half and borrows the
 //! other from a real venue through [`Split`].
 
-use crate::ids::ProductId;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::Result;
-use crate::ids::{ClientOrderId, Symbol};
+use crate::ids::{ClientOrderId, ProductId, Symbol};
 use crate::model::{
     ChainSnapshot, Fill, OrderRequest, OrderStatus, Position, ProductRef, Quote, Underlying,
     VenueActivity,

@@ -5,15 +5,14 @@
 //! a restart can rebuild the true state. `strangle-store` implements this on SQLite and
 //! PostgreSQL; [`crate::memory::MemoryLedger`] keeps it in memory.
 
-use crate::audit::EventKind;
-use crate::ids::ProductId;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::EventKind;
 use crate::error::Result;
-use crate::ids::{SessionId, Symbol};
+use crate::ids::{ProductId, SessionId, Symbol};
 use crate::model::{Fill, OptionKind, OrderRequest, OrderStatus, Underlying};
 use crate::pnl::{LegBook, SessionPnl};
 use crate::profile::Profile;

@@ -15,14 +15,13 @@
 //! `± price × size × contract size` (a sale credits, a buy debits; a settlement is a buy or
 //! sell at the settlement value).
 
-use crate::ids::ProductId;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{SessionId, Symbol};
+use crate::ids::{ProductId, SessionId, Symbol};
 use crate::ledger::SessionRecord;
 use crate::model::{Fill, Side, VenueActivity, WalletKind};
 

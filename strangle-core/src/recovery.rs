@@ -11,10 +11,10 @@
 //! with a list of the differences, unless the operator chose to adopt the exchange's state.
 //! Running it twice changes nothing the second time.
 
-use crate::audit::EventKind;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::audit::EventKind;
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::ids;

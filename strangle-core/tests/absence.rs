@@ -9,12 +9,11 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
-use strangle_core::ids::ProductId;
 
 use async_trait::async_trait;
 use common::*;
 use strangle_core::error::{Error, ExchangeErrorKind, Result};
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, ProductId};
 use strangle_core::ledger::SessionState;
 use strangle_core::model::{Fill, OrderRequest, OrderStatus, Position, ProductRef, Underlying};
 use strangle_core::sim::SimExchange;

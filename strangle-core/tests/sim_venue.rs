@@ -3,13 +3,12 @@
 mod common;
 
 use std::sync::Arc;
-use strangle_core::ids::ProductId;
 
 use common::*;
 use rust_decimal_macros::dec;
 use strangle_core::clock::ManualClock;
 use strangle_core::error::ExchangeErrorKind;
-use strangle_core::ids::Symbol;
+use strangle_core::ids::{ProductId, Symbol};
 use strangle_core::model::{OrderRequest, OrderState, OrderType, Side, TimeInForce, Underlying};
 use strangle_core::sim::{QuoteRule, SimExchange, StaleQuotes};
 use strangle_core::Execution;

@@ -14,7 +14,6 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
-use strangle_core::ids::ProductId;
 
 use async_trait::async_trait;
 use chrono::Duration;
@@ -24,7 +23,7 @@ use strangle_core::clock::ManualClock;
 use strangle_core::engine::{Engine, EngineCommand, EngineConfig};
 use strangle_core::error::Result;
 use strangle_core::exchange::Split;
-use strangle_core::ids::ClientOrderId;
+use strangle_core::ids::{ClientOrderId, ProductId};
 use strangle_core::ledger::{Mode, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{

@@ -6,14 +6,13 @@ mod common;
 
 use std::sync::Arc;
 use strangle_core::audit::EventKind;
-use strangle_core::ids::ProductId;
 
 use common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use strangle_core::clock::ManualClock;
 use strangle_core::engine::{Engine, EngineConfig};
-use strangle_core::ids::{ClientOrderId, Symbol};
+use strangle_core::ids::{ClientOrderId, ProductId, Symbol};
 use strangle_core::ledger::{Mode, OrderPurpose, SessionState};
 use strangle_core::memory::MemoryLedger;
 use strangle_core::model::{

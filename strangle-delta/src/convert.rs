@@ -4,13 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use strangle_core::ids::ProductId;
 use strangle_core::model::{
     Fill as CoreFill, Greeks, OptionContract, OptionKind, PriceBand, Quote, Side as CoreSide,
     WalletEntry, WalletKind,
 };
 
-use strangle_core::ids::{ClientOrderId, Symbol};
+use strangle_core::ids::{ClientOrderId, ProductId, Symbol};
 
 use crate::lenient::micros_to_time;
 use crate::wire::{Fill, Product, Side, Ticker, WalletTransaction};

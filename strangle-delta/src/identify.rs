@@ -9,10 +9,9 @@
 //! symbols), and otherwise the caller stops and prints the row.
 
 use std::collections::HashMap;
-use strangle_core::ids::ProductId;
 
 use rust_decimal::Decimal;
-use strangle_core::ids::Symbol;
+use strangle_core::ids::{ProductId, Symbol};
 use strangle_core::model::{OptionContract, OptionSymbol, Position as CorePosition, Underlying};
 
 use crate::wire::{MarginedPosition, Position};

@@ -32,7 +32,6 @@
 pub mod report;
 pub mod sweep;
 
-use crate::audit::EventKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +39,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::EventKind;
 use crate::clock::{Clock, ManualClock};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};

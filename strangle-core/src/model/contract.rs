@@ -1,6 +1,5 @@
 //! Underlyings and option contracts, with Delta's symbol format.
 
-use crate::ids::ProductId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::ids::Symbol;
+use crate::ids::{ProductId, Symbol};
 
 /// The assets whose options strangle trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

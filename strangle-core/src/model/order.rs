@@ -1,11 +1,10 @@
 //! Orders, their states, fills, positions and balances.
 
-use crate::ids::ProductId;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClientOrderId, Symbol};
+use crate::ids::{ClientOrderId, ProductId, Symbol};
 
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,13 +2,12 @@
 //! read after a session ends to check the ledger's money against the venue's
 //! ([`crate::reconciliation`]).
 
-use crate::ids::ProductId;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Fill;
-use crate::ids::Symbol;
+use crate::ids::{ProductId, Symbol};
 
 /// What a wallet row moved, as far as a session's money goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,5 @@
 //! The simulated venue's state and matching rules.
 
-use crate::ids::ProductId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -8,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{OrderFault, QuoteRule, Settlement, StaleQuotes};
 use crate::error::{Error, ExchangeErrorKind, Result};
-use crate::ids::{ClientOrderId, Symbol};
+use crate::ids::{ClientOrderId, ProductId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, Greeks, OptionContract, OrderRequest, OrderState, OrderStatus,
     OrderType, Quote, Side, StopKind, StopOrder, StopTrigger, TimeInForce, Underlying,

@@ -29,7 +29,6 @@ pub mod synthetic;
 
 pub use book::{BracketLeg, OrderEdit};
 
-use crate::ids::ProductId;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +39,7 @@ use rust_decimal::Decimal;
 use crate::clock::Clock;
 use crate::error::{Error, ExchangeErrorKind, Result};
 use crate::exchange::{Execution, MarketData};
-use crate::ids::{ClientOrderId, Symbol};
+use crate::ids::{ClientOrderId, ProductId, Symbol};
 use crate::model::{
     ChainSnapshot, FeeModel, Fill, OptionContract, OrderRequest, OrderStatus, Position, ProductRef,
     Quote, Underlying,

@@ -12,12 +12,11 @@
 //! assert_eq!(chain.expiries().len(), 5); // three dailies, then the Fridays 13 and 20 March
 //! ```
 
-use crate::ids::ProductId;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
-use crate::ids::profile_tag;
+use crate::ids::{profile_tag, ProductId};
 use crate::model::{
     delta_settlement_time, ChainEntry, ChainSnapshot, Greeks, OptionContract, OptionKind,
     OptionSymbol, Quote, Underlying,

@@ -14,11 +14,11 @@
 //! [`MAX_STOP_REFUSALS`] times in a row is given up for the session, and new entries are held
 //! (a strangle without a venue stop is not opened again until the operator has looked).
 
-use crate::audit::EventKind;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::{Action, HoldCause, Live, Phase, Strategy, Work, Write};
+use crate::audit::EventKind;
 use crate::ids::{self, ClientOrderId};
 use crate::ledger::{OrderIntent, OrderPurpose};
 use crate::model::{

@@ -11,15 +11,14 @@ mod guard;
 mod orders;
 mod status;
 
-use crate::audit::EventKind;
-use crate::ids::ProductId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, ClientOrderId, SessionId, Symbol};
+use crate::audit::EventKind;
+use crate::ids::{self, ClientOrderId, ProductId, SessionId, Symbol};
 use crate::ledger::{
     AuditEvent, LegRecord, Mode, OrderIntent, PnlMark, SessionRecord, SessionState,
 };

@@ -9,11 +9,11 @@
 //! band. No order is ever a market order (Delta ignores a market order's limit). Exits are
 //! reduce-only and continue until flat.
 
-use crate::audit::EventKind;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 use super::{Action, HoldCause, Phase, Strategy, Work, Write};
+use crate::audit::EventKind;
 use crate::ids::{self, ClientOrderId};
 use crate::ledger::{OrderIntent, OrderPurpose, SessionState};
 use crate::model::{OrderRequest, OrderState, OrderStatus, OrderType, Quote, Side, TimeInForce};

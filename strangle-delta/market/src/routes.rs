@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use strangle_core::ids::ProductId;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -13,7 +12,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rust_decimal::Decimal;
 use strangle_core::error::ExchangeErrorKind;
-use strangle_core::ids::{ClientOrderId, Symbol};
+use strangle_core::ids::{ClientOrderId, ProductId, Symbol};
 use strangle_core::model::{
     Fill as CoreFill, OptionContract, OrderRequest, OrderStatus, OrderType as CoreType,
     Side as CoreSide, TimeInForce, Underlying,
