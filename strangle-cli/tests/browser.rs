@@ -218,8 +218,11 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .expect("scrolled to the gates");
     shot(&c, "config-gates-error").await;
 
-    // Fixed, saved, activated; the gates let every day in but one long past.
+    // Fixed, saved, activated; the gates let every day in but one long past. Late entry on:
+    // the server's market runs from 09:29 IST at 60×, so however long the page steps take
+    // (a loaded machine), a start before the 15:20 exit still enters.
     fill(&c, "#f-delta_band-low", "0.10").await;
+    click(&c, "#f-late_entry").await;
     fill(&c, "#f-gates-weekdays", "mon, tue, wed, thu, fri, sat, sun").await;
     fill(&c, "#f-gates-skip_dates", "2020-01-01 an old event").await;
     click(&c, "#save-profile").await;
@@ -290,9 +293,11 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         "{stored}"
     );
     assert_eq!(stored["profile"]["gates"]["weekdays"][6], "sun", "{stored}");
+    assert_eq!(stored["profile"]["late_entry"], true, "{stored}");
     assert_eq!(stored["active"], true);
 
-    // Started on the simulated market; the 09:30 IST entry opens a strangle.
+    // Started on the simulated market; the 09:30 IST window (or, started after it, the late
+    // start) opens a strangle.
     click(&c, "#tab-live").await;
     wait_text(&c, "#live-profile", "the profile", |t| t.contains("btc-ui")).await;
     click(&c, "#act-start").await;
