@@ -51,49 +51,37 @@ fn tick_to_decision(c: &mut Criterion) {
         .single()
         .expect("time");
     let chain = m.chain(t, Decimal::from(82_000), 0.45);
-    let mut s = Strategy::new(Profile::named("bench"), Mode::Backtest);
-    // Enter, fill both legs, and reach the open state.
-    strangle_benches::open_strangle(&mut s, &chain, t);
-    let legs: Vec<_> = s
-        .session()
-        .expect("open session")
-        .legs
-        .iter()
-        .map(|g| g.symbol.clone())
-        .collect();
-    let quotes: Vec<_> = legs
-        .iter()
-        .filter_map(|sym| chain.get(sym).map(|e| e.quote.clone()))
-        .collect();
-    let now = t + Duration::seconds(1);
-    c.bench_function("strategy/quote_update_to_decision", |b| {
-        b.iter(|| {
-            s.handle(
-                now,
-                Event::Quotes {
-                    spot: Some(Decimal::from(82_000)),
-                    quotes: black_box(quotes.clone()),
-                },
-            )
-        })
-    });
-    // The same with every entry gate set: gates decide entries, so an open session's quote
-    // update should cost the same (side by side in one run).
     let mut gated = Profile::named("bench");
     gated.gates = all_gates();
-    let mut s = Strategy::new(gated, Mode::Backtest);
-    strangle_benches::open_strangle(&mut s, &chain, t);
-    c.bench_function("strategy/quote_update_to_decision_all_gates", |b| {
-        b.iter(|| {
-            s.handle(
-                now,
-                Event::Quotes {
-                    spot: Some(Decimal::from(82_000)),
-                    quotes: black_box(quotes.clone()),
-                },
-            )
-        })
-    });
+    // The plain profile, then the same with every entry gate set: gates decide entries, so
+    // an open session's quote update should cost the same (side by side in one run).
+    for (name, profile) in [
+        ("strategy/quote_update_to_decision", Profile::named("bench")),
+        ("strategy/quote_update_to_decision_all_gates", gated),
+    ] {
+        let mut s = Strategy::new(profile, Mode::Backtest);
+        // Enter, fill both legs, and reach the open state.
+        strangle_benches::open_strangle(&mut s, &chain, t);
+        let quotes: Vec<_> = s
+            .session()
+            .expect("open session")
+            .legs
+            .iter()
+            .filter_map(|g| chain.get(&g.symbol).map(|e| e.quote.clone()))
+            .collect();
+        let now = t + Duration::seconds(1);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                s.handle(
+                    now,
+                    Event::Quotes {
+                        spot: Some(Decimal::from(82_000)),
+                        quotes: black_box(quotes.clone()),
+                    },
+                )
+            })
+        });
+    }
 }
 
 /// Every entry gate set, all open on the benches' synthetic chain (a Tuesday, 45 % IV).
