@@ -329,44 +329,67 @@ pub fn calendar(fields: serde_json::Value) -> Result<Vec<SkipDate>, String> {
     Ok(c.skip_dates)
 }
 
+/// Why `gates.skip_dates_file` could not be read in; each names the calendar file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CalendarError {
+    /// The key holds something other than a path.
+    #[error("gates.{SKIP_DATES_FILE}: must be the path of a calendar file")]
+    NotAPath,
+    /// The calendar file could not be read or parsed as TOML/JSON.
+    #[error("gates.{SKIP_DATES_FILE}: {file}: {reason}")]
+    Unreadable {
+        /// The path as written.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// The calendar file's fields are not a list of skip dates.
+    #[error("gates.{SKIP_DATES_FILE}: {file}: {reason}")]
+    Malformed {
+        /// The path as written.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The profile's own `gates.skip_dates` is not a list to add the calendar to.
+    #[error("gates.skip_dates must be a list to add a calendar to")]
+    SkipDatesNotAList,
+}
+
 /// A profile file's fields (as JSON) with `gates.skip_dates_file` replaced by the dates it
 /// names, after the file's own `gates.skip_dates`. `read` gives a calendar file's fields by
-/// its path as written (or why it cannot); a calendar that cannot be read or parsed is an
-/// error naming the field and the file. Nothing changes without the key.
+/// its path as written (or why it cannot). Nothing changes without the key.
 pub fn expand_skip_dates_file(
     profile: &mut serde_json::Value,
     read: impl Fn(&str) -> Result<serde_json::Value, String>,
-) -> Result<(), crate::Error> {
-    let bad = |message: String| {
-        crate::Error::InvalidProfile(crate::error::ValidationErrors(vec![
-            crate::error::FieldError {
-                field: format!("gates.{SKIP_DATES_FILE}"),
-                message,
-            },
-        ]))
-    };
+) -> Result<(), CalendarError> {
     let Some(gates) = profile.get_mut("gates").and_then(|g| g.as_object_mut()) else {
         return Ok(());
     };
     let Some(file) = gates.remove(SKIP_DATES_FILE) else {
         return Ok(());
     };
-    let path = file
-        .as_str()
-        .ok_or_else(|| bad("must be the path of a calendar file".into()))?;
-    let fields = read(path).map_err(|e| bad(format!("{path}: {e}")))?;
-    let dates = calendar(fields).map_err(|e| bad(format!("{path}: {e}")))?;
+    let path = file.as_str().ok_or(CalendarError::NotAPath)?;
+    let fields = read(path).map_err(|reason| CalendarError::Unreadable {
+        file: path.to_string(),
+        reason,
+    })?;
+    let dates = calendar(fields).map_err(|reason| CalendarError::Malformed {
+        file: path.to_string(),
+        reason,
+    })?;
     let listed = gates
         .entry("skip_dates")
         .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-    let Some(list) = listed.as_array_mut() else {
-        return Err(bad(
-            "gates.skip_dates must be a list to add a calendar to".into()
-        ));
-    };
-    for d in dates {
-        list.push(serde_json::to_value(d).map_err(|e| bad(e.to_string()))?);
-    }
+    let list = listed
+        .as_array_mut()
+        .ok_or(CalendarError::SkipDatesNotAList)?;
+    list.extend(
+        dates
+            .into_iter()
+            .map(|d| serde_json::json!({"date": d.date, "reason": d.reason})),
+    );
     Ok(())
 }
 
@@ -631,9 +654,12 @@ mod tests {
         let mut missing = serde_json::json!({"gates": {"skip_dates_file": "nope.toml"}});
         let e = expand_skip_dates_file(&mut missing, |_| Err("no such file".into()))
             .expect_err("no such file");
-        assert!(
-            e.to_string().contains("gates.skip_dates_file: nope.toml"),
-            "{e}"
+        assert_eq!(
+            e,
+            CalendarError::Unreadable {
+                file: "nope.toml".into(),
+                reason: "no such file".into()
+            }
         );
         let mut bad = serde_json::json!({"gates": {"skip_dates_file": "x.toml"}});
         let e = expand_skip_dates_file(&mut bad, |_| {
@@ -641,9 +667,12 @@ mod tests {
         })
         .expect_err("a bad date");
         assert!(
-            e.to_string().contains("gates.skip_dates_file: x.toml"),
-            "{e}"
+            matches!(&e, CalendarError::Malformed { file, .. } if file == "x.toml"),
+            "{e:?}"
         );
+        let mut number = serde_json::json!({"gates": {"skip_dates_file": 7}});
+        let e = expand_skip_dates_file(&mut number, |_| unreachable!("nothing to read"));
+        assert_eq!(e, Err(CalendarError::NotAPath));
     }
 
     #[test]
