@@ -58,6 +58,13 @@ kinds! {
     Exit => "exit",
     /// An exit started after its planned time (the engine was late).
     LateExit => "late_exit",
+    /// One leg's exit started while the session stays open (a leg rule, or its venue stop
+    /// under a policy that keeps the other leg).
+    LegExit => "leg_exit",
+    /// A leg closed alone is flat.
+    LegClosed => "leg_closed",
+    /// A leg's stop moved to its cost after the other leg's stop fired.
+    LegAtCost => "leg_at_cost",
     /// A leg was closed after the planned exit time.
     LateClose => "late_close",
     /// A session closed, with its PnL.

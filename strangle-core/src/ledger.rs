@@ -119,6 +119,13 @@ pub struct LegRecord {
     /// Trigger price of the latest venue stop sent.
     #[serde(default)]
     pub stop_price: Option<Decimal>,
+    /// Why this leg alone was closed, or is being closed, while the session stays open (a
+    /// leg rule, or its venue stop); left out while `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_reason: Option<crate::risk::ExitReason>,
+    /// The other leg was stopped and this leg's stop moved to its cost; left out while false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_at_cost: bool,
 }
 
 impl LegRecord {

@@ -521,6 +521,8 @@ mod tests {
             exit_attempts: 1,
             stop_attempts: 0,
             stop_price: None,
+            exit_reason: None,
+            stop_at_cost: false,
         }
     }
 

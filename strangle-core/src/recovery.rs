@@ -90,10 +90,12 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
         recorded.iter().map(|f| f.fill_id.clone()).collect();
     let mut books = Vec::with_capacity(s.legs.len());
     let mut venue_stopped = Vec::new();
+    // Legs whose venue stop filled while nobody watched.
+    let mut stopped_legs = Vec::new();
     // Orders the ledger meant to send that no read of the venue finds.
     let mut unseen = Vec::new();
     let mut settled_now = false;
-    for g in &s.legs {
+    for (leg_index, g) in s.legs.iter().enumerate() {
         let mut statuses: Vec<OrderStatus> = Vec::new();
         for (purpose, n) in [
             (OrderPurpose::Entry, g.entry_attempts),
@@ -117,6 +119,7 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
                     // A venue stop keeps protecting its leg: it is left resting (the resumed
                     // strategy adopts or replaces it); one that filled closed the leg.
                     if !st.filled_size().is_zero() {
+                        stopped_legs.push(leg_index);
                         venue_stopped.push(format!(
                             "{} bought back {} of {}",
                             st.client_order_id,
@@ -245,6 +248,13 @@ pub async fn reconcile<E: Exchange, L: Ledger>(
         && s.exit_reason.is_none()
     {
         s.exit_reason = Some(crate::risk::ExitReason::VenueStop);
+        // Which legs it hit: a leg policy that keeps the other leg closes only these.
+        for &i in &stopped_legs {
+            if let Some(g) = s.legs.get_mut(i) {
+                g.exit_reason
+                    .get_or_insert(crate::risk::ExitReason::VenueStop);
+            }
+        }
         changed = true;
         let detail = format!(
             "a venue stop fired while strangle was down: {}",

@@ -40,8 +40,15 @@ pub enum ExitReason {
     /// what reconciliation recorded.
     ClosedOutside,
     /// A stop order resting at the venue bought a leg back (the rest was then closed by the
-    /// strategy).
+    /// strategy, or, with a leg policy that keeps the other leg, carried on).
     VenueStop,
+    /// A leg's loss reached `leg_exit.stop_pct` of its premium.
+    LegStop,
+    /// A leg's profit reached `leg_exit.target_pct` of its premium.
+    LegTarget,
+    /// The leg left after the other's stop was bought back at its cost
+    /// (`exit_leg_and_move_other_to_cost`).
+    LegCostStop,
 }
 
 impl fmt::Display for ExitReason {
@@ -59,6 +66,9 @@ impl fmt::Display for ExitReason {
             Self::DataEnd => "data_end",
             Self::ClosedOutside => "closed_outside",
             Self::VenueStop => "venue_stop",
+            Self::LegStop => "leg_stop",
+            Self::LegTarget => "leg_target",
+            Self::LegCostStop => "leg_cost_stop",
         })
     }
 }

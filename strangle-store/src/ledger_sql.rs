@@ -200,13 +200,15 @@ impl Store {
             sqlx::query(
                 "INSERT INTO legs (session_id, kind, symbol, product_id, strike, contract_size, tick_size, \
                  target, entry_delta, sold, sold_value, bought, bought_value, fees, mark, entry_attempts, \
-                 exit_attempts, stop_attempts, stop_price) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+                 exit_attempts, stop_attempts, stop_price, exit_reason, stop_at_cost) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 $20, $21) \
                  ON CONFLICT (session_id, kind) DO UPDATE SET target = excluded.target, sold = excluded.sold, \
                  sold_value = excluded.sold_value, bought = excluded.bought, bought_value = excluded.bought_value, \
                  fees = excluded.fees, mark = excluded.mark, entry_attempts = excluded.entry_attempts, \
                  exit_attempts = excluded.exit_attempts, stop_attempts = excluded.stop_attempts, \
-                 stop_price = excluded.stop_price",
+                 stop_price = excluded.stop_price, exit_reason = excluded.exit_reason, \
+                 stop_at_cost = excluded.stop_at_cost",
             )
             .bind(s.session_id.as_str())
             .bind(to_text(&g.kind))
@@ -227,6 +229,8 @@ impl Store {
             .bind(i64::from(g.exit_attempts))
             .bind(i64::from(g.stop_attempts))
             .bind(g.stop_price.map(dec))
+            .bind(g.exit_reason.as_ref().map(to_text))
+            .bind(g.stop_at_cost)
             .execute(&mut *tx)
             .await?;
         }
@@ -406,6 +410,11 @@ impl Store {
                     exit_attempts: attempts("exit_attempts")?,
                     stop_attempts: attempts("stop_attempts")?,
                     stop_price: get_dec_opt(r, "stop_price", T)?,
+                    exit_reason: r
+                        .try_get::<Option<String>, _>("exit_reason")?
+                        .map(|t| from_text(&t, T, "exit_reason"))
+                        .transpose()?,
+                    stop_at_cost: r.try_get::<bool, _>("stop_at_cost")?,
                 })
             })
             .collect()

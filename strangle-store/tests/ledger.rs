@@ -109,6 +109,7 @@ on_both!(
     profiles_single_active_and_conflicts,
     saving_a_known_profile_does_not_spend_ids,
     writes_are_idempotent_and_events_append_only,
+    a_leg_closed_alone_reads_back,
     marks_are_group_committed,
     queries_pages_detail_csv_and_analytics,
 );
@@ -327,6 +328,33 @@ async fn writes_are_idempotent_and_events_append_only(store: Arc<Store>) {
     assert_eq!(intents as usize, c.intents.len());
     assert_eq!(updates as usize, c.order_updates.len());
     assert!(!changed, "the audit trail refuses updates");
+}
+
+/// A leg closed alone (its reason) and a leg whose stop moved to its cost read back as
+/// written, and a later write replaces both.
+async fn a_leg_closed_alone_reads_back(store: Arc<Store>) {
+    use strangle_core::risk::ExitReason;
+    let mem = Arc::new(MemoryLedger::new());
+    run_days(mem.clone()).await;
+    let mut s = mem.contents().sessions.remove(0);
+    s.legs[0].exit_reason = Some(ExitReason::LegCostStop);
+    s.legs[1].stop_at_cost = true;
+    store.upsert_session(&s).await.expect("write");
+    let got = store
+        .session(&s.session_id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(got, s);
+    s.legs[0].exit_reason = None;
+    s.legs[1].stop_at_cost = false;
+    store.upsert_session(&s).await.expect("write again");
+    let got = store
+        .session(&s.session_id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(got, s);
 }
 
 async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {

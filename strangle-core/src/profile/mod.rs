@@ -13,6 +13,7 @@
 
 mod cost;
 pub mod gates;
+mod leg_exit;
 mod optional_limit;
 pub mod seed;
 mod time_of_day;
@@ -27,6 +28,7 @@ use crate::model::{FeeModel, Underlying};
 
 pub use cost::RoundTrip;
 pub use gates::{GateMiss, Gates, SkipDate, Weekday};
+pub use leg_exit::{LegExit, Survivor};
 pub use time_of_day::TimeOfDay;
 pub use warning::{Warning, WarningKind};
 
@@ -362,10 +364,18 @@ pub struct Profile {
     /// off by default; left out of the written profile while off).
     #[serde(skip_serializing_if = "gates_off")]
     pub gates: Gates,
+    /// Leg-wise stop and target, and what a leg's stop does to the other leg (off by
+    /// default; left out of the written profile while off).
+    #[serde(skip_serializing_if = "leg_exit_off")]
+    pub leg_exit: LegExit,
 }
 
 fn gates_off(g: &Gates) -> bool {
     !g.is_set()
+}
+
+fn leg_exit_off(l: &LegExit) -> bool {
+    !l.is_set()
 }
 
 impl Default for Profile {
@@ -409,6 +419,7 @@ impl Default for Profile {
             venue_stop: VenueStop::default(),
             fees: FeeModel::default(),
             gates: Gates::default(),
+            leg_exit: LegExit::default(),
         }
     }
 }

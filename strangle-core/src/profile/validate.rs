@@ -51,6 +51,12 @@ impl Profile {
             pcts.push((format!("trailing.tiers[{i}].trigger_pct"), t.trigger_pct));
             pcts.push((format!("trailing.tiers[{i}].lock_pct"), t.lock_pct));
         }
+        if let Some(v) = self.leg_exit.stop_pct {
+            pcts.push(("leg_exit.stop_pct".into(), v));
+        }
+        if let Some(v) = self.leg_exit.target_pct {
+            pcts.push(("leg_exit.target_pct".into(), v));
+        }
         if let Some(s) = &self.trailing.step {
             pcts.push(("trailing.step.every_pct".into(), s.every_pct));
             pcts.push(("trailing.step.lock_pct".into(), s.lock_pct));
@@ -251,6 +257,7 @@ impl Profile {
             p.check(cs > Decimal::ZERO, "contract_size", "must be positive");
         }
         super::gates::problems(&self.gates, &mut |f, m| p.add(f, m));
+        super::leg_exit::problems(&self.leg_exit, &mut |f, m| p.add(f, m));
         if let Some(ml) = self.max_loss_pct {
             p.check(ml > Decimal::ZERO, "max_loss_pct", "must be positive");
         }

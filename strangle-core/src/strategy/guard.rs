@@ -2,8 +2,9 @@
 //! protection that stays when strangle is down.
 //!
 //! A leg gets its stop as soon as it holds contracts. The trigger is where the session's loss
-//! limit is passed whatever the other leg does (see [`crate::profile::VenueStop`]), so it never
-//! fires before the strategy's own exits would. A stop is replaced (never edited) when the leg's
+//! limit is passed whatever the other leg does (see [`crate::profile::VenueStop`]), or the
+//! leg's own stop (`leg_exit`) where that is lower, so it never fires before the strategy's
+//! own exits would. A stop is replaced (never edited) when the leg's
 //! size changes, when the premium it is sized on changes during the entry, and when the
 //! trailing stop tightens it by at least a tick: the new one is placed first and the old one is
 //! cancelled only once the venue shows the new one resting, so the leg is never without one.
@@ -24,6 +25,7 @@ use crate::ledger::{OrderIntent, OrderPurpose};
 use crate::model::{
     OrderRequest, OrderState, OrderStatus, OrderType, Side, StopOrder, TimeInForce,
 };
+use crate::profile::Profile;
 use crate::risk::ExitReason;
 
 /// Refusals in a row after which a leg's venue stop is given up for the session.
@@ -55,10 +57,27 @@ fn ceil_to_tick(p: Decimal, tick: Decimal) -> Decimal {
     }
 }
 
-/// The trigger of leg `i`'s venue stop: the leg's price at which the session's PnL reaches
-/// the floor of its exit rules even if every other leg fell to zero. `None` without a loss
-/// limit or open contracts.
-pub(super) fn stop_level(max_loss_pct: Option<Decimal>, live: &Live, i: usize) -> Option<Decimal> {
+/// The trigger of leg `i`'s venue stop: the lower of where the session's loss limit is
+/// passed whatever the other leg does ([`session_stop_level`]) and the leg's own stop
+/// ([`super::legs::leg_stop_level`]), rounded up to the tick. `None` when neither applies.
+pub(super) fn stop_level(profile: &Profile, live: &Live, i: usize) -> Option<Decimal> {
+    let tick = live.rec.legs.get(i)?.tick_size;
+    let session = session_stop_level(profile.max_loss_pct, live, i);
+    let leg = super::legs::leg_stop_level(profile, live, i).map(|p| ceil_to_tick(p, tick));
+    [session, leg]
+        .into_iter()
+        .flatten()
+        .filter(|p| *p > Decimal::ZERO)
+        .min()
+}
+
+/// The leg's price at which the session's PnL reaches the floor of its exit rules even if
+/// every other leg fell to zero. `None` without a loss limit or open contracts.
+pub(super) fn session_stop_level(
+    max_loss_pct: Option<Decimal>,
+    live: &Live,
+    i: usize,
+) -> Option<Decimal> {
     let max_loss = max_loss_pct?;
     let g = live.rec.legs.get(i)?;
     let open = g.book.open();
@@ -99,7 +118,6 @@ impl Strategy {
     }
 
     fn guard_leg(&mut self, now: DateTime<Utc>, i: usize, out: &mut Vec<Action>) {
-        let max_loss = self.profile.max_loss_pct;
         let phase = self.phase;
         let Some(l) = self.live.as_mut() else { return };
         let Some(g) = l.rec.legs.get(i) else { return };
@@ -122,7 +140,7 @@ impl Strategy {
         if l.work[i].stop_given_up || halted {
             return;
         }
-        let Some(level) = stop_level(max_loss, l, i) else {
+        let Some(level) = stop_level(&self.profile, l, i) else {
             return;
         };
         let replace = match &l.work[i].stop {
@@ -418,6 +436,7 @@ impl Strategy {
             self.audit(now, EventKind::VenueStop, detail, out);
         }
         match self.phase {
+            Phase::Open if self.profile.leg_exit.splits() => self.leg_stopped_at_venue(now, i, out),
             Phase::Open => self.begin_exit(now, ExitReason::VenueStop, out),
             Phase::Entering => {
                 if let Some(l) = self.live.as_mut() {
@@ -497,6 +516,8 @@ mod tests {
                 exit_attempts: 0,
                 stop_attempts: 0,
                 stop_price: None,
+                exit_reason: None,
+                stop_at_cost: false,
             }
         };
         let t = chrono::DateTime::UNIX_EPOCH;
@@ -531,12 +552,12 @@ mod tests {
         // 100 + 80 = 180 received per unit. With a 100 % loss limit the floor is -180: a leg
         // at 360 has cost 180 more than all the premium, even if the other is worth nothing.
         let l = live(dec!(100), dec!(80), None);
-        assert_eq!(stop_level(Some(dec!(100)), &l, 0), Some(dec!(360)));
-        assert_eq!(stop_level(Some(dec!(100)), &l, 1), Some(dec!(360)));
+        assert_eq!(session_stop_level(Some(dec!(100)), &l, 0), Some(dec!(360)));
+        assert_eq!(session_stop_level(Some(dec!(100)), &l, 1), Some(dec!(360)));
         // At 50 %: 180 × 1.5 = 270.
-        assert_eq!(stop_level(Some(dec!(50)), &l, 0), Some(dec!(270)));
+        assert_eq!(session_stop_level(Some(dec!(50)), &l, 0), Some(dec!(270)));
         // No loss limit: no stop.
-        assert_eq!(stop_level(None, &l, 0), None);
+        assert_eq!(session_stop_level(None, &l, 0), None);
     }
 
     #[test]
@@ -544,21 +565,27 @@ mod tests {
         // Locked 25 % of 180: the session may give back down to +45, so a leg alone may cost
         // at most 135.
         let l = live(dec!(100), dec!(80), Some(dec!(25)));
-        assert_eq!(stop_level(Some(dec!(100)), &l, 0), Some(dec!(135)));
+        assert_eq!(session_stop_level(Some(dec!(100)), &l, 0), Some(dec!(135)));
         // The put bought back at 30: 150 received net; with the 100 % limit the call may cost
         // 150 + 180 = 330.
         let mut l = live(dec!(100), dec!(80), None);
         l.rec.legs[1].book.buy(dec!(10), dec!(30), dec!(0));
-        assert_eq!(stop_level(Some(dec!(100)), &l, 0), Some(dec!(330)));
-        assert_eq!(stop_level(Some(dec!(100)), &l, 1), None);
+        assert_eq!(session_stop_level(Some(dec!(100)), &l, 0), Some(dec!(330)));
+        assert_eq!(session_stop_level(Some(dec!(100)), &l, 1), None);
     }
 
     #[test]
     fn the_level_rounds_up_to_the_tick() {
         let l = live(dec!(100.05), dec!(80), None);
         // 180.05 × 2 = 360.1 exactly; 100.07 + 80 → 360.14 → 360.2.
-        assert_eq!(stop_level(Some(dec!(100)), &l, 0), Some(dec!(360.1)));
+        assert_eq!(
+            session_stop_level(Some(dec!(100)), &l, 0),
+            Some(dec!(360.1))
+        );
         let l = live(dec!(100.07), dec!(80), None);
-        assert_eq!(stop_level(Some(dec!(100)), &l, 0), Some(dec!(360.2)));
+        assert_eq!(
+            session_stop_level(Some(dec!(100)), &l, 0),
+            Some(dec!(360.2))
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! back whatever was sold.
 
 mod guard;
+mod legs;
 mod orders;
 mod status;
 
@@ -226,12 +227,23 @@ struct Live {
     close_now: Option<SessionPnl>,
     /// Venue stops whose fills have been reported.
     venue_stopped: HashSet<ClientOrderId>,
+    /// Legs closed alone whose closing has been reported.
+    leg_closed: [bool; 2],
+    /// The last leg rule that fired (the session's reason once every leg is flat).
+    last_leg_exit: Option<ExitReason>,
 }
 
 impl Live {
     /// A session just begun or resumed: no quotes, orders or fills seen yet.
     fn new(rec: SessionRecord) -> Self {
+        let closed = |i: usize| {
+            rec.legs
+                .get(i)
+                .is_some_and(|g| g.exit_reason.is_some() && g.book.open() <= Decimal::ZERO)
+        };
         Self {
+            leg_closed: [closed(0), closed(1)],
+            last_leg_exit: None,
             trailing: TrailingStop {
                 peak_pct: rec.peak_pnl_pct,
                 level: rec.trailing_level,
@@ -387,6 +399,16 @@ impl Strategy {
         // that reconciliation found stopped at the venue closes what is left.
         let mut rec = rec;
         let flat = rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
+        // A leg's venue stop that fired while strangle was down (found by reconciliation)
+        // closes that leg alone when the leg policy keeps the other one.
+        if rec.state == SessionState::Open
+            && !flat
+            && rec.exit_reason == Some(ExitReason::VenueStop)
+            && s.profile.leg_exit.splits()
+        {
+            rec.exit_reason = None;
+            legs::keep_survivors(&s.profile, &mut rec);
+        }
         if rec.state == SessionState::Open && (flat || rec.exit_reason.is_some()) {
             rec.state = SessionState::Exiting;
             rec.exit_reason.get_or_insert(ExitReason::ClosedOutside);
@@ -667,6 +689,8 @@ impl Strategy {
             exit_attempts: 0,
             stop_attempts: 0,
             stop_price: None,
+            exit_reason: None,
+            stop_at_cost: false,
         };
         let rec = SessionRecord {
             session_id: ids::session_id(&self.profile.name, day),
@@ -810,6 +834,8 @@ impl Strategy {
         if let Some(r) = reason {
             self.report_late_exit(now, r, out);
             self.begin_exit(now, r, out);
+        } else {
+            self.check_leg_exits(now, out);
         }
     }
 

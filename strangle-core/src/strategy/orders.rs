@@ -128,6 +128,7 @@ impl Strategy {
         self.guard(now, out);
         match self.phase {
             Phase::Entering => self.drive_entry(now, out),
+            Phase::Open => self.drive_leg_exits(now, out),
             Phase::Exiting => self.drive_exit(now, out),
             _ => {}
         }
@@ -339,7 +340,7 @@ impl Strategy {
         );
     }
 
-    fn drive_exit(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn drive_exit(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
         for i in 0..2 {
             self.next_exit_order(now, i, out);
         }
@@ -350,7 +351,7 @@ impl Strategy {
         }
     }
 
-    fn next_exit_order(&mut self, now: DateTime<Utc>, i: usize, out: &mut Vec<Action>) {
+    pub(super) fn next_exit_order(&mut self, now: DateTime<Utc>, i: usize, out: &mut Vec<Action>) {
         let ex = &self.profile.execution;
         let Some(l) = self.live.as_mut() else { return };
         let Some(g) = l.rec.legs.get(i) else { return };

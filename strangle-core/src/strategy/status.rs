@@ -37,6 +37,13 @@ pub struct LegStatus {
     /// Trigger price of the leg's stop resting at the venue (`None`: none is known to rest).
     #[serde(default)]
     pub venue_stop: Option<Decimal>,
+    /// Why this leg alone was closed or is being closed (a leg rule, or its venue stop under
+    /// a policy that keeps the other leg); `None` while it runs with the session.
+    #[serde(default)]
+    pub exit_reason: Option<ExitReason>,
+    /// This leg's stop moved to its cost after the other leg's stop.
+    #[serde(default)]
+    pub stop_at_cost: bool,
 }
 
 /// A snapshot of the engine's state for heartbeats, status lines and dashboards.
@@ -150,6 +157,8 @@ impl Strategy {
                             pnl: g.pnl_at_mark().net,
                             distance_pct,
                             venue_stop: self.resting_stop(i),
+                            exit_reason: g.exit_reason,
+                            stop_at_cost: g.stop_at_cost,
                         }
                     })
                     .collect()
