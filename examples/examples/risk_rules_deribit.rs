@@ -1,7 +1,8 @@
 //! The trader's risk rules side by side on four weeks of real Deribit BTC chains
 //! (2026-01-19 → 2026-02-15), when `../shared/data` holds them: the plain strangle and the
-//! same profile under each entry gate, one backtest each on the same replay, as one table of
-//! nets, drawdowns, sessions and the days each gate closed.
+//! same profile under leg-wise stops and targets and under each entry gate, one backtest each
+//! on the same replay, as one table of nets, drawdowns, sessions, how sessions ended and the
+//! days each gate closed.
 //!
 //! ```sh
 //! cargo run --release -p strangle-examples --example risk_rules_deribit
@@ -10,7 +11,7 @@
 use rust_decimal::Decimal;
 use strangle_core::backtest::Backtest;
 use strangle_core::data::deribit::{self, DeribitImport};
-use strangle_core::profile::{Profile, Weekday};
+use strangle_core::profile::{Profile, Survivor, Weekday};
 use strangle_core::sim::VecFeed;
 use strangle_examples::deribit_weeks;
 
@@ -39,8 +40,23 @@ fn rows() -> Vec<(&'static str, Profile)> {
     spread.gates.max_pair_spread_pct = Some(Decimal::from(15));
     let mut near = plain();
     near.gates.max_hours_to_expiry = Some(36);
+    let legs = |stop: i64, on_stop| {
+        let mut p = plain();
+        p.leg_exit.stop_pct = Some(Decimal::from(stop));
+        p.leg_exit.on_stop = on_stop;
+        p
+    };
+    let mut target = plain();
+    target.leg_exit.target_pct = Some(Decimal::from(85));
     vec![
         ("(a) plain strangle", plain()),
+        ("(b) leg stop 60 %, exit all", legs(60, Survivor::ExitAll)),
+        ("(b) leg stop 60 %, exit leg", legs(60, Survivor::ExitLeg)),
+        (
+            "(b) leg stop 60 %, other to cost",
+            legs(60, Survivor::ExitLegAndMoveOtherToCost),
+        ),
+        ("(b) leg target 85 %", target),
         ("(d) weekdays Mon-Fri", weekdays),
         ("(d) ATM IV >= 45 %", iv),
         ("(d) pair spread <= 15 %", spread),
@@ -55,9 +71,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let snaps = deribit::to_snapshots(&rows_read, &DeribitImport::default());
     println!(
-        "| rules | sessions | net USD | max drawdown USD | win rate % | days without an entry |"
+        "| rules | sessions | net USD | max drawdown USD | win rate % | exits | days without an entry |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (name, profile) in rows() {
         profile.validate()?;
         let r = Backtest::new(profile)
@@ -70,14 +86,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|(cause, n)| format!("{n} {cause}"))
             .collect();
+        let exits: Vec<String> = r
+            .report()
+            .exit_reasons
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
         println!(
-            "| {name} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} |",
             k.sessions,
             k.totals.net.round_dp(2),
             k.max_drawdown.round_dp(2),
             k.outcomes
                 .win_rate_pct
                 .map_or("–".to_string(), |w| w.round_dp(1).to_string()),
+            exits.join(", "),
             if missed.is_empty() {
                 "none".to_string()
             } else {

@@ -33,6 +33,7 @@ fn the_dashboard_form_has_a_field_for_every_setting() {
         "liquidity": {"min_open_interest": "10"},
         "trailing": {"step": {"every_pct": "10", "lock_pct": "5"}},
         "gates": {"weekdays": ["mon"], "max_pair_spread_pct": "8"},
+        "leg_exit": {"stop_pct": "60"},
     }))
     .expect("profile");
     let mut paths = Vec::new();

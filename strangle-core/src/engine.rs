@@ -51,7 +51,7 @@ use crate::strategy::{
 };
 
 /// What an operator can ask a running engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineCommand {
     /// Flatten open legs, then stop.
     Stop,
@@ -61,6 +61,14 @@ pub enum EngineCommand {
     /// Drop the strategy's in-memory state without flattening and start again from the
     /// ledger, adopting the open strangle (waits until no order is working).
     Restart,
+    /// The account risk governor's state and why (see
+    /// [`crate::strategy::Event::AccountRisk`]); it outlives a restart.
+    AccountRisk {
+        /// The governor's state.
+        state: crate::governor::RiskState,
+        /// Why, with the figures.
+        why: String,
+    },
 }
 
 /// Controls a running engine from another task.
@@ -131,6 +139,8 @@ pub struct Engine<E, L, C> {
     /// The operator's stop or panic, kept so that a restart replacing the strategy hands it
     /// on instead of forgetting it.
     stop_requested: Option<Command>,
+    /// The account risk governor's latest state sent to this engine.
+    account_risk: Option<(crate::governor::RiskState, String)>,
     last_error: Option<String>,
     /// Working orders whose state could not be read, with how many polls in a row failed.
     unreadable: std::collections::HashMap<ClientOrderId, u32>,
@@ -317,6 +327,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             step_idle: false,
             steps: 0,
             stop_requested: None,
+            account_risk: None,
             unreadable: std::collections::HashMap::new(),
             last_error: None,
             repeats: Repeats::default(),
@@ -501,6 +512,10 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 self.restart_pending = true;
                 Ok(())
             }
+            EngineCommand::AccountRisk { state, why } => {
+                self.account_risk = Some((state, why.clone()));
+                self.feed(now, Event::AccountRisk { state, why }).await
+            }
         }
     }
 
@@ -536,9 +551,13 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 "engine restarted from the ledger".into(),
             )
             .await?;
-            // A stop or panic asked before the restart still holds for the new strategy.
+            // A stop or panic asked before the restart still holds for the new strategy, and
+            // so does the account risk governor's state.
             if let Some(cmd) = self.stop_requested {
                 self.feed(now, Event::Command(cmd)).await?;
+            }
+            if let Some((state, why)) = self.account_risk.clone() {
+                self.feed(now, Event::AccountRisk { state, why }).await?;
             }
         }
         // A dead-man switch not known to be armed holds new entries at once (an open strangle

@@ -43,6 +43,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod exchange;
+pub mod governor;
 pub mod ids;
 pub mod ledger;
 pub mod memory;

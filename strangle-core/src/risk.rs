@@ -49,6 +49,8 @@ pub enum ExitReason {
     /// The leg left after the other's stop was bought back at its cost
     /// (`exit_leg_and_move_other_to_cost`).
     LegCostStop,
+    /// The account risk governor halted: every profile is flattened.
+    AccountRisk,
 }
 
 impl fmt::Display for ExitReason {
@@ -69,6 +71,7 @@ impl fmt::Display for ExitReason {
             Self::LegStop => "leg_stop",
             Self::LegTarget => "leg_target",
             Self::LegCostStop => "leg_cost_stop",
+            Self::AccountRisk => "account_risk",
         })
     }
 }

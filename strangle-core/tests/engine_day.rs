@@ -502,7 +502,7 @@ async fn a_stop_right_after_a_restart_is_not_lost() {
         let mut r = rig(profile(), trailing_day(), 60).await;
         r.engine.run_until(Some(at(5, 30))).await.expect("run");
         assert!(r.handle.send(EngineCommand::Restart));
-        assert!(r.handle.send(cmd));
+        assert!(r.handle.send(cmd.clone()));
         let st = r.engine.run_until(Some(at(8, 0))).await.expect("run");
         assert_eq!(st.phase, Phase::Stopped, "{cmd:?}");
         let l = r.ledger.contents();

@@ -100,4 +100,13 @@ fn without_prices_a_threshold_below_the_capped_fees_is_named() {
         .map(|w| (w.field, w.kind))
         .collect();
     assert_eq!(w, one("max_profit_pct", WarningKind::WithinCappedFees));
+    // A leg's stop is a % of that leg's premium, which the same fees come out of.
+    p.max_profit_pct = Some(dec!(80));
+    p.leg_exit.stop_pct = Some(dec!(20));
+    let w: Vec<_> = p
+        .fee_warnings()
+        .into_iter()
+        .map(|w| (w.field, w.kind))
+        .collect();
+    assert_eq!(w, one("leg_exit.stop_pct", WarningKind::WithinCappedFees));
 }

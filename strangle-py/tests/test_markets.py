@@ -64,6 +64,27 @@ def test_a_synthetic_backtest_is_deterministic_per_seed():
     assert all("ETH" in s["legs"][0]["symbol"] for s in eth.sessions)
 
 
+def test_leg_exits_in_a_backtest():
+    # Issue 33 B: a leg's stop closes that leg alone (exit_leg), or moves the other's stop to
+    # its cost; the sessions say which leg closed why, and the legs CSV carries it.
+    m = strangle.Synthetic(seed=7, start=datetime(2026, 3, 9, 18, 30, tzinfo=timezone.utc), days=10)
+    plain = strangle.backtest(strangle.Profile(name="legs", contracts_per_leg="2"), m)
+    assert all("exit_reason" not in g for s in plain.sessions for g in s["legs"])
+    kept = strangle.backtest(
+        strangle.Profile(name="legs", contracts_per_leg="2", leg_exit={"stop_pct": "40", "on_stop": "exit_leg"}), m)
+    reasons = [g.get("exit_reason") for s in kept.sessions for g in s["legs"]]
+    assert "leg_stop" in reasons and None in reasons
+    assert set(kept.exit_reasons) <= {"exit_time", "leg_stop"}
+    assert kept.legs_csv().splitlines()[0].endswith(",leg_exit_reason")
+    assert any(line.endswith(",leg_stop") for line in kept.legs_csv().splitlines())
+    cost = strangle.backtest(
+        strangle.Profile(name="legs", contracts_per_leg="2",
+                         leg_exit={"stop_pct": "40", "on_stop": "exit_leg_and_move_other_to_cost"}), m)
+    survivors = [g for s in cost.sessions for g in s["legs"] if g.get("stop_at_cost")]
+    assert survivors and "leg_cost_stop" in cost.exit_reasons
+    assert kept.to_dict() != plain.to_dict() != cost.to_dict()
+
+
 def test_synthetic_settings_are_checked():
     p = strangle.Profile(name="syn")
     for bad, word in [(dict(days=0), "days"), (dict(iv=0), "iv"), (dict(step_minutes=0), "step_minutes"),

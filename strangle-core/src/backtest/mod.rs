@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod portfolio;
 pub mod report;
 pub mod sweep;
 
@@ -79,10 +80,10 @@ pub struct Progress {
 }
 
 /// Counts what passes through a feed and notices when it runs dry.
-struct CountingFeed<F> {
-    inner: F,
-    stats: Arc<Mutex<DataStats>>,
-    exhausted: Arc<AtomicBool>,
+pub(crate) struct CountingFeed<F> {
+    pub(crate) inner: F,
+    pub(crate) stats: Arc<Mutex<DataStats>>,
+    pub(crate) exhausted: Arc<AtomicBool>,
 }
 
 impl<F: MarketFeed> MarketFeed for CountingFeed<F> {
@@ -276,58 +277,107 @@ impl Backtest {
                 entry_days: EntryDays::default(),
             });
         }
+        let mut run = Run::start(self, feed, stats.clone(), exhausted.clone(), start).await?;
+        loop {
+            let now = run.clock.now();
+            let mut end = now + Duration::days(1);
+            if let Some(u) = self.until {
+                end = end.min(u);
+            }
+            let status = run.engine.run_until(Some(end)).await?;
+            // An idle engine asks the venue nothing; bring the market up to the clock so
+            // the end of the data is seen (and due expiries settle).
+            run.venue.catch_up();
+            let data = run.data();
+            progress(&Progress {
+                now: run.clock.now(),
+                sessions: run.ledger.session_count(),
+                data: data.clone(),
+            });
+            if status.phase == Phase::Stopped || run.past_end(self.until) {
+                break;
+            }
+        }
+        Ok(run.finish(self))
+    }
+}
+
+/// One profile's engine on its own simulated venue, clock and in-memory ledger: a backtest
+/// while it runs.
+pub(crate) struct Run {
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) venue: Arc<SimExchange>,
+    pub(crate) ledger: Arc<MemoryLedger>,
+    pub(crate) engine: Engine<Arc<SimExchange>, Arc<MemoryLedger>, Arc<ManualClock>>,
+    pub(crate) handle: crate::engine::EngineHandle,
+    stats: Arc<Mutex<DataStats>>,
+    exhausted: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// Starts `b`'s engine at `start` on `feed` (already counted into `stats`).
+    pub(crate) async fn start(
+        b: &Backtest,
+        feed: impl MarketFeed + 'static,
+        stats: Arc<Mutex<DataStats>>,
+        exhausted: Arc<AtomicBool>,
+        start: DateTime<Utc>,
+    ) -> Result<Self> {
         let clock = Arc::new(ManualClock::new(start));
         let venue = Arc::new(
-            SimExchange::new(clock.clone(), self.profile.fees.clone(), self.cash)
+            SimExchange::new(clock.clone(), b.profile.fees.clone(), b.cash)
                 .with_feed(Box::new(feed))
                 .with_quote_rule(QuoteRule {
-                    stale: self.stale_quotes,
-                    ..QuoteRule::of(&self.profile)
+                    stale: b.stale_quotes,
+                    ..QuoteRule::of(&b.profile)
                 }),
         );
         let ledger = Arc::new(MemoryLedger::without_marks());
         let config = EngineConfig {
             mode: Mode::Backtest,
-            poll_interval: self.poll,
+            poll_interval: b.poll,
             adopt: false,
             ioc_entries: false,
         };
-        let (mut engine, _handle) = Engine::start(
-            self.profile.clone(),
+        let (mut engine, handle) = Engine::start(
+            b.profile.clone(),
             config,
             venue.clone(),
             ledger.clone(),
             clock.clone(),
         )
         .await?;
-        engine.step_while_idle(self.step_while_idle);
-        let stats_now = || stats.lock().map(|s| s.clone()).unwrap_or_default();
-        loop {
-            let now = clock.now();
-            let mut end = now + Duration::days(1);
-            if let Some(u) = self.until {
-                end = end.min(u);
-            }
-            let status = engine.run_until(Some(end)).await?;
-            // An idle engine asks the venue nothing; bring the market up to the clock so
-            // the end of the data is seen (and due expiries settle).
-            venue.catch_up();
-            let data = stats_now();
-            progress(&Progress {
-                now: clock.now(),
-                sessions: ledger.session_count(),
-                data: data.clone(),
-            });
-            let past_data = exhausted.load(Ordering::Relaxed)
-                && data.last.is_none_or(|last| clock.now() >= last);
-            let past_until = self.until.is_some_and(|u| clock.now() >= u);
-            if status.phase == Phase::Stopped || past_data || past_until {
-                break;
-            }
-        }
-        let mut c = ledger.contents();
+        engine.step_while_idle(b.step_while_idle);
+        Ok(Self {
+            clock,
+            venue,
+            ledger,
+            engine,
+            handle,
+            stats,
+            exhausted,
+        })
+    }
+
+    /// The data read so far.
+    pub(crate) fn data(&self) -> DataStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Whether the clock has passed the end of the data, or `until`.
+    pub(crate) fn past_end(&self, until: Option<DateTime<Utc>>) -> bool {
+        let now = self.clock.now();
+        let data = self.data();
+        let past_data =
+            self.exhausted.load(Ordering::Relaxed) && data.last.is_none_or(|last| now >= last);
+        past_data || until.is_some_and(|u| now >= u)
+    }
+
+    /// The result: sessions the data ended on are closed at their last marks.
+    pub(crate) fn finish(self, b: &Backtest) -> BacktestResult {
+        let mut c = self.ledger.contents();
         let mut warnings = Vec::new();
-        let end = clock.now();
+        let end = self.clock.now();
         for s in c.sessions.iter_mut().filter(|s| s.state.is_active()) {
             close_at_data_end(s, end);
             let detail = format!(
@@ -344,28 +394,28 @@ impl Backtest {
             });
             warnings.push(detail);
         }
-        let data = stats_now();
+        let data = self.data();
         let entry_days = EntryDays::count(
-            &self.profile,
+            &b.profile,
             data.first,
             data.last,
             &c.sessions,
-            engine.strategy().no_entry_days(),
+            self.engine.strategy().no_entry_days(),
         );
-        Ok(BacktestResult {
-            profile: self.profile.clone(),
+        BacktestResult {
+            profile: b.profile.clone(),
             data,
             sessions: c.sessions,
             fills: c.fills,
             events: c.events,
-            final_cash: venue.cash(),
-            initial_cash: self.cash,
-            settlements: venue.settlements(),
+            final_cash: self.venue.cash(),
+            initial_cash: b.cash,
+            settlements: self.venue.settlements(),
             warnings,
-            quote_stats: venue.quote_stats(),
-            engine_steps: engine.steps(),
+            quote_stats: self.venue.quote_stats(),
+            engine_steps: self.engine.steps(),
             entry_days,
-        })
+        }
     }
 }
 

@@ -410,7 +410,7 @@ impl Report {
     pub fn legs_csv(r: &BacktestResult) -> String {
         use crate::cells::csv_text;
         let mut o = String::from(
-            "session_id,opened_at,closed_at,state,exit_reason,leg,symbol,strike,entry_delta,contracts,entry_price,exit_price,leg_premium,leg_gross,leg_fees,leg_net,session_net\n",
+            "session_id,opened_at,closed_at,state,exit_reason,leg,symbol,strike,entry_delta,contracts,entry_price,exit_price,leg_premium,leg_gross,leg_fees,leg_net,session_net,leg_exit_reason\n",
         );
         for s in &r.sessions {
             for g in &s.legs {
@@ -418,7 +418,7 @@ impl Report {
                 let p = g.book.pnl(mark, g.contract_size);
                 let _ = writeln!(
                     o,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     csv_text(&s.session_id),
                     s.opened_at.to_rfc3339(),
                     s.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
@@ -441,7 +441,8 @@ impl Report {
                     p.gross,
                     p.fees,
                     p.net,
-                    s.pnl.net
+                    s.pnl.net,
+                    g.exit_reason.map(|x| x.to_string()).unwrap_or_default()
                 );
             }
         }

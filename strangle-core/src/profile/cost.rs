@@ -143,6 +143,8 @@ impl Profile {
         for (field, v) in [
             ("max_profit_pct", self.max_profit_pct),
             ("max_loss_pct", self.max_loss_pct),
+            ("leg_exit.stop_pct", self.leg_exit.stop_pct),
+            ("leg_exit.target_pct", self.leg_exit.target_pct),
         ] {
             if let Some(v) = v.filter(|v| *v < cap) {
                 out.push(Warning::new(

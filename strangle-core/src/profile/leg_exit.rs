@@ -135,6 +135,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_profile() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[leg_exit]")
+            .expect("the README's example")
+            + 8;
+        let end = start + readme[start..].find("```").expect("its end");
+        let mut p: Profile = toml::from_str(&readme[start..end]).expect("it parses");
+        p.name = "readme".into();
+        p.validate().expect("it is valid");
+        assert_eq!(p.leg_exit.on_stop, Survivor::ExitLegAndMoveOtherToCost);
+        assert_eq!(p.leg_exit.stop_pct, Some(dec!(60)));
+    }
+
+    #[test]
     fn only_a_stop_with_a_survivor_policy_splits_the_strangle() {
         let mut l = LegExit::default();
         assert!(!l.is_set() && !l.splits());

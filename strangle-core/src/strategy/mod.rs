@@ -88,6 +88,14 @@ pub enum Event {
     Timer,
     /// The operator said something.
     Command(Command),
+    /// The account risk governor's state: `reducing` and `halted` hold new entries, `halted`
+    /// also closes an open strangle; `active` lifts the hold.
+    AccountRisk {
+        /// The governor's state.
+        state: crate::governor::RiskState,
+        /// Why, with the figures.
+        why: String,
+    },
 }
 
 /// A durable record to write.
@@ -204,6 +212,8 @@ pub enum HoldCause {
     DeadMan,
     /// The venue refused a leg's stop order too many times.
     NoVenueStop,
+    /// The account risk governor is reducing or halted.
+    AccountRisk,
 }
 
 /// The session being traded.
@@ -577,6 +587,7 @@ impl Strategy {
             Event::Settlement(fills) => self.on_settlement(now, fills, &mut out),
             Event::Timer => self.check_exits(now, None, None, &mut out),
             Event::Command(c) => self.on_command(now, c, &mut out),
+            Event::AccountRisk { state, why } => self.on_account_risk(now, state, why, &mut out),
         }
         self.drive(now, &mut out);
         self.last_event_at = Some(now);
@@ -941,6 +952,45 @@ impl Strategy {
                     l.panic |= panic;
                 }
             }
+        }
+    }
+
+    /// Applies the account risk governor's state (see [`Event::AccountRisk`]).
+    fn on_account_risk(
+        &mut self,
+        now: DateTime<Utc>,
+        state: crate::governor::RiskState,
+        why: String,
+        out: &mut Vec<Action>,
+    ) {
+        use crate::governor::RiskState;
+        if state == RiskState::Active {
+            if self.holds.remove(&HoldCause::AccountRisk).is_some() {
+                self.audit(
+                    now,
+                    EventKind::AccountRisk,
+                    format!("account risk active: entries allowed again ({why})"),
+                    out,
+                );
+            }
+            return;
+        }
+        let msg = format!("account risk {state}: {why}");
+        if self.holds.get(&HoldCause::AccountRisk) != Some(&msg) {
+            self.holds.insert(HoldCause::AccountRisk, msg.clone());
+            self.audit(now, EventKind::AccountRisk, msg, out);
+        }
+        if state != RiskState::Halted {
+            return;
+        }
+        match self.phase {
+            Phase::Open => self.begin_exit(now, ExitReason::AccountRisk, out),
+            Phase::Entering => {
+                if let Some(l) = self.live.as_mut() {
+                    l.abort.get_or_insert(ExitReason::AccountRisk);
+                }
+            }
+            _ => {}
         }
     }
 

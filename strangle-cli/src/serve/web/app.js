@@ -214,6 +214,11 @@ const FIELDS = [
     ["exit_basis.trailing", "Trailing stop judged on", "select", { choices: ["close_now", "mark"] }],
     ["exit_basis.max_loss", "Max loss judged on", "select", { choices: ["mark", "close_now"] }],
   ]],
+  ["Leg exits (each leg on its own premium; empty: off)", [
+    ["leg_exit.stop_pct", "Leg stop (% of the leg's premium)", "dec", { opt: true }],
+    ["leg_exit.target_pct", "Leg target (% of the leg's premium)", "dec", { opt: true }],
+    ["leg_exit.on_stop", "When a leg's stop fires", "select", { choices: ["exit_all", "exit_leg", "exit_leg_and_move_other_to_cost"] }],
+  ]],
   ["Venue stop (rests at Delta while strangle is down)", [
     ["venue_stop.enabled", "Place a stop per short leg", "bool"],
     ["venue_stop.trigger", "Trigger on", "select", { choices: ["mark_price", "last_traded_price", "spot_price"] }],
@@ -529,14 +534,15 @@ async function pollLive() {
     card("Max profit / drawdown seen", s && s.max_profit_pct !== null ? `${money(s.max_profit_pct, 1)} % / ${money(s.max_drawdown_pct, 1)} %` : "–"));
   const legs = s && s.legs && s.legs.length
     ? el("table", { class: "list", id: "legs" },
-      el("thead", {}, el("tr", {}, ["Leg", "Symbol", "Strike", "Δ at entry", "Open", "Entry", "Mark", "PnL USD", "From spot", "Venue stop"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ["Leg", "Symbol", "Strike", "Δ at entry", "Open", "Entry", "Mark", "PnL USD", "From spot", "Venue stop", "Leg rule"].map((h) => el("th", { text: h })))),
       el("tbody", {}, s.legs.map((g) => el("tr", {},
         el("td", { text: g.kind }), el("td", { text: g.symbol }), el("td", { class: "num", text: g.strike }),
         el("td", { class: "num", text: g.entry_delta === null ? "–" : g.entry_delta.toFixed(3) }),
         el("td", { class: "num", text: g.open }), el("td", { class: "num", text: money(g.entry_price) }),
         el("td", { class: "num", text: money(g.mark) }), el("td", { class: "num" }, signed(g.pnl, 4)),
         el("td", { class: "num", text: g.distance_pct === null ? "–" : money(g.distance_pct, 2) + " %" }),
-        el("td", { class: "num", title: "reduce-only stop resting at the venue", text: g.venue_stop === null || g.venue_stop === undefined ? "–" : money(g.venue_stop) })))))
+        el("td", { class: "num", title: "reduce-only stop resting at the venue", text: g.venue_stop === null || g.venue_stop === undefined ? "–" : money(g.venue_stop) }),
+        el("td", { title: "a leg closed alone (leg_exit), or a leg whose stop moved to its cost", text: g.exit_reason ? `closed: ${g.exit_reason}` : g.stop_at_cost ? "stop at cost" : "–" })))))
     : el("p", { class: "hint", text: "No open strangle." });
   const notes = el("div", {},
     s && s.exit_reason ? el("p", {}, "Exit reason: ", el("b", { text: s.exit_reason })) : "",

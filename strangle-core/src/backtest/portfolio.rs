@@ -1,0 +1,263 @@
+//! A portfolio backtest: several profiles on the same data under one account risk governor.
+//!
+//! Each profile runs as in a [`Backtest`] of its own (its engine, its simulated venue and
+//! cash, the same snapshots), and all of them advance together one poll interval at a time.
+//! After every interval the governor reads every session (today's and the open ones, on its
+//! basis) and the account's balance (the venues' cash together); when it changes state, every
+//! engine is told at once, exactly as `strangle serve` tells its engines. A halt lasts until
+//! an operator resets it: a backtest plays that operator with [`OperatorReset`].
+//!
+//! With no limit set the governor never acts, and every profile's result is its own backtest's
+//! to the last digit (tested).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{Backtest, BacktestResult, DataStats, Run};
+use crate::audit::EventKind;
+use crate::engine::EngineCommand;
+use crate::error::{Error, Result};
+use crate::governor::{AccountRisk, Book, Governor, RiskState, SessionView, Transition};
+use crate::ledger::{AuditEvent, SessionRecord};
+use crate::profile::PnlBasis;
+use crate::sim::VecFeed;
+use crate::strategy::Status;
+
+/// When the simulated operator resets a halted governor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorReset {
+    /// At the first interval of the next IST trading day (the default: an operator who looks
+    /// each morning).
+    #[default]
+    NextDay,
+    /// Never: a halt ends the run's trading.
+    Never,
+}
+
+/// A portfolio backtest's settings.
+#[derive(Debug, Clone)]
+pub struct Portfolio {
+    /// The profiles, each with its own backtest settings (cash, poll, until, ...); they
+    /// advance together by the shortest poll among them.
+    pub runs: Vec<Backtest>,
+    /// The account's limits.
+    pub risk: AccountRisk,
+    /// When the simulated operator resets a halt.
+    pub reset: OperatorReset,
+}
+
+/// What a portfolio backtest produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioResult {
+    /// Each profile's result, in the order given.
+    pub runs: Vec<BacktestResult>,
+    /// The account's limits.
+    pub risk: AccountRisk,
+    /// Every state change of the governor (resets included), in order.
+    pub transitions: Vec<Transition>,
+    /// Net PnL of every profile's sessions, USD.
+    pub net: Decimal,
+    /// The account's net by IST trading day, USD.
+    pub daily: BTreeMap<NaiveDate, Decimal>,
+    /// The worst fall of the account's cumulative daily net from its peak, USD.
+    pub max_drawdown: Decimal,
+}
+
+impl Portfolio {
+    /// Runs every profile on `snapshots` (one copy each) to the end of the data.
+    pub async fn run(
+        &self,
+        snapshots: Vec<crate::model::ChainSnapshot>,
+    ) -> Result<PortfolioResult> {
+        if self.runs.is_empty() {
+            return Err(Error::Engine(
+                "a portfolio backtest needs at least one profile".into(),
+            ));
+        }
+        let problems = self.risk.problems();
+        if !problems.is_empty() {
+            return Err(Error::InvalidProfile(crate::error::ValidationErrors(
+                problems
+                    .into_iter()
+                    .map(|(field, message)| crate::error::FieldError {
+                        field: format!("risk.{field}"),
+                        message,
+                    })
+                    .collect(),
+            )));
+        }
+        let mut names = std::collections::HashSet::new();
+        for b in &self.runs {
+            b.profile.validate()?;
+            if !names.insert(b.profile.name.clone()) {
+                return Err(Error::Engine(format!(
+                    "profile {} is in the portfolio twice: each needs its own name",
+                    b.profile.name
+                )));
+            }
+        }
+        let start = snapshots
+            .iter()
+            .map(|c| c.timestamp)
+            .min()
+            .ok_or_else(|| Error::Engine("the backtest data holds no snapshot".into()))?;
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for b in &self.runs {
+            let stats = Arc::new(Mutex::new(DataStats::default()));
+            let exhausted = Arc::new(AtomicBool::new(false));
+            let counted = super::CountingFeed {
+                inner: VecFeed::new(snapshots.clone()),
+                stats: stats.clone(),
+                exhausted: exhausted.clone(),
+            };
+            runs.push(Run::start(b, counted, stats, exhausted, start).await?);
+        }
+        let step = self
+            .runs
+            .iter()
+            .map(|b| b.poll)
+            .min()
+            .unwrap_or_else(|| Duration::minutes(1));
+        let until = self.runs.iter().filter_map(|b| b.until).min();
+        let mut governor = Governor::new(self.risk.clone());
+        let mut closed: BTreeMap<String, SessionView> = BTreeMap::new();
+        let mut transitions = Vec::new();
+        let mut t = start;
+        loop {
+            t += step;
+            if let Some(u) = until {
+                t = t.min(u);
+            }
+            let mut statuses = Vec::with_capacity(runs.len());
+            for r in runs.iter_mut() {
+                statuses.push(r.engine.run_until(Some(t)).await?);
+                r.venue.catch_up();
+            }
+            let book = book_at(t, &statuses, &mut closed, self.risk.basis, &runs);
+            let today = crate::schedule::ist_date(t);
+            let reset_due = self.reset == OperatorReset::NextDay
+                && governor.state().state == RiskState::Halted
+                && governor
+                    .state()
+                    .since
+                    .is_some_and(|s| crate::schedule::ist_date(s) < today);
+            let change = if reset_due {
+                Some(governor.reset(&book, "the simulated operator (next trading day)"))
+            } else {
+                governor.observe(&book)
+            };
+            if let Some(tr) = change {
+                for r in runs.iter() {
+                    r.handle.send(EngineCommand::AccountRisk {
+                        state: tr.to,
+                        why: tr.trigger.to_string(),
+                    });
+                }
+                transitions.push(tr);
+            }
+            let done = runs.iter().all(|r| {
+                r.engine.strategy().phase() == crate::strategy::Phase::Stopped || r.past_end(until)
+            });
+            if done {
+                break;
+            }
+        }
+        let mut results: Vec<BacktestResult> = runs
+            .into_iter()
+            .zip(&self.runs)
+            .map(|(r, b)| r.finish(b))
+            .collect();
+        // The governor's changes in every profile's trail, where the report shows them.
+        for res in results.iter_mut() {
+            for tr in &transitions {
+                res.events.push(AuditEvent {
+                    at: tr.at,
+                    profile: res.profile.name.clone(),
+                    session_id: None,
+                    kind: EventKind::AccountRisk,
+                    detail: tr.to_string(),
+                });
+            }
+            res.events.sort_by_key(|e| e.at);
+        }
+        let mut daily = BTreeMap::new();
+        let mut net = Decimal::ZERO;
+        for s in results.iter().flat_map(|r| r.sessions.iter()) {
+            *daily.entry(s.trading_day).or_insert(Decimal::ZERO) += s.pnl.net;
+            net += s.pnl.net;
+        }
+        Ok(PortfolioResult {
+            max_drawdown: drawdown(&daily),
+            runs: results,
+            risk: self.risk.clone(),
+            transitions,
+            net,
+            daily,
+        })
+    }
+}
+
+/// What the governor sees at `t`: each engine's open session, and the closed sessions
+/// remembered from the heartbeats (a closed session is its engine's `last_session`).
+fn book_at(
+    t: DateTime<Utc>,
+    statuses: &[Status],
+    closed: &mut BTreeMap<String, SessionView>,
+    basis: PnlBasis,
+    runs: &[Run],
+) -> Book {
+    let mut sessions = Vec::new();
+    for st in statuses {
+        if let Some(last) = &st.last_session {
+            closed
+                .entry(last.session_id.to_string())
+                .or_insert_with(|| view(last, false, last.pnl.net));
+        }
+        if let (Some(id), Some(pnl)) = (&st.session_id, st.pnl) {
+            let net = match basis {
+                PnlBasis::CloseNow => st.close_now_pnl.map_or(pnl.net, |c| c.net),
+                PnlBasis::Mark => pnl.net,
+            };
+            let day = st
+                .opened_at
+                .map_or_else(|| crate::schedule::ist_date(t), crate::schedule::ist_date);
+            sessions.push(SessionView::open(&st.profile, id.as_str(), day, net));
+        }
+    }
+    let today = crate::schedule::ist_date(t);
+    closed.retain(|_, v| v.trading_day >= today - Duration::days(1));
+    sessions.extend(closed.values().filter(|v| v.trading_day == today).cloned());
+    let cash: Decimal = runs.iter().map(|r| r.venue.cash()).sum();
+    Book {
+        now: t,
+        sessions,
+        available_balance: Some(cash),
+    }
+}
+
+fn view(s: &SessionRecord, open: bool, net: Decimal) -> SessionView {
+    SessionView {
+        profile: s.profile.clone(),
+        session_id: s.session_id.to_string(),
+        trading_day: s.trading_day,
+        open,
+        net,
+    }
+}
+
+/// The largest fall of the cumulative daily net from its running peak.
+fn drawdown(daily: &BTreeMap<NaiveDate, Decimal>) -> Decimal {
+    let (mut cum, mut peak, mut worst) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for v in daily.values() {
+        cum += v;
+        peak = peak.max(cum);
+        worst = worst.max(peak - cum);
+    }
+    worst
+}
