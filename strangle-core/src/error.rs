@@ -153,6 +153,12 @@ pub enum Error {
         /// Who holds it, and since when.
         holder: String,
     },
+    /// Something named does not exist (account risk limits never set, ...).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The state forbids it now: another writer changed what this write was based on.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A data file (an imported CSV, a series) lacks a column it needs.
     #[error("{source_name} line 1: missing column {column:?}")]
     MissingColumn {
@@ -205,6 +211,8 @@ impl Error {
             | Self::MissingColumn { .. } => ErrorKind::Invalid,
             e if e.is_refusal() => ErrorKind::Refused,
             Self::Locked { .. } => ErrorKind::Locked,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
             Self::Exchange { .. } => ErrorKind::Exchange,
             Self::Ledger(inner) => inner.error_kind(),
             _ => ErrorKind::Failed,

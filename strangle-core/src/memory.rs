@@ -27,6 +27,8 @@ pub struct LedgerContents {
     pub marks: Vec<PnlMark>,
     /// The audit trail.
     pub events: Vec<AuditEvent>,
+    /// The account's limits and the governor's state.
+    pub account_risk: Option<crate::governor::RiskRecord>,
 }
 
 /// A ledger kept in memory. Cheap to clone the contents out for assertions.
@@ -162,5 +164,59 @@ impl Ledger for MemoryLedger {
             .filter(|(s, _)| s == session_id)
             .map(|(_, f)| f.clone())
             .collect())
+    }
+}
+
+#[async_trait]
+impl crate::governor::RiskLedger for MemoryLedger {
+    async fn account_risk(&self) -> Result<Option<crate::governor::RiskRecord>> {
+        Ok(self.lock().account_risk.clone())
+    }
+
+    async fn save_account_risk(&self, rec: &crate::governor::RiskRecord) -> Result<bool> {
+        let mut g = self.lock();
+        let stored = g.account_risk.as_ref().map_or(0, |r| r.version);
+        if stored != rec.version {
+            return Ok(false);
+        }
+        g.account_risk = Some(crate::governor::RiskRecord {
+            version: rec.version + 1,
+            ..rec.clone()
+        });
+        Ok(true)
+    }
+
+    async fn risk_sessions(
+        &self,
+        day: chrono::NaiveDate,
+        basis: crate::profile::PnlBasis,
+    ) -> Result<Vec<crate::governor::SessionView>> {
+        let g = self.lock();
+        let views = g
+            .sessions
+            .iter()
+            .filter(|s| s.state.is_active() || s.trading_day == day)
+            .map(|s| {
+                let open = s.state.is_active();
+                let mark = g.marks.iter().rev().find(|m| m.session_id == s.session_id);
+                let net = match (open, mark) {
+                    (true, Some(m)) => match basis {
+                        crate::profile::PnlBasis::CloseNow => {
+                            m.close_now_net.unwrap_or(m.pnl.net)
+                        }
+                        crate::profile::PnlBasis::Mark => m.pnl.net,
+                    },
+                    _ => s.pnl.net,
+                };
+                crate::governor::SessionView {
+                    profile: s.profile.clone(),
+                    session_id: s.session_id.to_string(),
+                    trading_day: s.trading_day,
+                    open,
+                    net,
+                }
+            })
+            .collect();
+        Ok(views)
     }
 }

@@ -882,6 +882,130 @@ impl Store {
 }
 
 #[async_trait::async_trait]
+impl strangle_core::governor::RiskLedger for Store {
+    async fn account_risk(
+        &self,
+    ) -> strangle_core::Result<Option<strangle_core::governor::RiskRecord>> {
+        const T: &str = "account_risk";
+        let Some(row) = sqlx::query("SELECT * FROM account_risk WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+        else {
+            return Ok(None);
+        };
+        let read = |col: &'static str| -> Result<String, StoreError> { Ok(row.try_get(col)?) };
+        let corrupt = |column: &'static str| {
+            move |e: serde_json::Error| StoreError::Corrupt {
+                table: T,
+                column,
+                reason: e.to_string(),
+            }
+        };
+        Ok(Some(strangle_core::governor::RiskRecord {
+            limits: serde_json::from_str(&read("limits")?).map_err(corrupt("limits"))?,
+            state: serde_json::from_str(&read("state")?).map_err(corrupt("state"))?,
+            version: row.try_get::<i64, _>("version").map_err(StoreError::from)?,
+            updated_at: row
+                .try_get::<DateTime<Utc>, _>("updated_at")
+                .map_err(StoreError::from)?,
+        }))
+    }
+
+    async fn save_account_risk(
+        &self,
+        rec: &strangle_core::governor::RiskRecord,
+    ) -> strangle_core::Result<bool> {
+        let text = |v: Result<String, serde_json::Error>, column: &'static str| {
+            v.map_err(|e| StoreError::Corrupt {
+                table: "account_risk",
+                column,
+                reason: e.to_string(),
+            })
+        };
+        let limits = text(serde_json::to_string(&rec.limits), "limits")?;
+        let state = text(serde_json::to_string(&rec.state), "state")?;
+        let q = if rec.version == 0 {
+            sqlx::query(
+                "INSERT INTO account_risk (id, limits, state, version, updated_at) \
+                 VALUES (1, $1, $2, 1, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(limits)
+            .bind(state)
+            .bind(rec.updated_at)
+        } else {
+            sqlx::query(
+                "UPDATE account_risk SET limits = $1, state = $2, version = version + 1, \
+                 updated_at = $3 WHERE id = 1 AND version = $4",
+            )
+            .bind(limits)
+            .bind(state)
+            .bind(rec.updated_at)
+            .bind(rec.version)
+        };
+        let done = q.execute(&self.pool).await.map_err(StoreError::from)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn risk_sessions(
+        &self,
+        day: NaiveDate,
+        basis: strangle_core::profile::PnlBasis,
+    ) -> strangle_core::Result<Vec<strangle_core::governor::SessionView>> {
+        const T: &str = "sessions";
+        self.flush().await?;
+        let rows = sqlx::query(
+            "SELECT session_id, profile, trading_day, state, net FROM sessions \
+             WHERE trading_day = $1 OR state <> 'closed' ORDER BY opened_at",
+        )
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id = session_id(r, T)?;
+            let state: strangle_core::ledger::SessionState = from_text(
+                &r.try_get::<String, _>("state").map_err(StoreError::from)?,
+                T,
+                "state",
+            )?;
+            let open = state.is_active();
+            let mut net = get_dec(r, "net", T)?;
+            if open {
+                let mark = sqlx::query(
+                    "SELECT net, close_now_net FROM marks WHERE session_id = $1 \
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                )
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from)?;
+                if let Some(m) = mark {
+                    let at_mark = get_dec(&m, "net", "marks")?;
+                    net = match basis {
+                        strangle_core::profile::PnlBasis::Mark => at_mark,
+                        strangle_core::profile::PnlBasis::CloseNow => {
+                            get_dec_opt(&m, "close_now_net", "marks")?.unwrap_or(at_mark)
+                        }
+                    };
+                }
+            }
+            out.push(strangle_core::governor::SessionView {
+                profile: r.try_get("profile").map_err(StoreError::from)?,
+                session_id: id.to_string(),
+                trading_day: r
+                    .try_get::<NaiveDate, _>("trading_day")
+                    .map_err(StoreError::from)?,
+                open,
+                net,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
 impl strangle_core::Ledger for Store {
     async fn save_profile(&self, profile: &Profile) -> strangle_core::Result<()> {
         Ok(self.put_profile(profile).await?)

@@ -242,6 +242,28 @@ impl Store {
 }
 
 #[async_trait]
+impl strangle_core::governor::RiskLedger for Store {
+    async fn account_risk(
+        &self,
+    ) -> strangle_core::Result<Option<strangle_core::governor::RiskRecord>> {
+        both!(self, s => s.account_risk().await)
+    }
+    async fn save_account_risk(
+        &self,
+        rec: &strangle_core::governor::RiskRecord,
+    ) -> strangle_core::Result<bool> {
+        both!(self, s => s.save_account_risk(rec).await)
+    }
+    async fn risk_sessions(
+        &self,
+        day: chrono::NaiveDate,
+        basis: strangle_core::profile::PnlBasis,
+    ) -> strangle_core::Result<Vec<strangle_core::governor::SessionView>> {
+        both!(self, s => s.risk_sessions(day, basis).await)
+    }
+}
+
+#[async_trait]
 impl Ledger for Store {
     async fn save_profile(&self, profile: &Profile) -> strangle_core::Result<()> {
         both!(self, s => s.save_profile(profile).await)

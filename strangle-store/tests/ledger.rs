@@ -110,6 +110,7 @@ on_both!(
     saving_a_known_profile_does_not_spend_ids,
     writes_are_idempotent_and_events_append_only,
     a_leg_closed_alone_reads_back,
+    the_account_risk_record_and_the_sessions_it_reads,
     marks_are_group_committed,
     queries_pages_detail_csv_and_analytics,
 );
@@ -355,6 +356,63 @@ async fn a_leg_closed_alone_reads_back(store: Arc<Store>) {
         .expect("read")
         .expect("stored");
     assert_eq!(got, s);
+}
+
+/// The governor's record: written once, then only by a writer that read the latest version;
+/// and the sessions it reads: today's closed ones at their net, open ones at their latest mark.
+async fn the_account_risk_record_and_the_sessions_it_reads(store: Arc<Store>) {
+    use strangle_core::governor::{self, AccountRisk, RiskLedger, RiskState};
+    use strangle_core::profile::PnlBasis;
+    assert_eq!(store.account_risk().await.expect("read"), None);
+    let now = Utc
+        .with_ymd_and_hms(2026, 3, 10, 6, 0, 0)
+        .single()
+        .expect("time");
+    let mut limits = AccountRisk::default();
+    limits.daily_loss_usd = Some(dec!(50));
+    let rec = governor::set_limits(&*store, now, limits)
+        .await
+        .expect("limits");
+    assert_eq!(store.account_risk().await.expect("read"), Some(rec.clone()));
+    assert!(store.save_account_risk(&rec).await.expect("save"));
+    assert!(!store.save_account_risk(&rec).await.expect("save"), "stale");
+
+    let mem = Arc::new(MemoryLedger::new());
+    run_days(mem.clone()).await;
+    let c = mem.contents();
+    let mut open = c.sessions[1].clone();
+    open.state = strangle_core::ledger::SessionState::Open;
+    store.upsert_session(&c.sessions[0]).await.expect("closed");
+    store.upsert_session(&open).await.expect("open");
+    let mark = strangle_core::ledger::PnlMark {
+        session_id: open.session_id.clone(),
+        at: now,
+        pnl: strangle_core::pnl::SessionPnl {
+            net: dec!(-7),
+            ..open.pnl
+        },
+        close_now_net: Some(dec!(-9)),
+        trailing_level: None,
+        spot: None,
+    };
+    store.record_mark(&mark).await.expect("mark");
+    let day = c.sessions[0].trading_day;
+    let got = store
+        .risk_sessions(day, PnlBasis::CloseNow)
+        .await
+        .expect("sessions");
+    let nets: Vec<_> = got.iter().map(|v| (v.open, v.net)).collect();
+    assert_eq!(nets, vec![(false, c.sessions[0].pnl.net), (true, dec!(-9))]);
+    let got = store.risk_sessions(day, PnlBasis::Mark).await.expect("sessions");
+    assert_eq!(got[1].net, dec!(-7));
+    // The governor on this ledger: the day's loss from both sessions.
+    let t = governor::tick(&*store, now, &[], None).await.expect("tick");
+    let want = c.sessions[0].pnl.net - dec!(9);
+    assert_eq!(t.figures, (want, dec!(-9)));
+    assert_eq!(
+        t.state,
+        if want <= dec!(-50) { RiskState::Halted } else { RiskState::Active }
+    );
 }
 
 async fn count(pool: &sqlx::SqlitePool, table: &str) -> i64 {

@@ -39,6 +39,8 @@
 //! assert!(g.observe(&book(dec!(50))).is_none(), "only an operator resets a halt");
 //! ```
 
+mod ledger;
+
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -46,6 +48,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::PnlBasis;
+
+pub use ledger::{book, reset, set_limits, tick, validate, RiskLedger, RiskRecord, Tick, ACCOUNT};
 
 /// Lock and trail on the day's PnL: once it reaches `trigger_usd`, `lock_usd` is locked; every
 /// `every_usd` more locks `step_usd` more. The day's PnL falling back to the lock halts.
