@@ -76,6 +76,9 @@ enum Command {
     /// Browse and export sessions.
     #[command(subcommand)]
     Sessions(cmd::sessions::Sessions),
+    /// The account risk governor: status, limits, the operator's reset.
+    #[command(subcommand)]
+    Risk(cmd::risk::Risk),
     /// Serve the REST API over the ledger (profiles, sessions, analytics).
     Serve(serve::ServeArgs),
     /// Start the Delta-compatible local market standalone.
@@ -138,6 +141,10 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Sessions(c) => {
             let store = Store::open(&cli.ledger).await?;
             closed(&store, cmd::sessions::run(&store, c).await).await
+        }
+        Command::Risk(c) => {
+            let store = Store::open(&cli.ledger).await?;
+            closed(&store, cmd::risk::run(&store, c).await).await
         }
         Command::Run(args) => {
             let store = Arc::new(Store::open(&cli.ledger).await?);

@@ -188,6 +188,19 @@ impl Client {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .c
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn control(&self, action: &str, id: i64) -> (u16, Value) {
         self.post(
             "/api/trading/control",
@@ -480,6 +493,110 @@ async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
 }
 
 /// A wildcard CORS origin stops `serve` at start with exit 3 (invalid input).
+/// Issue 33 A over real TCP: the account risk governor watches both engines of the server;
+/// a daily loss cap their combined PnL passes halts it, which flattens both and holds their
+/// entries, says so in the audit trail, the API and the webhook; the operator's reset lifts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_governor_halts_every_engine_and_an_operator_resets_it() {
+    let (hook, got) = webhook_receiver().await;
+    let s = serve_with(
+        "governor",
+        Some("tk"),
+        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
+        &[("STRANGLE_WEBHOOK_URL", hook.as_str())],
+    );
+    let c = Client {
+        c: reqwest::Client::new(),
+        url: s.url.clone(),
+        token: "tk",
+    };
+    // Nothing is governed before limits are set; bad limits name every field.
+    let (st, v) = c.get("/api/risk").await;
+    assert_eq!(
+        (st, v["limits"].clone(), v["state"].clone()),
+        (200, Value::Null, json!("active"))
+    );
+    assert_eq!(c.post("/api/risk/reset", &json!({})).await.0, 404);
+    let (st, v) = c
+        .put(
+            "/api/risk/limits",
+            &json!({"daily_loss_usd": "-1", "mtm_stop_usd": "0"}),
+        )
+        .await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["fields"].as_array().map(Vec::len), Some(2), "{v}");
+    let ids = {
+        let mut ids = Vec::new();
+        for (name, u) in [("btc", "BTC"), ("eth", "ETH")] {
+            let (_, p) = c.post("/api/configs", &profile(name, u)).await;
+            let id = p["id"].as_i64().expect("id");
+            assert_eq!(c.control("start", id).await.0, 200);
+            ids.push(id);
+        }
+        ids
+    };
+    for &id in &ids {
+        c.wait_for(id, "an open strangle", |h| h["phase"] == "open")
+            .await;
+    }
+    // Right after entry, closing both strangles would cost their spreads and fees: a cap of a
+    // hundredth of a cent is passed at once.
+    let (st, v) = c
+        .put("/api/risk/limits", &json!({"daily_loss_usd": "0.0001"}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    for &id in &ids {
+        let hb = c
+            .wait_for(id, "flattened by the governor", |h| {
+                h["phase"] == "waiting" && h["entry_hold"].is_string()
+            })
+            .await;
+        assert!(
+            hb["entry_hold"]
+                .as_str()
+                .is_some_and(|t| t.contains("halted")),
+            "{hb}"
+        );
+    }
+    let (_, v) = c.get("/api/risk").await;
+    assert_eq!(v["state"], "halted", "{v}");
+    assert_eq!(v["governor"]["trigger"]["trigger"], "daily_loss", "{v}");
+    let (_, page) = c.get("/api/trading/sessions").await;
+    let reasons: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["exit_reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["account_risk", "account_risk"], "{page}");
+
+    // The operator resets: both engines may enter again (the next day's window).
+    let (st, v) = c.post("/api/risk/reset", &json!({})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["transition"]["to"], "active");
+    assert_eq!(v["risk"]["state"], "active");
+    for &id in &ids {
+        c.wait_for(id, "entries allowed again", |h| h["entry_hold"].is_null())
+            .await;
+    }
+    let events: Vec<Value> = got.lock().expect("lock").clone();
+    let risk: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "account_risk")
+        .collect();
+    assert!(!risk.is_empty(), "{events:?}");
+    assert!(
+        risk[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("daily loss cap")),
+        "{:?}",
+        risk[0]
+    );
+    for &id in &ids {
+        assert_eq!(c.control("stop", id).await.0, 200);
+    }
+}
+
 #[test]
 fn a_wildcard_origin_stops_serve_at_start() {
     let dir = std::env::temp_dir().join(format!("strangle_api_{}_wild", std::process::id()));

@@ -335,6 +335,45 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
     .await;
     shot(&c, "live").await;
 
+    // The account risk governor (set through the API, as a script would): a daily loss cap
+    // the open strangle's close-now PnL passes at once halts the account. Every panel shows
+    // the banner; the strangle is flattened; the operator resets from the page.
+    let limits = reqwest::Client::new()
+        .put(format!("{url}/api/risk/limits"))
+        .bearer_auth("ui-token")
+        .json(&json!({"daily_loss_usd": "0.0001"}))
+        .send()
+        .await
+        .expect("limits");
+    assert_eq!(limits.status(), 200);
+    let text = wait_text(&c, "#risk-text", "the account risk banner", |t| {
+        t.contains("HALTED")
+    })
+    .await;
+    assert!(text.contains("daily loss cap"), "{text}");
+    wait_text(&c, "#live-phase", "flattened by the governor", |t| {
+        t == "waiting"
+    })
+    .await;
+    wait_text(&c, "#entry-hold", "entries held", |t| t.contains("halted")).await;
+    shot(&c, "risk-halted").await;
+    click(&c, "#risk-reset").await;
+    click(&c, "#confirm-yes").await;
+    let hidden = async {
+        for _ in 0..100 {
+            let b = c
+                .find(Locator::Css("#risk-banner"))
+                .await
+                .expect("the banner element");
+            if b.attr("hidden").await.expect("attr").is_some() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(hidden.await, "the reset hides the banner");
+
     // The profile list says which profile runs, in which mode and phase; its form has a field
     // for every setting, the exit bases and the venue stop included.
     click(&c, "#tab-config").await;
@@ -367,7 +406,7 @@ async fn the_dashboard_takes_a_profile_from_a_mistake_to_a_traded_session() {
         t.contains("Fills")
     })
     .await;
-    assert!(detail.contains("operator_stop"), "{detail}");
+    assert!(detail.contains("account_risk"), "{detail}");
     assert!(detail.contains("-CE1"), "client order ids shown: {detail}");
     wait_text(
         &c,

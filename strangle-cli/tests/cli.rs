@@ -630,3 +630,75 @@ fn exported(d: &Dir, name: &str) -> serde_json::Value {
         .clone();
     serde_json::from_slice(&out).expect("json")
 }
+
+/// `strangle risk`: limits from a file (every bad field named, nothing stored), the status as
+/// text and JSON, and the operator's reset, all in the ledger every runner reads.
+#[test]
+fn the_account_risk_governor_is_set_shown_and_reset_from_the_command_line() {
+    let d = Dir::new("risk");
+    strangle(&d)
+        .args(["risk", "status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no limits set"));
+    // Resetting a governor with no limits: nothing to reset (not found).
+    strangle(&d).args(["risk", "reset"]).assert().code(4);
+    let bad = d.write("bad.toml", "daily_loss_usd = \"-5\"\nmtm_stop = \"10\"\n");
+    strangle(&d)
+        .args(["risk", "limits", &bad.display().to_string()])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("mtm_stop"));
+    let bad = d.write(
+        "bad2.toml",
+        "daily_loss_usd = \"-5\"\nreduce_below_available_usd = \"100\"\nhalt_below_available_usd = \"200\"\n",
+    );
+    strangle(&d)
+        .args(["risk", "limits", &bad.display().to_string()])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("risk.daily_loss_usd")
+                .and(predicate::str::contains("risk.halt_below_available_usd")),
+        );
+    strangle(&d)
+        .args(["risk", "status", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("null"));
+    let good = d.write(
+        "risk.toml",
+        "daily_loss_usd = \"150\"\nmtm_target_usd = \"400\"\n\n[lock]\ntrigger_usd = \"100\"\nlock_usd = \"40\"\n",
+    );
+    strangle(&d)
+        .args(["risk", "limits", &good.display().to_string()])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("account risk: active")
+                .and(predicate::str::contains("daily loss 150 USD"))
+                .and(predicate::str::contains("lock 40 USD at 100 USD")),
+        );
+    let out = strangle(&d)
+        .args(["risk", "status", "--json"])
+        .output()
+        .expect("status");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["limits"]["daily_loss_usd"], "150");
+    assert_eq!(v["limits"]["basis"], "close_now");
+    assert_eq!(v["day_pnl"], "0");
+    strangle(&d)
+        .args(["risk", "reset"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "active → active: reset by the CLI",
+        ));
+    let out = strangle(&d)
+        .args(["risk", "status", "--json"])
+        .output()
+        .expect("status");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["governor"]["trigger"]["trigger"], "reset", "{v}");
+}

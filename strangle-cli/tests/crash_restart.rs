@@ -178,6 +178,26 @@ async fn until<F: FnMut() -> bool>(what: &str, n: u32, mut f: F) -> Result<(), S
     Err(format!("never saw {what}"))
 }
 
+/// Waits until `f` has held on every check for `steady` checks in a row (50 ms apart): a
+/// state the engine has settled in, not one it passes through (a venue stop being replaced
+/// rests beside its successor for a step).
+async fn until_steady<F: FnMut() -> bool>(
+    what: &str,
+    n: u32,
+    steady: u32,
+    mut f: F,
+) -> Result<(), String> {
+    let mut run = 0;
+    for _ in 0..n {
+        run = if f() { run + 1 } else { 0 };
+        if run >= steady {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never saw {what} hold for {steady} checks"))
+}
+
 async fn latest(db: &str) -> Option<strangle_core::ledger::SessionRecord> {
     let store = Store::open_read_only(db, None).await.ok()?;
     store.latest_session("crash").await.ok().flatten()
@@ -527,7 +547,9 @@ async fn venue_stop_while_dead(strict: bool) -> Result<(), String> {
     if let Err(e) = wait_state(&db, &[SessionState::Open], 600).await {
         return Err(format!("{e}; audit trail: {}", trail(&db).await));
     }
-    until("both legs' venue stops", 600, || stops() == 2).await?;
+    // Three engine steps (1 s each) with exactly the two legs' stops resting: a provisional
+    // stop replaced once the entry is complete has been replaced by then.
+    until_steady("both legs' venue stops", 1200, 60, || stops() == 2).await?;
     first.child.kill();
 
     // The switch fires as if its 30 s had passed (in strict mode none was armed).

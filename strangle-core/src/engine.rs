@@ -132,6 +132,8 @@ pub struct Engine<E, L, C> {
     commands: mpsc::UnboundedReceiver<EngineCommand>,
     status: watch::Sender<Status>,
     restart_pending: bool,
+    /// The next step's time, computed by [`Engine::run_to`] when it stopped before it.
+    wake: Option<DateTime<Utc>>,
     /// Step every poll interval even with nothing to watch (see [`Engine::step_while_idle`]).
     step_idle: bool,
     /// Steps taken so far.
@@ -324,6 +326,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             commands: rx,
             status: stx,
             restart_pending: false,
+            wake: None,
             step_idle: false,
             steps: 0,
             stop_requested: None,
@@ -377,8 +380,54 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
         self.run_until(None).await
     }
 
+    /// Steps the engine on its own schedule until its next step would come after `t`, then
+    /// returns without sleeping (the clock stays at its last step); the next call carries on
+    /// from that step. With `stop_at_t` it also steps at `t` itself and returns there, as
+    /// [`Engine::run_until`] does. Commands sent in between are read by the next step. A
+    /// portfolio backtest advances its engines together with this: with nothing sent, each
+    /// engine steps exactly when it would have run alone.
+    pub async fn run_to(&mut self, t: DateTime<Utc>, stop_at_t: bool) -> Result<Status> {
+        loop {
+            if let Some(w) = self.wake.take() {
+                let target = if stop_at_t { w.min(t) } else { w };
+                if target > t {
+                    self.wake = Some(w);
+                    return Ok(self.status());
+                }
+                self.clock.sleep_until(target).await;
+            }
+            if let Err(e) = self.step().await {
+                let _ = self.flush_repeats(self.clock.now(), true).await;
+                return Err(e);
+            }
+            let now = self.clock.now();
+            if self.strategy.phase() == Phase::Stopped || (stop_at_t && now >= t) {
+                self.run_checks(now, true).await?;
+                self.flush_repeats(now, true).await?;
+                return Ok(self.status());
+            }
+            self.wake = Some(self.next_wake(now));
+        }
+    }
+
+    /// When the step after one at `now` is due: a poll interval later, or sooner when
+    /// something is due; a backtest with nothing to watch jumps to the next thing due (the
+    /// steps in between would ask nothing and decide nothing, see `idle_until`).
+    fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let wake = now + self.config.poll_interval;
+        match self.strategy.next_deadline(now).filter(|d| *d > now) {
+            Some(d) if self.idle_until(now) => d,
+            Some(d) => wake.min(d),
+            None => wake,
+        }
+    }
+
     /// Runs until the clock reaches `until` (if given) or the strategy stops.
     pub async fn run_until(&mut self, until: Option<DateTime<Utc>>) -> Result<Status> {
+        // A step that `run_to` left due comes first.
+        if let Some(w) = self.wake.take() {
+            self.clock.sleep_until(until.map_or(w, |u| w.min(u))).await;
+        }
         loop {
             if let Err(e) = self.step().await {
                 // The counts of repeated lines are part of the story of the failure.
@@ -392,12 +441,7 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 self.flush_repeats(now, true).await?;
                 return Ok(self.status());
             }
-            let mut wake = now + self.config.poll_interval;
-            if let Some(d) = self.strategy.next_deadline(now).filter(|d| *d > now) {
-                // A backtest with nothing to watch jumps to the next thing due: the steps
-                // in between would ask nothing and decide nothing (see `idle_until`).
-                wake = if self.idle_until(now) { d } else { wake.min(d) };
-            }
+            let mut wake = self.next_wake(now);
             if let Some(u) = until {
                 wake = wake.min(u);
             }

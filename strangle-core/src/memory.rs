@@ -201,9 +201,7 @@ impl crate::governor::RiskLedger for MemoryLedger {
                 let mark = g.marks.iter().rev().find(|m| m.session_id == s.session_id);
                 let net = match (open, mark) {
                     (true, Some(m)) => match basis {
-                        crate::profile::PnlBasis::CloseNow => {
-                            m.close_now_net.unwrap_or(m.pnl.net)
-                        }
+                        crate::profile::PnlBasis::CloseNow => m.close_now_net.unwrap_or(m.pnl.net),
                         crate::profile::PnlBasis::Mark => m.pnl.net,
                     },
                     _ => s.pnl.net,

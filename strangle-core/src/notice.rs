@@ -118,6 +118,11 @@ pub enum Notice {
         /// What went wrong (never a secret).
         message: String,
     },
+    /// The account risk governor changed state, with the figures behind it.
+    AccountRisk {
+        /// The change.
+        transition: crate::governor::Transition,
+    },
     /// The totals of an IST trading day, sent once the day is over.
     DailySummary {
         /// Profile name.
@@ -138,13 +143,14 @@ pub enum Notice {
 }
 
 impl Notice {
-    /// The event's name: `entry`, `exit`, `error` or `daily_summary`.
+    /// The event's name: `entry`, `exit`, `error`, `daily_summary` or `account_risk`.
     pub fn event(&self) -> &'static str {
         match self {
             Self::Entry { .. } => "entry",
             Self::Exit { .. } => "exit",
             Self::Error { .. } => "error",
             Self::DailySummary { .. } => "daily_summary",
+            Self::AccountRisk { .. } => "account_risk",
         }
     }
 
@@ -198,6 +204,7 @@ impl Notice {
                 message,
                 ..
             } => format!("[{profile} · {mode}] error: {message}"),
+            Self::AccountRisk { transition } => format!("[account] {transition}"),
             Self::DailySummary {
                 profile,
                 mode,

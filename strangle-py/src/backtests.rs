@@ -13,7 +13,7 @@ use strangle_core::backtest::{Backtest, BacktestResult, Report};
 use strangle_core::data::source::{take_error, DataFile, DataKind};
 use strangle_core::model::Underlying;
 use strangle_core::sim::synthetic::{SyntheticMarket, WalkFeed};
-use strangle_core::sim::{MarketFeed, StaleQuotes};
+use strangle_core::sim::{MarketFeed, MergedFeed, StaleQuotes};
 
 use crate::errors::{data_error, error, kind_error};
 use crate::interrupt::{self, Cancel, Cancellable};
@@ -227,6 +227,105 @@ pub fn backtest(
             report: &report,
             html,
             legs_csv: csv,
+        },
+    )
+}
+
+/// Runs several profiles on the same data (the sources of `data_json`, merged in time order:
+/// BTC and ETH, say) under one account risk governor (`risk_json`, the limits), with a
+/// simulated operator who resets a halt the next trading day (`reset = "next_day"`) or never.
+/// On a worker thread without the GIL; Ctrl-C interrupts it. Returns `{"runs": [{"result",
+/// "report", "html", "legs_csv"} per profile], "transitions", "net", "daily",
+/// "max_drawdown", "risk"}`.
+#[pyfunction]
+pub fn backtest_portfolio(
+    py: Python<'_>,
+    profiles_json: Vec<String>,
+    data_json: Vec<String>,
+    options_json: &str,
+    risk_json: &str,
+    reset: &str,
+) -> PyResult<PyObject> {
+    use strangle_core::backtest::portfolio::{OperatorReset, Portfolio, PortfolioResult};
+    let mut runs = Vec::with_capacity(profiles_json.len());
+    for p in &profiles_json {
+        runs.push(settings(p, options_json)?);
+    }
+    let markets = data_json
+        .iter()
+        .map(|d| market(d))
+        .collect::<PyResult<Vec<_>>>()?;
+    if markets.is_empty() {
+        return Err(PyValueError::new_err("data: at least one source"));
+    }
+    for m in &markets {
+        runs = within_synthetic(runs, m);
+    }
+    let risk =
+        serde_json::from_str(risk_json).map_err(|e| PyValueError::new_err(format!("risk: {e}")))?;
+    let reset = match reset {
+        "next_day" => OperatorReset::NextDay,
+        "never" => OperatorReset::Never,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "reset must be 'next_day' or 'never', not {other:?}"
+            )))
+        }
+    };
+    let portfolio = Portfolio { runs, risk, reset };
+    let result = interrupt::run(py, move |cancel| -> PyResult<PortfolioResult> {
+        let makers = markets
+            .iter()
+            .map(feed_factory)
+            .collect::<PyResult<Vec<_>>>()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| kind_error(ErrorKind::Failed, format!("cannot start a runtime: {e}")))?;
+        rt.block_on(portfolio.run_with(|| {
+            let feeds = makers.iter().map(|make| make()).collect();
+            Cancellable::new(Box::new(MergedFeed::new(feeds)), cancel.clone())
+        }))
+        .map_err(crate::errors::profile_error)
+    })??;
+    #[derive(Serialize)]
+    struct Run<'a> {
+        result: &'a BacktestResult,
+        report: Report,
+        html: String,
+        legs_csv: String,
+    }
+    #[derive(Serialize)]
+    struct Outcome<'a> {
+        runs: Vec<Run<'a>>,
+        transitions: &'a [strangle_core::governor::Transition],
+        net: Decimal,
+        daily: &'a std::collections::BTreeMap<chrono::NaiveDate, Decimal>,
+        max_drawdown: Decimal,
+        risk: &'a strangle_core::governor::AccountRisk,
+    }
+    let runs = result
+        .runs
+        .iter()
+        .map(|r| {
+            let report = Report::new(r);
+            Run {
+                html: report.to_html(r),
+                legs_csv: Report::legs_csv(r),
+                report,
+                result: r,
+            }
+        })
+        .collect();
+    to_py(
+        py,
+        &Outcome {
+            runs,
+            transitions: &result.transitions,
+            net: result.net,
+            daily: &result.daily,
+            max_drawdown: result.max_drawdown,
+            risk: &result.risk,
         },
     )
 }

@@ -43,6 +43,7 @@ fn _strangle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chains::select, m)?)?;
     m.add_function(wrap_pyfunction!(chains::chain_view, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::backtest, m)?)?;
+    m.add_function(wrap_pyfunction!(backtests::backtest_portfolio, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::sweep_plan, m)?)?;
     m.add_function(wrap_pyfunction!(backtests::sweep_task, m)?)?;

@@ -7,6 +7,7 @@ The Delta payloads are the repository's copies of Delta's exact schema
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,44 @@ def test_leg_exits_in_a_backtest():
     survivors = [g for s in cost.sessions for g in s["legs"] if g.get("stop_at_cost")]
     assert survivors and "leg_cost_stop" in cost.exit_reasons
     assert kept.to_dict() != plain.to_dict() != cost.to_dict()
+
+
+def test_a_portfolio_backtest_under_one_governor():
+    # Issue 33 A: BTC and ETH profiles on one synthetic market (two sources merged), one account
+    # risk governor over both.
+    start = datetime(2026, 3, 9, 18, 30, tzinfo=timezone.utc)
+    btc = strangle.Synthetic(seed=7, start=start, days=4)
+    eth = strangle.Synthetic(seed=7, start=start, days=4, underlying="ETH")
+    profiles = [strangle.Profile(name="btc", contracts_per_leg="5"),
+                strangle.Profile(name="eth", underlying="ETH", contracts_per_leg="5")]
+    free = strangle.backtest_portfolio(profiles, [btc, eth])
+    assert free.transitions == []
+    # Each profile trades as it would alone, to the digit (the data read differs: each of
+    # them read both markets).
+    for p, data in zip(profiles, [btc, eth]):
+        alone = strangle.backtest(p, data).to_dict()
+        got = free.runs[p.name].to_dict()
+        assert got["result"]["sessions"] == alone["result"]["sessions"]
+        assert got["result"]["fills"] == alone["result"]["fills"]
+        assert got["report"]["kpis"] == alone["report"]["kpis"]
+    assert free.net == free.runs["btc"].kpis["net"] + free.runs["eth"].kpis["net"]
+    # A cap of a hundredth of a cent: the first open strangles halt the account.
+    capped = strangle.backtest_portfolio(profiles, [btc, eth], risk={"daily_loss_usd": "0.0001"})
+    first = capped.transitions[0]
+    assert (first["from"], first["to"], first["trigger"]["trigger"]) == ("active", "halted", "daily_loss")
+    assert isinstance(first["day_pnl"], Decimal) and first["day_pnl"] < 0
+    reasons = {s["exit_reason"] for r in capped.runs.values() for s in r.sessions}
+    assert "account_risk" in reasons
+    assert any(t["trigger"]["trigger"] == "reset" for t in capped.transitions)
+    never = strangle.backtest_portfolio(profiles, [btc, eth], risk={"daily_loss_usd": "0.0001"},
+                                        reset="never")
+    assert len(never.transitions) == 1
+    assert all(len(r.sessions) == 1 for r in never.runs.values())
+    with pytest.raises(strangle.ProfileError) as e:
+        strangle.backtest_portfolio(profiles, btc, risk={"daily_loss_usd": "-1"})
+    assert [f for f, _ in e.value.fields] == ["risk.daily_loss_usd"]
+    with pytest.raises(ValueError, match="reset"):
+        strangle.backtest_portfolio(profiles, btc, reset="sometimes")
 
 
 def test_synthetic_settings_are_checked():

@@ -403,7 +403,10 @@ async fn the_account_risk_record_and_the_sessions_it_reads(store: Arc<Store>) {
         .expect("sessions");
     let nets: Vec<_> = got.iter().map(|v| (v.open, v.net)).collect();
     assert_eq!(nets, vec![(false, c.sessions[0].pnl.net), (true, dec!(-9))]);
-    let got = store.risk_sessions(day, PnlBasis::Mark).await.expect("sessions");
+    let got = store
+        .risk_sessions(day, PnlBasis::Mark)
+        .await
+        .expect("sessions");
     assert_eq!(got[1].net, dec!(-7));
     // The governor on this ledger: the day's loss from both sessions.
     let t = governor::tick(&*store, now, &[], None).await.expect("tick");
@@ -411,7 +414,11 @@ async fn the_account_risk_record_and_the_sessions_it_reads(store: Arc<Store>) {
     assert_eq!(t.figures, (want, dec!(-9)));
     assert_eq!(
         t.state,
-        if want <= dec!(-50) { RiskState::Halted } else { RiskState::Active }
+        if want <= dec!(-50) {
+            RiskState::Halted
+        } else {
+            RiskState::Active
+        }
     );
 }
 

@@ -6,6 +6,7 @@ pub mod check_orders;
 pub mod check_report;
 pub mod configs;
 pub mod record;
+pub mod risk;
 pub mod run;
 pub mod sessions;
 pub mod sim_keys;

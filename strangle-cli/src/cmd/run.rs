@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Kolkata;
 use clap::{Args, ValueEnum};
 use strangle_core::engine::{EngineCommand, EngineHandle};
+use strangle_core::governor;
 use strangle_core::strategy::{Phase, Status};
 use strangle_delta::Environment;
 use strangle_delta_runtime::notify::{Notifier, NotifyConfig};
@@ -173,9 +174,16 @@ pub async fn run(store: Arc<Store>, args: RunArgs) -> Result<(), CliError> {
         refuse_replay(&store, &profile.name, ff.start, ff.span).await?;
     }
     let fast = args.fast_forward.is_some();
+    // A reducing or halted account (the ledger's governor) holds entries from the first step.
+    let account_risk = if fast {
+        None
+    } else {
+        governor::starting_state(&*store).await?
+    };
     let spec = RunSpec {
         poll: Duration::seconds(i64::from(args.poll.max(if fast { 60 } else { 1 }))),
         adopt: args.adopt,
+        account_risk,
         ..RunSpec::new(profile, market)
     };
     // The engine takes the profile's lease on the ledger, and gives it up when it ends.
@@ -190,6 +198,8 @@ async fn drive(
     deadline: StdDuration,
 ) -> Result<(), CliError> {
     let name = spec.profile.name.clone();
+    let spec_risk = spec.account_risk.as_ref().map(|r| r.0);
+    let poll = spec.poll.to_std().unwrap_or(StdDuration::from_secs(5));
     let notifier = notifier()?;
     // Listen for signals before the engine starts: from its first order on, a signal
     // flattens (one with no listener yet would end the process with legs open).
@@ -215,10 +225,19 @@ async fn drive(
             }
         })
     });
+    // The account risk governor on the ledger, as `serve` runs it (not for a fast-forward,
+    // whose days pass faster than the wall clock the governor counts them by).
+    let governing = (!fast).then(|| {
+        let told = governor::Told::started_with(spec_risk);
+        tokio::spawn(govern(store.clone(), handle.clone(), poll, told))
+    });
     let stopped_by = Arc::new(std::sync::Mutex::new(None));
     let signals = tokio::spawn(on_signals(handle, signals, deadline, stopped_by.clone()));
     let res = running.wait().await;
     signals.abort();
+    if let Some(g) = governing {
+        g.abort();
+    }
     if let Some(t) = status_task {
         t.abort();
     }
@@ -240,6 +259,33 @@ async fn drive(
         }
     }
     Ok(())
+}
+
+/// Runs the account risk governor over the ledger every `every`, telling the engine each
+/// change of state (see [`governor::tick`]).
+async fn govern(
+    store: Arc<Store>,
+    handle: EngineHandle,
+    every: StdDuration,
+    mut told: governor::Told,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        match governor::tick(&*store, Utc::now(), &[handle.status()], None).await {
+            Ok(t) => {
+                if let Some(tr) = &t.transition {
+                    tracing::warn!(from = %tr.from, to = %tr.to, "{tr}");
+                    eprintln!("{tr}");
+                }
+                if let Some(cmd) = told.command(&t) {
+                    if handle.send(cmd) {
+                        told.sent(t.state);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "account risk check failed"),
+        }
+    }
 }
 
 /// A fast-forward over days the ledger already holds sessions of this profile for would find

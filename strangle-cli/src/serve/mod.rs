@@ -16,6 +16,7 @@ mod error;
 mod guard;
 mod metrics;
 mod profile_cache;
+mod risk;
 mod routes;
 mod sessions;
 mod snapshot;
@@ -247,12 +248,20 @@ pub fn app(store: Arc<Store>, settings: ApiSettings) -> Result<App, CliError> {
         &settings.cors_origins,
     ));
     let profiles = Arc::new(profile_cache::ProfileCache::default());
+    // The account risk governor looks as often as the engines step.
+    let govern_every = settings
+        .markets
+        .poll
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(5))
+        .max(std::time::Duration::from_millis(100));
     let trading = Arc::new(trading::Trading::new(
         store.clone(),
         profiles.clone(),
         settings.markets,
         settings.notifier,
     ));
+    trading.spawn_governor(govern_every);
     let api = Arc::new(Api {
         store,
         token: settings.token,

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiError;
-use super::{configs, control, metrics, sessions, Api};
+use super::{configs, control, metrics, risk, sessions, Api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -78,6 +78,9 @@ fn parts(api: Arc<Api>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(control::control))
         .routes(routes!(control::heartbeat))
         .routes(routes!(control::runtime))
+        .routes(routes!(risk::risk))
+        .routes(routes!(risk::set_limits))
+        .routes(routes!(risk::reset))
         .routes(routes!(sessions::sessions))
         .routes(routes!(sessions::export_sessions))
         .routes(routes!(sessions::session))

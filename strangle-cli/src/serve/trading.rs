@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use strangle_core::clock::{Clock, ScaledClock};
 use strangle_core::engine::EngineHandle;
 use strangle_core::exchange::QuoteSource;
+use strangle_core::governor::{self, Tick};
 use strangle_core::ledger::Mode;
 use strangle_core::profile::{Profile, Trailing};
 use strangle_core::schedule;
@@ -84,6 +85,8 @@ struct Slot {
     reaper: Option<JoinHandle<()>>,
     /// The simulated market's clock, when it is not the wall clock.
     clock: Option<ScaledClock>,
+    /// What the account risk governor last told the engine.
+    told: governor::Told,
 }
 
 /// A simulated clock asked for by a start request: the market starts at `start` and runs
@@ -308,8 +311,12 @@ impl Trading {
         let kind = market.unwrap_or(self.markets.default);
         let market = self.market(kind, sim)?;
         let clock = market.scaled_clock();
+        // A reducing or halted account holds the engine's entries from its first step.
+        let risk = governor::starting_state(&*self.store).await?;
+        let told = governor::Told::started_with(risk.as_ref().map(|r| r.0));
         let spec = RunSpec {
             poll: self.markets.poll,
+            account_risk: risk,
             ..RunSpec::new(stored.profile.clone(), market)
         };
         // The engine takes the profile's lease (another process running it is refused) and
@@ -336,6 +343,7 @@ impl Trading {
             stopping: false,
             reaper: Some(reaper),
             clock,
+            told,
         };
         let hb = heartbeat_of(id, &slot, &slot.latest.get().status);
         running.insert(id, slot);
@@ -511,6 +519,72 @@ impl Trading {
             .values()
             .map(|s| (s.name.clone(), s.latest.get().status.clone()))
             .collect()
+    }
+
+    /// One round of the account risk governor over the ledger this server writes (see
+    /// [`governor::tick`]): every running engine is sent the state when it differs from the
+    /// one it has, and a transition is logged and notified.
+    pub async fn govern(&self, now: DateTime<Utc>) -> Result<Tick, ApiError> {
+        let statuses = self.statuses().await;
+        let t = governor::tick(&*self.store, now, &statuses, None).await?;
+        let mut running = self.running.lock().await;
+        for slot in running.values_mut() {
+            if let Some(cmd) = slot.told.command(&t) {
+                if slot.handle.send(cmd) {
+                    slot.told.sent(t.state);
+                }
+            }
+        }
+        drop(running);
+        if let Some(tr) = &t.transition {
+            self.announce(tr);
+        }
+        Ok(t)
+    }
+
+    /// Logs a change of the governor's state and sends it to the notifier.
+    pub fn announce(&self, tr: &governor::Transition) {
+        tracing::warn!(from = %tr.from, to = %tr.to, "{tr}");
+        if let Some(n) = self.notifier.clone() {
+            let notice = strangle_core::notice::Notice::AccountRisk {
+                transition: tr.clone(),
+            };
+            tokio::spawn(async move {
+                if let Err(e) = n.send(&notice).await {
+                    tracing::warn!(error = %e, "account risk notification failed");
+                }
+            });
+        }
+    }
+
+    /// The governor's time: the server's simulated market clock when it runs one (so that
+    /// the day it counts is the sessions' day), the wall clock otherwise.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.sim_clock().map_or_else(Utc::now, |c| c.now())
+    }
+
+    /// Runs [`Trading::govern`] every `every` (wall clock) until this supervisor is dropped.
+    pub fn spawn_governor(self: &Arc<Self>, every: std::time::Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(t) = weak.upgrade() else { break };
+                if let Err(e) = t.govern(t.now()).await {
+                    tracing::warn!(error = %e, "account risk check failed");
+                }
+            }
+        });
+    }
+
+    /// The ledger, for the account risk routes.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Statuses of the running engines (the governor's fresh figures).
+    pub async fn statuses(&self) -> Vec<Status> {
+        self.states().await.into_iter().map(|(_, s)| s).collect()
     }
 
     /// Stops every engine (flattening open legs) and waits for them to end.

@@ -1,11 +1,12 @@
 //! A portfolio backtest: several profiles on the same data under one account risk governor.
 //!
 //! Each profile runs as in a [`Backtest`] of its own (its engine, its simulated venue and
-//! cash, the same snapshots), and all of them advance together one poll interval at a time.
-//! After every interval the governor reads every session (today's and the open ones, on its
-//! basis) and the account's balance (the venues' cash together); when it changes state, every
-//! engine is told at once, exactly as `strangle serve` tells its engines. A halt lasts until
-//! an operator resets it: a backtest plays that operator with [`OperatorReset`].
+//! cash, the same snapshots, its own step times), and all of them advance together one poll
+//! interval at a time. After every interval the governor reads every session (today's and the
+//! open ones, on its basis) and the account's balance (the venues' cash together); when it
+//! changes state, every engine is told, and applies it at its next step, as `strangle serve`
+//! tells its engines. A halt lasts until an operator resets it: a backtest plays that operator
+//! with [`OperatorReset`].
 //!
 //! With no limit set the governor never acts, and every profile's result is its own backtest's
 //! to the last digit (tested).
@@ -18,6 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::sweep::SharedFeed;
 use super::{Backtest, BacktestResult, DataStats, Run};
 use crate::audit::EventKind;
 use crate::engine::EngineCommand;
@@ -25,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::governor::{AccountRisk, Book, Governor, RiskState, SessionView, Transition};
 use crate::ledger::{AuditEvent, SessionRecord};
 use crate::profile::PnlBasis;
-use crate::sim::VecFeed;
+use crate::sim::MarketFeed;
 use crate::strategy::Status;
 
 /// When the simulated operator resets a halted governor.
@@ -70,28 +72,28 @@ pub struct PortfolioResult {
 }
 
 impl Portfolio {
-    /// Runs every profile on `snapshots` (one copy each) to the end of the data.
+    /// Runs every profile on `snapshots` (shared, not copied) to the end of the data.
     pub async fn run(
         &self,
-        snapshots: Vec<crate::model::ChainSnapshot>,
+        mut snapshots: Vec<crate::model::ChainSnapshot>,
+    ) -> Result<PortfolioResult> {
+        snapshots.sort_by_key(|c| c.timestamp);
+        let data = Arc::new(snapshots);
+        self.run_with(|| SharedFeed::new(data.clone())).await
+    }
+
+    /// Runs every profile on a feed of its own from `feed` (each the same market) to the end
+    /// of the data.
+    pub async fn run_with<F: MarketFeed + 'static>(
+        &self,
+        feed: impl Fn() -> F,
     ) -> Result<PortfolioResult> {
         if self.runs.is_empty() {
             return Err(Error::Engine(
                 "a portfolio backtest needs at least one profile".into(),
             ));
         }
-        let problems = self.risk.problems();
-        if !problems.is_empty() {
-            return Err(Error::InvalidProfile(crate::error::ValidationErrors(
-                problems
-                    .into_iter()
-                    .map(|(field, message)| crate::error::FieldError {
-                        field: format!("risk.{field}"),
-                        message,
-                    })
-                    .collect(),
-            )));
-        }
+        super::super::governor::validate(&self.risk)?;
         let mut names = std::collections::HashSet::new();
         for b in &self.runs {
             b.profile.validate()?;
@@ -102,17 +104,15 @@ impl Portfolio {
                 )));
             }
         }
-        let start = snapshots
-            .iter()
-            .map(|c| c.timestamp)
-            .min()
+        let start = feed()
+            .peek_time()
             .ok_or_else(|| Error::Engine("the backtest data holds no snapshot".into()))?;
         let mut runs = Vec::with_capacity(self.runs.len());
         for b in &self.runs {
             let stats = Arc::new(Mutex::new(DataStats::default()));
             let exhausted = Arc::new(AtomicBool::new(false));
             let counted = super::CountingFeed {
-                inner: VecFeed::new(snapshots.clone()),
+                inner: feed(),
                 stats: stats.clone(),
                 exhausted: exhausted.clone(),
             };
@@ -128,16 +128,28 @@ impl Portfolio {
         let mut governor = Governor::new(self.risk.clone());
         let mut closed: BTreeMap<String, SessionView> = BTreeMap::new();
         let mut transitions = Vec::new();
+        // Every engine steps on its own schedule, as it would alone ([`Engine::run_to`]); the
+        // governor looks every interval, and at the day boundaries a lone backtest stops at
+        // (every day from the start, and `until`) every engine stops too, so that with nothing
+        // sent each one runs exactly as it would alone.
+        let boundary_after = |t: DateTime<Utc>| {
+            let b = t + Duration::days(1);
+            until.map_or(b, |u| b.min(u))
+        };
+        let mut boundary = boundary_after(start);
         let mut t = start;
         loop {
             t += step;
-            if let Some(u) = until {
-                t = t.min(u);
+            let at_boundary = t >= boundary;
+            if at_boundary {
+                t = boundary;
             }
             let mut statuses = Vec::with_capacity(runs.len());
             for r in runs.iter_mut() {
-                statuses.push(r.engine.run_until(Some(t)).await?);
-                r.venue.catch_up();
+                statuses.push(r.engine.run_to(t, at_boundary).await?);
+                if at_boundary {
+                    r.venue.catch_up();
+                }
             }
             let book = book_at(t, &statuses, &mut closed, self.risk.basis, &runs);
             let today = crate::schedule::ist_date(t);
@@ -161,11 +173,14 @@ impl Portfolio {
                 }
                 transitions.push(tr);
             }
-            let done = runs.iter().all(|r| {
-                r.engine.strategy().phase() == crate::strategy::Phase::Stopped || r.past_end(until)
-            });
-            if done {
-                break;
+            if at_boundary {
+                boundary = boundary_after(t);
+                let done = runs.iter().zip(&statuses).all(|(r, st)| {
+                    st.phase == crate::strategy::Phase::Stopped || r.past_end(until)
+                });
+                if done {
+                    break;
+                }
             }
         }
         let mut results: Vec<BacktestResult> = runs

@@ -112,6 +112,85 @@ pub async fn book<L: RiskLedger + ?Sized>(
     })
 }
 
+/// The governor as the ledger holds it, with the day's figures now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskStatus {
+    /// The record.
+    pub record: RiskRecord,
+    /// The day's PnL counted from the last reset, USD.
+    pub day_pnl: Decimal,
+    /// The open sessions' PnL, USD.
+    pub open_pnl: Decimal,
+}
+
+/// The record and today's figures (from the ledger's sessions and `local` heartbeats),
+/// writing nothing; `None` when no limits are set.
+pub async fn status<L: RiskLedger + ?Sized>(
+    ledger: &L,
+    now: DateTime<Utc>,
+    local: &[Status],
+) -> Result<Option<RiskStatus>> {
+    let Some(rec) = ledger.account_risk().await? else {
+        return Ok(None);
+    };
+    let b = book(ledger, now, rec.limits.basis, local, None).await?;
+    let mut g = Governor::resume(rec.limits.clone(), rec.state.clone());
+    g.observe(&b);
+    let (day_pnl, open_pnl) = g.figures();
+    Ok(Some(RiskStatus {
+        record: rec,
+        day_pnl,
+        open_pnl,
+    }))
+}
+
+/// The state an engine starting now applies before its first step: `None` while the governor
+/// is active or no limits are set.
+pub async fn starting_state<L: RiskLedger + ?Sized>(
+    ledger: &L,
+) -> Result<Option<(RiskState, String)>> {
+    Ok(ledger
+        .account_risk()
+        .await?
+        .map(|r| r.state)
+        .filter(|st| st.state != RiskState::Active)
+        .map(|st| {
+            let why = st
+                .trigger
+                .map_or_else(|| st.state.to_string(), |t| t.to_string());
+            (st.state, why)
+        }))
+}
+
+/// What one engine was last told by the governor, so that it is told only changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Told(Option<RiskState>);
+
+impl Told {
+    /// An engine started with `state` applied (see [`starting_state`]), or none.
+    pub fn started_with(state: Option<RiskState>) -> Self {
+        Self(state)
+    }
+
+    /// The command to send after `tick`, when the engine must hear something: a state other
+    /// than the one it has (an engine told nothing runs `active`).
+    pub fn command(&self, tick: &Tick) -> Option<crate::engine::EngineCommand> {
+        let due = match self.0 {
+            None => tick.state != RiskState::Active,
+            Some(told) => told != tick.state,
+        };
+        due.then(|| crate::engine::EngineCommand::AccountRisk {
+            state: tick.state,
+            why: tick.why.clone(),
+        })
+    }
+
+    /// Records that the engine was sent `state`.
+    pub fn sent(&mut self, state: RiskState) {
+        self.0 = Some(state);
+    }
+}
+
 /// One round of the governor on `ledger` at `now` (see the module's text).
 pub async fn tick<L: RiskLedger + Ledger + ?Sized>(
     ledger: &L,
@@ -329,14 +408,17 @@ mod tests {
             .await
             .expect("b");
         let t = tick(&l, now(), &[], None).await.expect("tick");
-        assert_eq!((t.state, t.figures), (RiskState::Active, (dec!(-90), dec!(-30))));
+        assert_eq!(
+            (t.state, t.figures),
+            (RiskState::Active, (dec!(-90), dec!(-30)))
+        );
         // This runner's own engine says b is at −45 now: fresher than the ledger.
-        let mut hb = crate::strategy::Strategy::new(
-            crate::profile::Profile::named("b"),
-            Mode::Sim,
-        )
-        .status(now());
-        hb.session_id = Some(crate::ids::session_id("b", crate::schedule::ist_date(now())));
+        let mut hb = crate::strategy::Strategy::new(crate::profile::Profile::named("b"), Mode::Sim)
+            .status(now());
+        hb.session_id = Some(crate::ids::session_id(
+            "b",
+            crate::schedule::ist_date(now()),
+        ));
         hb.pnl = Some(SessionPnl {
             net: dec!(-45),
             ..SessionPnl::default()
@@ -347,10 +429,16 @@ mod tests {
         assert!(t.transition.is_some());
         let rec = l.account_risk().await.expect("read").expect("record");
         assert_eq!(rec.state.state, RiskState::Halted);
-        assert_eq!(rec.version, 3, "the limits, the day's first count, the halt");
+        assert_eq!(
+            rec.version, 3,
+            "the limits, the day's first count, the halt"
+        );
         let events = l.contents().events;
         let last = events.last().expect("an event");
-        assert_eq!((last.profile.as_str(), &last.kind), (ACCOUNT, &EventKind::AccountRisk));
+        assert_eq!(
+            (last.profile.as_str(), &last.kind),
+            (ACCOUNT, &EventKind::AccountRisk)
+        );
         assert!(last.detail.contains("daily loss cap"), "{}", last.detail);
         // Another runner's tick finds the halt recorded and applies it, writing nothing.
         let t = tick(&l, now(), &[], None).await.expect("tick");
@@ -366,8 +454,14 @@ mod tests {
     async fn a_write_based_on_an_old_version_is_refused() {
         let l = MemoryLedger::new();
         let rec = set_limits(&l, now(), cap(dec!(100))).await.expect("limits");
-        assert!(l.save_account_risk(&rec).await.expect("save"), "current version");
-        assert!(!l.save_account_risk(&rec).await.expect("save"), "stale version");
+        assert!(
+            l.save_account_risk(&rec).await.expect("save"),
+            "current version"
+        );
+        assert!(
+            !l.save_account_risk(&rec).await.expect("save"),
+            "stale version"
+        );
         let Err(Error::InvalidProfile(v)) = set_limits(&l, now(), cap(dec!(0))).await else {
             panic!("a bad cap is refused");
         };

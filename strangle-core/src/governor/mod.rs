@@ -49,7 +49,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::profile::PnlBasis;
 
-pub use ledger::{book, reset, set_limits, tick, validate, RiskLedger, RiskRecord, Tick, ACCOUNT};
+pub use ledger::{
+    book, reset, set_limits, starting_state, status, tick, validate, RiskLedger, RiskRecord,
+    RiskStatus, Tick, Told, ACCOUNT,
+};
 
 /// Lock and trail on the day's PnL: once it reaches `trigger_usd`, `lock_usd` is locked; every
 /// `every_usd` more locks `step_usd` more. The day's PnL falling back to the lock halts.
@@ -270,19 +273,26 @@ pub enum Trigger {
 
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // USD to the hundredth of a cent: the figures behind the change, not the ledger's.
+        let usd = |d: &Decimal| d.round_dp(4).normalize();
         match self {
             Self::DailyLoss { day_pnl, limit } => write!(
                 f,
-                "the day's PnL {day_pnl} USD reached the daily loss cap of −{limit} USD"
+                "the day's PnL {} USD reached the daily loss cap of −{} USD",
+                usd(day_pnl),
+                usd(limit)
             ),
             Self::MtmStop { open_pnl, limit } => write!(
                 f,
-                "the open sessions together are at {open_pnl} USD, past the combined stop of \
-                 −{limit} USD"
+                "the open sessions together are at {} USD, past the combined stop of −{} USD",
+                usd(open_pnl),
+                usd(limit)
             ),
             Self::MtmTarget { day_pnl, target } => write!(
                 f,
-                "the day's PnL {day_pnl} USD reached the combined target of {target} USD"
+                "the day's PnL {} USD reached the combined target of {} USD",
+                usd(day_pnl),
+                usd(target)
             ),
             Self::Lock {
                 day_pnl,
@@ -290,15 +300,22 @@ impl fmt::Display for Trigger {
                 peak,
             } => write!(
                 f,
-                "the day's PnL fell to {day_pnl} USD, the lock of {lock} USD (peak {peak} USD)"
+                "the day's PnL fell to {} USD, the lock of {} USD (peak {} USD)",
+                usd(day_pnl),
+                usd(lock),
+                usd(peak)
             ),
             Self::Balance { available, limit } => write!(
                 f,
-                "the available balance {available} USD is below {limit} USD"
+                "the available balance {} USD is below {} USD",
+                usd(available),
+                usd(limit)
             ),
             Self::BalanceRecovered { available, limit } => write!(
                 f,
-                "the available balance {available} USD is back above {limit} USD"
+                "the available balance {} USD is back above {} USD",
+                usd(available),
+                usd(limit)
             ),
             Self::Reset { by } => write!(f, "reset by {by}"),
         }
@@ -393,7 +410,11 @@ impl fmt::Display for Transition {
         write!(
             f,
             "account risk {} → {}: {} (day's PnL {} USD, open {} USD)",
-            self.from, self.to, self.trigger, self.day_pnl, self.open_pnl
+            self.from,
+            self.to,
+            self.trigger,
+            self.day_pnl.round_dp(4).normalize(),
+            self.open_pnl.round_dp(4).normalize()
         )
     }
 }
@@ -793,6 +814,21 @@ mod tests {
         );
         assert!(AccountRisk::default().problems().is_empty());
         assert!(!AccountRisk::default().is_set());
+    }
+
+    #[test]
+    fn the_readme_limits_are_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n# risk.toml")
+            .expect("the README's limits")
+            + 8;
+        let end = start + readme[start..].find("```").expect("its end");
+        let l: AccountRisk = toml::from_str(&readme[start..end]).expect("they parse");
+        assert!(l.problems().is_empty(), "{:?}", l.problems());
+        assert_eq!(l.daily_loss_usd, Some(dec!(150)));
+        let lock = l.lock.expect("a lock");
+        assert_eq!(lock.lock_for(dec!(205)), Some(dec!(90)), "40 + 2 × 25");
     }
 
     proptest! {

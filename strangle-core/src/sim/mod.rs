@@ -57,6 +57,46 @@ pub trait MarketFeed: Send {
     fn advance_to(&mut self, _now: DateTime<Utc>) {}
 }
 
+/// Several feeds as one, in time order (the BTC and ETH chains of one market, say); at equal
+/// times the earlier feed's snapshot comes first.
+pub struct MergedFeed(Vec<Box<dyn MarketFeed>>);
+
+impl MergedFeed {
+    /// Merges `feeds`.
+    pub fn new(feeds: Vec<Box<dyn MarketFeed>>) -> Self {
+        Self(feeds)
+    }
+
+    fn next_index(&mut self) -> Option<usize> {
+        let mut best: Option<(usize, DateTime<Utc>)> = None;
+        for (i, f) in self.0.iter_mut().enumerate() {
+            if let Some(t) = f.peek_time() {
+                if best.is_none_or(|(_, b)| t < b) {
+                    best = Some((i, t));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+impl MarketFeed for MergedFeed {
+    fn peek_time(&mut self) -> Option<DateTime<Utc>> {
+        self.0.iter_mut().filter_map(|f| f.peek_time()).min()
+    }
+
+    fn next_snapshot(&mut self) -> Option<ChainSnapshot> {
+        let i = self.next_index()?;
+        self.0.get_mut(i)?.next_snapshot()
+    }
+
+    fn advance_to(&mut self, now: DateTime<Utc>) {
+        for f in self.0.iter_mut() {
+            f.advance_to(now);
+        }
+    }
+}
+
 /// A feed from snapshots already in memory (sorted by time on construction).
 #[derive(Debug, Default)]
 pub struct VecFeed {

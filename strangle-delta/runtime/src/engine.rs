@@ -38,6 +38,9 @@ pub struct RunSpec {
     /// `host:pid`; Python sessions add a per-session tag so that two sessions of one process
     /// exclude each other too).
     pub holder: Option<String>,
+    /// The account risk governor's state when the engine starts (`reducing` or `halted`),
+    /// with why: applied before its first step, so a halted account enters nothing.
+    pub account_risk: Option<(strangle_core::governor::RiskState, String)>,
 }
 
 impl RunSpec {
@@ -50,6 +53,7 @@ impl RunSpec {
             poll: Duration::seconds(if fast { 60 } else { 5 }),
             adopt: false,
             holder: None,
+            account_risk: None,
         }
     }
 
@@ -167,6 +171,16 @@ async fn venue_fees(mut profile: Profile, client: &DeltaClient) -> Profile {
     profile
 }
 
+/// What an engine is given before its first step.
+#[derive(Debug, Clone)]
+struct Setup {
+    /// How long an order the venue does not show is waited for (see
+    /// [`visibility_lag_from_env`]).
+    visibility_lag: Option<Duration>,
+    /// The account risk governor's state to apply first.
+    account_risk: Option<(strangle_core::governor::RiskState, String)>,
+}
+
 impl RunningEngine {
     /// Takes the profile's lease on the ledger (`profile:<name>@<account>`: a second engine
     /// on the same profile and account, in this process or another, is refused with
@@ -206,7 +220,10 @@ impl RunningEngine {
                 }
             };
         }
-        let visibility_lag = or_release!(visibility_lag_from_env());
+        let setup = Setup {
+            visibility_lag: or_release!(visibility_lag_from_env()),
+            account_risk: spec.account_risk.clone(),
+        };
         let mode = spec.market.mode();
         let config = EngineConfig {
             mode,
@@ -261,7 +278,7 @@ impl RunningEngine {
                     until,
                     ends,
                     hold,
-                    visibility_lag,
+                    setup.clone(),
                 )
                 .await
             }
@@ -283,7 +300,7 @@ impl RunningEngine {
                     None,
                     Ends::default(),
                     hold,
-                    visibility_lag,
+                    setup.clone(),
                 )
                 .await
             }
@@ -346,7 +363,7 @@ impl RunningEngine {
                     None,
                     ends,
                     hold,
-                    visibility_lag,
+                    setup.clone(),
                 )
                 .await
             }
@@ -363,7 +380,7 @@ impl RunningEngine {
         until: Option<DateTime<Utc>>,
         ends: Ends,
         hold: Hold<L>,
-        visibility_lag: Option<Duration>,
+        setup: Setup,
     ) -> Result<Self, RunError>
     where
         E: Exchange + Send + Sync + 'static,
@@ -378,7 +395,11 @@ impl RunningEngine {
                 return Err(e.into());
             }
         };
-        if let Some(lag) = visibility_lag {
+        if let Some((state, why)) = setup.account_risk {
+            // Queued before the task starts: the first step reads it before anything else.
+            handle.send(strangle_core::engine::EngineCommand::AccountRisk { state, why });
+        }
+        if let Some(lag) = setup.visibility_lag {
             engine.absence_confirm(lag);
         }
         // Engines that trade at a Delta venue (live, a rehearsal on a local market, the sim

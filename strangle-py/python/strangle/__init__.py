@@ -28,7 +28,16 @@ from ._strangle import (
     RefusedError,
     StrangleError,
 )
-from .backtests import Data, BacktestResult, Synthetic, SweepResult, backtest, sweep
+from .backtests import (
+    Data,
+    BacktestResult,
+    PortfolioResult,
+    Synthetic,
+    SweepResult,
+    backtest,
+    backtest_portfolio,
+    sweep,
+)
 from .chains import Chain, Selection, chain_from_delta, read_chain_file, select
 from .ledger import Ledger
 from .pricing import Greeks, black76, implied_vol
@@ -57,6 +66,8 @@ __all__ = [
     "Synthetic",
     "backtest",
     "BacktestResult",
+    "backtest_portfolio",
+    "PortfolioResult",
     "sweep",
     "SweepResult",
     "Data",

@@ -159,6 +159,73 @@ def backtest(profile: Profile, data: Data, *, cash: Union[str, Decimal, int] = "
     return BacktestResult(_strangle.backtest(profile._json(), spec, _options(cash, poll_seconds, until, stale_quotes)))
 
 
+class PortfolioResult:
+    """A portfolio backtest: each profile's result, the account risk governor's changes and the
+    account's totals."""
+
+    def __init__(self, raw: Dict[str, Any], names: List[str]) -> None:
+        self._raw = raw
+        self._runs = {n: BacktestResult(r) for n, r in zip(names, raw["runs"])}
+
+    @property
+    def runs(self) -> Dict[str, BacktestResult]:
+        """Each profile's result, by profile name, in the order given."""
+        return dict(self._runs)
+
+    @property
+    def transitions(self) -> List[Dict[str, Any]]:
+        """Every change of the governor's state (``at``, ``from``, ``to``, ``trigger`` with its
+        figures, ``day_pnl``, ``open_pnl``), resets included, in order."""
+        return list(self._raw["transitions"])
+
+    @property
+    def net(self) -> Decimal:
+        """Net PnL of every profile's sessions, USD."""
+        return self._raw["net"]
+
+    @property
+    def daily(self) -> Dict[Any, Decimal]:
+        """The account's net by IST trading day, USD."""
+        return dict(self._raw["daily"])
+
+    @property
+    def max_drawdown(self) -> Decimal:
+        """The worst fall of the account's cumulative daily net from its peak, USD."""
+        return self._raw["max_drawdown"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Everything: each profile's result and report, the transitions, the totals, the limits."""
+        return {"runs": {n: r.to_dict() for n, r in self._runs.items()},
+                "transitions": self.transitions, "net": self.net, "daily": self.daily,
+                "max_drawdown": self.max_drawdown, "risk": self._raw["risk"]}
+
+    def __repr__(self) -> str:
+        return (f"PortfolioResult({len(self._runs)} profiles, net {self.net} USD, "
+                f"{len(self._raw['transitions'])} governor changes)")
+
+
+def backtest_portfolio(profiles: Sequence[Profile], data: Union[Data, Sequence[Data]], *,
+                       risk: Optional[Mapping[str, Any]] = None, reset: str = "next_day",
+                       cash: Union[str, Decimal, int] = "10000", poll_seconds: int = 60,
+                       until: Optional[datetime] = None, stale_quotes: str = "wait") -> PortfolioResult:
+    """Backtests several ``profiles`` (BTC and ETH ones, say) on the same market under one account
+    risk governor: ``risk`` holds its limits (``daily_loss_usd``, ``mtm_stop_usd``,
+    ``mtm_target_usd``, ``lock``, balance levels, ``basis``), as ``strangle risk limits`` reads
+    them. ``data`` is one source or several (a BTC and an ETH source are merged in time order),
+    each as :func:`backtest` takes it. A halt lasts until the simulated operator resets it: the
+    next trading day (``reset="next_day"``) or never. Each profile has ``cash`` of its own. With
+    no limit set every profile's result is its own :func:`backtest`'s. Runs without the GIL;
+    Ctrl-C interrupts it.
+    """
+    sources = list(data) if isinstance(data, (list, tuple)) else [data]
+    specs = [_data_spec(d, None, None, None, None) for d in sources]
+    names = [p.name for p in profiles]
+    raw = _strangle.backtest_portfolio([p._json() for p in profiles], specs,
+                                       _options(cash, poll_seconds, until, stale_quotes),
+                                       json.dumps(_jsonable(dict(risk or {}))), reset)
+    return PortfolioResult(raw, names)
+
+
 class SweepResult:
     """A sweep's ranked rows (best first: highest net, then smallest drawdown) and the
     profile behind each row."""

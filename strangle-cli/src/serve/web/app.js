@@ -161,6 +161,35 @@ function tick() {
 setInterval(tick, 1000);
 tick();
 
+// ---------------------------------------------------------------- account risk
+
+// The account risk governor (GET /api/risk): a banner on every panel while it is reducing or
+// halted, with what tripped it, the day's figures and the operator's reset.
+async function pollRisk() {
+  const r = await api("GET", "/api/risk");
+  const b = $("#risk-banner");
+  b.hidden = r.state === "active";
+  b.classList.toggle("reducing", r.state === "reducing");
+  if (b.hidden) return;
+  const since = r.governor.since ? ` since ${ist(r.governor.since)} IST` : "";
+  const what = r.state === "halted"
+    ? "every profile was flattened; no engine enters until an operator resets it"
+    : "no engine enters; open strangles run their own exits";
+  $("#risk-text").textContent = `Account risk ${r.state.toUpperCase()}${since}: ${r.why || ""} — ${what}. ` +
+    `Day's PnL ${signed(r.day_pnl).textContent} USD, open ${signed(r.open_pnl).textContent} USD.`;
+}
+
+$("#risk-reset").addEventListener("click", async () => {
+  if (!(await confirmAction("Reset the account risk governor? Entries are allowed again on every profile, and the day is counted again from its current PnL."))) return;
+  try {
+    await api("POST", "/api/risk/reset", {});
+    banner("");
+  } catch (e) { banner(e.message); }
+  await pollRisk().catch((e) => banner(e.message));
+});
+setInterval(() => pollRisk().catch(() => {}), 3000);
+pollRisk().catch(() => {});
+
 // ---------------------------------------------------------------- configuration
 
 // [path, label, kind, options]. Kinds: text, select, float, int, dec (exact decimal, sent as a
