@@ -2,15 +2,18 @@
 //! (2026-01-19 → 2026-02-15), when `../shared/data` holds them: the plain strangle and the
 //! same profile under leg-wise stops and targets and under each entry gate, one backtest each
 //! on the same replay, as one table of nets, drawdowns, sessions, how sessions ended and the
-//! days each gate closed.
+//! days each gate closed; then (e) two profiles as one account, free and under the account
+//! risk governor's daily loss cap, as a portfolio backtest.
 //!
 //! ```sh
 //! cargo run --release -p strangle-examples --example risk_rules_deribit
 //! ```
 
 use rust_decimal::Decimal;
+use strangle_core::backtest::portfolio::{OperatorReset, Portfolio};
 use strangle_core::backtest::Backtest;
 use strangle_core::data::deribit::{self, DeribitImport};
+use strangle_core::governor::AccountRisk;
 use strangle_core::profile::{Profile, Survivor, Weekday};
 use strangle_core::sim::VecFeed;
 use strangle_examples::deribit_weeks;
@@ -106,6 +109,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 missed.join(", ")
             }
+        );
+    }
+    portfolio(snaps).await
+}
+
+/// (e): the plain profile and a wider-delta one on the same account, free and under daily
+/// loss caps; the operator resets a halt the next morning.
+async fn portfolio(
+    snaps: Vec<strangle_core::model::ChainSnapshot>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut wide = plain();
+    wide.name = "btc-deribit-wide".into();
+    wide.delta_band.low = 0.15;
+    wide.delta_band.high = 0.25;
+    println!();
+    println!("| (e) account: plain + wide delta | sessions | net USD | max drawdown USD | governor changes |");
+    println!("|---|---|---|---|---|");
+    for cap in [None, Some(2), Some(1)] {
+        let mut risk = AccountRisk::default();
+        risk.daily_loss_usd = cap.map(Decimal::from);
+        let p = Portfolio {
+            runs: vec![Backtest::new(plain()), Backtest::new(wide.clone())],
+            risk,
+            reset: OperatorReset::NextDay,
+        };
+        let r = p.run(snaps.clone()).await?;
+        let sessions: usize = r.runs.iter().map(|x| x.sessions.len()).sum();
+        let halts = r
+            .transitions
+            .iter()
+            .filter(|t| t.to == strangle_core::governor::RiskState::Halted)
+            .count();
+        println!(
+            "| {} | {sessions} | {} | {} | {halts} halts |",
+            cap.map_or("no limit".to_string(), |c| format!(
+                "daily loss cap {c} USD"
+            )),
+            r.net.round_dp(2),
+            r.max_drawdown.round_dp(2),
         );
     }
     Ok(())

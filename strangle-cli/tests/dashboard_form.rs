@@ -34,6 +34,7 @@ fn the_dashboard_form_has_a_field_for_every_setting() {
         "trailing": {"step": {"every_pct": "10", "lock_pct": "5"}},
         "gates": {"weekdays": ["mon"], "max_pair_spread_pct": "8"},
         "leg_exit": {"stop_pct": "60"},
+        "reentry": {"max_per_day": 1},
     }))
     .expect("profile");
     let mut paths = Vec::new();

@@ -1223,7 +1223,7 @@ async fn a_body_over_the_limit_is_a_json_413() {
 
 // --- the OpenAPI document ---
 
-const DOCUMENTED: [&str; 17] = [
+const DOCUMENTED: [&str; 20] = [
     "/api/analytics/dashboard",
     "/api/analytics/history",
     "/api/configs",
@@ -1232,6 +1232,9 @@ const DOCUMENTED: [&str; 17] = [
     "/api/configs/{id}",
     "/api/configs/{id}/activate",
     "/api/openapi.json",
+    "/api/risk",
+    "/api/risk/limits",
+    "/api/risk/reset",
     "/api/trading/control",
     "/api/trading/heartbeat",
     "/api/trading/runtime",

@@ -65,6 +65,8 @@ kinds! {
     LegClosed => "leg_closed",
     /// A leg's stop moved to its cost after the other leg's stop fired.
     LegAtCost => "leg_at_cost",
+    /// A re-entry after a stop: allowed (when, until when), or entered.
+    Reentry => "reentry",
     /// The account risk governor changed state (with the figures), or an engine applied it.
     AccountRisk => "account_risk",
     /// A leg was closed after the planned exit time.

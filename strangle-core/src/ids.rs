@@ -317,6 +317,20 @@ pub fn session_id(profile: &str, day: NaiveDate) -> SessionId {
     SessionId(format!("{}-{}", profile_tag(profile), day.format("%y%m%d")))
 }
 
+/// The session id of the `n`-th re-entry (1-based) of a profile on an IST trading day: the
+/// day's session id and `r<n>` (at most 19 characters for `n` up to 999).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use strangle_core::ids::{reentry_session_id, session_id};
+/// let d = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+/// let first = session_id("btc-daily", d);
+/// assert_eq!(reentry_session_id("btc-daily", d, 2).as_str(), format!("{}r2", first.as_str()));
+/// ```
+pub fn reentry_session_id(profile: &str, day: NaiveDate, n: u32) -> SessionId {
+    SessionId(format!("{}r{}", session_id(profile, day).0, n.min(999)))
+}
+
 /// The client order id of one attempt (1-based) of one leg: at most 19 + 3 + 10 = 32
 /// characters of the allowed set, because the session id is checked.
 pub fn client_order_id(

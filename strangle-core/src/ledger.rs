@@ -195,6 +195,16 @@ pub struct SessionRecord {
     pub peak_pnl_pct: Option<Decimal>,
     /// Lowest profit seen (deepest drawdown), % of premium.
     pub trough_pnl_pct: Option<Decimal>,
+    /// For a re-entry after a stop: the day's first session (left out otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reentry_of: Option<SessionId>,
+    /// For a re-entry: which one of the day (1, 2, …; 0, left out, for the first session).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reentry: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl SessionRecord {

@@ -548,6 +548,8 @@ mod tests {
             trailing_level: None,
             peak_pnl_pct: None,
             trough_pnl_pct: None,
+            reentry_of: None,
+            reentry: 0,
         }
     }
 

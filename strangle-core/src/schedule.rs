@@ -77,6 +77,9 @@ pub enum EntryRule {
     Window,
     /// A late start (`late_entry`): at once, the day's window having passed.
     LateStart,
+    /// A re-entry after a stop (`reentry`): once the cooldown has passed, before the day's
+    /// exit time.
+    Reentry,
 }
 
 /// The trading day a late start at `started` may still enter at `now`: the day whose entry

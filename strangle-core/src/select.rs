@@ -186,6 +186,8 @@ pub enum NoEntryCause {
     GateAtmIv,
     /// The pair's spread was wider than `gates.max_pair_spread_pct`.
     GatePairSpread,
+    /// A re-entry on the same strikes found one of them unquoted, stale or illiquid.
+    SameStrikes,
 }
 
 impl fmt::Display for NoEntryCause {
@@ -205,6 +207,7 @@ impl fmt::Display for NoEntryCause {
             Self::GateHoursToExpiry => "gate: hours to expiry",
             Self::GateAtmIv => "gate: ATM IV",
             Self::GatePairSpread => "gate: pair spread",
+            Self::SameStrikes => "re-entry: same strikes not tradeable",
         })
     }
 }
@@ -235,6 +238,13 @@ pub enum NoEntry {
     },
     /// An entry gate of the profile closed (a day, an expiry or a market it excludes).
     Gated(crate::profile::GateMiss),
+    /// A re-entry on the same strikes: one of them cannot be sold now.
+    SameStrikes {
+        /// The contract.
+        symbol: crate::ids::Symbol,
+        /// Why: not quoted, its quote too old, or illiquid.
+        problem: String,
+    },
 }
 
 impl NoEntry {
@@ -245,6 +255,7 @@ impl NoEntry {
         match self {
             Self::EmptyChain => NoEntryCause::EmptyChain,
             Self::NoExpiry { .. } => NoEntryCause::NoExpiry,
+            Self::SameStrikes { .. } => NoEntryCause::SameStrikes,
             Self::Gated(miss) => match miss {
                 GateMiss::Weekday { .. } => NoEntryCause::GateWeekday,
                 GateMiss::SkipDate { .. } => NoEntryCause::GateSkipDate,
@@ -304,6 +315,9 @@ impl fmt::Display for NoEntry {
         match self {
             Self::EmptyChain => write!(f, "the option chain is empty"),
             Self::Gated(miss) => write!(f, "{miss}"),
+            Self::SameStrikes { symbol, problem } => {
+                write!(f, "re-entry on the same strikes: {symbol} {problem}")
+            }
             Self::NoExpiry {
                 buffer_hours,
                 latest,
@@ -564,6 +578,16 @@ fn score(
             (price - mid).abs().to_f64().ok_or(None)?
         }
     };
+    if !liquid(q, liq) {
+        rej.illiquid += 1;
+        return Err(None);
+    }
+    Ok(score)
+}
+
+/// Whether `q` passes the liquidity filters: a bid when one is required, the spread, the
+/// open interest, and a contract the venue takes orders on.
+fn liquid(q: &crate::model::Quote, liq: &crate::profile::Liquidity) -> bool {
     let has_bid = q.bid.is_some_and(|b| b > Decimal::ZERO);
     // spread / mid ≤ max %, without a division: (ask − bid) × 200 ≤ max × (ask + bid).
     let spread_ok = match liq.max_spread_pct {
@@ -580,9 +604,43 @@ fn score(
         None => true,
     };
     // A contract the venue takes no new order on is no candidate.
-    if (liq.require_bid && !has_bid) || !spread_ok || !oi_ok || q.trading_halt.is_some() {
-        rej.illiquid += 1;
-        return Err(None);
-    }
-    Ok(score)
+    (!liq.require_bid || has_bid) && spread_ok && oi_ok && q.trading_halt.is_none()
+}
+
+/// The same two contracts again, for a re-entry's `same_strikes`: `call` and `put` must be in
+/// `chain`, quoted no longer ago than the profile's `max_quote_age_secs`, and pass its
+/// liquidity filters (the band or window is not asked again: these are the strikes sold).
+pub fn same_strikes(
+    chain: &ChainSnapshot,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    call: &crate::ids::Symbol,
+    put: &crate::ids::Symbol,
+) -> Result<Selection, NoEntry> {
+    let stale_before =
+        now - chrono::Duration::seconds(i64::from(profile.liquidity.max_quote_age_secs));
+    let usable = |symbol: &crate::ids::Symbol| -> Result<ChainEntry, NoEntry> {
+        let problem = |p: &str| NoEntry::SameStrikes {
+            symbol: symbol.clone(),
+            problem: p.to_string(),
+        };
+        let e = chain
+            .get(symbol.as_str())
+            .ok_or_else(|| problem("is not quoted"))?;
+        if e.quote.timestamp < stale_before {
+            return Err(problem("has a quote older than max_quote_age_secs"));
+        }
+        if !liquid(&e.quote, &profile.liquidity) {
+            return Err(problem(
+                "fails the liquidity filters (bid, spread, open interest or halted)",
+            ));
+        }
+        Ok(e.clone())
+    };
+    let (call, put) = (usable(call)?, usable(put)?);
+    Ok(Selection {
+        expiry: call.contract.expiry,
+        call,
+        put,
+    })
 }

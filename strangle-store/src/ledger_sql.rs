@@ -167,8 +167,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO sessions (session_id, profile, underlying, mode, trading_day, state, opened_at, \
              closed_at, expiry, planned_exit, entry_spot, exit_reason, premium, gross, fees, net, \
-             trailing_level, peak_pnl_pct, trough_pnl_pct) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             trailing_level, peak_pnl_pct, trough_pnl_pct, reentry_of, reentry) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21) \
              ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, closed_at = excluded.closed_at, \
              exit_reason = excluded.exit_reason, premium = excluded.premium, gross = excluded.gross, \
              fees = excluded.fees, net = excluded.net, trailing_level = excluded.trailing_level, \
@@ -194,6 +195,8 @@ impl Store {
         .bind(s.trailing_level.map(dec))
         .bind(s.peak_pnl_pct.map(dec))
         .bind(s.trough_pnl_pct.map(dec))
+        .bind(s.reentry_of.as_ref().map(|id| id.as_str().to_string()))
+        .bind(i64::from(s.reentry))
         .execute(&mut *tx)
         .await?;
         for g in &s.legs {
@@ -371,6 +374,21 @@ impl Store {
             trailing_level: get_dec_opt(row, "trailing_level", T)?,
             peak_pnl_pct: get_dec_opt(row, "peak_pnl_pct", T)?,
             trough_pnl_pct: get_dec_opt(row, "trough_pnl_pct", T)?,
+            reentry_of: match row.try_get::<Option<String>, _>("reentry_of")? {
+                Some(id) => Some(SessionId::new(&id).map_err(|e| StoreError::Corrupt {
+                    table: T,
+                    column: "reentry_of",
+                    reason: e.to_string(),
+                })?),
+                None => None,
+            },
+            reentry: u32::try_from(row.try_get::<i64, _>("reentry")?).map_err(|_| {
+                StoreError::Corrupt {
+                    table: T,
+                    column: "reentry",
+                    reason: "negative".into(),
+                }
+            })?,
         })
     }
 

@@ -331,8 +331,8 @@ async fn writes_are_idempotent_and_events_append_only(store: Arc<Store>) {
     assert!(!changed, "the audit trail refuses updates");
 }
 
-/// A leg closed alone (its reason) and a leg whose stop moved to its cost read back as
-/// written, and a later write replaces both.
+/// A leg closed alone (its reason), a leg whose stop moved to its cost and a re-entry's link
+/// read back as written, and a later write replaces them.
 async fn a_leg_closed_alone_reads_back(store: Arc<Store>) {
     use strangle_core::risk::ExitReason;
     let mem = Arc::new(MemoryLedger::new());
@@ -340,6 +340,9 @@ async fn a_leg_closed_alone_reads_back(store: Arc<Store>) {
     let mut s = mem.contents().sessions.remove(0);
     s.legs[0].exit_reason = Some(ExitReason::LegCostStop);
     s.legs[1].stop_at_cost = true;
+    // A re-entry's link to the day's first session reads back too.
+    s.reentry_of = Some(strangle_core::ids::SessionId::new("first-1").expect("id"));
+    s.reentry = 2;
     store.upsert_session(&s).await.expect("write");
     let got = store
         .session(&s.session_id)

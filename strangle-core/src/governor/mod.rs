@@ -820,11 +820,17 @@ mod tests {
     fn the_readme_limits_are_valid() {
         let readme = include_str!("../../../README.md");
         let start = readme
-            .find("```toml\n# risk.toml")
+            .find("```toml\n# examples/risk.toml")
             .expect("the README's limits")
             + 8;
         let end = start + readme[start..].find("```").expect("its end");
-        let l: AccountRisk = toml::from_str(&readme[start..end]).expect("they parse");
+        let file = include_str!("../../../examples/risk.toml");
+        assert_eq!(
+            &readme[start..end],
+            file,
+            "README shows examples/risk.toml as it is"
+        );
+        let l: AccountRisk = toml::from_str(file).expect("they parse");
         assert!(l.problems().is_empty(), "{:?}", l.problems());
         assert_eq!(l.daily_loss_usd, Some(dec!(150)));
         let lock = l.lock.expect("a lock");

@@ -15,6 +15,7 @@ mod cost;
 pub mod gates;
 mod leg_exit;
 mod optional_limit;
+mod reentry;
 pub mod seed;
 mod time_of_day;
 mod validate;
@@ -29,6 +30,7 @@ use crate::model::{FeeModel, Underlying};
 pub use cost::RoundTrip;
 pub use gates::{GateMiss, Gates, SkipDate, Weekday};
 pub use leg_exit::{LegExit, Survivor};
+pub use reentry::{Reentry, ReentryMode, MAX_REENTRIES};
 pub use time_of_day::TimeOfDay;
 pub use warning::{Warning, WarningKind};
 
@@ -368,6 +370,9 @@ pub struct Profile {
     /// default; left out of the written profile while off).
     #[serde(skip_serializing_if = "leg_exit_off")]
     pub leg_exit: LegExit,
+    /// Re-entry after a stop (off by default; left out of the written profile while off).
+    #[serde(skip_serializing_if = "reentry_off")]
+    pub reentry: Reentry,
 }
 
 fn gates_off(g: &Gates) -> bool {
@@ -376,6 +381,10 @@ fn gates_off(g: &Gates) -> bool {
 
 fn leg_exit_off(l: &LegExit) -> bool {
     !l.is_set()
+}
+
+fn reentry_off(r: &Reentry) -> bool {
+    !r.is_set()
 }
 
 impl Default for Profile {
@@ -420,6 +429,7 @@ impl Default for Profile {
             fees: FeeModel::default(),
             gates: Gates::default(),
             leg_exit: LegExit::default(),
+            reentry: Reentry::default(),
         }
     }
 }

@@ -258,6 +258,7 @@ impl Profile {
         }
         super::gates::problems(&self.gates, &mut |f, m| p.add(f, m));
         super::leg_exit::problems(&self.leg_exit, &mut |f, m| p.add(f, m));
+        super::reentry::problems(&self.reentry, &mut |f, m| p.add(f, m));
         if let Some(ml) = self.max_loss_pct {
             p.check(ml > Decimal::ZERO, "max_loss_pct", "must be positive");
         }

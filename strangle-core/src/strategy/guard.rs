@@ -539,6 +539,8 @@ mod tests {
             trailing_level: lock,
             peak_pnl_pct: None,
             trough_pnl_pct: None,
+            reentry_of: None,
+            reentry: 0,
         });
         l.trailing = TrailingStop {
             peak_pct: None,

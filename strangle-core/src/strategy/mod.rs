@@ -10,6 +10,7 @@
 mod guard;
 mod legs;
 mod orders;
+mod reentry;
 mod status;
 
 use std::collections::{HashMap, HashSet};
@@ -306,6 +307,8 @@ pub struct Strategy {
     /// it was open); a day is removed once entered. Kept in backtests only (their report
     /// counts the days): an engine that runs for months would grow it a day at a time.
     no_entry_days: std::collections::BTreeMap<NaiveDate, crate::select::NoEntryCause>,
+    /// The re-entry the last closed session allows (`reentry`), until it is entered.
+    reentry: Option<reentry::Due>,
 }
 
 /// How far past its due time a timed exit (the planned exit, the expiry buffer) may begin
@@ -331,6 +334,7 @@ impl Strategy {
             last_event_at: None,
             ioc_entries: false,
             no_entry_days: std::collections::BTreeMap::new(),
+            reentry: None,
         }
     }
 
@@ -383,10 +387,11 @@ impl Strategy {
         {
             return (now, schedule::EntryRule::LateStart);
         }
-        (
-            schedule::next_entry(&self.profile, now, self.used_day),
-            schedule::EntryRule::Window,
-        )
+        let window = schedule::next_entry(&self.profile, now, self.used_day);
+        match self.reentry.as_ref().filter(|r| now < r.until) {
+            Some(r) if r.from.max(now) <= window => (r.from.max(now), schedule::EntryRule::Reentry),
+            _ => (window, schedule::EntryRule::Window),
+        }
     }
 
     fn late_day(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
@@ -401,6 +406,7 @@ impl Strategy {
         let Some(rec) = latest else { return s };
         s.used_day = Some(rec.trading_day);
         if !rec.state.is_active() {
+            s.reentry = reentry::due_after(&s.profile, &rec);
             s.last_closed = Some(rec);
             return s;
         }
@@ -620,6 +626,13 @@ impl Strategy {
         schedule::window_day(&self.profile, now)
             .or_else(|| self.late_day(now))
             .filter(|d| self.used_day.is_none_or(|u| *d > u))
+            // A re-entry after a stop comes back to a day already used.
+            .or_else(|| {
+                self.reentry
+                    .as_ref()
+                    .filter(|r| r.open_at(now))
+                    .map(|r| r.day)
+            })
     }
 
     /// Records why `day` has not been entered (backtests only; see `no_entry_days`).
@@ -644,7 +657,17 @@ impl Strategy {
             self.note_no_entry(day, crate::select::NoEntryCause::EntriesHeld);
             return;
         }
-        let chosen = day_gate.and_then(|()| select(chain, &self.profile, now));
+        // A re-entry after a stop: the day is already used, and the due re-entry is open.
+        let again = self
+            .reentry
+            .clone()
+            .filter(|r| r.day == day && r.open_at(now) && self.used_day >= Some(day));
+        let chosen = day_gate.and_then(|()| match &again {
+            Some(r) if self.profile.reentry.mode == crate::profile::ReentryMode::SameStrikes => {
+                crate::select::same_strikes(chain, &self.profile, now, &r.call, &r.put)
+            }
+            _ => select(chain, &self.profile, now),
+        });
         let gated = chosen.and_then(|sel| {
             gates
                 .check_market(chain, sel.expiry, &sel.call, &sel.put, now)
@@ -670,7 +693,18 @@ impl Strategy {
         self.last_no_entry = None;
         self.no_entry_days.remove(&day);
         self.used_day = Some(day);
-        if schedule::window_day(&self.profile, now).is_none() {
+        if let Some(r) = &again {
+            self.reentry = None;
+            self.audit(
+                now,
+                EventKind::Reentry,
+                format!(
+                    "re-entry {} of {} after {} (the day's first session {})",
+                    r.n, self.profile.reentry.max_per_day, r.after, r.first
+                ),
+                out,
+            );
+        } else if schedule::window_day(&self.profile, now).is_none() {
             let (start, end) = schedule::entry_window(&self.profile, day);
             self.audit(
                 now,
@@ -704,7 +738,10 @@ impl Strategy {
             stop_at_cost: false,
         };
         let rec = SessionRecord {
-            session_id: ids::session_id(&self.profile.name, day),
+            session_id: match &again {
+                Some(r) => ids::reentry_session_id(&self.profile.name, day, r.n),
+                None => ids::session_id(&self.profile.name, day),
+            },
             profile: self.profile.name.clone(),
             underlying: self.profile.underlying,
             mode: self.mode,
@@ -721,6 +758,8 @@ impl Strategy {
             trailing_level: None,
             peak_pnl_pct: None,
             trough_pnl_pct: None,
+            reentry_of: again.as_ref().map(|r| r.first.clone()),
+            reentry: again.as_ref().map_or(0, |r| r.n),
         };
         let mut live = Live::new(rec);
         live.quotes = [Some(sel.call.quote.clone()), Some(sel.put.quote.clone())];
@@ -1076,6 +1115,23 @@ impl Strategy {
                 pnl.net, pnl.gross, pnl.fees, pnl.premium
             ),
         })));
+        self.reentry = reentry::due_after(&self.profile, &l.rec);
+        if let Some(r) = &self.reentry {
+            out.push(Action::Write(Write::Event(AuditEvent {
+                at: now,
+                profile: self.profile.name.clone(),
+                session_id: Some(l.rec.session_id.clone()),
+                kind: EventKind::Reentry,
+                detail: format!(
+                    "re-entry {} of {} allowed after {}: from {} until {} UTC",
+                    r.n,
+                    self.profile.reentry.max_per_day,
+                    r.after,
+                    r.from.format("%Y-%m-%d %H:%M"),
+                    r.until.format("%H:%M")
+                ),
+            })));
+        }
         self.last_closed = Some(l.rec);
         self.phase = if self.stop_requested {
             Phase::Stopped

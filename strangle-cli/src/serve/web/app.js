@@ -248,6 +248,11 @@ const FIELDS = [
     ["leg_exit.target_pct", "Leg target (% of the leg's premium)", "dec", { opt: true }],
     ["leg_exit.on_stop", "When a leg's stop fires", "select", { choices: ["exit_all", "exit_leg", "exit_leg_and_move_other_to_cost"] }],
   ]],
+  ["Re-entry after a stop (max 0: off)", [
+    ["reentry.max_per_day", "Re-entries per day", "int"],
+    ["reentry.cooldown_minutes", "Cooldown after the stop (min)", "int"],
+    ["reentry.mode", "Re-enter with", "select", { choices: ["fresh", "same_strikes"] }],
+  ]],
   ["Venue stop (rests at Delta while strangle is down)", [
     ["venue_stop.enabled", "Place a stop per short leg", "bool"],
     ["venue_stop.trigger", "Trigger on", "select", { choices: ["mark_price", "last_traded_price", "spot_price"] }],
