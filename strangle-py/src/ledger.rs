@@ -138,6 +138,46 @@ impl NativeLedger {
         to_py(py, &self.block(py, self.store.modes())?)
     }
 
+    /// The account risk governor as the ledger holds it, with the day's figures at
+    /// `now_rfc3339` (default: now): `{"limits", "state", "why", "governor", "day_pnl",
+    /// "open_pnl", "version", "updated_at"}`, or `None` when no limits are set.
+    #[pyo3(signature = (now_rfc3339=None))]
+    fn risk(&self, py: Python<'_>, now_rfc3339: Option<&str>) -> PyResult<PyObject> {
+        let now = match now_rfc3339 {
+            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("now: {e}")))?
+                .with_timezone(&chrono::Utc),
+            None => chrono::Utc::now(),
+        };
+        let rt = runtime()?;
+        let store = self.store.clone();
+        let st = py
+            .allow_threads(|| rt.block_on(strangle_core::governor::status(&*store, now, &[])))
+            .map_err(error)?;
+        #[derive(serde::Serialize)]
+        struct Risk {
+            limits: strangle_core::governor::AccountRisk,
+            state: strangle_core::governor::RiskState,
+            why: Option<String>,
+            governor: strangle_core::governor::GovernorState,
+            day_pnl: rust_decimal::Decimal,
+            open_pnl: rust_decimal::Decimal,
+            version: i64,
+            updated_at: chrono::DateTime<chrono::Utc>,
+        }
+        let out = st.map(|s| Risk {
+            state: s.record.state.state,
+            why: s.record.state.trigger.as_ref().map(ToString::to_string),
+            limits: s.record.limits,
+            governor: s.record.state,
+            day_pnl: s.day_pnl,
+            open_pnl: s.open_pnl,
+            version: s.record.version,
+            updated_at: s.record.updated_at,
+        });
+        to_py(py, &out)
+    }
+
     /// Every stored profile (`id`, `active`, `created_at`, `updated_at`, `profile`).
     fn profiles(&self, py: Python<'_>) -> PyResult<PyObject> {
         to_py(py, &self.block(py, self.store.profiles())?)

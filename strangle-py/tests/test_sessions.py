@@ -99,6 +99,27 @@ def test_a_fast_forwarded_sim_session_into_a_sqlite_ledger_then_read_only(tmp_pa
             ledger.marks("nope")
     assert sha(db) == before, "reading changed the ledger file"
 
+    # The account risk governor as the ledger holds it: nothing before limits are set; then a
+    # halt written as `strangle risk limits` and a runner's tick would write it.
+    with strangle.Ledger(db) as ledger:
+        assert ledger.risk() is None
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute(
+        "INSERT INTO account_risk (id, limits, state, version, updated_at) VALUES (1, ?, ?, 3, ?)",
+        ('{"daily_loss_usd": "0.01"}',
+         '{"state": "halted", "trigger": {"trigger": "daily_loss", "day_pnl": "-0.5", "limit": "0.01"},'
+         ' "since": "2026-03-10T05:00:00Z", "day": "2026-03-10", "baseline": "0", "peak": null, "lock": null}',
+         "2026-03-10T05:00:00+00:00"))
+    con.commit()
+    con.close()
+    with strangle.Ledger(db) as ledger:
+        r = ledger.risk(now=datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc))
+        assert r["state"] == "halted" and "daily loss cap" in r["why"]
+        assert r["limits"]["daily_loss_usd"] == Decimal("0.01")
+        tuesday = [x for x in ledger.sessions() if x["trading_day"].isoformat() == "2026-03-10"]
+        assert r["day_pnl"] == sum(x["pnl"]["net"] for x in tuesday) and r["open_pnl"] == 0
+
 
 def test_a_ledger_is_never_created_by_reading(tmp_path):
     missing = tmp_path / "none.db"

@@ -128,6 +128,13 @@ class Ledger:
         with both legs."""
         return self._native.sessions_csv(_filter(profile, since, until, None, None, None, self._mode(mode)))
 
+    def risk(self, *, now: Optional[datetime] = None) -> Optional[Dict[str, Any]]:
+        """The account risk governor as this ledger holds it: ``limits``, ``state``
+        (``active``, ``reducing`` or ``halted``), ``why``, ``governor`` (trigger, since, the
+        lock), the day's PnL and the open sessions' PnL at ``now`` (default: now), or ``None``
+        when no limits are set (``strangle risk limits`` sets them)."""
+        return self._native.risk(None if now is None else _utc(now).isoformat())
+
     def profiles(self) -> List[Dict[str, Any]]:
         """Stored profiles: ``id``, ``active``, ``created_at``, ``updated_at`` and ``profile``
         (a :class:`Profile`)."""
