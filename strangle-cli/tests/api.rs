@@ -226,6 +226,24 @@ impl Client {
     }
 }
 
+/// A server whose simulated market starts at 09:29 IST and runs 60 times faster than real
+/// time, notifying a webhook here; a client with its token; what the webhook received.
+async fn sim_serve(name: &str) -> (Server, Client, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let (hook, got) = webhook_receiver().await;
+    let s = serve_with(
+        name,
+        Some("tk"),
+        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
+        &[("STRANGLE_WEBHOOK_URL", hook.as_str())],
+    );
+    let c = Client {
+        c: reqwest::Client::new(),
+        url: s.url.clone(),
+        token: "tk",
+    };
+    (s, c, got)
+}
+
 fn profile(name: &str, underlying: &str) -> Value {
     json!({
         "name": name,
@@ -239,19 +257,7 @@ fn profile(name: &str, underlying: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
-    let (hook, got) = webhook_receiver().await;
-    // The simulated market starts at 09:29 IST and runs 60 times faster than real time.
-    let s = serve_with(
-        "control",
-        Some("tk"),
-        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
-        &[("STRANGLE_WEBHOOK_URL", hook.as_str())],
-    );
-    let c = Client {
-        c: reqwest::Client::new(),
-        url: s.url.clone(),
-        token: "tk",
-    };
+    let (s, c, got) = sim_serve("control").await;
     let (st, btc) = c.post("/api/configs", &profile("btc", "BTC")).await;
     assert_eq!(st, 201, "{btc}");
     let btc = btc["id"].as_i64().expect("id");
@@ -492,24 +498,12 @@ async fn trading_control_runs_several_profiles_at_once_and_never_one_twice() {
     );
 }
 
-/// A wildcard CORS origin stops `serve` at start with exit 3 (invalid input).
 /// Issue 33 A over real TCP: the account risk governor watches both engines of the server;
 /// a daily loss cap their combined PnL passes halts it, which flattens both and holds their
 /// entries, says so in the audit trail, the API and the webhook; the operator's reset lifts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_governor_halts_every_engine_and_an_operator_resets_it() {
-    let (hook, got) = webhook_receiver().await;
-    let s = serve_with(
-        "governor",
-        Some("tk"),
-        &["--sim-start", "2026-03-10T03:59:00Z", "--sim-speed", "60"],
-        &[("STRANGLE_WEBHOOK_URL", hook.as_str())],
-    );
-    let c = Client {
-        c: reqwest::Client::new(),
-        url: s.url.clone(),
-        token: "tk",
-    };
+    let (_server, c, got) = sim_serve("governor").await;
     // Nothing is governed before limits are set; bad limits name every field.
     let (st, v) = c.get("/api/risk").await;
     assert_eq!(
@@ -597,6 +591,7 @@ async fn the_account_governor_halts_every_engine_and_an_operator_resets_it() {
     }
 }
 
+/// A wildcard CORS origin stops `serve` at start with exit 3 (invalid input).
 #[test]
 fn a_wildcard_origin_stops_serve_at_start() {
     let dir = std::env::temp_dir().join(format!("strangle_api_{}_wild", std::process::id()));

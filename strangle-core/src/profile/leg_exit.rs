@@ -136,15 +136,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_is_a_valid_profile() {
-        let readme = include_str!("../../../README.md");
-        let start = readme
-            .find("```toml\n[leg_exit]")
-            .expect("the README's example")
-            + 8;
-        let end = start + readme[start..].find("```").expect("its end");
-        let mut p: Profile = toml::from_str(&readme[start..end]).expect("it parses");
-        p.name = "readme".into();
-        p.validate().expect("it is valid");
+        let p = crate::profile::tests::readme_profile("[leg_exit]");
         assert_eq!(p.leg_exit.on_stop, Survivor::ExitLegAndMoveOtherToCost);
         assert_eq!(p.leg_exit.stop_pct, Some(dec!(60)));
     }

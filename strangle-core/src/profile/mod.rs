@@ -492,6 +492,20 @@ mod tests {
         assert_eq!(json.max_loss_pct, None);
     }
 
+    /// The README's TOML block that starts with `first_line`, as a named profile.
+    pub(crate) fn readme_profile(first_line: &str) -> Profile {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find(&format!("```toml\n{first_line}"))
+            .unwrap_or_else(|| panic!("README shows {first_line}"))
+            + 8;
+        let end = start + readme[start..].find("```").expect("its end");
+        let mut p: Profile = toml::from_str(&readme[start..end]).expect("it parses");
+        p.name = "readme".into();
+        p.validate().expect("it is valid");
+        p
+    }
+
     #[test]
     fn readme_example_parses_and_validates() {
         let readme = include_str!("../../../README.md");

@@ -96,19 +96,10 @@ pub(super) fn problems(r: &Reentry, add: &mut dyn FnMut(&str, String)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profile;
 
     #[test]
     fn the_readme_example_is_a_valid_profile() {
-        let readme = include_str!("../../../README.md");
-        let start = readme
-            .find("```toml\n[reentry]")
-            .expect("the README's example")
-            + 8;
-        let end = start + readme[start..].find("```").expect("its end");
-        let mut p: Profile = toml::from_str(&readme[start..end]).expect("it parses");
-        p.name = "readme".into();
-        p.validate().expect("it is valid");
+        let p = crate::profile::tests::readme_profile("[reentry]");
         assert_eq!((p.reentry.max_per_day, p.reentry.cooldown_minutes), (2, 30));
     }
 
