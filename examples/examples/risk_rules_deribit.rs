@@ -1,9 +1,9 @@
 //! The trader's risk rules side by side on four weeks of real Deribit BTC chains
 //! (2026-01-19 → 2026-02-15), when `../shared/data` holds them: the plain strangle and the
-//! same profile under leg-wise stops and targets and under each entry gate, one backtest each
-//! on the same replay, as one table of nets, drawdowns, sessions, how sessions ended and the
-//! days each gate closed; then (e) two profiles as one account, free and under the account
-//! risk governor's daily loss cap, as a portfolio backtest.
+//! same profile under leg-wise stops and targets, re-entries and each entry gate, one
+//! backtest each on the same replay, as one table of nets, drawdowns, sessions, how sessions
+//! ended and the days each gate closed; then (e) two profiles as one account, free and under
+//! the account risk governor's daily loss cap, as a portfolio backtest.
 //!
 //! ```sh
 //! cargo run --release -p strangle-examples --example risk_rules_deribit
@@ -14,7 +14,7 @@ use strangle_core::backtest::portfolio::{OperatorReset, Portfolio};
 use strangle_core::backtest::Backtest;
 use strangle_core::data::deribit::{self, DeribitImport};
 use strangle_core::governor::AccountRisk;
-use strangle_core::profile::{Profile, Survivor, Weekday};
+use strangle_core::profile::{Profile, ReentryMode, Survivor, Weekday};
 use strangle_core::sim::VecFeed;
 use strangle_examples::deribit_weeks;
 
@@ -51,6 +51,16 @@ fn rows() -> Vec<(&'static str, Profile)> {
     };
     let mut target = plain();
     target.leg_exit.target_pct = Some(Decimal::from(85));
+    let again = |max: u32, cooldown: u32, mode| {
+        let mut p = plain();
+        p.max_loss_pct = Some(Decimal::from(50));
+        p.reentry.max_per_day = max;
+        p.reentry.cooldown_minutes = cooldown;
+        p.reentry.mode = mode;
+        p
+    };
+    let mut tight = plain();
+    tight.max_loss_pct = Some(Decimal::from(50));
     vec![
         ("(a) plain strangle", plain()),
         ("(b) leg stop 60 %, exit all", legs(60, Survivor::ExitAll)),
@@ -60,6 +70,15 @@ fn rows() -> Vec<(&'static str, Profile)> {
             legs(60, Survivor::ExitLegAndMoveOtherToCost),
         ),
         ("(b) leg target 85 %", target),
+        ("(c) max loss 50 %, no re-entry", tight),
+        (
+            "(c) max loss 50 %, 1 re-entry, fresh",
+            again(1, 30, ReentryMode::Fresh),
+        ),
+        (
+            "(c) max loss 50 %, 2 re-entries, same strikes",
+            again(2, 60, ReentryMode::SameStrikes),
+        ),
         ("(d) weekdays Mon-Fri", weekdays),
         ("(d) ATM IV >= 45 %", iv),
         ("(d) pair spread <= 15 %", spread),

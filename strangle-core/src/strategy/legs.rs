@@ -15,11 +15,12 @@ use crate::audit::EventKind;
 use crate::profile::{PnlBasis, Profile, Survivor};
 use crate::risk::ExitReason;
 
-/// Leg `i`'s net PnL in % of the premium it brought in, on `basis`, at its quote if that is
+/// Leg `i`'s net PnL and the premium it brought in (USD), on `basis`, at its quote if that is
 /// fresh at `now`. `with_exit_fee` counts the fee of buying it back on the mark basis too (the
 /// close-now basis always counts it). `None` without a fresh quote, a price to buy at (close
-/// now), a spot for the fee, or premium.
-fn leg_pct(
+/// now), a spot for the fee, or premium. The rules compare these without dividing (a quote
+/// update is the hot path); the percentage is worked out only for the audit line.
+fn leg_net(
     profile: &Profile,
     live: &Live,
     spot: Option<Decimal>,
@@ -27,7 +28,7 @@ fn leg_pct(
     i: usize,
     basis: PnlBasis,
     with_exit_fee: bool,
-) -> Option<Decimal> {
+) -> Option<(Decimal, Decimal)> {
     let g = live.rec.legs.get(i)?;
     let q = live.fresh_quote(i, now, profile.liquidity.max_quote_age_secs)?;
     let premium = g.book.sold_value * g.contract_size;
@@ -51,7 +52,12 @@ fn leg_pct(
             g.book.close_now(ask, g.contract_size, fee_at(ask)?).net
         }
     };
-    Some((net * Decimal::ONE_HUNDRED / premium).round_dp(6))
+    Some((net, premium))
+}
+
+/// `net` in % of `premium`, to six places.
+fn pct((net, premium): (Decimal, Decimal)) -> Decimal {
+    (net * Decimal::ONE_HUNDRED / premium).round_dp(6)
 }
 
 /// Applies the leg policy to a resumed session whose legs' venue stops fired while strangle
@@ -109,24 +115,24 @@ impl Strategy {
             if g.exit_reason.is_some() || g.book.open() <= Decimal::ZERO {
                 continue;
             }
-            let pct = |b, fee| leg_pct(&self.profile, l, self.spot, now, i, b, fee);
+            let net = |b, fee| leg_net(&self.profile, l, self.spot, now, i, b, fee);
+            let hundred = Decimal::ONE_HUNDRED;
+            // Each rule reads its basis only when it is set, and compares without dividing.
             let cost = g
                 .stop_at_cost
-                .then(|| pct(basis.max_loss, true))
+                .then(|| net(basis.max_loss, true))
                 .flatten()
-                .filter(|p| *p <= Decimal::ZERO);
+                .filter(|(n, _)| *n <= Decimal::ZERO);
             let loss = rules
                 .stop_pct
-                .zip(pct(basis.max_loss, false))
-                .filter(|(s, p)| *p <= -*s);
+                .and_then(|s| net(basis.max_loss, false).filter(|(n, p)| *n * hundred <= -s * *p));
             let target = rules
                 .target_pct
-                .zip(pct(basis.max_profit, false))
-                .filter(|(t, p)| p >= t);
+                .and_then(|t| net(basis.max_profit, false).filter(|(n, p)| *n * hundred >= t * *p));
             let fired = match (cost, loss, target) {
-                (Some(p), _, _) => Some((ExitReason::LegCostStop, p)),
-                (None, Some((_, p)), _) => Some((ExitReason::LegStop, p)),
-                (None, None, Some((_, p))) => Some((ExitReason::LegTarget, p)),
+                (Some(x), _, _) => Some((ExitReason::LegCostStop, pct(x))),
+                (None, Some(x), _) => Some((ExitReason::LegStop, pct(x))),
+                (None, None, Some(x)) => Some((ExitReason::LegTarget, pct(x))),
                 _ => None,
             };
             if let Some((reason, p)) = fired {
