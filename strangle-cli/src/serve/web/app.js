@@ -557,6 +557,8 @@ async function pollLive() {
       : sc.seconds_to_entry <= 0 ? "window open now" : `${ist(sc.next_entry)} (${span(sc.seconds_to_entry)})`,
       !sc.next_entry ? "" : el("span", { class: "rule", text: sc.next_entry_rule === "late_start"
         ? `started after the ${sc.entry_time_ist} IST window, before the ${sc.exit_time_ist} exit`
+        : sc.next_entry_rule === "reentry"
+        ? `re-entry after a stop: once its cooldown has passed, before the ${sc.exit_time_ist} IST exit`
         : `window ${sc.entry_time_ist} IST + ${sc.entry_window_minutes} min${sc.late_entry ? " · late start on" : ""}` })),
     card("Planned exit", sc.planned_exit ? `${ist(sc.planned_exit)} (${span(sc.seconds_to_exit)})` : `${sc.exit_time_ist} IST`),
     card("PnL at marks (USD)", pnl ? signed(pnl.net, 4) : "–", s && s.pnl_pct !== null && s.pnl_pct !== undefined ? el("small", {}, " ", signed(s.pnl_pct, 1), " %") : ""),
