@@ -165,8 +165,8 @@ async fn portfolio(
             cap.map_or("no limit".to_string(), |c| format!(
                 "daily loss cap {c} USD"
             )),
-            r.net.round_dp(2),
-            r.max_drawdown.round_dp(2),
+            r.account.totals.net.round_dp(2),
+            r.account.max_drawdown.round_dp(2),
         );
     }
     Ok(())

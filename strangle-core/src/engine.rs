@@ -396,18 +396,29 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
                 }
                 self.clock.sleep_until(target).await;
             }
-            if let Err(e) = self.step().await {
-                let _ = self.flush_repeats(self.clock.now(), true).await;
-                return Err(e);
+            if let Some(end) = self.step_or_end(stop_at_t.then_some(t)).await? {
+                return Ok(end);
             }
-            let now = self.clock.now();
-            if self.strategy.phase() == Phase::Stopped || (stop_at_t && now >= t) {
-                self.run_checks(now, true).await?;
-                self.flush_repeats(now, true).await?;
-                return Ok(self.status());
-            }
-            self.wake = Some(self.next_wake(now));
+            self.wake = Some(self.next_wake(self.clock.now()));
         }
+    }
+
+    /// One step; the final heartbeat when the run ends with it (the strategy stopped, or the
+    /// clock reached `until`): a session that just closed is checked then rather than never,
+    /// and the counts of repeated lines are written (also after an error: they are part of
+    /// the story of the failure).
+    async fn step_or_end(&mut self, until: Option<DateTime<Utc>>) -> Result<Option<Status>> {
+        if let Err(e) = self.step().await {
+            let _ = self.flush_repeats(self.clock.now(), true).await;
+            return Err(e);
+        }
+        let now = self.clock.now();
+        if self.strategy.phase() == Phase::Stopped || until.is_some_and(|u| now >= u) {
+            self.run_checks(now, true).await?;
+            self.flush_repeats(now, true).await?;
+            return Ok(Some(self.status()));
+        }
+        Ok(None)
     }
 
     /// When the step after one at `now` is due: a poll interval later, or sooner when
@@ -429,19 +440,10 @@ impl<E: Exchange, L: Ledger, C: Clock> Engine<E, L, C> {
             self.clock.sleep_until(until.map_or(w, |u| w.min(u))).await;
         }
         loop {
-            if let Err(e) = self.step().await {
-                // The counts of repeated lines are part of the story of the failure.
-                let _ = self.flush_repeats(self.clock.now(), true).await;
-                return Err(e);
+            if let Some(end) = self.step_or_end(until).await? {
+                return Ok(end);
             }
-            let now = self.clock.now();
-            if self.strategy.phase() == Phase::Stopped || until.is_some_and(|u| now >= u) {
-                // A session that just closed is checked now rather than never.
-                self.run_checks(now, true).await?;
-                self.flush_repeats(now, true).await?;
-                return Ok(self.status());
-            }
-            let mut wake = self.next_wake(now);
+            let mut wake = self.next_wake(self.clock.now());
             if let Some(u) = until {
                 wake = wake.min(u);
             }

@@ -197,22 +197,12 @@ impl crate::governor::RiskLedger for MemoryLedger {
             .iter()
             .filter(|s| s.state.is_active() || s.trading_day == day)
             .map(|s| {
-                let open = s.state.is_active();
+                let mut v = crate::governor::SessionView::of_record(s);
                 let mark = g.marks.iter().rev().find(|m| m.session_id == s.session_id);
-                let net = match (open, mark) {
-                    (true, Some(m)) => match basis {
-                        crate::profile::PnlBasis::CloseNow => m.close_now_net.unwrap_or(m.pnl.net),
-                        crate::profile::PnlBasis::Mark => m.pnl.net,
-                    },
-                    _ => s.pnl.net,
-                };
-                crate::governor::SessionView {
-                    profile: s.profile.clone(),
-                    session_id: s.session_id.to_string(),
-                    trading_day: s.trading_day,
-                    open,
-                    net,
+                if let (true, Some(m)) = (v.open, mark) {
+                    v.net = crate::governor::net_on(basis, m.pnl.net, m.close_now_net);
                 }
+                v
             })
             .collect();
         Ok(views)

@@ -81,8 +81,8 @@ async fn without_limits_each_profile_gets_its_own_backtest_to_the_digit() {
         .flat_map(|x| &x.sessions)
         .map(|s| s.pnl.net)
         .sum();
-    assert_eq!(r.net, net);
-    assert_eq!(r.daily.values().copied().sum::<Decimal>(), net);
+    assert_eq!(r.account.totals.net, net);
+    assert_eq!(r.account.daily.iter().map(|d| d.1).sum::<Decimal>(), net);
 }
 
 /// A cap a little inside the first day's combined loss.
@@ -93,7 +93,7 @@ async fn capped(
         .run(days())
         .await
         .expect("free");
-    let first_day = *free.daily.values().next().expect("a day");
+    let first_day = free.account.daily.first().expect("a day").1;
     assert!(
         first_day < dec!(-1),
         "the rally costs the strangles: {first_day}"
@@ -124,7 +124,7 @@ async fn a_daily_loss_cap_flattens_every_profile_and_the_next_day_trades_again()
         );
         assert!(run.events.iter().any(|e| e.kind == EventKind::AccountRisk));
     }
-    let capped_day = *r.daily.values().next().expect("a day");
+    let capped_day = r.account.daily.first().expect("a day").1;
     assert!(capped_day > first_day, "{capped_day} vs {first_day}");
     // The operator reset the next morning and trading went on.
     let reset = &r.transitions[1];

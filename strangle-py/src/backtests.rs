@@ -235,8 +235,8 @@ pub fn backtest(
 /// BTC and ETH, say) under one account risk governor (`risk_json`, the limits), with a
 /// simulated operator who resets a halt the next trading day (`reset = "next_day"`) or never.
 /// On a worker thread without the GIL; Ctrl-C interrupts it. Returns `{"runs": [{"result",
-/// "report", "html", "legs_csv"} per profile], "transitions", "net", "daily",
-/// "max_drawdown", "risk"}`.
+/// "report", "html", "legs_csv"} per profile], "transitions", "account" (the account's
+/// analytics), "risk"}`.
 #[pyfunction]
 pub fn backtest_portfolio(
     py: Python<'_>,
@@ -299,9 +299,7 @@ pub fn backtest_portfolio(
     struct Outcome<'a> {
         runs: Vec<Run<'a>>,
         transitions: &'a [strangle_core::governor::Transition],
-        net: Decimal,
-        daily: &'a std::collections::BTreeMap<chrono::NaiveDate, Decimal>,
-        max_drawdown: Decimal,
+        account: &'a strangle_core::analytics::Analytics,
         risk: &'a strangle_core::governor::AccountRisk,
     }
     let runs = result
@@ -322,9 +320,7 @@ pub fn backtest_portfolio(
         &Outcome {
             runs,
             transitions: &result.transitions,
-            net: result.net,
-            daily: &result.daily,
-            max_drawdown: result.max_drawdown,
+            account: &result.account,
             risk: &result.risk,
         },
     )

@@ -105,6 +105,8 @@ def test_a_portfolio_backtest_under_one_governor():
         assert got["result"]["fills"] == alone["result"]["fills"]
         assert got["report"]["kpis"] == alone["report"]["kpis"]
     assert free.net == free.runs["btc"].kpis["net"] + free.runs["eth"].kpis["net"]
+    assert free.account["sessions"] == sum(len(r.sessions) for r in free.runs.values())
+    assert isinstance(free.account["max_drawdown"], Decimal)
     # A cap of a hundredth of a cent: the first open strangles halt the account.
     capped = strangle.backtest_portfolio(profiles, [btc, eth], risk={"daily_loss_usd": "0.0001"})
     first = capped.transitions[0]

@@ -1000,13 +1000,11 @@ impl strangle_core::governor::RiskLedger for Store {
                 .await
                 .map_err(StoreError::from)?;
                 if let Some(m) = mark {
-                    let at_mark = get_dec(&m, "net", "marks")?;
-                    net = match basis {
-                        strangle_core::profile::PnlBasis::Mark => at_mark,
-                        strangle_core::profile::PnlBasis::CloseNow => {
-                            get_dec_opt(&m, "close_now_net", "marks")?.unwrap_or(at_mark)
-                        }
-                    };
+                    net = strangle_core::governor::net_on(
+                        basis,
+                        get_dec(&m, "net", "marks")?,
+                        get_dec_opt(&m, "close_now_net", "marks")?,
+                    );
                 }
             }
             out.push(strangle_core::governor::SessionView {

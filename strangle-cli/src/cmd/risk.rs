@@ -102,10 +102,10 @@ fn print_status(st: Option<&RiskStatus>) {
     crate::say!(
         "  day PnL     {} USD (from the last reset, on the {} basis)",
         st.day_pnl.round_dp(4),
-        serde_json::to_value(l.basis)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
+        match l.basis {
+            strangle_core::profile::PnlBasis::Mark => "mark",
+            strangle_core::profile::PnlBasis::CloseNow => "close_now",
+        }
     );
     crate::say!("  open PnL    {} USD", st.open_pnl.round_dp(4));
     if let Some(lock) = g.lock {

@@ -206,7 +206,7 @@ async fn drive(
     let signals = Signals::listen()?;
     let running = RunningEngine::start(spec, store.clone())
         .await?
-        .with_notifier(notifier);
+        .with_notifier(notifier.clone());
     let fast = running.until().is_some();
     let running_until = running.until();
     let started_at = running.started_at();
@@ -229,7 +229,13 @@ async fn drive(
     // whose days pass faster than the wall clock the governor counts them by).
     let governing = (!fast).then(|| {
         let told = governor::Told::started_with(spec_risk);
-        tokio::spawn(govern(store.clone(), handle.clone(), poll, told))
+        tokio::spawn(govern(
+            store.clone(),
+            handle.clone(),
+            poll,
+            told,
+            notifier.clone(),
+        ))
     });
     let stopped_by = Arc::new(std::sync::Mutex::new(None));
     let signals = tokio::spawn(on_signals(handle, signals, deadline, stopped_by.clone()));
@@ -262,25 +268,28 @@ async fn drive(
 }
 
 /// Runs the account risk governor over the ledger every `every`, telling the engine each
-/// change of state (see [`governor::tick`]).
+/// change of state and notifying each transition (see [`governor::tick`]).
 async fn govern(
     store: Arc<Store>,
     handle: EngineHandle,
     every: StdDuration,
     mut told: governor::Told,
+    notifier: Option<Notifier>,
 ) {
     loop {
         tokio::time::sleep(every).await;
-        match governor::tick(&*store, Utc::now(), &[handle.status()], None).await {
+        let mut engines = [(&handle, &mut told)];
+        match strangle_delta_runtime::governor::round(
+            &*store,
+            Utc::now(),
+            &mut engines,
+            notifier.as_ref(),
+        )
+        .await
+        {
             Ok(t) => {
                 if let Some(tr) = &t.transition {
-                    tracing::warn!(from = %tr.from, to = %tr.to, "{tr}");
                     eprintln!("{tr}");
-                }
-                if let Some(cmd) = told.command(&t) {
-                    if handle.send(cmd) {
-                        told.sent(t.state);
-                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "account risk check failed"),

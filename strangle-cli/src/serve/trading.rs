@@ -525,36 +525,23 @@ impl Trading {
     /// [`governor::tick`]): every running engine is sent the state when it differs from the
     /// one it has, and a transition is logged and notified.
     pub async fn govern(&self, now: DateTime<Utc>) -> Result<Tick, ApiError> {
-        let statuses = self.statuses().await;
-        let t = governor::tick(&*self.store, now, &statuses, None).await?;
         let mut running = self.running.lock().await;
-        for slot in running.values_mut() {
-            if let Some(cmd) = slot.told.command(&t) {
-                if slot.handle.send(cmd) {
-                    slot.told.sent(t.state);
-                }
-            }
-        }
-        drop(running);
-        if let Some(tr) = &t.transition {
-            self.announce(tr);
-        }
-        Ok(t)
+        let mut engines: Vec<_> = running
+            .values_mut()
+            .map(|s| (&s.handle, &mut s.told))
+            .collect();
+        Ok(strangle_delta_runtime::governor::round(
+            &*self.store,
+            now,
+            &mut engines,
+            self.notifier.as_ref(),
+        )
+        .await?)
     }
 
-    /// Logs a change of the governor's state and sends it to the notifier.
+    /// Logs a change of the governor's state and notifies it.
     pub fn announce(&self, tr: &governor::Transition) {
-        tracing::warn!(from = %tr.from, to = %tr.to, "{tr}");
-        if let Some(n) = self.notifier.clone() {
-            let notice = strangle_core::notice::Notice::AccountRisk {
-                transition: tr.clone(),
-            };
-            tokio::spawn(async move {
-                if let Err(e) = n.send(&notice).await {
-                    tracing::warn!(error = %e, "account risk notification failed");
-                }
-            });
-        }
+        strangle_delta_runtime::governor::announce(tr, self.notifier.as_ref());
     }
 
     /// The governor's time: the server's simulated market clock when it runs one (so that

@@ -15,12 +15,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::sweep::SharedFeed;
 use super::{Backtest, BacktestResult, DataStats, Run};
+use crate::analytics::{analyze, Analytics};
 use crate::audit::EventKind;
 use crate::engine::EngineCommand;
 use crate::error::{Error, Result};
@@ -29,6 +30,11 @@ use crate::ledger::{AuditEvent, SessionRecord};
 use crate::profile::PnlBasis;
 use crate::sim::MarketFeed;
 use crate::strategy::Status;
+
+/// The rolling win rate's window and the histogram's bars of the account's analytics (as in
+/// a backtest's report).
+const ACCOUNT_WINDOW: usize = 10;
+const ACCOUNT_BUCKETS: usize = 20;
 
 /// When the simulated operator resets a halted governor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,12 +69,9 @@ pub struct PortfolioResult {
     pub risk: AccountRisk,
     /// Every state change of the governor (resets included), in order.
     pub transitions: Vec<Transition>,
-    /// Net PnL of every profile's sessions, USD.
-    pub net: Decimal,
-    /// The account's net by IST trading day, USD.
-    pub daily: BTreeMap<NaiveDate, Decimal>,
-    /// The worst fall of the account's cumulative daily net from its peak, USD.
-    pub max_drawdown: Decimal,
+    /// The account's KPIs and series over every profile's sessions together (net, daily net,
+    /// max drawdown, ...).
+    pub account: Analytics,
 }
 
 impl Portfolio {
@@ -93,7 +96,7 @@ impl Portfolio {
                 "a portfolio backtest needs at least one profile".into(),
             ));
         }
-        super::super::governor::validate(&self.risk)?;
+        crate::governor::validate(&self.risk)?;
         let mut names = std::collections::HashSet::new();
         for b in &self.runs {
             b.profile.validate()?;
@@ -201,19 +204,15 @@ impl Portfolio {
             }
             res.events.sort_by_key(|e| e.at);
         }
-        let mut daily = BTreeMap::new();
-        let mut net = Decimal::ZERO;
-        for s in results.iter().flat_map(|r| r.sessions.iter()) {
-            *daily.entry(s.trading_day).or_insert(Decimal::ZERO) += s.pnl.net;
-            net += s.pnl.net;
-        }
+        let all: Vec<SessionRecord> = results
+            .iter()
+            .flat_map(|r| r.sessions.iter().cloned())
+            .collect();
         Ok(PortfolioResult {
-            max_drawdown: drawdown(&daily),
+            account: analyze(&all, ACCOUNT_WINDOW, ACCOUNT_BUCKETS),
             runs: results,
             risk: self.risk.clone(),
             transitions,
-            net,
-            daily,
         })
     }
 }
@@ -227,52 +226,22 @@ fn book_at(
     basis: PnlBasis,
     runs: &[Run],
 ) -> Book {
-    let mut sessions = Vec::new();
-    for st in statuses {
-        if let Some(last) = &st.last_session {
-            closed
-                .entry(last.session_id.to_string())
-                .or_insert_with(|| view(last, false, last.pnl.net));
-        }
-        if let (Some(id), Some(pnl)) = (&st.session_id, st.pnl) {
-            let net = match basis {
-                PnlBasis::CloseNow => st.close_now_pnl.map_or(pnl.net, |c| c.net),
-                PnlBasis::Mark => pnl.net,
-            };
-            let day = st
-                .opened_at
-                .map_or_else(|| crate::schedule::ist_date(t), crate::schedule::ist_date);
-            sessions.push(SessionView::open(&st.profile, id.as_str(), day, net));
-        }
+    for last in statuses.iter().filter_map(|st| st.last_session.as_ref()) {
+        closed
+            .entry(last.session_id.to_string())
+            .or_insert_with(|| SessionView::of_record(last));
     }
     let today = crate::schedule::ist_date(t);
     closed.retain(|_, v| v.trading_day >= today - Duration::days(1));
-    sessions.extend(closed.values().filter(|v| v.trading_day == today).cloned());
+    let sessions = statuses
+        .iter()
+        .filter_map(|st| SessionView::of_heartbeat(st, basis, t))
+        .chain(closed.values().filter(|v| v.trading_day == today).cloned())
+        .collect();
     let cash: Decimal = runs.iter().map(|r| r.venue.cash()).sum();
     Book {
         now: t,
         sessions,
         available_balance: Some(cash),
     }
-}
-
-fn view(s: &SessionRecord, open: bool, net: Decimal) -> SessionView {
-    SessionView {
-        profile: s.profile.clone(),
-        session_id: s.session_id.to_string(),
-        trading_day: s.trading_day,
-        open,
-        net,
-    }
-}
-
-/// The largest fall of the cumulative daily net from its running peak.
-fn drawdown(daily: &BTreeMap<NaiveDate, Decimal>) -> Decimal {
-    let (mut cum, mut peak, mut worst) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    for v in daily.values() {
-        cum += v;
-        peak = peak.max(cum);
-        worst = worst.max(peak - cum);
-    }
-    worst
 }

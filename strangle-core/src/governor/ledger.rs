@@ -86,23 +86,13 @@ pub async fn book<L: RiskLedger + ?Sized>(
 ) -> Result<Book> {
     let today = crate::schedule::ist_date(now);
     let mut sessions = ledger.risk_sessions(today, basis).await?;
-    for st in local {
-        let (Some(id), Some(pnl)) = (&st.session_id, st.pnl) else {
-            continue;
-        };
-        let net = match basis {
-            PnlBasis::CloseNow => st.close_now_pnl.map_or(pnl.net, |c| c.net),
-            PnlBasis::Mark => pnl.net,
-        };
-        match sessions.iter_mut().find(|s| s.session_id == id.as_str()) {
-            Some(s) => {
-                s.net = net;
-                s.open = true;
-            }
-            None => {
-                let day = st.opened_at.map_or(today, crate::schedule::ist_date);
-                sessions.push(SessionView::open(&st.profile, id.as_str(), day, net));
-            }
+    for v in local
+        .iter()
+        .filter_map(|st| SessionView::of_heartbeat(st, basis, now))
+    {
+        match sessions.iter_mut().find(|s| s.session_id == v.session_id) {
+            Some(s) => *s = v,
+            None => sessions.push(v),
         }
     }
     Ok(Book {

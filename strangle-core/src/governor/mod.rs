@@ -356,6 +356,39 @@ impl SessionView {
             ..Self::open(profile, session_id, trading_day, net)
         }
     }
+
+    /// The session an engine's heartbeat shows live, with its net on `basis` (the mark while
+    /// close-now is unknown); its day is the IST date it opened (`now`'s before it says).
+    pub fn of_heartbeat(
+        st: &crate::strategy::Status,
+        basis: PnlBasis,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let (id, pnl) = (st.session_id.as_ref()?, st.pnl?);
+        let net = net_on(basis, pnl.net, st.close_now_pnl.map(|c| c.net));
+        let day = crate::schedule::ist_date(st.opened_at.unwrap_or(now));
+        Some(Self::open(&st.profile, id.as_str(), day, net))
+    }
+
+    /// A session record as the governor sees it, at its recorded net.
+    pub fn of_record(s: &crate::ledger::SessionRecord) -> Self {
+        Self {
+            profile: s.profile.clone(),
+            session_id: s.session_id.to_string(),
+            trading_day: s.trading_day,
+            open: s.state.is_active(),
+            net: s.pnl.net,
+        }
+    }
+}
+
+/// An open session's net on `basis`, from its net at the marks and on closing now (the mark
+/// while close-now is unknown).
+pub fn net_on(basis: PnlBasis, at_mark: Decimal, close_now: Option<Decimal>) -> Decimal {
+    match basis {
+        PnlBasis::CloseNow => close_now.unwrap_or(at_mark),
+        PnlBasis::Mark => at_mark,
+    }
 }
 
 /// What the governor is shown at one instant.

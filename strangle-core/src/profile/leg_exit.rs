@@ -40,7 +40,7 @@ pub enum Survivor {
 
 /// The leg-wise exit rules of a profile; off until set. A profile leaves them out while they
 /// are off; once one is set, every field is written (`null` for one off).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]

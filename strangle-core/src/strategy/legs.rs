@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 
 use super::{orders, Action, Live, Phase, Strategy};
 use crate::audit::EventKind;
+use crate::ledger::{LegRecord, SessionRecord};
 use crate::profile::{PnlBasis, Profile, Survivor};
 use crate::risk::ExitReason;
 
@@ -63,19 +64,31 @@ fn pct((net, premium): (Decimal, Decimal)) -> Decimal {
 /// Applies the leg policy to a resumed session whose legs' venue stops fired while strangle
 /// was down (reconciliation marked them `venue_stop`): with `exit_leg_and_move_other_to_cost`,
 /// every other open leg's stop moves to its cost.
-pub(super) fn keep_survivors(profile: &Profile, rec: &mut crate::ledger::SessionRecord) {
+pub(super) fn keep_survivors(profile: &Profile, rec: &mut SessionRecord) {
     let stopped = rec
         .legs
         .iter()
         .any(|g| g.exit_reason == Some(ExitReason::VenueStop));
-    if !stopped || profile.leg_exit.on_stop != Survivor::ExitLegAndMoveOtherToCost {
-        return;
+    if stopped && profile.leg_exit.on_stop == Survivor::ExitLegAndMoveOtherToCost {
+        move_to_cost(&mut rec.legs);
     }
-    for g in rec.legs.iter_mut() {
-        if g.exit_reason.is_none() && g.book.open() > Decimal::ZERO {
-            g.stop_at_cost = true;
-        }
-    }
+}
+
+/// Moves the stop of every leg still running (no exit of its own, contracts open) to its
+/// cost; returns an audit line for each.
+fn move_to_cost(legs: &mut [LegRecord]) -> Vec<String> {
+    legs.iter_mut()
+        .filter(|o| o.exit_reason.is_none() && o.book.open() > Decimal::ZERO)
+        .map(|o| {
+            o.stop_at_cost = true;
+            let cost = o.book.entry_price().unwrap_or_default().round_dp(8);
+            format!(
+                "{}: stop moves to its cost (sold at {cost} on average; bought back once closing \
+                 it would no longer leave a profit, fees included)",
+                o.symbol
+            )
+        })
+        .collect()
 }
 
 /// The trigger of leg `i`'s own stop at the venue: where its loss reaches `leg_exit.stop_pct`
@@ -101,7 +114,7 @@ impl Strategy {
     /// Evaluates the leg rules of an open session on its fresh quotes (after the session's
     /// own rules, which win).
     pub(super) fn check_leg_exits(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
-        let rules = self.profile.leg_exit.clone();
+        let rules = self.profile.leg_exit;
         if !rules.is_set() {
             return;
         }
@@ -164,22 +177,13 @@ impl Strategy {
         };
         g.exit_reason = Some(reason);
         let symbol = g.symbol.clone();
-        l.last_leg_exit = Some(reason);
         let at = pct.map_or(String::new(), |p| format!(" at {p} % of its premium"));
-        let mut moved = Vec::new();
-        if is_stop && policy == Survivor::ExitLegAndMoveOtherToCost {
-            for (j, o) in l.rec.legs.iter_mut().enumerate() {
-                if j != i && o.exit_reason.is_none() && o.book.open() > Decimal::ZERO {
-                    o.stop_at_cost = true;
-                    let cost = o.book.entry_price().unwrap_or_default().round_dp(8);
-                    moved.push(format!(
-                        "{}: stop moves to its cost (sold at {cost} on average; bought back once \
-                         closing it would no longer leave a profit, fees included)",
-                        o.symbol
-                    ));
-                }
-            }
-        }
+        // The stopped leg has its exit reason now, so it is not among those moved.
+        let moved = if is_stop && policy == Survivor::ExitLegAndMoveOtherToCost {
+            move_to_cost(&mut l.rec.legs)
+        } else {
+            Vec::new()
+        };
         self.audit(
             now,
             EventKind::LegExit,
@@ -207,12 +211,13 @@ impl Strategy {
         }
         let Some(l) = self.live.as_mut() else { return };
         let mut done = Vec::new();
+        // The session's reason once every leg is flat: that of the leg closed last.
         let mut last = None;
         for &i in &closing {
             let g = &l.rec.legs[i];
-            last = g.exit_reason.or(last);
             if g.book.open() <= Decimal::ZERO && l.work[i].working.is_none() && !l.leg_closed[i] {
                 l.leg_closed[i] = true;
+                last = g.exit_reason;
                 let pnl = g.pnl_at_mark();
                 done.push(format!(
                     "{} closed ({}): net {} USD on {} USD premium",
@@ -229,8 +234,8 @@ impl Strategy {
         let Some(l) = self.live.as_ref() else { return };
         let flat = l.rec.legs.iter().all(|g| g.book.open() <= Decimal::ZERO);
         if flat && l.work.iter().all(|w| w.working.is_none()) {
-            if let Some(reason) = l.last_leg_exit.or(last) {
-                // The session ends with its legs: the last leg rule that fired is its reason.
+            let reason = last.or_else(|| closing.iter().find_map(|&i| l.rec.legs[i].exit_reason));
+            if let Some(reason) = reason {
                 self.begin_exit(now, reason, out);
                 self.drive_exit(now, out);
             }

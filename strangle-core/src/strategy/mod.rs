@@ -240,8 +240,6 @@ struct Live {
     venue_stopped: HashSet<ClientOrderId>,
     /// Legs closed alone whose closing has been reported.
     leg_closed: [bool; 2],
-    /// The last leg rule that fired (the session's reason once every leg is flat).
-    last_leg_exit: Option<ExitReason>,
 }
 
 impl Live {
@@ -254,7 +252,6 @@ impl Live {
         };
         Self {
             leg_closed: [closed(0), closed(1)],
-            last_leg_exit: None,
             trailing: TrailingStop {
                 peak_pct: rec.peak_pnl_pct,
                 level: rec.trailing_level,

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod engine;
+pub mod governor;
 pub mod market;
 pub mod notify;
 

@@ -179,25 +179,21 @@ class PortfolioResult:
         return list(self._raw["transitions"])
 
     @property
+    def account(self) -> Dict[str, Any]:
+        """The account's KPIs and series over every profile's sessions together, as
+        :meth:`Ledger.analytics` gives them: ``net``, ``daily``, ``max_drawdown``, ..."""
+        return self._raw["account"]
+
+    @property
     def net(self) -> Decimal:
         """Net PnL of every profile's sessions, USD."""
-        return self._raw["net"]
-
-    @property
-    def daily(self) -> Dict[Any, Decimal]:
-        """The account's net by IST trading day, USD."""
-        return dict(self._raw["daily"])
-
-    @property
-    def max_drawdown(self) -> Decimal:
-        """The worst fall of the account's cumulative daily net from its peak, USD."""
-        return self._raw["max_drawdown"]
+        return self.account["net"]
 
     def to_dict(self) -> Dict[str, Any]:
-        """Everything: each profile's result and report, the transitions, the totals, the limits."""
+        """Everything: each profile's result and report, the transitions, the account's
+        analytics, the limits."""
         return {"runs": {n: r.to_dict() for n, r in self._runs.items()},
-                "transitions": self.transitions, "net": self.net, "daily": self.daily,
-                "max_drawdown": self.max_drawdown, "risk": self._raw["risk"]}
+                "transitions": self.transitions, "account": self.account, "risk": self._raw["risk"]}
 
     def __repr__(self) -> str:
         return (f"PortfolioResult({len(self._runs)} profiles, net {self.net} USD, "
